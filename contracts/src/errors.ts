@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+export const ErrorCode = z.enum([
+  'INVALID_COMMAND',
+  'UNKNOWN_COMMAND',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'NOT_ALLOWED',
+  'CONFLICT',
+  'UNAVAILABLE',
+  'INTERNAL',
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const Issue = z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() });
+
+export const ErrorBody = z
+  .object({
+    code: ErrorCode,
+    /** Machine-specific reason, e.g. LEASE_RELEASED, when code is NOT_ALLOWED. */
+    reason: z.string().optional(),
+    message: z.string(),
+    issues: z.array(Issue).optional(),
+  })
+  .strict();
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  INVALID_COMMAND: 400,
+  UNKNOWN_COMMAND: 404,
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  NOT_ALLOWED: 409,
+  CONFLICT: 409,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+/** A typed failure that crosses process boundaries as an ErrorBody. */
+export class TetherError extends Error {
+  readonly code: ErrorCode;
+  readonly reason?: string;
+  readonly issues?: z.infer<typeof Issue>[];
+  constructor(code: ErrorCode, message: string, opts: { reason?: string; issues?: z.infer<typeof Issue>[]; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.name = 'TetherError';
+    this.code = code;
+    this.reason = opts.reason;
+    this.issues = opts.issues;
+  }
+  toBody(): ErrorBody {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.reason ? { reason: this.reason } : {}),
+      ...(this.issues ? { issues: this.issues } : {}),
+    };
+  }
+}
+
+export function issuesOf(err: z.ZodError): z.infer<typeof Issue>[] {
+  return err.issues.map((i) => ({
+    path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
+    message: i.message,
+  }));
+}

@@ -1,0 +1,6 @@
+export * from './ids.ts';
+export * from './envelope.ts';
+export * from './errors.ts';
+export * from './command.ts';
+export * from './subjects.ts';
+export * from './entities.ts';

@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { CommandAccepted, CommandRejected, CommandRequest } from '../command.ts';
+import { EventEnvelope } from '../envelope.ts';
+import { HTTP_STATUS } from '../errors.ts';
+import { entityContracts } from '../entities.ts';
+
+const schema = (s: z.ZodType, io: 'input' | 'output' = 'output') => {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+};
+const json = (ref: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } });
+const rejected = (description: string) => ({ description, content: json('CommandRejected') });
+const errorStatuses = [...new Set(Object.values(HTTP_STATUS))].sort();
+
+/** The OpenAPI 3.1 document of the gateway, derived from the zod contracts (never edited by hand). */
+export function openApiDocument() {
+  const schemas: Record<string, unknown> = {
+    CommandAccepted: schema(CommandAccepted),
+    CommandRejected: schema(CommandRejected),
+    EventEnvelope: schema(EventEnvelope),
+  };
+  const paths: Record<string, unknown> = {};
+  for (const [entity, verbs] of Object.entries(entityContracts)) {
+    for (const [verb, c] of Object.entries(verbs)) {
+      const name = `${cap(entity)}${cap(verb)}Command`;
+      schemas[name] = schema(CommandRequest.extend({ data: c.data }), 'input');
+      paths[`/v1/commands/${entity}/${verb}`] = {
+        post: {
+          operationId: `${entity}.${verb}`,
+          summary: c.summary,
+          description: `Also on NATS: request/reply on tether.cmd.${entity}.${verb}.`,
+          parameters: [
+            { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' }, description: 'Command id; a resend returns the original result' },
+            { name: 'X-Correlation-Id', in: 'header', required: false, schema: { type: 'string' } },
+          ],
+          requestBody: { required: true, content: json(name) },
+          responses: {
+            [('creates' in c && c.creates) ? '201' : '200']: { description: 'accepted and persisted', content: json('CommandAccepted') },
+            ...('creates' in c && c.creates ? { '200': { description: 'a resent command id: the original result', content: json('CommandAccepted') } } : {}),
+            ...Object.fromEntries(errorStatuses.map((s) => [String(s), rejected(describe(s))])),
+          },
+        },
+      };
+    }
+  }
+  const entityParams = [
+    { name: 'entity', in: 'path', required: true, schema: { type: 'string', enum: Object.keys(entityContracts) } },
+    { name: 'entityId', in: 'path', required: true, schema: { type: 'string' } },
+  ];
+  Object.assign(paths, {
+    '/v1/entities/{entity}/{entityId}': {
+      get: {
+        operationId: 'entity.get',
+        summary: 'Current state and context of one actor (replayed from its events)',
+        parameters: entityParams,
+        responses: { '200': { description: 'the actor', content: { 'application/json': { schema: actorSchema } } }, '404': rejected('no such entity') },
+      },
+    },
+    '/v1/entities/{entity}/{entityId}/events': {
+      get: {
+        operationId: 'entity.events',
+        summary: 'Every event of one actor, oldest first',
+        parameters: entityParams,
+        responses: {
+          '200': { description: 'events', content: { 'application/json': { schema: { type: 'array', items: { allOf: [{ $ref: '#/components/schemas/EventEnvelope' }, { type: 'object', properties: { streamSeq: { type: 'integer' } } }] } } } } },
+          '404': rejected('no such entity'),
+        },
+      },
+    },
+    '/v1/entities/{entity}': {
+      get: {
+        operationId: 'entity.list',
+        summary: 'Every actor of one entity kind, from the actors read model',
+        parameters: [entityParams[0]],
+        responses: { '200': { description: 'actors', content: { 'application/json': { schema: { type: 'object', properties: { items: { type: 'array', items: actorSchema } } } } } }, '404': rejected('unknown entity') },
+      },
+    },
+    '/v1/projections': {
+      get: { operationId: 'projections.list', summary: 'Read models and their lag', responses: { '200': { description: 'projections', content: { 'application/json': { schema: { type: 'object' } } } } } },
+    },
+    '/metrics': { get: { operationId: 'metrics', summary: 'Prometheus metrics (projection lag, stream head)', responses: { '200': { description: 'text exposition', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+    '/healthz': { get: { operationId: 'healthz', summary: 'Liveness and store kind', responses: { '200': { description: 'ok', content: { 'application/json': { schema: { type: 'object' } } } } } } },
+    '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } } },
+  });
+  return {
+    openapi: '3.1.0',
+    info: { title: 'tether', version: '0.1.0', description: 'Control plane for terminals shared between humans and AI agents. Generated from contracts/; do not edit.' },
+    paths,
+    components: { schemas },
+  };
+}
+
+const actorSchema = {
+  type: 'object',
+  required: ['entity', 'entityId', 'version', 'streamSeq', 'value', 'context'],
+  properties: { entity: { type: 'string' }, entityId: { type: 'string' }, version: { type: 'integer' }, streamSeq: { type: 'integer' }, value: {}, context: { type: 'object' } },
+};
+
+const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+function describe(status: number) {
+  const codes = Object.entries(HTTP_STATUS).filter(([, s]) => s === status).map(([c]) => c);
+  return `rejected, nothing written: ${codes.join(' | ')}`;
+}

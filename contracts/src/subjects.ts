@@ -1,0 +1,43 @@
+import { Token } from './ids.ts';
+
+export const STREAM_EVENTS = 'TETHER_EVENTS';
+export const EVT_PREFIX = 'tether.evt';
+export const CMD_PREFIX = 'tether.cmd';
+
+export const subjects = {
+  command: (entity: string, verb: string) => `${CMD_PREFIX}.${entity}.${verb}`,
+  allCommands: `${CMD_PREFIX}.>`,
+  event: (entity: string, entityId: string) => `${EVT_PREFIX}.${entity}.${Token.parse(entityId)}`,
+  entityEvents: (entity: string) => `${EVT_PREFIX}.${entity}.*`,
+  allEvents: `${EVT_PREFIX}.>`,
+} as const;
+
+/** Splits tether.cmd.<entity>.<verb...> into its parts; verbs may contain dots. */
+export function parseCommandSubject(subject: string): { entity: string; verb: string } | undefined {
+  const parts = subject.split('.');
+  if (parts.length < 4 || parts[0] !== 'tether' || parts[1] !== 'cmd') return undefined;
+  return { entity: parts[2]!, verb: parts.slice(3).join('.') };
+}
+
+export function parseEventSubject(subject: string): { entity: string; entityId: string } | undefined {
+  const parts = subject.split('.');
+  if (parts.length !== 4 || parts[0] !== 'tether' || parts[1] !== 'evt') return undefined;
+  return { entity: parts[2]!, entityId: parts[3]! };
+}
+
+/** NATS subject filter semantics: `*` one token, `>` the rest. */
+export function subjectMatches(filter: string, subject: string): boolean {
+  const f = filter.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '>') return s.length > i;
+    if (i >= s.length) return false;
+    if (f[i] !== '*' && f[i] !== s[i]) return false;
+  }
+  return f.length === s.length;
+}
+
+export const kvBucket = (model: string) => `tether_${model}`;
+
+/** Read model of every actor's state and context, kept by the `actors` projection. */
+export const ACTORS_BUCKET = kvBucket('actors');

@@ -1,0 +1,49 @@
+import { STREAM_EVENTS, subjects } from '@tether/contracts';
+
+// Streams, consumers and buckets as code; the JetStream adapter applies them idempotently at start.
+
+export interface EventsStreamOptions {
+  replicas?: number;
+  /** Window in which a resent command id is answered with the original sequence. */
+  duplicateWindowMs?: number;
+}
+
+export const DEFAULT_DUPLICATE_WINDOW_MS = 2 * 60_000;
+
+export function eventsStreamConfig(opts: EventsStreamOptions = {}) {
+  return {
+    name: STREAM_EVENTS,
+    subjects: [subjects.allEvents],
+    storage: 'file' as const,
+    retention: 'limits' as const,
+    discard: 'old' as const,
+    max_msgs: -1,
+    max_bytes: -1,
+    max_age: 0,
+    num_replicas: opts.replicas ?? 1,
+    duplicate_window: ms(opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS),
+    // The log is the truth: nobody deletes or purges it.
+    deny_delete: true,
+    deny_purge: true,
+    allow_direct: true,
+  };
+}
+
+export function durableConsumerConfig(name: string, filter: string, ackWaitMs: number, maxAckPending: number) {
+  return {
+    durable_name: name,
+    filter_subject: filter,
+    ack_policy: 'explicit' as const,
+    deliver_policy: 'all' as const,
+    ack_wait: ms(ackWaitMs),
+    max_deliver: -1,
+    max_ack_pending: maxAckPending,
+  };
+}
+
+export function kvBucketConfig(opts: { replicas?: number } = {}) {
+  return { history: 1, storage: 'file' as const, replicas: opts.replicas ?? 1 };
+}
+
+/** Nanoseconds, the unit of JetStream durations. */
+const ms = (millis: number) => millis * 1_000_000;

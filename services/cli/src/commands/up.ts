@@ -1,0 +1,31 @@
+import { createLogger } from '@tether/runtime';
+import { startServer } from '../server.ts';
+import { openStoreForServer } from '../store.ts';
+import type { Out } from '../output.ts';
+
+export async function up(out: Out, flags: { port?: string; bind?: string }): Promise<number> {
+  const log = createLogger('tether');
+  const { store, mode, natsUrl, stop: stopStore } = await openStoreForServer(log);
+  const server = await startServer({ store, logger: log, port: Number(flags.port ?? process.env.TETHER_PORT ?? 7420), bind: flags.bind });
+  out.print(
+    [
+      `tether is up`,
+      `  api        ${server.url}  (OpenAPI at ${server.url}/openapi.json, metrics at ${server.url}/metrics)`,
+      `  store      ${mode === 'embedded' ? 'embedded (single process)' : `JetStream at ${natsUrl}`}`,
+      `  commands   ${server.natsBus ? 'NATS tether.cmd.<entity>.<verb> and ' : ''}POST ${server.url}/v1/commands/<entity>/<verb>`,
+      `  try        curl -s -XPOST ${server.url}/v1/commands/lease/create -H 'content-type: application/json' -d '{"data":{"holder":"me"}}'`,
+    ].join('\n'),
+    { ok: true, url: server.url, store: mode, natsUrl: natsUrl ?? null, pid: process.pid },
+  );
+  await new Promise<void>((resolve) => {
+    const shutdown = (sig: string) => {
+      log.info({ signal: sig }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGINT', shutdown);
+    process.once('SIGTERM', shutdown);
+  });
+  await server.stop();
+  await stopStore();
+  return 0;
+}

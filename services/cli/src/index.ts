@@ -1,0 +1,2 @@
+export { startServer, type ServerOptions } from './server.ts';
+export { main } from './main.ts';

@@ -1,0 +1,74 @@
+import { parseArgs } from 'node:util';
+import { TetherError } from '@tether/contracts';
+import { eventsTail } from './commands/events.ts';
+import { projectionsCmd } from './commands/projections.ts';
+import { replay } from './commands/replay.ts';
+import { send } from './commands/send.ts';
+import { up } from './commands/up.ts';
+import { output, printError } from './output.ts';
+
+const HELP = `tether: control plane for terminals shared between humans and AI agents
+
+usage:
+  tether up [--port N] [--bind ADDR]          run tether (NATS_URL, else a local nats-server, else embedded)
+  tether send <entity> <verb> [--entity-id ID] [--id CMD_ID] [--data JSON]
+  tether events tail [--entity E] [--from-seq N] [--last N] [--no-follow]
+  tether replay <entity> <id> [--to-seq N]    every event with the state after it
+  tether projections rebuild <name>           rebuild a read model from the whole stream
+  tether projections status                   lag of every read model
+
+every command takes --json. Environment: NATS_URL, TETHER_HOME (default ./.tether), TETHER_PORT, TETHER_URL.`;
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
+        port: { type: 'string' },
+        bind: { type: 'string' },
+        entity: { type: 'string' },
+        'entity-id': { type: 'string' },
+        id: { type: 'string' },
+        data: { type: 'string' },
+        'from-seq': { type: 'string' },
+        'to-seq': { type: 'string' },
+        last: { type: 'string' },
+        follow: { type: 'boolean', default: true },
+        'no-follow': { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    return printError(new TetherError('INVALID_COMMAND', `${(err as Error).message}\n\n${HELP}`), argv.includes('--json'));
+  }
+  const { values: f, positionals: [cmd, a, b, c] } = parsed;
+  const out = output(f.json === true);
+  if (f['no-follow']) f.follow = false;
+  try {
+    switch (cmd) {
+      case 'up':
+        return await up(out, f);
+      case 'send':
+        return await send(out, a, b, f);
+      case 'events':
+        if (a !== 'tail') throw new TetherError('INVALID_COMMAND', 'usage: tether events tail [--entity E] [--from-seq N]');
+        return await eventsTail(out, f);
+      case 'replay':
+        return await replay(out, a, b, f);
+      case 'projections':
+        return await projectionsCmd(out, a, b);
+      case undefined:
+      case 'help':
+        process.stdout.write(HELP + '\n');
+        return cmd === undefined && !f.help ? 2 : 0;
+      default:
+        void c;
+        throw new TetherError('INVALID_COMMAND', `unknown command "${cmd}"\n\n${HELP}`);
+    }
+  } catch (err) {
+    return printError(err, f.json === true);
+  }
+}

@@ -1,0 +1,99 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { TetherError } from '@tether/contracts';
+import { EmbeddedEventStore, JetStreamEventStore, freePort, waitForPort, type EventStore, type Logger } from '@tether/runtime';
+
+export const dataDir = () => resolve(process.env.TETHER_HOME ?? '.tether');
+
+export type StoreMode = 'nats-url' | 'child-nats' | 'embedded';
+
+/** Which store `tether up` uses: NATS_URL, else a child nats-server if installed, else embedded. */
+export async function openStoreForServer(log: Logger): Promise<{ store: EventStore; mode: StoreMode; natsUrl?: string; stop(): Promise<void> }> {
+  const url = process.env.NATS_URL;
+  if (url) {
+    const store = await JetStreamEventStore.open(url, { name: 'tether-up', replicas: replicas() });
+    log.info({ store: 'jetstream', natsUrl: url }, 'using NATS from NATS_URL');
+    return { store, mode: 'nats-url', natsUrl: url, stop: () => store.close() };
+  }
+  const bin = findOnPath('nats-server');
+  if (bin) {
+    const child = await ensureChildNats(bin, log);
+    const store = await JetStreamEventStore.open(child.url, { name: 'tether-up' });
+    log.warn({ store: 'jetstream', natsUrl: child.url, dataDir: child.dir }, 'no NATS_URL: started a local nats-server under the data folder; for production run a NATS cluster and set NATS_URL');
+    return { store, mode: 'child-nats', natsUrl: child.url, stop: async () => { await store.close(); await child.stop(); } };
+  }
+  const dir = join(dataDir(), 'embedded');
+  const store = await EmbeddedEventStore.open(dir, { logger: log });
+  log.warn({ store: 'embedded', dir }, 'no NATS_URL and no nats-server installed: using the embedded store (one process, no NATS command bus); for production install nats-server or set NATS_URL');
+  return { store, mode: 'embedded', stop: () => store.close() };
+}
+
+/** Store for a short CLI command: NATS_URL, else the nats-server `tether up` started, else embedded read-only. */
+export async function openStoreForClient(opts: { write?: boolean } = {}): Promise<EventStore> {
+  const url = process.env.NATS_URL ?? readChildUrl();
+  if (url) return JetStreamEventStore.open(url, { name: 'tether-cli', timeoutMs: 5_000, replicas: replicas() });
+  const dir = join(dataDir(), 'embedded');
+  if (!existsSync(dir)) {
+    throw new TetherError('UNAVAILABLE', `no tether data at ${dataDir()}: start \`tether up\` first, or set NATS_URL (or TETHER_HOME) to where tether runs`);
+  }
+  return EmbeddedEventStore.open(dir, { readOnly: !opts.write });
+}
+
+const replicas = () => Number(process.env.TETHER_REPLICAS ?? 1);
+
+function findOnPath(name: string): string | undefined {
+  if (process.env.TETHER_NO_CHILD_NATS === '1') return undefined;
+  for (const d of (process.env.PATH ?? '').split(':')) {
+    const p = join(d, name);
+    if (d && existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+function readChildUrl(): string | undefined {
+  const f = join(dataDir(), 'nats', 'url');
+  if (!existsSync(f)) return undefined;
+  const [url, pid] = readFileSync(f, 'utf8').trim().split(' ');
+  return pid && alive(Number(pid)) ? url : undefined;
+}
+
+/** Reuses the child nats-server of an earlier `tether up` if it still runs (it outlives a crash of tether). */
+async function ensureChildNats(bin: string, log: Logger) {
+  const dir = join(dataDir(), 'nats');
+  mkdirSync(dir, { recursive: true });
+  const existing = readChildUrl();
+  if (existing) {
+    log.info({ natsUrl: existing }, 'reusing the nats-server an earlier tether up started');
+    return { url: existing, dir, stop: async () => undefined };
+  }
+  const port = await freePort();
+  const child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'jetstream')], {
+    stdio: 'ignore',
+    detached: true,
+    env: { ...process.env, TETHER_OWNER: `tether-up-${process.pid}` },
+  });
+  child.unref();
+  const url = `nats://127.0.0.1:${port}`;
+  writeFileSync(join(dir, 'url'), `${url} ${child.pid}\n`);
+  await waitForPort(port).catch(() => {
+    throw new TetherError('UNAVAILABLE', `the local nats-server did not open port ${port}; check ${dir}`);
+  });
+  return {
+    url,
+    dir,
+    stop: async () => {
+      child.kill('SIGTERM');
+    },
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+

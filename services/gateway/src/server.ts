@@ -1,0 +1,92 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { ACTORS_BUCKET, HTTP_STATUS, TetherError, type CommandReply } from '@tether/contracts';
+import { toCommand, toRejection, uuid, type ActorHost, type EventStore, type Logger, type ProjectedDoc, type SavedActor } from '@tether/runtime';
+import type { ProjectionRunner } from '@tether/projector';
+import { renderMetrics } from './metrics.ts';
+
+export interface GatewayOptions {
+  host: ActorHost;
+  store: EventStore;
+  logger: Logger;
+  projections?: ProjectionRunner<unknown>[];
+  /** Extra gauges for /metrics (e.g. armed timers). */
+  gauges?: () => Record<string, number>;
+  openapi: unknown;
+}
+
+/** The HTTP face of the command bus: same commands, same replies, status codes from the error code. */
+export function buildGateway(opts: GatewayOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    genReqId: (req) => (req.headers['x-correlation-id'] as string | undefined) ?? uuid(),
+  });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    // Body parsing failures (malformed JSON, wrong content type, too large) are the caller's to fix.
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply.status(err.statusCode === 413 ? 413 : 400).send(toRejection(new TetherError('INVALID_COMMAND', `invalid request: ${err.message}`)));
+    }
+    const body = toRejection(err);
+    if (body.error.code === 'INTERNAL') req.log.error({ err: String(err), correlationId: req.id }, 'request failed');
+    return reply.status(HTTP_STATUS[body.error.code]).send(body);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.status(404).send(toRejection(new TetherError('NOT_FOUND', `no route ${req.method} ${req.url}; see /openapi.json`))),
+  );
+
+  app.post<{ Params: { entity: string; verb: string } }>('/v1/commands/:entity/:verb', async (req, reply) => {
+    const body = req.body ?? {};
+    const withHeaders =
+      body && typeof body === 'object' && !Array.isArray(body)
+        ? { ...(idempotencyKey(req.headers) ? { id: idempotencyKey(req.headers) } : {}), ...(req.headers['x-correlation-id'] ? { correlationId: req.headers['x-correlation-id'] } : {}), ...body }
+        : body;
+    const cmd = toCommand(req.params.entity, req.params.verb, withHeaders, uuid, { kind: 'service', id: 'http' });
+    const accepted: CommandReply = await opts.host.execute(cmd);
+    req.log.info({ correlationId: accepted.correlationId, entity: cmd.entity, verb: cmd.verb, entityId: accepted.entityId, seq: accepted.seq }, 'command accepted');
+    const created = opts.host.definition(cmd.entity).contract[cmd.verb]?.creates && !accepted.duplicate;
+    return reply.status(created ? 201 : 200).send(accepted);
+  });
+
+  app.get<{ Params: { entity: string; entityId: string } }>('/v1/entities/:entity/:entityId', async (req) => {
+    const state = await opts.host.state(req.params.entity, req.params.entityId);
+    if (!state) throw new TetherError('NOT_FOUND', `${req.params.entity} ${req.params.entityId} does not exist`);
+    return state;
+  });
+
+  app.get<{ Params: { entity: string; entityId: string } }>('/v1/entities/:entity/:entityId/events', async (req) => {
+    opts.host.definition(req.params.entity);
+    const events = await opts.store.readEntity(req.params.entity, req.params.entityId);
+    if (events.length === 0) throw new TetherError('NOT_FOUND', `${req.params.entity} ${req.params.entityId} has no events`);
+    return events.map((e) => ({ streamSeq: e.streamSeq, ...e.event }));
+  });
+
+  app.get<{ Params: { entity: string } }>('/v1/entities/:entity', async (req) => {
+    opts.host.definition(req.params.entity);
+    const kv = await opts.store.kv(ACTORS_BUCKET);
+    const prefix = `${req.params.entity}.`;
+    const items: SavedActor[] = [];
+    for (const key of (await kv.keys()).filter((k) => k.startsWith(prefix)).sort()) {
+      const doc = await kv.get<ProjectedDoc<SavedActor>>(key);
+      if (doc) items.push(doc.value.value);
+    }
+    return { items };
+  });
+
+  app.get('/v1/projections', async () => ({
+    items: await Promise.all((opts.projections ?? []).map(async (p) => ({ name: p.projection.name, bucket: p.projection.bucket, lag: await p.lag() }))),
+  }));
+
+  app.get('/metrics', async (_req, reply) => {
+    const text = await renderMetrics(opts.store, opts.projections ?? [], opts.gauges?.() ?? {});
+    return reply.type('text/plain; version=0.0.4').send(text);
+  });
+
+  app.get('/healthz', async () => ({ ok: true, store: opts.store.kind }));
+  app.get('/openapi.json', async () => opts.openapi);
+  return app;
+}
+
+function idempotencyKey(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const v = headers['idempotency-key'];
+  return Array.isArray(v) ? v[0] : v;
+}

@@ -1,0 +1,42 @@
+import { initialTransition, transition, type AnyMachineSnapshot } from 'xstate';
+import { TetherError, type EventEnvelope } from '@tether/contracts';
+import type { EntityDefinition } from '@tether/machines';
+
+/** The event a machine receives for an envelope: the verb, its data, when and by whom. */
+export function machineEvent(e: Pick<EventEnvelope, 'type' | 'entity' | 'at' | 'actor' | 'data'>) {
+  return { type: e.type.slice(e.entity.length + 1), at: e.at, actor: e.actor, data: e.data };
+}
+
+export function initialSnapshot(def: EntityDefinition): AnyMachineSnapshot {
+  return initialTransition(def.machine)[0] as AnyMachineSnapshot;
+}
+
+/** Restores a snapshot saved as {value, context}. */
+export function restoreSnapshot(def: EntityDefinition, value: unknown, context: unknown): AnyMachineSnapshot {
+  return def.machine.resolveState({ value: value as never, context: context as never }) as AnyMachineSnapshot;
+}
+
+/** Applies one persisted event. A stored event the machine refuses means the machine changed incompatibly. */
+export function applyEvent(def: EntityDefinition, snapshot: AnyMachineSnapshot, e: EventEnvelope): AnyMachineSnapshot {
+  const ev = machineEvent(e);
+  if (!snapshot.can(ev)) {
+    throw new TetherError('INTERNAL', `replay of ${e.entity} ${e.entityId} stopped at seq ${e.seq}: the machine no longer accepts ${e.type} in state ${JSON.stringify(snapshot.value)}`);
+  }
+  return transition(def.machine, snapshot, ev)[0] as AnyMachineSnapshot;
+}
+
+/** What a snapshot is saved as: small, JSON, restorable with restoreSnapshot. */
+export interface SavedActor {
+  entity: string;
+  entityId: string;
+  /** Entity version: number of events applied. */
+  version: number;
+  /** Stream sequence of the last applied event. */
+  streamSeq: number;
+  value: unknown;
+  context: unknown;
+}
+
+export function saveActor(entity: string, entityId: string, version: number, streamSeq: number, s: AnyMachineSnapshot): SavedActor {
+  return { entity, entityId, version, streamSeq, value: s.value, context: s.context };
+}

@@ -1,0 +1,271 @@
+import type { AnyMachineSnapshot } from 'xstate';
+import {
+  ENVELOPE_VERSION,
+  TetherError,
+  issuesOf,
+  type Command,
+  type CommandAccepted,
+  type EventEnvelope,
+  type StoredEvent,
+} from '@tether/contracts';
+import type { EntityDefinition } from '@tether/machines';
+import { transition } from 'xstate';
+import { systemClock, uuid, type Clock, type IdGenerator } from '../clock.ts';
+import { silentLogger, type Logger } from '../logger.ts';
+import { WrongLastSequenceError, type EventStore, type KvBucket } from '../store/port.ts';
+import { applyEvent, initialSnapshot, machineEvent, restoreSnapshot, saveActor, type SavedActor } from './fold.ts';
+import { LruMap } from './lru.ts';
+import { KeyedQueue } from './keyed-queue.ts';
+
+export interface ActorHostOptions {
+  store: EventStore;
+  registry: Record<string, EntityDefinition>;
+  clock?: Clock;
+  ids?: IdGenerator;
+  logger?: Logger;
+  /** Save a KV snapshot every N events of an entity (0 = never). */
+  snapshotEvery?: number;
+  /** Attempts after an optimistic-concurrency conflict before answering CONFLICT. */
+  maxConflictRetries?: number;
+  /** Actors kept in memory. */
+  cacheSize?: number;
+  /** Called after an event is persisted; failures are logged, never undo the event. */
+  onPersisted?: (e: StoredEvent) => void | Promise<void>;
+}
+
+export const SNAPSHOT_BUCKET = 'tether_snapshots';
+
+interface LoadedActor {
+  entityId: string;
+  snapshot: AnyMachineSnapshot;
+  version: number;
+  streamSeq: number;
+  /** Recent command ids → the event they produced, so a resend is answered, not re-applied. */
+  recent: Map<string, { seq: number; streamSeq: number; state: unknown; correlationId: string }>;
+}
+
+const RECENT_COMMANDS = 64;
+
+/**
+ * Runs commands against actors: validate, load (cache → snapshot → replay), transition,
+ * append with OCC and msgID = command id, retry conflicts, then effects.
+ */
+export class ActorHost {
+  private readonly cache: LruMap<string, LoadedActor>;
+  private readonly queue = new KeyedQueue();
+  private readonly clock: Clock;
+  private readonly ids: IdGenerator;
+  private readonly log: Logger;
+  private snapshots?: Promise<KvBucket>;
+
+  constructor(private readonly opts: ActorHostOptions) {
+    this.cache = new LruMap(opts.cacheSize ?? 10_000);
+    this.clock = opts.clock ?? systemClock;
+    this.ids = opts.ids ?? uuid;
+    this.log = opts.logger ?? silentLogger;
+  }
+
+  definition(entity: string): EntityDefinition {
+    const def = this.opts.registry[entity];
+    if (!def) throw new TetherError('UNKNOWN_COMMAND', `unknown entity "${entity}"; known: ${Object.keys(this.opts.registry).join(', ')}`);
+    return def;
+  }
+
+  /** Validates and applies one command; throws TetherError when it is rejected (nothing written). */
+  async execute(cmd: Command): Promise<CommandAccepted> {
+    const def = this.definition(cmd.entity);
+    const verb = def.contract[cmd.verb];
+    if (!verb) {
+      throw new TetherError('UNKNOWN_COMMAND', `${cmd.entity} has no command "${cmd.verb}"; it accepts: ${Object.keys(def.contract).join(', ')}`);
+    }
+    const parsed = verb.data.safeParse(cmd.data ?? {});
+    if (!parsed.success) {
+      throw new TetherError('INVALID_COMMAND', `invalid data for ${cmd.entity}.${cmd.verb}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(data)'}: ${i.message}`).join('; ')}`, { issues: issuesOf(parsed.error) });
+    }
+    const entityId = cmd.entityId ?? (verb.creates ? this.ids() : undefined);
+    if (!entityId) throw new TetherError('INVALID_COMMAND', `${cmd.entity}.${cmd.verb} needs an entityId`, { issues: [{ path: ['entityId'], message: 'required' }] });
+    const key = `${cmd.entity}.${entityId}`;
+    return this.queue.run(key, () => this.applyWithRetries(def, { ...cmd, entityId, data: parsed.data }, key, verb.creates === true));
+  }
+
+  private async applyWithRetries(def: EntityDefinition, cmd: Command & { entityId: string }, key: string, creates: boolean): Promise<CommandAccepted> {
+    const retries = this.opts.maxConflictRetries ?? 8;
+    for (let attempt = 0; ; attempt++) {
+      const actor = await this.load(def, cmd.entityId);
+      const seen = actor.recent.get(cmd.id);
+      if (seen) return this.accepted(cmd, seen.seq, seen.streamSeq, seen.state, seen.correlationId, true);
+      const envelope = this.propose(def, cmd, actor, creates);
+      try {
+        const { streamSeq, duplicate } = await this.opts.store.append(envelope.event, { expectedLastSeq: actor.streamSeq, msgId: cmd.id });
+        if (duplicate) return await this.answerDuplicate(cmd, key, streamSeq);
+        this.remember(key, actor, envelope.next, envelope.event, streamSeq);
+        await this.afterPersist(def, actor, { streamSeq, subject: '', event: envelope.event });
+        return this.accepted(cmd, envelope.event.seq, streamSeq, envelope.event.state, envelope.event.correlationId, false);
+      } catch (err) {
+        if (!(err instanceof WrongLastSequenceError)) {
+          this.cache.delete(key); // unknown outcome: the event may or may not be stored
+          throw err;
+        }
+        if (attempt >= retries) {
+          this.cache.delete(key);
+          throw new TetherError('CONFLICT', `${key} kept changing under ${retries + 1} attempts; resend the command with the same id`);
+        }
+        this.log.debug({ key, attempt, correlationId: cmd.correlationId }, 'append conflict; catching up');
+        // Jitter spreads hosts that collided apart; catching up reads only the events we missed.
+        await new Promise((r) => setTimeout(r, Math.random() * 2 * (attempt + 1)));
+        await this.catchUp(def, actor);
+      }
+    }
+  }
+
+  /** Computes the event the command proposes, or throws why the machine refuses it. */
+  private propose(def: EntityDefinition, cmd: Command & { entityId: string }, actor: LoadedActor, creates: boolean) {
+    const id = cmd.entityId;
+    if (actor.version === 0 && !creates) throw new TetherError('NOT_FOUND', `${cmd.entity} ${id} does not exist`);
+    if (actor.version > 0 && creates) {
+      throw new TetherError('ALREADY_EXISTS', `${cmd.entity} ${id} exists already (version ${actor.version}); pick another id`, { reason: 'ALREADY_EXISTS' });
+    }
+    const at = this.clock.now().toISOString();
+    const proposed = { type: `${cmd.entity}.${cmd.verb}`, entity: cmd.entity, at, actor: cmd.actor, data: cmd.data };
+    const ev = machineEvent(proposed);
+    const s = actor.snapshot;
+    if (!s.can(ev)) {
+      const why = def.explain?.(id, s.value, s.context, { type: cmd.verb, at });
+      throw new TetherError(
+        'NOT_ALLOWED',
+        why?.message ?? `${cmd.entity} ${id} is ${JSON.stringify(s.value)}; ${cmd.verb} is not possible in that state`,
+        { reason: why?.reason ?? 'INVALID_STATE' },
+      );
+    }
+    const next = transition(def.machine, s, ev)[0] as AnyMachineSnapshot;
+    const event: EventEnvelope = {
+      id: this.ids(),
+      ...proposed,
+      entityId: id,
+      seq: actor.version + 1,
+      correlationId: cmd.correlationId,
+      causationId: cmd.id,
+      state: next.value as EventEnvelope['state'],
+      v: ENVELOPE_VERSION,
+    };
+    return { event, next };
+  }
+
+  private async answerDuplicate(cmd: Command & { entityId: string }, key: string, streamSeq: number): Promise<CommandAccepted> {
+    const original = await this.opts.store.getEvent(streamSeq);
+    if (!original || original.event.causationId !== cmd.id) {
+      throw new TetherError('CONFLICT', `command id ${cmd.id} was already used for another event (stream seq ${streamSeq}); use a fresh id`);
+    }
+    if (original.event.entity !== cmd.entity || original.event.entityId !== cmd.entityId) {
+      throw new TetherError('CONFLICT', `command id ${cmd.id} was already used for ${original.event.entity} ${original.event.entityId}; use a fresh id`);
+    }
+    this.cache.delete(key);
+    const e = original.event;
+    return this.accepted(cmd, e.seq, streamSeq, e.state, e.correlationId, true);
+  }
+
+  private remember(key: string, actor: LoadedActor, next: AnyMachineSnapshot, e: EventEnvelope, streamSeq: number) {
+    actor.snapshot = next;
+    actor.version = e.seq;
+    actor.streamSeq = streamSeq;
+    rememberCommand(actor, e, streamSeq);
+    this.cache.set(key, actor);
+  }
+
+  private async afterPersist(def: EntityDefinition, actor: LoadedActor, stored: StoredEvent) {
+    const every = this.opts.snapshotEvery ?? 0;
+    const e = stored.event;
+    if (every > 0 && e.seq % every === 0) {
+      const saved = saveActor(def.name, e.entityId, actor.version, actor.streamSeq, actor.snapshot);
+      void this.snapshotBucket()
+        .then((b) => b.put(`${def.name}.${e.entityId}`, saved))
+        .catch((err) => this.log.warn({ err: String(err), correlationId: e.correlationId }, 'snapshot write failed; replay still works'));
+    }
+    try {
+      await this.opts.onPersisted?.(stored);
+    } catch (err) {
+      this.log.error({ err: String(err), correlationId: e.correlationId, type: e.type }, 'effect after persistence failed');
+    }
+  }
+
+  private accepted(cmd: Command & { entityId: string }, seq: number, streamSeq: number, state: unknown, correlationId: string, duplicate: boolean): CommandAccepted {
+    return { ok: true, commandId: cmd.id, entity: cmd.entity, entityId: cmd.entityId, seq, streamSeq, state: state as CommandAccepted['state'], correlationId, duplicate };
+  }
+
+  /** The actor's current state: memory, else the KV snapshot plus the events after it, else a full replay. */
+  async load(def: EntityDefinition, entityId: string): Promise<LoadedActor> {
+    const key = `${def.name}.${entityId}`;
+    const cached = this.cache.get(key);
+    if (cached) return cached;
+    let actor: LoadedActor = { entityId, snapshot: initialSnapshot(def), version: 0, streamSeq: 0, recent: new Map() };
+    if ((this.opts.snapshotEvery ?? 0) > 0) {
+      const saved = await this.readSnapshot(key);
+      if (saved) actor = { entityId, snapshot: restoreSnapshot(def, saved.value, saved.context), version: saved.version, streamSeq: saved.streamSeq, recent: new Map() };
+    }
+    await this.catchUp(def, actor, entityId);
+    if (actor.version > 0) this.cache.set(key, actor);
+    return actor;
+  }
+
+  /** Applies the events appended after the actor's last known stream sequence. */
+  private async catchUp(def: EntityDefinition, actor: LoadedActor, entityId = actor.entityId) {
+    for (const stored of await this.opts.store.readEntity(def.name, entityId, actor.streamSeq)) {
+      actor.snapshot = applyEvent(def, actor.snapshot, stored.event);
+      actor.version = stored.event.seq;
+      actor.streamSeq = stored.streamSeq;
+      rememberCommand(actor, stored.event, stored.streamSeq);
+    }
+  }
+
+  /** Public read of an actor for queries (strongly consistent: replays what the cache lacks). */
+  async state(entity: string, entityId: string): Promise<SavedActor | undefined> {
+    const def = this.definition(entity);
+    const a = await this.queue.run(`${entity}.${entityId}`, async () => {
+      const loaded = await this.load(def, entityId);
+      await this.catchUp(def, loaded); // another process may have appended since we cached it
+      return loaded;
+    });
+    return a.version === 0 ? undefined : saveActor(entity, entityId, a.version, a.streamSeq, a.snapshot);
+  }
+
+  /** Replays the entity from scratch and compares with its KV snapshot: snapshots are only a shortcut. */
+  async verifySnapshot(entity: string, entityId: string): Promise<{ ok: boolean; snapshot?: SavedActor; replayed: SavedActor }> {
+    const def = this.definition(entity);
+    let s = initialSnapshot(def);
+    let version = 0;
+    let streamSeq = 0;
+    const snap = await this.readSnapshot(`${entity}.${entityId}`);
+    for (const stored of await this.opts.store.readEntity(entity, entityId)) {
+      s = applyEvent(def, s, stored.event);
+      version = stored.event.seq;
+      streamSeq = stored.streamSeq;
+      if (snap && stored.streamSeq === snap.streamSeq) break;
+    }
+    const replayed = saveActor(entity, entityId, version, streamSeq, s);
+    return { ok: !!snap && JSON.stringify(snap) === JSON.stringify(replayed), snapshot: snap, replayed };
+  }
+
+  private async readSnapshot(key: string): Promise<SavedActor | undefined> {
+    try {
+      return (await (await this.snapshotBucket()).get<SavedActor>(key))?.value;
+    } catch (err) {
+      this.log.warn({ err: String(err), key }, 'snapshot read failed; replaying from the start');
+      return undefined;
+    }
+  }
+
+  private snapshotBucket() {
+    this.snapshots ??= this.opts.store.kv(SNAPSHOT_BUCKET);
+    return this.snapshots;
+  }
+
+  /** Forgets cached actors (tests use it to force a replay). */
+  clearCache() {
+    this.cache.clear();
+  }
+}
+
+function rememberCommand(actor: LoadedActor, e: EventEnvelope, streamSeq: number) {
+  actor.recent.set(e.causationId, { seq: e.seq, streamSeq, state: e.state, correlationId: e.correlationId });
+  if (actor.recent.size > RECENT_COMMANDS) actor.recent.delete(actor.recent.keys().next().value!);
+}

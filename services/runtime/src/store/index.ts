@@ -1,0 +1,3 @@
+export * from './port.ts';
+export * from './jetstream.ts';
+export * from './embedded.ts';

@@ -1,0 +1,116 @@
+import { ACTORS_BUCKET, type Command, type CommandReply } from '@tether/contracts';
+import type { EntityDefinition } from '@tether/machines';
+import type { SavedActor } from '../actor/fold.ts';
+import { systemClock, type Clock } from '../clock.ts';
+import { silentLogger, type Logger } from '../logger.ts';
+import type { ProjectedDoc } from '../readmodel.ts';
+import type { EventStore } from '../store/port.ts';
+
+export interface TimerServiceOptions {
+  store: EventStore;
+  registry: Record<string, EntityDefinition>;
+  /** Delivers a fired deadline as a command (the local actor host, or the NATS bus). */
+  send: (cmd: Command) => Promise<CommandReply>;
+  clock?: Clock;
+  logger?: Logger;
+  /** Wait before resending a deadline command that found the store unavailable. */
+  retryMs?: number;
+}
+
+const MAX_TIMEOUT = 2 ** 31 - 1;
+
+/**
+ * Durable timers (XState does not persist `after`): deadlines live in actor context, this service
+ * reads them from the actors read model at start and on every change, and fires their commands.
+ * A deadline that passed while tether was down fires at start. Command ids are derived from the
+ * deadline, so two timer services firing the same deadline apply it once.
+ */
+export class TimerService {
+  private readonly armed = new Map<string, NodeJS.Timeout[]>();
+  private readonly abort = new AbortController();
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private watching?: Promise<void>;
+
+  constructor(private readonly opts: TimerServiceOptions) {
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.logger ?? silentLogger;
+  }
+
+  async start(): Promise<void> {
+    const bucket = await this.opts.store.kv(ACTORS_BUCKET);
+    this.watching = (async () => {
+      for await (const change of bucket.watch<ProjectedDoc<SavedActor>>({ signal: this.abort.signal, initial: true })) {
+        this.rearm(change.key, change.value?.value);
+      }
+    })().catch((err) => {
+      if (!this.abort.signal.aborted) this.log.error({ err: String(err) }, 'timer watch ended; deadlines are not armed');
+    });
+  }
+
+  /** Number of deadlines currently armed (exposed as a metric). */
+  get pending(): number {
+    let n = 0;
+    for (const t of this.armed.values()) n += t.length;
+    return n;
+  }
+
+  private rearm(key: string, actor: SavedActor | undefined) {
+    for (const t of this.armed.get(key) ?? []) clearTimeout(t);
+    this.armed.delete(key);
+    const def = actor && this.opts.registry[actor.entity];
+    const deadlines = (actor && def?.deadlines?.(actor.value, actor.context)) ?? [];
+    if (!actor || deadlines.length === 0) return;
+    this.armed.set(
+      key,
+      deadlines.map((d) => this.arm(actor, d.verb, d.at)),
+    );
+  }
+
+  private arm(actor: SavedActor, verb: string, at: string): NodeJS.Timeout {
+    const delay = Math.max(0, Date.parse(at) - this.clock.now().getTime());
+    return setTimeout(() => {
+      // setTimeout may wake a little early by the wall clock; the machine would say "not due yet".
+      if (this.clock.now().getTime() < Date.parse(at)) return void this.replace(actor, verb, at);
+      void this.fire(actor, verb, at);
+    }, Math.min(delay + 1, MAX_TIMEOUT));
+  }
+
+  private replace(actor: SavedActor, verb: string, at: string) {
+    const key = `${actor.entity}.${actor.entityId}`;
+    const timers = this.armed.get(key);
+    if (timers) timers.push(this.arm(actor, verb, at));
+  }
+
+  private async fire(actor: SavedActor, verb: string, at: string): Promise<void> {
+    if (this.abort.signal.aborted) return;
+    const id = `timer-${actor.entity}-${actor.entityId}-${verb}-${Date.parse(at)}`;
+    const cmd: Command = {
+      id,
+      entity: actor.entity,
+      verb,
+      entityId: actor.entityId,
+      data: {},
+      actor: { kind: 'system', id: 'timer' },
+      correlationId: id,
+      causationId: id,
+    };
+    const reply = await this.opts.send(cmd).catch((err) => ({ ok: false as const, error: { code: 'UNAVAILABLE' as const, message: String(err) } }));
+    if (reply.ok) {
+      this.log.info({ correlationId: id, entity: actor.entity, entityId: actor.entityId, verb, deadline: at }, 'deadline fired');
+    } else if (reply.error.code === 'UNAVAILABLE' || reply.error.code === 'CONFLICT') {
+      this.log.warn({ correlationId: id, code: reply.error.code }, 'deadline command not delivered; retrying');
+      setTimeout(() => void this.fire(actor, verb, at), this.opts.retryMs ?? 1_000).unref();
+    } else {
+      // The actor moved on (renewed, released) before the read model caught up: nothing to do.
+      this.log.debug({ correlationId: id, code: reply.error.code, msg: reply.error.message }, 'deadline no longer applies');
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    for (const ts of this.armed.values()) ts.forEach(clearTimeout);
+    this.armed.clear();
+    await this.watching;
+  }
+}

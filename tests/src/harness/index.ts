@@ -1,0 +1,3 @@
+export * from './nats-server.ts';
+export * from './fixtures.ts';
+export * from './tether-process.ts';

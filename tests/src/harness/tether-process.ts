@@ -1,0 +1,55 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const TETHER_BIN = fileURLToPath(new URL('../../../services/cli/bin/tether.js', import.meta.url));
+
+/** A real `tether up` child process; `kill('SIGKILL')` is a crash, not a shutdown. */
+export class TetherProcess {
+  logs = '';
+  private constructor(readonly proc: ChildProcess, readonly url: string) {}
+
+  static async start(env: Record<string, string>, args: string[] = []): Promise<TetherProcess> {
+    const proc = spawn(process.execPath, [TETHER_BIN, 'up', '--port', '0', '--json', ...args], {
+      env: { ...process.env, TETHER_HOME: mkdtempSync(join(tmpdir(), 'tether-home-')), TETHER_LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    proc.stderr!.on('data', (d) => (err += d));
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`tether up did not start in 30 s: ${err.slice(-2000)}`)), 30_000);
+      proc.stdout!.on('data', (d) => {
+        out += d;
+        try {
+          const ready = JSON.parse(out) as { url: string };
+          clearTimeout(timer);
+          resolve(ready.url);
+        } catch {
+          /* wait for the whole JSON document */
+        }
+      });
+      proc.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`tether up exited with ${code}: ${err.slice(-2000)}`));
+      });
+    });
+    const t = new TetherProcess(proc, url);
+    proc.stderr!.on('data', (d) => (t.logs += d));
+    t.logs = err;
+    return t;
+  }
+
+  get alive() {
+    return this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    if (!this.alive) return;
+    const exited = new Promise((r) => this.proc.once('exit', r));
+    this.proc.kill(signal);
+    await exited;
+  }
+}

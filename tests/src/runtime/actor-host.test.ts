@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { TetherError } from '@tether/contracts';
+import { registry } from '@tether/machines';
+import { ActorHost } from '@tether/runtime';
+import { cmd, uid, useNats } from '../harness/index.ts';
+
+const ctx = useNats();
+const host = () => new ActorHost({ store: ctx.store, registry });
+
+async function rejection(p: Promise<unknown>): Promise<TetherError> {
+  const err = await p.then(() => undefined, (e) => e);
+  expect(err).toBeInstanceOf(TetherError);
+  return err as TetherError;
+}
+
+describe('actor host', () => {
+  it('applies commands through the machine and returns entity id, seq, state and correlation id', async () => {
+    const h = host();
+    const id = uid('l');
+    const created = await h.execute(cmd('lease', 'create', id, { holder: 'ann', ttlMs: 60_000 }));
+    expect(created).toMatchObject({ ok: true, entity: 'lease', entityId: id, seq: 1, state: 'held', duplicate: false });
+    expect(created.correlationId).toBe(created.commandId);
+    const renewed = await h.execute(cmd('lease', 'renew', id));
+    expect(renewed).toMatchObject({ seq: 2, state: 'held' });
+    const events = await ctx.store.readEntity('lease', id);
+    expect(events.map((e) => [e.event.type, e.event.seq, e.event.state])).toEqual([['lease.create', 1, 'held'], ['lease.renew', 2, 'held']]);
+    expect(events[1]!.event.causationId).toBe(renewed.commandId);
+    expect(events[0]!.event.actor).toEqual({ kind: 'human', id: 'ann' });
+  });
+
+  it('generates an id for a creating command without one', async () => {
+    const r = await host().execute(cmd('lease', 'create', undefined, { holder: 'bo' }));
+    expect(r.entityId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('rejects with a typed error and writes nothing', async () => {
+    const h = host();
+    const id = uid('l');
+    await h.execute(cmd('lease', 'create', id, { holder: 'ann' }));
+    await h.execute(cmd('lease', 'release', id, { reason: 'done' }));
+    const head = await ctx.store.lastStreamSeq();
+
+    const invalid = await rejection(h.execute(cmd('lease', 'create', uid('l'), { holder: '', ttlMs: 5 })));
+    expect(invalid.code).toBe('INVALID_COMMAND');
+    expect(invalid.issues?.map((i) => i.path.join('.'))).toEqual(['holder', 'ttlMs']);
+    expect((await rejection(h.execute(cmd('lease', 'create', uid('l'), { holder: 'a', extra: 1 })))).code).toBe('INVALID_COMMAND');
+    expect((await rejection(h.execute(cmd('lease', 'explode', id)))).code).toBe('UNKNOWN_COMMAND');
+    expect((await rejection(h.execute(cmd('ghost', 'create', id)))).code).toBe('UNKNOWN_COMMAND');
+    expect((await rejection(h.execute(cmd('lease', 'renew', uid('missing'))))).code).toBe('NOT_FOUND');
+    expect((await rejection(h.execute(cmd('lease', 'renew', undefined)))).code).toBe('INVALID_COMMAND');
+    expect((await rejection(h.execute(cmd('lease', 'create', id, { holder: 'x' })))).code).toBe('ALREADY_EXISTS');
+    const notAllowed = await rejection(h.execute(cmd('lease', 'renew', id)));
+    expect(notAllowed).toMatchObject({ code: 'NOT_ALLOWED', reason: 'LEASE_RELEASED' });
+    expect(notAllowed.message).toMatch(new RegExp(`lease ${id} was released at .*; renew is not possible`));
+    const early = await rejection(h.execute(cmd('lease', 'expire', (await h.execute(cmd('lease', 'create', undefined, { holder: 'z' }))).entityId)));
+    expect(early).toMatchObject({ code: 'NOT_ALLOWED', reason: 'LEASE_NOT_DUE' });
+
+    expect(await ctx.store.lastStreamSeq()).toBe(head + 1); // only the successful create above
+  });
+
+  it('answers a resent command id with the original result, from the cache, a replay or another host', async () => {
+    const a = host();
+    const id = uid('l');
+    const create = cmd('lease', 'create', id, { holder: 'ann' });
+    const first = await a.execute(create);
+    const renew = cmd('lease', 'renew', id);
+    const r1 = await a.execute(renew);
+    expect(await a.execute(create)).toMatchObject({ seq: 1, duplicate: true, streamSeq: first.streamSeq });
+    a.clearCache();
+    expect(await a.execute(renew)).toMatchObject({ seq: 2, duplicate: true, streamSeq: r1.streamSeq });
+    const b = host();
+    await b.execute(cmd('lease', 'renew', id)); // b's cache is fresh, a's is stale now
+    expect(await a.execute(renew)).toMatchObject({ seq: 2, duplicate: true });
+    expect((await ctx.store.readEntity('lease', id)).length).toBe(3);
+  });
+
+  it('two hosts racing on one entity lose no update and fork no history (OCC + retries)', async () => {
+    const [a, b] = [host(), host()];
+    const id = uid('race');
+    await a.execute(cmd('lease', 'create', id, { holder: 'ann', ttlMs: 600_000 }));
+    await b.state('lease', id); // both caches warm, so conflicts really happen
+    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).execute(cmd('lease', 'renew', id))));
+    expect(new Set(results.map((r) => r.seq)).size).toBe(60);
+    const events = await ctx.store.readEntity('lease', id);
+    expect(events.map((e) => e.event.seq)).toEqual(Array.from({ length: 61 }, (_, i) => i + 1));
+    a.clearCache();
+    expect((await a.state('lease', id))?.context).toMatchObject({ renewals: 60 });
+  });
+
+  it('answers CONFLICT when retries run out, and nothing is half-written', async () => {
+    const id = uid('l');
+    const writer = host();
+    await writer.execute(cmd('lease', 'create', id, { holder: 'ann', ttlMs: 600_000 }));
+    const stale = new ActorHost({ store: ctx.store, registry, maxConflictRetries: 0 });
+    await stale.state('lease', id);
+    await writer.execute(cmd('lease', 'renew', id));
+    const err = await rejection(stale.execute(cmd('lease', 'renew', id)));
+    expect(err.code).toBe('CONFLICT');
+    // The cache was dropped: the next attempt reloads and succeeds.
+    expect(await stale.execute(cmd('lease', 'renew', id))).toMatchObject({ seq: 3 });
+  });
+
+  it('loads from a KV snapshot plus the tail, and the snapshot is verifiable by replay', async () => {
+    const h = new ActorHost({ store: ctx.store, registry, snapshotEvery: 5 });
+    const id = uid('snap');
+    await h.execute(cmd('lease', 'create', id, { holder: 'ann', ttlMs: 600_000 }));
+    for (let i = 0; i < 11; i++) await h.execute(cmd('lease', 'renew', id));
+    const snapKv = await ctx.store.kv('tether_snapshots');
+    const snap = await snapKv.get<{ version: number }>(`lease.${id}`);
+    expect(snap?.value.version).toBe(10);
+    expect((await h.verifySnapshot('lease', id)).ok).toBe(true);
+    const fresh = new ActorHost({ store: ctx.store, registry, snapshotEvery: 5 });
+    expect(await fresh.state('lease', id)).toMatchObject({ version: 12, context: { renewals: 11 } });
+    // A snapshot that disagrees with the events is caught by the replay check.
+    await snapKv.put(`lease.${id}`, { ...(snap!.value as object), context: { renewals: 999 } });
+    expect((await h.verifySnapshot('lease', id)).ok).toBe(false);
+  });
+});
