@@ -18,9 +18,10 @@ export async function openStoreForServer(log: Logger): Promise<{ store: EventSto
   }
   const bin = findOnPath('nats-server');
   if (bin) {
-    const child = await ensureChildNats(bin, log);
+    const child = await ensureChildNats(bin);
     const store = await JetStreamEventStore.open(child.url, { name: 'tether-up' });
-    log.warn({ store: 'jetstream', natsUrl: child.url, dataDir: child.dir }, 'no NATS_URL: started a local nats-server under the data folder; for production run a NATS cluster and set NATS_URL');
+    const what = child.reused ? 'reusing the local nats-server an earlier tether up started (it outlives a crash of tether)' : 'started a local nats-server under the data folder';
+    log.warn({ store: 'jetstream', natsUrl: child.url, dataDir: child.dir }, `no NATS_URL: ${what}; for production run a NATS cluster and set NATS_URL`);
     return { store, mode: 'child-nats', natsUrl: child.url, stop: async () => { await store.close(); await child.stop(); } };
   }
   const dir = join(dataDir(), 'embedded');
@@ -31,7 +32,7 @@ export async function openStoreForServer(log: Logger): Promise<{ store: EventSto
 
 /** Store for a short CLI command: NATS_URL, else the nats-server `tether up` started, else embedded read-only. */
 export async function openStoreForClient(opts: { write?: boolean } = {}): Promise<EventStore> {
-  const url = process.env.NATS_URL ?? readChildUrl();
+  const url = process.env.NATS_URL || readChildUrl();
   if (url) return JetStreamEventStore.open(url, { name: 'tether-cli', timeoutMs: 5_000, replicas: replicas() });
   const dir = join(dataDir(), 'embedded');
   if (!existsSync(dir)) {
@@ -59,14 +60,11 @@ function readChildUrl(): string | undefined {
 }
 
 /** Reuses the child nats-server of an earlier `tether up` if it still runs (it outlives a crash of tether). */
-async function ensureChildNats(bin: string, log: Logger) {
+async function ensureChildNats(bin: string) {
   const dir = join(dataDir(), 'nats');
   mkdirSync(dir, { recursive: true });
   const existing = readChildUrl();
-  if (existing) {
-    log.info({ natsUrl: existing }, 'reusing the nats-server an earlier tether up started');
-    return { url: existing, dir, stop: async () => undefined };
-  }
+  if (existing) return { url: existing, dir, reused: true, stop: async () => undefined };
   const port = await freePort();
   const child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'jetstream')], {
     stdio: 'ignore',
@@ -82,6 +80,7 @@ async function ensureChildNats(bin: string, log: Logger) {
   return {
     url,
     dir,
+    reused: false,
     stop: async () => {
       child.kill('SIGTERM');
     },

@@ -6,6 +6,7 @@ export * from './store/jetstream.ts';
 export * from './store/embedded.ts';
 export * from './actor/fold.ts';
 export * from './actor/host.ts';
+export * from './actor/rebuild.ts';
 export * from './bus/intake.ts';
 export * from './bus/nats-bus.ts';
 export * from './timers/timer-service.ts';

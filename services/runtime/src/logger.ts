@@ -8,7 +8,7 @@ export function createLogger(name: string, level = process.env.TETHER_LOG_LEVEL 
     name,
     level,
     redact: { paths: ['*.token', '*.secret', '*.password', '*.authorization', 'token', 'secret', 'password'], censor: '[redacted]' },
-  });
+  }, pino.destination(2)); // stderr: stdout belongs to the command's own output
 }
 
 export const silentLogger: Logger = pino({ level: 'silent' });

@@ -24,11 +24,12 @@ export class TetherProcess {
       proc.stdout!.on('data', (d) => {
         out += d;
         try {
-          const ready = JSON.parse(out) as { url: string };
+          const ready = JSON.parse(out) as { url?: string };
+          if (!ready.url) throw new Error(`unexpected output of tether up: ${out}`);
           clearTimeout(timer);
           resolve(ready.url);
-        } catch {
-          /* wait for the whole JSON document */
+        } catch (e) {
+          if (!(e instanceof SyntaxError)) reject(e); // else: wait for the whole JSON document
         }
       });
       proc.once('exit', (code) => {

@@ -56,6 +56,39 @@ export class JetStreamEventStore implements EventStore {
     private readonly ownsConnection: boolean,
   ) {
     this.kvm = new Kvm(nc);
+    void this.trackConnection();
+  }
+
+  /** False between a disconnect and the reconnect: calls then fail fast instead of waiting out a timeout. */
+  private connected = true;
+
+  /** Appends awaiting their ack; a disconnect fails them at once (the caller resends with the same id). */
+  private readonly inflight = new Set<(err: Error) => void>();
+
+  private async trackConnection() {
+    for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect' || s.type === 'staleConnection') {
+        this.connected = false;
+        const err = new TetherError('UNAVAILABLE', 'the NATS connection dropped while appending; the outcome is unknown: resend with the same command id');
+        for (const fail of this.inflight) fail(err);
+        this.inflight.clear();
+      } else if (s.type === 'reconnect') this.connected = true;
+    }
+  }
+
+  /** Runs one request against the server: fails fast while disconnected, maps failures to typed errors. */
+  private guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      this.ensureConnected(what);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return unavailableOnFailure(fn, what);
+  }
+
+  private ensureConnected(what: string) {
+    if (this.nc.isClosed()) throw new TetherError('UNAVAILABLE', `event store closed (${what})`);
+    if (!this.connected) throw new TetherError('UNAVAILABLE', `event store unavailable (${what}): the NATS connection is down and reconnecting; retry shortly`);
   }
 
   static async open(nc: NatsConnection | string, opts: JetStreamStoreOptions = {}): Promise<JetStreamEventStore> {
@@ -78,9 +111,19 @@ export class JetStreamEventStore implements EventStore {
 
   async append(event: EventEnvelope, { expectedLastSeq, msgId }: { expectedLastSeq: number; msgId: string }): Promise<AppendResult> {
     const subject = subjects.event(event.entity, event.entityId);
+    this.ensureConnected('append');
     try {
-      const ack = await this.js.publish(subject, encodeJson(event), { msgID: msgId, expect: { lastSubjectSequence: expectedLastSeq } });
-      return { streamSeq: ack.seq, duplicate: ack.duplicate };
+      const publish = this.js.publish(subject, encodeJson(event), { msgID: msgId, expect: { lastSubjectSequence: expectedLastSeq } });
+      let fail!: (err: Error) => void;
+      const dropped = new Promise<never>((_, reject) => (fail = reject));
+      this.inflight.add(fail);
+      publish.catch(() => undefined); // if the disconnect wins, nobody awaits this one any more
+      try {
+        const ack = await Promise.race([publish, dropped]);
+        return { streamSeq: ack.seq, duplicate: ack.duplicate };
+      } finally {
+        this.inflight.delete(fail);
+      }
     } catch (err) {
       if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) {
         throw new WrongLastSequenceError(subject, expectedLastSeq);
@@ -115,7 +158,7 @@ export class JetStreamEventStore implements EventStore {
   }
 
   async *follow(opts: ReadOptions & { signal: AbortSignal }): AsyncIterable<StoredEvent> {
-    const consumer = await unavailableOnFailure(() => this.js.consumers.get(STREAM_EVENTS, orderedFrom(opts)));
+    const consumer = await this.guarded('read', () => this.js.consumers.get(STREAM_EVENTS, orderedFrom(opts)));
     const messages = await consumer.consume({ max_messages: 512 });
     const onAbort = () => void messages.stop();
     opts.signal.addEventListener('abort', onAbort, { once: true });
@@ -129,7 +172,7 @@ export class JetStreamEventStore implements EventStore {
 
   /** Ordered-consumer read from afterStreamSeq+1 that stops at stream sequence `end`. */
   private async *readRange(opts: ReadOptions, end: number): AsyncIterable<StoredEvent> {
-    const consumer = await unavailableOnFailure(() => this.js.consumers.get(STREAM_EVENTS, orderedFrom(opts)));
+    const consumer = await this.guarded('read', () => this.js.consumers.get(STREAM_EVENTS, orderedFrom(opts)));
     const messages = await consumer.consume({ max_messages: 1024 });
     try {
       for await (const m of messages) {
@@ -143,7 +186,7 @@ export class JetStreamEventStore implements EventStore {
   }
 
   async lastStreamSeq(): Promise<number> {
-    const info = await unavailableOnFailure(() => this.jsm.streams.info(STREAM_EVENTS));
+    const info = await this.guarded('stream info', () => this.jsm.streams.info(STREAM_EVENTS));
     return info.state.last_seq;
   }
 
@@ -151,7 +194,7 @@ export class JetStreamEventStore implements EventStore {
     const maxInFlight = Math.max(opts.maxInFlight ?? 1, 1);
     const cfg = durableConsumerConfig(name, opts.filter ?? subjects.allEvents, opts.ackWaitMs ?? 30_000, maxInFlight * 4);
     const ensureConsumer = () =>
-      unavailableOnFailure(async () => {
+      this.guarded('subscribe', async () => {
         try {
           await this.jsm.consumers.add(STREAM_EVENTS, { ...cfg, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All });
         } catch (err) {
@@ -223,7 +266,7 @@ export class JetStreamEventStore implements EventStore {
   kv(bucket: string): Promise<KvBucket> {
     let b = this.buckets.get(bucket);
     if (!b) {
-      b = unavailableOnFailure(async () => new JetStreamKv(bucket, await this.kvm.create(bucket, kvBucketConfig(this.opts))));
+      b = this.guarded('kv open', async () => new JetStreamKv(bucket, await this.kvm.create(bucket, kvBucketConfig(this.opts)), (what, fn) => this.guarded(what, fn)));
       b.catch(() => this.buckets.delete(bucket));
       this.buckets.set(bucket, b);
     }
@@ -244,6 +287,7 @@ export class JetStreamEventStore implements EventStore {
   }
 
   private async getMsg(query: { seq: number } | { last_by_subj: string }): Promise<StoredMsg | undefined> {
+    this.ensureConnected('read');
     try {
       return (await this.jsm.direct.getMessage(STREAM_EVENTS, query)) ?? undefined;
     } catch (err) {
@@ -254,42 +298,48 @@ export class JetStreamEventStore implements EventStore {
 }
 
 class JetStreamKv implements KvBucket {
-  constructor(readonly name: string, private readonly kv: KV) {}
+  constructor(
+    readonly name: string,
+    private readonly kv: KV,
+    private readonly guarded: <T>(what: string, fn: () => Promise<T>) => Promise<T>,
+  ) {}
 
   async get<T>(key: string) {
-    const e = await unavailableOnFailure(() => this.kv.get(key));
+    const e = await this.guarded('kv get', () => this.kv.get(key));
     if (!e || e.operation !== 'PUT') return undefined;
     return { key, value: decodeJson<T>(e.value), revision: e.revision };
   }
   put(key: string, value: unknown) {
-    return unavailableOnFailure(() => this.kv.put(key, encodeJson(value)));
+    return this.guarded('kv put', () => this.kv.put(key, encodeJson(value)));
   }
   async create(key: string, value: unknown) {
-    try {
-      return await this.kv.create(key, encodeJson(value));
-    } catch (err) {
-      if (isWrongLastSeq(err)) throw new KvRevisionError(this.name, key, 'absent');
-      throw toUnavailable(err, 'kv create');
-    }
+    return this.guarded('kv create', async () => {
+      try {
+        return await this.kv.create(key, encodeJson(value));
+      } catch (err) {
+        throw isWrongLastSeq(err) ? new KvRevisionError(this.name, key, 'absent') : err;
+      }
+    });
   }
   async update(key: string, value: unknown, revision: number) {
-    try {
-      return await this.kv.update(key, encodeJson(value), revision);
-    } catch (err) {
-      if (isWrongLastSeq(err)) throw new KvRevisionError(this.name, key, revision);
-      throw toUnavailable(err, 'kv update');
-    }
+    return this.guarded('kv update', async () => {
+      try {
+        return await this.kv.update(key, encodeJson(value), revision);
+      } catch (err) {
+        throw isWrongLastSeq(err) ? new KvRevisionError(this.name, key, revision) : err;
+      }
+    });
   }
   async delete(key: string) {
-    await unavailableOnFailure(() => this.kv.delete(key));
+    await this.guarded('kv delete', () => this.kv.delete(key));
   }
   async keys() {
     const out: string[] = [];
-    for await (const k of await unavailableOnFailure(() => this.kv.keys())) out.push(k);
+    for await (const k of await this.guarded('kv keys', () => this.kv.keys())) out.push(k);
     return out;
   }
   async *watch<T>(opts: { signal: AbortSignal; initial?: boolean }): AsyncIterable<KvChange<T>> {
-    const it = await unavailableOnFailure(() => this.kv.watch({ include: opts.initial === false ? 'updates' : 'lastValue' } as never));
+    const it = await this.guarded('kv watch', () => this.kv.watch({ include: opts.initial === false ? 'updates' : 'lastValue' } as never));
     const onAbort = () => it.stop();
     opts.signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -326,10 +376,10 @@ function toUnavailable(err: unknown, what: string): Error {
   return new TetherError('UNAVAILABLE', `event store unavailable (${what}): ${(err as Error)?.message ?? String(err)}; retry shortly`, { cause: err });
 }
 
-async function unavailableOnFailure<T>(fn: () => Promise<T>): Promise<T> {
+async function unavailableOnFailure<T>(fn: () => Promise<T>, what = 'request'): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    throw toUnavailable(err, 'request');
+    throw toUnavailable(err, what);
   }
 }

@@ -38,14 +38,24 @@ export class TimerService {
   }
 
   async start(): Promise<void> {
-    const bucket = await this.opts.store.kv(ACTORS_BUCKET);
-    this.watching = (async () => {
-      for await (const change of bucket.watch<ProjectedDoc<SavedActor>>({ signal: this.abort.signal, initial: true })) {
-        this.rearm(change.key, change.value?.value);
+    await this.opts.store.kv(ACTORS_BUCKET);
+    this.watching = this.watch();
+  }
+
+  /** Watches the read model for ever; if the watch breaks (store outage, rebuilt bucket) it starts over. */
+  private async watch(): Promise<void> {
+    while (!this.abort.signal.aborted) {
+      try {
+        const bucket = await this.opts.store.kv(ACTORS_BUCKET);
+        for await (const change of bucket.watch<ProjectedDoc<SavedActor>>({ signal: this.abort.signal, initial: true })) {
+          this.rearm(change.key, change.value?.value);
+        }
+      } catch (err) {
+        if (this.abort.signal.aborted) break;
+        this.log.warn({ err: String(err) }, 'timer watch broke; watching again in 1 s');
       }
-    })().catch((err) => {
-      if (!this.abort.signal.aborted) this.log.error({ err: String(err) }, 'timer watch ended; deadlines are not armed');
-    });
+      if (!this.abort.signal.aborted) await new Promise((r) => setTimeout(r, 1_000));
+    }
   }
 
   /** Number of deadlines currently armed (exposed as a metric). */

@@ -1,0 +1,71 @@
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { JetStreamManager } from '@nats-io/jetstream';
+import { STREAM_EVENTS, type CommandReply } from '@tether/contracts';
+import { consumerName } from '@tether/projector';
+import { sendCommand } from '@tether/runtime';
+import { TTL_MS, entityIds } from './envelope.ts';
+import { cpuMeter } from './cpu.ts';
+import { log, oneAtATime, percentile, rate, windowed } from './timing.ts';
+
+// Tether's own path: client → NATS request → `tether up` (validate, transition, JetStream append) → reply.
+
+function accepted(r: CommandReply, what: string): void {
+  if (!r.ok) throw new Error(`${what} was rejected: ${r.error.code} ${r.error.message}`);
+}
+
+const create = (nc: NatsConnection, entityId: string) =>
+  sendCommand(nc, 'lease', 'create', { entityId, data: { holder: `holder-${entityId}`, ttlMs: TTL_MS } }).then((r) => accepted(r, `lease.create ${entityId}`));
+const renew = (nc: NatsConnection, entityId: string) => sendCommand(nc, 'lease', 'renew', { entityId }).then((r) => accepted(r, `lease.renew ${entityId}`));
+
+export interface CommandRunOptions {
+  awaited: number;
+  pipelined: number;
+  window: number;
+  /** Leases the awaited renews go round-robin over. */
+  awaitedEntities: number;
+  /** Leases the pipelined renews go round-robin over. */
+  pipelinedEntities: number;
+  pids: Record<string, number | undefined>;
+}
+
+/** Awaited then pipelined lease.renew commands against one running `tether up`. */
+export async function measureCommands(nc: NatsConnection, jsm: JetStreamManager, o: CommandRunOptions) {
+  const few = entityIds('aw', o.awaitedEntities);
+  const many = entityIds('pl', o.pipelinedEntities);
+  log(`creating ${few.length + many.length} leases`);
+  await windowed(few.length, 16, (i) => create(nc, few[i]!));
+  await windowed(many.length, o.window, (i) => create(nc, many[i]!));
+
+  log(`awaited renews: warm-up, then ${o.awaited}`);
+  await oneAtATime(300, (i) => renew(nc, few[i % few.length]!));
+  let cpu = cpuMeter(o.pids);
+  const awaited = await oneAtATime(o.awaited, (i) => renew(nc, few[i % few.length]!));
+  const awaitedCpuMicros = cpu.microsPerOp(o.awaited);
+
+  log(`pipelined renews (${o.window} in flight): warm-up, then ${o.pipelined}`);
+  await windowed(2_000, o.window, (i) => renew(nc, many[i % many.length]!));
+  cpu = cpuMeter(o.pids);
+  const pipelinedMs = await windowed(o.pipelined, o.window, (i) => renew(nc, many[i % many.length]!));
+  const pipelinedCpuMicros = cpu.microsPerOp(o.pipelined);
+  const projectionLag = await lag(jsm, consumerName('actors'));
+
+  return {
+    commandsPerSec: rate(o.awaited, awaited.ms),
+    commandP50Ms: percentile(awaited.latencies, 50),
+    commandP99Ms: percentile(awaited.latencies, 99),
+    pipelinedCommandsPerSec: rate(o.pipelined, pipelinedMs),
+    awaitedCpuMicros,
+    pipelinedCpuMicros,
+    /** Events the `actors` projection of `tether up` had not applied when the pipelined run ended. */
+    projectionLagAfterPipelined: projectionLag,
+  };
+}
+
+async function lag(jsm: JetStreamManager, consumer: string): Promise<number | undefined> {
+  try {
+    const ci = await jsm.consumers.info(STREAM_EVENTS, consumer);
+    return ci.num_pending + ci.num_ack_pending;
+  } catch {
+    return undefined;
+  }
+}

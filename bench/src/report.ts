@@ -1,0 +1,56 @@
+import { writeFileSync } from 'node:fs';
+
+export const TARGETS = { commandRatio: 0.8, pipelinedRatio: 0.6, replayRatio: 0.7 } as const;
+
+export interface Results {
+  rawPublishPerSec: number;
+  commandsPerSec: number;
+  commandRatio: number;
+  rawPipelinedPerSec: number;
+  pipelinedCommandsPerSec: number;
+  pipelinedRatio: number;
+  rawReadPerSec: number;
+  replayEventsPerSec: number;
+  replayRatio: number;
+  commandP50Ms: number;
+  commandP99Ms: number;
+  [more: string]: unknown;
+}
+
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const met = (ratio: number, target: number) => (ratio >= target ? 'met' : 'NOT MET');
+
+/** The readable table: each tether figure next to the raw engine in the same run, its ratio and target. */
+export function formatTable(r: Results, b: Record<string, any>): string {
+  const rows: string[][] = [
+    ['figure', 'tether', 'raw engine', 'ratio', 'target', ''],
+    ['awaited commands /s', int(r.commandsPerSec), `${int(r.rawPublishPerSec)} publishes`, r.commandRatio.toFixed(2), `≥ ${TARGETS.commandRatio}`, met(r.commandRatio, TARGETS.commandRatio)],
+    ['pipelined commands /s (64)', int(r.pipelinedCommandsPerSec), `${int(r.rawPipelinedPerSec)} publishes`, r.pipelinedRatio.toFixed(2), `≥ ${TARGETS.pipelinedRatio}`, met(r.pipelinedRatio, TARGETS.pipelinedRatio)],
+    ['replay events /s (rebuild)', int(r.replayEventsPerSec), `${int(r.rawReadPerSec)} reads`, r.replayRatio.toFixed(2), `≥ ${TARGETS.replayRatio}`, met(r.replayRatio, TARGETS.replayRatio)],
+  ];
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
+  const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+  const out = [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
+  out.push('', `command latency (awaited): p50 ${r.commandP50Ms.toFixed(3)} ms, p99 ${r.commandP99Ms.toFixed(3)} ms`);
+  out.push('', 'where one awaited command goes (µs):');
+  const e = b.transport;
+  out.push(`  NATS request/reply echo    ${int(1e6 / e.echoPerSec)} µs round trip (${int(e.echoPerSec)}/s awaited, ${int(e.echoPipelinedPerSec)}/s with 64 in flight)`);
+  out.push(`  JetStream publish + ack    ${int(1e6 / r.rawPublishPerSec)} µs (awaited raw publish)`);
+  const s = b.inProcess;
+  out.push(`  tether in-process work     ${s.hostExecuteMicros} µs ActorHost.execute on a fake store + ${s.intakeMicros} µs bus intake + ${s.replyMicros} µs reply encode/parse`);
+  out.push(`    of which: transition() ${s.transitionMicros}, can ${s.canMicros}, data zod ${s.validateDataMicros}, event JSON ${s.encodeEventMicros}`);
+  out.push(`  sum of the above           ${int(b.modelledCommandMicros)} µs vs measured mean ${int(1e6 / r.commandsPerSec)} µs (p50 ${int(r.commandP50Ms * 1000)} µs)`);
+  out.push(`  CPU per awaited command    ${fmtCpu(b.cpu.awaitedCommandMicros)}`);
+  out.push(`  CPU per pipelined command  ${fmtCpu(b.cpu.pipelinedCommandMicros)}`);
+  out.push(`  CPU per raw publish        ${fmtCpu(b.cpu.rawPipelinedPublishMicros)} (pipelined)`);
+  if (b.projectionLagAfterPipelined !== undefined) out.push(`  actors projection lag at the end of the pipelined run: ${int(b.projectionLagAfterPipelined)} events`);
+  const p = b.replayPhases;
+  out.push('', `rebuild phases (events/s): store.readAll alone ${int(p.readAllPerSec)}, fold alone: rebuildActors ${int(p.foldRebuildPerSec)} vs applyEvent ${int(p.foldApplyEventPerSec)}`);
+  return out.join('\n');
+}
+
+const fmtCpu = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ${v} µs`).join(', ');
+
+export function writeResults(path: string, r: Results) {
+  writeFileSync(path, JSON.stringify(r, null, 2) + '\n');
+}

@@ -1,0 +1,142 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connect } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { registry } from '@tether/machines';
+import { JetStreamEventStore, encodeJson } from '@tether/runtime';
+import { NatsServer, TetherProcess } from '@tether/tests';
+import { measureCommandSteps } from './breakdown.ts';
+import { measureCommands } from './commands.ts';
+import { cpuMeter, natsServerPid } from './cpu.ts';
+import { echoRoundTrips } from './echo.ts';
+import { leaseEvent } from './envelope.ts';
+import { createRawStream, rawPublish } from './raw.ts';
+import { measureReplay } from './replay.ts';
+import { TARGETS, formatTable, writeResults, type Results } from './report.ts';
+import { log, rate } from './timing.ts';
+
+// `npm run bench`: one nats-server, the raw engine and tether measured against it in the same run.
+
+const N = {
+  rawAwaited: 5_000,
+  rawPipelined: 20_000,
+  window: 64,
+  commandsAwaited: 3_000,
+  commandsPipelined: 20_000,
+  awaitedEntities: 100,
+  pipelinedEntities: 1_000,
+  replayEntities: 1_000,
+  replayEventsPerEntity: 100,
+};
+const RESULTS = fileURLToPath(new URL('../results.json', import.meta.url));
+
+async function main() {
+  const cleanup: Array<() => Promise<unknown> | unknown> = [];
+  try {
+    const nats = await NatsServer.start();
+    cleanup.unshift(() => nats.dispose());
+    const nc = await connect({ servers: nats.url, name: 'bench-client' });
+    cleanup.unshift(() => nc.close());
+    const responder = await connect({ servers: nats.url, name: 'bench-responder' });
+    cleanup.unshift(() => responder.close());
+    const jsm = await jetstreamManager(nc);
+    const js = jetstream(nc);
+    const pids = { 'nats-server': natsServerPid(nats.port), bench: process.pid };
+    log(`nats-server ${nc.info?.version} on ${nats.url}, node ${process.version}, ${cpus().length} cpus`);
+
+    // 1-2. Raw JetStream publishes of a tether-sized event.
+    const event = encodeJson(leaseEvent('pl-00001-abcdef12', 2, new Date().toISOString()));
+    await createRawStream(jsm);
+    log(`raw awaited publishes (${event.length} B): warm-up, then ${N.rawAwaited}`);
+    await rawPublish(js, event, 500, 1);
+    const rawPublishPerSec = await rawPublish(js, event, N.rawAwaited, 1);
+    log(`raw pipelined publishes (${N.window} in flight): warm-up, then ${N.rawPipelined}`);
+    await rawPublish(js, event, 2_000, N.window);
+    const rawCpu = cpuMeter(pids);
+    const rawPipelinedPerSec = await rawPublish(js, event, N.rawPipelined, N.window);
+    const rawPipelinedPublishMicros = rawCpu.microsPerOp(N.rawPipelined);
+
+    // 7a. The transport alone: NATS request/reply with command- and reply-sized payloads.
+    log('NATS request/reply echo');
+    const sizes = {
+      request: JSON.stringify({ entityId: 'pl-00001-abcdef12' }).length,
+      reply: JSON.stringify({ ok: true, commandId: crypto.randomUUID(), entity: 'lease', entityId: 'pl-00001-abcdef12', seq: 2, streamSeq: 123456, state: 'held', correlationId: crypto.randomUUID(), duplicate: false }).length,
+    };
+    const transport = await echoRoundTrips(nc, responder, sizes, { awaited: N.commandsAwaited, pipelined: N.commandsPipelined, window: N.window });
+
+    // 4-5. Commands through one `tether up` child process.
+    const home = mkdtempSync(join(tmpdir(), 'tether-bench-home-'));
+    cleanup.unshift(() => rmSync(home, { recursive: true, force: true }));
+    log('starting tether up');
+    const tether = await TetherProcess.start({ NATS_URL: nats.url, TETHER_LOG_LEVEL: 'warn', TETHER_HOME: home });
+    cleanup.unshift(() => tether.kill('SIGKILL'));
+    const commands = await measureCommands(nc, jsm, {
+      awaited: N.commandsAwaited,
+      pipelined: N.commandsPipelined,
+      window: N.window,
+      awaitedEntities: N.awaitedEntities,
+      pipelinedEntities: N.pipelinedEntities,
+      pids: { ...pids, tether: tether.proc.pid },
+    });
+    await tether.kill('SIGTERM'); // its projection would otherwise chew on the replay history below
+    if (tether.logs.trim()) log(`tether up logged:\n${tether.logs.trim().slice(-2000)}`);
+
+    // 6 (+3). Rebuild every actor from 100k events vs the raw ordered read of the same events.
+    const store = await JetStreamEventStore.open(nats.url, { name: 'bench-replay' });
+    cleanup.unshift(() => store.close());
+    const replay = await measureReplay(store, js, registry, { entities: N.replayEntities, eventsPerEntity: N.replayEventsPerEntity, window: 256, sample: 25 });
+
+    // 7b. Tether's in-process work per command, no I/O.
+    log('in-process cost of one command');
+    const inProcess = await measureCommandSteps(registry);
+
+    const { awaitedCpuMicros, pipelinedCpuMicros, projectionLagAfterPipelined, ...cmd } = commands;
+    const modelledCommandMicros = 1e6 / transport.echoPerSec + 1e6 / rawPublishPerSec + inProcess.hostExecuteMicros + inProcess.intakeMicros + inProcess.replyMicros;
+    const breakdown = {
+      transport,
+      inProcess,
+      modelledCommandMicros,
+      cpu: { awaitedCommandMicros: awaitedCpuMicros, pipelinedCommandMicros: pipelinedCpuMicros, rawPipelinedPublishMicros },
+      projectionLagAfterPipelined,
+      replayPhases: replay.replayPhases,
+    };
+    const results: Results = {
+      rawPublishPerSec,
+      commandsPerSec: cmd.commandsPerSec,
+      commandRatio: cmd.commandsPerSec / rawPublishPerSec,
+      rawPipelinedPerSec,
+      pipelinedCommandsPerSec: cmd.pipelinedCommandsPerSec,
+      pipelinedRatio: cmd.pipelinedCommandsPerSec / rawPipelinedPerSec,
+      rawReadPerSec: replay.rawReadPerSec,
+      replayEventsPerSec: replay.replayEventsPerSec,
+      replayRatio: replay.replayEventsPerSec / replay.rawReadPerSec,
+      commandP50Ms: cmd.commandP50Ms,
+      commandP99Ms: cmd.commandP99Ms,
+      targets: TARGETS,
+      eventBytes: event.length,
+      replayEvents: replay.replayEvents,
+      replayEntities: replay.replayEntities,
+      replayVerified: replay.replayVerified,
+      breakdown,
+      counts: N,
+      natsServerVersion: nc.info?.version,
+      nodeVersion: process.version,
+      cpus: cpus().length,
+      date: new Date().toISOString(),
+    };
+    writeResults(RESULTS, results);
+    process.stdout.write(`\n${formatTable(results, breakdown)}\n\nwrote ${RESULTS} (echo ${Math.round(rate(1, 1 / transport.echoPerSec))})\n`);
+  } finally {
+    for (const step of cleanup) await Promise.resolve().then(step).catch((err) => log(`cleanup: ${String(err)}`));
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
