@@ -123,7 +123,7 @@ describe('tether up without NATS_URL', () => {
     // Expiry works on the embedded store too (timers, projections, host in one process).
     const lease = await postCommand(up.url, 'lease', 'create', { data: { holder: 'ann', ttlMs: 1_000 } });
     expect(lease.ok).toBe(true);
-    if (lease.ok) await eventually(async () => (await (await fetch(`${up.url}/v1/entities/lease/${lease.entityId}`)).json()).value, (v) => v === 'expired');
+    if (lease.ok) await eventually(async () => ((await (await fetch(`${up.url}/v1/entities/lease/${lease.entityId}`)).json()) as { value: string }).value, (v) => v === 'expired');
   });
 
   it('starts a local nats-server under the data folder, which CLI commands find and a restarted tether reuses', async () => {
@@ -145,6 +145,6 @@ describe('tether up without NATS_URL', () => {
     procs.push(again);
     expect(again.logs).toMatch(/no NATS_URL: reusing the local nats-server an earlier tether up started/);
     expect(again.logs).toContain(`"natsUrl":"${natsUrl}"`);
-    expect((await (await fetch(`${again.url}/v1/entities/lease/${id}`)).json()).value).toBe('released');
+    expect(((await (await fetch(`${again.url}/v1/entities/lease/${id}`)).json()) as { value: string }).value).toBe('released');
   });
 });

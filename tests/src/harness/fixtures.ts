@@ -1,5 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
-import { JetStreamEventStore, type Command } from '@tether/runtime';
+import type { Command } from '@tether/contracts';
+import { JetStreamEventStore } from '@tether/runtime';
 import { NatsServer } from './nats-server.ts';
 
 /** One real nats-server for the test file, and a store connected to it. */

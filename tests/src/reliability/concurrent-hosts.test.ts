@@ -23,7 +23,7 @@ describe('(a) two actor-host processes, conflicting commands for one entity at o
     expect(events.map((e) => e.event.seq)).toEqual(Array.from({ length: 202 }, (_, i) => i + 1));
     const counts = await commandCounts(ctx.store, `tether.evt.lease.${id}`);
     for (const cid of ids) expect(counts.get(cid)).toBe(1);
-    const state = await (await fetch(`${a.url}/v1/entities/lease/${id}`)).json();
+    const state = (await (await fetch(`${a.url}/v1/entities/lease/${id}`)).json()) as { context: { renewals: number } };
     expect(state.context.renewals).toBe(201);
   });
 });

@@ -73,9 +73,9 @@ describe('HTTP gateway', () => {
     const id = uid('h');
     await post('/v1/commands/lease/create', { entityId: id, data: { holder: 'ann' } });
     await post('/v1/commands/lease/release', { entityId: id, data: { reason: 'bye' } });
-    const state = await (await fetch(`${server.url}/v1/entities/lease/${id}`)).json();
+    const state = (await (await fetch(`${server.url}/v1/entities/lease/${id}`)).json()) as object;
     expect(state).toMatchObject({ entity: 'lease', entityId: id, version: 2, value: 'released' });
-    const events = await (await fetch(`${server.url}/v1/entities/lease/${id}/events`)).json();
+    const events = (await (await fetch(`${server.url}/v1/entities/lease/${id}/events`)).json()) as { type: string }[];
     expect(events.map((e: { type: string }) => e.type)).toEqual(['lease.create', 'lease.release']);
     expect((await fetch(`${server.url}/v1/entities/lease/${uid('no')}`)).status).toBe(404);
     const list = await eventually(async () => (await (await fetch(`${server.url}/v1/entities/lease`)).json()) as { items: { entityId: string; version: number }[] }, (l) => l.items.some((i) => i.entityId === id && i.version === 2));

@@ -1,0 +1,25 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { sendCommand } from '@tether/runtime';
+import { NatsServer, TetherProcess } from '@tether/tests';
+import { cpuMs, natsServerPid } from '../src/cpu.ts';
+const nats = await NatsServer.start();
+const home = mkdtempSync(join(tmpdir(), 'tb-'));
+const t = await TetherProcess.start({ NATS_URL: nats.url, TETHER_HOME: home, NODE_OPTIONS: '--cpu-prof --cpu-prof-dir=/tmp/tprof' });
+const np = natsServerPid(nats.port), tp = t.proc.pid;
+const sample = async (label: string, ms: number, work?: () => Promise<number>) => {
+  const a = [cpuMs(np)!, cpuMs(tp)!]; const t0 = performance.now();
+  let n = 0; if (work) n = await work(); else await new Promise((r) => setTimeout(r, ms));
+  const dt = performance.now() - t0;
+  console.log(label, 'wall', dt.toFixed(0), 'nats', (cpuMs(np)! - a[0]!), 'tether', (cpuMs(tp)! - a[1]!), n ? `per op ${(dt / n * 1000).toFixed(0)}µs` : '');
+};
+const nc = await connect({ servers: nats.url });
+await sample('idle', 3000);
+await sendCommand(nc, 'lease', 'create', { entityId: 'a1', data: { holder: 'x', ttlMs: 3600000 } });
+await sample('idle after 1', 3000);
+await sample('1000 renews', 0, async () => { for (let i = 0; i < 1000; i++) { const r = await sendCommand(nc, 'lease', 'renew', { entityId: 'a1' }); if (!r.ok) throw new Error(JSON.stringify(r)); } return 1000; });
+await sample('idle after', 3000);
+await sample('idle after', 3000);
+await nc.close(); await t.kill('SIGTERM'); await nats.dispose(); rmSync(home, { recursive: true });

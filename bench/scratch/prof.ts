@@ -1,0 +1,20 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { sendCommand } from '@tether/runtime';
+import { NatsServer, TETHER_BIN } from '@tether/tests';
+const nats = await NatsServer.start();
+const home = mkdtempSync(join(tmpdir(), 'tb-'));
+const p = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir=/tmp/tprof', TETHER_BIN, 'up', '--port', '0', '--json'], { env: { ...process.env, NATS_URL: nats.url, TETHER_HOME: home, TETHER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] });
+await new Promise((r) => p.stdout!.once('data', r));
+const nc = await connect({ servers: nats.url });
+const ids = Array.from({ length: 100 }, (_, i) => `e${i}`);
+for (const id of ids) await sendCommand(nc, 'lease', 'create', { entityId: id, data: { holder: 'x', ttlMs: 3600000 } });
+const t0 = performance.now();
+for (let i = 0; i < 3000; i++) { const r = await sendCommand(nc, 'lease', 'renew', { entityId: ids[i % 100] }); if (!r.ok) throw new Error(JSON.stringify(r)); }
+console.log('per op', ((performance.now() - t0) / 3).toFixed(0), 'µs');
+await nc.close();
+const exited = new Promise((r) => p.once('exit', r)); p.kill('SIGTERM'); await exited;
+await nats.dispose(); rmSync(home, { recursive: true });
