@@ -1,7 +1,6 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { STREAM_EVENTS, type CommandReply } from '@tether/contracts';
-import { consumerName } from '@tether/projector';
 import { sendCommand } from '@tether/runtime';
 import { TTL_MS, entityIds } from './envelope.ts';
 import { cpuMeter } from './cpu.ts';
@@ -26,9 +25,11 @@ export interface CommandRunOptions {
   /** Leases the pipelined renews go round-robin over. */
   pipelinedEntities: number;
   pids: Record<string, number | undefined>;
+  /** Durable consumer whose lag is reported after the pipelined run (the projection of `tether up`). */
+  lagOf?: string;
 }
 
-/** Awaited then pipelined lease.renew commands against one running `tether up`. */
+/** Awaited then pipelined lease.renew commands against whatever serves tether.cmd.> (one `tether up`). */
 export async function measureCommands(nc: NatsConnection, jsm: JetStreamManager, o: CommandRunOptions) {
   const few = entityIds('aw', o.awaitedEntities);
   const many = entityIds('pl', o.pipelinedEntities);
@@ -47,7 +48,7 @@ export async function measureCommands(nc: NatsConnection, jsm: JetStreamManager,
   cpu = cpuMeter(o.pids);
   const pipelinedMs = await windowed(o.pipelined, o.window, (i) => renew(nc, many[i % many.length]!));
   const pipelinedCpuMicros = cpu.microsPerOp(o.pipelined);
-  const projectionLag = await lag(jsm, consumerName('actors'));
+  const projectionLag = o.lagOf ? await lag(jsm, o.lagOf) : undefined;
 
   return {
     commandsPerSec: rate(o.awaited, awaited.ms),
@@ -56,8 +57,8 @@ export async function measureCommands(nc: NatsConnection, jsm: JetStreamManager,
     pipelinedCommandsPerSec: rate(o.pipelined, pipelinedMs),
     awaitedCpuMicros,
     pipelinedCpuMicros,
-    /** Events the `actors` projection of `tether up` had not applied when the pipelined run ended. */
-    projectionLagAfterPipelined: projectionLag,
+    /** Events the named consumer (the actors projection) had not applied when the pipelined run ended. */
+    lagAfterPipelined: projectionLag,
   };
 }
 

@@ -44,8 +44,13 @@ export function formatTable(r: Results, b: Record<string, any>): string {
   out.push(`  CPU per pipelined command  ${fmtCpu(b.cpu.pipelinedCommandMicros)}`);
   out.push(`  CPU per raw publish        ${fmtCpu(b.cpu.rawPipelinedPublishMicros)} (pipelined)`);
   if (b.projectionLagAfterPipelined !== undefined) out.push(`  actors projection lag at the end of the pipelined run: ${int(b.projectionLagAfterPipelined)} events`);
+  const h = b.bareHost;
+  out.push(`  bare ActorHost process (no projection, timers, snapshots): ${int(h.commandsPerSec)}/s awaited (ratio ${(h.commandsPerSec / r.rawPublishPerSec).toFixed(2)}, p50 ${h.commandP50Ms.toFixed(3)} ms), ${int(h.pipelinedCommandsPerSec)}/s pipelined (ratio ${(h.pipelinedCommandsPerSec / r.rawPipelinedPerSec).toFixed(2)})`);
+  out.push(`    CPU per command: awaited ${fmtCpu(h.awaitedCpuMicros)}; pipelined ${fmtCpu(h.pipelinedCpuMicros)}`);
   const p = b.replayPhases;
-  out.push('', `rebuild phases (events/s): store.readAll alone ${int(p.readAllPerSec)}, fold alone: rebuildActors ${int(p.foldRebuildPerSec)} vs applyEvent ${int(p.foldApplyEventPerSec)}`);
+  out.push('', `replay, best of rounds (events/s): raw read ${(r.rawReadRuns as number[]).map(int).join(' / ')}, rebuildActors ${(r.replayRuns as number[]).map(int).join(' / ')}`);
+  out.push(`rebuild phases (events/s): store.readAll alone ${int(p.readAllPerSec)}; fold alone (in memory): rebuildActors ${int(p.foldRebuildPerSec)} vs applyEvent ${int(p.foldApplyEventPerSec)}`);
+  out.push(`  per event: raw read ${(1e6 / r.rawReadPerSec).toFixed(1)} µs, readAll ${(1e6 / p.readAllPerSec).toFixed(1)} µs, fold ${(1e6 / p.foldRebuildPerSec).toFixed(1)} µs, rebuild ${(1e6 / r.replayEventsPerSec).toFixed(1)} µs`);
   return out.join('\n');
 }
 

@@ -7,6 +7,8 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { registry } from '@tether/machines';
 import { JetStreamEventStore, encodeJson } from '@tether/runtime';
 import { NatsServer, TetherProcess } from '@tether/tests';
+import { consumerName } from '@tether/projector';
+import { startBareHost } from './bare-host.ts';
 import { measureCommandSteps } from './breakdown.ts';
 import { measureCommands } from './commands.ts';
 import { cpuMeter, natsServerPid } from './cpu.ts';
@@ -15,7 +17,7 @@ import { leaseEvent } from './envelope.ts';
 import { createRawStream, rawPublish } from './raw.ts';
 import { measureReplay } from './replay.ts';
 import { TARGETS, formatTable, writeResults, type Results } from './report.ts';
-import { log, rate } from './timing.ts';
+import { log } from './timing.ts';
 
 // `npm run bench`: one nats-server, the raw engine and tether measured against it in the same run.
 
@@ -30,6 +32,7 @@ const N = {
   replayEntities: 1_000,
   replayEventsPerEntity: 100,
 };
+const N_BARE = { awaited: 2_000, pipelined: 10_000, window: N.window, awaitedEntities: N.awaitedEntities, pipelinedEntities: N.pipelinedEntities };
 const RESULTS = fileURLToPath(new URL('../results.json', import.meta.url));
 
 async function main() {
@@ -79,27 +82,43 @@ async function main() {
       awaitedEntities: N.awaitedEntities,
       pipelinedEntities: N.pipelinedEntities,
       pids: { ...pids, tether: tether.proc.pid },
+      lagOf: consumerName('actors'),
     });
     await tether.kill('SIGTERM'); // its projection would otherwise chew on the replay history below
     if (tether.logs.trim()) log(`tether up logged:\n${tether.logs.trim().slice(-2000)}`);
 
+    // 7b. The same commands against a bare ActorHost process (no projection, timers or snapshots).
+    log('bare host (ActorHost + serveCommands only) for the breakdown');
+    const bare = await startBareHost(nats.url);
+    cleanup.unshift(() => bare.stop());
+    const bareHost = await measureCommands(nc, jsm, { ...N_BARE, pids: { ...pids, host: bare.pid } });
+    await bare.stop();
+
     // 6 (+3). Rebuild every actor from 100k events vs the raw ordered read of the same events.
     const store = await JetStreamEventStore.open(nats.url, { name: 'bench-replay' });
     cleanup.unshift(() => store.close());
-    const replay = await measureReplay(store, js, registry, { entities: N.replayEntities, eventsPerEntity: N.replayEventsPerEntity, window: 256, sample: 25 });
+    const replay = await measureReplay(store, js, registry, { entities: N.replayEntities, eventsPerEntity: N.replayEventsPerEntity, window: 256, sample: 25, rounds: 2 });
 
-    // 7b. Tether's in-process work per command, no I/O.
+    // 7c. Tether's in-process work per command, no I/O.
     log('in-process cost of one command');
     const inProcess = await measureCommandSteps(registry);
 
-    const { awaitedCpuMicros, pipelinedCpuMicros, projectionLagAfterPipelined, ...cmd } = commands;
+    const { awaitedCpuMicros, pipelinedCpuMicros, lagAfterPipelined, ...cmd } = commands;
     const modelledCommandMicros = 1e6 / transport.echoPerSec + 1e6 / rawPublishPerSec + inProcess.hostExecuteMicros + inProcess.intakeMicros + inProcess.replyMicros;
     const breakdown = {
       transport,
       inProcess,
       modelledCommandMicros,
       cpu: { awaitedCommandMicros: awaitedCpuMicros, pipelinedCommandMicros: pipelinedCpuMicros, rawPipelinedPublishMicros },
-      projectionLagAfterPipelined,
+      projectionLagAfterPipelined: lagAfterPipelined,
+      bareHost: {
+        commandsPerSec: bareHost.commandsPerSec,
+        commandP50Ms: bareHost.commandP50Ms,
+        commandP99Ms: bareHost.commandP99Ms,
+        pipelinedCommandsPerSec: bareHost.pipelinedCommandsPerSec,
+        awaitedCpuMicros: bareHost.awaitedCpuMicros,
+        pipelinedCpuMicros: bareHost.pipelinedCpuMicros,
+      },
       replayPhases: replay.replayPhases,
     };
     const results: Results = {
@@ -119,6 +138,8 @@ async function main() {
       replayEvents: replay.replayEvents,
       replayEntities: replay.replayEntities,
       replayVerified: replay.replayVerified,
+      rawReadRuns: replay.rawReadRuns,
+      replayRuns: replay.replayRuns,
       breakdown,
       counts: N,
       natsServerVersion: nc.info?.version,
@@ -127,7 +148,7 @@ async function main() {
       date: new Date().toISOString(),
     };
     writeResults(RESULTS, results);
-    process.stdout.write(`\n${formatTable(results, breakdown)}\n\nwrote ${RESULTS} (echo ${Math.round(rate(1, 1 / transport.echoPerSec))})\n`);
+    process.stdout.write(`\n${formatTable(results, breakdown)}\n\nwrote ${RESULTS}\n`);
   } finally {
     for (const step of cleanup) await Promise.resolve().then(step).catch((err) => log(`cleanup: ${String(err)}`));
   }

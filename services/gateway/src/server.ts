@@ -1,5 +1,5 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import { ACTORS_BUCKET, HTTP_STATUS, TetherError, type CommandReply } from '@tether/contracts';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import { ACTORS_BUCKET, HTTP_STATUS, TetherError, Token, type CommandReply } from '@tether/contracts';
 import { toCommand, toRejection, uuid, type ActorHost, type EventStore, type Logger, type ProjectedDoc, type SavedActor } from '@tether/runtime';
 import type { ProjectionRunner } from '@tether/projector';
 import { renderMetrics } from './metrics.ts';
@@ -19,6 +19,13 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
     genReqId: (req) => (req.headers['x-correlation-id'] as string | undefined) ?? uuid(),
+    // Entity ids are up to 128 chars (Token); the default 100 would refuse valid ids. Longer segments,
+    // and malformed %-escapes, are answered by frameworkErrors in the contract's shape.
+    routerOptions: { maxParamLength: 256 },
+    frameworkErrors: (err, _req, reply) => {
+      const what = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is longer than 256 characters' : 'the URL has a malformed %-escape';
+      return (reply as FastifyReply).status(400).send(toRejection(new TetherError('INVALID_COMMAND', `invalid request: ${what}`)));
+    },
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -48,13 +55,14 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
   });
 
   app.get<{ Params: { entity: string; entityId: string } }>('/v1/entities/:entity/:entityId', async (req) => {
+    checkEntityId(opts.host, req.params);
     const state = await opts.host.state(req.params.entity, req.params.entityId);
     if (!state) throw new TetherError('NOT_FOUND', `${req.params.entity} ${req.params.entityId} does not exist`);
     return state;
   });
 
   app.get<{ Params: { entity: string; entityId: string } }>('/v1/entities/:entity/:entityId/events', async (req) => {
-    opts.host.definition(req.params.entity);
+    checkEntityId(opts.host, req.params);
     const events = await opts.store.readEntity(req.params.entity, req.params.entityId);
     if (events.length === 0) throw new TetherError('NOT_FOUND', `${req.params.entity} ${req.params.entityId} has no events`);
     return events.map((e) => ({ streamSeq: e.streamSeq, ...e.event }));
@@ -84,6 +92,13 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
   app.get('/healthz', async () => ({ ok: true, store: opts.store.kind }));
   app.get('/openapi.json', async () => opts.openapi);
   return app;
+}
+
+/** Unknown entity → UNKNOWN_COMMAND; an id that cannot be an entity id → INVALID_COMMAND (not a 500 from the store). */
+function checkEntityId(host: ActorHost, p: { entity: string; entityId: string }) {
+  host.definition(p.entity);
+  const id = Token.safeParse(p.entityId);
+  if (!id.success) throw new TetherError('INVALID_COMMAND', `invalid request: "${p.entityId.slice(0, 64)}" is not a ${p.entity} id: ${id.error.issues[0]?.message}`);
 }
 
 function idempotencyKey(headers: Record<string, string | string[] | undefined>): string | undefined {

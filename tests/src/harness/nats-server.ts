@@ -7,21 +7,21 @@ import { join } from 'node:path';
 /** A real nats-server with JetStream on a free port and a temp store dir; stop and start keep the data. */
 export class NatsServer {
   private proc?: ChildProcess;
-  private constructor(readonly port: number, readonly storeDir: string) {}
+  private constructor(readonly port: number, readonly storeDir: string, private readonly extraArgs: string[] = []) {}
 
   get url() {
     return `nats://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<NatsServer> {
-    const s = new NatsServer(await freePort(), mkdtempSync(join(tmpdir(), 'tether-nats-')));
+  static async start(extraArgs: string[] = []): Promise<NatsServer> {
+    const s = new NatsServer(await freePort(), mkdtempSync(join(tmpdir(), 'tether-nats-')), extraArgs);
     await s.restart();
     return s;
   }
 
   async restart(): Promise<void> {
     if (this.proc) await this.stop();
-    const proc = spawn(process.env.NATS_SERVER_BIN ?? 'nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], {
+    const proc = spawn(process.env.NATS_SERVER_BIN ?? 'nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir, ...this.extraArgs], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -46,5 +46,27 @@ export class NatsServer {
   async dispose(): Promise<void> {
     await this.stop(true);
     rmSync(this.storeDir, { recursive: true, force: true });
+  }
+}
+
+/** Three nats-servers routed into one JetStream cluster, each with its own store. */
+export class NatsCluster {
+  private constructor(readonly nodes: NatsServer[]) {}
+
+  get url() {
+    return this.nodes.map((n) => n.url).join(',');
+  }
+
+  static async start(size = 3): Promise<NatsCluster> {
+    const routePorts = await Promise.all(Array.from({ length: size }, () => freePort()));
+    const routes = routePorts.map((p) => `nats://127.0.0.1:${p}`).join(',');
+    const nodes = await Promise.all(
+      routePorts.map((p, i) => NatsServer.start(['--server_name', `n${i + 1}`, '--cluster_name', 'tether', '--cluster', `nats://127.0.0.1:${p}`, '--routes', routes])),
+    );
+    return new NatsCluster(nodes);
+  }
+
+  async dispose() {
+    await Promise.all(this.nodes.map((n) => n.dispose()));
   }
 }

@@ -66,7 +66,8 @@ export class ActorHost {
   }
 
   definition(entity: string): EntityDefinition {
-    const def = this.opts.registry[entity];
+    // Own keys only: "constructor", "toString"… are valid entity names but not entities.
+    const def = Object.hasOwn(this.opts.registry, entity) ? this.opts.registry[entity] : undefined;
     if (!def) throw new TetherError('UNKNOWN_COMMAND', `unknown entity "${entity}"; known: ${Object.keys(this.opts.registry).join(', ')}`);
     return def;
   }
@@ -74,7 +75,7 @@ export class ActorHost {
   /** Validates and applies one command; throws TetherError when it is rejected (nothing written). */
   async execute(cmd: Command): Promise<CommandAccepted> {
     const def = this.definition(cmd.entity);
-    const verb = def.contract[cmd.verb];
+    const verb = Object.hasOwn(def.contract, cmd.verb) ? def.contract[cmd.verb] : undefined;
     if (!verb) {
       throw new TetherError('UNKNOWN_COMMAND', `${cmd.entity} has no command "${cmd.verb}"; it accepts: ${Object.keys(def.contract).join(', ')}`);
     }
