@@ -53,12 +53,18 @@ describe('projection runner', () => {
 describe('durable timers', () => {
   const send = (host: ActorHost) => (c: Parameters<ActorHost['execute']>[0]) => host.execute(c).catch(toRejection);
 
-  it('fires a deadline from actor context when it passes', async () => {
+  /** What `tether up` runs for deadlines: a host, the actors projection and the timer service. */
+  async function timerRig() {
     const host = new ActorHost({ store: ctx.store, registry });
     const runner = new ProjectionRunner(ctx.store, actorsProjection(registry));
     await runner.start();
     const timers = new TimerService({ store: ctx.store, registry, send: send(host) });
     await timers.start();
+    return { host, stop: async () => Promise.all([timers.stop(), runner.stop()]) };
+  }
+
+  it('fires a deadline from actor context when it passes', async () => {
+    const { host, stop } = await timerRig();
     const id = uid('t');
     await host.execute(cmd('lease', 'create', id, { holder: 'ann', ttlMs: 1_000 }));
     const doc = await eventually(() => actorDoc(`lease.${id}`), (d) => d?.value.value === 'expired', 10_000);
@@ -66,24 +72,18 @@ describe('durable timers', () => {
     expect(events.map((e) => e.event.type)).toEqual(['lease.create', 'lease.expire']);
     expect(events[1]!.event.actor).toEqual({ kind: 'system', id: 'timer' });
     expect(Date.parse(events[1]!.event.at)).toBeGreaterThanOrEqual(Date.parse((doc!.value.context as { expiresAt: string }).expiresAt));
-    await timers.stop();
-    await runner.stop();
+    await stop();
   });
 
   it('a renewed deadline moves; the old one does not fire', async () => {
-    const host = new ActorHost({ store: ctx.store, registry });
-    const runner = new ProjectionRunner(ctx.store, actorsProjection(registry));
-    await runner.start();
-    const timers = new TimerService({ store: ctx.store, registry, send: send(host) });
-    await timers.start();
+    const { host, stop } = await timerRig();
     const id = uid('t');
     await host.execute(cmd('lease', 'create', id, { holder: 'ann', ttlMs: 1_500 }));
     await new Promise((r) => setTimeout(r, 500));
     await host.execute(cmd('lease', 'renew', id, { ttlMs: 60_000 }));
     await new Promise((r) => setTimeout(r, 2_000));
     expect((await host.state('lease', id))?.value).toBe('held');
-    await timers.stop();
-    await runner.stop();
+    await stop();
   });
 
   it('a deadline that passed while tether was down fires at start, once even with two timer services', async () => {
