@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { registry } from '@tether/machines';
-import { ActorHost, JetStreamEventStore, connectNats, serveCommands } from '@tether/runtime';
+import { ActorHost, Dispatcher, JetStreamEventStore, connectNats, serveCommands } from '@tether/runtime';
 
 // For the breakdown only: the command path of `tether up` WITHOUT its read-model work (no actors
 // projection, no timer watch, no KV snapshots): an ActorHost behind serveCommands in its own process.
@@ -29,7 +29,7 @@ export async function startBareHost(natsUrl: string): Promise<{ pid: number; sto
 async function serve() {
   const nc = await connectNats(process.env.NATS_URL!, 'bench-bare-host');
   const store = await JetStreamEventStore.open(nc);
-  const bus = serveCommands(nc, new ActorHost({ store, registry }));
+  const bus = serveCommands(nc, new Dispatcher(new ActorHost({ store, registry })));
   await nc.flush();
   process.stdout.write('ready\n');
   process.once('SIGTERM', async () => {

@@ -44,6 +44,8 @@ export const CommandAccepted = z
     correlationId: z.string(),
     /** True when this command id was already applied and the original result is returned. */
     duplicate: z.boolean(),
+    /** What an application command (e.g. session.ensure) answers beyond the entity it touched. */
+    result: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
 export type CommandAccepted = z.infer<typeof CommandAccepted>;

@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import { Iso } from './ids.ts';
+import { codexSessionContract, harnessContract, laneContract, sessionContract, terminalContract } from './entities/control-plane.ts';
 
 /** What an entity accepts: one zod schema per verb; `creates` marks the verb that starts an entity. */
 export interface VerbContract {
   data: z.ZodType<Record<string, unknown>>;
   creates?: boolean;
+  /** Applies to a new entity or an existing one alike (e.g. claiming an id). */
+  upsert?: boolean;
   summary: string;
 }
 export type EntityContract = Record<string, VerbContract>;
@@ -43,7 +46,14 @@ export const LeaseContext = z.object({
 });
 export type LeaseContext = z.infer<typeof LeaseContext>;
 
-export const entityContracts = { lease: leaseContract } satisfies Record<string, EntityContract>;
+export const entityContracts = {
+  lease: leaseContract,
+  lane: laneContract,
+  session: sessionContract,
+  terminal: terminalContract,
+  harness: harnessContract,
+  codexSession: codexSessionContract,
+} satisfies Record<string, EntityContract>;
 export type EntityNameOf = keyof typeof entityContracts;
 
 /** Parsed data of a verb: the type machines receive. */

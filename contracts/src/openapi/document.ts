@@ -3,6 +3,8 @@ import { CommandAccepted, CommandRejected, CommandRequest } from '../command.ts'
 import { EventEnvelope } from '../envelope.ts';
 import { HTTP_STATUS } from '../errors.ts';
 import { entityContracts } from '../entities.ts';
+import { HarnessStatusView, LaneCleanupBody, LaneCreateBody, LaneView, SessionEnsureBody, TerminalSpawnBody, TerminalView } from '../api/control-plane.ts';
+import { SessionView, sessionEnsure } from '../entities/control-plane.ts';
 
 const schema = (s: z.ZodType, io: 'input' | 'output' = 'output') => {
   const { $schema: _drop, ...rest } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<string, unknown>;
@@ -18,9 +20,21 @@ export function openApiDocument() {
     CommandAccepted: schema(CommandAccepted),
     CommandRejected: schema(CommandRejected),
     EventEnvelope: schema(EventEnvelope),
+    LaneCreateBody: schema(LaneCreateBody, 'input'),
+    LaneCleanupBody: schema(LaneCleanupBody, 'input'),
+    SessionEnsureBody: schema(SessionEnsureBody, 'input'),
+    TerminalSpawnBody: schema(TerminalSpawnBody, 'input'),
+    LaneView: schema(LaneView),
+    SessionView: schema(SessionView),
+    TerminalView: schema(TerminalView),
+    HarnessStatusView: schema(HarnessStatusView),
   };
   const paths: Record<string, unknown> = {};
-  for (const [entity, verbs] of Object.entries(entityContracts)) {
+  const commands: [string, Record<string, { data: z.ZodType; summary: string; creates?: boolean }>][] = [
+    ...Object.entries(entityContracts),
+    ['session', { ensure: sessionEnsure }],
+  ];
+  for (const [entity, verbs] of commands) {
     for (const [verb, c] of Object.entries(verbs)) {
       const name = `${cap(entity)}${cap(verb)}Command`;
       schemas[name] = schema(CommandRequest.extend({ data: c.data }), 'input');
@@ -82,6 +96,7 @@ export function openApiDocument() {
     '/healthz': { get: { operationId: 'healthz', summary: 'Liveness and store kind', responses: { '200': { description: 'ok', content: { 'application/json': { schema: { type: 'object' } } } } } } },
     '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } } },
   });
+  Object.assign(paths, controlPlanePaths());
   return {
     openapi: '3.1.0',
     info: { title: 'tether', version: '0.1.0', description: 'Control plane for terminals shared between humans and AI agents. Generated from contracts/; do not edit.' },
@@ -100,4 +115,36 @@ const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 function describe(status: number) {
   const codes = Object.entries(HTTP_STATUS).filter(([, s]) => s === status).map(([c]) => c);
   return `rejected, nothing written: ${codes.join(' | ')}`;
+}
+
+/** The control-plane API of seed 004 (lanes, sessions, terminals, harness). */
+function controlPlanePaths() {
+  const ws = { name: 'ws', in: 'path', required: true, schema: { type: 'string' } };
+  const lane = { name: 'lane', in: 'path', required: true, schema: { type: 'string' } };
+  const body = (ref: string) => ({ required: true, content: json(ref) });
+  const ok = (ref: string, status = '200', description = 'ok') => ({ [status]: { description, content: json(ref) } });
+  const list = (ref: string) => ({ '200': { description: 'ok', content: { 'application/json': { schema: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: { $ref: `#/components/schemas/${ref}` } } } } } } } });
+  const errors = Object.fromEntries(errorStatuses.map((st) => [String(st), rejected(describe(st))]));
+  const op = (operationId: string, summary: string, parameters: unknown[], responses: object, requestBody?: object) => ({ operationId, summary, parameters, ...(requestBody ? { requestBody } : {}), responses: { ...responses, ...errors } });
+  return {
+    '/v1/workspaces/{ws}/lanes': {
+      post: op('lanes.create', 'Create a lane; answers once its worktree exists (or provisioning failed)', [ws], ok('LaneView', '201', 'created'), body('LaneCreateBody')),
+      get: op('lanes.list', 'Lanes of the workspace', [ws], list('LaneView')),
+    },
+    '/v1/workspaces/{ws}/lanes/{lane}': { get: op('lanes.get', 'One lane', [ws, lane], ok('LaneView')) },
+    '/v1/workspaces/{ws}/lanes/{lane}/attach': { post: op('lanes.attach', 'Attach to a lane (ready → running)', [ws, lane], ok('LaneView')) },
+    '/v1/workspaces/{ws}/lanes/{lane}/cleanup': {
+      post: op('lanes.cleanup', 'End a lane: close its terminals, end its session, remove its worktree', [ws, lane], ok('LaneView'), { required: false, content: json('LaneCleanupBody') }),
+    },
+    '/v1/workspaces/{ws}/lanes/{lane}/sessions': {
+      post: op('sessions.ensure', "Return the lane's active session or start one (also tether.cmd.session.ensure)", [ws, lane], ok('SessionView'), body('SessionEnsureBody')),
+      get: op('sessions.list', 'Sessions of the lane', [ws, lane], list('SessionView')),
+    },
+    '/v1/workspaces/{ws}/lanes/{lane}/terminals': {
+      post: op('terminals.spawn', "Spawn a shell in tmux in the lane's worktree", [ws, lane], ok('TerminalView', '201', 'spawned'), body('TerminalSpawnBody')),
+      get: op('terminals.list', 'Terminals of the lane', [ws, lane], list('TerminalView')),
+    },
+    '/v1/harness/cliproxy/status': { get: op('harness.status', 'Harness status and the route sessions get', [], ok('HarnessStatusView')) },
+    '/v1/harness/cliproxy/check': { post: op('harness.check', 'Check the harness now', [], ok('HarnessStatusView')) },
+  };
 }

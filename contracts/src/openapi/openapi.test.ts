@@ -14,6 +14,8 @@ describe('openapi', () => {
     for (const [entity, verbs] of Object.entries(entityContracts)) {
       for (const verb of Object.keys(verbs)) expect(doc.paths).toHaveProperty([`/v1/commands/${entity}/${verb}`]);
     }
+    expect(doc.paths).toHaveProperty(['/v1/commands/session/ensure']);
+    expect(doc.paths).toHaveProperty(['/v1/workspaces/{ws}/lanes/{lane}/terminals']);
     const create = doc.components.schemas['LeaseCreateCommand'] as { properties: { data: { properties: Record<string, unknown>; required?: string[] } } };
     expect(Object.keys(create.properties.data.properties)).toEqual(['holder', 'ttlMs']);
     expect(create.properties.data.required).toEqual(['holder']);

@@ -1,11 +1,15 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { ACTORS_BUCKET, HTTP_STATUS, TetherError, Token, type CommandReply } from '@tether/contracts';
-import { toCommand, toRejection, uuid, type ActorHost, type EventStore, type Logger, type ProjectedDoc, type SavedActor } from '@tether/runtime';
+import { toCommand, toRejection, uuid, type ActorHost, type Dispatcher, type EventStore, type Logger, type ProjectedDoc, type SavedActor } from '@tether/runtime';
 import type { ProjectionRunner } from '@tether/projector';
 import { renderMetrics } from './metrics.ts';
+import { controlPlaneRoutes, type ControlPlaneDeps } from './control-plane.routes.ts';
 
 export interface GatewayOptions {
   host: ActorHost;
+  dispatcher: Dispatcher;
+  /** The lanes/sessions/terminals/harness API; absent in a bare runtime. */
+  controlPlane?: Omit<ControlPlaneDeps, 'dispatcher' | 'host' | 'store'>;
   store: EventStore;
   logger: Logger;
   projections?: ProjectionRunner<unknown>[];
@@ -48,9 +52,9 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
         ? { ...(idempotencyKey(req.headers) ? { id: idempotencyKey(req.headers) } : {}), ...(req.headers['x-correlation-id'] ? { correlationId: req.headers['x-correlation-id'] } : {}), ...body }
         : body;
     const cmd = toCommand(req.params.entity, req.params.verb, withHeaders, uuid, { kind: 'service', id: 'http' });
-    const accepted: CommandReply = await opts.host.execute(cmd);
+    const accepted: CommandReply = await opts.dispatcher.dispatch(cmd);
     req.log.info({ correlationId: accepted.correlationId, entity: cmd.entity, verb: cmd.verb, entityId: accepted.entityId, seq: accepted.seq }, 'command accepted');
-    const created = opts.host.definition(cmd.entity).contract[cmd.verb]?.creates && !accepted.duplicate;
+    const created = !opts.dispatcher.isApplication(cmd.entity, cmd.verb) && opts.host.definition(cmd.entity).contract[cmd.verb]?.creates && !accepted.duplicate;
     return reply.status(created ? 201 : 200).send(accepted);
   });
 
@@ -88,6 +92,8 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
     const text = await renderMetrics(opts.store, opts.projections ?? [], opts.gauges?.() ?? {});
     return reply.type('text/plain; version=0.0.4').send(text);
   });
+
+  if (opts.controlPlane) controlPlaneRoutes(app, { ...opts.controlPlane, dispatcher: opts.dispatcher, host: opts.host, store: opts.store });
 
   app.get('/healthz', async () => ({ ok: true, store: opts.store.kind }));
   app.get('/openapi.json', async () => opts.openapi);

@@ -11,3 +11,4 @@ export * from './bus/intake.ts';
 export * from './bus/nats-bus.ts';
 export * from './timers/timer-service.ts';
 export * from './net.ts';
+export * from './bus/dispatcher.ts';

@@ -1,3 +1,4 @@
 export * from './nats-server.ts';
 export * from './fixtures.ts';
 export * from './tether-process.ts';
+export * from './control-plane.ts';

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { connect as tcpConnect } from 'node:net';
 import {
   CommandAccepted,
   CommandRejected,
@@ -126,12 +127,14 @@ interface Tally {
   nats: number;
   http: number;
   byCode: Map<string, number>;
-  accepted: Map<string, string>; // commandId -> label (non-duplicates)
+  accepted: Map<string, { label: string; streamSeq: number; entityId: string }>; // commandId -> what was sent (non-duplicates)
   duplicates: number;
+  /** Requests that were valid commands (by the oracle), whatever the entity's state made of them. */
+  wellFormed: number;
   created: Set<string>;
   failures: string[];
 }
-const tally: Tally = { nats: 0, http: 0, byCode: new Map(), accepted: new Map(), duplicates: 0, created: new Set(), failures: [] };
+const tally: Tally = { nats: 0, http: 0, byCode: new Map(), accepted: new Map(), duplicates: 0, wellFormed: 0, created: new Set(), failures: [] };
 const bump = (code: string) => tally.byCode.set(code, (tally.byCode.get(code) ?? 0) + 1);
 
 function failuresOf(from: number) {
@@ -146,6 +149,7 @@ function judgeCommand(label: string, entity: string, verb: string, seen: Seen, r
   if (!parsed.success) return fail(`the reply is not a CommandReply: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const r = parsed.data;
   const valid = seen.bodies.filter((b) => staticCodes(entity, verb, b).size === 0);
+  if (valid.length > 0) tally.wellFormed++;
   if (r.ok) {
     bump('ok');
     if (valid.length === 0) return fail('accepted a command that is not valid');
@@ -159,7 +163,7 @@ function judgeCommand(label: string, entity: string, verb: string, seen: Seen, r
     if (status !== undefined && status !== (v.creates && !r.duplicate ? 201 : 200)) return fail(`status ${status} for an accepted ${verb}`);
     if (r.duplicate) tally.duplicates++;
     else if (tally.accepted.has(r.commandId)) return fail(`command ${r.commandId} accepted twice as new`);
-    else tally.accepted.set(r.commandId, label);
+    else tally.accepted.set(r.commandId, { label, streamSeq: r.streamSeq, entityId: r.entityId });
     if (v.creates) tally.created.add(r.entityId);
     return;
   }
@@ -195,6 +199,67 @@ function judgeRead(label: string, status: number, body: unknown, allowed: Set<Er
   if (status !== HTTP_STATUS[code]) return fail(`status ${status}, but ${code} is HTTP ${HTTP_STATUS[code]}`);
   if (must200) return fail(`expected 200, got ${code}: ${trunc(message)}`);
   if (!allowed.has(code)) fail(`code ${code}, expected one of ${[...allowed].join(', ') || '(200)'}: ${trunc(message)}`);
+}
+
+/**
+ * POSTs a body over the limit the way RFC 9112 §9.5 asks of a client: send in chunks, stop sending
+ * once the server has answered, read the answer. (fetch fails with EPIPE when the server answers 413
+ * and closes while a multi-megabyte body is still being written, losing the answer it did send.)
+ */
+async function postOversize(base: string, path: string, contentType: string | undefined, body: Uint8Array, chunked: boolean): Promise<{ status: number; text: string }> {
+  const url = new URL(base);
+  const sock = tcpConnect({ host: url.hostname, port: Number(url.port) });
+  const received: Buffer[] = [];
+  let answered = false;
+  const done = new Promise<void>((resolve, reject) => {
+    sock.on('data', (d) => {
+      answered = true;
+      received.push(d);
+    });
+    sock.on('close', () => resolve());
+    sock.on('error', (err) => (answered ? resolve() : reject(err)));
+    sock.setTimeout(15_000, () => sock.destroy(new Error('no answer in 15 s')));
+  });
+  await new Promise<void>((r) => sock.once('connect', () => r()));
+  const head = [`POST ${path} HTTP/1.1`, `Host: ${url.host}`, ...(contentType ? [`Content-Type: ${contentType}`] : []), chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${body.length}`, 'Connection: close', '', ''];
+  /** Gives the server up to `ms` to answer before sending more; writing into a socket it has reset would lose its answer. */
+  const answerWithin = (ms: number) =>
+    new Promise<void>((r) => {
+      if (answered || sock.destroyed) return r();
+      const t = setTimeout(r, ms);
+      sock.once('data', () => (clearTimeout(t), r()));
+      sock.once('close', () => (clearTimeout(t), r()));
+    });
+  sock.write(head.join('\r\n'));
+  await answerWithin(1_000); // a declared length over the limit, or an unsupported type, is refused before the body
+  let sent = 0;
+  for (let at = 0; at < body.length && !answered && !sock.destroyed; at += 64 * 1024) {
+    const part = body.subarray(at, at + 64 * 1024);
+    const ok = sock.write(chunked ? Buffer.concat([Buffer.from(`${part.length.toString(16)}\r\n`), part, Buffer.from('\r\n')]) : part);
+    if (!ok) await new Promise<void>((r) => { sock.once('drain', r); sock.once('close', r); });
+    const before = sent;
+    sent += part.length;
+    if (before <= BODY_LIMIT && sent > BODY_LIMIT) await answerWithin(2_000); // just past the limit: the server should answer now
+    else await new Promise((r) => setImmediate(r));
+  }
+  if (!answered && !sock.destroyed && chunked) sock.write('0\r\n\r\n');
+  await done;
+  const raw = Buffer.concat(received).toString('utf8');
+  const split = raw.indexOf('\r\n\r\n');
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0);
+  let text = split < 0 ? '' : raw.slice(split + 4);
+  if (/\r\ntransfer-encoding: chunked/i.test(raw.slice(0, split))) {
+    let out = '';
+    for (let rest = text; ; ) {
+      const eol = rest.indexOf('\r\n');
+      const n = parseInt(rest.slice(0, eol), 16);
+      if (!(n > 0)) break;
+      out += rest.slice(eol + 2, eol + 2 + n);
+      rest = rest.slice(eol + 2 + n + 2);
+    }
+    text = out;
+  }
+  return { status, text };
 }
 
 /** Runs fn over items with a bounded number in flight. */
@@ -279,7 +344,7 @@ function nearValidData(verb: string): fc.Arbitrary<unknown> {
         ),
       );
     case 'renew':
-      return fc.oneof({ weight: 1, arbitrary: fc.constant({}) }, { weight: 8, arbitrary: withExtra(fc.record({ ttlMs: ttlArb })) });
+      return fc.oneof({ weight: 2, arbitrary: fc.constant({}) }, { weight: 8, arbitrary: withExtra(fc.record({ ttlMs: ttlArb })) });
     case 'release':
       return withExtra(
         fc.record({
@@ -303,7 +368,7 @@ const nearValidCommand = (verb: string, ids: fc.Arbitrary<unknown>) =>
         entityId: fc.oneof({ weight: 6, arbitrary: ids }, { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{100,128}$/) }, { weight: 2, arbitrary: weird }),
         data: nearValidData(verb),
         id: fc.oneof(fc.uuid(), tokenish),
-        actor: actorArb,
+        actor: fc.oneof({ weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('human', 'ai', 'system', 'service'), id: fc.string({ minLength: 1, maxLength: 8 }) }) }, { weight: 1, arbitrary: actorArb }),
       },
       { requiredKeys: ['data'] },
     )
@@ -386,7 +451,7 @@ describe('(d) fuzzing every command subject and endpoint', () => {
     const codes = [...tally.byCode].sort(([a], [b]) => a.localeCompare(b)).map(([c, n]) => `${c}=${n}`).join(' ');
     console.log(
       `fuzz (seed ${SEED}): ${tally.nats + tally.http} requests (nats ${tally.nats}, http ${tally.http}) in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
-        `${codes}; accepted ${tally.accepted.size} new + ${tally.duplicates} duplicate; failures ${tally.failures.length}`,
+        `${codes}; ${tally.wellFormed} well-formed commands, accepted ${tally.accepted.size} new + ${tally.duplicates} duplicate; failures ${tally.failures.length}`,
     );
     await nc?.close();
     await store?.close();
@@ -418,6 +483,8 @@ describe('(d) fuzzing every command subject and endpoint', () => {
       cases.push({ subject: subjects.command(entity, verb), entity, verb, payload: { kind: 'large', bytes: utf8.encode(big) } });
     }
 
+    // Resend every 20th request byte for byte: a valid one must come back as a duplicate, not a second event.
+    cases.push(...cases.filter((_, i) => i % 20 === 7).map((c) => ({ ...c, payload: { ...c.payload, kind: `${c.payload.kind} (resent)` } })));
     await pool(cases, 24, async ({ subject, entity, verb, payload }) => {
       tally.nats++;
       const label = `NATS ${subject} [${payload.kind}] ${show(payload.bytes)}`;
@@ -456,10 +523,12 @@ describe('(d) fuzzing every command subject and endpoint', () => {
       seed: SEED + 200,
       numRuns: runs(1_300),
     });
-    // Bodies over the 1 MiB limit, with every kind of content type.
+    cases.push(...cases.filter((_, i) => i % 20 === 7).map((c) => ({ ...c, payload: { ...c.payload, kind: `${c.payload.kind} (resent)` } })));
+    // Bodies over the 1 MiB limit, with every kind of content type, with a length and chunked.
     const huge = (n: number) => utf8.encode(JSON.stringify({ entityId: held[0], data: { holder: 'h'.repeat(n) } }));
+    const oversize: { entity: string; verb: string; ct: string | undefined; chunked: boolean; payload: Payload }[] = [];
     for (const [ct, n] of [['application/json', 1_100_000], ['application/json', 5_000_000], ['text/plain', 1_500_000], ['application/octet-stream', 2_000_000], [undefined, 1_200_000]] as const) {
-      cases.push({ entity: 'lease', verb: 'create', ct, headers: {}, payload: { kind: 'huge', bytes: huge(n) } });
+      for (const chunked of [false, true]) oversize.push({ entity: 'lease', verb: VERBS[oversize.length % VERBS.length]!.verb, ct, chunked, payload: { kind: chunked ? 'huge-chunked' : 'huge', bytes: huge(n) } });
     }
 
     await pool(cases, 16, async ({ entity, verb, ct, headers, payload }) => {
@@ -486,6 +555,17 @@ describe('(d) fuzzing every command subject and endpoint', () => {
       const longSegment = entity.length > MAX_TOKEN || verb.length > MAX_TOKEN;
       if (longSegment) seen.parserRejects = true;
       judgeCommand(label, entity, verb, seen, body, status);
+    });
+    await pool(oversize, 2, async ({ entity, verb, ct, chunked, payload }) => {
+      tally.http++;
+      const path = `/v1/commands/${entity}/${verb}`;
+      const label = `HTTP POST ${path} content-type=${ct ?? '(none)'}${chunked ? ' chunked' : ''} [${payload.kind}] ${payload.bytes.length} bytes`;
+      try {
+        const { status, text } = await postOversize(tether.url, path, ct, payload.bytes, chunked);
+        judgeCommand(label, entity, verb, httpSeen(ct, payload.bytes, {}), JSON.parse(text), status);
+      } catch (err) {
+        tally.failures.push(`${label}\n    no answer: ${String(err)}`);
+      }
     });
     expect(failuresOf(from)).toEqual([]);
   }, 180_000);
@@ -590,14 +670,39 @@ describe('(d) fuzzing every command subject and endpoint', () => {
     const fromCommands = new Map<string, number>();
     const timerExpiries: string[] = [];
     const strays: string[] = [];
-    for await (const { event } of store.readAll({ afterStreamSeq: before })) {
+    {
+      const { jetstream, DeliverPolicy } = await import('@nats-io/jetstream');
+      for (let round = 0; round < 20; round++) {
+        const c = await jetstream(store.nc).consumers.get('TETHER_EVENTS', { filter_subjects: 'tether.evt.>', deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: before + 1 });
+        const msgs = await c.consume({ max_messages: 1024 });
+        const seen: string[] = [];
+        for await (const m of msgs) { seen.push(`${m.seq}(p${m.info.pending},d${m.info.deliveryCount},r${m.info.redelivered})`); if (m.seq >= after) break; }
+        await msgs.close();
+        console.log(`DEBUG2 round ${round}: ${seen.join(' ')}`);
+      }
+    }
+    const readSeqs: number[] = [];
+    for await (const { event, streamSeq } of store.readAll({ afterStreamSeq: before })) {
+      readSeqs.push(streamSeq);
       if (tally.accepted.has(event.causationId)) fromCommands.set(event.causationId, (fromCommands.get(event.causationId) ?? 0) + 1);
       // The timer service expires leases that fuzzed creates/renews gave a short ttl: not a fuzz request.
       else if (event.type === 'lease.expire' && event.actor.kind === 'system' && event.causationId.startsWith('timer-')) timerExpiries.push(event.entityId);
       else strays.push(`${event.type} ${event.entityId} caused by ${event.causationId}`);
     }
+    if (readSeqs.length !== after - before) {
+      const again: number[] = [];
+      for await (const e of store.readAll({ afterStreamSeq: before })) again.push(e.streamSeq);
+      console.log(`DEBUG readAll after ${before} (last ${after}) gave ${readSeqs.join(',')}; again: ${again.join(',')}`);
+    }
     expect(strays, 'events written for commands that were not accepted').toEqual([]);
-    const missing = [...tally.accepted].filter(([id]) => fromCommands.get(id) !== 1).map(([id, label]) => `${id} (${fromCommands.get(id) ?? 0} events): ${label}`);
+    const missing = await Promise.all(
+      [...tally.accepted]
+        .filter(([id]) => fromCommands.get(id) !== 1)
+        .map(async ([id, { label, streamSeq }]) => {
+          const at = await store.getEvent(streamSeq);
+          return `${id} (${fromCommands.get(id) ?? 0} events in ${before + 1}..${after}; reply said stream seq ${streamSeq}, which holds ${at ? `${at.event.type} ${at.event.entityId} caused by ${at.event.causationId}` : 'nothing'}): ${label}`;
+        }),
+    );
     expect(missing, 'accepted commands without exactly one event').toEqual([]);
     expect(after - before).toBe(tally.accepted.size + timerExpiries.length);
   });

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandReply } from '@tether/contracts';
 import { openApiDocument } from '@tether/contracts/openapi';
@@ -8,7 +11,7 @@ import { eventually, uid, useNats } from '../harness/index.ts';
 const ctx = useNats();
 let server: Awaited<ReturnType<typeof startServer>>;
 beforeAll(async () => {
-  server = await startServer({ store: ctx.store, logger: silentLogger, port: 0 });
+  server = await startServer({ store: ctx.store, logger: silentLogger, port: 0, home: mkdtempSync(join(tmpdir(), 'tether-gw-')) });
 });
 afterAll(async () => server?.stop());
 

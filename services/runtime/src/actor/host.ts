@@ -29,6 +29,11 @@ export interface ActorHostOptions {
   maxConflictRetries?: number;
   /** Actors kept in memory. */
   cacheSize?: number;
+  /**
+   * Checks across entities (e.g. a terminal's lane must be ready), keyed "entity.verb"; they run
+   * after validation and throw a TetherError to reject. OCC still guards each entity.
+   */
+  preconditions?: Record<string, (cmd: Command & { entityId: string }, host: ActorHost) => Promise<void>>;
   /** Called after an event is persisted; failures are logged, never undo the event. */
   onPersisted?: (e: StoredEvent) => void | Promise<void>;
 }
@@ -45,6 +50,9 @@ interface LoadedActor {
 }
 
 const RECENT_COMMANDS = 64;
+
+/** Whether a verb starts an entity, continues one, or does either. */
+type Lifecycle = 'creates' | 'existing' | 'upsert';
 
 /**
  * Runs commands against actors: validate, load (cache → snapshot → replay), transition,
@@ -86,16 +94,18 @@ export class ActorHost {
     const entityId = cmd.entityId ?? (verb.creates ? this.ids() : undefined);
     if (!entityId) throw new TetherError('INVALID_COMMAND', `${cmd.entity}.${cmd.verb} needs an entityId`, { issues: [{ path: ['entityId'], message: 'required' }] });
     const key = `${cmd.entity}.${entityId}`;
-    return this.queue.run(key, () => this.applyWithRetries(def, { ...cmd, entityId, data: parsed.data }, key, verb.creates === true));
+    const ready = { ...cmd, entityId, data: parsed.data };
+    await this.opts.preconditions?.[`${cmd.entity}.${cmd.verb}`]?.(ready, this);
+    return this.queue.run(key, () => this.applyWithRetries(def, ready, key, verb.creates ? 'creates' : verb.upsert ? 'upsert' : 'existing'));
   }
 
-  private async applyWithRetries(def: EntityDefinition, cmd: Command & { entityId: string }, key: string, creates: boolean): Promise<CommandAccepted> {
+  private async applyWithRetries(def: EntityDefinition, cmd: Command & { entityId: string }, key: string, lifecycle: Lifecycle): Promise<CommandAccepted> {
     const retries = this.opts.maxConflictRetries ?? 8;
     for (let attempt = 0; ; attempt++) {
       const actor = await this.load(def, cmd.entityId);
       const seen = actor.recent.get(cmd.id);
       if (seen) return this.accepted(cmd, seen.seq, seen.streamSeq, seen.state, seen.correlationId, true);
-      const envelope = this.propose(def, cmd, actor, creates);
+      const envelope = this.propose(def, cmd, actor, lifecycle);
       try {
         const { streamSeq, duplicate } = await this.opts.store.append(envelope.event, { expectedLastSeq: actor.streamSeq, msgId: cmd.id });
         if (duplicate) return await this.answerDuplicate(cmd, key, streamSeq);
@@ -120,10 +130,10 @@ export class ActorHost {
   }
 
   /** Computes the event the command proposes, or throws why the machine refuses it. */
-  private propose(def: EntityDefinition, cmd: Command & { entityId: string }, actor: LoadedActor, creates: boolean) {
+  private propose(def: EntityDefinition, cmd: Command & { entityId: string }, actor: LoadedActor, lifecycle: Lifecycle) {
     const id = cmd.entityId;
-    if (actor.version === 0 && !creates) throw new TetherError('NOT_FOUND', `${cmd.entity} ${id} does not exist`);
-    if (actor.version > 0 && creates) {
+    if (actor.version === 0 && lifecycle === 'existing') throw new TetherError('NOT_FOUND', `${cmd.entity} ${id} does not exist`);
+    if (actor.version > 0 && lifecycle === 'creates') {
       throw new TetherError('ALREADY_EXISTS', `${cmd.entity} ${id} exists already (version ${actor.version}); pick another id`, { reason: 'ALREADY_EXISTS' });
     }
     const at = this.clock.now().toISOString();

@@ -2,7 +2,7 @@ import { CommandReply, TetherError, parseCommandSubject, subjects, type CommandR
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { uuid, type IdGenerator } from '../clock.ts';
 import { silentLogger, type Logger } from '../logger.ts';
-import type { ActorHost } from '../actor/host.ts';
+import type { Dispatcher } from './dispatcher.ts';
 import { parseJsonBody, toCommand, toRejection } from './intake.ts';
 
 export const COMMAND_QUEUE = 'tether-hosts';
@@ -11,7 +11,7 @@ export const COMMAND_QUEUE = 'tether-hosts';
  * Serves tether.cmd.> for one actor host. Hosts share a queue group, so several processes
  * split the load; OCC keeps them honest when two touch one entity.
  */
-export function serveCommands(nc: NatsConnection, host: ActorHost, opts: { logger?: Logger; ids?: IdGenerator } = {}): { stop(): Promise<void> } {
+export function serveCommands(nc: NatsConnection, dispatcher: Dispatcher, opts: { logger?: Logger; ids?: IdGenerator } = {}): { stop(): Promise<void> } {
   const log = opts.logger ?? silentLogger;
   const ids = opts.ids ?? uuid;
   const sub: Subscription = nc.subscribe(subjects.allCommands, {
@@ -26,7 +26,7 @@ export function serveCommands(nc: NatsConnection, host: ActorHost, opts: { logge
           if (!parts) throw new TetherError('UNKNOWN_COMMAND', `${msg.subject} is not tether.cmd.<entity>.<verb>`);
           const cmd = toCommand(parts.entity, parts.verb, parseJsonBody(msg.data), ids, { kind: 'service', id: 'nats' });
           correlationId = cmd.correlationId;
-          reply = await host.execute(cmd);
+          reply = await dispatcher.dispatch(cmd);
           log.debug({ correlationId, subject: msg.subject, seq: reply.seq }, 'command accepted');
         } catch (e) {
           reply = toRejection(e);

@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import { Token } from '../ids.ts';
+import type { EntityContract } from '../entities.ts';
+
+// Lanes, sessions, terminals and the harness route (seed 004). Worker reports are commands too:
+// a process manager acts on a persisted event, then tells the machine what happened.
+
+const reason = z.string().min(1).max(1_000);
+const noData = z.object({}).strict();
+
+export const Transport = z.enum(['cliproxy_harness', 'native_openai']);
+export type Transport = z.infer<typeof Transport>;
+
+export const laneContract = {
+  create: {
+    creates: true,
+    summary: 'Create a lane: a git worktree of the workspace repo where an agent works',
+    data: z.object({ workspaceId: Token, projectContextId: z.string().min(1).max(256), displayName: z.string().min(1).max(256) }).strict(),
+  },
+  provisioned: { summary: 'Worker report: the worktree exists', data: z.object({ worktreePath: z.string().min(1), branch: z.string().min(1) }).strict() },
+  provisionFailed: { summary: 'Worker report: the worktree could not be created', data: z.object({ reason }).strict() },
+  attach: { summary: 'A client attaches to the lane', data: z.object({ sessionId: Token.optional() }).strict() },
+  detach: { summary: 'The last client detaches', data: noData },
+  block: { summary: 'Block the lane (waiting on a person or a resource)', data: z.object({ reason }).strict() },
+  unblock: { summary: 'Unblock the lane', data: noData },
+  bindSession: { summary: 'Make a session the lane\'s one active session (the lane arbitrates races)', data: z.object({ sessionId: Token, codexSessionId: Token }).strict() },
+  unbindSession: { summary: 'The lane\'s session ended', data: z.object({ sessionId: Token }).strict() },
+  share: { summary: 'A terminal of the lane is shared', data: z.object({ shareId: Token }).strict() },
+  unshare: { summary: 'No terminal of the lane is shared any more', data: noData },
+  cleanup: { summary: 'End the lane: close its terminals and remove its worktree', data: z.object({ reason: reason.optional() }).strict() },
+  cleaned: { summary: 'Worker report: terminals closed and worktree removed', data: noData },
+  cleanupFailed: { summary: 'Worker report: cleanup failed', data: z.object({ reason }).strict() },
+  worktreeMissing: { summary: 'Worker report: the worktree vanished from disk', data: z.object({ worktreePath: z.string() }).strict() },
+} satisfies EntityContract;
+
+/** Claim on a codex session id: at most one active tether session uses it, across all lanes. */
+export const codexSessionContract = {
+  claim: { upsert: true, summary: 'Claim the codex session id for a session', data: z.object({ laneId: Token, sessionId: Token }).strict() },
+  release: { summary: 'The claiming session ended', data: z.object({ sessionId: Token }).strict() },
+} satisfies EntityContract;
+
+export const sessionContract = {
+  create: {
+    creates: true,
+    summary: 'Register a session of a lane (use POST .../sessions, which ensures one per lane)',
+    data: z
+      .object({
+        laneId: Token,
+        codexSessionId: Token,
+        provider: z.literal('codex'),
+        transport: Transport,
+        degradeReason: z.string().max(1_000).optional(),
+      })
+      .strict(),
+  },
+  attached: { summary: 'The session is attached to its transport', data: noData },
+  detach: { summary: 'Detach the session (it can attach again)', data: noData },
+  attach: { summary: 'Attach a detached session again', data: z.object({ transport: Transport, degradeReason: z.string().max(1_000).optional() }).strict() },
+  heartbeat: { summary: 'The client is alive', data: noData },
+  heartbeatMissed: { summary: 'Timer: no heartbeat within the window; the session detaches', data: noData },
+  terminate: { summary: 'End the session', data: z.object({ reason: reason.optional() }).strict() },
+} satisfies EntityContract;
+
+export const terminalContract = {
+  spawn: {
+    creates: true,
+    summary: 'Spawn a shell in a tmux session in the lane worktree',
+    data: z.object({ laneId: Token, sessionId: Token, title: z.string().min(1).max(256).optional() }).strict(),
+  },
+  started: { summary: 'Worker report: the shell runs', data: z.object({ tmuxSession: z.string(), panePid: z.number().int().positive() }).strict() },
+  spawnFailed: { summary: 'Worker report: the shell could not start', data: z.object({ reason }).strict() },
+  throttle: { summary: 'Output exceeds the rate limit; output is being dropped', data: z.object({ bytesPerSec: z.number().nonnegative() }).strict() },
+  unthrottle: { summary: 'Output is back under the rate limit', data: noData },
+  close: { summary: 'Close the terminal: its process group is killed', data: z.object({ reason: reason.optional() }).strict() },
+  exited: { summary: 'Worker report: the shell exited by itself', data: z.object({ code: z.number().int().nullable(), signal: z.string().nullable() }).strict() },
+} satisfies EntityContract;
+
+export const HarnessStatus = z.enum(['healthy', 'degraded', 'unavailable']);
+export type HarnessStatus = z.infer<typeof HarnessStatus>;
+
+export const harnessContract = {
+  configure: {
+    creates: true,
+    summary: 'Declare the harness (null url: not configured) and its anti-flap cooldown',
+    data: z.object({ url: z.url().nullable(), cooldownMs: z.number().int().nonnegative().default(10_000) }).strict(),
+  },
+  'status.changed': {
+    summary: 'Health monitor: the harness status changed; the route follows it',
+    data: z
+      .object({ status: HarnessStatus, reason: z.string().min(1).max(1_000).optional(), latencyMs: z.number().nonnegative().optional() })
+      .strict()
+      .refine((d) => d.status === 'healthy' || d.reason !== undefined, { message: 'a degraded or unavailable status needs a reason', path: ['reason'] }),
+  },
+} satisfies EntityContract;
+
+/** Commands that span entities, run by application services; on NATS like any other command. */
+export const sessionEnsure = {
+  summary: 'Ensure the lane has one active session: return it (codex session continuity) or start one on the best transport',
+  data: z
+    .object({
+      laneId: Token,
+      provider: z.literal('codex'),
+      preferredTransport: Transport.optional(),
+      codexSessionId: Token.optional(),
+    })
+    .strict(),
+};
+
+/** The session view every surface returns (HTTP, NATS result, CLI --json). */
+export const SessionView = z.object({
+  session_id: z.string(),
+  lane_id: z.string(),
+  codex_session_id: z.string(),
+  transport: Transport,
+  status: z.enum(['detached', 'attaching', 'attached', 'terminated']),
+  diagnostics: z.object({ degrade_reason: z.string().nullable() }),
+});
+export type SessionView = z.infer<typeof SessionView>;

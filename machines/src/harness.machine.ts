@@ -1,0 +1,83 @@
+import { and, assign, setup } from 'xstate';
+import type { Actor, HarnessStatus, Transport, VerbData, harnessContract } from '@tether/contracts';
+import type { Rejection } from './entity.ts';
+
+type C = typeof harnessContract;
+export type HarnessEvent = { [V in keyof C & string]: { type: V; data: VerbData<C, V>; at: string; actor: Actor } }[keyof C & string];
+
+export interface HarnessContext {
+  url: string | null;
+  cooldownMs: number;
+  degradeReason?: string;
+  latencyMs?: number;
+  changedAt: string;
+  /** False until the first health check: the first good check needs no cooldown. */
+  checked: boolean;
+}
+
+/** The route follows the status: only a healthy harness carries traffic. */
+export const transportFor = (status: HarnessStatus): Transport => (status === 'healthy' ? 'cliproxy_harness' : 'native_openai');
+
+const to = (s: HarnessStatus) => ({ event }: { event: HarnessEvent }) => event.type === 'status.changed' && event.data.status === s;
+
+/**
+ * Harness route (cliproxy first, native_openai fallback). Degrading is immediate; recovering waits
+ * for a cooldown since the last change, so a flapping harness does not flap the route.
+ */
+export const harnessMachine = setup({
+  types: { context: {} as HarnessContext, events: {} as HarnessEvent },
+  actions: {
+    record: assign(({ event }) =>
+      event.type === 'status.changed' ? { degradeReason: event.data.reason, latencyMs: event.data.latencyMs, changedAt: event.at, checked: true } : {},
+    ),
+  },
+  guards: {
+    toHealthy: to('healthy'),
+    toDegraded: to('degraded'),
+    toUnavailable: to('unavailable'),
+    configured: ({ event }) => event.type === 'configure' && event.data.url !== null,
+    cooledDown: ({ context, event }) => !context.checked || Date.parse(event.at) >= Date.parse(context.changedAt) + context.cooldownMs,
+  },
+}).createMachine({
+  id: 'harness',
+  initial: 'absent',
+  context: { url: null, cooldownMs: 0, changedAt: new Date(0).toISOString(), checked: false },
+  states: {
+    absent: {
+      on: {
+        configure: [
+          { guard: 'configured', target: 'degraded', actions: assign(({ event }) => (event.type === 'configure' ? { ...event.data, changedAt: event.at, degradeReason: 'no health check yet' } : {})) },
+          { target: 'unavailable', actions: assign(({ event }) => (event.type === 'configure' ? { ...event.data, changedAt: event.at, degradeReason: 'not_configured: no harness url; sessions use native_openai' } : {})) },
+        ],
+      },
+    },
+    healthy: {
+      on: { 'status.changed': [{ guard: 'toDegraded', target: 'degraded', actions: 'record' }, { guard: 'toUnavailable', target: 'unavailable', actions: 'record' }] },
+    },
+    degraded: {
+      on: {
+        'status.changed': [
+          { guard: and(['toHealthy', 'cooledDown']), target: 'healthy', actions: 'record' },
+          { guard: 'toUnavailable', target: 'unavailable', actions: 'record' },
+        ],
+      },
+    },
+    unavailable: {
+      on: {
+        'status.changed': [
+          { guard: and(['toHealthy', 'cooledDown']), target: 'healthy', actions: 'record' },
+          { guard: and(['toDegraded', 'cooledDown']), target: 'degraded', actions: 'record' },
+        ],
+      },
+    },
+  },
+});
+
+export function explainHarness(id: string, value: unknown, ctx: HarnessContext, event: { type: string; at: string }): Rejection | undefined {
+  if (event.type !== 'status.changed') return undefined;
+  const until = new Date(Date.parse(ctx.changedAt) + ctx.cooldownMs).toISOString();
+  if (Date.parse(event.at) < Date.parse(until)) {
+    return { reason: 'HARNESS_COOLDOWN', message: `harness ${id} changed to ${String(value)} at ${ctx.changedAt}; it may recover only after the cooldown, at ${until}` };
+  }
+  return { reason: 'HARNESS_SAME_STATUS', message: `harness ${id} is ${String(value)} already` };
+}

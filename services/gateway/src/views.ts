@@ -1,0 +1,45 @@
+import type { HarnessStatusView, LaneView, TerminalView } from '@tether/contracts';
+import { transportFor, type HarnessContext, type LaneContext, type TerminalContext } from '@tether/machines';
+import type { SavedActor } from '@tether/runtime';
+
+/** Read-model documents as the API shows them. */
+export function laneView(a: SavedActor): LaneView {
+  const c = a.context as LaneContext;
+  return {
+    lane_id: a.entityId,
+    workspace_id: c.workspaceId,
+    project_context_id: c.projectContextId,
+    display_name: c.displayName,
+    status: a.value as LaneView['status'],
+    worktree_path: c.worktreePath ?? null,
+    branch: c.branch ?? null,
+    active_session_id: c.activeSessionId ?? null,
+    error: c.error ?? null,
+  };
+}
+
+export function terminalView(a: SavedActor): TerminalView {
+  const c = a.context as TerminalContext;
+  return {
+    terminal_id: a.entityId,
+    lane_id: c.laneId,
+    session_id: c.sessionId,
+    title: c.title ?? null,
+    state: a.value as TerminalView['state'],
+    tmux_session: c.tmuxSession ?? null,
+    close_reason: c.closeReason ?? null,
+  };
+}
+
+export function harnessView(a: SavedActor | undefined): HarnessStatusView {
+  if (!a) return { status: 'unavailable', transport: 'native_openai', fallback_transport: 'native_openai', degrade_reason: 'harness_not_configured: tether has not declared the harness yet', changed_at: null };
+  const c = a.context as HarnessContext;
+  const status = a.value as HarnessStatusView['status'];
+  return {
+    status,
+    transport: transportFor(status),
+    fallback_transport: 'native_openai',
+    ...(status !== 'healthy' && c.degradeReason ? { degrade_reason: c.degradeReason } : {}),
+    changed_at: c.changedAt,
+  };
+}

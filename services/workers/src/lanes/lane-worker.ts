@@ -1,0 +1,97 @@
+import { existsSync } from 'node:fs';
+import { ACTORS_BUCKET, subjects, type StoredEvent } from '@tether/contracts';
+import type { LaneContext } from '@tether/machines';
+import type { EventStore, Logger, ProjectedDoc, SavedActor, Subscription } from '@tether/runtime';
+import { ProcessManager, type Send } from '../process-manager.ts';
+import { git } from './git-worktree.ts';
+import { laneBranch, type Workspaces } from './workspaces.ts';
+
+const LIVE = new Set(['ready', 'running', 'blocked', 'shared']);
+
+/**
+ * Lanes' effects: creates the git worktree on lane.create, ends terminals and sessions and
+ * removes the worktree on lane.cleanup, and marks lanes whose worktree vanished.
+ */
+export class LaneWorker {
+  private readonly pm: ProcessManager;
+  private sub?: Subscription;
+  private watch?: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: EventStore,
+    send: Send,
+    private readonly workspaces: Workspaces,
+    log: Logger,
+    private readonly opts: { watchEveryMs?: number } = {},
+  ) {
+    this.pm = new ProcessManager('lanes', send, log);
+  }
+
+  async start(): Promise<void> {
+    this.sub = await this.pm.subscribe(this.store, subjects.entityEvents('lane'), (e) => this.handle(e));
+    this.watch = setInterval(() => void this.checkWorktrees().catch((err) => this.pm.log.warn({ err: String(err) }, 'worktree check failed')), this.opts.watchEveryMs ?? 5_000);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.watch);
+    await this.sub?.stop();
+  }
+
+  private async handle(e: StoredEvent): Promise<void> {
+    const laneId = e.event.entityId;
+    if (e.event.type === 'lane.create') {
+      const data = e.event.data as Pick<LaneContext, 'workspaceId'>;
+      try {
+        const ws = this.workspaces.get(data.workspaceId);
+        const path = this.workspaces.worktreePath(ws.id, laneId);
+        await git.addWorktree(ws.repo, path, laneBranch(laneId));
+        await this.pm.report(e, 'lane', 'provisioned', laneId, { worktreePath: path, branch: laneBranch(laneId) });
+      } catch (err) {
+        await this.pm.report(e, 'lane', 'provisionFailed', laneId, { reason: (err as Error).message.slice(0, 1_000) });
+      }
+    } else if (e.event.type === 'lane.cleanup') {
+      await this.cleanup(e, laneId);
+    }
+  }
+
+  private async cleanup(e: StoredEvent, laneId: string): Promise<void> {
+    const actors = await this.actors();
+    const lane = actors.find((a) => a.entity === 'lane' && a.entityId === laneId);
+    for (const t of actors.filter((a) => a.entity === 'terminal' && (a.context as { laneId: string }).laneId === laneId && a.value !== 'closed')) {
+      await this.pm.report(e, 'terminal', 'close', t.entityId, { reason: 'lane cleanup' });
+    }
+    for (const s of actors.filter((a) => a.entity === 'session' && (a.context as { laneId: string }).laneId === laneId && a.value !== 'terminated')) {
+      await this.pm.report(e, 'session', 'terminate', s.entityId, { reason: 'lane cleanup' });
+    }
+    const ctx = lane?.context as LaneContext | undefined;
+    try {
+      const workspaceId = ctx?.workspaceId ?? (e.event.data as { workspaceId?: string }).workspaceId;
+      if (ctx?.worktreePath && workspaceId) await git.removeWorktree(this.workspaces.get(workspaceId).repo, ctx.worktreePath);
+      await this.pm.report(e, 'lane', 'cleaned', laneId);
+    } catch (err) {
+      await this.pm.report(e, 'lane', 'cleanupFailed', laneId, { reason: (err as Error).message.slice(0, 1_000) });
+    }
+  }
+
+  /** A live lane whose worktree is gone is marked, not silently dropped. */
+  async checkWorktrees(): Promise<void> {
+    for (const lane of (await this.actors()).filter((a) => a.entity === 'lane' && LIVE.has(String(a.value)))) {
+      const path = (lane.context as LaneContext).worktreePath;
+      if (path && !existsSync(path)) {
+        const cause = { streamSeq: lane.streamSeq, subject: '', event: { id: `missing-${lane.entityId}-${lane.version}`, correlationId: `worktree-check-${lane.entityId}` } } as StoredEvent;
+        this.pm.log.warn({ laneId: lane.entityId, worktreePath: path, correlationId: cause.event.correlationId }, 'lane worktree vanished');
+        await this.pm.report(cause, 'lane', 'worktreeMissing', lane.entityId, { worktreePath: path });
+      }
+    }
+  }
+
+  private async actors(): Promise<SavedActor[]> {
+    const kv = await this.store.kv(ACTORS_BUCKET);
+    const out: SavedActor[] = [];
+    for (const key of await kv.keys()) {
+      const doc = await kv.get<ProjectedDoc<SavedActor>>(key);
+      if (doc) out.push(doc.value.value);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import {
+  TetherError,
+  issuesOf,
+  sessionEnsure,
+  type Command,
+  type CommandAccepted,
+  type SessionView,
+  type Transport,
+} from '@tether/contracts';
+import { transportFor, type LaneContext, type SessionContext, type HarnessContext } from '@tether/machines';
+import { uuid, type ActorHost, type ApplicationCommand, type IdGenerator, type SavedActor } from '@tether/runtime';
+
+export const HARNESS_ID = 'cliproxy';
+const LIVE_LANE = new Set(['ready', 'running', 'blocked', 'shared']);
+
+/** A step's command id, derived from the caller's: a resent ensure repeats the same steps idempotently. */
+const stepId = (commandId: string, step: string) => createHash('sha256').update(`${commandId}:${step}`).digest('hex').slice(0, 40);
+
+export function sessionView(s: SavedActor): SessionView {
+  const c = s.context as SessionContext;
+  return {
+    session_id: s.entityId,
+    lane_id: c.laneId,
+    codex_session_id: c.codexSessionId,
+    transport: c.transport,
+    status: s.value as SessionView['status'],
+    diagnostics: { degrade_reason: c.degradeReason ?? null },
+  };
+}
+
+/** Which transport a new session gets, and why: explicit, never a silent fallback. */
+export async function chooseTransport(host: ActorHost, preferred: Transport | undefined): Promise<{ transport: Transport; degradeReason?: string }> {
+  if (preferred === 'native_openai') return { transport: 'native_openai', degradeReason: 'requested: preferred_transport native_openai' };
+  const harness = await host.state('harness', HARNESS_ID);
+  if (!harness) return { transport: 'native_openai', degradeReason: 'harness_not_configured: no cliproxy harness declared' };
+  const transport = transportFor(harness.value as never);
+  const why = (harness.context as HarnessContext).degradeReason;
+  return transport === 'cliproxy_harness' ? { transport } : { transport, degradeReason: `harness_${String(harness.value)}: ${why ?? 'unknown'}` };
+}
+
+/**
+ * session.ensure: the lane's active session if it has one, else a new one. The lane arbitrates a race
+ * (bindSession is accepted once, by OCC on the lane), the codexSession entity keeps one codex id to
+ * one active session across lanes; a crash between steps is repaired by the next ensure.
+ */
+export function ensureSession(host: ActorHost, ids: IdGenerator = uuid): ApplicationCommand {
+  return async (cmd: Command): Promise<CommandAccepted> => {
+    const parsed = sessionEnsure.data.safeParse(cmd.data ?? {});
+    if (!parsed.success) {
+      throw new TetherError('INVALID_COMMAND', `invalid data for session.ensure: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(data)'}: ${i.message}`).join('; ')}`, { issues: issuesOf(parsed.error) });
+    }
+    const req = parsed.data;
+    const step = (entity: string, verb: string, entityId: string, data: Record<string, unknown>) =>
+      host.execute({ ...cmd, id: stepId(cmd.id, `${entity}.${verb}.${entityId}`), entity, verb, entityId, data, causationId: cmd.id });
+
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const lane = await host.state('lane', req.laneId);
+      if (!lane) throw new TetherError('NOT_FOUND', `lane ${req.laneId} does not exist`);
+      if (!LIVE_LANE.has(String(lane.value))) {
+        throw new TetherError('NOT_ALLOWED', `lane ${req.laneId} is ${String(lane.value)}; sessions need a ready lane`, { reason: 'LANE_NOT_READY' });
+      }
+      const lc = lane.context as LaneContext;
+      if (lc.activeSessionId) {
+        const existing = await host.state('session', lc.activeSessionId);
+        if (existing && existing.value !== 'terminated') {
+          const c = existing.context as SessionContext;
+          if (req.codexSessionId && req.codexSessionId !== c.codexSessionId) {
+            throw new TetherError('NOT_ALLOWED', `lane ${req.laneId} already runs session ${existing.entityId} on codex session ${c.codexSessionId}; terminate it to switch codex sessions`, { reason: 'SESSION_ACTIVE' });
+          }
+          return answer(cmd, existing, true);
+        }
+        if (existing) {
+          await step('lane', 'unbindSession', req.laneId, { sessionId: existing.entityId }).catch(ignore('NOT_ALLOWED'));
+          continue;
+        }
+        // Bound but never created: an earlier ensure stopped half way. Finish its work.
+        return answer(cmd, await createAndAttach(lc.activeSessionId, lc.codexSessionId ?? ids()), false);
+      }
+
+      const sessionId = ids();
+      const codexSessionId = req.codexSessionId ?? lc.codexSessionId ?? ids();
+      await step('codexSession', 'claim', codexSessionId, { laneId: req.laneId, sessionId });
+      try {
+        await step('lane', 'bindSession', req.laneId, { sessionId, codexSessionId });
+      } catch (err) {
+        await step('codexSession', 'release', codexSessionId, { sessionId }).catch(ignore('NOT_ALLOWED'));
+        if (err instanceof TetherError && err.reason === 'SESSION_ACTIVE') continue; // lost the race: answer the winner's session
+        throw err;
+      }
+      return answer(cmd, await createAndAttach(sessionId, codexSessionId), false);
+    }
+    throw new TetherError('CONFLICT', `lane ${req.laneId} kept changing its session; resend the command with the same id`);
+
+    async function createAndAttach(sessionId: string, codexSessionId: string): Promise<SavedActor> {
+      const { transport, degradeReason } = await chooseTransport(host, req.preferredTransport);
+      await step('session', 'create', sessionId, { laneId: req.laneId, codexSessionId, provider: req.provider, transport, ...(degradeReason ? { degradeReason } : {}) }).catch(ignore('ALREADY_EXISTS'));
+      await step('session', 'attached', sessionId, {}).catch(ignore('NOT_ALLOWED'));
+      return (await host.state('session', sessionId))!;
+    }
+  };
+}
+
+function answer(cmd: Command, s: SavedActor, existing: boolean): CommandAccepted {
+  return {
+    ok: true,
+    commandId: cmd.id,
+    entity: 'session',
+    entityId: s.entityId,
+    seq: s.version,
+    streamSeq: s.streamSeq,
+    state: s.value as CommandAccepted['state'],
+    correlationId: cmd.correlationId,
+    duplicate: false,
+    result: { ...sessionView(s), existing },
+  };
+}
+
+/** Swallows a rejection that means "already done" for an idempotent step. */
+const ignore = (code: string) => (err: unknown) => {
+  if (err instanceof TetherError && err.code === code) return undefined;
+  throw err;
+};

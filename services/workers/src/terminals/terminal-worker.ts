@@ -1,0 +1,198 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ACTORS_BUCKET, subjects, type StoredEvent } from '@tether/contracts';
+import type { LaneContext, TerminalContext } from '@tether/machines';
+import type { ActorHost, EventStore, Logger, ProjectedDoc, SavedActor, Subscription } from '@tether/runtime';
+import { ProcessManager, type Send } from '../process-manager.ts';
+import { OutputTail } from './output-tail.ts';
+import type { TerminalIO } from './terminal-io.ts';
+import { Tmux } from './tmux.ts';
+
+export interface TerminalWorkerOptions {
+  /** Folder for tmux's socket and the pane output logs. */
+  dir: string;
+  /** Marks every process tether starts, so orphans can be found by scanning /proc. */
+  ownerId: string;
+  shell?: string;
+  /** Output above this rate throttles the terminal (bytes per second). */
+  maxBytesPerSec?: number;
+}
+
+interface Relay {
+  tail: OutputTail;
+  stopInput: () => void;
+  sessionId: string;
+  window: { start: number; bytes: number };
+  throttled: boolean;
+  calmSince?: number;
+}
+
+/**
+ * Terminals' effects: spawns the shell in tmux inside the lane's worktree, relays its output and
+ * the writer's input over TerminalIO, throttles floods, notices exits, and kills the process group
+ * on close.
+ */
+export class TerminalWorker {
+  readonly tmux: Tmux;
+  private readonly pm: ProcessManager;
+  private readonly relays = new Map<string, Relay>();
+  private sub?: Subscription;
+  private poll?: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly host: ActorHost,
+    send: Send,
+    private readonly io: TerminalIO,
+    log: Logger,
+    private readonly opts: TerminalWorkerOptions,
+  ) {
+    mkdirSync(join(opts.dir, 'logs'), { recursive: true });
+    this.tmux = new Tmux(join(opts.dir, 'tmux.sock'));
+    this.pm = new ProcessManager('terminals', send, log);
+  }
+
+  async start(): Promise<void> {
+    await this.reattach();
+    this.sub = await this.pm.subscribe(this.store, subjects.entityEvents('terminal'), (e) => this.handle(e));
+    this.poll = setInterval(() => void this.watchExits().catch((err) => this.pm.log.warn({ err: String(err) }, 'exit check failed')), 500);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.poll);
+    await this.sub?.stop();
+    for (const id of [...this.relays.keys()]) this.detach(id);
+  }
+
+  private logFile = (id: string) => join(this.opts.dir, 'logs', `${id}.log`);
+
+  private async handle(e: StoredEvent): Promise<void> {
+    const id = e.event.entityId;
+    if (e.event.type === 'terminal.spawn') return this.spawn(e, id, e.event.data as { laneId: string; sessionId: string });
+    if (e.event.type === 'terminal.close') return this.kill(id);
+  }
+
+  private async spawn(e: StoredEvent, id: string, data: { laneId: string; sessionId: string }): Promise<void> {
+    try {
+      const lane = await this.host.state('lane', data.laneId);
+      const cwd = (lane?.context as LaneContext | undefined)?.worktreePath;
+      if (!cwd) throw new Error(`lane ${data.laneId} has no worktree`);
+      if (!(await this.tmux.hasSession(id))) {
+        const env = { TETHER_OWNER: this.opts.ownerId, TETHER_TERMINAL_ID: id, TETHER_LANE_ID: data.laneId };
+        await this.tmux.newSession(id, cwd, env, this.opts.shell ?? process.env.SHELL ?? '/bin/bash');
+      }
+      this.attach(id, data.sessionId, false);
+      await this.tmux.pipeOutput(id, this.logFile(id));
+      await this.pm.report(e, 'terminal', 'started', id, { tmuxSession: id, panePid: await this.tmux.panePid(id) });
+    } catch (err) {
+      await this.pm.report(e, 'terminal', 'spawnFailed', id, { reason: (err as Error).message.slice(0, 1_000) });
+    }
+  }
+
+  /** Relays a running terminal: output to viewers, the writer's input to the pane. */
+  private attach(id: string, sessionId: string, fromEnd: boolean) {
+    if (this.relays.has(id)) return;
+    const relay: Relay = {
+      sessionId,
+      throttled: false,
+      window: { start: Date.now(), bytes: 0 },
+      tail: new OutputTail(this.logFile(id), (chunk) => this.onOutput(id, relay, chunk), fromEnd),
+      stopInput: this.io.onInput(id, (msg) => {
+        if (msg.from !== relay.sessionId) return void this.pm.log.debug({ terminalId: id, from: msg.from }, 'input from a non-writer dropped');
+        void this.tmux.sendBytes(id, new TextEncoder().encode(msg.data)).catch((err) => this.pm.log.warn({ terminalId: id, err: String(err) }, 'input not delivered'));
+      }),
+    };
+    relay.tail.start();
+    this.relays.set(id, relay);
+  }
+
+  private onOutput(id: string, relay: Relay, chunk: Uint8Array) {
+    const now = Date.now();
+    if (now - relay.window.start >= 1_000) relay.window = { start: now, bytes: 0 };
+    relay.window.bytes += chunk.length;
+    const limit = this.opts.maxBytesPerSec ?? 2_000_000;
+    if (!relay.throttled && relay.window.bytes > limit) {
+      relay.throttled = true;
+      void this.reportSelf(id, 'throttle', { bytesPerSec: relay.window.bytes });
+    }
+    if (relay.throttled) {
+      // Output stays in the log; viewers get it again when the flood ends.
+      if (relay.window.bytes < limit / 2) relay.calmSince ??= now;
+      else relay.calmSince = undefined;
+      if (relay.calmSince && now - relay.calmSince > 2_000) {
+        relay.throttled = false;
+        relay.calmSince = undefined;
+        void this.reportSelf(id, 'unthrottle', {});
+      }
+      return;
+    }
+    this.io.publishOutput(id, chunk);
+  }
+
+  private async reportSelf(id: string, verb: string, data: Record<string, unknown>) {
+    const cause = { streamSeq: 0, subject: '', event: { id: `${verb}-${id}-${Date.now()}`, correlationId: `terminal-${id}` } } as StoredEvent;
+    await this.pm.report(cause, 'terminal', verb, id, data).catch((err) => this.pm.log.warn({ terminalId: id, err: String(err) }, `${verb} not recorded`));
+  }
+
+  private detach(id: string) {
+    const r = this.relays.get(id);
+    if (!r) return;
+    r.tail.stop();
+    r.tail.drain();
+    r.stopInput();
+    this.relays.delete(id);
+  }
+
+  /** SIGTERM to the whole process group, SIGKILL after 3 s, then the tmux session goes. */
+  private async kill(id: string): Promise<void> {
+    this.detach(id);
+    if (!(await this.tmux.hasSession(id))) return;
+    const pid = await this.tmux.panePid(id).catch(() => 0);
+    if (pid > 0) {
+      signalGroup(pid, 'SIGTERM');
+      for (let i = 0; i < 30 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+      if (alive(pid)) signalGroup(pid, 'SIGKILL');
+    }
+    await this.tmux.killSession(id);
+  }
+
+  private async watchExits(): Promise<void> {
+    if (this.relays.size === 0) return;
+    const dead = await this.tmux.deadPanes();
+    for (const id of [...this.relays.keys()]) {
+      if (!dead.has(id)) continue;
+      this.detach(id);
+      const code = dead.get(id) ?? null;
+      const cause = { streamSeq: 0, subject: '', event: { id: `exit-${id}`, correlationId: `terminal-${id}` } } as StoredEvent;
+      await this.pm.report(cause, 'terminal', 'exited', id, { code, signal: null });
+      await this.tmux.killSession(id);
+    }
+  }
+
+  /** After a restart of tether: relay again every terminal whose tmux session survived. */
+  private async reattach(): Promise<void> {
+    const kv = await this.store.kv(ACTORS_BUCKET);
+    for (const key of (await kv.keys()).filter((k) => k.startsWith('terminal.'))) {
+      const doc = (await kv.get<ProjectedDoc<SavedActor>>(key))?.value.value;
+      if (!doc || (doc.value !== 'active' && doc.value !== 'throttled')) continue;
+      if (await this.tmux.hasSession(doc.entityId)) this.attach(doc.entityId, (doc.context as TerminalContext).sessionId, true);
+    }
+  }
+}
+
+function signalGroup(pid: number, sig: NodeJS.Signals) {
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    /* already gone */
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
