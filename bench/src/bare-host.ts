@@ -12,8 +12,9 @@ const SELF = fileURLToPath(import.meta.url);
 export async function startBareHost(natsUrl: string): Promise<{ pid: number; stop(): Promise<void> }> {
   const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', SELF], { env: { ...process.env, NATS_URL: natsUrl }, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
-    proc.stdout!.once('data', () => resolve());
-    proc.once('exit', (code) => reject(new Error(`bare host exited with ${code}`)));
+    const timer = setTimeout(() => (proc.kill('SIGKILL'), reject(new Error('bare host did not start in 30 s'))), 30_000);
+    proc.stdout!.once('data', () => (clearTimeout(timer), resolve()));
+    proc.once('exit', (code) => (clearTimeout(timer), reject(new Error(`bare host exited with ${code}`))));
   });
   return {
     pid: proc.pid!,
@@ -21,7 +22,9 @@ export async function startBareHost(natsUrl: string): Promise<{ pid: number; sto
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
       await exited;
+      clearTimeout(timer);
     },
   };
 }

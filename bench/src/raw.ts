@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { eventsStreamConfig } from '@tether/infra';
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { rate, windowed } from './timing.ts';
+import { cpuMeter } from './cpu.ts';
+import { log, rate, windowed } from './timing.ts';
 
 // The raw engine: what JetStream itself does with tether-sized messages, no tether code in the path.
 
@@ -52,4 +53,18 @@ export async function rawRead(js: JetStreamClient, stream: string, filter: strin
   }
   if (n !== count) throw new Error(`raw read ended after ${n} of ${count} messages`);
   return { perSec: rate(n, performance.now() - t0), bytes };
+}
+
+/** One awaited and one pipelined measurement, each after its warm-up, with the CPU each process spends per publish. */
+export async function measureRawPublishes(js: JetStreamClient, payload: Uint8Array, n: { awaited: number; pipelined: number; window: number }, pids: Record<string, number | undefined>) {
+  log(`raw awaited publishes (${payload.length} B): warm-up, then ${n.awaited}`);
+  await rawPublish(js, payload, 500, 1);
+  let cpu = cpuMeter(pids);
+  const awaitedPerSec = await rawPublish(js, payload, n.awaited, 1);
+  const awaitedCpuMicros = cpu.microsPerOp(n.awaited);
+  log(`raw pipelined publishes (${n.window} in flight): warm-up, then ${n.pipelined}`);
+  await rawPublish(js, payload, 2_000, n.window);
+  cpu = cpuMeter(pids);
+  const pipelinedPerSec = await rawPublish(js, payload, n.pipelined, n.window);
+  return { awaitedPerSec, pipelinedPerSec, awaitedCpuMicros, pipelinedCpuMicros: cpu.microsPerOp(n.pipelined) };
 }

@@ -31,7 +31,8 @@ export function formatTable(r: Results, b: Record<string, any>): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
   const out = [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
-  out.push('', `command latency (awaited): p50 ${r.commandP50Ms.toFixed(3)} ms, p99 ${r.commandP99Ms.toFixed(3)} ms`);
+  out.push('', `raw publishes /s, before / after the tether phases (baseline = mean): awaited ${(r.rawPublishRuns as number[]).map(int).join(' / ')}, pipelined ${(r.rawPipelinedRuns as number[]).map(int).join(' / ')}`);
+  out.push(`command latency (awaited): p50 ${r.commandP50Ms.toFixed(3)} ms, p99 ${r.commandP99Ms.toFixed(3)} ms`);
   out.push('', 'where one awaited command goes (µs):');
   const e = b.transport;
   out.push(`  NATS request/reply echo    ${int(1e6 / e.echoPerSec)} µs round trip (${int(e.echoPerSec)}/s awaited, ${int(e.echoPipelinedPerSec)}/s with 64 in flight)`);
@@ -42,7 +43,7 @@ export function formatTable(r: Results, b: Record<string, any>): string {
   out.push(`  sum of the above           ${int(b.modelledCommandMicros)} µs vs measured mean ${int(1e6 / r.commandsPerSec)} µs (p50 ${int(r.commandP50Ms * 1000)} µs)`);
   out.push(`  CPU per awaited command    ${fmtCpu(b.cpu.awaitedCommandMicros)}`);
   out.push(`  CPU per pipelined command  ${fmtCpu(b.cpu.pipelinedCommandMicros)}`);
-  out.push(`  CPU per raw publish        ${fmtCpu(b.cpu.rawPipelinedPublishMicros)} (pipelined)`);
+  out.push(`  CPU per raw publish        awaited ${fmtCpu(b.cpu.rawAwaitedPublishMicros)}; pipelined ${fmtCpu(b.cpu.rawPipelinedPublishMicros)}`);
   if (b.projectionLagAfterPipelined !== undefined) out.push(`  actors projection lag at the end of the pipelined run: ${int(b.projectionLagAfterPipelined)} events`);
   const h = b.bareHost;
   out.push(`  bare ActorHost process (no projection, timers, snapshots): ${int(h.commandsPerSec)}/s awaited (ratio ${(h.commandsPerSec / r.rawPublishPerSec).toFixed(2)}, p50 ${h.commandP50Ms.toFixed(3)} ms), ${int(h.pipelinedCommandsPerSec)}/s pipelined (ratio ${(h.pipelinedCommandsPerSec / r.rawPipelinedPerSec).toFixed(2)})`);

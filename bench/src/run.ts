@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir, cpus } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
@@ -14,7 +14,7 @@ import { measureCommands } from './commands.ts';
 import { cpuMeter, natsServerPid } from './cpu.ts';
 import { echoRoundTrips } from './echo.ts';
 import { leaseEvent } from './envelope.ts';
-import { createRawStream, rawPublish } from './raw.ts';
+import { createRawStream, measureRawPublishes } from './raw.ts';
 import { measureReplay } from './replay.ts';
 import { TARGETS, formatTable, writeResults, type Results } from './report.ts';
 import { log } from './timing.ts';
@@ -47,19 +47,15 @@ async function main() {
     const jsm = await jetstreamManager(nc);
     const js = jetstream(nc);
     const pids = { 'nats-server': natsServerPid(nats.port), bench: process.pid };
-    log(`nats-server ${nc.info?.version} on ${nats.url}, node ${process.version}, ${cpus().length} cpus`);
+    const loadBefore = loadavg()[0]!;
+    log(`nats-server ${nc.info?.version} on ${nats.url}, node ${process.version}, ${cpus().length} cpus, load average ${loadBefore.toFixed(2)}`);
 
-    // 1-2. Raw JetStream publishes of a tether-sized event.
+    // 1-2. Raw JetStream publishes of a tether-sized event: before the tether phases and again
+    // after them (tether stopped); the baseline is their mean, so drift on the machine hits both sides.
     const event = encodeJson(leaseEvent('pl-00001-abcdef12', 2, new Date().toISOString()));
+    const rawN = { awaited: N.rawAwaited, pipelined: N.rawPipelined, window: N.window };
     await createRawStream(jsm);
-    log(`raw awaited publishes (${event.length} B): warm-up, then ${N.rawAwaited}`);
-    await rawPublish(js, event, 500, 1);
-    const rawPublishPerSec = await rawPublish(js, event, N.rawAwaited, 1);
-    log(`raw pipelined publishes (${N.window} in flight): warm-up, then ${N.rawPipelined}`);
-    await rawPublish(js, event, 2_000, N.window);
-    const rawCpu = cpuMeter(pids);
-    const rawPipelinedPerSec = await rawPublish(js, event, N.rawPipelined, N.window);
-    const rawPipelinedPublishMicros = rawCpu.microsPerOp(N.rawPipelined);
+    const rawRuns = [await measureRawPublishes(js, event, rawN, pids)];
 
     // 7a. The transport alone: NATS request/reply with command- and reply-sized payloads.
     log('NATS request/reply echo');
@@ -84,8 +80,17 @@ async function main() {
       pids: { ...pids, tether: tether.proc.pid },
       lagOf: consumerName('actors'),
     });
-    await tether.kill('SIGTERM'); // its projection would otherwise chew on the replay history below
+    // Stop it: its projection would otherwise chew on the replay history below.
+    if (!(await exitsWithin(tether.kill('SIGTERM'), 10_000))) {
+      log('tether up did not exit within 10 s of SIGTERM; killing it');
+      await tether.kill('SIGKILL');
+    }
     if (tether.logs.trim()) log(`tether up logged:\n${tether.logs.trim().slice(-2000)}`);
+
+    rawRuns.push(await measureRawPublishes(js, event, rawN, pids));
+    const mean = (f: (r: (typeof rawRuns)[number]) => number) => rawRuns.reduce((sum, r) => sum + f(r), 0) / rawRuns.length;
+    const rawPublishPerSec = mean((r) => r.awaitedPerSec);
+    const rawPipelinedPerSec = mean((r) => r.pipelinedPerSec);
 
     // 7b. The same commands against a bare ActorHost process (no projection, timers or snapshots).
     log('bare host (ActorHost + serveCommands only) for the breakdown');
@@ -109,7 +114,12 @@ async function main() {
       transport,
       inProcess,
       modelledCommandMicros,
-      cpu: { awaitedCommandMicros: awaitedCpuMicros, pipelinedCommandMicros: pipelinedCpuMicros, rawPipelinedPublishMicros },
+      cpu: {
+        awaitedCommandMicros: awaitedCpuMicros,
+        pipelinedCommandMicros: pipelinedCpuMicros,
+        rawAwaitedPublishMicros: rawRuns[0]!.awaitedCpuMicros,
+        rawPipelinedPublishMicros: rawRuns[0]!.pipelinedCpuMicros,
+      },
       projectionLagAfterPipelined: lagAfterPipelined,
       bareHost: {
         commandsPerSec: bareHost.commandsPerSec,
@@ -134,6 +144,8 @@ async function main() {
       commandP50Ms: cmd.commandP50Ms,
       commandP99Ms: cmd.commandP99Ms,
       targets: TARGETS,
+      rawPublishRuns: rawRuns.map((r) => Math.round(r.awaitedPerSec)),
+      rawPipelinedRuns: rawRuns.map((r) => Math.round(r.pipelinedPerSec)),
       eventBytes: event.length,
       replayEvents: replay.replayEvents,
       replayEntities: replay.replayEntities,
@@ -145,6 +157,8 @@ async function main() {
       natsServerVersion: nc.info?.version,
       nodeVersion: process.version,
       cpus: cpus().length,
+      /** 1-minute load averages when the run started and ended: other work on the machine skews every figure. */
+      loadAverage: { start: loadBefore, end: loadavg()[0] },
       date: new Date().toISOString(),
     };
     writeResults(RESULTS, results);
@@ -153,6 +167,9 @@ async function main() {
     for (const step of cleanup) await Promise.resolve().then(step).catch((err) => log(`cleanup: ${String(err)}`));
   }
 }
+
+const exitsWithin = (p: Promise<unknown>, ms: number) =>
+  Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
 
 main().then(
   () => process.exit(0),

@@ -5,6 +5,7 @@ import type { LaneContext, TerminalContext } from '@tether/machines';
 import type { ActorHost, EventStore, Logger, ProjectedDoc, SavedActor, Subscription } from '@tether/runtime';
 import { ProcessManager, type Send } from '../process-manager.ts';
 import { OutputTail } from './output-tail.ts';
+import { processesMarked } from './proc-scan.ts';
 import type { TerminalIO } from './terminal-io.ts';
 import { Tmux } from './tmux.ts';
 
@@ -36,6 +37,7 @@ export class TerminalWorker {
   readonly tmux: Tmux;
   private readonly pm: ProcessManager;
   private readonly relays = new Map<string, Relay>();
+  private readonly statusWaits = new Map<string, number>();
   private sub?: Subscription;
   private poll?: NodeJS.Timeout;
 
@@ -143,16 +145,21 @@ export class TerminalWorker {
     this.relays.delete(id);
   }
 
-  /** SIGTERM to the whole process group, SIGKILL after 3 s, then the tmux session goes. */
+  /**
+   * SIGTERM to the shell's process group and to every process marked with this terminal (an
+   * interactive shell puts background jobs in groups of their own), SIGKILL after 3 s.
+   */
   private async kill(id: string): Promise<void> {
     this.detach(id);
-    if (!(await this.tmux.hasSession(id))) return;
-    const pid = await this.tmux.panePid(id).catch(() => 0);
-    if (pid > 0) {
-      signalGroup(pid, 'SIGTERM');
-      for (let i = 0; i < 30 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-      if (alive(pid)) signalGroup(pid, 'SIGKILL');
+    const pid = (await this.tmux.hasSession(id)) ? await this.tmux.panePid(id).catch(() => 0) : 0;
+    const marked = () => processesMarked('TETHER_TERMINAL_ID', id);
+    const targets = () => [...(pid > 0 && alive(pid) ? [-pid] : []), ...marked()];
+    for (const t of targets()) {
+      signal(t, 'SIGHUP'); // a closing terminal is a hangup; interactive shells ignore SIGTERM
+      signal(t, 'SIGTERM');
     }
+    for (let i = 0; i < 30 && targets().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    for (const t of targets()) signal(t, 'SIGKILL');
     await this.tmux.killSession(id);
   }
 
@@ -161,8 +168,15 @@ export class TerminalWorker {
     const dead = await this.tmux.deadPanes();
     for (const id of [...this.relays.keys()]) {
       if (!dead.has(id)) continue;
-      this.detach(id);
       const code = dead.get(id) ?? null;
+      // tmux may show the pane dead a moment before its exit status: give it a few polls.
+      const waited = this.statusWaits.get(id) ?? 0;
+      if (code === null && waited < 4) {
+        this.statusWaits.set(id, waited + 1);
+        continue;
+      }
+      this.statusWaits.delete(id);
+      this.detach(id);
       const cause = { streamSeq: 0, subject: '', event: { id: `exit-${id}`, correlationId: `terminal-${id}` } } as StoredEvent;
       await this.pm.report(cause, 'terminal', 'exited', id, { code, signal: null });
       await this.tmux.killSession(id);
@@ -180,9 +194,9 @@ export class TerminalWorker {
   }
 }
 
-function signalGroup(pid: number, sig: NodeJS.Signals) {
+function signal(pid: number, sig: NodeJS.Signals) {
   try {
-    process.kill(-pid, sig);
+    process.kill(pid, sig);
   } catch {
     /* already gone */
   }

@@ -18,7 +18,7 @@ export class Tmux {
   async newSession(name: string, cwd: string, env: Record<string, string>, shell: string): Promise<void> {
     const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
     await this.run(['new-session', '-d', '-s', name, '-c', cwd, '-x', '200', '-y', '50', ...envArgs, shell]);
-    await this.run(['set-option', '-t', `=${name}`, 'remain-on-exit', 'on']);
+    await this.run(['set-option', '-t', `=${name}:`, 'remain-on-exit', 'on']);
   }
 
   async panePid(name: string): Promise<number> {
