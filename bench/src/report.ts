@@ -57,6 +57,8 @@ export function formatTable(r: Results, b: Record<string, any>): string {
 
 const fmtCpu = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ${v} µs`).join(', ');
 
+/** results.json: rates as integers, ratios and milliseconds to 3 decimals. */
 export function writeResults(path: string, r: Results) {
-  writeFileSync(path, JSON.stringify(r, null, 2) + '\n');
+  const tidy = (_key: string, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? (Math.abs(v) >= 100 ? Math.round(v) : Math.round(v * 1000) / 1000) : v);
+  writeFileSync(path, JSON.stringify(r, tidy, 2) + '\n');
 }

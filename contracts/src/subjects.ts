@@ -1,3 +1,4 @@
+import { TetherError } from './errors.ts';
 import { Token } from './ids.ts';
 
 export const STREAM_EVENTS = 'TETHER_EVENTS';
@@ -7,10 +8,17 @@ export const CMD_PREFIX = 'tether.cmd';
 export const subjects = {
   command: (entity: string, verb: string) => `${CMD_PREFIX}.${entity}.${verb}`,
   allCommands: `${CMD_PREFIX}.>`,
-  event: (entity: string, entityId: string) => `${EVT_PREFIX}.${entity}.${Token.parse(entityId)}`,
+  event: (entity: string, entityId: string) => `${EVT_PREFIX}.${entity}.${entityToken(entity, entityId)}`,
   entityEvents: (entity: string) => `${EVT_PREFIX}.${entity}.*`,
   allEvents: `${EVT_PREFIX}.>`,
 } as const;
+
+/** An entity id as a subject token; an id that cannot be one is the caller's error (400), not an INTERNAL one. */
+function entityToken(entity: string, entityId: string): string {
+  const r = Token.safeParse(entityId);
+  if (!r.success) throw new TetherError('INVALID_COMMAND', `"${String(entityId).slice(0, 64)}" is not a valid ${entity} id: ${r.error.issues[0]?.message}`, { issues: [{ path: ['entityId'], message: r.error.issues[0]?.message ?? 'invalid' }] });
+  return r.data;
+}
 
 /** Splits tether.cmd.<entity>.<verb...> into its parts; verbs may contain dots. */
 export function parseCommandSubject(subject: string): { entity: string; verb: string } | undefined {

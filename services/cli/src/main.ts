@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { TetherError } from '@tether/contracts';
 import { eventsTail } from './commands/events.ts';
+import { harness, lane, session, terminal } from './commands/control-plane.ts';
 import { projectionsCmd } from './commands/projections.ts';
 import { replay } from './commands/replay.ts';
 import { send } from './commands/send.ts';
@@ -16,6 +17,11 @@ usage:
   tether replay <entity> <id> [--to-seq N]    every event with the state after it
   tether projections rebuild <name>           rebuild a read model from the whole stream
   tether projections status                   lag of every read model
+  tether lane create --name N [--project P] | list | show <id> | attach <id> | cleanup <id> [--reason R]
+  tether session ensure --lane L [--transport T] [--codex-session C] | list --lane L
+  tether terminal spawn --lane L --session S [--title T] | list --lane L | attach <id>
+  tether harness status [--check]
+  (lane, session and terminal take --workspace WS; default: TETHER_WORKSPACE or "default")
 
 every command takes --json. Environment: NATS_URL, TETHER_HOME (default ./.tether), TETHER_PORT, TETHER_URL.`;
 
@@ -39,6 +45,16 @@ export async function main(argv: string[]): Promise<number> {
         last: { type: 'string' },
         follow: { type: 'boolean', default: true },
         'no-follow': { type: 'boolean' },
+        workspace: { type: 'string' },
+        lane: { type: 'string' },
+        session: { type: 'string' },
+        project: { type: 'string' },
+        name: { type: 'string' },
+        title: { type: 'string' },
+        reason: { type: 'string' },
+        transport: { type: 'string' },
+        'codex-session': { type: 'string' },
+        check: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -60,6 +76,14 @@ export async function main(argv: string[]): Promise<number> {
         return await replay(out, a, b, f);
       case 'projections':
         return await projectionsCmd(out, a, b);
+      case 'lane':
+        return await lane(out, a, b, f);
+      case 'session':
+        return await session(out, a, f);
+      case 'terminal':
+        return await terminal(out, a, b, f);
+      case 'harness':
+        return await harness(out, a, f.check === true);
       case undefined:
       case 'help':
         process.stdout.write(HELP + '\n');

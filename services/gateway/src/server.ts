@@ -4,6 +4,8 @@ import { toCommand, toRejection, uuid, type ActorHost, type Dispatcher, type Eve
 import type { ProjectionRunner } from '@tether/projector';
 import { renderMetrics } from './metrics.ts';
 import { controlPlaneRoutes, type ControlPlaneDeps } from './control-plane.routes.ts';
+import { dashboardRoutes } from './dashboard.routes.ts';
+import { streamRoutes } from './stream.routes.ts';
 
 export interface GatewayOptions {
   host: ActorHost;
@@ -94,6 +96,8 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
   });
 
   if (opts.controlPlane) controlPlaneRoutes(app, { ...opts.controlPlane, dispatcher: opts.dispatcher, host: opts.host, store: opts.store });
+  streamRoutes(app, opts.store);
+  dashboardRoutes(app);
 
   app.get('/healthz', async () => ({ ok: true, store: opts.store.kind }));
   app.get('/openapi.json', async () => opts.openapi);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registry } from '@tether/machines';
 import { ActorHost, JetStreamEventStore, type EventStore } from '@tether/runtime';
-import { NatsCluster, cmd, uid } from '../harness/index.ts';
+import { NatsCluster, cmd, eventually, uid } from '../harness/index.ts';
 import { eventStoreConformance } from './event-store.conformance.ts';
 
 // The scale-out path: three nats-servers, stream and KV replicated three times.
@@ -60,6 +60,8 @@ describe('three-node cluster', () => {
     expect(acked).toBe(20);
     await victim.restart();
     host.clearCache();
-    expect(await host.state('lease', id)).toMatchObject({ version: 41, context: { renewals: 40 } });
+    // While the restarted node rejoins, a read may time out: the answer must come, and be complete.
+    const state = await eventually(() => host.state('lease', id).catch(() => undefined), (s) => s !== undefined, 30_000);
+    expect(state).toMatchObject({ version: 41, context: { renewals: 40 } });
   });
 });

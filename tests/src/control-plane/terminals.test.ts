@@ -18,7 +18,7 @@ async function terminal(title = 'shell') {
 /** Collects what the terminal prints on tether.term.<id>.out. */
 function watch(id: string) {
   let text = '';
-  const sub = cp.ctx.store.nc.subscribe(termSubjects.out(id), { callback: (_e, m) => (text += new TextDecoder().decode(m.data)) });
+  const sub = cp.ctx.store.nc.subscribe(termSubjects.out(id), { callback: (_e, m) => void (text += new TextDecoder().decode(m.data)) });
   return { text: () => text, stop: () => sub.unsubscribe() };
 }
 const type = (id: string, data: string, from: string) => cp.ctx.store.nc.publish(termSubjects.in(id), JSON.stringify({ data, from }));

@@ -2,3 +2,4 @@ export * from './nats-server.ts';
 export * from './fixtures.ts';
 export * from './tether-process.ts';
 export * from './control-plane.ts';
+export * from './browser.ts';

@@ -10,12 +10,13 @@ export async function up(out: Out, flags: { port?: string; bind?: string }): Pro
   out.print(
     [
       `tether is up`,
+      `  dashboard  ${server.url}/`,
       `  api        ${server.url}  (OpenAPI at ${server.url}/openapi.json, metrics at ${server.url}/metrics)`,
       `  store      ${mode === 'embedded' ? 'embedded (single process)' : `JetStream at ${natsUrl}`}`,
       `  commands   ${server.natsBus ? 'NATS tether.cmd.<entity>.<verb> and ' : ''}POST ${server.url}/v1/commands/<entity>/<verb>`,
       `  try        curl -s -XPOST ${server.url}/v1/commands/lease/create -H 'content-type: application/json' -d '{"data":{"holder":"me"}}'`,
     ].join('\n'),
-    { ok: true, url: server.url, store: mode, natsUrl: natsUrl ?? null, pid: process.pid },
+    { ok: true, url: server.url, dashboard: `${server.url}/`, store: mode, natsUrl: natsUrl ?? null, pid: process.pid },
   );
   await new Promise<void>((resolve) => {
     const shutdown = (sig: string) => {

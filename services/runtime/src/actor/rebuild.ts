@@ -78,52 +78,24 @@ export async function rebuildActors(
   return out;
 }
 
-/**
- * applyEvent with the actor's own scope: the same acceptance rule as `snapshot.can` (some enabled
- * transition has a target or actions), the same error, the same pure transition. The transitions
- * are the ones the transition itself selected (xstate reports them to the scope's inspectors as the
- * event's microstep), so the machine's guards run once per event instead of twice.
- */
+/** applyEvent with the actor's own scope: the same check, the same error, the same pure transition. */
 function foldEvent(a: Folding, e: EventEnvelope): AnyMachineSnapshot {
   const ev = machineEvent(e);
-  a.scope.selected = undefined;
-  const next = a.def.machine.transition(a.snapshot, ev as never, a.scope as never) as AnyMachineSnapshot;
-  const selected = selectedTransitions(a.scope);
-  // xstate's own events (xstate.init/stop/error.*) take other paths: ask can() as applyEvent does.
-  const accepted = selected && !ev.type.startsWith('xstate.') ? selected.some((t) => t.target !== undefined || t.actions.length > 0) : a.snapshot.can(ev);
-  if (!accepted) {
+  if (!a.snapshot.can(ev)) {
     throw new TetherError('INTERNAL', `replay of ${e.entity} ${e.entityId} stopped at seq ${e.seq}: the machine no longer accepts ${e.type} in state ${JSON.stringify(a.snapshot.value)}`);
   }
-  return next;
+  return a.def.machine.transition(a.snapshot, ev as never, a.scope as never) as AnyMachineSnapshot;
 }
 
 type ReplayScope = ReturnType<typeof replayScope>;
-type SelectedTransitions = ReadonlyArray<{ target?: unknown; actions: readonly unknown[] }>;
-
-const selectedTransitions = (scope: ReplayScope): SelectedTransitions | undefined => scope.selected;
 
 /**
- * What xstate's `transition()` builds per call (its internal inert actor scope), built once per
- * actor: actions are resolved into the snapshot but never executed, and nothing is started. Its
- * inspector keeps the transitions selected for the event of the first microstep.
+ * What xstate's `transition()` builds for every call (its internal inert actor scope), built once
+ * per actor: actions are resolved into the snapshot but never executed, nothing is started, and
+ * the actor has its own system, as a live actor would.
  */
 function replayScope(machine: AnyStateMachine) {
   const self = createActor(machine);
   const noop = () => {};
-  const scope = {
-    self,
-    system: self.system,
-    id: '',
-    sessionId: '',
-    defer: noop,
-    logger: noop,
-    stopChild: noop,
-    emit: noop,
-    actionExecutor: noop,
-    selected: undefined as SelectedTransitions | undefined,
-  };
-  self.system.inspect((ev) => {
-    if (ev.type === '@xstate.microstep' && scope.selected === undefined) scope.selected = ev._transitions;
-  });
-  return scope;
+  return { self, system: self.system, id: '', sessionId: '', defer: noop, logger: noop, stopChild: noop, emit: noop, actionExecutor: noop };
 }

@@ -1,0 +1,30 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const pageDir = join(here, '..', 'dashboard');
+const storeDir = dirname(fileURLToPath(import.meta.resolve('@xstate/store')));
+const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+
+/** The dashboard: a static page plus @xstate/store's ES modules, straight from disk (no build step). */
+export function dashboardRoutes(app: FastifyInstance) {
+  const send = (dir: string, file: string) => {
+    if (!/^[\w.-]+\.(js|css|html)$/.test(file)) return undefined;
+    try {
+      return { body: readFileSync(join(dir, file)), type: TYPES[file.slice(file.lastIndexOf('.'))]! };
+    } catch {
+      return undefined;
+    }
+  };
+  app.get('/', async (_req, reply) => reply.type(TYPES['.html']!).send(readFileSync(join(pageDir, 'index.html'))));
+  app.get<{ Params: { file: string } }>('/dashboard/:file', async (req, reply) => {
+    const f = send(pageDir, req.params.file);
+    return f ? reply.type(f.type).send(f.body) : reply.callNotFound();
+  });
+  app.get<{ Params: { file: string } }>('/assets/xstate-store/:file', async (req, reply) => {
+    const f = send(storeDir, req.params.file);
+    return f ? reply.type(f.type).send(f.body) : reply.callNotFound();
+  });
+}
