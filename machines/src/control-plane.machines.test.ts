@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
 import { explainHarness, harnessMachine, transportFor } from './harness.machine.ts';
 import { explainLane, laneMachine } from './lane.machine.ts';
-import { SESSION_HEARTBEAT_TIMEOUT_MS, explainSession, sessionDeadlines, sessionMachine } from './session.machine.ts';
+import { explainSession, sessionDeadlines, sessionMachine } from './session.machine.ts';
+
+const SESSION_HEARTBEAT_TIMEOUT_MS = 60_000;
 import { terminalMachine } from './terminal.machine.ts';
 
 const actor = { kind: 'system' as const, id: 'test' };
@@ -64,7 +66,7 @@ describe('lane machine', () => {
 });
 
 describe('session machine', () => {
-  const create = { type: 'create', data: { laneId: 'l1', codexSessionId: 'c1', provider: 'codex', transport: 'cliproxy_harness' } };
+  const create = { type: 'create', data: { laneId: 'l1', codexSessionId: 'c1', provider: 'codex', transport: 'cliproxy_harness', heartbeatTimeoutMs: SESSION_HEARTBEAT_TIMEOUT_MS } };
 
   it('attaching → attached; heartbeats push the durable deadline; a missed heartbeat detaches only when overdue', () => {
     const s = run(sessionMachine, [create, { type: 'attached', ms: 10 }, { type: 'heartbeat', ms: 30_000 }]);

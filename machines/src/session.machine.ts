@@ -5,8 +5,6 @@ import type { Deadline, Rejection } from './entity.ts';
 type C = typeof sessionContract;
 export type SessionEvent = { [V in keyof C & string]: { type: V; data: VerbData<C, V>; at: string; actor: Actor } }[keyof C & string];
 
-/** A session detaches when no heartbeat arrives for this long. */
-export const SESSION_HEARTBEAT_TIMEOUT_MS = 60_000;
 
 export interface SessionContext {
   laneId: string;
@@ -14,6 +12,7 @@ export interface SessionContext {
   provider: 'codex';
   transport: Transport;
   degradeReason?: string;
+  heartbeatTimeoutMs: number;
   lastHeartbeat: string;
   terminatedReason?: string;
   terminatedAt?: string;
@@ -29,12 +28,12 @@ export const sessionMachine = setup({
     recordTermination: assign(({ event }) => (event.type === 'terminate' ? { terminatedReason: event.data.reason ?? 'terminated', terminatedAt: event.at } : {})),
   },
   guards: {
-    heartbeatOverdue: ({ context, event }) => Date.parse(event.at) >= Date.parse(plus(context.lastHeartbeat, SESSION_HEARTBEAT_TIMEOUT_MS)),
+    heartbeatOverdue: ({ context, event }) => Date.parse(event.at) >= Date.parse(plus(context.lastHeartbeat, context.heartbeatTimeoutMs)),
   },
 }).createMachine({
   id: 'session',
   initial: 'absent',
-  context: { laneId: '', codexSessionId: '', provider: 'codex', transport: 'native_openai', lastHeartbeat: new Date(0).toISOString() },
+  context: { laneId: '', codexSessionId: '', provider: 'codex', transport: 'native_openai', heartbeatTimeoutMs: 60_000, lastHeartbeat: new Date(0).toISOString() },
   states: {
     absent: {
       on: { create: { target: 'attaching', actions: assign(({ event }) => (event.type === 'create' ? { ...event.data, lastHeartbeat: event.at } : {})) } },
@@ -62,7 +61,7 @@ export const sessionMachine = setup({
 });
 
 export function sessionDeadlines(value: unknown, ctx: SessionContext): Deadline[] {
-  return value === 'attached' ? [{ verb: 'heartbeatMissed', at: plus(ctx.lastHeartbeat, SESSION_HEARTBEAT_TIMEOUT_MS) }] : [];
+  return value === 'attached' ? [{ verb: 'heartbeatMissed', at: plus(ctx.lastHeartbeat, ctx.heartbeatTimeoutMs) }] : [];
 }
 
 /** Sessions that still count as the lane's one session. */

@@ -50,6 +50,8 @@ export const sessionContract = {
         provider: z.literal('codex'),
         transport: Transport,
         degradeReason: z.string().max(1_000).optional(),
+        /** A session without a heartbeat for this long detaches (durable deadline). */
+        heartbeatTimeoutMs: z.number().int().min(1_000).max(86_400_000).default(60_000),
       })
       .strict(),
   },

@@ -44,7 +44,7 @@ export async function startServer(opts: ServerOptions) {
       'lane.create': async (cmd) => void workspaces.get((cmd.data as { workspaceId: string }).workspaceId),
     },
   });
-  const dispatcher = new Dispatcher(host, { 'session.ensure': ensureSession(host) });
+  const dispatcher = new Dispatcher(host, { 'session.ensure': ensureSession(host, { heartbeatTimeoutMs: Number(env.TETHER_SESSION_HEARTBEAT_MS ?? 60_000) }) });
   const send = (cmd: Parameters<Dispatcher['dispatch']>[0]) => dispatcher.dispatch(cmd);
   const nc = store instanceof JetStreamEventStore ? store.nc : undefined;
   const bus = nc ? serveCommands(nc, dispatcher, { logger }) : undefined;
@@ -57,7 +57,11 @@ export async function startServer(opts: ServerOptions) {
   const ownerId = opts.ownerId ?? `tether-${process.pid}`;
   const lanes = new LaneWorker(store, send, workspaces, logger);
   const reaper = new SessionReaper(store, host, send, logger);
-  const terminals = new TerminalWorker(store, host, send, nc ? new NatsTerminalIO(nc) : new LocalTerminalIO(), logger, { dir: join(opts.home, 'terminals'), ownerId });
+  const terminals = new TerminalWorker(store, host, send, nc ? new NatsTerminalIO(nc) : new LocalTerminalIO(), logger, {
+    dir: join(opts.home, 'terminals'),
+    ownerId,
+    maxBytesPerSec: Number(env.TETHER_TERMINAL_MAX_BPS ?? 2_000_000),
+  });
   const harness = new HarnessMonitor(host, send, logger, {
     url: env.TETHER_HARNESS_URL || null,
     healthUrl: env.TETHER_HARNESS_HEALTH_URL || undefined,

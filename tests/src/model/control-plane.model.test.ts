@@ -49,7 +49,7 @@ const models: [string, AnyStateMachine, Ev[]][] = [
     'session',
     sessionMachine,
     [
-      { type: 'create', data: { laneId: 'l1', codexSessionId: 'c1', provider: 'codex', transport: 'cliproxy_harness' } },
+      { type: 'create', data: { laneId: 'l1', codexSessionId: 'c1', provider: 'codex', transport: 'cliproxy_harness', heartbeatTimeoutMs: 60_000 } },
       { type: 'attached', data: {} },
       { type: 'heartbeat', data: {} },
       { type: 'heartbeatMissed', data: {} },

@@ -44,7 +44,8 @@ export async function chooseTransport(host: ActorHost, preferred: Transport | un
  * (bindSession is accepted once, by OCC on the lane), the codexSession entity keeps one codex id to
  * one active session across lanes; a crash between steps is repaired by the next ensure.
  */
-export function ensureSession(host: ActorHost, ids: IdGenerator = uuid): ApplicationCommand {
+export function ensureSession(host: ActorHost, opts: { heartbeatTimeoutMs?: number; ids?: IdGenerator } = {}): ApplicationCommand {
+  const ids = opts.ids ?? uuid;
   return async (cmd: Command): Promise<CommandAccepted> => {
     const parsed = sessionEnsure.data.safeParse(cmd.data ?? {});
     if (!parsed.success) {
@@ -67,6 +68,13 @@ export function ensureSession(host: ActorHost, ids: IdGenerator = uuid): Applica
           const c = existing.context as SessionContext;
           if (req.codexSessionId && req.codexSessionId !== c.codexSessionId) {
             throw new TetherError('NOT_ALLOWED', `lane ${req.laneId} already runs session ${existing.entityId} on codex session ${c.codexSessionId}; terminate it to switch codex sessions`, { reason: 'SESSION_ACTIVE' });
+          }
+          if (existing.value === 'detached') {
+            // Re-attach, on whatever route the harness offers now.
+            const route = await chooseTransport(host, req.preferredTransport);
+            await step('session', 'attach', existing.entityId, { transport: route.transport, ...(route.degradeReason ? { degradeReason: route.degradeReason } : {}) }).catch(ignore('NOT_ALLOWED'));
+            await step('session', 'attached', existing.entityId, {}).catch(ignore('NOT_ALLOWED'));
+            return answer(cmd, (await host.state('session', existing.entityId))!, true);
           }
           return answer(cmd, existing, true);
         }
@@ -94,7 +102,14 @@ export function ensureSession(host: ActorHost, ids: IdGenerator = uuid): Applica
 
     async function createAndAttach(sessionId: string, codexSessionId: string): Promise<SavedActor> {
       const { transport, degradeReason } = await chooseTransport(host, req.preferredTransport);
-      await step('session', 'create', sessionId, { laneId: req.laneId, codexSessionId, provider: req.provider, transport, ...(degradeReason ? { degradeReason } : {}) }).catch(ignore('ALREADY_EXISTS'));
+      await step('session', 'create', sessionId, {
+        laneId: req.laneId,
+        codexSessionId,
+        provider: req.provider,
+        transport,
+        ...(degradeReason ? { degradeReason } : {}),
+        ...(opts.heartbeatTimeoutMs ? { heartbeatTimeoutMs: opts.heartbeatTimeoutMs } : {}),
+      }).catch(ignore('ALREADY_EXISTS'));
       await step('session', 'attached', sessionId, {}).catch(ignore('NOT_ALLOWED'));
       return (await host.state('session', sessionId))!;
     }

@@ -117,18 +117,24 @@ export class TerminalWorker {
       relay.throttled = true;
       void this.reportSelf(id, 'throttle', { bytesPerSec: relay.window.bytes });
     }
-    if (relay.throttled) {
-      // Output stays in the log; viewers get it again when the flood ends.
+    // While throttled, output stays in the log only; viewers get live output again once it calms down.
+    if (relay.throttled) relay.calmSince = undefined;
+    else this.io.publishOutput(id, chunk);
+  }
+
+  /** A throttled terminal quiet (under half the limit) for 2 s is unthrottled; runs on the worker's tick. */
+  private checkCalm(now: number) {
+    const limit = this.opts.maxBytesPerSec ?? 2_000_000;
+    for (const [id, relay] of this.relays) {
+      if (!relay.throttled) continue;
+      if (now - relay.window.start >= 1_000) relay.window = { start: now, bytes: 0 };
       if (relay.window.bytes < limit / 2) relay.calmSince ??= now;
-      else relay.calmSince = undefined;
-      if (relay.calmSince && now - relay.calmSince > 2_000) {
+      if (relay.calmSince !== undefined && now - relay.calmSince >= 2_000) {
         relay.throttled = false;
         relay.calmSince = undefined;
         void this.reportSelf(id, 'unthrottle', {});
       }
-      return;
     }
-    this.io.publishOutput(id, chunk);
   }
 
   private async reportSelf(id: string, verb: string, data: Record<string, unknown>) {
@@ -165,6 +171,7 @@ export class TerminalWorker {
 
   private async watchExits(): Promise<void> {
     if (this.relays.size === 0) return;
+    this.checkCalm(Date.now());
     const dead = await this.tmux.deadPanes();
     for (const id of [...this.relays.keys()]) {
       if (!dead.has(id)) continue;
