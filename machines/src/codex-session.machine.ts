@@ -31,7 +31,7 @@ export const codexSessionMachine = setup({
     free: { on: { claim: { target: 'claimed', actions: 'hold' } } },
     claimed: {
       on: {
-        claim: { guard: 'sameSession' },
+        claim: { guard: 'sameSession', actions: 'hold' }, // the same session claiming again: idempotent
         release: { guard: 'byHolder', target: 'free', actions: assign({ laneId: undefined, sessionId: undefined }) },
       },
     },

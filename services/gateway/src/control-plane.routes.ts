@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
   ACTORS_BUCKET,
+  CommandRequest,
   LaneCleanupBody,
   LaneCreateBody,
   SessionEnsureBody,
@@ -32,9 +33,20 @@ export function controlPlaneRoutes(app: FastifyInstance, deps: ControlPlaneDeps)
   const settle = deps.settleMs ?? 30_000;
 
   const command = (req: FastifyRequest, entity: string, verb: string, entityId: string | undefined, data: Record<string, unknown>): Command => {
-    const id = (req.headers['idempotency-key'] as string | undefined) ?? uuid();
-    const correlationId = (req.headers['x-correlation-id'] as string | undefined) ?? id;
-    return { id, entity, verb, entityId, data, actor: { kind: 'human', id: (req.headers['x-tether-actor'] as string | undefined) ?? 'http' }, correlationId, causationId: id };
+    // Headers become the command id, correlation id and actor: they obey the same contract as a command body.
+    const header = (name: string) => {
+      const v = req.headers[name];
+      return (Array.isArray(v) ? v[0] : v) || undefined;
+    };
+    const [key, corr, who] = [header('idempotency-key'), header('x-correlation-id'), header('x-tether-actor')];
+    const h = CommandRequest.safeParse({ ...(key ? { id: key } : {}), ...(corr ? { correlationId: corr } : {}), actor: { kind: 'human', id: who ?? 'http' } });
+    if (!h.success) {
+      const names: Record<string, string> = { id: 'Idempotency-Key', correlationId: 'X-Correlation-Id', actor: 'X-Tether-Actor' };
+      const issues = h.error.issues.map((i) => ({ path: [names[String(i.path[0])] ?? String(i.path[0])], message: i.message }));
+      throw new TetherError('INVALID_COMMAND', `invalid request headers: ${issues.map((i) => `${i.path[0]}: ${i.message}`).join('; ')}`, { issues });
+    }
+    const id = h.data.id ?? uuid();
+    return { id, entity, verb, entityId, data, actor: h.data.actor!, correlationId: h.data.correlationId ?? id, causationId: id };
   };
 
   /** Waits until the actor leaves the given states (workers report back asynchronously). */

@@ -1,5 +1,5 @@
 import type { StoredEvent } from '@tether/contracts';
-import { KvRevisionError, silentLogger, type EventStore, type KvBucket, type Logger, type ProjectedDoc, type Subscription } from '@tether/runtime';
+import { KvRevisionError, LruMap, silentLogger, type EventStore, type KvBucket, type KvEntry, type Logger, type ProjectedDoc, type Subscription } from '@tether/runtime';
 
 /** A read model: which events it reads, which key each touches, and a pure fold. */
 export interface Projection<T> {
@@ -28,6 +28,8 @@ export const consumerName = (projection: string) => `proj_${projection}`;
 export class ProjectionRunner<T> {
   private sub?: Subscription;
   private bucket?: KvBucket;
+  /** Documents as last written by this runner; compare-and-set catches a stale one. */
+  private readonly docs = new LruMap<string, KvEntry<ProjectedDoc<T>>>(20_000);
   private readonly log: Logger;
 
   constructor(
@@ -75,19 +77,21 @@ export class ProjectionRunner<T> {
     if (!key) return;
     const bucket = this.bucket ?? (await this.store.kv(this.projection.bucket));
     for (;;) {
-      const cur = await bucket.get<ProjectedDoc<T>>(key);
+      const cur = this.docs.get(key) ?? (await bucket.get<ProjectedDoc<T>>(key));
       if (cur && cur.value.lastSeq >= e.streamSeq) return;
       try {
         const next = this.projection.apply(cur?.value.value, e);
         if (next === undefined) {
+          this.docs.delete(key);
           if (cur) await bucket.delete(key);
-        } else if (cur) {
-          await bucket.update(key, { lastSeq: e.streamSeq, value: next } satisfies ProjectedDoc<T>, cur.revision);
-        } else {
-          await bucket.create(key, { lastSeq: e.streamSeq, value: next } satisfies ProjectedDoc<T>);
+          return;
         }
+        const doc: ProjectedDoc<T> = { lastSeq: e.streamSeq, value: next };
+        const revision = cur ? await bucket.update(key, doc, cur.revision) : await bucket.create(key, doc);
+        this.docs.set(key, { key, value: doc, revision });
         return;
       } catch (err) {
+        this.docs.delete(key); // someone else wrote it (or it is gone): read it again
         if (err instanceof OutOfOrderError) {
           this.log.debug({ key, have: err.have, got: err.got }, 'event ahead of read model; redelivering');
           throw err;
@@ -117,6 +121,7 @@ export class ProjectionRunner<T> {
   /** Drops the read model and its position, then replays the whole stream into it. */
   async rebuild(timeoutMs?: number): Promise<void> {
     await this.stop();
+    this.docs.clear();
     await this.store.deleteSubscription(consumerName(this.projection.name));
     await this.store.destroyKv(this.projection.bucket);
     await this.start();

@@ -12,3 +12,4 @@ export * from './bus/nats-bus.ts';
 export * from './timers/timer-service.ts';
 export * from './net.ts';
 export * from './bus/dispatcher.ts';
+export * from './actor/lru.ts';

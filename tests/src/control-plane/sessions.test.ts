@@ -65,3 +65,16 @@ describe('sessions', () => {
     expect(await sendCommand(cp.ctx.store.nc, 'session', 'ensure', { data: { laneId: 'nope', provider: 'codex' } })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
   });
 });
+
+describe('sessions after a crash half way through ensure', () => {
+  it('a codex claim left without a bound session is released by the next ensure', async () => {
+    const lane = await newLane();
+    const codex = `codex-stale-${lane.lane_id}`;
+    // What an ensure that died after claiming and before binding leaves behind.
+    const nc = cp.ctx.store.nc;
+    expect(await sendCommand(nc, 'codexSession', 'claim', { entityId: codex, data: { laneId: lane.lane_id, sessionId: 'never-bound' } })).toMatchObject({ ok: true });
+    const s = SessionView.parse((await ensure(lane.lane_id, { provider: 'codex', codex_session_id: codex })).body);
+    expect(s).toMatchObject({ codex_session_id: codex, status: 'attached' });
+    expect((await cp.server.host.state('codexSession', codex))?.context).toMatchObject({ sessionId: s.session_id, laneId: lane.lane_id });
+  });
+});

@@ -825,10 +825,26 @@ describe('(d) fuzzing every command subject and endpoint', () => {
       ).map((c) => ({ ...r, ...c })),
     );
 
-    await pool(cases, 8, async ({ path, method, params, headers: h, ct, body }, i) => {
+    // Directed: each POST with a schema-valid body in the configured workspace (on a lane that exists),
+    // once with each odd header value, since headers become command ids, correlation ids and actors.
+    const lanes: string[] = [];
+    const oddHeaders: Record<string, string>[] = [
+      { 'x-tether-actor': 'h'.repeat(300) },
+      { 'idempotency-key': 'a.b c' },
+      { 'idempotency-key': 'k'.repeat(MAX_TOKEN + 1) },
+      { 'x-correlation-id': '*' },
+      { 'x-correlation-id': 'c'.repeat(400) },
+      {},
+    ];
+    const posts = routes.filter((r) => r.method === 'POST').sort((a, b) => a.path.split('{').length - b.path.split('{').length);
+    const directed = posts.flatMap((r, k) =>
+      oddHeaders.map((headers, j) => ({ ...r, headers, ct: 'application/json', body: r.body ? JSON.stringify(fc.sample(arbs.valid(r.body), { seed: SEED + 5_000 + k * 10 + j, numRuns: 1 })[0]) : undefined })),
+    );
+
+    const send = async ({ path, method, params, headers: h, ct, body }: { path: string; method: string; params?: string[]; headers: Record<string, string>; ct: string; body?: string }, i: number) => {
       tally.http++;
       let n = 0;
-      const url = path.replace(/\{[^}]+\}/g, () => encodeURIComponent(params[n++]!));
+      const url = path.replace(/\{([^}]+)\}/g, (_, name: string) => encodeURIComponent(params?.[n++] ?? (name === 'ws' ? WORKSPACE : (lanes.at(-1) ?? 'no-lane'))));
       // Every request carries a correlation id the test knows, so the events it causes can be accounted for.
       const sent: Record<string, string> = { ...h };
       if (!sent['x-correlation-id'] && !sent['idempotency-key']) sent['x-correlation-id'] = `fz-cp-${i}`;
@@ -840,7 +856,11 @@ describe('(d) fuzzing every command subject and endpoint', () => {
       if (!res) return;
       const ok = judgeHttp(label, res.status, res.body, 'any', (b) => b !== null && typeof b === 'object');
       (ok ? tally.controlPlaneOk : tally.controlPlaneFailed).set(correlationId, label);
-    });
+      const laneId = (res.body as { lane_id?: unknown }).lane_id;
+      if (ok && typeof laneId === 'string' && path.endsWith('/lanes')) lanes.push(laneId);
+    };
+    await pool(cases, 8, send);
+    for (const [i, c] of directed.entries()) await send(c, cases.length + i);
     expect(failuresOf(from)).toEqual([]);
   }, 240_000);
 

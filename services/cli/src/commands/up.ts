@@ -26,6 +26,12 @@ export async function up(out: Out, flags: { port?: string; bind?: string }): Pro
     process.once('SIGINT', shutdown);
     process.once('SIGTERM', shutdown);
   });
+  // A clean stop lets in-flight work finish; if something hangs, exit anyway rather than linger.
+  const hard = setTimeout(() => {
+    log.error('shutdown took over 10 s; exiting');
+    process.exit(1);
+  }, 10_000);
+  hard.unref();
   await server.stop();
   await stopStore();
   return 0;

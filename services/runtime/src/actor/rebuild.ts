@@ -1,8 +1,8 @@
-import { createActor, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
-import { TetherError, type EventEnvelope } from '@tether/contracts';
+import type { AnyMachineSnapshot } from 'xstate';
+import { TetherError } from '@tether/contracts';
 import type { EntityDefinition } from '@tether/machines';
 import type { EventStore, ReadOptions } from '../store/port.ts';
-import { initialSnapshot, machineEvent, restoreSnapshot, saveActor, type SavedActor } from './fold.ts';
+import { applyEvent, initialSnapshot, replayScope, restoreSnapshot, saveActor, type ReplayScope, type SavedActor } from './fold.ts';
 
 export interface RebuildOptions extends ReadOptions {
   /**
@@ -68,7 +68,7 @@ export async function rebuildActors(
     if (event.seq !== a.version + 1) {
       throw new TetherError('INTERNAL', `rebuild of ${key} stopped at stream seq ${streamSeq}: expected version ${a.version + 1}, read ${event.seq}${a.version === 0 ? ' (its history starts before the read did; pass `from` actors)' : ''}`);
     }
-    a.snapshot = foldEvent(a, event);
+    a.snapshot = applyEvent(a.def, a.snapshot, event, a.scope);
     a.version = event.seq;
     a.streamSeq = streamSeq;
   }
@@ -76,26 +76,4 @@ export async function rebuildActors(
   const out = new Map<string, SavedActor>();
   for (const [key, a] of folding) out.set(key, saveActor(a.def.name, a.entityId, a.version, a.streamSeq, a.snapshot));
   return out;
-}
-
-/** applyEvent with the actor's own scope: the same check, the same error, the same pure transition. */
-function foldEvent(a: Folding, e: EventEnvelope): AnyMachineSnapshot {
-  const ev = machineEvent(e);
-  if (!a.snapshot.can(ev)) {
-    throw new TetherError('INTERNAL', `replay of ${e.entity} ${e.entityId} stopped at seq ${e.seq}: the machine no longer accepts ${e.type} in state ${JSON.stringify(a.snapshot.value)}`);
-  }
-  return a.def.machine.transition(a.snapshot, ev as never, a.scope as never) as AnyMachineSnapshot;
-}
-
-type ReplayScope = ReturnType<typeof replayScope>;
-
-/**
- * What xstate's `transition()` builds for every call (its internal inert actor scope), built once
- * per actor: actions are resolved into the snapshot but never executed, nothing is started, and
- * the actor has its own system, as a live actor would.
- */
-function replayScope(machine: AnyStateMachine) {
-  const self = createActor(machine);
-  const noop = () => {};
-  return { self, system: self.system, id: '', sessionId: '', defer: noop, logger: noop, stopChild: noop, emit: noop, actionExecutor: noop };
 }

@@ -104,5 +104,7 @@ export class KvRevisionError extends Error {
   }
 }
 
-export const encodeJson = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
-export const decodeJson = <T = unknown>(b: Uint8Array): T => JSON.parse(new TextDecoder().decode(b)) as T;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+export const encodeJson = (v: unknown) => encoder.encode(JSON.stringify(v));
+export const decodeJson = <T = unknown>(b: Uint8Array): T => JSON.parse(decoder.decode(b)) as T;

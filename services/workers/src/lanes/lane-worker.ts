@@ -33,9 +33,12 @@ export class LaneWorker {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.watch);
     await this.sub?.stop();
   }
+
+  private stopped = false;
 
   private async handle(e: StoredEvent): Promise<void> {
     const laneId = e.event.entityId;
@@ -75,6 +78,7 @@ export class LaneWorker {
 
   /** A live lane whose worktree is gone is marked, not silently dropped. */
   async checkWorktrees(): Promise<void> {
+    if (this.stopped) return;
     for (const lane of (await this.actors()).filter((a) => a.entity === 'lane' && LIVE.has(String(a.value)))) {
       const path = (lane.context as LaneContext).worktreePath;
       if (path && !existsSync(path)) {

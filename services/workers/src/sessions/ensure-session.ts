@@ -88,6 +88,7 @@ export function ensureSession(host: ActorHost, opts: { heartbeatTimeoutMs?: numb
 
       const sessionId = ids();
       const codexSessionId = req.codexSessionId ?? lc.codexSessionId ?? ids();
+      await releaseIfStale(codexSessionId);
       await step('codexSession', 'claim', codexSessionId, { laneId: req.laneId, sessionId });
       try {
         await step('lane', 'bindSession', req.laneId, { sessionId, codexSessionId });
@@ -99,6 +100,22 @@ export function ensureSession(host: ActorHost, opts: { heartbeatTimeoutMs?: numb
       return answer(cmd, await createAndAttach(sessionId, codexSessionId), false);
     }
     throw new TetherError('CONFLICT', `lane ${req.laneId} kept changing its session; resend the command with the same id`);
+
+    /**
+     * A claim whose session was never bound to its lane (an ensure that stopped between the two
+     * steps) or has ended holds the codex id for nobody: release it.
+     */
+    async function releaseIfStale(codexSessionId: string): Promise<void> {
+      const claim = await host.state('codexSession', codexSessionId);
+      const holder = (claim?.context as { sessionId?: string; laneId?: string } | undefined) ?? {};
+      if (claim?.value !== 'claimed' || !holder.sessionId || !holder.laneId) return;
+      const holderSession = await host.state('session', holder.sessionId);
+      const holderLane = await host.state('lane', holder.laneId);
+      const bound = (holderLane?.context as LaneContext | undefined)?.activeSessionId === holder.sessionId;
+      if (holderSession?.value === 'terminated' || (!holderSession && !bound)) {
+        await step('codexSession', 'release', codexSessionId, { sessionId: holder.sessionId }).catch(ignore('NOT_ALLOWED'));
+      }
+    }
 
     async function createAndAttach(sessionId: string, codexSessionId: string): Promise<SavedActor> {
       const { transport, degradeReason } = await chooseTransport(host, req.preferredTransport);
