@@ -44,7 +44,8 @@ export interface ReplayScope {
 export function replayScope(machine: AnyStateMachine): ReplayScope {
   const self = createActor(machine);
   const noop = () => {};
-  return { self, system: self.system, id: '', sessionId: '', defer: noop, logger: noop, stopChild: noop, emit: noop, actionExecutor: noop };
+  const scope = { self, system: self.system, id: '', sessionId: '', defer: noop, logger: noop, stopChild: noop, emit: noop, actionExecutor: noop };
+  return scope;
 }
 
 /** What a snapshot is saved as: small, JSON, restorable with restoreSnapshot. */
