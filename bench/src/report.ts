@@ -33,6 +33,13 @@ export function formatTable(r: Results, b: Record<string, any>): string {
   const out = [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
   out.push('', `raw publishes /s, before / after the tether phases (baseline = mean): awaited ${(r.rawPublishRuns as number[]).map(int).join(' / ')}, pipelined ${(r.rawPipelinedRuns as number[]).map(int).join(' / ')}`);
   out.push(`command latency (awaited): p50 ${r.commandP50Ms.toFixed(3)} ms, p99 ${r.commandP99Ms.toFixed(3)} ms`);
+  if (typeof r.laneCreateP95Ms === 'number') {
+    const ms = (v: unknown) => `${Number(v).toFixed(1)} ms`;
+    out.push('', 'control plane:');
+    out.push(`  lane create (git worktree included), ${r.lanesCreated} lanes: p50 ${ms(r.laneCreateP50Ms)}, p95 ${ms(r.laneCreateP95Ms)}`);
+    out.push(`  terminal spawn (shell running in tmux), ${r.terminalsSpawned} terminals: p50 ${ms(r.terminalSpawnP50Ms)}, p95 ${ms(r.terminalSpawnP95Ms)}`);
+    out.push(`  harness failover (server killed → route native_openai), checks every ${r.harnessCheckEveryMs} ms: median ${ms(r.harnessFailoverMs)}, runs ${(r.harnessFailoverRuns as number[]).join(', ')} ms`);
+  }
   out.push('', 'where one awaited command goes (µs):');
   const e = b.transport;
   out.push(`  NATS request/reply echo    ${int(1e6 / e.echoPerSec)} µs round trip (${int(e.echoPerSec)}/s awaited, ${int(e.echoPipelinedPerSec)}/s with 64 in flight)`);

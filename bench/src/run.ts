@@ -11,6 +11,7 @@ import { consumerName } from '@tether/projector';
 import { startBareHost } from './bare-host.ts';
 import { measureCommandSteps } from './breakdown.ts';
 import { measureCommands } from './commands.ts';
+import { measureControlPlane } from './control-plane.ts';
 import { cpuMeter, natsServerPid } from './cpu.ts';
 import { echoRoundTrips } from './echo.ts';
 import { leaseEvent } from './envelope.ts';
@@ -104,6 +105,9 @@ async function main() {
     cleanup.unshift(() => store.close());
     const replay = await measureReplay(store, js, registry, { entities: N.replayEntities, eventsPerEntity: N.replayEventsPerEntity, window: 256, sample: 25, rounds: 2 });
 
+    // 8. The control plane: lanes with real worktrees, shells in tmux, harness failover.
+    const controlPlane = await measureControlPlane(nats.url);
+
     // 7c. Tether's in-process work per command, no I/O.
     log('in-process cost of one command');
     const inProcess = await measureCommandSteps(registry);
@@ -143,6 +147,7 @@ async function main() {
       replayRatio: replay.replayEventsPerSec / replay.rawReadPerSec,
       commandP50Ms: cmd.commandP50Ms,
       commandP99Ms: cmd.commandP99Ms,
+      ...controlPlane,
       targets: TARGETS,
       rawPublishRuns: rawRuns.map((r) => Math.round(r.awaitedPerSec)),
       rawPipelinedRuns: rawRuns.map((r) => Math.round(r.pipelinedPerSec)),

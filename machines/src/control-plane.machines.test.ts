@@ -119,6 +119,16 @@ describe('harness machine', () => {
     expect(can(down, change('degraded', 20_000, 'again'))).toBe(false);
   });
 
+  it('reconfigure starts the route over: a new url waits for its first check, no url is unavailable', () => {
+    const off = run(harnessMachine, [{ type: 'configure', data: { url: null, cooldownMs: 0 } }]);
+    const on = run(harnessMachine, [{ type: 'configure', data: { url: null, cooldownMs: 0 } }, { type: 'reconfigure', data: { url: 'http://127.0.0.1:2', cooldownMs: 5_000 }, ms: 10 }]);
+    expect([off.value, on.value]).toEqual(['unavailable', 'degraded']);
+    expect(on.context).toMatchObject({ url: 'http://127.0.0.1:2', cooldownMs: 5_000, checked: false, degradeReason: 'no health check yet' });
+    expect(can(on, change('healthy', 11))).toBe(true); // first check: no cooldown
+    const healthy = run(harnessMachine, [configure, change('healthy', 1), { type: 'reconfigure', data: { url: null, cooldownMs: 0 }, ms: 2 }]);
+    expect(healthy.value).toBe('unavailable');
+  });
+
   it('without a url it is unavailable and says why', () => {
     const s = run(harnessMachine, [{ type: 'configure', data: { url: null, cooldownMs: 0 } }]);
     expect(s.value).toBe('unavailable');

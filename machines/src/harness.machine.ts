@@ -20,6 +20,12 @@ export const transportFor = (status: HarnessStatus): Transport => (status === 'h
 
 const to = (s: HarnessStatus) => ({ event }: { event: HarnessEvent }) => event.type === 'status.changed' && event.data.status === s;
 
+/** configure and reconfigure alike: a url starts degraded until its first check, no url is unavailable. */
+const configureTo = [
+  { guard: 'configured', target: 'degraded', actions: 'configure' },
+  { target: 'unavailable', actions: 'configure' },
+] as const;
+
 /**
  * Harness route (cliproxy first, native_openai fallback). Degrading is immediate; recovering waits
  * for a cooldown since the last change, so a flapping harness does not flap the route.
@@ -27,6 +33,17 @@ const to = (s: HarnessStatus) => ({ event }: { event: HarnessEvent }) => event.t
 export const harnessMachine = setup({
   types: { context: {} as HarnessContext, events: {} as HarnessEvent },
   actions: {
+    configure: assign(({ event }) =>
+      event.type === 'configure' || event.type === 'reconfigure'
+        ? {
+            ...event.data,
+            changedAt: event.at,
+            checked: false,
+            latencyMs: undefined,
+            degradeReason: event.data.url ? 'no health check yet' : 'not_configured: no harness url; sessions use native_openai',
+          }
+        : {},
+    ),
     record: assign(({ event }) =>
       event.type === 'status.changed' ? { degradeReason: event.data.reason, latencyMs: event.data.latencyMs, changedAt: event.at, checked: true } : {},
     ),
@@ -35,7 +52,7 @@ export const harnessMachine = setup({
     toHealthy: to('healthy'),
     toDegraded: to('degraded'),
     toUnavailable: to('unavailable'),
-    configured: ({ event }) => event.type === 'configure' && event.data.url !== null,
+    configured: ({ event }) => (event.type === 'configure' || event.type === 'reconfigure') && event.data.url !== null,
     cooledDown: ({ context, event }) => !context.checked || Date.parse(event.at) >= Date.parse(context.changedAt) + context.cooldownMs,
   },
 }).createMachine({
@@ -43,19 +60,13 @@ export const harnessMachine = setup({
   initial: 'absent',
   context: { url: null, cooldownMs: 0, changedAt: new Date(0).toISOString(), checked: false },
   states: {
-    absent: {
-      on: {
-        configure: [
-          { guard: 'configured', target: 'degraded', actions: assign(({ event }) => (event.type === 'configure' ? { ...event.data, changedAt: event.at, degradeReason: 'no health check yet' } : {})) },
-          { target: 'unavailable', actions: assign(({ event }) => (event.type === 'configure' ? { ...event.data, changedAt: event.at, degradeReason: 'not_configured: no harness url; sessions use native_openai' } : {})) },
-        ],
-      },
-    },
+    absent: { on: { configure: configureTo } },
     healthy: {
-      on: { 'status.changed': [{ guard: 'toDegraded', target: 'degraded', actions: 'record' }, { guard: 'toUnavailable', target: 'unavailable', actions: 'record' }] },
+      on: { reconfigure: configureTo, 'status.changed': [{ guard: 'toDegraded', target: 'degraded', actions: 'record' }, { guard: 'toUnavailable', target: 'unavailable', actions: 'record' }] },
     },
     degraded: {
       on: {
+        reconfigure: configureTo,
         'status.changed': [
           { guard: and(['toHealthy', 'cooledDown']), target: 'healthy', actions: 'record' },
           { guard: 'toUnavailable', target: 'unavailable', actions: 'record' },
@@ -64,6 +75,7 @@ export const harnessMachine = setup({
     },
     unavailable: {
       on: {
+        reconfigure: configureTo,
         'status.changed': [
           { guard: and(['toHealthy', 'cooledDown']), target: 'healthy', actions: 'record' },
           { guard: and(['toDegraded', 'cooledDown']), target: 'degraded', actions: 'record' },

@@ -86,6 +86,10 @@ export const harnessContract = {
     summary: 'Declare the harness (null url: not configured) and its anti-flap cooldown',
     data: z.object({ url: z.url().nullable(), cooldownMs: z.number().int().nonnegative().default(10_000) }).strict(),
   },
+  reconfigure: {
+    summary: 'Point the harness at another url (or none); the route starts over from its first health check',
+    data: z.object({ url: z.url().nullable(), cooldownMs: z.number().int().nonnegative().default(10_000) }).strict(),
+  },
   'status.changed': {
     summary: 'Health monitor: the harness status changed; the route follows it',
     data: z

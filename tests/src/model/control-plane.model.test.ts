@@ -76,6 +76,7 @@ const models: [string, AnyStateMachine, Ev[]][] = [
     harnessMachine,
     [
       { type: 'configure', data: { url: 'http://127.0.0.1:1', cooldownMs: 1_000 } },
+      { type: 'reconfigure', data: { url: null, cooldownMs: 1_000 } },
       { type: 'status.changed', data: { status: 'healthy' } },
       { type: 'status.changed', data: { status: 'degraded', reason: 'slow' } },
       { type: 'status.changed', data: { status: 'unavailable', reason: 'gone' } },

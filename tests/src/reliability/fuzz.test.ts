@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect as tcpConnect } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -35,7 +35,8 @@ import { postCommand } from './helpers.ts';
  * 5xx), nothing crashes, and every event in the stream is accounted for by an accepted command.
  *
  * Inputs come from fc.sample with a fixed seed (FUZZ_SEED overrides it, FUZZ_SCALE scales the
- * counts), so a failure names the exact request and reproduces. An oracle decides, from the bytes
+ * counts, FUZZ_DUMP=<file> writes every failure, not just the first ones), so a failure names the
+ * exact request and reproduces. An oracle decides, from the bytes
  * actually sent, which codes a request may get; ok:true is allowed only for a valid command, which
  * the test re-validates against the verb's zod schema. Near-valid data is generated from each
  * verb's own schema (z.toJSONSchema), so new entities and verbs are fuzzed without editing this file.
@@ -574,6 +575,7 @@ describe('(d) fuzzing every command subject and endpoint', () => {
   let nc: NatsConnection;
   let store: JetStreamEventStore;
   let before = 0;
+  let workspaceDir = '';
   /** Leases that exist before the fuzz starts: three held (one with a 128-char id), one released. */
   const held = [uid('fz-a'), `fz-long-${'L'.repeat(MAX_TOKEN - 8)}`, uid('fz-b')];
   const released = uid('fz-rel');
@@ -591,8 +593,8 @@ describe('(d) fuzzing every command subject and endpoint', () => {
     nats = await NatsServer.start();
     // Lanes are worktrees of a workspace; give tether a temp dir that is not a repository, so an
     // accepted lane.create only ever fails to provision (and never adds a worktree to this checkout).
-    const ws = mkdtempSync(join(tmpdir(), 'tether-fuzz-ws-'));
-    tether = await TetherProcess.start({ NATS_URL: nats.url, TETHER_WORKSPACES: `${WORKSPACE}=${ws}` });
+    workspaceDir = mkdtempSync(join(tmpdir(), 'tether-fuzz-ws-'));
+    tether = await TetherProcess.start({ NATS_URL: nats.url, TETHER_WORKSPACES: `${WORKSPACE}=${workspaceDir}` });
     nc = await connect({ servers: nats.url, name: 'fuzz' });
     store = await JetStreamEventStore.open(nats.url);
     for (const id of [...held, released]) {
@@ -614,6 +616,7 @@ describe('(d) fuzzing every command subject and endpoint', () => {
     await store?.close();
     await tether?.kill();
     await nats?.dispose();
+    if (workspaceDir) rmSync(workspaceDir, { recursive: true, force: true });
   });
 
   it('NATS: every tether.cmd.<entity>.<verb> and unknown subjects', async () => {

@@ -44,10 +44,15 @@ export class HarnessMonitor {
 
   async start(): Promise<void> {
     const existing = await this.host.state('harness', HARNESS_ID);
+    const settings = { url: this.opts.url, cooldownMs: this.opts.cooldownMs ?? 10_000 };
     if (!existing) {
-      await this.pm.report(this.cause('configure'), 'harness', 'configure', HARNESS_ID, { url: this.opts.url, cooldownMs: this.opts.cooldownMs ?? 10_000 });
-    } else if ((existing.context as HarnessContext).url !== this.opts.url) {
-      this.pm.log.warn({ recorded: (existing.context as HarnessContext).url, configured: this.opts.url }, 'harness url differs from the recorded one; the recorded one stays');
+      await this.pm.report(this.cause('configure'), 'harness', 'configure', HARNESS_ID, settings);
+    } else {
+      const recorded = existing.context as HarnessContext;
+      if (recorded.url !== settings.url || recorded.cooldownMs !== settings.cooldownMs) {
+        this.pm.log.warn({ recorded: { url: recorded.url, cooldownMs: recorded.cooldownMs }, configured: settings }, 'harness settings changed; reconfiguring');
+        await this.pm.report(this.cause(`reconfigure-${Date.now()}`), 'harness', 'reconfigure', HARNESS_ID, settings);
+      }
     }
     if (!this.opts.url) return;
     await this.checkNow().catch(() => undefined);

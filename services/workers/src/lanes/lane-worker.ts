@@ -29,7 +29,10 @@ export class LaneWorker {
 
   async start(): Promise<void> {
     this.sub = await this.pm.subscribe(this.store, subjects.entityEvents('lane'), (e) => this.handle(e));
-    this.watch = setInterval(() => void this.checkWorktrees().catch((err) => this.pm.log.warn({ err: String(err) }, 'worktree check failed')), this.opts.watchEveryMs ?? 5_000);
+    this.watch = setInterval(
+      () => void this.checkWorktrees().catch((err) => !this.stopped && this.pm.log.warn({ err: String(err) }, 'worktree check failed')),
+      this.opts.watchEveryMs ?? 5_000,
+    );
   }
 
   async stop(): Promise<void> {
