@@ -114,6 +114,25 @@ export function eventStoreConformance(name: string, fixture: () => Promise<Store
       expect(await collect(store.readAll({ afterStreamSeq: await store.lastStreamSeq() }))).toEqual([]);
     });
 
+    it('filtered reads return every match up to the end, never stopping short', async () => {
+      const { store } = await fixture();
+      for (let round = 0; round < 10; round++) {
+        const start = await store.lastStreamSeq();
+        const ids = Array.from({ length: 17 }, () => uid('r'));
+        for (const [i, id] of ids.entries()) {
+          await store.append(event('lease', id, 1), { expectedLastSeq: 0, msgId: uid('m') });
+          if (i % 3 === 0) await store.append(event('lane', uid('n'), 1), { expectedLastSeq: 0, msgId: uid('m') });
+        }
+        const leases = await collect(store.readAll({ afterStreamSeq: start, filter: 'tether.evt.lease.*' }));
+        expect(leases.map((e) => e.event.entityId)).toEqual(ids);
+        expect((await collect(store.readAll({ afterStreamSeq: start }))).length).toBe(17 + 6);
+      }
+      const one = uid('long');
+      let last = 0;
+      for (let i = 1; i <= 40; i++) last = (await store.append(event('lease', one, i), { expectedLastSeq: last, msgId: uid('m') })).streamSeq;
+      expect((await store.readEntity('lease', one)).map((e) => e.event.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    });
+
     it('follows new events until aborted', async () => {
       const { store } = await fixture();
       const id = uid('f');

@@ -153,7 +153,8 @@ export class JetStreamEventStore implements EventStore {
   }
 
   async *readAll(opts: ReadOptions = {}): AsyncIterable<StoredEvent> {
-    const end = await this.lastStreamSeq();
+    // The exact last match of the filter (wildcards work in last_by_subj): where the read stops.
+    const end = (await this.getMsg({ last_by_subj: opts.filter ?? subjects.allEvents }))?.seq ?? 0;
     if (end <= (opts.afterStreamSeq ?? 0)) return;
     yield* this.readRange(opts, end);
   }
@@ -172,16 +173,18 @@ export class JetStreamEventStore implements EventStore {
     }
   }
 
-  /** Ordered-consumer read from afterStreamSeq+1 that stops at stream sequence `end`. */
+  /**
+   * Ordered-consumer read from afterStreamSeq+1 that stops at stream sequence `end`, the exact last
+   * match. (A message's `info.pending` is no stop signal: nats-server 2.9 can report 0 early on
+   * filtered ordered consumers.)
+   */
   private async *readRange(opts: ReadOptions, end: number): AsyncIterable<StoredEvent> {
     const consumer = await this.guarded('read', () => this.js.consumers.get(STREAM_EVENTS, orderedFrom(opts)));
     const messages = await consumer.consume({ max_messages: 1024 });
     try {
       for await (const m of messages) {
         yield toStored(m.seq, m.subject, m.data);
-        // info.pending counts what the filter still has: 0 means we reached the filter's end.
         if (m.seq >= end) break;
-        if (m.info.pending === 0) break;
       }
     } finally {
       await messages.close().catch(() => undefined);
