@@ -176,9 +176,10 @@ export class TerminalWorker {
     for (const id of [...this.relays.keys()]) {
       if (!dead.has(id)) continue;
       const code = dead.get(id) ?? null;
-      // tmux may show the pane dead a moment before its exit status: give it a few polls.
+      // tmux marks a pane dead when its pty closes, which can be well before it reaps the shell and
+      // records the status (seconds on a loaded machine): wait up to 10 s before calling it unknown.
       const waited = this.statusWaits.get(id) ?? 0;
-      if (code === null && waited < 4) {
+      if (code === null && waited < 20) {
         this.statusWaits.set(id, waited + 1);
         continue;
       }
