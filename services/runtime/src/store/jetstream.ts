@@ -295,7 +295,9 @@ export class JetStreamEventStore implements EventStore {
   private async getMsg(query: { seq: number } | { last_by_subj: string }): Promise<StoredMsg | undefined> {
     this.ensureConnected('read');
     try {
-      return (await this.jsm.direct.getMessage(STREAM_EVENTS, query)) ?? undefined;
+      // Through the stream leader, not a direct get: in a cluster a direct get may be answered by a
+      // replica that lags, and these reads decide where an entity's history ends.
+      return (await this.jsm.streams.getMessage(STREAM_EVENTS, query)) ?? undefined;
     } catch (err) {
       if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.NoMessageFound) return undefined;
       throw toUnavailable(err, 'read');

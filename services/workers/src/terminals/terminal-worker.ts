@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ACTORS_BUCKET, subjects, type StoredEvent } from '@tether/contracts';
 import type { LaneContext, TerminalContext } from '@tether/machines';
@@ -7,7 +7,7 @@ import { ProcessManager, type Send } from '../process-manager.ts';
 import { OutputTail } from './output-tail.ts';
 import { processesMarked } from './proc-scan.ts';
 import type { TerminalIO } from './terminal-io.ts';
-import { Tmux } from './tmux.ts';
+import { Tmux, signalName } from './tmux.ts';
 
 export interface TerminalWorkerOptions {
   /** Folder for tmux's socket and the pane output logs. */
@@ -67,6 +67,18 @@ export class TerminalWorker {
   }
 
   private logFile = (id: string) => join(this.opts.dir, 'logs', `${id}.log`);
+  private statusFile = (id: string) => join(this.opts.dir, 'logs', `${id}.exit`);
+
+  /** How the shell ended: its wrapper's status file first, tmux's record second. */
+  private exitOf(id: string, tmux: { code: number | null; signal: string | null }): { code: number | null; signal: string | null } {
+    try {
+      const s = Number(readFileSync(this.statusFile(id), 'utf8'));
+      if (Number.isInteger(s)) return s > 128 ? { code: null, signal: signalName(s - 128) } : { code: s, signal: null };
+    } catch {
+      /* not written (yet) */
+    }
+    return tmux;
+  }
 
   private async handle(e: StoredEvent): Promise<void> {
     const id = e.event.entityId;
@@ -81,7 +93,7 @@ export class TerminalWorker {
       if (!cwd) throw new Error(`lane ${data.laneId} has no worktree`);
       if (!(await this.tmux.hasSession(id))) {
         const env = { TETHER_OWNER: this.opts.ownerId, TETHER_TERMINAL_ID: id, TETHER_LANE_ID: data.laneId };
-        await this.tmux.newSession(id, cwd, env, this.opts.shell ?? process.env.SHELL ?? '/bin/bash');
+        await this.tmux.newSession(id, cwd, env, this.opts.shell ?? process.env.SHELL ?? '/bin/bash', this.statusFile(id));
       }
       this.attach(id, data.sessionId, false);
       await this.tmux.pipeOutput(id, this.logFile(id));
@@ -152,20 +164,21 @@ export class TerminalWorker {
   }
 
   /**
-   * SIGTERM to the shell's process group and to every process marked with this terminal (an
-   * interactive shell puts background jobs in groups of their own), SIGKILL after 3 s.
+   * Hangup + SIGTERM to the shell's process group while tmux still holds the pane (so its pid cannot
+   * have been reused), then to every process marked with this terminal (an interactive shell puts
+   * background jobs in groups of their own); SIGKILL to what is left after 3 s. Only the marker is
+   * trusted after the first signal: pids are reused quickly (pid_max may be 32768).
    */
   private async kill(id: string): Promise<void> {
     this.detach(id);
-    const pid = (await this.tmux.hasSession(id)) ? await this.tmux.panePid(id).catch(() => 0) : 0;
+    const pane = (await this.tmux.hasSession(id)) && !(await this.tmux.deadPanes()).has(id) ? await this.tmux.panePid(id).catch(() => 0) : 0;
     const marked = () => processesMarked('TETHER_TERMINAL_ID', id);
-    const targets = () => [...(pid > 0 && alive(pid) ? [-pid] : []), ...marked()];
-    for (const t of targets()) {
+    for (const t of [...(pane > 0 ? [-pane] : []), ...marked()]) {
       signal(t, 'SIGHUP'); // a closing terminal is a hangup; interactive shells ignore SIGTERM
       signal(t, 'SIGTERM');
     }
-    for (let i = 0; i < 30 && targets().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-    for (const t of targets()) signal(t, 'SIGKILL');
+    for (let i = 0; i < 30 && marked().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    for (const t of marked()) signal(t, 'SIGKILL');
     await this.tmux.killSession(id);
   }
 
@@ -175,18 +188,18 @@ export class TerminalWorker {
     const dead = await this.tmux.deadPanes();
     for (const id of [...this.relays.keys()]) {
       if (!dead.has(id)) continue;
-      const code = dead.get(id) ?? null;
-      // tmux marks a pane dead when its pty closes, which can be well before it reaps the shell and
-      // records the status (seconds on a loaded machine): wait up to 10 s before calling it unknown.
+      const { code, signal } = this.exitOf(id, dead.get(id)!);
+      // tmux marks a pane dead when its pty closes, which can be before it reaps the shell and
+      // records how it ended: wait up to 10 s before calling it unknown.
       const waited = this.statusWaits.get(id) ?? 0;
-      if (code === null && waited < 20) {
+      if (code === null && signal === null && waited < 20) {
         this.statusWaits.set(id, waited + 1);
         continue;
       }
       this.statusWaits.delete(id);
       this.detach(id);
       const cause = { streamSeq: 0, subject: '', event: { id: `exit-${id}`, correlationId: `terminal-${id}` } } as StoredEvent;
-      await this.pm.report(cause, 'terminal', 'exited', id, { code, signal: null });
+      await this.pm.report(cause, 'terminal', 'exited', id, { code, signal });
       await this.tmux.killSession(id);
     }
   }
@@ -207,14 +220,5 @@ function signal(pid: number, sig: NodeJS.Signals) {
     process.kill(pid, sig);
   } catch {
     /* already gone */
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { execa } from 'execa';
 
 /** tmux on a tether-owned socket: sessions live in the tmux server, so they outlive a crash of tether. */
@@ -14,10 +15,15 @@ export class Tmux {
     return (await execa('tmux', ['-S', this.socket, 'has-session', '-t', `=${name}`], { reject: false })).exitCode === 0;
   }
 
-  /** A detached session running `shell` in `cwd`; the pane stays after exit so its status can be read. */
-  async newSession(name: string, cwd: string, env: Record<string, string>, shell: string): Promise<void> {
+  /**
+   * A detached session running `shell` in `cwd`. A small sh wrapper writes the shell's exit status
+   * to `statusFile` (tmux's own record of it can lag far behind the pane's death); the pane stays
+   * after exit so both can be read.
+   */
+  async newSession(name: string, cwd: string, env: Record<string, string>, shell: string, statusFile: string): Promise<void> {
     const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-    await this.run(['new-session', '-d', '-s', name, '-c', cwd, '-x', '200', '-y', '50', ...envArgs, shell]);
+    const wrapper = ['sh', '-c', '"$1"; s=$?; printf %s "$s" > "$2"; exit "$s"', 'tether-shell', shell, statusFile];
+    await this.run(['new-session', '-d', '-s', name, '-c', cwd, '-x', '200', '-y', '50', ...envArgs, ...wrapper]);
     await this.run(['set-option', '-t', `=${name}:`, 'remain-on-exit', 'on']);
   }
 
@@ -36,14 +42,14 @@ export class Tmux {
     await this.run(['send-keys', '-t', `=${name}:`, '-H', ...Array.from(bytes, (b) => b.toString(16).padStart(2, '0'))]);
   }
 
-  /** Dead panes and their exit status, by session name. */
-  async deadPanes(): Promise<Map<string, number | null>> {
-    const r = await execa('tmux', ['-S', this.socket, 'list-panes', '-a', '-F', '#{session_name} #{pane_dead} #{pane_dead_status}'], { reject: false });
-    const dead = new Map<string, number | null>();
+  /** Dead panes with their exit status or the signal that ended them, by session name. */
+  async deadPanes(): Promise<Map<string, { code: number | null; signal: string | null }>> {
+    const r = await execa('tmux', ['-S', this.socket, 'list-panes', '-a', '-F', '#{session_name} #{pane_dead} #{pane_dead_status} #{pane_dead_signal}'], { reject: false });
+    const dead = new Map<string, { code: number | null; signal: string | null }>();
     if (r.exitCode !== 0) return dead;
     for (const line of r.stdout.split('\n')) {
-      const [session, isDead, status] = line.split(' ');
-      if (session && isDead === '1') dead.set(session, status ? Number(status) : null);
+      const [session, isDead, status, signal] = line.split(' ');
+      if (session && isDead === '1') dead.set(session, { code: status ? Number(status) : null, signal: signal ? signalName(Number(signal)) : null });
     }
     return dead;
   }
@@ -56,3 +62,5 @@ export class Tmux {
     return this.run(['capture-pane', '-p', '-t', `=${name}:`]);
   }
 }
+
+export const signalName = (n: number) => Object.entries(constants.signals).find(([, v]) => v === n)?.[0] ?? `SIG${n}`;

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { HarnessStatusView, Items, LaneView, SessionView, TerminalView } from '@tether/contracts';
+import { openApiDocument } from '@tether/contracts/openapi';
+import { api, useControlPlane } from '../harness/index.ts';
+
+// Every route of the OpenAPI document (but the per-verb command routes, which the bus, gateway and
+// fuzz tests cover) is called here and its answer checked against the contract's schema. A route
+// added to the document without a case here fails the first test.
+
+const cp = useControlPlane();
+const ids = {} as { lane: string; session: string; cleanupLane: string };
+
+const Actor = z.object({ entity: z.string(), entityId: z.string(), version: z.number().int(), streamSeq: z.number().int(), value: z.unknown(), context: z.record(z.string(), z.unknown()) });
+type Case = { call: () => Promise<{ status: number; body: unknown }>; status: number; schema: z.ZodType };
+const get = (path: () => string) => () => api(cp.url, 'GET', path());
+const post = (path: () => string, body?: () => unknown) => () => api(cp.url, 'POST', path(), body?.());
+
+const cases: Record<string, Case> = {
+  'post /v1/workspaces/{ws}/lanes': { call: post(() => '/v1/workspaces/ws1/lanes', () => ({ project_context_id: 'p', display_name: 'contract' })), status: 201, schema: LaneView },
+  'get /v1/workspaces/{ws}/lanes': { call: get(() => '/v1/workspaces/ws1/lanes'), status: 200, schema: Items(LaneView) },
+  'get /v1/workspaces/{ws}/lanes/{lane}': { call: get(() => `/v1/workspaces/ws1/lanes/${ids.lane}`), status: 200, schema: LaneView },
+  'post /v1/workspaces/{ws}/lanes/{lane}/attach': { call: post(() => `/v1/workspaces/ws1/lanes/${ids.lane}/attach`), status: 200, schema: LaneView },
+  'post /v1/workspaces/{ws}/lanes/{lane}/sessions': { call: post(() => `/v1/workspaces/ws1/lanes/${ids.lane}/sessions`, () => ({ provider: 'codex' })), status: 200, schema: SessionView },
+  'get /v1/workspaces/{ws}/lanes/{lane}/sessions': { call: get(() => `/v1/workspaces/ws1/lanes/${ids.lane}/sessions`), status: 200, schema: Items(SessionView) },
+  'post /v1/workspaces/{ws}/lanes/{lane}/terminals': { call: post(() => `/v1/workspaces/ws1/lanes/${ids.lane}/terminals`, () => ({ session_id: ids.session })), status: 201, schema: TerminalView },
+  'get /v1/workspaces/{ws}/lanes/{lane}/terminals': { call: get(() => `/v1/workspaces/ws1/lanes/${ids.lane}/terminals`), status: 200, schema: Items(TerminalView) },
+  'post /v1/workspaces/{ws}/lanes/{lane}/cleanup': { call: post(() => `/v1/workspaces/ws1/lanes/${ids.cleanupLane}/cleanup`, () => ({})), status: 200, schema: LaneView },
+  'get /v1/harness/cliproxy/status': { call: get(() => '/v1/harness/cliproxy/status'), status: 200, schema: HarnessStatusView },
+  // No harness url in this server: the on-demand check says so, in the error contract.
+  'post /v1/harness/cliproxy/check': { call: post(() => '/v1/harness/cliproxy/check'), status: 409, schema: z.object({ ok: z.literal(false), error: z.object({ code: z.literal('NOT_ALLOWED'), reason: z.literal('HARNESS_NOT_CONFIGURED'), message: z.string() }) }) },
+  'get /v1/entities/{entity}/{entityId}': { call: get(() => `/v1/entities/lane/${ids.lane}`), status: 200, schema: Actor },
+  'get /v1/entities/{entity}/{entityId}/events': { call: get(() => `/v1/entities/lane/${ids.lane}/events`), status: 200, schema: z.array(z.object({ streamSeq: z.number().int(), type: z.string(), seq: z.number().int() }).passthrough()) },
+  'get /v1/entities/{entity}': { call: get(() => '/v1/entities/lane'), status: 200, schema: z.object({ items: z.array(Actor) }) },
+  'get /v1/projections': { call: get(() => '/v1/projections'), status: 200, schema: z.object({ items: z.array(z.object({ name: z.string(), bucket: z.string(), lag: z.number().int() })) }) },
+  'get /healthz': { call: get(() => '/healthz'), status: 200, schema: z.object({ ok: z.literal(true), store: z.enum(['jetstream', 'embedded']) }) },
+  'get /openapi.json': { call: get(() => '/openapi.json'), status: 200, schema: z.object({ openapi: z.literal('3.1.0'), paths: z.record(z.string(), z.unknown()) }) },
+};
+
+describe('HTTP API against its contract', () => {
+  it('has a case for every route in the OpenAPI document', () => {
+    const operations = Object.entries(openApiDocument().paths)
+      .filter(([path]) => !path.startsWith('/v1/commands/') && path !== '/metrics')
+      .flatMap(([path, ops]) => Object.keys(ops as object).map((method) => `${method} ${path}`));
+    expect(Object.keys(cases).sort()).toEqual(operations.sort());
+  });
+
+  it('every route answers with the status and body its contract gives', async () => {
+    ids.cleanupLane = LaneView.parse((await api(cp.url, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'to clean' })).body).lane_id;
+    for (const [op, c] of Object.entries(cases)) {
+      const r = await c.call();
+      expect([op, r.status, r.status === c.status ? "" : JSON.stringify(r.body)]).toEqual([op, c.status, ""]);
+      const parsed = c.schema.safeParse(r.body);
+      expect([op, parsed.success ? 'ok' : parsed.error.message]).toEqual([op, 'ok']);
+      if (op === 'post /v1/workspaces/{ws}/lanes') ids.lane = (r.body as { lane_id: string }).lane_id;
+      if (op === 'post /v1/workspaces/{ws}/lanes/{lane}/sessions') ids.session = (r.body as { session_id: string }).session_id;
+    }
+    const metrics = await fetch(`${cp.url}/metrics`);
+    expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await metrics.text()).toMatch(/^tether_stream_last_seq \d+$/m);
+  });
+});
