@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
-  ACTORS_BUCKET,
   CommandRequest,
   LaneCleanupBody,
   LaneCreateBody,
@@ -11,9 +10,8 @@ import {
   issuesOf,
   type Command,
 } from '@tether/contracts';
-import { uuid, type ActorHost, type Dispatcher, type EventStore, type ProjectedDoc, type SavedActor } from '@tether/runtime';
-import { HARNESS_ID, sessionView, type HarnessCheck, type Workspaces } from '@tether/workers';
-import { harnessView, laneView, terminalView } from './views.ts';
+import { listActors, uuid, type ActorHost, type Dispatcher, type EventStore, type SavedActor } from '@tether/runtime';
+import { HARNESS_ID, harnessView, laneView, sessionView, terminalView, type HarnessCheck, type Workspaces } from '@tether/workers';
 
 export interface ControlPlaneDeps {
   dispatcher: Dispatcher;
@@ -66,15 +64,7 @@ export function controlPlaneRoutes(app: FastifyInstance, deps: ControlPlaneDeps)
     return a;
   };
 
-  const actorsOf = async (entity: string, where: (a: SavedActor) => boolean) => {
-    const kv = await store.kv(ACTORS_BUCKET);
-    const out: SavedActor[] = [];
-    for (const key of (await kv.keys()).filter((k) => k.startsWith(`${entity}.`))) {
-      const a = (await kv.get<ProjectedDoc<SavedActor>>(key))?.value.value;
-      if (a && where(a)) out.push(a);
-    }
-    return out;
-  };
+  const actorsOf = (entity: string, where: (a: SavedActor) => boolean) => listActors(store, entity, where);
 
   app.post<{ Params: { ws: string } }>('/v1/workspaces/:ws/lanes', async (req, reply) => {
     workspaces.get(req.params.ws);

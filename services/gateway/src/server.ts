@@ -1,6 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
-import { ACTORS_BUCKET, HTTP_STATUS, TetherError, Token, type CommandReply } from '@tether/contracts';
-import { toCommand, toRejection, uuid, type ActorHost, type Dispatcher, type EventStore, type Logger, type ProjectedDoc, type SavedActor } from '@tether/runtime';
+import { HTTP_STATUS, TetherError, Token, type CommandReply } from '@tether/contracts';
+import { listActors, toCommand, toRejection, uuid, type ActorHost, type Dispatcher, type EventStore, type Logger } from '@tether/runtime';
 import type { ProjectionRunner } from '@tether/projector';
 import { renderMetrics } from './metrics.ts';
 import { controlPlaneRoutes, type ControlPlaneDeps } from './control-plane.routes.ts';
@@ -76,13 +76,7 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
 
   app.get<{ Params: { entity: string } }>('/v1/entities/:entity', async (req) => {
     opts.host.definition(req.params.entity);
-    const kv = await opts.store.kv(ACTORS_BUCKET);
-    const prefix = `${req.params.entity}.`;
-    const items: SavedActor[] = [];
-    for (const key of (await kv.keys()).filter((k) => k.startsWith(prefix)).sort()) {
-      const doc = await kv.get<ProjectedDoc<SavedActor>>(key);
-      if (doc) items.push(doc.value.value);
-    }
+    const items = await listActors(opts.store, req.params.entity);
     return { items };
   });
 

@@ -1,5 +1,21 @@
+import { ACTORS_BUCKET } from '@tether/contracts';
+import type { SavedActor } from './actor/fold.ts';
+import type { EventStore } from './store/port.ts';
+
 /** How projections store a document: the value and the stream seq it reflects (applying twice changes nothing). */
 export interface ProjectedDoc<T> {
   lastSeq: number;
   value: T;
+}
+
+/** Actors from the actors read model, of one entity kind (or all), ordered by key. */
+export async function listActors(store: EventStore, entity?: string, where: (a: SavedActor) => boolean = () => true): Promise<SavedActor[]> {
+  const kv = await store.kv(ACTORS_BUCKET);
+  const prefix = entity ? `${entity}.` : '';
+  const out: SavedActor[] = [];
+  for (const key of (await kv.keys()).filter((k) => k.startsWith(prefix)).sort()) {
+    const doc = (await kv.get<ProjectedDoc<SavedActor>>(key))?.value.value;
+    if (doc && where(doc)) out.push(doc);
+  }
+  return out;
 }

@@ -9,3 +9,4 @@ export * from './terminals/terminal-io.ts';
 export * from './terminals/terminal-worker.ts';
 export * from './terminals/preconditions.ts';
 export * from './harness/harness-monitor.ts';
+export * from './views.ts';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { ACTORS_BUCKET, subjects, type StoredEvent } from '@tether/contracts';
+import { subjects, type StoredEvent } from '@tether/contracts';
 import type { LaneContext } from '@tether/machines';
-import type { EventStore, Logger, ProjectedDoc, SavedActor, Subscription } from '@tether/runtime';
+import { listActors, type EventStore, type Logger, type SavedActor, type Subscription } from '@tether/runtime';
 import { ProcessManager, type Send } from '../process-manager.ts';
 import { git } from './git-worktree.ts';
 import { laneBranch, type Workspaces } from './workspaces.ts';
@@ -92,13 +92,8 @@ export class LaneWorker {
     }
   }
 
-  private async actors(): Promise<SavedActor[]> {
-    const kv = await this.store.kv(ACTORS_BUCKET);
-    const out: SavedActor[] = [];
-    for (const key of await kv.keys()) {
-      const doc = await kv.get<ProjectedDoc<SavedActor>>(key);
-      if (doc) out.push(doc.value.value);
-    }
-    return out;
+  private actors(): Promise<SavedActor[]> {
+    return listActors(this.store);
   }
+
 }

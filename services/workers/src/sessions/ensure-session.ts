@@ -5,10 +5,10 @@ import {
   sessionEnsure,
   type Command,
   type CommandAccepted,
-  type SessionView,
   type Transport,
 } from '@tether/contracts';
 import { transportFor, type LaneContext, type SessionContext, type HarnessContext } from '@tether/machines';
+import { sessionView } from '../views.ts';
 import { uuid, type ActorHost, type ApplicationCommand, type IdGenerator, type SavedActor } from '@tether/runtime';
 
 export const HARNESS_ID = 'cliproxy';
@@ -16,18 +16,6 @@ const LIVE_LANE = new Set(['ready', 'running', 'blocked', 'shared']);
 
 /** A step's command id, derived from the caller's: a resent ensure repeats the same steps idempotently. */
 const stepId = (commandId: string, step: string) => createHash('sha256').update(`${commandId}:${step}`).digest('hex').slice(0, 40);
-
-export function sessionView(s: SavedActor): SessionView {
-  const c = s.context as SessionContext;
-  return {
-    session_id: s.entityId,
-    lane_id: c.laneId,
-    codex_session_id: c.codexSessionId,
-    transport: c.transport,
-    status: s.value as SessionView['status'],
-    diagnostics: { degrade_reason: c.degradeReason ?? null },
-  };
-}
 
 /** Which transport a new session gets, and why: explicit, never a silent fallback. */
 export async function chooseTransport(host: ActorHost, preferred: Transport | undefined): Promise<{ transport: Transport; degradeReason?: string }> {

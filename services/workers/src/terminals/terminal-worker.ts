@@ -1,8 +1,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ACTORS_BUCKET, subjects, type StoredEvent } from '@tether/contracts';
+import { subjects, type StoredEvent } from '@tether/contracts';
 import type { LaneContext, TerminalContext } from '@tether/machines';
-import type { ActorHost, EventStore, Logger, ProjectedDoc, SavedActor, Subscription } from '@tether/runtime';
+import { listActors, type ActorHost, type EventStore, type Logger, type Subscription } from '@tether/runtime';
 import { ProcessManager, type Send } from '../process-manager.ts';
 import { OutputTail } from './output-tail.ts';
 import { processesMarked } from './proc-scan.ts';
@@ -206,10 +206,7 @@ export class TerminalWorker {
 
   /** After a restart of tether: relay again every terminal whose tmux session survived. */
   private async reattach(): Promise<void> {
-    const kv = await this.store.kv(ACTORS_BUCKET);
-    for (const key of (await kv.keys()).filter((k) => k.startsWith('terminal.'))) {
-      const doc = (await kv.get<ProjectedDoc<SavedActor>>(key))?.value.value;
-      if (!doc || (doc.value !== 'active' && doc.value !== 'throttled')) continue;
+    for (const doc of await listActors(this.store, 'terminal', (a) => a.value === 'active' || a.value === 'throttled')) {
       if (await this.tmux.hasSession(doc.entityId)) this.attach(doc.entityId, (doc.context as TerminalContext).sessionId, true);
     }
   }

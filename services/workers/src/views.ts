@@ -1,8 +1,8 @@
-import type { HarnessStatusView, LaneView, TerminalView } from '@tether/contracts';
-import { transportFor, type HarnessContext, type LaneContext, type TerminalContext } from '@tether/machines';
+import type { HarnessStatusView, LaneView, SessionView, TerminalView } from '@tether/contracts';
+import { transportFor, type HarnessContext, type LaneContext, type SessionContext, type TerminalContext } from '@tether/machines';
 import type { SavedActor } from '@tether/runtime';
 
-/** Read-model documents as the API shows them. */
+/** Actors as every surface shows them (HTTP, NATS results, CLI --json): the contract's snake_case views. */
 export function laneView(a: SavedActor): LaneView {
   const c = a.context as LaneContext;
   return {
@@ -41,5 +41,17 @@ export function harnessView(a: SavedActor | undefined): HarnessStatusView {
     fallback_transport: 'native_openai',
     ...(status !== 'healthy' && c.degradeReason ? { degrade_reason: c.degradeReason } : {}),
     changed_at: c.changedAt,
+  };
+}
+
+export function sessionView(s: SavedActor): SessionView {
+  const c = s.context as SessionContext;
+  return {
+    session_id: s.entityId,
+    lane_id: c.laneId,
+    codex_session_id: c.codexSessionId,
+    transport: c.transport,
+    status: s.value as SessionView['status'],
+    diagnostics: { degrade_reason: c.degradeReason ?? null },
   };
 }
