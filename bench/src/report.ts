@@ -40,6 +40,9 @@ export function formatTable(r: Results, b: Record<string, any>): string {
     out.push(`  terminal spawn (shell running in tmux), ${r.terminalsSpawned} terminals: p50 ${ms(r.terminalSpawnP50Ms)}, p95 ${ms(r.terminalSpawnP95Ms)}`);
     out.push(`  harness failover (server killed → route native_openai), checks every ${r.harnessCheckEveryMs} ms: median ${ms(r.harnessFailoverMs)}, runs ${(r.harnessFailoverRuns as number[]).join(', ')} ms`);
   }
+  if (typeof r.policyDecisionP95Ms === 'number') {
+    out.push(`  share policy decision at ${r.policyRules} rules (match in the last): p50 ${(Number(r.policyDecisionP50Ms) * 1000).toFixed(1)} µs, p95 ${(Number(r.policyDecisionP95Ms) * 1000).toFixed(1)} µs (goal < 1 ms)`);
+  }
   out.push('', 'where one awaited command goes (µs):');
   const e = b.transport;
   out.push(`  NATS request/reply echo    ${int(1e6 / e.echoPerSec)} µs round trip (${int(e.echoPerSec)}/s awaited, ${int(e.echoPipelinedPerSec)}/s with 64 in flight)`);

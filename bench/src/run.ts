@@ -12,6 +12,7 @@ import { startBareHost } from './bare-host.ts';
 import { measureCommandSteps } from './breakdown.ts';
 import { measureCommands } from './commands.ts';
 import { measureControlPlane } from './control-plane.ts';
+import { measurePolicyDecision } from './policy.ts';
 import { cpuMeter, natsServerPid } from './cpu.ts';
 import { echoRoundTrips } from './echo.ts';
 import { leaseEvent } from './envelope.ts';
@@ -107,6 +108,8 @@ async function main() {
 
     // 8. The control plane: lanes with real worktrees, shells in tmux, harness failover.
     const controlPlane = await measureControlPlane(nats.url);
+    log('share policy decisions at 500 rules');
+    const policy = measurePolicyDecision();
 
     // 7c. Tether's in-process work per command, no I/O.
     log('in-process cost of one command');
@@ -148,6 +151,7 @@ async function main() {
       commandP50Ms: cmd.commandP50Ms,
       commandP99Ms: cmd.commandP99Ms,
       ...controlPlane,
+      ...policy,
       targets: TARGETS,
       rawPublishRuns: rawRuns.map((r) => Math.round(r.awaitedPerSec)),
       rawPipelinedRuns: rawRuns.map((r) => Math.round(r.pipelinedPerSec)),

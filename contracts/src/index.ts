@@ -6,3 +6,4 @@ export * from './subjects.ts';
 export * from './entities.ts';
 export * from './entities/control-plane.ts';
 export * from './api/control-plane.ts';
+export * from './policy.ts';

@@ -10,3 +10,4 @@ export * from './terminals/terminal-worker.ts';
 export * from './terminals/preconditions.ts';
 export * from './harness/harness-monitor.ts';
 export * from './views.ts';
+export * from './sharing/policy-gate.ts';

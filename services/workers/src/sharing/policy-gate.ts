@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { PolicyFile, TetherError, issuesOf, type PolicyDecision, type ShareRequestFacts } from '@tether/contracts';
+import type { z } from 'zod';
+
+type Rule = z.output<typeof PolicyFile>['rules'][number];
+type Matcher = (value: string) => boolean;
+
+interface CompiledRule {
+  rule: Rule;
+  matches: (f: ShareRequestFacts) => boolean;
+}
+
+/**
+ * Deny by default: a share is allowed only if an allow rule matches and no deny rule does. Deny beats
+ * approval beats allow; the decision names the rule that decided and why, for the audit trail.
+ */
+export class PolicyGate {
+  private readonly rules: CompiledRule[];
+
+  constructor(file: PolicyFile) {
+    const parsed = PolicyFile.safeParse(file);
+    if (!parsed.success) {
+      throw new TetherError('INVALID_COMMAND', `invalid share policy: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`, { issues: issuesOf(parsed.error) });
+    }
+    this.rules = parsed.data.rules.map(compile);
+  }
+
+  static fromFile(path: string): PolicyGate {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new TetherError('NOT_FOUND', `share policy ${path} cannot be read: ${(err as Error).message}; without a policy every share is denied`);
+    }
+    try {
+      return new PolicyGate(JSON.parse(text) as PolicyFile);
+    } catch (err) {
+      if (err instanceof TetherError) throw new TetherError(err.code, `${path}: ${err.message}`, { issues: err.issues });
+      throw new TetherError('INVALID_COMMAND', `share policy ${path} is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+
+  get size() {
+    return this.rules.length;
+  }
+
+  decide(f: ShareRequestFacts): PolicyDecision {
+    let approval: Rule | undefined;
+    let allow: Rule | undefined;
+    for (const { rule, matches } of this.rules) {
+      if (!matches(f)) continue;
+      if (rule.effect === 'deny') return { effect: 'deny', ruleId: rule.id, reason: rule.reason ?? `denied by rule ${rule.id}` };
+      if (rule.requireApproval) approval ??= rule;
+      else allow ??= rule;
+    }
+    if (approval) return { effect: 'approval', ruleId: approval.id, reason: approval.reason ?? `rule ${approval.id} allows it after an operator approves` };
+    if (allow) return { effect: 'allow', ruleId: allow.id, reason: allow.reason ?? `allowed by rule ${allow.id}` };
+    return {
+      effect: 'deny',
+      ruleId: null,
+      reason: `no rule allows ${f.actor.kind}:${f.actor.id} to share terminal ${f.terminalId} (lane ${f.laneId}) ${f.access === 'write' ? 'read-write' : 'read-only'} over ${f.backend}; shares are denied by default`,
+    };
+  }
+}
+
+function compile(rule: Rule): CompiledRule {
+  const checks: ((f: ShareRequestFacts) => boolean)[] = [];
+  const add = (patterns: string[] | undefined, pick: (f: ShareRequestFacts) => string) => {
+    if (!patterns) return;
+    const m = anyOf(patterns.map(matcher));
+    checks.push((f) => m(pick(f)));
+  };
+  add(rule.actors, (f) => `${f.actor.kind}:${f.actor.id}`);
+  add(rule.terminals, (f) => f.terminalId);
+  add(rule.lanes, (f) => f.laneId);
+  add(rule.backends, (f) => f.backend);
+  add(rule.access, (f) => f.access);
+  return { rule, matches: (f) => checks.every((c) => c(f)) };
+}
+
+function matcher(pattern: string): Matcher {
+  if (pattern === '*') return () => true;
+  if (pattern.endsWith('*')) {
+    const prefix = pattern.slice(0, -1);
+    return (v) => v.startsWith(prefix);
+  }
+  return (v) => v === pattern;
+}
+
+const anyOf = (ms: Matcher[]): Matcher => (v) => ms.some((m) => m(v));
