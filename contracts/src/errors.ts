@@ -64,3 +64,9 @@ export function issuesOf(err: z.ZodError): z.infer<typeof Issue>[] {
     message: i.message,
   }));
 }
+
+/** INVALID_COMMAND for a zod failure: what was wrong, field by field, and the issues for machines. */
+export function invalid(what: string, err: z.ZodError): TetherError {
+  const detail = err.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  return new TetherError('INVALID_COMMAND', `${what}: ${detail}`, { issues: issuesOf(err) });
+}

@@ -2,12 +2,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
   CommandRequest,
+  invalid,
   LaneCleanupBody,
   LaneCreateBody,
   SessionEnsureBody,
   TerminalSpawnBody,
   TetherError,
-  issuesOf,
   type Command,
 } from '@tether/contracts';
 import { listActors, uuid, type ActorHost, type Dispatcher, type EventStore, type SavedActor } from '@tether/runtime';
@@ -132,7 +132,7 @@ export function controlPlaneRoutes(app: FastifyInstance, deps: ControlPlaneDeps)
 function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
   const r = schema.safeParse(body ?? {});
   if (!r.success) {
-    throw new TetherError('INVALID_COMMAND', `invalid request body: ${r.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`, { issues: issuesOf(r.error) });
+    throw invalid(`invalid request body`, r.error);
   }
   return r.data;
 }

@@ -55,6 +55,16 @@ describe('tether lane / session / terminal / harness', () => {
     expect(cleaned.stdout).toMatch(new RegExp(`${lane.lane_id}\\s+closed`));
   });
 
+  it('send: any command through the gateway, with its typed answer', async () => {
+    const created = await tether('send', 'lease', 'create', '--entity-id', 'cli-send-1', '--id', 'cli-send-cmd-1', '--data', '{"holder":"me","ttlMs":60000}', '--json');
+    expect(created.json()).toMatchObject({ ok: true, entity: 'lease', entityId: 'cli-send-1', seq: 1, state: 'held', duplicate: false });
+    expect((await tether('send', 'lease', 'create', '--entity-id', 'cli-send-1', '--id', 'cli-send-cmd-1', '--data', '{"holder":"me","ttlMs":60000}')).stdout).toBe('lease cli-send-1 v1 -> "held" (already applied)');
+    const bad = await tether('send', 'lease', 'renew', '--entity-id', 'cli-send-1', '--data', '{"ttlMs":5}');
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toMatch(/INVALID_COMMAND: invalid data for lease.renew: ttlMs: ttlMs is at least 1000/);
+    expect((await tether('send', 'lease', 'renew', '--data', '{oops')).stderr).toMatch(/INVALID_COMMAND: --data is not JSON/);
+  });
+
   it('answers mistakes with a code, what was wrong and what to do', async () => {
     const noName = await tether('lane', 'create');
     expect(noName.exitCode).toBe(2);

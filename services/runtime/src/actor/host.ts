@@ -1,13 +1,5 @@
 import type { AnyMachineSnapshot } from 'xstate';
-import {
-  ENVELOPE_VERSION,
-  TetherError,
-  issuesOf,
-  type Command,
-  type CommandAccepted,
-  type EventEnvelope,
-  type StoredEvent,
-} from '@tether/contracts';
+import { ENVELOPE_VERSION, invalid, TetherError, type Command, type CommandAccepted, type EventEnvelope, type StoredEvent } from '@tether/contracts';
 import type { EntityDefinition } from '@tether/machines';
 import { transition } from 'xstate';
 import { systemClock, uuid, type Clock, type IdGenerator } from '../clock.ts';
@@ -89,7 +81,7 @@ export class ActorHost {
     }
     const parsed = verb.data.safeParse(cmd.data ?? {});
     if (!parsed.success) {
-      throw new TetherError('INVALID_COMMAND', `invalid data for ${cmd.entity}.${cmd.verb}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(data)'}: ${i.message}`).join('; ')}`, { issues: issuesOf(parsed.error) });
+      throw invalid(`invalid data for ${cmd.entity}.${cmd.verb}`, parsed.error);
     }
     const entityId = cmd.entityId ?? (verb.creates ? this.ids() : undefined);
     if (!entityId) throw new TetherError('INVALID_COMMAND', `${cmd.entity}.${cmd.verb} needs an entityId`, { issues: [{ path: ['entityId'], message: 'required' }] });

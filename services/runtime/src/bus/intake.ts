@@ -1,13 +1,4 @@
-import {
-  CommandRequest,
-  EntityName,
-  TetherError,
-  Verb,
-  issuesOf,
-  type Actor,
-  type Command,
-  type CommandReply,
-} from '@tether/contracts';
+import { CommandRequest, EntityName, invalid, TetherError, Verb, type Actor, type Command, type CommandReply } from '@tether/contracts';
 import type { IdGenerator } from '../clock.ts';
 
 /** Turns an untrusted request (NATS payload or HTTP body) into a Command, or a typed INVALID_COMMAND. */
@@ -22,7 +13,7 @@ export function toCommand(entity: string, verb: string, body: unknown, ids: IdGe
   }
   const parsed = CommandRequest.safeParse(body);
   if (!parsed.success) {
-    throw new TetherError('INVALID_COMMAND', `invalid command envelope: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`, { issues: issuesOf(parsed.error) });
+    throw invalid(`invalid command envelope`, parsed.error);
   }
   const r = parsed.data;
   const id = r.id ?? ids();

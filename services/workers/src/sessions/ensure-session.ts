@@ -1,12 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  TetherError,
-  issuesOf,
-  sessionEnsure,
-  type Command,
-  type CommandAccepted,
-  type Transport,
-} from '@tether/contracts';
+import { invalid, sessionEnsure, TetherError, type Command, type CommandAccepted, type Transport } from '@tether/contracts';
 import { transportFor, type LaneContext, type SessionContext, type HarnessContext } from '@tether/machines';
 import { sessionView } from '../views.ts';
 import { uuid, type ActorHost, type ApplicationCommand, type IdGenerator, type SavedActor } from '@tether/runtime';
@@ -37,7 +30,7 @@ export function ensureSession(host: ActorHost, opts: { heartbeatTimeoutMs?: numb
   return async (cmd: Command): Promise<CommandAccepted> => {
     const parsed = sessionEnsure.data.safeParse(cmd.data ?? {});
     if (!parsed.success) {
-      throw new TetherError('INVALID_COMMAND', `invalid data for session.ensure: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(data)'}: ${i.message}`).join('; ')}`, { issues: issuesOf(parsed.error) });
+      throw invalid(`invalid data for session.ensure`, parsed.error);
     }
     const req = parsed.data;
     const step = (entity: string, verb: string, entityId: string, data: Record<string, unknown>) =>

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { PolicyFile, TetherError, issuesOf, type PolicyDecision, type ShareRequestFacts } from '@tether/contracts';
+import { invalid, PolicyFile, TetherError, type PolicyDecision, type ShareRequestFacts } from '@tether/contracts';
 import type { z } from 'zod';
 
 type Rule = z.output<typeof PolicyFile>['rules'][number];
@@ -20,7 +20,7 @@ export class PolicyGate {
   constructor(file: PolicyFile) {
     const parsed = PolicyFile.safeParse(file);
     if (!parsed.success) {
-      throw new TetherError('INVALID_COMMAND', `invalid share policy: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`, { issues: issuesOf(parsed.error) });
+      throw invalid(`invalid share policy`, parsed.error);
     }
     this.rules = parsed.data.rules.map(compile);
   }
