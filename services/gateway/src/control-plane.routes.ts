@@ -64,8 +64,6 @@ export function controlPlaneRoutes(app: FastifyInstance, deps: ControlPlaneDeps)
     return a;
   };
 
-  const actorsOf = (entity: string, where: (a: SavedActor) => boolean) => listActors(store, entity, where);
-
   app.post<{ Params: { ws: string } }>('/v1/workspaces/:ws/lanes', async (req, reply) => {
     workspaces.get(req.params.ws);
     const body = parse(LaneCreateBody, req.body);
@@ -75,7 +73,7 @@ export function controlPlaneRoutes(app: FastifyInstance, deps: ControlPlaneDeps)
 
   app.get<{ Params: { ws: string } }>('/v1/workspaces/:ws/lanes', async (req) => {
     workspaces.get(req.params.ws);
-    const lanes = await actorsOf('lane', (a) => (a.context as { workspaceId: string }).workspaceId === req.params.ws);
+    const lanes = await listActors(store, 'lane', (a) => (a.context as { workspaceId: string }).workspaceId === req.params.ws);
     return { items: lanes.map(laneView) };
   });
 
@@ -105,7 +103,7 @@ export function controlPlaneRoutes(app: FastifyInstance, deps: ControlPlaneDeps)
 
   app.get<{ Params: Params }>('/v1/workspaces/:ws/lanes/:lane/sessions', async (req) => {
     await lane(req.params);
-    return { items: (await actorsOf('session', (a) => (a.context as { laneId: string }).laneId === req.params.lane)).map(sessionView) };
+    return { items: (await listActors(store, 'session', (a) => (a.context as { laneId: string }).laneId === req.params.lane)).map(sessionView) };
   });
 
   app.post<{ Params: Params }>('/v1/workspaces/:ws/lanes/:lane/terminals', async (req, reply) => {
@@ -117,7 +115,7 @@ export function controlPlaneRoutes(app: FastifyInstance, deps: ControlPlaneDeps)
 
   app.get<{ Params: Params }>('/v1/workspaces/:ws/lanes/:lane/terminals', async (req) => {
     await lane(req.params);
-    return { items: (await actorsOf('terminal', (a) => (a.context as { laneId: string }).laneId === req.params.lane)).map(terminalView) };
+    return { items: (await listActors(store, 'terminal', (a) => (a.context as { laneId: string }).laneId === req.params.lane)).map(terminalView) };
   });
 
   app.get('/v1/harness/cliproxy/status', async () => harnessView(await host.state('harness', HARNESS_ID)));

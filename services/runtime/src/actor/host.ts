@@ -205,14 +205,14 @@ export class ActorHost {
       const saved = await this.readSnapshot(key);
       if (saved) actor = { entityId, snapshot: restoreSnapshot(def, saved.value, saved.context), version: saved.version, streamSeq: saved.streamSeq, recent: new Map() };
     }
-    await this.catchUp(def, actor, entityId);
+    await this.catchUp(def, actor);
     if (actor.version > 0) this.cache.set(key, actor);
     return actor;
   }
 
   /** Applies the events appended after the actor's last known stream sequence. */
-  private async catchUp(def: EntityDefinition, actor: LoadedActor, entityId = actor.entityId) {
-    for (const stored of await this.opts.store.readEntity(def.name, entityId, actor.streamSeq)) {
+  private async catchUp(def: EntityDefinition, actor: LoadedActor) {
+    for (const stored of await this.opts.store.readEntity(def.name, actor.entityId, actor.streamSeq)) {
       actor.snapshot = applyEvent(def, actor.snapshot, stored.event);
       actor.version = stored.event.seq;
       actor.streamSeq = stored.streamSeq;

@@ -26,7 +26,8 @@ const MAX_TIMEOUT = 2 ** 31 - 1;
  * deadline, so two timer services firing the same deadline apply it once.
  */
 export class TimerService {
-  private readonly armed = new Map<string, NodeJS.Timeout[]>();
+  /** Per actor, its armed deadlines by verb@at: re-arming replaces, firing removes. */
+  private readonly armed = new Map<string, Map<string, NodeJS.Timeout>>();
   private readonly abort = new AbortController();
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -61,35 +62,33 @@ export class TimerService {
   /** Number of deadlines currently armed (exposed as a metric). */
   get pending(): number {
     let n = 0;
-    for (const t of this.armed.values()) n += t.length;
+    for (const t of this.armed.values()) n += t.size;
     return n;
   }
 
   private rearm(key: string, actor: SavedActor | undefined) {
-    for (const t of this.armed.get(key) ?? []) clearTimeout(t);
+    for (const t of this.armed.get(key)?.values() ?? []) clearTimeout(t);
     this.armed.delete(key);
     const def = actor && this.opts.registry[actor.entity];
     const deadlines = (actor && def?.deadlines?.(actor.value, actor.context)) ?? [];
     if (!actor || deadlines.length === 0) return;
-    this.armed.set(
-      key,
-      deadlines.map((d) => this.arm(actor, d.verb, d.at)),
-    );
+    const timers = new Map<string, NodeJS.Timeout>();
+    this.armed.set(key, timers);
+    for (const d of deadlines) this.arm(timers, actor, d.verb, d.at);
   }
 
-  private arm(actor: SavedActor, verb: string, at: string): NodeJS.Timeout {
+  private arm(timers: Map<string, NodeJS.Timeout>, actor: SavedActor, verb: string, at: string) {
+    const slot = `${verb}@${at}`;
     const delay = Math.max(0, Date.parse(at) - this.clock.now().getTime());
-    return setTimeout(() => {
-      // setTimeout may wake a little early by the wall clock; the machine would say "not due yet".
-      if (this.clock.now().getTime() < Date.parse(at)) return void this.replace(actor, verb, at);
-      void this.fire(actor, verb, at);
-    }, Math.min(delay + 1, MAX_TIMEOUT));
-  }
-
-  private replace(actor: SavedActor, verb: string, at: string) {
-    const key = `${actor.entity}.${actor.entityId}`;
-    const timers = this.armed.get(key);
-    if (timers) timers.push(this.arm(actor, verb, at));
+    timers.set(
+      slot,
+      setTimeout(() => {
+        // setTimeout may wake early by the wall clock (or at its 24.8-day cap): then wait again.
+        if (this.clock.now().getTime() < Date.parse(at)) return this.arm(timers, actor, verb, at);
+        timers.delete(slot);
+        void this.fire(actor, verb, at);
+      }, Math.min(delay + 1, MAX_TIMEOUT)),
+    );
   }
 
   private async fire(actor: SavedActor, verb: string, at: string): Promise<void> {
@@ -119,7 +118,7 @@ export class TimerService {
 
   async stop(): Promise<void> {
     this.abort.abort();
-    for (const ts of this.armed.values()) ts.forEach(clearTimeout);
+    for (const ts of this.armed.values()) for (const t of ts.values()) clearTimeout(t);
     this.armed.clear();
     await this.watching;
   }

@@ -1,8 +1,8 @@
-import type { HarnessStatus, StoredEvent } from '@tether/contracts';
+import type { HarnessStatus } from '@tether/contracts';
 import type { HarnessContext } from '@tether/machines';
 import type { ActorHost, Logger } from '@tether/runtime';
 import { HARNESS_ID } from '../sessions/ensure-session.ts';
-import { ProcessManager, type Send } from '../process-manager.ts';
+import { ProcessManager, type Cause, type Send } from '../process-manager.ts';
 
 export interface HarnessMonitorOptions {
   /** Base URL of the cliproxy harness; null when none is configured. */
@@ -102,7 +102,7 @@ export class HarnessMonitor {
     }
   }
 
-  private cause(what: string): StoredEvent {
-    return { streamSeq: 0, subject: '', event: { id: `harness-${what}`, correlationId: `harness-${what}` } } as StoredEvent;
+  private cause(what: string): Cause {
+    return { id: `harness-${what}`, correlationId: `harness-${what}` };
   }
 }

@@ -51,9 +51,9 @@ export class LaneWorker {
         const ws = this.workspaces.get(data.workspaceId);
         const path = this.workspaces.worktreePath(ws.id, laneId);
         await git.addWorktree(ws.repo, path, laneBranch(laneId));
-        await this.pm.report(e, 'lane', 'provisioned', laneId, { worktreePath: path, branch: laneBranch(laneId) });
+        await this.pm.report(e.event, 'lane', 'provisioned', laneId, { worktreePath: path, branch: laneBranch(laneId) });
       } catch (err) {
-        await this.pm.report(e, 'lane', 'provisionFailed', laneId, { reason: (err as Error).message.slice(0, 1_000) });
+        await this.pm.report(e.event, 'lane', 'provisionFailed', laneId, { reason: (err as Error).message.slice(0, 1_000) });
       }
     } else if (e.event.type === 'lane.cleanup') {
       await this.cleanup(e, laneId);
@@ -61,39 +61,35 @@ export class LaneWorker {
   }
 
   private async cleanup(e: StoredEvent, laneId: string): Promise<void> {
-    const actors = await this.actors();
-    const lane = actors.find((a) => a.entity === 'lane' && a.entityId === laneId);
-    for (const t of actors.filter((a) => a.entity === 'terminal' && (a.context as { laneId: string }).laneId === laneId && a.value !== 'closed')) {
-      await this.pm.report(e, 'terminal', 'close', t.entityId, { reason: 'lane cleanup' });
+    const ofLane = (a: SavedActor) => (a.context as { laneId: string }).laneId === laneId;
+    const [lane] = await listActors(this.store, 'lane', (a) => a.entityId === laneId);
+    for (const t of await listActors(this.store, 'terminal', (a) => ofLane(a) && a.value !== 'closed')) {
+      await this.pm.report(e.event, 'terminal', 'close', t.entityId, { reason: 'lane cleanup' });
     }
-    for (const s of actors.filter((a) => a.entity === 'session' && (a.context as { laneId: string }).laneId === laneId && a.value !== 'terminated')) {
-      await this.pm.report(e, 'session', 'terminate', s.entityId, { reason: 'lane cleanup' });
+    for (const s of await listActors(this.store, 'session', (a) => ofLane(a) && a.value !== 'terminated')) {
+      await this.pm.report(e.event, 'session', 'terminate', s.entityId, { reason: 'lane cleanup' });
     }
     const ctx = lane?.context as LaneContext | undefined;
     try {
       const workspaceId = ctx?.workspaceId ?? (e.event.data as { workspaceId?: string }).workspaceId;
       if (ctx?.worktreePath && workspaceId) await git.removeWorktree(this.workspaces.get(workspaceId).repo, ctx.worktreePath);
-      await this.pm.report(e, 'lane', 'cleaned', laneId);
+      await this.pm.report(e.event, 'lane', 'cleaned', laneId);
     } catch (err) {
-      await this.pm.report(e, 'lane', 'cleanupFailed', laneId, { reason: (err as Error).message.slice(0, 1_000) });
+      await this.pm.report(e.event, 'lane', 'cleanupFailed', laneId, { reason: (err as Error).message.slice(0, 1_000) });
     }
   }
 
   /** A live lane whose worktree is gone is marked, not silently dropped. */
   async checkWorktrees(): Promise<void> {
     if (this.stopped) return;
-    for (const lane of (await this.actors()).filter((a) => a.entity === 'lane' && LIVE.has(String(a.value)))) {
+    for (const lane of await listActors(this.store, 'lane', (a) => LIVE.has(String(a.value)))) {
       const path = (lane.context as LaneContext).worktreePath;
       if (path && !existsSync(path)) {
-        const cause = { streamSeq: lane.streamSeq, subject: '', event: { id: `missing-${lane.entityId}-${lane.version}`, correlationId: `worktree-check-${lane.entityId}` } } as StoredEvent;
-        this.pm.log.warn({ laneId: lane.entityId, worktreePath: path, correlationId: cause.event.correlationId }, 'lane worktree vanished');
+        const cause = { id: `missing-${lane.entityId}-${lane.version}`, correlationId: `worktree-check-${lane.entityId}` };
+        this.pm.log.warn({ laneId: lane.entityId, worktreePath: path, correlationId: cause.correlationId }, 'lane worktree vanished');
         await this.pm.report(cause, 'lane', 'worktreeMissing', lane.entityId, { worktreePath: path });
       }
     }
-  }
-
-  private actors(): Promise<SavedActor[]> {
-    return listActors(this.store);
   }
 
 }

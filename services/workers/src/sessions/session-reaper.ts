@@ -30,7 +30,7 @@ export class SessionReaper {
     const s = await this.host.state('session', e.event.entityId);
     if (!s) return;
     const c = s.context as SessionContext;
-    await this.pm.report(e, 'lane', 'unbindSession', c.laneId, { sessionId: s.entityId });
-    await this.pm.report(e, 'codexSession', 'release', c.codexSessionId, { sessionId: s.entityId });
+    await this.pm.report(e.event, 'lane', 'unbindSession', c.laneId, { sessionId: s.entityId });
+    await this.pm.report(e.event, 'codexSession', 'release', c.codexSessionId, { sessionId: s.entityId });
   }
 }

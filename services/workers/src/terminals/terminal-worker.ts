@@ -97,9 +97,9 @@ export class TerminalWorker {
       }
       this.attach(id, data.sessionId, false);
       await this.tmux.pipeOutput(id, this.logFile(id));
-      await this.pm.report(e, 'terminal', 'started', id, { tmuxSession: id, panePid: await this.tmux.panePid(id) });
+      await this.pm.report(e.event, 'terminal', 'started', id, { tmuxSession: id, panePid: await this.tmux.panePid(id) });
     } catch (err) {
-      await this.pm.report(e, 'terminal', 'spawnFailed', id, { reason: (err as Error).message.slice(0, 1_000) });
+      await this.pm.report(e.event, 'terminal', 'spawnFailed', id, { reason: (err as Error).message.slice(0, 1_000) });
     }
   }
 
@@ -150,7 +150,7 @@ export class TerminalWorker {
   }
 
   private async reportSelf(id: string, verb: string, data: Record<string, unknown>) {
-    const cause = { streamSeq: 0, subject: '', event: { id: `${verb}-${id}-${Date.now()}`, correlationId: `terminal-${id}` } } as StoredEvent;
+    const cause = { id: `${verb}-${id}-${Date.now()}`, correlationId: `terminal-${id}` };
     await this.pm.report(cause, 'terminal', verb, id, data).catch((err) => this.pm.log.warn({ terminalId: id, err: String(err) }, `${verb} not recorded`));
   }
 
@@ -198,7 +198,7 @@ export class TerminalWorker {
       }
       this.statusWaits.delete(id);
       this.detach(id);
-      const cause = { streamSeq: 0, subject: '', event: { id: `exit-${id}`, correlationId: `terminal-${id}` } } as StoredEvent;
+      const cause = { id: `exit-${id}`, correlationId: `terminal-${id}` };
       await this.pm.report(cause, 'terminal', 'exited', id, { code, signal });
       await this.tmux.killSession(id);
     }
