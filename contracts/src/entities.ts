@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Iso } from './ids.ts';
 import { codexSessionContract, harnessContract, laneContract, sessionContract, terminalContract } from './entities/control-plane.ts';
+import { approvalContract, shareContract } from './entities/sharing.ts';
 
 /** What an entity accepts: one zod schema per verb; `creates` marks the verb that starts an entity. */
 export interface VerbContract {
@@ -53,6 +54,8 @@ export const entityContracts = {
   terminal: terminalContract,
   harness: harnessContract,
   codexSession: codexSessionContract,
+  share: shareContract,
+  approval: approvalContract,
 } satisfies Record<string, EntityContract>;
 export type EntityNameOf = keyof typeof entityContracts;
 

@@ -7,3 +7,5 @@ export * from './entities.ts';
 export * from './entities/control-plane.ts';
 export * from './api/control-plane.ts';
 export * from './policy.ts';
+export * from './entities/sharing.ts';
+export * from './api/sharing.ts';

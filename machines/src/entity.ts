@@ -1,5 +1,5 @@
 import type { AnyStateMachine } from 'xstate';
-import type { EntityContract } from '@tether/contracts';
+import type { Actor, EntityContract } from '@tether/contracts';
 
 /** A deadline kept in an actor's context; the timer service sends `verb` when it passes. */
 export interface Deadline {
@@ -21,7 +21,7 @@ export interface EntityDefinition {
   /** Deadlines in the actor's context, armed by the timer service. */
   deadlines?: (value: unknown, context: any) => Deadline[];
   /** Why the machine refused an event in this state; a generic reason is used when undefined. */
-  explain?: (entityId: string, value: unknown, context: any, event: { type: string; at: string }) => Rejection | undefined;
+  explain?: (entityId: string, value: unknown, context: any, event: { type: string; at: string; data?: unknown; actor?: Actor }) => Rejection | undefined;
 }
 
 export function defineEntity(def: EntityDefinition): EntityDefinition {

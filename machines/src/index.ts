@@ -6,6 +6,8 @@ import { explainLane, laneMachine } from './lane.machine.ts';
 import { explainLease, leaseDeadlines, leaseMachine } from './lease.machine.ts';
 import { explainSession, sessionDeadlines, sessionMachine } from './session.machine.ts';
 import { explainTerminal, terminalMachine } from './terminal.machine.ts';
+import { explainShare, shareDeadlines, shareMachine } from './share.machine.ts';
+import { approvalDeadlines, approvalMachine, explainApproval } from './approval.machine.ts';
 
 export * from './entity.ts';
 export * from './lease.machine.ts';
@@ -14,6 +16,8 @@ export * from './session.machine.ts';
 export * from './terminal.machine.ts';
 export * from './harness.machine.ts';
 export * from './codex-session.machine.ts';
+export * from './share.machine.ts';
+export * from './approval.machine.ts';
 
 export const lease = defineEntity({ name: 'lease', machine: leaseMachine, contract: entityContracts.lease, deadlines: leaseDeadlines, explain: explainLease });
 export const lane = defineEntity({ name: 'lane', machine: laneMachine, contract: entityContracts.lane, explain: explainLane });
@@ -22,5 +26,8 @@ export const terminal = defineEntity({ name: 'terminal', machine: terminalMachin
 export const harness = defineEntity({ name: 'harness', machine: harnessMachine, contract: entityContracts.harness, explain: explainHarness });
 export const codexSession = defineEntity({ name: 'codexSession', machine: codexSessionMachine, contract: entityContracts.codexSession, explain: explainCodexSession });
 
+export const share = defineEntity({ name: 'share', machine: shareMachine, contract: entityContracts.share, deadlines: shareDeadlines, explain: explainShare });
+export const approval = defineEntity({ name: 'approval', machine: approvalMachine, contract: entityContracts.approval, deadlines: approvalDeadlines, explain: explainApproval });
+
 /** Every entity the runtime hosts, by name. */
-export const registry: Record<string, EntityDefinition> = { lease, lane, session, terminal, harness, codexSession };
+export const registry: Record<string, EntityDefinition> = { lease, lane, session, terminal, harness, codexSession, share, approval };

@@ -15,14 +15,23 @@ export interface TerminalContext {
   closeReason?: string;
   exit?: { code: number | null; signal: string | null };
   closedAt?: string;
+  /** Shares holding a slot of this terminal (at most the limit the share gate passes). */
+  shares?: string[];
 }
 
 const endings = { close: { target: 'closed', actions: 'recordClose' }, exited: { target: 'closed', actions: 'recordClose' } } as const;
+const slots = { shareOpen: { guard: 'slotFree', actions: 'openSlot' }, shareClose: { guard: 'holdsSlot', actions: 'closeSlot' } } as const;
 
 /** A terminal: a shell in a tmux session on tether's socket, inside the lane's worktree. */
 export const terminalMachine = setup({
   types: { context: {} as TerminalContext, events: {} as TerminalEvent },
+  guards: {
+    slotFree: ({ context, event }) => event.type === 'shareOpen' && !(context.shares ?? []).includes(event.data.shareId) && (context.shares ?? []).length < event.data.limit,
+    holdsSlot: ({ context, event }) => event.type === 'shareClose' && (context.shares ?? []).includes(event.data.shareId),
+  },
   actions: {
+    openSlot: assign(({ context, event }) => (event.type === 'shareOpen' ? { shares: [...(context.shares ?? []), event.data.shareId] } : {})),
+    closeSlot: assign(({ context, event }) => (event.type === 'shareClose' ? { shares: (context.shares ?? []).filter((s) => s !== event.data.shareId) } : {})),
     recordClose: assign(({ event }) => ({
       closedAt: event.at,
       closeReason:
@@ -43,13 +52,19 @@ export const terminalMachine = setup({
         close: { target: 'closed', actions: 'recordClose' },
       },
     },
-    active: { on: { throttle: { target: 'throttled', actions: assign(({ event }) => ({ throttledAt: event.at })) }, ...endings } },
-    throttled: { on: { unthrottle: { target: 'active', actions: assign({ throttledAt: undefined }) }, ...endings } },
+    active: { on: { throttle: { target: 'throttled', actions: assign(({ event }) => ({ throttledAt: event.at })) }, ...slots, ...endings } },
+    throttled: { on: { unthrottle: { target: 'active', actions: assign({ throttledAt: undefined }) }, ...slots, ...endings } },
     closed: { type: 'final' },
   },
 });
 
-export function explainTerminal(id: string, value: unknown, ctx: TerminalContext, event: { type: string }): Rejection | undefined {
+export function explainTerminal(id: string, value: unknown, ctx: TerminalContext, event: { type: string; data?: unknown }): Rejection | undefined {
+  if (event.type === 'shareOpen' && (value === 'active' || value === 'throttled')) {
+    const held = ctx.shares ?? [];
+    const limit = (event.data as { limit: number }).limit;
+    return { reason: 'TERMINAL_SHARE_LIMIT', message: `terminal ${id} already has ${held.length} active shares (${held.join(', ')}), the limit is ${limit}; revoke one first` };
+  }
+  if (event.type === 'shareClose') return { reason: 'SHARE_SLOT_FREE', message: `terminal ${id} holds no slot for that share` };
   if (value === 'closed') return { reason: 'TERMINAL_CLOSED', message: `terminal ${id} was closed at ${ctx.closedAt} (${ctx.closeReason}); ${event.type} is not possible` };
   if (value === 'spawning') return { reason: 'TERMINAL_SPAWNING', message: `terminal ${id} is still starting; retry ${event.type} in a moment` };
   return undefined;

@@ -133,7 +133,7 @@ export class ActorHost {
     const ev = machineEvent(proposed);
     const s = actor.snapshot;
     if (!s.can(ev)) {
-      const why = def.explain?.(id, s.value, s.context, { type: cmd.verb, at });
+      const why = def.explain?.(id, s.value, s.context, { type: cmd.verb, at, data: cmd.data, actor: cmd.actor });
       throw new TetherError(
         'NOT_ALLOWED',
         why?.message ?? `${cmd.entity} ${id} is ${JSON.stringify(s.value)}; ${cmd.verb} is not possible in that state`,

@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import { Token } from '../ids.ts';
+import { AccessMode, ShareBackend } from '../policy.ts';
+import { ShareEndReason } from '../entities/sharing.ts';
+
+// HTTP bodies and views of terminal sharing; the same shapes are the `result` of the NATS commands.
+
+const ttl = z.number().int().positive().max(7 * 86_400_000);
+const name = z.string().min(1).max(128).regex(/^[^\s].*$/, 'a name cannot start with a space');
+
+export const ShareCreateBody = z
+  .object({
+    terminal_id: Token,
+    backend: ShareBackend.default('native'),
+    /** The most a participant may be granted: read-only shares never accept input. */
+    access: AccessMode.default('read'),
+    ttl_ms: ttl.optional(),
+    /** Name of the first participant, whose link the reply carries (native backend). */
+    participant: name.default('viewer'),
+  })
+  .strict();
+export const ShareExtendBody = z.object({ ttl_ms: ttl }).strict();
+export const ShareRevokeBody = z.object({ reason: z.string().min(1).max(1_000).optional() }).strict();
+export const ShareSwitchBody = z.object({ backend: ShareBackend }).strict();
+export const ParticipantInviteBody = z.object({ name }).strict();
+export const GrantWriteBody = z.object({ ttl_ms: ttl.default(15 * 60_000) }).strict();
+export const ReasonBody = ShareRevokeBody;
+export const ApprovalApproveBody = z.object({ note: z.string().max(1_000).optional() }).strict();
+export const ApprovalDenyBody = z.object({ reason: z.string().min(1).max(1_000) }).strict();
+
+export const ShareStatus = z.enum(['awaiting_approval', 'starting', 'active', 'expiring', 'ended']);
+
+export const ParticipantView = z.object({
+  participant_id: z.string(),
+  name: z.string(),
+  access: AccessMode,
+  write_until: z.string().nullable(),
+  connected: z.boolean(),
+  kicked: z.boolean(),
+  joined_at: z.string().nullable(),
+});
+export type ParticipantView = z.infer<typeof ParticipantView>;
+
+export const ShareView = z.object({
+  share_id: z.string(),
+  terminal_id: z.string(),
+  lane_id: z.string(),
+  backend: ShareBackend,
+  access: AccessMode,
+  status: ShareStatus,
+  owner: z.string(),
+  requested_at: z.string(),
+  expires_at: z.string().nullable(),
+  warn_at: z.string().nullable(),
+  ms_left: z.number().int().nullable(),
+  approval_id: z.string().nullable(),
+  policy: z.object({ effect: z.enum(['allow', 'approval', 'deny']), rule_id: z.string().nullable(), reason: z.string() }),
+  ended: z.object({ reason: ShareEndReason, detail: z.string().nullable(), at: z.string(), by: z.string() }).nullable(),
+  replaces: z.string().nullable(),
+  switched_to: z.string().nullable(),
+  participants: z.array(ParticipantView),
+});
+export type ShareView = z.infer<typeof ShareView>;
+
+/** A participant's own link: shown once, to the caller who asked; only its hash is kept. */
+export const ParticipantLink = z.object({ participant_id: z.string(), name: z.string(), url: z.string(), token: z.string() });
+export type ParticipantLink = z.infer<typeof ParticipantLink>;
+
+export const ShareCreated = z.object({ share: ShareView, link: ParticipantLink.nullable() });
+export type ShareCreated = z.infer<typeof ShareCreated>;
+
+/** Backend links of a tmate/upterm share, decrypted for its owner. */
+export const ShareLinksView = z.object({ share_id: z.string(), backend: ShareBackend, links: z.record(z.string(), z.string()) });
+
+export const ApprovalView = z.object({
+  approval_id: z.string(),
+  share_id: z.string(),
+  status: z.enum(['pending', 'approved', 'denied', 'expired']),
+  requested_by: z.string(),
+  rule_id: z.string(),
+  reason: z.string(),
+  expires_at: z.string(),
+  decided_by: z.string().nullable(),
+  decision_note: z.string().nullable(),
+});
+export type ApprovalView = z.infer<typeof ApprovalView>;

@@ -1,0 +1,270 @@
+import { assign, setup } from 'xstate';
+import type { Actor, ShareEndReason, VerbData, shareContract } from '@tether/contracts';
+import type { Deadline, Rejection } from './entity.ts';
+
+type C = typeof shareContract;
+export type ShareEvent = { [V in keyof C & string]: { type: V; data: VerbData<C, V>; at: string; actor: Actor } }[keyof C & string];
+type Req = VerbData<C, 'request'>;
+
+export interface Participant {
+  name: string;
+  tokenHash: string;
+  access: 'read' | 'write';
+  writeUntil?: string;
+  /** Open connections (browser tabs, CLI attaches) of this participant. */
+  connections: number;
+  invitedAt: string;
+  joinedAt?: string;
+  kicked?: boolean;
+}
+
+export interface ShareContext extends Omit<Req, 'policy'> {
+  policy: Req['policy'];
+  owner: Actor;
+  requestedAt: string;
+  approvalId?: string;
+  expiresAt?: string;
+  warnAt?: string;
+  warnedAt?: string;
+  startedAt?: string;
+  workerPid?: number;
+  sealedLinks?: string;
+  extensions: number;
+  participants: Record<string, Participant>;
+  endReason?: ShareEndReason;
+  endDetail?: string;
+  endedAt?: string;
+  endedBy?: string;
+  switchedTo?: string;
+}
+
+const plus = (at: string, ms: number) => new Date(Date.parse(at) + ms).toISOString();
+const isDue = (at: string, deadline: string | undefined) => deadline !== undefined && Date.parse(at) >= Date.parse(deadline);
+const who = (a: Actor) => `${a.kind}:${a.id}`;
+const isOwner = (ctx: ShareContext, a: Actor) => a.kind === 'system' || (a.kind === ctx.owner.kind && a.id === ctx.owner.id);
+const participantOf = (ctx: ShareContext, data: unknown) => ctx.participants[(data as { participantId?: string }).participantId ?? ''];
+const LIVE = ['awaitingApproval', 'starting', 'active', 'expiring'];
+
+/** The clock of a share that may start now: expiry and grace period from `at`. */
+const clockFrom = (ctx: Pick<ShareContext, 'ttlMs' | 'warnBeforeMs'>, at: string) => {
+  const expiresAt = plus(at, ctx.ttlMs);
+  return { expiresAt, warnAt: plus(expiresAt, -ctx.warnBeforeMs), warnedAt: undefined };
+};
+
+const end = (reason: ShareEndReason) => ({ target: '#share.ended' as const, actions: { type: 'end' as const, params: { reason } } });
+
+function detailOf(e: ShareEvent): string | undefined {
+  if (e.type === 'rejected' || e.type === 'failed' || e.type === 'terminate') return e.data.reason;
+  if (e.type === 'revoke') return e.data.reason ?? `revoked by ${who(e.actor)}`;
+  if (e.type === 'switch') return `switched to share ${e.data.toShareId}`;
+  if (e.type === 'expire') return 'the share reached its expiry time';
+  return undefined;
+}
+
+/** The participant an event names, changed by `fn`. */
+const withParticipant = (ctx: ShareContext, e: ShareEvent, fn: (p: Participant) => Partial<Participant>) => {
+  const id = (e.data as { participantId: string }).participantId;
+  return { participants: { ...ctx.participants, [id]: { ...ctx.participants[id]!, ...fn(ctx.participants[id]!) } } };
+};
+
+/** Every share not ended: revoke, terminal closed, switch, participant management. */
+const common = {
+  revoke: { guard: 'mayRevoke', ...end('revoked') },
+  terminate: end('terminated'),
+  switch: { guard: 'byOwner', ...end('switched') },
+  invite: { guard: 'mayInvite', actions: 'invite' },
+  kick: { guard: 'mayManage', actions: 'kick' },
+  grantWrite: { guard: 'mayGrant', actions: 'grantWrite' },
+  revokeWrite: { guard: 'mayRevokeWrite', actions: 'revokeWrite' },
+  writeExpired: { guard: 'grantDue', actions: 'expireGrants' },
+} as const;
+
+/** Connected participants and running worker: a share that has started. */
+const running = {
+  ...common,
+  joined: { guard: 'participantWelcome', actions: 'joined' },
+  left: { guard: 'participantKnown', actions: 'left' },
+  failed: end('failed'),
+  expire: { guard: 'expiryDue', ...end('expired') },
+} as const;
+
+/**
+ * A share of a terminal: the policy decides at request; an approval may hold it; a worker starts
+ * it; participants join with their own links; the owner extends it; it expires, is revoked, fails,
+ * is switched or ends with its terminal. Deadlines (warn, expire, write grants) live in context.
+ */
+export const shareMachine = setup({
+  types: { context: {} as ShareContext, events: {} as ShareEvent },
+  guards: {
+    allowed: ({ event }) => event.type === 'request' && event.data.policy.effect === 'allow',
+    needsApproval: ({ event }) => event.type === 'request' && event.data.policy.effect === 'approval',
+    byOwner: ({ context, event }) => isOwner(context, event.actor),
+    mayRevoke: ({ context, event }) => isOwner(context, event.actor) || event.actor.kind === 'human',
+    mayInvite: ({ context, event }) => isOwner(context, event.actor) && event.type === 'invite' && !context.participants[event.data.participantId],
+    mayManage: ({ context, event }) => isOwner(context, event.actor) && !!participantOf(context, event.data) && !participantOf(context, event.data)!.kicked,
+    mayGrant: ({ context, event }) =>
+      isOwner(context, event.actor) && context.access === 'write' && !!participantOf(context, event.data) && !participantOf(context, event.data)!.kicked,
+    mayRevokeWrite: ({ context, event }) => isOwner(context, event.actor) && participantOf(context, event.data)?.access === 'write',
+    grantDue: ({ context, event }) => Object.values(context.participants).some((p) => isDue(event.at, p.writeUntil)),
+    participantKnown: ({ context, event }) => !!participantOf(context, event.data),
+    participantWelcome: ({ context, event }) => !!participantOf(context, event.data) && !participantOf(context, event.data)!.kicked,
+    expiryDue: ({ context, event }) => isDue(event.at, context.expiresAt),
+    warnDue: ({ context, event }) => isDue(event.at, context.warnAt),
+    mayExtend: ({ context, event }) =>
+      event.type === 'extend' &&
+      isOwner(context, event.actor) &&
+      !isDue(event.at, context.expiresAt) &&
+      Date.parse(plus(context.expiresAt!, event.data.ttlMs)) - Date.parse(event.at) <= context.maxTtlMs,
+  },
+  actions: {
+    end: assign(({ event }, params: { reason: ShareEndReason }) => ({
+      endReason: params.reason,
+      endDetail: detailOf(event),
+      endedAt: event.at,
+      endedBy: who(event.actor),
+      ...(event.type === 'switch' ? { switchedTo: event.data.toShareId } : {}),
+    })),
+    invite: assign(({ context, event }) =>
+      event.type === 'invite'
+        ? { participants: { ...context.participants, [event.data.participantId]: { name: event.data.name, tokenHash: event.data.tokenHash, access: 'read' as const, connections: 0, invitedAt: event.at } } }
+        : {},
+    ),
+    kick: assign(({ context, event }) => withParticipant(context, event, () => ({ kicked: true, access: 'read', writeUntil: undefined, connections: 0 }))),
+    grantWrite: assign(({ context, event }) => (event.type === 'grantWrite' ? withParticipant(context, event, () => ({ access: 'write', writeUntil: plus(event.at, event.data.ttlMs) })) : {})),
+    revokeWrite: assign(({ context, event }) => withParticipant(context, event, () => ({ access: 'read', writeUntil: undefined }))),
+    expireGrants: assign(({ context, event }) => ({
+      participants: Object.fromEntries(
+        Object.entries(context.participants).map(([id, p]) => [id, isDue(event.at, p.writeUntil) ? { ...p, access: 'read' as const, writeUntil: undefined } : p]),
+      ),
+    })),
+    joined: assign(({ context, event }) => withParticipant(context, event, (p) => ({ connections: p.connections + 1, joinedAt: p.joinedAt ?? event.at }))),
+    left: assign(({ context, event }) => withParticipant(context, event, (p) => ({ connections: Math.max(0, p.connections - 1) }))),
+    markWarned: assign(({ event }) => ({ warnedAt: event.at })),
+    recordStart: assign(({ event }) => (event.type === 'started' ? { startedAt: event.at, workerPid: event.data.workerPid, sealedLinks: event.data.sealedLinks } : {})),
+    extend: assign(({ context, event }) => {
+      if (event.type !== 'extend') return {};
+      const expiresAt = plus(context.expiresAt!, event.data.ttlMs);
+      return { expiresAt, warnAt: plus(expiresAt, -context.warnBeforeMs), warnedAt: undefined, extensions: context.extensions + 1 };
+    }),
+  },
+}).createMachine({
+  id: 'share',
+  initial: 'absent',
+  context: {
+    terminalId: '',
+    laneId: '',
+    backend: 'native',
+    access: 'read',
+    ttlMs: 0,
+    maxTtlMs: 0,
+    warnBeforeMs: 0,
+    policy: { effect: 'deny', ruleId: null, reason: '' },
+    owner: { kind: 'system', id: 'nobody' },
+    requestedAt: new Date(0).toISOString(),
+    extensions: 0,
+    participants: {},
+  },
+  states: {
+    absent: {
+      on: {
+        request: [
+          { guard: 'allowed', target: 'starting', actions: assign(({ event }) => (event.type === 'request' ? { ...requested(event), ...clockFrom(event.data, event.at) } : {})) },
+          { guard: 'needsApproval', target: 'awaitingApproval', actions: assign(({ event }) => (event.type === 'request' ? requested(event) : {})) },
+          {
+            target: 'ended',
+            actions: assign(({ event }) =>
+              event.type === 'request' ? { ...requested(event), endReason: 'denied' as const, endDetail: event.data.policy.reason, endedAt: event.at, endedBy: 'policy' } : {},
+            ),
+          },
+        ],
+      },
+    },
+    awaitingApproval: {
+      on: {
+        ...common,
+        approved: { target: 'starting', actions: assign(({ context, event }) => ({ ...clockFrom(context, event.at), ...(event.type === 'approved' ? { approvalId: event.data.approvalId } : {}) })) },
+        rejected: end('denied'),
+      },
+    },
+    starting: {
+      on: {
+        ...running,
+        started: [
+          { guard: 'warnDue', target: 'expiring', actions: ['recordStart', 'markWarned'] },
+          { target: 'active', actions: 'recordStart' },
+        ],
+      },
+    },
+    active: {
+      on: {
+        ...running,
+        warn: { guard: 'warnDue', target: 'expiring', actions: 'markWarned' },
+        extend: { guard: 'mayExtend', actions: 'extend' },
+      },
+    },
+    expiring: {
+      on: { ...running, extend: { guard: 'mayExtend', target: 'active', actions: 'extend' } },
+    },
+    ended: { type: 'final' },
+  },
+});
+
+function requested(e: Extract<ShareEvent, { type: 'request' }>): Partial<ShareContext> {
+  return { ...e.data, owner: e.actor, requestedAt: e.at };
+}
+
+export const isLiveShare = (value: unknown) => LIVE.includes(String(value));
+
+export function shareDeadlines(value: unknown, ctx: ShareContext): Deadline[] {
+  if (!['starting', 'active', 'expiring'].includes(String(value))) return [];
+  const out: Deadline[] = [];
+  if (ctx.expiresAt) out.push({ verb: 'expire', at: ctx.expiresAt });
+  if (value === 'active' && ctx.warnAt) out.push({ verb: 'warn', at: ctx.warnAt });
+  const grant = Object.values(ctx.participants)
+    .map((p) => p.writeUntil)
+    .filter((t): t is string => !!t)
+    .sort()[0];
+  if (grant) out.push({ verb: 'writeExpired', at: grant });
+  return out;
+}
+
+/** Why a share refused a command, in words an operator can act on. */
+export function explainShare(id: string, value: unknown, ctx: ShareContext, event: { type: string; at: string; data?: unknown; actor?: Actor }): Rejection | undefined {
+  const v = String(value);
+  if (v === 'ended') {
+    const how = ctx.endReason === 'expired' ? 'expired' : ctx.endReason === 'denied' ? 'was denied' : `ended (${ctx.endReason})`;
+    const hint = event.type === 'extend' ? '; extend is not possible, create a new share' : `; ${event.type} is not possible`;
+    return { reason: `SHARE_${(ctx.endReason ?? 'ended').toUpperCase()}`, message: `share ${id} ${how} at ${ctx.endedAt}${ctx.endDetail ? ` (${ctx.endDetail})` : ''}${hint}` };
+  }
+  const actor = event.actor;
+  const owner = who(ctx.owner);
+  const ownerOnly = ['extend', 'invite', 'kick', 'grantWrite', 'revokeWrite', 'switch'];
+  if (actor && ownerOnly.includes(event.type) && !isOwner(ctx, actor)) {
+    return { reason: 'SHARE_NOT_OWNER', message: `only the share's owner (${owner}) may ${event.type} share ${id}; ${who(actor)} may not` };
+  }
+  if (actor && event.type === 'revoke') return { reason: 'SHARE_NOT_OWNER', message: `share ${id} can be revoked by its owner (${owner}) or a human operator, not by ${who(actor)}` };
+  if (event.type === 'extend') {
+    if (v === 'awaitingApproval' || v === 'starting') return { reason: 'SHARE_NOT_ACTIVE', message: `share ${id} is ${v}; extend it once it is active` };
+    if (isDue(event.at, ctx.expiresAt)) return { reason: 'SHARE_EXPIRED', message: `share ${id} expired at ${ctx.expiresAt}; extend is not possible, create a new share` };
+    const ms = (event.data as { ttlMs?: number } | undefined)?.ttlMs ?? 0;
+    const room = ctx.maxTtlMs - (Date.parse(ctx.expiresAt!) - Date.parse(event.at));
+    return { reason: 'SHARE_TTL_MAX', message: `share ${id} may have at most ${ctx.maxTtlMs / 60_000} min left; it expires at ${ctx.expiresAt}, so it can be extended by at most ${Math.max(0, Math.floor(room / 1_000))} s, not ${Math.floor(ms / 1_000)} s` };
+  }
+  const p = participantOf(ctx, event.data);
+  const pid = (event.data as { participantId?: string } | undefined)?.participantId;
+  if (event.type === 'invite' && p) return { reason: 'PARTICIPANT_EXISTS', message: `share ${id} already has a participant ${pid}; pick another id` };
+  if (['kick', 'grantWrite', 'revokeWrite', 'joined', 'left'].includes(event.type)) {
+    if (!p) return { reason: 'PARTICIPANT_UNKNOWN', message: `share ${id} has no participant ${pid}; see its participants` };
+    if (p.kicked && event.type !== 'left') return { reason: 'PARTICIPANT_KICKED', message: `participant ${pid} was kicked from share ${id}; invite them again for a new link` };
+    if (event.type === 'grantWrite' && ctx.access !== 'write') {
+      return { reason: 'SHARE_READ_ONLY', message: `share ${id} is read-only; create a share with access "write" to grant input` };
+    }
+    if (event.type === 'revokeWrite') return { reason: 'PARTICIPANT_READ_ONLY', message: `participant ${pid} of share ${id} has no write grant` };
+    if (event.type === 'joined') return { reason: 'SHARE_NOT_STARTED', message: `share ${id} is ${v}; participants can join once it is active` };
+  }
+  if (event.type === 'expire') return { reason: 'SHARE_NOT_DUE', message: `share ${id} runs until ${ctx.expiresAt}; it cannot expire before then` };
+  if (event.type === 'warn') return { reason: 'SHARE_WARN_NOT_DUE', message: `share ${id} enters its grace period at ${ctx.warnAt}` };
+  if (event.type === 'writeExpired') return { reason: 'GRANT_NOT_DUE', message: `no write grant of share ${id} is due` };
+  if (v === 'awaitingApproval') return { reason: 'SHARE_AWAITING_APPROVAL', message: `share ${id} waits for approval ${ctx.approvalId ?? id}; ${event.type} is not possible yet` };
+  return undefined;
+}
