@@ -84,3 +84,31 @@ export const ApprovalView = z.object({
   decision_note: z.string().nullable(),
 });
 export type ApprovalView = z.infer<typeof ApprovalView>;
+
+/** What a viewer sends on the share WebSocket (text frames); the token travels here, never in a URL. */
+export const ViewerMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('hello'), token: z.string().min(16).max(256), via: z.enum(['browser', 'cli']).default('browser') }).strict(),
+  z.object({ type: z.literal('input'), data: z.string().min(1).max(65_536) }).strict(),
+]);
+export type ViewerMessage = z.infer<typeof ViewerMessage>;
+
+/** What the relay sends (text frames); terminal output comes as binary frames. */
+export type RelayMessage =
+  | { type: 'welcome'; share_id: string; terminal_id: string; participant_id: string; name: string; access: 'read' | 'write'; write_until: string | null; expires_at: string | null }
+  | { type: 'waiting'; status: string }
+  | { type: 'access'; access: 'read' | 'write'; write_until: string | null }
+  | { type: 'warning'; expires_at: string; ms_left: number }
+  | { type: 'extended'; expires_at: string }
+  | { type: 'refused'; message: string }
+  | { type: 'ended'; code: number; reason: string };
+
+/** WebSocket close codes of the share relay, each with a reason text. */
+export const RelayClose = {
+  badHello: 4400,
+  badToken: 4401,
+  kicked: 4403,
+  unknownShare: 4404,
+  helloTimeout: 4408,
+  shareEnded: 4410,
+  shuttingDown: 4503,
+} as const;

@@ -5,6 +5,22 @@ import { HTTP_STATUS } from '../errors.ts';
 import { entityContracts } from '../entities.ts';
 import { HarnessStatusView, LaneCleanupBody, LaneCreateBody, LaneView, SessionEnsureBody, TerminalSpawnBody, TerminalView } from '../api/control-plane.ts';
 import { SessionView, sessionEnsure } from '../entities/control-plane.ts';
+import {
+  ApprovalApproveBody,
+  ApprovalDenyBody,
+  ApprovalView,
+  GrantWriteBody,
+  ParticipantInviteBody,
+  ParticipantLink,
+  ParticipantView,
+  ReasonBody,
+  ShareCreateBody,
+  ShareCreated,
+  ShareExtendBody,
+  ShareLinksView,
+  ShareSwitchBody,
+  ShareView,
+} from '../api/sharing.ts';
 
 const schema = (s: z.ZodType, io: 'input' | 'output' = 'output') => {
   const { $schema: _drop, ...rest } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<string, unknown>;
@@ -28,11 +44,26 @@ export function openApiDocument() {
     SessionView: schema(SessionView),
     TerminalView: schema(TerminalView),
     HarnessStatusView: schema(HarnessStatusView),
+    ShareCreateBody: schema(ShareCreateBody, 'input'),
+    ShareExtendBody: schema(ShareExtendBody, 'input'),
+    ShareSwitchBody: schema(ShareSwitchBody, 'input'),
+    ReasonBody: schema(ReasonBody, 'input'),
+    ParticipantInviteBody: schema(ParticipantInviteBody, 'input'),
+    GrantWriteBody: schema(GrantWriteBody, 'input'),
+    ApprovalApproveBody: schema(ApprovalApproveBody, 'input'),
+    ApprovalDenyBody: schema(ApprovalDenyBody, 'input'),
+    ShareView: schema(ShareView),
+    ShareCreated: schema(ShareCreated),
+    ShareLinksView: schema(ShareLinksView),
+    ParticipantView: schema(ParticipantView),
+    ParticipantLink: schema(ParticipantLink),
+    ApprovalView: schema(ApprovalView),
   };
   const paths: Record<string, unknown> = {};
   const commands: [string, Record<string, { data: z.ZodType; summary: string; creates?: boolean }>][] = [
     ...Object.entries(entityContracts),
     ['session', { ensure: sessionEnsure }],
+    ['share', shareApplicationCommands],
   ];
   for (const [entity, verbs] of commands) {
     for (const [verb, c] of Object.entries(verbs)) {
@@ -96,7 +127,7 @@ export function openApiDocument() {
     '/healthz': { get: { operationId: 'healthz', summary: 'Liveness and store kind', responses: { '200': { description: 'ok', content: { 'application/json': { schema: { type: 'object' } } } } } } },
     '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } } },
   });
-  Object.assign(paths, controlPlanePaths());
+  Object.assign(paths, controlPlanePaths(), sharingPaths());
   return {
     openapi: '3.1.0',
     info: { title: 'tether', version: '0.1.0', description: 'Control plane for terminals shared between humans and AI agents. Generated from contracts/; do not edit.' },
@@ -117,15 +148,56 @@ function describe(status: number) {
   return `rejected, nothing written: ${codes.join(' | ')}`;
 }
 
+/** Share commands that run across entities (policy gate, slots, tokens): on NATS like any other command. */
+const shareApplicationCommands = {
+  create: { data: ShareCreateBody, creates: true, summary: 'Share a terminal: policy gate, per-terminal limit, TTL; the result carries the first participant link (shown once)' },
+  invite: { data: ParticipantInviteBody, summary: 'A new participant link for a native share (entityId: the share); read-only until granted' },
+  switch: { data: ShareSwitchBody, summary: 'Move a share to another backend: the old one ends (switched), a new one starts' },
+};
+
+const param = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
+const body = (ref: string, required = true) => ({ required, content: json(ref) });
+const ok = (ref: string, status = '200', description = 'ok') => ({ [status]: { description, content: json(ref) } });
+const list = (ref: string) => ({ '200': { description: 'ok', content: { 'application/json': { schema: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: { $ref: `#/components/schemas/${ref}` } } } } } } } });
+const op = (operationId: string, summary: string, parameters: unknown[], responses: object, requestBody?: object) => ({
+  operationId,
+  summary,
+  parameters,
+  ...(requestBody ? { requestBody } : {}),
+  responses: { ...responses, ...Object.fromEntries(errorStatuses.map((st) => [String(st), rejected(describe(st))])) },
+});
+
+/** Terminal sharing: shares, participants, approvals (plus the viewer WebSocket GET /v1/shares/{share}/ws and page GET /v/{share}). */
+function sharingPaths() {
+  const [share, participant, approval] = [param('share'), param('participant'), param('approval')];
+  const query = (name: string) => ({ name, in: 'query', required: false, schema: { type: 'string' } });
+  return {
+    '/v1/shares': {
+      post: op('shares.create', shareApplicationCommands.create.summary, [], { ...ok('ShareCreated', '201', 'created'), ...ok('ShareCreated', '200', 'a resent Idempotency-Key: the original share and link') }, body('ShareCreateBody')),
+      get: op('shares.list', 'Shares, optionally of one terminal or lane, or only live ones', [query('terminal_id'), query('lane_id'), query('live')], list('ShareView')),
+    },
+    '/v1/shares/{share}': { get: op('shares.get', 'One share', [share], ok('ShareView')) },
+    '/v1/shares/{share}/links': { get: op('shares.links', "A tmate/upterm share's links, for its owner only", [share], ok('ShareLinksView')) },
+    '/v1/shares/{share}/extend': { post: op('shares.extend', 'Add time (owner; the time left stays within the maximum TTL)', [share], ok('ShareView'), body('ShareExtendBody')) },
+    '/v1/shares/{share}/revoke': { post: op('shares.revoke', 'End the share now; every participant is disconnected with the reason', [share], ok('ShareView'), body('ReasonBody', false)) },
+    '/v1/shares/{share}/switch': { post: op('shares.switch', shareApplicationCommands.switch.summary, [share], ok('ShareCreated', '201', 'the new share'), body('ShareSwitchBody')) },
+    '/v1/shares/{share}/participants': {
+      get: op('participants.list', 'Participants of the share', [share], list('ParticipantView')),
+      post: op('participants.invite', shareApplicationCommands.invite.summary, [share], ok('ParticipantLink', '201', 'the link, shown once'), body('ParticipantInviteBody')),
+    },
+    '/v1/shares/{share}/participants/{participant}/grant-write': { post: op('participants.grantWrite', 'Let one participant type until the grant expires (owner; write shares only)', [share, participant], ok('ShareView'), body('GrantWriteBody', false)) },
+    '/v1/shares/{share}/participants/{participant}/revoke-write': { post: op('participants.revokeWrite', 'Make one participant read-only again (owner)', [share, participant], ok('ShareView'), body('ReasonBody', false)) },
+    '/v1/shares/{share}/participants/{participant}/kick': { post: op('participants.kick', 'Disconnect one participant and invalidate their link (owner)', [share, participant], ok('ShareView'), body('ReasonBody', false)) },
+    '/v1/approvals': { get: op('approvals.list', 'Approvals of shares held by a policy rule', [], list('ApprovalView')) },
+    '/v1/approvals/{approval}/approve': { post: op('approvals.approve', 'Approve (a human other than the requester)', [approval], ok('ApprovalView'), body('ApprovalApproveBody', false)) },
+    '/v1/approvals/{approval}/deny': { post: op('approvals.deny', 'Deny with a reason', [approval], ok('ApprovalView'), body('ApprovalDenyBody')) },
+  };
+}
+
 /** The control-plane API of seed 004 (lanes, sessions, terminals, harness). */
 function controlPlanePaths() {
-  const ws = { name: 'ws', in: 'path', required: true, schema: { type: 'string' } };
-  const lane = { name: 'lane', in: 'path', required: true, schema: { type: 'string' } };
-  const body = (ref: string) => ({ required: true, content: json(ref) });
-  const ok = (ref: string, status = '200', description = 'ok') => ({ [status]: { description, content: json(ref) } });
-  const list = (ref: string) => ({ '200': { description: 'ok', content: { 'application/json': { schema: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: { $ref: `#/components/schemas/${ref}` } } } } } } } });
-  const errors = Object.fromEntries(errorStatuses.map((st) => [String(st), rejected(describe(st))]));
-  const op = (operationId: string, summary: string, parameters: unknown[], responses: object, requestBody?: object) => ({ operationId, summary, parameters, ...(requestBody ? { requestBody } : {}), responses: { ...responses, ...errors } });
+  const ws = param('ws');
+  const lane = param('lane');
   return {
     '/v1/workspaces/{ws}/lanes': {
       post: op('lanes.create', 'Create a lane; answers once its worktree exists (or provisioning failed)', [ws], ok('LaneView', '201', 'created'), body('LaneCreateBody')),

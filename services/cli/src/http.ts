@@ -8,7 +8,8 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
   try {
     res = await fetch(apiUrl() + path, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json', 'x-tether-actor': process.env.USER ?? 'cli' },
+      // Who is asking: TETHER_ACTOR ("alice" or "ai:codex-1"), else the login name.
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), 'x-tether-actor': process.env.TETHER_ACTOR || process.env.USER || 'cli' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {

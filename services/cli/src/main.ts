@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util';
 import { TetherError } from '@tether/contracts';
 import { eventsTail } from './commands/events.ts';
 import { harness, lane, session, terminal } from './commands/control-plane.ts';
+import { approval, share } from './commands/share.ts';
+import { attach } from './commands/attach.ts';
 import { projectionsCmd } from './commands/projections.ts';
 import { replay } from './commands/replay.ts';
 import { send } from './commands/send.ts';
@@ -21,9 +23,16 @@ usage:
   tether session ensure --lane L [--transport T] [--codex-session C] | list --lane L
   tether terminal spawn --lane L --session S [--title T] | list --lane L | attach <id>
   tether harness status [--check]
+  tether share create --terminal T [--backend native|tmate|upterm] [--access read|write] [--ttl 30m] [--name VIEWER]
+  tether share list [--terminal T] [--live] | show <id> | links <id> | participants <id>
+  tether share extend <id> --ttl 15m | revoke <id> [--reason R] | switch <id> --backend B | invite <id> --name N
+  tether share grant-write <id> <participant> [--ttl 15m] | revoke-write <id> <participant> | kick <id> <participant>
+  tether approval list | approve <id> [--note N] | deny <id> --reason R
+  tether attach '<share link>'                watch (and, once granted, type into) a shared terminal
   (lane, session and terminal take --workspace WS; default: TETHER_WORKSPACE or "default")
 
-every command takes --json. Environment: NATS_URL, TETHER_HOME (default ./.tether), TETHER_PORT, TETHER_URL.`;
+every command takes --json. Environment: NATS_URL, TETHER_HOME (default ./.tether), TETHER_PORT, TETHER_URL,
+TETHER_ACTOR (who you are: "alice" or "ai:codex-1"; default $USER).`;
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -55,6 +64,12 @@ export async function main(argv: string[]): Promise<number> {
         transport: { type: 'string' },
         'codex-session': { type: 'string' },
         check: { type: 'boolean' },
+        terminal: { type: 'string' },
+        backend: { type: 'string' },
+        access: { type: 'string' },
+        ttl: { type: 'string' },
+        note: { type: 'string' },
+        live: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -84,12 +99,17 @@ export async function main(argv: string[]): Promise<number> {
         return await terminal(out, a, b, f);
       case 'harness':
         return await harness(out, a, f.check === true);
+      case 'share':
+        return await share(out, a, b, c, f);
+      case 'approval':
+        return await approval(out, a, b, f);
+      case 'attach':
+        return await attach(out, a);
       case undefined:
       case 'help':
         process.stdout.write(HELP + '\n');
         return cmd === undefined && !f.help ? 2 : 0;
       default:
-        void c;
         throw new TetherError('INVALID_COMMAND', `unknown command "${cmd}"\n\n${HELP}`);
     }
   } catch (err) {

@@ -2,9 +2,10 @@
 import { createStore } from '/assets/xstate-store/xstate-store.js';
 
 const store = createStore({
-  context: { connection: 'connecting', lane: {}, session: {}, terminal: {}, harness: {} },
+  context: { connection: 'connecting', lane: {}, session: {}, terminal: {}, harness: {}, share: {}, selectedShare: null },
   on: {
     connection: (ctx, ev) => ({ ...ctx, connection: ev.state }),
+    selectShare: (ctx, ev) => ({ ...ctx, selectedShare: ev.id }),
     actor: (ctx, ev) => {
       const kind = ev.actor.entity;
       const byId = { ...ctx[kind] };
@@ -24,7 +25,83 @@ const el = (tag, attrs = {}, ...children) => {
 const status = (s) => el('span', { class: 'status', 'data-status': s }, s);
 const listOf = (items) => el('ul', {}, ...(items.length ? items : [el('li', { class: 'muted' }, 'none')]));
 
-function render({ connection, lane, session, terminal, harness }) {
+// Shares: a badge per live share on its terminal, a detail panel for the one clicked. Clocks tick
+// in place every second (tick), so the DOM is not rebuilt under the pointer.
+const msLeft = (iso) => Math.max(0, Date.parse(iso) - Date.now());
+const pad = (n) => String(n).padStart(2, '0');
+const mmss = (ms) => `${pad(Math.floor(ms / 60_000))}:${pad(Math.floor(ms / 1_000) % 60)}`;
+const timeLeft = (s) => (s.value === 'ended' ? 'ended' : s.context.expiresAt ? mmss(msLeft(s.context.expiresAt)) : 'not started');
+const inGrace = (s) => s.value === 'expiring' || (s.value !== 'ended' && !!s.context.expiresAt && msLeft(s.context.expiresAt) <= (s.context.warnBeforeMs ?? 0));
+const clock = (s) => el('span', { class: 'clock', 'data-clock': s.entityId }, timeLeft(s));
+const participantsOf = (s) => Object.entries(s.context.participants ?? {});
+const isConnected = (s, p) => s.value !== 'ended' && p.connections > 0;
+const writeUntil = (s, p) => (s.value !== 'ended' && p.access === 'write' && p.writeUntil && Date.parse(p.writeUntil) > Date.now() ? p.writeUntil : null);
+
+function shareBadge(s) {
+  const ps = participantsOf(s);
+  const connected = ps.filter(([, p]) => isConnected(s, p)).length;
+  return el(
+    'span',
+    { class: 'share-badge', role: 'button', tabindex: '0', 'data-share-id': s.entityId, 'data-status': s.value, 'data-warning': String(inGrace(s)), title: `share ${s.entityId} (${s.value}): time left, participants connected/total` },
+    `${s.context.backend} · `,
+    clock(s),
+    ` · ${connected}/${ps.length}`,
+  );
+}
+
+function renderShareDetail({ share, selectedShare }) {
+  const s = selectedShare && share[selectedShare];
+  let panel = document.getElementById('share-detail');
+  if (!s) return panel?.remove();
+  if (!panel) panel = document.body.appendChild(el('section', { id: 'share-detail', 'aria-label': 'share detail' }));
+  const c = s.context;
+  panel.dataset.shareId = s.entityId;
+  panel.dataset.status = s.value;
+  const row = (label, ...value) => [el('dt', {}, label), el('dd', { 'data-field': label }, ...value)];
+  panel.replaceChildren(
+    el('h2', {}, `share ${s.entityId.slice(0, 8)} `, status(s.value), el('button', { class: 'close', type: 'button', 'aria-label': 'close' }, '×')),
+    el(
+      'dl',
+      {},
+      ...row('terminal', c.terminalId),
+      ...row('owner', `${c.owner.kind}:${c.owner.id}`),
+      ...row('backend', c.backend),
+      ...row('access', c.access),
+      ...row('expires at', c.expiresAt ? `${new Date(c.expiresAt).toLocaleString()} (` : 'not started', ...(c.expiresAt ? [clock(s), ')'] : [])),
+      ...row('policy rule', `${c.policy.ruleId ?? c.policy.effect}${c.policy.reason ? ` — ${c.policy.reason}` : ''}`),
+      ...(s.value === 'ended' ? row('ended', `${c.endReason ?? 'ended'}${c.endDetail ? `: ${c.endDetail}` : ''} (${c.endedBy ?? '?'}, ${c.endedAt ? new Date(c.endedAt).toLocaleString() : '?'})`) : []),
+    ),
+    el('h3', {}, 'participants'),
+    el(
+      'table',
+      {},
+      el('tr', {}, ...['name', 'access', 'connected', 'kicked'].map((h) => el('th', {}, h))),
+      ...participantsOf(s).map(([id, p]) =>
+        el(
+          'tr',
+          { 'data-participant-id': id, 'data-connected': String(isConnected(s, p)) },
+          el('td', {}, p.name),
+          el('td', {}, writeUntil(s, p) ? `write until ${new Date(writeUntil(s, p)).toLocaleTimeString()}` : 'read'),
+          el('td', {}, isConnected(s, p) ? `yes (${p.connections})` : 'no'),
+          el('td', {}, p.kicked ? 'yes' : 'no'),
+        ),
+      ),
+    ),
+  );
+}
+
+function tick() {
+  const { share } = store.getSnapshot().context;
+  for (const n of document.querySelectorAll('[data-clock]')) {
+    const s = share[n.dataset.clock];
+    if (!s) continue;
+    n.textContent = timeLeft(s);
+    const badge = n.closest('.share-badge');
+    if (badge) badge.dataset.warning = String(inGrace(s));
+  }
+}
+
+function render({ connection, lane, session, terminal, harness, share }) {
   const conn = document.getElementById('connection');
   conn.dataset.state = connection;
   conn.textContent = connection === 'open' ? 'live' : connection;
@@ -55,14 +132,39 @@ function render({ connection, lane, session, terminal, harness }) {
         el('div', {}, el('strong', {}, 'sessions')),
         listOf(sessions.map((s) => el('li', { 'data-session-id': s.entityId }, `${s.entityId.slice(0, 8)} `, status(s.value), ` ${s.context.transport}${s.context.degradeReason ? ` (${s.context.degradeReason})` : ''}`))),
         el('div', {}, el('strong', {}, 'terminals')),
-        listOf(terms.map((t) => el('li', { 'data-terminal-id': t.entityId }, `${t.context.title ?? t.entityId.slice(0, 8)} `, status(t.value)))),
+        listOf(
+          terms.map((t) => {
+            const shares = Object.values(share)
+              .filter((s) => s.context.terminalId === t.entityId && s.value !== 'ended')
+              .sort((a, b) => a.context.requestedAt.localeCompare(b.context.requestedAt));
+            return el('li', { 'data-terminal-id': t.entityId }, `${t.context.title ?? t.entityId.slice(0, 8)} `, status(t.value), ...shares.map(shareBadge));
+          }),
+        ),
       );
     }),
   );
 }
 
-store.subscribe((snapshot) => render(snapshot.context));
-render(store.getSnapshot().context);
+const renderAll = (ctx) => {
+  render(ctx);
+  renderShareDetail(ctx);
+};
+store.subscribe((snapshot) => renderAll(snapshot.context));
+renderAll(store.getSnapshot().context);
+setInterval(tick, 1_000);
+
+document.addEventListener('click', (e) => {
+  const badge = e.target.closest('.share-badge');
+  if (badge) store.trigger.selectShare({ id: badge.dataset.shareId });
+  else if (e.target.closest('#share-detail .close')) store.trigger.selectShare({ id: null });
+});
+document.addEventListener('keydown', (e) => {
+  const badge = e.target.closest?.('.share-badge');
+  if (badge && (e.key === 'Enter' || e.key === ' ')) {
+    e.preventDefault();
+    store.trigger.selectShare({ id: badge.dataset.shareId });
+  }
+});
 
 const events = new EventSource('/v1/stream');
 events.addEventListener('open', () => store.trigger.connection({ state: 'open' }));

@@ -1,16 +1,13 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import type { FastifyInstance } from 'fastify';
 import {
-  CommandRequest,
-  invalid,
   LaneCleanupBody,
   LaneCreateBody,
   SessionEnsureBody,
   TerminalSpawnBody,
   TetherError,
-  type Command,
 } from '@tether/contracts';
-import { listActors, uuid, type ActorHost, type Dispatcher, type EventStore, type SavedActor } from '@tether/runtime';
+import { listActors, type ActorHost, type Dispatcher, type EventStore } from '@tether/runtime';
+import { commandFrom, parseBody, settled } from './http-commands.ts';
 import { HARNESS_ID, harnessView, laneView, sessionView, terminalView, type HarnessCheck, type Workspaces } from '@tether/workers';
 
 export interface ControlPlaneDeps {
@@ -30,32 +27,8 @@ export function controlPlaneRoutes(app: FastifyInstance, deps: ControlPlaneDeps)
   const { dispatcher, host, store, workspaces } = deps;
   const settle = deps.settleMs ?? 30_000;
 
-  const command = (req: FastifyRequest, entity: string, verb: string, entityId: string | undefined, data: Record<string, unknown>): Command => {
-    // Headers become the command id, correlation id and actor: they obey the same contract as a command body.
-    const header = (name: string) => {
-      const v = req.headers[name];
-      return (Array.isArray(v) ? v[0] : v) || undefined;
-    };
-    const [key, corr, who] = [header('idempotency-key'), header('x-correlation-id'), header('x-tether-actor')];
-    const h = CommandRequest.safeParse({ ...(key ? { id: key } : {}), ...(corr ? { correlationId: corr } : {}), actor: { kind: 'human', id: who ?? 'http' } });
-    if (!h.success) {
-      const names: Record<string, string> = { id: 'Idempotency-Key', correlationId: 'X-Correlation-Id', actor: 'X-Tether-Actor' };
-      const issues = h.error.issues.map((i) => ({ path: [names[String(i.path[0])] ?? String(i.path[0])], message: i.message }));
-      throw new TetherError('INVALID_COMMAND', `invalid request headers: ${issues.map((i) => `${i.path[0]}: ${i.message}`).join('; ')}`, { issues });
-    }
-    const id = h.data.id ?? uuid();
-    return { id, entity, verb, entityId, data, actor: h.data.actor!, correlationId: h.data.correlationId ?? id, causationId: id };
-  };
-
-  /** Waits until the actor leaves the given states (workers report back asynchronously). */
-  const until = async (entity: string, id: string, pending: string[]): Promise<SavedActor> => {
-    const end = Date.now() + settle;
-    for (;;) {
-      const a = await host.state(entity, id);
-      if (a && (!pending.includes(String(a.value)) || Date.now() > end)) return a;
-      await new Promise((r) => setTimeout(r, 15));
-    }
-  };
+  const command = commandFrom;
+  const until = (entity: string, id: string, pending: string[]) => settled(host, entity, id, pending, settle);
 
   const lane = async (p: Params) => {
     workspaces.get(p.ws);
@@ -66,7 +39,7 @@ export function controlPlaneRoutes(app: FastifyInstance, deps: ControlPlaneDeps)
 
   app.post<{ Params: { ws: string } }>('/v1/workspaces/:ws/lanes', async (req, reply) => {
     workspaces.get(req.params.ws);
-    const body = parse(LaneCreateBody, req.body);
+    const body = parseBody(LaneCreateBody, req.body);
     const r = await dispatcher.dispatch(command(req, 'lane', 'create', body.lane_id, { workspaceId: req.params.ws, projectContextId: body.project_context_id, displayName: body.display_name }));
     return reply.status(r.duplicate ? 200 : 201).send(laneView(await until('lane', r.entityId, ['provisioning'])));
   });
@@ -87,14 +60,14 @@ export function controlPlaneRoutes(app: FastifyInstance, deps: ControlPlaneDeps)
 
   app.post<{ Params: Params }>('/v1/workspaces/:ws/lanes/:lane/cleanup', async (req) => {
     await lane(req.params);
-    const body = parse(LaneCleanupBody, req.body ?? {});
+    const body = parseBody(LaneCleanupBody, req.body ?? {});
     await dispatcher.dispatch(command(req, 'lane', 'cleanup', req.params.lane, body));
     return laneView(await until('lane', req.params.lane, ['cleaning']));
   });
 
   app.post<{ Params: Params }>('/v1/workspaces/:ws/lanes/:lane/sessions', async (req) => {
     await lane(req.params);
-    const body = parse(SessionEnsureBody, req.body);
+    const body = parseBody(SessionEnsureBody, req.body);
     const r = await dispatcher.dispatch(
       command(req, 'session', 'ensure', undefined, { laneId: req.params.lane, provider: body.provider, ...(body.preferred_transport ? { preferredTransport: body.preferred_transport } : {}), ...(body.codex_session_id ? { codexSessionId: body.codex_session_id } : {}) }),
     );
@@ -108,7 +81,7 @@ export function controlPlaneRoutes(app: FastifyInstance, deps: ControlPlaneDeps)
 
   app.post<{ Params: Params }>('/v1/workspaces/:ws/lanes/:lane/terminals', async (req, reply) => {
     await lane(req.params);
-    const body = parse(TerminalSpawnBody, req.body);
+    const body = parseBody(TerminalSpawnBody, req.body);
     const r = await dispatcher.dispatch(command(req, 'terminal', 'spawn', undefined, { laneId: req.params.lane, sessionId: body.session_id, ...(body.title ? { title: body.title } : {}) }));
     return reply.status(r.duplicate ? 200 : 201).send(terminalView(await until('terminal', r.entityId, ['spawning'])));
   });
@@ -125,12 +98,4 @@ export function controlPlaneRoutes(app: FastifyInstance, deps: ControlPlaneDeps)
     await deps.checkHarness();
     return harnessView(await host.state('harness', HARNESS_ID));
   });
-}
-
-function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
-  const r = schema.safeParse(body ?? {});
-  if (!r.success) {
-    throw invalid(`invalid request body`, r.error);
-  }
-  return r.data;
 }

@@ -6,12 +6,16 @@ import { renderMetrics } from './metrics.ts';
 import { controlPlaneRoutes, type ControlPlaneDeps } from './control-plane.routes.ts';
 import { dashboardRoutes } from './dashboard.routes.ts';
 import { streamRoutes } from './stream.routes.ts';
+import { shareRoutes, type ShareRouteDeps } from './share.routes.ts';
+import { viewerRoutes } from './viewer.routes.ts';
 
 export interface GatewayOptions {
   host: ActorHost;
   dispatcher: Dispatcher;
   /** The lanes/sessions/terminals/harness API; absent in a bare runtime. */
   controlPlane?: Omit<ControlPlaneDeps, 'dispatcher' | 'host' | 'store'>;
+  /** Terminal sharing: its API, the viewer WebSocket and page. */
+  sharing?: Omit<ShareRouteDeps, 'dispatcher' | 'host' | 'store'>;
   store: EventStore;
   logger: Logger;
   projections?: ProjectionRunner<unknown>[];
@@ -90,8 +94,10 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
   });
 
   if (opts.controlPlane) controlPlaneRoutes(app, { ...opts.controlPlane, dispatcher: opts.dispatcher, host: opts.host, store: opts.store });
+  if (opts.sharing) shareRoutes(app, { ...opts.sharing, dispatcher: opts.dispatcher, host: opts.host, store: opts.store });
   streamRoutes(app, opts.store);
   dashboardRoutes(app);
+  viewerRoutes(app);
 
   app.get('/healthz', async () => ({ ok: true, store: opts.store.kind }));
   app.get('/openapi.json', async () => opts.openapi);

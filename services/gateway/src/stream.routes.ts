@@ -3,7 +3,15 @@ import { ACTORS_BUCKET } from '@tether/contracts';
 import type { EventStore, ProjectedDoc, SavedActor } from '@tether/runtime';
 
 /** Entities the dashboard shows. */
-const LIVE_KINDS = new Set(['lane', 'session', 'terminal', 'harness']);
+const LIVE_KINDS = new Set(['lane', 'session', 'terminal', 'harness', 'share', 'approval']);
+
+/** What a dashboard never needs of a share: its participants' token hashes and the sealed backend links. */
+function forDashboard(a: SavedActor): SavedActor {
+  if (a.entity !== 'share') return a;
+  const { sealedLinks: _sealed, participants = {}, ...context } = a.context as { sealedLinks?: string; participants?: Record<string, { tokenHash?: string }> };
+  const safe = Object.fromEntries(Object.entries(participants).map(([id, { tokenHash: _hash, ...p }]) => [id, p]));
+  return { ...a, context: { ...context, participants: safe } };
+}
 
 /**
  * GET /v1/stream: server-sent events of the read model. Each connection gets every current actor,
@@ -27,7 +35,7 @@ export function streamRoutes(app: FastifyInstance, store: EventStore) {
       for await (const change of kv.watch<ProjectedDoc<SavedActor>>({ signal: ac.signal, initial: true })) {
         const kind = change.key.slice(0, change.key.indexOf('.'));
         if (!LIVE_KINDS.has(kind)) continue;
-        const payload = change.value ? change.value.value : { entity: kind, entityId: change.key.slice(kind.length + 1), deleted: true };
+        const payload = change.value ? forDashboard(change.value.value) : { entity: kind, entityId: change.key.slice(kind.length + 1), deleted: true };
         res.write(`event: actor\ndata: ${JSON.stringify(payload)}\n\n`);
         if (!sentInitial) {
           sentInitial = true;

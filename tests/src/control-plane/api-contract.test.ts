@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { HarnessStatusView, Items, LaneView, SessionView, TerminalView } from '@tether/contracts';
+import { ApprovalView, HarnessStatusView, Items, LaneView, ParticipantLink, ParticipantView, SessionView, ShareCreated, ShareView, TerminalView } from '@tether/contracts';
 import { openApiDocument } from '@tether/contracts/openapi';
 import { api, useControlPlane } from '../harness/index.ts';
 
@@ -9,7 +9,8 @@ import { api, useControlPlane } from '../harness/index.ts';
 // added to the document without a case here fails the first test.
 
 const cp = useControlPlane();
-const ids = {} as { lane: string; session: string; cleanupLane: string };
+const ids = {} as { lane: string; session: string; cleanupLane: string; terminal: string; share: string; participant: string };
+const rejection = (code: string, reason?: string) => z.object({ ok: z.literal(false), error: z.object({ code: z.literal(code), ...(reason ? { reason: z.literal(reason) } : {}), message: z.string() }) });
 
 const Actor = z.object({ entity: z.string(), entityId: z.string(), version: z.number().int(), streamSeq: z.number().int(), value: z.unknown(), context: z.record(z.string(), z.unknown()) });
 type Case = { call: () => Promise<{ status: number; body: unknown }>; status: number; schema: z.ZodType };
@@ -25,6 +26,23 @@ const cases: Record<string, Case> = {
   'get /v1/workspaces/{ws}/lanes/{lane}/sessions': { call: get(() => `/v1/workspaces/ws1/lanes/${ids.lane}/sessions`), status: 200, schema: Items(SessionView) },
   'post /v1/workspaces/{ws}/lanes/{lane}/terminals': { call: post(() => `/v1/workspaces/ws1/lanes/${ids.lane}/terminals`, () => ({ session_id: ids.session })), status: 201, schema: TerminalView },
   'get /v1/workspaces/{ws}/lanes/{lane}/terminals': { call: get(() => `/v1/workspaces/ws1/lanes/${ids.lane}/terminals`), status: 200, schema: Items(TerminalView) },
+  'post /v1/shares': { call: post(() => '/v1/shares', () => ({ terminal_id: ids.terminal, access: 'write' })), status: 201, schema: ShareCreated },
+  'get /v1/shares': { call: get(() => `/v1/shares?terminal_id=${ids.terminal}&live=true`), status: 200, schema: Items(ShareView) },
+  'get /v1/shares/{share}': { call: get(() => `/v1/shares/${ids.share}`), status: 200, schema: ShareView },
+  // A native share has participant links, not backend links.
+  'get /v1/shares/{share}/links': { call: get(() => `/v1/shares/${ids.share}/links`), status: 404, schema: rejection('NOT_FOUND') },
+  'post /v1/shares/{share}/extend': { call: post(() => `/v1/shares/${ids.share}/extend`, () => ({ ttl_ms: 60_000 })), status: 200, schema: ShareView },
+  'get /v1/shares/{share}/participants': { call: get(() => `/v1/shares/${ids.share}/participants`), status: 200, schema: Items(ParticipantView) },
+  'post /v1/shares/{share}/participants': { call: post(() => `/v1/shares/${ids.share}/participants`, () => ({ name: 'second' })), status: 201, schema: ParticipantLink },
+  'post /v1/shares/{share}/participants/{participant}/grant-write': { call: post(() => `/v1/shares/${ids.share}/participants/${ids.participant}/grant-write`, () => ({ ttl_ms: 60_000 })), status: 200, schema: ShareView },
+  'post /v1/shares/{share}/participants/{participant}/revoke-write': { call: post(() => `/v1/shares/${ids.share}/participants/${ids.participant}/revoke-write`, () => ({})), status: 200, schema: ShareView },
+  'post /v1/shares/{share}/participants/{participant}/kick': { call: post(() => `/v1/shares/${ids.share}/participants/${ids.participant}/kick`, () => ({})), status: 200, schema: ShareView },
+  // No tmate relay is configured in this server: the switch is refused before anything changes.
+  'post /v1/shares/{share}/switch': { call: post(() => `/v1/shares/${ids.share}/switch`, () => ({ backend: 'tmate' })), status: 409, schema: rejection('NOT_ALLOWED', 'BACKEND_UNAVAILABLE') },
+  'post /v1/shares/{share}/revoke': { call: post(() => `/v1/shares/${ids.share}/revoke`, () => ({ reason: 'contract test' })), status: 200, schema: ShareView },
+  'get /v1/approvals': { call: get(() => '/v1/approvals'), status: 200, schema: Items(ApprovalView) },
+  'post /v1/approvals/{approval}/approve': { call: post(() => '/v1/approvals/none-such/approve', () => ({})), status: 404, schema: rejection('NOT_FOUND') },
+  'post /v1/approvals/{approval}/deny': { call: post(() => '/v1/approvals/none-such/deny', () => ({ reason: 'no' })), status: 404, schema: rejection('NOT_FOUND') },
   'post /v1/workspaces/{ws}/lanes/{lane}/cleanup': { call: post(() => `/v1/workspaces/ws1/lanes/${ids.cleanupLane}/cleanup`, () => ({})), status: 200, schema: LaneView },
   'get /v1/harness/cliproxy/status': { call: get(() => '/v1/harness/cliproxy/status'), status: 200, schema: HarnessStatusView },
   // No harness url in this server: the on-demand check says so, in the error contract.
@@ -54,6 +72,8 @@ describe('HTTP API against its contract', () => {
       expect([op, parsed.success ? 'ok' : parsed.error.message]).toEqual([op, 'ok']);
       if (op === 'post /v1/workspaces/{ws}/lanes') ids.lane = (r.body as { lane_id: string }).lane_id;
       if (op === 'post /v1/workspaces/{ws}/lanes/{lane}/sessions') ids.session = (r.body as { session_id: string }).session_id;
+      if (op === 'post /v1/workspaces/{ws}/lanes/{lane}/terminals') ids.terminal = (r.body as { terminal_id: string }).terminal_id;
+      if (op === 'post /v1/shares') [ids.share, ids.participant] = [(r.body as ShareCreated).share.share_id, (r.body as ShareCreated).link!.participant_id];
     }
     const metrics = await fetch(`${cp.url}/metrics`);
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);

@@ -3,3 +3,4 @@ export * from './fixtures.ts';
 export * from './tether-process.ts';
 export * from './control-plane.ts';
 export * from './browser.ts';
+export * from './share-viewer.ts';

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { subjects, type StoredEvent } from '@tether/contracts';
 import type { LaneContext, TerminalContext } from '@tether/machines';
@@ -17,7 +17,11 @@ export interface TerminalWorkerOptions {
   shell?: string;
   /** Output above this rate throttles the terminal (bytes per second). */
   maxBytesPerSec?: number;
+  /** Input from someone other than the terminal's session (a share participant): allowed only if this says so. */
+  mayWrite?: (terminalId: string, from: string) => boolean;
 }
+
+const SCROLLBACK_BYTES = 64 * 1024;
 
 interface Relay {
   tail: OutputTail;
@@ -38,6 +42,7 @@ export class TerminalWorker {
   private readonly pm: ProcessManager;
   private readonly relays = new Map<string, Relay>();
   private readonly statusWaits = new Map<string, number>();
+  private readonly followers = new Map<string, Set<(chunk: Uint8Array) => void>>();
   private sub?: Subscription;
   private poll?: NodeJS.Timeout;
 
@@ -112,7 +117,7 @@ export class TerminalWorker {
       window: { start: Date.now(), bytes: 0 },
       tail: new OutputTail(this.logFile(id), (chunk) => this.onOutput(id, relay, chunk), fromEnd),
       stopInput: this.io.onInput(id, (msg) => {
-        if (msg.from !== relay.sessionId) return void this.pm.log.debug({ terminalId: id, from: msg.from }, 'input from a non-writer dropped');
+        if (msg.from !== relay.sessionId && !this.opts.mayWrite?.(id, msg.from)) return void this.pm.log.debug({ terminalId: id, from: msg.from }, 'input from a non-writer dropped');
         void this.tmux.sendBytes(id, new TextEncoder().encode(msg.data)).catch((err) => this.pm.log.warn({ terminalId: id, err: String(err) }, 'input not delivered'));
       }),
     };
@@ -131,7 +136,33 @@ export class TerminalWorker {
     }
     // While throttled, output stays in the log only; viewers get live output again once it calms down.
     if (relay.throttled) relay.calmSince = undefined;
-    else this.io.publishOutput(id, chunk);
+    else {
+      this.io.publishOutput(id, chunk);
+      for (const f of this.followers.get(id) ?? []) f(chunk);
+    }
+  }
+
+  /**
+   * Output of a relayed terminal from now on, in this process (share relays), with the bytes it
+   * printed just before: both cut at the same file offset, so nothing is lost or repeated.
+   */
+  follow(id: string, onChunk: (chunk: Uint8Array) => void): { scrollback: Uint8Array; stop(): void } {
+    const relay = this.relays.get(id);
+    if (!relay) throw new Error(`terminal ${id} is not relayed by this tether (not running, or on another host)`);
+    relay.tail.drain();
+    const end = relay.tail.offset;
+    const start = Math.max(0, end - SCROLLBACK_BYTES);
+    const scrollback = Buffer.alloc(end - start);
+    const fd = openSync(this.logFile(id), 'r');
+    try {
+      readSync(fd, scrollback, 0, scrollback.length, start);
+    } finally {
+      closeSync(fd);
+    }
+    const set = this.followers.get(id) ?? new Set();
+    set.add(onChunk);
+    this.followers.set(id, set);
+    return { scrollback, stop: () => void set.delete(onChunk) };
   }
 
   /** A throttled terminal quiet (under half the limit) for 2 s is unthrottled; runs on the worker's tick. */

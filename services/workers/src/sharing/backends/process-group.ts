@@ -1,0 +1,138 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import { processesMarked } from '../../terminals/proc-scan.ts';
+
+export type WorkerExit = { code: number | null; signal: string | null };
+
+/** A worker started in a process group of its own, found again by its environment marker. */
+export interface ProcessGroup {
+  /** Group leader; also the process group id. 0 when the spawn itself failed. */
+  readonly pid: number;
+  /** `[name, value]` put in the environment of the leader and everything it starts. */
+  readonly marker: readonly [string, string];
+  readonly exited: Promise<WorkerExit>;
+  /** True until node has reaped the leader: only then may `-pid` be signalled (the id cannot be reused before). */
+  alive(): boolean;
+  /** The last lines the worker printed (stdout and stderr share one log file), for error messages. */
+  logTail(lines?: number): string;
+}
+
+export interface SpawnGroupOptions {
+  env: Record<string, string>;
+  /** Where stdout and stderr go (truncated first). */
+  logFile: string;
+  cwd?: string;
+  /** 'pipe' keeps an open, never written stdin: some hosts (upterm) end at EOF on stdin. */
+  stdin?: 'ignore' | 'pipe';
+}
+
+/** Name of the marker unique to one started worker; `stop` trusts only it once the leader is gone. */
+export const WORKER_MARKER = 'TETHER_SHARE_WORKER';
+
+/**
+ * Spawns `file args` as leader of a new session/process group (`detached`), with the environment of
+ * this process minus TMUX (the worker must not think it runs inside tether's tmux), plus `env` and a
+ * fresh unique marker.
+ */
+export function spawnGroup(file: string, args: string[], opts: SpawnGroupOptions): ProcessGroup {
+  const marker = [WORKER_MARKER, randomUUID()] as const;
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'TMUX' && k !== 'TMUX_PANE') env[k] = v;
+  Object.assign(env, opts.env, { [marker[0]]: marker[1] });
+  const log = openSync(opts.logFile, 'w');
+  let sub: ReturnType<typeof spawnDetached>;
+  try {
+    sub = spawnDetached(file, args, env, log, opts);
+  } finally {
+    closeSync(log); // the child has its own copy
+  }
+  sub.stdin?.on('error', () => {}); // never written; a closed pipe is no news
+  const exited = new Promise<WorkerExit>((resolve) => {
+    sub.once('exit', (code, signal) => resolve({ code, signal }));
+    sub.on('error', () => sub.pid === undefined && resolve({ code: null, signal: null })); // could not spawn at all
+  });
+  return {
+    pid: sub.pid ?? 0,
+    marker,
+    exited,
+    alive: () => sub.pid !== undefined && sub.exitCode === null && sub.signalCode === null,
+    logTail: (lines = 3) => tail(opts.logFile, lines),
+  };
+}
+
+// node:child_process here, not execa: the output goes straight to a file descriptor (execa types only take fds 3-9), and exitCode/signalCode say whether the leader is reaped.
+function spawnDetached(file: string, args: string[], env: Record<string, string>, log: number, opts: SpawnGroupOptions) {
+  return spawn(file, args, { env, cwd: opts.cwd, detached: true, stdio: [opts.stdin ?? 'ignore', log, log] });
+}
+
+/** Pids of live processes carrying this group's marker (leader included while it lives). */
+export const markedProcesses = (g: ProcessGroup): number[] => processesMarked(g.marker[0], g.marker[1]);
+
+/** Signals the group (only while its leader is unreaped) and every process carrying its marker. */
+export function signalGroup(g: ProcessGroup, sig: NodeJS.Signals): void {
+  const targets = new Set(markedProcesses(g));
+  if (g.alive()) targets.add(-g.pid);
+  for (const t of targets) {
+    try {
+      process.kill(t, sig);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/**
+ * SIGTERM, up to `graceMs` for everything marked to go, then SIGKILL (which also ends a stopped
+ * process); resolves once no marked process is left and the leader is reaped. Processes outside the
+ * group (a tmux pane runs in a session of its own) are reached through the marker.
+ */
+export async function stopGroup(g: ProcessGroup, graceMs = 3_000): Promise<void> {
+  const gone = () => !g.alive() && markedProcesses(g).length === 0;
+  signalGroup(g, 'SIGTERM');
+  const until = Date.now() + graceMs;
+  while (!gone() && Date.now() < until) await sleep(50);
+  if (!gone()) signalGroup(g, 'SIGKILL');
+  for (let i = 0; i < 100 && !gone(); i++) await sleep(20);
+  if (g.pid) await Promise.race([g.exited, sleep(2_000, undefined, { ref: false })]);
+}
+
+export interface BoundedRunResult {
+  ok: boolean;
+  timedOut: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+/** A short client command (tmate display, upterm session current) bounded by `timeoutMs`: a hung server makes it hang. */
+export async function runBounded(file: string, args: string[], timeoutMs: number, env: Record<string, string> = {}): Promise<BoundedRunResult> {
+  const r = await execa(file, args, { env, reject: false, timeout: Math.max(1, timeoutMs), forceKillAfterDelay: 500, stdin: 'ignore' });
+  return { ok: r.exitCode === 0 && !r.timedOut, timedOut: r.timedOut, stdout: String(r.stdout ?? '').trim(), stderr: String(r.stderr ?? '').trim() };
+}
+
+/** Quotes one word for `sh -c`. */
+export const shQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** The inner client that puts the tether terminal on the sharing backend's screen; read-only for read shares, and never resizing the terminal. */
+export function tmuxAttachCommand(tmuxSocket: string, terminalId: string, access: 'read' | 'write'): string {
+  const flags = access === 'read' ? ['-r', '-f', 'ignore-size'] : ['-f', 'ignore-size'];
+  return ['env', '-u', 'TMUX', 'tmux', '-S', shQuote(tmuxSocket), 'attach-session', ...flags, '-t', shQuote(`=${terminalId}`)].join(' ');
+}
+
+/** Last lines of a log that may be long (tmate prints every reconnection): only its last 4 KiB are read. */
+function tail(file: string, lines: number): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const size = fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.min(size, 4096));
+    readSync(fd, buf, 0, buf.length, size - buf.length);
+    return buf.toString('utf8').split('\n').map((l) => l.trim()).filter(Boolean).slice(-lines).join(' | ');
+  } catch {
+    return '';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}

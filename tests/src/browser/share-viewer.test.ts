@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { ShareCreated } from '@tether/contracts';
+import { eventually, launchChromium, useControlPlane } from '../harness/index.ts';
+import { as, createShare, policyFile, runningTerminal } from '../sharing/helpers.ts';
+
+const cp = useControlPlane({ TETHER_SHARE_POLICY: policyFile() });
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** The viewer's terminal text, from its `window.__tetherViewer` (no DOM types here: the test runs in Node). */
+const viewerText = (page: Page) => page.evaluate(() => (globalThis as unknown as { __tetherViewer: { text(): string } }).__tetherViewer.text());
+
+describe('share viewer in Chromium', () => {
+  it('a participant watches, is refused, is granted write and types, then is disconnected by a revoke; the dashboard follows', async () => {
+    const { term, session } = await runningTerminal(cp.url);
+    const created = await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id, access: 'write' });
+    expect(created.status).toBe(201);
+    const { share, link } = ShareCreated.parse(created.body);
+    const shareId = share.share_id;
+
+    // Everything the terminal prints, straight from NATS.
+    let out = '';
+    const decoder = new TextDecoder();
+    const sub = cp.ctx.store.nc.subscribe(`tether.term.${term.terminal_id}.out`, { callback: (err, m) => void (err ? undefined : (out += decoder.decode(m.data))) });
+
+    // The dashboard shows the share on its terminal: native, nobody connected yet.
+    const dashboard = await browser.newPage();
+    await dashboard.goto(cp.url + '/');
+    const badge = dashboard.locator(`[data-terminal-id="${term.terminal_id}"] .share-badge[data-share-id="${shareId}"]`);
+    await badge.waitFor();
+    expect(await badge.getAttribute('data-status')).toBe('active');
+    expect(await badge.innerText()).toMatch(/^native · \d\d:\d\d · 0\/1$/);
+
+    // The participant opens the link; the token never goes into a request URL.
+    const viewer = await browser.newPage();
+    const urls: string[] = [];
+    viewer.on('request', (r) => urls.push(r.url()));
+    viewer.on('websocket', (ws) => urls.push(ws.url()));
+    const errors: string[] = [];
+    viewer.on('pageerror', (e) => errors.push(String(e)));
+    viewer.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
+    await viewer.goto(link!.url);
+    await viewer.locator('body[data-state="open"]').waitFor();
+    expect(await viewer.locator('#status').getAttribute('data-access')).toBe('read');
+    expect(await viewer.locator('#access').innerText()).toBe('read-only');
+    expect(await viewer.locator('#who').innerText()).toBe(link!.name);
+    expect(await viewer.locator('#time-left').innerText()).toMatch(/^time left \d\d:\d\d$/);
+    expect(urls.some((u) => u.endsWith(`/v1/shares/${shareId}/ws`))).toBe(true);
+    expect(urls.filter((u) => u.includes(link!.token))).toEqual([]);
+    expect(viewer.url()).not.toContain(link!.token); // taken out of the address bar too
+
+    // What the terminal prints reaches the page.
+    cp.ctx.store.nc.publish(`tether.term.${term.terminal_id}.in`, JSON.stringify({ data: 'echo hello-$((40+2))\r', from: session.session_id }));
+    await eventually(() => viewerText(viewer), (t) => t.includes('hello-42'));
+    await dashboard.locator(`.share-badge[data-share-id="${shareId}"]`, { hasText: '1/1' }).waitFor();
+
+    // The detail panel, from a click on the badge.
+    await badge.click();
+    const detail = dashboard.locator(`#share-detail[data-share-id="${shareId}"]`);
+    await detail.waitFor();
+    expect(await detail.locator('[data-field="owner"]').innerText()).toBe('human:alice');
+    expect(await detail.locator('[data-field="backend"]').innerText()).toBe('native');
+    expect(await detail.locator('[data-field="access"]').innerText()).toBe('write');
+    expect(await detail.locator('[data-field="policy rule"]').innerText()).toContain('people');
+    await detail.locator(`tr[data-participant-id="${link!.participant_id}"][data-connected="true"]`).waitFor();
+
+    // Read-only: keystrokes are refused and never reach the terminal.
+    const typeLine = async () => {
+      await viewer.locator('#terminal').click();
+      await viewer.keyboard.type('echo viewer-typed-$((3*3))');
+      await viewer.keyboard.press('Enter');
+    };
+    await typeLine();
+    await viewer.locator('#notice[data-kind="refused"]').waitFor();
+    expect(await viewer.locator('#notice').innerText()).toContain('read-only');
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(out).toContain('hello-42');
+    expect(out).not.toContain('viewer-typed');
+
+    // The owner grants write: the page says so, and the same keystrokes now run.
+    const grant = await as(cp.url, 'human:alice', 'POST', `/v1/shares/${shareId}/participants/${link!.participant_id}/grant-write`, {});
+    expect(grant.status).toBe(200);
+    await viewer.locator('#status[data-access="write"]').waitFor();
+    expect(await viewer.locator('#access').innerText()).toMatch(/^read-write until \d\d:\d\d$/);
+    await typeLine();
+    await eventually(() => out, (o) => o.includes('viewer-typed-9'));
+    await eventually(() => viewerText(viewer), (t) => t.includes('viewer-typed-9'));
+    await detail.locator(`tr[data-participant-id="${link!.participant_id}"] td`, { hasText: 'write until' }).waitFor();
+
+    // Revoke: the viewer is disconnected with the reason; the badge goes, the detail shows the end.
+    const revoked = await as(cp.url, 'human:alice', 'POST', `/v1/shares/${shareId}/revoke`, { reason: 'demo over' });
+    expect(revoked.status).toBe(200);
+    await viewer.locator('body[data-state="closed"]').waitFor();
+    const banner = await viewer.locator('#banner').innerText();
+    expect(banner).toMatch(/^Disconnected: /);
+    expect(banner).toContain('revoked');
+    expect(banner).toContain('demo over');
+    expect(errors).toEqual([]); // no script errors, no CSP refusals
+    await badge.waitFor({ state: 'detached' });
+    await dashboard.locator('#share-detail[data-status="ended"]').waitFor();
+    expect(await detail.locator('[data-field="ended"]').innerText()).toMatch(/^revoked: demo over \(human:alice, /);
+
+    sub.unsubscribe();
+    await viewer.screenshot({ path: `${cp.home}/share-viewer.png` });
+    await dashboard.screenshot({ path: `${cp.home}/dashboard-share.png` });
+    await viewer.close();
+    await dashboard.close();
+  });
+
+  it('the dashboard flags a share in its grace period, and clears the flag when the owner extends it', async () => {
+    const { term } = await runningTerminal(cp.url);
+    // 2 min left is inside the default 5 min warning window: the share starts in its grace period.
+    const { share } = ShareCreated.parse((await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id, ttl_ms: 120_000 })).body);
+    const page = await browser.newPage();
+    await page.goto(cp.url + '/');
+    const badge = page.locator(`.share-badge[data-share-id="${share.share_id}"]`);
+    await page.locator(`.share-badge[data-share-id="${share.share_id}"][data-status="expiring"][data-warning="true"]`).waitFor();
+    expect(await badge.innerText()).toMatch(/^native · 0[12]:\d\d · 0\/1$/);
+    expect((await as(cp.url, 'human:alice', 'POST', `/v1/shares/${share.share_id}/extend`, { ttl_ms: 600_000 })).status).toBe(200);
+    await page.locator(`.share-badge[data-share-id="${share.share_id}"][data-status="active"][data-warning="false"]`).waitFor();
+    expect(await badge.innerText()).toMatch(/^native · 1[12]:\d\d · 0\/1$/);
+    await as(cp.url, 'human:alice', 'POST', `/v1/shares/${share.share_id}/revoke`, {});
+    await badge.waitFor({ state: 'detached' });
+    await page.close();
+  });
+
+  it('the page: a bad share id is a 404 in the gateway error shape; the HTML never holds the token', async () => {
+    const bad = await fetch(`${cp.url}/v/bad%20id!`);
+    expect(bad.status).toBe(404);
+    expect(await bad.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
+    expect((await fetch(`${cp.url}/v/${'x'.repeat(129)}`)).status).toBe(404);
+    expect((await fetch(`${cp.url}/viewer/..%2Fpackage.json`)).status).toBe(404);
+
+    const { term } = await runningTerminal(cp.url);
+    const { link } = ShareCreated.parse((await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id })).body);
+    const page = await fetch(link!.url); // fetch drops the #fragment, as browsers do
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(page.headers.get('cache-control')).toBe('no-store');
+    const html = await page.text();
+    expect(html).toContain('/viewer/viewer.js');
+    expect(html).not.toContain(link!.token);
+    for (const asset of ['viewer.js', 'viewer.css', 'xterm.js', 'xterm.css', 'addon-fit.js']) expect((await fetch(`${cp.url}/viewer/${asset}`)).status).toBe(200);
+  });
+});

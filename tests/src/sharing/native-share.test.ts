@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest';
+import { ShareCreated, ShareView } from '@tether/contracts';
+import { sendCommand } from '@tether/runtime';
+import { eventually, openViewer, useControlPlane } from '../harness/index.ts';
+import { as, createShare, policyFile, runningTerminal } from './helpers.ts';
+
+const cp = useControlPlane({ TETHER_SHARE_POLICY: policyFile(), TETHER_SHARE_MIN_TTL_MS: '1000', TETHER_SHARE_WARN_MS: '1500' });
+const share = async (id: string) => ShareView.parse((await as(cp.url, 'human:alice', 'GET', `/v1/shares/${id}`)).body);
+
+describe('native share', () => {
+  it('a viewer link is read-only; a write grant lets that participant type; kick and revoke disconnect with a reason', async () => {
+    const { term, session } = await runningTerminal(cp.url);
+    cp.ctx.store.nc.publish(`tether.term.${term.terminal_id}.in`, JSON.stringify({ data: 'echo before-share-$((6*7))\r', from: session.session_id }));
+    const created = await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id, access: 'write', participant: 'bob' });
+    expect(created.status).toBe(201);
+    const { share: s, link } = ShareCreated.parse(created.body);
+    expect(s).toMatchObject({ status: 'active', backend: 'native', owner: 'human:alice', policy: { effect: 'allow', rule_id: 'people' } });
+    expect(link!.url).toMatch(new RegExp(`/v/${s.share_id}#t=[A-Za-z0-9_-]{43}$`)); // 256-bit token
+    expect(Buffer.from(link!.token, 'base64url').length).toBeGreaterThanOrEqual(16);
+
+    // The token is shown once: the stream and the views only have its hash.
+    const events = JSON.stringify((await as(cp.url, 'human:alice', 'GET', `/v1/entities/share/${s.share_id}/events`)).body);
+    expect(events).not.toContain(link!.token);
+    expect(JSON.stringify(await share(s.share_id))).not.toContain(link!.token);
+
+    const bob = await openViewer(link!.url);
+    // A late joiner gets the scrollback, then live output.
+    await eventually(() => bob.output(), (o) => o.includes('before-share-42'));
+    expect(bob.messages[0]).toMatchObject({ type: 'welcome', participant_id: link!.participant_id, access: 'read' });
+    await eventually(() => share(s.share_id), (v) => v.participants[0]!.connected);
+
+    bob.type('echo typed-by-bob-$((1+1))\r');
+    await eventually(() => bob.messages, (m) => m.some((x) => x.type === 'refused'));
+    const grant = await as(cp.url, 'human:alice', 'POST', `/v1/shares/${s.share_id}/participants/${link!.participant_id}/grant-write`, { ttl_ms: 60_000 });
+    expect(grant.status).toBe(200);
+    await eventually(() => bob.messages, (m) => m.some((x) => x.type === 'access' && x.access === 'write'));
+    bob.type('echo typed-by-bob-$((1+1))\r');
+    await eventually(() => bob.output(), (o) => o.includes('typed-by-bob-2'));
+    expect(bob.output()).not.toMatch(/typed-by-bob-2[\s\S]*typed-by-bob-2[\s\S]*typed-by-bob-2/); // the refused line never ran
+
+    // Only the owner manages participants.
+    const mallory = await as<{ error: { reason: string } }>(cp.url, 'human:mallory', 'POST', `/v1/shares/${s.share_id}/participants/${link!.participant_id}/revoke-write`, {});
+    expect(mallory.status).toBe(409);
+    expect(mallory.body.error.reason).toBe('SHARE_NOT_OWNER');
+
+    // A second participant with their own link; kicking bob leaves carol connected.
+    const carolLink = (await as<{ url: string; participant_id: string }>(cp.url, 'human:alice', 'POST', `/v1/shares/${s.share_id}/participants`, { name: 'carol' })).body;
+    const carol = await openViewer(carolLink.url, 'browser');
+    await eventually(() => carol.messages, (m) => m.some((x) => x.type === 'welcome'));
+    await as(cp.url, 'human:alice', 'POST', `/v1/shares/${s.share_id}/participants/${link!.participant_id}/kick`, { reason: 'done watching' });
+    expect(await bob.closed).toMatchObject({ code: 4403 });
+    const again = await openViewer(link!.url);
+    expect((await again.closed).code).toBe(4403); // a kicked link stays dead
+
+    const revoked = await as(cp.url, 'human:alice', 'POST', `/v1/shares/${s.share_id}/revoke`, { reason: 'meeting over' });
+    expect(revoked.body).toMatchObject({ status: 'ended', ended: { reason: 'revoked', detail: 'meeting over', by: 'human:alice' } });
+    const closed = await carol.closed;
+    expect(closed.code).toBe(4410);
+    expect(closed.reason).toContain('revoked');
+    expect(carol.messages.at(-1)).toMatchObject({ type: 'ended', reason: expect.stringContaining('meeting over') });
+    const participants = (await share(s.share_id)).participants;
+    expect(participants.find((p) => p.name === 'carol')!.connected).toBe(false);
+  });
+
+  it('policy: deny by default with the reason (nothing started), approval held for an operator who is not the requester', async () => {
+    const { term } = await runningTerminal(cp.url);
+    const denied = await createShare(cp.url, 'service:ci', { terminal_id: term.terminal_id });
+    expect(denied.status).toBe(409);
+    expect(denied.body.error).toMatchObject({ code: 'NOT_ALLOWED', reason: 'SHARE_DENIED' });
+    expect(denied.body.error!.message).toMatch(/no rule allows service:ci .* denied by default/);
+    const byRule = await createShare(cp.url, 'human:eve', { terminal_id: term.terminal_id, backend: 'tmate' });
+    expect(byRule.body.error!.message).toContain('eve may not use tmate');
+    // The denial is on record (audited), and no relay runs for it.
+    const list = (await as<{ items: ShareView[] }>(cp.url, 'human:alice', 'GET', `/v1/shares?terminal_id=${term.terminal_id}`)).body.items;
+    expect(list.filter((s) => s.status === 'ended' && s.ended?.reason === 'denied')).toHaveLength(2);
+    expect(cp.server.relays.size).toBe(0);
+
+    // A request sent straight to the entity cannot bring its own "allow".
+    const forged = await sendCommand(cp.ctx.store.nc, 'share', 'request', {
+      entityId: 'forged-1',
+      data: {
+        terminalId: term.terminal_id,
+        laneId: list[0]!.lane_id,
+        backend: 'native',
+        access: 'write',
+        ttlMs: 60_000,
+        maxTtlMs: 4 * 3_600_000,
+        warnBeforeMs: 1_500,
+        policy: { effect: 'allow', ruleId: 'people', reason: 'trust me' },
+      },
+      actor: { kind: 'service', id: 'ci' },
+    });
+    expect(forged).toMatchObject({ ok: false, error: { reason: 'POLICY_MISMATCH' } });
+
+    const held = await createShare(cp.url, 'ai:codex', { terminal_id: term.terminal_id });
+    expect(held.status).toBe(201);
+    const s = held.body.share;
+    expect(s).toMatchObject({ status: 'awaiting_approval', approval_id: s.share_id });
+    const viewer = await openViewer(held.body.link!.url);
+    await eventually(() => viewer.messages, (m) => m.some((x) => x.type === 'waiting'));
+    await eventually(() => as<{ items: Array<{ approval_id: string; status: string }> }>(cp.url, 'human:ops', 'GET', '/v1/approvals'), (r) => r.body.items.some((a) => a.approval_id === s.share_id && a.status === 'pending'));
+    const self = await as<{ error: { reason: string } }>(cp.url, 'ai:codex', 'POST', `/v1/approvals/${s.share_id}/approve`, {});
+    expect(self.body.error.reason).toBe('APPROVER_NOT_HUMAN');
+    const ok = await as(cp.url, 'human:ops', 'POST', `/v1/approvals/${s.share_id}/approve`, { note: 'pairing session' });
+    expect(ok.body).toMatchObject({ status: 'approved', decided_by: 'human:ops' });
+    await eventually(() => share(s.share_id), (v) => v.status === 'active');
+    await eventually(() => viewer.messages, (m) => m.some((x) => x.type === 'welcome')); // the waiting viewer is let in
+
+    const other = await createShare(cp.url, 'ai:codex', { terminal_id: term.terminal_id });
+    await eventually(() => as<{ items: Array<{ approval_id: string }> }>(cp.url, 'human:ops', 'GET', '/v1/approvals'), (r) => r.body.items.some((a) => a.approval_id === other.body.share.share_id));
+    await as(cp.url, 'human:ops', 'POST', `/v1/approvals/${other.body.share.share_id}/deny`, { reason: 'not on prod' });
+    const ended = await eventually(() => share(other.body.share.share_id), (v) => v.status === 'ended');
+    expect(ended.ended).toMatchObject({ reason: 'denied', detail: expect.stringContaining('not on prod') });
+    viewer.close();
+  });
+
+  it('at most 3 live shares per terminal; the fourth is refused with the reason; revoking frees a slot', async () => {
+    const { term } = await runningTerminal(cp.url);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id });
+      expect(r.status).toBe(201);
+      ids.push(r.body.share.share_id);
+    }
+    const fourth = await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id });
+    expect(fourth.status).toBe(409);
+    expect(fourth.body.error).toMatchObject({ reason: 'TERMINAL_SHARE_LIMIT' });
+    expect(fourth.body.error!.message).toContain('the limit is 3');
+    await as(cp.url, 'human:alice', 'POST', `/v1/shares/${ids[0]}/revoke`, {});
+    await eventually(() => createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id }), (r) => r.status === 201);
+  });
+
+  it('TTL: bad values refused; a grace warning reaches viewers; expiry ends the share and closes them; extend after expiry is a clear error', async () => {
+    const { term } = await runningTerminal(cp.url);
+    for (const ttl of [10, 5 * 3_600_000]) {
+      const bad = await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id, ttl_ms: ttl });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error!.message).toMatch(/outside 1000 ms … 14400000 ms/);
+    }
+    const r = await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id, ttl_ms: 3_000 });
+    const s = r.body.share;
+    const viewer = await openViewer(r.body.link!.url);
+    const tooLong = await as<{ error: { reason: string } }>(cp.url, 'human:alice', 'POST', `/v1/shares/${s.share_id}/extend`, { ttl_ms: 4 * 3_600_000 });
+    expect(tooLong.body.error.reason).toBe('SHARE_TTL_MAX');
+    const extended = await as<ShareView>(cp.url, 'human:alice', 'POST', `/v1/shares/${s.share_id}/extend`, { ttl_ms: 1_000 });
+    expect(Date.parse(extended.body.expires_at!)).toBe(Date.parse(s.expires_at!) + 1_000);
+    await eventually(() => viewer.messages, (m) => m.some((x) => x.type === 'warning'));
+    await eventually(() => share(s.share_id), (v) => v.status === 'expiring' || v.status === 'ended');
+    const closed = await viewer.closed;
+    expect(closed).toMatchObject({ code: 4410, reason: expect.stringContaining('expired') });
+    expect((await share(s.share_id)).ended).toMatchObject({ reason: 'expired' });
+    const late = await as<{ error: { reason: string; message: string } }>(cp.url, 'human:alice', 'POST', `/v1/shares/${s.share_id}/extend`, { ttl_ms: 60_000 });
+    expect(late.status).toBe(409);
+    expect(late.body.error.reason).toBe('SHARE_EXPIRED');
+    expect(late.body.error.message).toMatch(/expired at .*extend is not possible, create a new share/);
+  });
+
+  it('an extend racing the expiry has exactly one winner', async () => {
+    const { term } = await runningTerminal(cp.url);
+    for (let round = 0; round < 3; round++) {
+      const s = (await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id, ttl_ms: 1_000 })).body.share;
+      await new Promise((res) => setTimeout(res, Date.parse(s.expires_at!) - Date.now() - 5));
+      const ext = await as<ShareView & { error?: { reason: string } }>(cp.url, 'human:alice', 'POST', `/v1/shares/${s.share_id}/extend`, { ttl_ms: 60_000 });
+      const final = await eventually(() => share(s.share_id), (v) => v.status !== 'starting');
+      await new Promise((res) => setTimeout(res, 300));
+      const after = await share(s.share_id);
+      if (ext.status === 200) expect(after.status).toBe('active');
+      else {
+        expect(ext.body.error!.reason).toMatch(/SHARE_EXPIRED/);
+        expect(after.ended?.reason).toBe('expired');
+      }
+      expect(final).toBeTruthy();
+      await as(cp.url, 'human:alice', 'POST', `/v1/shares/${s.share_id}/revoke`, {});
+    }
+  });
+
+  it('closing the terminal ends its shares (terminated) and disconnects their viewers', async () => {
+    const { term, lane } = await runningTerminal(cp.url);
+    const r = await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id });
+    const viewer = await openViewer(r.body.link!.url);
+    await eventually(() => viewer.messages, (m) => m.some((x) => x.type === 'welcome'));
+    await sendCommand(cp.ctx.store.nc, 'terminal', 'close', { entityId: term.terminal_id, data: { reason: 'done' } });
+    expect((await viewer.closed).code).toBe(4410);
+    const s = await eventually(() => share(r.body.share.share_id), (v) => v.status === 'ended');
+    expect(s.ended).toMatchObject({ reason: 'terminated', detail: expect.stringContaining(`terminal ${term.terminal_id} closed`) });
+    expect(lane.lane_id).toBe(s.lane_id);
+  });
+
+  it('bad input: unknown terminal, bad backend, bad token, unknown share', async () => {
+    expect((await createShare(cp.url, 'human:alice', { terminal_id: 'nope' })).status).toBe(404);
+    const { term } = await runningTerminal(cp.url);
+    const bad = await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id, backend: 'ssh' });
+    expect(bad.status).toBe(400);
+    const r = await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id });
+    const forged = await openViewer(r.body.link!.url.replace(/#t=.*/, `#t=${'A'.repeat(43)}`));
+    expect(await forged.closed).toMatchObject({ code: 4401 });
+    const unknown = await openViewer(r.body.link!.url.replace(r.body.share.share_id, 'no-such-share'));
+    expect((await unknown.closed).code).toBe(4404);
+    expect((await as(cp.url, 'human:alice', 'GET', '/v1/shares/no-such-share')).status).toBe(404);
+  });
+});
