@@ -186,6 +186,16 @@ describe('native share', () => {
     expect(lane.lane_id).toBe(s.lane_id);
   });
 
+  it('works over NATS too: tether.cmd.share.create answers with the share and the link', async () => {
+    const { term } = await runningTerminal(cp.url);
+    const r = await sendCommand(cp.ctx.store.nc, 'share', 'create', { data: { terminal_id: term.terminal_id }, actor: { kind: 'human', id: 'alice' } });
+    expect(r).toMatchObject({ ok: true, entity: 'share', result: { share: { status: expect.stringMatching(/^(starting|active)$/), owner: 'human:alice' }, link: { url: expect.stringContaining('#t=') } } });
+    const id = (r as { entityId: string }).entityId;
+    await eventually(() => share(id), (v) => v.status === 'active');
+    const revoked = await sendCommand(cp.ctx.store.nc, 'share', 'revoke', { entityId: id, data: { reason: 'over nats' }, actor: { kind: 'human', id: 'alice' } });
+    expect(revoked).toMatchObject({ ok: true, state: 'ended' });
+  });
+
   it('bad input: unknown terminal, bad backend, bad token, unknown share', async () => {
     expect((await createShare(cp.url, 'human:alice', { terminal_id: 'nope' })).status).toBe(404);
     const { term } = await runningTerminal(cp.url);
