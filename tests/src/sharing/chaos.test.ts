@@ -1,21 +1,14 @@
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { sendCommand } from '@tether/runtime';
 import { ShareView } from '@tether/contracts';
 import { ProcessShares, processesMarked, termSubjects } from '@tether/workers';
 import { eventually, useControlPlane } from '../harness/index.ts';
-import { as, createShare, policyFile, runningTerminal } from './helpers.ts';
+import { as, createShare, fakeTmateEnv, runningTerminal } from './helpers.ts';
 
 // Share worker chaos (seed 000, T015), each scenario 5 times, with the NAMED FAKE tmate as the worker
 // (no tmate relay can run here; the fake is a real process group that can be killed and stopped).
 // After every round a /proc scan finds no process marked with this tether's TETHER_OWNER.
-const FAKE_TMATE = fileURLToPath(new URL('../../fakes/fake-tmate.mjs', import.meta.url));
-const cp = useControlPlane({
-  TETHER_SHARE_POLICY: policyFile(),
-  TETHER_TMATE_BIN: FAKE_TMATE,
-  TETHER_TMATE_HOST: 'relay.fake.invalid',
-  TETHER_TMATE_ED25519_FINGERPRINT: 'SHA256:fake',
-});
+const cp = useControlPlane({ ...fakeTmateEnv() });
 const OWNER = `test-${process.pid}`;
 const ROUNDS = 5;
 

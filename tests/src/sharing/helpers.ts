@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { LaneView, SessionView, TerminalView, type PolicyFile, type ShareCreated } from '@tether/contracts';
 import { api } from '../harness/index.ts';
@@ -39,3 +40,11 @@ export async function createShare(url: string, actor: string, body: Record<strin
   const r = await as<ShareCreated & { error?: { code: string; reason?: string; message: string } }>(url, actor, 'POST', '/v1/shares', body);
   return r;
 }
+
+/** tether configured for tmate with the NAMED FAKE tmate (tests/fakes/fake-tmate.mjs): no tmate relay can run here. */
+export const fakeTmateEnv = () => ({
+  TETHER_SHARE_POLICY: policyFile(),
+  TETHER_TMATE_BIN: fileURLToPath(new URL('../../fakes/fake-tmate.mjs', import.meta.url)),
+  TETHER_TMATE_HOST: 'relay.fake.invalid',
+  TETHER_TMATE_ED25519_FINGERPRINT: 'SHA256:fake',
+});

@@ -1,20 +1,12 @@
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ShareView } from '@tether/contracts';
 import { ProcessShares } from '@tether/workers';
 import { eventually, useControlPlane } from '../harness/index.ts';
-import { as, createShare, policyFile, runningTerminal } from './helpers.ts';
+import { as, createShare, fakeTmateEnv, runningTerminal } from './helpers.ts';
 
 // The tmate backend through tether with a NAMED FAKE tmate (tests/fakes/fake-tmate.mjs): no tmate relay
 // can run on this machine. The real binary's failure path is in tmate-real.test.ts.
-const FAKE_TMATE = fileURLToPath(new URL('../../fakes/fake-tmate.mjs', import.meta.url));
-const cp = useControlPlane({
-  TETHER_SHARE_POLICY: policyFile(),
-  TETHER_TMATE_BIN: FAKE_TMATE,
-  TETHER_TMATE_HOST: 'relay.fake.invalid',
-  TETHER_TMATE_ED25519_FINGERPRINT: 'SHA256:fake',
-  TETHER_SHARE_HEARTBEAT_MS: '300',
-});
+const cp = useControlPlane({ ...fakeTmateEnv(), TETHER_SHARE_HEARTBEAT_MS: '300' });
 const share = async (id: string) => ShareView.parse((await as(cp.url, 'human:alice', 'GET', `/v1/shares/${id}`)).body);
 
 describe('tmate backend (fake tmate)', () => {
