@@ -1,10 +1,7 @@
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { execa } from 'execa';
 import { freePort } from '@tether/runtime';
-import { TetherProcess, gitRepo } from '@tether/tests';
+import { gitRepo } from '@tether/tests';
+import { startTether, timed } from './tether-server.ts';
 import { percentile, log } from './timing.ts';
 
 export interface ControlPlaneResults {
@@ -23,7 +20,6 @@ const CHECK_EVERY_MS = 250;
 
 /** Lane creation (through to the real git worktree), terminal spawn (through to a running shell in tmux), harness failover. */
 export async function measureControlPlane(natsUrl: string, counts = { lanes: 30, terminals: 20, failovers: 5 }): Promise<ControlPlaneResults> {
-  const home = mkdtempSync(join(tmpdir(), 'tether-bench-cp-'));
   const harnessPort = await freePort();
   let harness: Server | undefined;
   const startHarness = async () => {
@@ -32,26 +28,17 @@ export async function measureControlPlane(natsUrl: string, counts = { lanes: 30,
   };
   const stopHarness = () => new Promise<void>((r) => (harness ? (harness.close(() => r()), harness.closeAllConnections()) : r()));
   await startHarness();
-  const tether = await TetherProcess.start({
-    NATS_URL: natsUrl,
-    TETHER_HOME: home,
-    TETHER_LOG_LEVEL: 'warn',
-    TETHER_WORKSPACES: `bench=${await gitRepo()}`,
-    TETHER_HARNESS_URL: `http://127.0.0.1:${harnessPort}`,
-    TETHER_HARNESS_CHECK_MS: String(CHECK_EVERY_MS),
-    TETHER_HARNESS_COOLDOWN_MS: '100',
-  });
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(tether.url + path, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
-    const json = (await res.json()) as Record<string, any>;
-    if (json.ok === false) throw new Error(`${method} ${path}: ${json.error.code} ${json.error.message}`);
-    return json;
-  };
-  const timed = async (fn: () => Promise<unknown>) => {
-    const t0 = performance.now();
-    await fn();
-    return performance.now() - t0;
-  };
+  const tether = await startTether(
+    natsUrl,
+    {
+      TETHER_WORKSPACES: `bench=${await gitRepo()}`,
+      TETHER_HARNESS_URL: `http://127.0.0.1:${harnessPort}`,
+      TETHER_HARNESS_CHECK_MS: String(CHECK_EVERY_MS),
+      TETHER_HARNESS_COOLDOWN_MS: '100',
+    },
+    'tether-bench-cp-',
+  );
+  const call = (method: string, path: string, body?: unknown) => tether.call(method, path, body);
   try {
     log(`control plane: ${counts.lanes} lanes (git worktree each)`);
     const laneMs: number[] = [];
@@ -110,8 +97,6 @@ export async function measureControlPlane(natsUrl: string, counts = { lanes: 30,
     };
   } finally {
     await stopHarness();
-    await tether.kill('SIGTERM');
-    await execa('tmux', ['-S', join(home, 'terminals', 'tmux.sock'), 'kill-server'], { reject: false });
-    rmSync(home, { recursive: true, force: true });
+    await tether.stop();
   }
 }

@@ -9,6 +9,8 @@ export interface VerbContract {
   creates?: boolean;
   /** Applies to a new entity or an existing one alike (e.g. claiming an id). */
   upsert?: boolean;
+  /** An application command that acts on an existing entity named by `entityId` (e.g. share.invite). */
+  needsEntityId?: boolean;
   summary: string;
 }
 export type EntityContract = Record<string, VerbContract>;

@@ -9,3 +9,4 @@ export * from './api/control-plane.ts';
 export * from './policy.ts';
 export * from './entities/sharing.ts';
 export * from './api/sharing.ts';
+export * from './audit.ts';

@@ -1,4 +1,4 @@
-import { STREAM_EVENTS, subjects } from '@tether/contracts';
+import { STREAM_AUDIT, STREAM_EVENTS, auditSubjects, subjects } from '@tether/contracts';
 
 // Streams, consumers and buckets as code; the JetStream adapter applies them idempotently at start.
 
@@ -47,3 +47,31 @@ export function kvBucketConfig(opts: { replicas?: number } = {}) {
 
 /** Nanoseconds, the unit of JetStream durations. */
 const ms = (millis: number) => millis * 1_000_000;
+
+export interface AuditStreamOptions {
+  replicas?: number;
+  /** Window in which a re-sent event id (msgID) is answered with the original record; outlasts a consumer's ack wait. */
+  duplicateWindowMs?: number;
+}
+
+export const DEFAULT_AUDIT_DUPLICATE_WINDOW_MS = 10 * 60_000;
+
+/** TETHER_AUDIT: the hash-chained audit trail; only the audit projector appends, nobody deletes. */
+export function auditStreamConfig(opts: AuditStreamOptions = {}) {
+  return {
+    name: STREAM_AUDIT,
+    subjects: [auditSubjects.all],
+    storage: 'file' as const,
+    retention: 'limits' as const,
+    discard: 'old' as const,
+    max_msgs: -1,
+    max_bytes: -1,
+    max_age: 0,
+    num_replicas: opts.replicas ?? 1,
+    duplicate_window: ms(opts.duplicateWindowMs ?? DEFAULT_AUDIT_DUPLICATE_WINDOW_MS),
+    // A gap would break the hash chain: no deletes, no purges.
+    deny_delete: true,
+    deny_purge: true,
+    allow_direct: true,
+  };
+}

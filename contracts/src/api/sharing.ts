@@ -28,6 +28,13 @@ export const ReasonBody = ShareRevokeBody;
 export const ApprovalApproveBody = z.object({ note: z.string().max(1_000).optional() }).strict();
 export const ApprovalDenyBody = z.object({ reason: z.string().min(1).max(1_000) }).strict();
 
+/** Share commands that run across entities (policy gate, slots, tokens); on NATS like any other command. */
+export const shareApplicationCommands = {
+  create: { data: ShareCreateBody, creates: true, summary: 'Share a terminal: policy gate, per-terminal limit, TTL; the result carries the first participant link (shown once)' },
+  invite: { data: ParticipantInviteBody, needsEntityId: true, summary: 'A new participant link for a native share (entityId: the share); read-only until granted' },
+  switch: { data: ShareSwitchBody, needsEntityId: true, summary: 'Move a share to another backend: the old one ends (switched), a new one starts' },
+};
+
 export const ShareStatus = z.enum(['awaiting_approval', 'starting', 'active', 'expiring', 'ended']);
 
 export const ParticipantView = z.object({

@@ -20,7 +20,9 @@ import {
   ShareLinksView,
   ShareSwitchBody,
   ShareView,
+  shareApplicationCommands,
 } from '../api/sharing.ts';
+import { AuditList, AuditVerdict } from '../audit.ts';
 
 const schema = (s: z.ZodType, io: 'input' | 'output' = 'output') => {
   const { $schema: _drop, ...rest } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<string, unknown>;
@@ -58,6 +60,8 @@ export function openApiDocument() {
     ParticipantView: schema(ParticipantView),
     ParticipantLink: schema(ParticipantLink),
     ApprovalView: schema(ApprovalView),
+    AuditList: schema(AuditList),
+    AuditVerdict: schema(AuditVerdict),
   };
   const paths: Record<string, unknown> = {};
   const commands: [string, Record<string, { data: z.ZodType; summary: string; creates?: boolean }>][] = [
@@ -127,7 +131,17 @@ export function openApiDocument() {
     '/healthz': { get: { operationId: 'healthz', summary: 'Liveness and store kind', responses: { '200': { description: 'ok', content: { 'application/json': { schema: { type: 'object' } } } } } } },
     '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } } },
   });
-  Object.assign(paths, controlPlanePaths(), sharingPaths());
+  Object.assign(paths, controlPlanePaths(), sharingPaths(), {
+    '/v1/audit': {
+      get: op(
+        'audit.list',
+        'Audit records (who, when, why; redacted, hash-chained), newest `limit` or the page after `after`; also on NATS stream TETHER_AUDIT, tether.audit.<entity>.<verb>',
+        ['entity', 'entity_id', 'after', 'limit'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
+        ok('AuditList'),
+      ),
+    },
+    '/v1/audit/verify': { get: op('audit.verify', 'Check the hash chain of the whole audit trail', [], ok('AuditVerdict')) },
+  });
   return {
     openapi: '3.1.0',
     info: { title: 'tether', version: '0.1.0', description: 'Control plane for terminals shared between humans and AI agents. Generated from contracts/; do not edit.' },
@@ -148,12 +162,6 @@ function describe(status: number) {
   return `rejected, nothing written: ${codes.join(' | ')}`;
 }
 
-/** Share commands that run across entities (policy gate, slots, tokens): on NATS like any other command. */
-const shareApplicationCommands = {
-  create: { data: ShareCreateBody, creates: true, summary: 'Share a terminal: policy gate, per-terminal limit, TTL; the result carries the first participant link (shown once)' },
-  invite: { data: ParticipantInviteBody, summary: 'A new participant link for a native share (entityId: the share); read-only until granted' },
-  switch: { data: ShareSwitchBody, summary: 'Move a share to another backend: the old one ends (switched), a new one starts' },
-};
 
 const param = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
 const body = (ref: string, required = true) => ({ required, content: json(ref) });

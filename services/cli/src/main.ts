@@ -4,6 +4,7 @@ import { eventsTail } from './commands/events.ts';
 import { harness, lane, session, terminal } from './commands/control-plane.ts';
 import { approval, share } from './commands/share.ts';
 import { attach } from './commands/attach.ts';
+import { audit } from './commands/audit.ts';
 import { projectionsCmd } from './commands/projections.ts';
 import { replay } from './commands/replay.ts';
 import { send } from './commands/send.ts';
@@ -29,6 +30,7 @@ usage:
   tether share grant-write <id> <participant> [--ttl 15m] | revoke-write <id> <participant> | kick <id> <participant>
   tether approval list | approve <id> [--note N] | deny <id> --reason R
   tether attach '<share link>'                watch (and, once granted, type into) a shared terminal
+  tether audit tail [--entity E] [--id ID] [--last N] [--no-follow] | verify
   (lane, session and terminal take --workspace WS; default: TETHER_WORKSPACE or "default")
 
 every command takes --json. Environment: NATS_URL, TETHER_HOME (default ./.tether), TETHER_PORT, TETHER_URL,
@@ -105,6 +107,8 @@ export async function main(argv: string[]): Promise<number> {
         return await approval(out, a, b, f);
       case 'attach':
         return await attach(out, a);
+      case 'audit':
+        return await audit(out, a, f);
       case undefined:
       case 'help':
         process.stdout.write(HELP + '\n');

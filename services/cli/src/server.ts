@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { registry } from '@tether/machines';
 import { ActorHost, Dispatcher, JetStreamEventStore, TimerService, serveCommands, toRejection, type EventStore, type Logger } from '@tether/runtime';
-import { ProjectionRunner, projections } from '@tether/projector';
+import { AuditProjector, ProjectionRunner, auditLogFor, projections } from '@tether/projector';
 import { buildGateway } from '@tether/gateway';
 import { openApiDocument } from '@tether/contracts/openapi';
 import {
@@ -59,6 +59,8 @@ export async function startServer(opts: ServerOptions) {
       'terminal.spawn': canSpawnTerminal,
       'lane.create': async (cmd) => void workspaces.get((cmd.data as { workspaceId: string }).workspaceId),
       'share.request': gate.precondition,
+      'share.approved': gate.decided,
+      'share.rejected': gate.decided,
     },
   });
   const ownerId = opts.ownerId ?? `tether-${process.pid}`;
@@ -80,6 +82,10 @@ export async function startServer(opts: ServerOptions) {
 
   const runners = Object.values(projections(registry)).map((p) => new ProjectionRunner(store, p, { logger }));
   await Promise.all(runners.map((r) => r.start()));
+  // Who did what, when and why, redacted and hash-chained, for ops on tether.audit.>.
+  const auditLog = await auditLogFor(store, { logger, replicas: Number(env.TETHER_REPLICAS ?? 1) });
+  const audit = new AuditProjector(store, auditLog, { logger });
+  await audit.start();
   const timers = new TimerService({ store, registry, logger, send: (cmd) => host.execute(cmd).catch(toRejection) });
   await timers.start();
 
@@ -130,6 +136,7 @@ export async function startServer(opts: ServerOptions) {
     gauges: () => ({ tether_timers_armed: timers.pending }),
     openapi: openApiDocument(),
     controlPlane: { workspaces, checkHarness: env.TETHER_HARNESS_URL ? () => harness.checkNow() : undefined },
+    audit: auditLog,
     sharing: { relays, secrets, settleMs: Number(env.TETHER_SHARE_READY_MS ?? 10_000) + 2_000 },
   });
   await app.listen({ port: opts.port, host: opts.bind ?? '127.0.0.1' });
@@ -148,6 +155,8 @@ export async function startServer(opts: ServerOptions) {
       await Promise.all([lanes.stop(), reaper.stop(), terminals.stop()]);
       await timers.stop();
       await Promise.all(runners.map((r) => r.stop()));
+      await audit.stop();
+      await auditLog.close();
     },
   };
 }

@@ -8,12 +8,16 @@ import { dashboardRoutes } from './dashboard.routes.ts';
 import { streamRoutes } from './stream.routes.ts';
 import { shareRoutes, type ShareRouteDeps } from './share.routes.ts';
 import { viewerRoutes } from './viewer.routes.ts';
+import { auditRoutes } from './audit.routes.ts';
+import type { AuditLog } from '@tether/projector';
 
 export interface GatewayOptions {
   host: ActorHost;
   dispatcher: Dispatcher;
   /** The lanes/sessions/terminals/harness API; absent in a bare runtime. */
   controlPlane?: Omit<ControlPlaneDeps, 'dispatcher' | 'host' | 'store'>;
+  /** The audit trail (TETHER_AUDIT): GET /v1/audit and /v1/audit/verify. */
+  audit?: AuditLog;
   /** Terminal sharing: its API, the viewer WebSocket and page. */
   sharing?: Omit<ShareRouteDeps, 'dispatcher' | 'host' | 'store'>;
   store: EventStore;
@@ -95,6 +99,7 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
 
   if (opts.controlPlane) controlPlaneRoutes(app, { ...opts.controlPlane, dispatcher: opts.dispatcher, host: opts.host, store: opts.store });
   if (opts.sharing) shareRoutes(app, { ...opts.sharing, dispatcher: opts.dispatcher, host: opts.host, store: opts.store });
+  if (opts.audit) auditRoutes(app, opts.audit);
   streamRoutes(app, opts.store);
   dashboardRoutes(app);
   viewerRoutes(app);

@@ -8,3 +8,4 @@ import { actorsProjection } from './actors.projection.ts';
 export function projections(registry: Record<string, EntityDefinition>) {
   return { actors: actorsProjection(registry) };
 }
+export * from './audit/index.ts';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ApprovalView, HarnessStatusView, Items, LaneView, ParticipantLink, ParticipantView, SessionView, ShareCreated, ShareView, TerminalView } from '@tether/contracts';
+import { ApprovalView, AuditList, AuditVerdict, HarnessStatusView, Items, LaneView, ParticipantLink, ParticipantView, SessionView, ShareCreated, ShareView, TerminalView } from '@tether/contracts';
 import { openApiDocument } from '@tether/contracts/openapi';
-import { api, useControlPlane } from '../harness/index.ts';
+import { api, eventually, useControlPlane } from '../harness/index.ts';
 
 // Every route of the OpenAPI document (but the per-verb command routes, which the bus, gateway and
 // fuzz tests cover) is called here and its answer checked against the contract's schema. A route
@@ -43,6 +43,9 @@ const cases: Record<string, Case> = {
   'get /v1/approvals': { call: get(() => '/v1/approvals'), status: 200, schema: Items(ApprovalView) },
   'post /v1/approvals/{approval}/approve': { call: post(() => '/v1/approvals/none-such/approve', () => ({})), status: 404, schema: rejection('NOT_FOUND') },
   'post /v1/approvals/{approval}/deny': { call: post(() => '/v1/approvals/none-such/deny', () => ({ reason: 'no' })), status: 404, schema: rejection('NOT_FOUND') },
+  // The audit projection follows the stream: wait for the revoke above to land in it.
+  'get /v1/audit': { call: () => eventually(get(() => '/v1/audit?entity=share&limit=50'), (r) => JSON.stringify(r.body).includes('contract test')), status: 200, schema: AuditList.refine((l) => l.items.some((r) => r.action === 'share.revoke' && r.reason === 'contract test'), 'the revoke is audited with its reason') },
+  'get /v1/audit/verify': { call: get(() => '/v1/audit/verify'), status: 200, schema: AuditVerdict.refine((v) => v.ok, 'the chain verifies') },
   'post /v1/workspaces/{ws}/lanes/{lane}/cleanup': { call: post(() => `/v1/workspaces/ws1/lanes/${ids.cleanupLane}/cleanup`, () => ({})), status: 200, schema: LaneView },
   'get /v1/harness/cliproxy/status': { call: get(() => '/v1/harness/cliproxy/status'), status: 200, schema: HarnessStatusView },
   // No harness url in this server: the on-demand check says so, in the error contract.

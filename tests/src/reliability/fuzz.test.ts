@@ -20,6 +20,7 @@ import {
   Verb,
   entityContracts,
   sessionEnsure,
+  shareApplicationCommands,
   subjects,
   type EntityContract,
   type StoredEvent,
@@ -47,7 +48,7 @@ const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
 const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
 
 /** Commands that span entities (Dispatcher application commands), by entity and verb. */
-const APPLICATION: Record<string, Record<string, VerbContract>> = { session: { ensure: sessionEnsure } };
+const APPLICATION: Record<string, Record<string, VerbContract>> = { session: { ensure: sessionEnsure }, share: shareApplicationCommands };
 const contracts: Record<string, EntityContract> = entityContracts;
 const VERBS = [
   ...Object.entries(contracts).flatMap(([entity, c]) => Object.keys(c).map((verb) => ({ entity, verb }))),
@@ -90,7 +91,7 @@ function staticCodes(entity: string, verb: string, body: unknown): Set<ErrorCode
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return codes.add('INVALID_COMMAND');
   const req = CommandRequest.safeParse(body);
   if (!req.success) return codes.add('INVALID_COMMAND');
-  if (found && (!found.v.data.safeParse(req.data.data).success || (!found.app && !req.data.entityId && !found.v.creates))) codes.add('INVALID_COMMAND');
+  if (found && (!found.v.data.safeParse(req.data.data).success || (!req.data.entityId && (found.app ? !!found.v.needsEntityId : !found.v.creates)))) codes.add('INVALID_COMMAND');
   return codes;
 }
 

@@ -99,6 +99,9 @@ describe('native share', () => {
     const viewer = await openViewer(held.body.link!.url);
     await eventually(() => viewer.messages, (m) => m.some((x) => x.type === 'waiting'));
     await eventually(() => as<{ items: Array<{ approval_id: string; status: string }> }>(cp.url, 'human:ops', 'GET', '/v1/approvals'), (r) => r.body.items.some((a) => a.approval_id === s.share_id && a.status === 'pending'));
+    // Nobody approves a share around its approval actor.
+    const sneaky = await sendCommand(cp.ctx.store.nc, 'share', 'approved', { entityId: s.share_id, data: { approvalId: s.share_id, by: 'human:me' }, actor: { kind: 'ai', id: 'codex' } });
+    expect(sneaky).toMatchObject({ ok: false, error: { reason: 'APPROVAL_NOT_DECIDED' } });
     const self = await as<{ error: { reason: string } }>(cp.url, 'ai:codex', 'POST', `/v1/approvals/${s.share_id}/approve`, {});
     expect(self.body.error.reason).toBe('APPROVER_NOT_HUMAN');
     const ok = await as(cp.url, 'human:ops', 'POST', `/v1/approvals/${s.share_id}/approve`, { note: 'pairing session' });

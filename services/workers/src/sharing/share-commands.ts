@@ -19,6 +19,12 @@ export interface ShareCommandDeps {
 /** A step's command id, derived from the caller's: a resent command repeats the same steps idempotently. */
 const stepId = (commandId: string, step: string) => createHash('sha256').update(`${commandId}:${step}`).digest('hex').slice(0, 40);
 
+/** The share an application command acts on: its entityId, required. */
+function shareIdOf(cmd: Command): string {
+  if (cmd.entityId === undefined) throw new TetherError('INVALID_COMMAND', `share.${cmd.verb} needs the share id as entityId`, { issues: [{ path: ['entityId'], message: 'required' }] });
+  return parse(Token, `share.${cmd.verb} entityId`, cmd.entityId);
+}
+
 function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } }, what: string, data: unknown): T {
   const r = schema.safeParse(data ?? {});
   if (!r.success) throw invalid(`invalid data for ${what}`, r.error);
@@ -93,7 +99,7 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
     'share.create': (cmd) => create(cmd, parse(ShareCreateBody, 'share.create', cmd.data)),
 
     'share.invite': async (cmd) => {
-      const shareId = parse(Token, 'share.invite entityId (the share id)', cmd.entityId);
+      const shareId = shareIdOf(cmd);
       const body = parse(ParticipantInviteBody, 'share.invite', cmd.data);
       const s = await host.state('share', shareId);
       if (!s) throw new TetherError('NOT_FOUND', `share ${shareId} does not exist`);
@@ -107,7 +113,7 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
 
     /** Switching backend ends the old share (reason switched) and starts a new one under the same policy. */
     'share.switch': async (cmd) => {
-      const oldId = parse(Token, 'share.switch entityId (the share id)', cmd.entityId);
+      const oldId = shareIdOf(cmd);
       const body = parse(ShareSwitchBody, 'share.switch', cmd.data);
       const old = await host.state('share', oldId);
       if (!old) throw new TetherError('NOT_FOUND', `share ${oldId} does not exist`);

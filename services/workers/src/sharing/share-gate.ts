@@ -55,6 +55,16 @@ export class ShareGate {
     return { ...t, context: t.context as TerminalContext };
   }
 
+  /** Host precondition of share.approved / share.rejected: only an operator's decision on the share's approval counts. */
+  decided = async (cmd: Command & { entityId: string }, host: ActorHost): Promise<void> => {
+    const { approvalId } = cmd.data as { approvalId: string };
+    const a = await host.state('approval', approvalId);
+    const expected = cmd.verb === 'approved' ? ['approved'] : ['denied', 'expired'];
+    if (!a || (a.context as { shareId: string }).shareId !== cmd.entityId || !expected.includes(String(a.value))) {
+      throw new TetherError('NOT_ALLOWED', `share ${cmd.entityId} is ${cmd.verb} only by a decision on its approval; approval ${approvalId} is ${a ? String(a.value) : 'missing'}`, { reason: 'APPROVAL_NOT_DECIDED' });
+    }
+  };
+
   /** Host precondition of share.request. */
   precondition = async (cmd: Command & { entityId: string }, host: ActorHost): Promise<void> => {
     const req = cmd.data as ShareRequest;

@@ -1,0 +1,186 @@
+import { closeSync, ftruncateSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { AuditEntry, AuditRecord, TetherError, invalid } from '@tether/contracts';
+import { silentLogger, type Logger } from '@tether/runtime';
+import type { AuditLog, AuditReadOptions } from './audit-log.ts';
+import { sealRecord, verifyChain, type ChainVerdict } from './audit-record.ts';
+import { DEFAULT_AUDIT_READ_LIMIT, matchesRead } from './read-filter.ts';
+
+/**
+ * The audit trail of the embedded store: dir/audit.jsonl, one record a line, appended with one
+ * synchronous write each (a returned append survives a kill -9 of the process; no fsync, so not a
+ * power cut). Single writer: dir/audit.lock keeps other processes out, and inside the process every
+ * opener of a folder shares one instance whose appends run synchronously, so the chain cannot fork.
+ * The whole trail is kept in memory: this adapter is for one machine's first run, not for scale.
+ */
+export class FileAuditLog implements AuditLog {
+  readonly kind = 'file' as const;
+  private static readonly instances = new Map<string, FileAuditLog>();
+  /** Every line as parsed (position = index + 1); a line that is not a record stays as it was, for verify. */
+  private readonly lines: unknown[] = [];
+  private readonly records: AuditRecord[] = [];
+  /** All audited event ids: an event is audited once, whenever it comes back. */
+  private readonly byEvent = new Map<string, AuditRecord>();
+  private fd: number | undefined;
+  private size = 0;
+
+  private constructor(
+    readonly path: string,
+    private readonly releaseLock: () => void,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Opens (or joins, inside this process) the trail in `dir`. */
+  static open(dir: string, opts: { logger?: Logger } = {}): FileAuditLog {
+    const path = resolve(dir, 'audit.jsonl');
+    const open = FileAuditLog.instances.get(path);
+    if (open) return open;
+    mkdirSync(dir, { recursive: true });
+    const release = acquireLock(join(dir, 'audit.lock'));
+    try {
+      const log = new FileAuditLog(path, release, opts.logger ?? silentLogger);
+      log.load();
+      FileAuditLog.instances.set(path, log);
+      return log;
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  async append(entry: AuditEntry): Promise<AuditRecord> {
+    const parsed = AuditEntry.safeParse(entry);
+    if (!parsed.success) throw invalid('audit entry', parsed.error);
+    if (this.fd === undefined) throw new TetherError('UNAVAILABLE', `the audit log ${this.path} is closed`);
+    const done = this.byEvent.get(entry.eventId);
+    if (done) return done;
+    const last = this.records.at(-1);
+    const record = sealRecord(parsed.data, Math.max(this.lines.length, last?.seq ?? 0) + 1, last?.hash ?? null);
+    const buf = Buffer.from(JSON.stringify(record) + '\n');
+    try {
+      for (let off = 0; off < buf.length; ) off += writeSync(this.fd, buf, off, buf.length - off);
+    } catch (err) {
+      // Cut a partial line (disk full), so the next append does not glue onto it.
+      try {
+        ftruncateSync(this.fd, this.size);
+      } catch {}
+      throw new TetherError('UNAVAILABLE', `cannot write ${this.path}: ${(err as Error).message}`, { cause: err });
+    }
+    this.size += buf.length;
+    this.remember(record, record);
+    return record;
+  }
+
+  async read(opts: AuditReadOptions = {}): Promise<AuditRecord[]> {
+    const limit = opts.limit ?? DEFAULT_AUDIT_READ_LIMIT;
+    const after = opts.afterSeq;
+    if (after === undefined) return this.records.filter((r) => matchesRead(r, opts)).slice(-limit);
+    const out: AuditRecord[] = [];
+    for (const r of this.records) {
+      if (r.seq <= after || !matchesRead(r, opts)) continue;
+      out.push(r);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  async last(): Promise<AuditRecord | undefined> {
+    return this.records.at(-1);
+  }
+
+  async verify(): Promise<ChainVerdict> {
+    return verifyChain(this.lines);
+  }
+
+  async close(): Promise<void> {
+    if (this.fd === undefined) return;
+    closeSync(this.fd);
+    this.fd = undefined;
+    if (FileAuditLog.instances.get(this.path) === this) FileAuditLog.instances.delete(this.path);
+    this.releaseLock();
+  }
+
+  /** Reads the file; a torn last line (a crash mid-write) is cut away: its event was never acknowledged. */
+  private load(): void {
+    let buf: Buffer;
+    try {
+      buf = readFileSync(this.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      buf = Buffer.alloc(0);
+    }
+    let start = 0;
+    for (let nl = buf.indexOf(10); nl !== -1; start = nl + 1, nl = buf.indexOf(10, start)) {
+      const text = buf.toString('utf8', start, nl);
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        value = text; // damaged in place: kept, so verify reports it and the seq numbering holds
+      }
+      const r = AuditRecord.safeParse(value);
+      this.remember(value, r.success ? r.data : undefined);
+    }
+    this.fd = openSync(this.path, 'a');
+    if (start < buf.length) {
+      this.logger.warn({ file: this.path, bytes: buf.length - start }, 'cutting away a torn last audit line left by a crash');
+      ftruncateSync(this.fd, start);
+    }
+    this.size = start;
+  }
+
+  private remember(line: unknown, record: AuditRecord | undefined): void {
+    this.lines.push(line);
+    if (!record) return;
+    this.records.push(record);
+    if (!this.byEvent.has(record.eventId)) this.byEvent.set(record.eventId, record);
+  }
+}
+
+// Lock files this process holds: our own pid in a lock we do not hold is a stale one from an earlier
+// run that had the same pid (pid 1 in a container).
+const held = new Set<string>();
+
+/** Takes the lock file for this process (our pid, written in one step by linking a temp file). */
+function acquireLock(path: string): () => void {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const tmp = `${path}.${process.pid}`;
+    writeFileSync(tmp, `${process.pid}\n`);
+    try {
+      linkSync(tmp, path);
+      held.add(path);
+      return () => {
+        held.delete(path);
+        if (readPid(path) === process.pid) rmSync(path, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+    const pid = readPid(path);
+    if (pid !== undefined && isAlive(pid) && (pid !== process.pid || held.has(path))) {
+      throw new TetherError('UNAVAILABLE', `another process (pid ${pid}) writes the audit log at ${path.replace(/audit\.lock$/, '')}; one tether process per data folder`);
+    }
+    rmSync(path, { force: true }); // stale: its owner is gone
+  }
+  throw new TetherError('UNAVAILABLE', `cannot take the lock ${path}: other processes keep racing for it`);
+}
+
+function readPid(path: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
