@@ -37,7 +37,10 @@ export async function measureControlPlane(natsUrl: string, counts = { lanes: 30,
       TETHER_HARNESS_COOLDOWN_MS: '100',
     },
     'tether-bench-cp-',
-  );
+  ).catch(async (err) => {
+    await stopHarness();
+    throw err;
+  });
   const call = (method: string, path: string, body?: unknown) => tether.call(method, path, body);
   try {
     log(`control plane: ${counts.lanes} lanes (git worktree each)`);

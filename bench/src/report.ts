@@ -43,6 +43,14 @@ export function formatTable(r: Results, b: Record<string, any>): string {
   if (typeof r.policyDecisionP95Ms === 'number') {
     out.push(`  share policy decision at ${r.policyRules} rules (match in the last): p50 ${(Number(r.policyDecisionP50Ms) * 1000).toFixed(1)} µs, p95 ${(Number(r.policyDecisionP95Ms) * 1000).toFixed(1)} µs (goal < 1 ms)`);
   }
+  if (typeof r.shareLinkP95Ms === 'number') {
+    const ms = (v: unknown) => `${Number(v).toFixed(1)} ms`;
+    const goal = (v: unknown, g: number) => (Number(v) < g ? 'met' : 'NOT MET');
+    out.push('', 'sharing (native):');
+    out.push(`  request → link, ${r.shareLinkRuns} shares: p50 ${ms(r.shareLinkP50Ms)}, p95 ${ms(r.shareLinkP95Ms)} (goal < 100 ms, ${goal(r.shareLinkP95Ms, 100)}; ${(Number(r.shareLinkP50Ms) / r.commandP50Ms).toFixed(0)}× an awaited command's p50)`);
+    out.push(`  revoke → all ${r.revokeViewers} viewers disconnected, ${r.revokeRuns} runs: p50 ${ms(r.revokeDisconnectP50Ms)}, p95 ${ms(r.revokeDisconnectP95Ms)} (goal < 250 ms, ${goal(r.revokeDisconnectP95Ms, 250)})`);
+    out.push(`  memory per live share with one viewer, ${r.sharesForMemory} shares after a full GC: ${Number(r.shareMemoryKb).toFixed(0)} KiB heap+external (goal < 2048, ${goal(r.shareMemoryKb, 2048)}), ${Number(r.shareMemoryRssKb).toFixed(0)} KiB RSS`);
+  }
   out.push('', 'where one awaited command goes (µs):');
   const e = b.transport;
   out.push(`  NATS request/reply echo    ${int(1e6 / e.echoPerSec)} µs round trip (${int(e.echoPerSec)}/s awaited, ${int(e.echoPipelinedPerSec)}/s with 64 in flight)`);

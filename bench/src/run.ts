@@ -13,6 +13,7 @@ import { measureCommandSteps } from './breakdown.ts';
 import { measureCommands } from './commands.ts';
 import { measureControlPlane } from './control-plane.ts';
 import { measurePolicyDecision } from './policy.ts';
+import { measureSharing } from './sharing.ts';
 import { cpuMeter, natsServerPid } from './cpu.ts';
 import { echoRoundTrips } from './echo.ts';
 import { leaseEvent } from './envelope.ts';
@@ -110,6 +111,8 @@ async function main() {
     const controlPlane = await measureControlPlane(nats.url);
     log('share policy decisions at 500 rules');
     const policy = measurePolicyDecision();
+    // 9. Native shares: request → link, revoke → 10 viewers gone, memory per live share.
+    const sharing = await measureSharing(nats.url);
 
     // 7c. Tether's in-process work per command, no I/O.
     log('in-process cost of one command');
@@ -152,6 +155,7 @@ async function main() {
       commandP99Ms: cmd.commandP99Ms,
       ...controlPlane,
       ...policy,
+      ...sharing,
       targets: TARGETS,
       rawPublishRuns: rawRuns.map((r) => Math.round(r.awaitedPerSec)),
       rawPipelinedRuns: rawRuns.map((r) => Math.round(r.pipelinedPerSec)),
