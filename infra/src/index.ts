@@ -11,18 +11,23 @@ export interface EventsStreamOptions {
 export const DEFAULT_DUPLICATE_WINDOW_MS = 2 * 60_000;
 
 export function eventsStreamConfig(opts: EventsStreamOptions = {}) {
+  // The log is the truth: nobody deletes or purges it.
+  return appendOnlyStream(STREAM_EVENTS, subjects.allEvents, opts.replicas, opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS);
+}
+
+/** A file stream kept forever (no limits) that refuses deletes and purges. */
+function appendOnlyStream(name: string, subject: string, replicas = 1, duplicateWindowMs: number) {
   return {
-    name: STREAM_EVENTS,
-    subjects: [subjects.allEvents],
+    name,
+    subjects: [subject],
     storage: 'file' as const,
     retention: 'limits' as const,
     discard: 'old' as const,
     max_msgs: -1,
     max_bytes: -1,
     max_age: 0,
-    num_replicas: opts.replicas ?? 1,
-    duplicate_window: ms(opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS),
-    // The log is the truth: nobody deletes or purges it.
+    num_replicas: replicas,
+    duplicate_window: ms(duplicateWindowMs),
     deny_delete: true,
     deny_purge: true,
     allow_direct: true,
@@ -58,20 +63,6 @@ export const DEFAULT_AUDIT_DUPLICATE_WINDOW_MS = 10 * 60_000;
 
 /** TETHER_AUDIT: the hash-chained audit trail; only the audit projector appends, nobody deletes. */
 export function auditStreamConfig(opts: AuditStreamOptions = {}) {
-  return {
-    name: STREAM_AUDIT,
-    subjects: [auditSubjects.all],
-    storage: 'file' as const,
-    retention: 'limits' as const,
-    discard: 'old' as const,
-    max_msgs: -1,
-    max_bytes: -1,
-    max_age: 0,
-    num_replicas: opts.replicas ?? 1,
-    duplicate_window: ms(opts.duplicateWindowMs ?? DEFAULT_AUDIT_DUPLICATE_WINDOW_MS),
-    // A gap would break the hash chain: no deletes, no purges.
-    deny_delete: true,
-    deny_purge: true,
-    allow_direct: true,
-  };
+  // A gap would break the hash chain: no deletes, no purges.
+  return appendOnlyStream(STREAM_AUDIT, auditSubjects.all, opts.replicas, opts.duplicateWindowMs ?? DEFAULT_AUDIT_DUPLICATE_WINDOW_MS);
 }

@@ -13,3 +13,4 @@ export * from './timers/timer-service.ts';
 export * from './net.ts';
 export * from './bus/dispatcher.ts';
 export * from './actor/lru.ts';
+export * from './files.ts';

@@ -1,7 +1,7 @@
-import { closeSync, ftruncateSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AuditEntry, AuditRecord, TetherError, invalid } from '@tether/contracts';
-import { silentLogger, type Logger } from '@tether/runtime';
+import { acquireLockFile, appendJsonLine, silentLogger, type Logger } from '@tether/runtime';
 import type { AuditLog, AuditReadOptions } from './audit-log.ts';
 import { sealRecord, verifyChain, type ChainVerdict } from './audit-record.ts';
 import { DEFAULT_AUDIT_READ_LIMIT, matchesRead } from './read-filter.ts';
@@ -36,7 +36,7 @@ export class FileAuditLog implements AuditLog {
     const open = FileAuditLog.instances.get(path);
     if (open) return open;
     mkdirSync(dir, { recursive: true });
-    const release = acquireLock(join(dir, 'audit.lock'));
+    const release = acquireLockFile(join(dir, 'audit.lock'), (pid) => `another process (pid ${pid}) writes the audit log in ${dir}; one tether process per data folder`);
     try {
       const log = new FileAuditLog(path, release, opts.logger ?? silentLogger);
       log.load();
@@ -56,17 +56,7 @@ export class FileAuditLog implements AuditLog {
     if (done) return done;
     const last = this.records.at(-1);
     const record = sealRecord(parsed.data, Math.max(this.lines.length, last?.seq ?? 0) + 1, last?.hash ?? null);
-    const buf = Buffer.from(JSON.stringify(record) + '\n');
-    try {
-      for (let off = 0; off < buf.length; ) off += writeSync(this.fd, buf, off, buf.length - off);
-    } catch (err) {
-      // Cut a partial line (disk full), so the next append does not glue onto it.
-      try {
-        ftruncateSync(this.fd, this.size);
-      } catch {}
-      throw new TetherError('UNAVAILABLE', `cannot write ${this.path}: ${(err as Error).message}`, { cause: err });
-    }
-    this.size += buf.length;
+    this.size = appendJsonLine(this.fd, this.size, this.path, record);
     this.remember(record, record);
     return record;
   }
@@ -134,53 +124,5 @@ export class FileAuditLog implements AuditLog {
     if (!record) return;
     this.records.push(record);
     if (!this.byEvent.has(record.eventId)) this.byEvent.set(record.eventId, record);
-  }
-}
-
-// Lock files this process holds: our own pid in a lock we do not hold is a stale one from an earlier
-// run that had the same pid (pid 1 in a container).
-const held = new Set<string>();
-
-/** Takes the lock file for this process (our pid, written in one step by linking a temp file). */
-function acquireLock(path: string): () => void {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const tmp = `${path}.${process.pid}`;
-    writeFileSync(tmp, `${process.pid}\n`);
-    try {
-      linkSync(tmp, path);
-      held.add(path);
-      return () => {
-        held.delete(path);
-        if (readPid(path) === process.pid) rmSync(path, { force: true });
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    } finally {
-      rmSync(tmp, { force: true });
-    }
-    const pid = readPid(path);
-    if (pid !== undefined && isAlive(pid) && (pid !== process.pid || held.has(path))) {
-      throw new TetherError('UNAVAILABLE', `another process (pid ${pid}) writes the audit log at ${path.replace(/audit\.lock$/, '')}; one tether process per data folder`);
-    }
-    rmSync(path, { force: true }); // stale: its owner is gone
-  }
-  throw new TetherError('UNAVAILABLE', `cannot take the lock ${path}: other processes keep racing for it`);
-}
-
-function readPid(path: string): number | undefined {
-  try {
-    const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

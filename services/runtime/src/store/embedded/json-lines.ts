@@ -1,6 +1,7 @@
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { TetherError } from '@tether/contracts';
+import { appendJsonLine, writeAll } from '../../files.ts';
 import type { Logger } from '../../logger.ts';
 
 /**
@@ -67,17 +68,7 @@ export class JsonLinesFile<T> {
 
   append(record: T): void {
     if (this.fd === undefined) throw new TetherError('INTERNAL', `${this.path} is not open for writing`);
-    const buf = Buffer.from(JSON.stringify(record) + '\n');
-    try {
-      writeAll(this.fd, buf);
-    } catch (err) {
-      // Undo a partial line (disk full), so the next append does not glue onto it.
-      try {
-        ftruncateSync(this.fd, this.size);
-      } catch {}
-      throw new TetherError('UNAVAILABLE', `cannot write ${this.path}: ${(err as Error).message}`, { cause: err });
-    }
-    this.size += buf.length;
+    this.size = appendJsonLine(this.fd, this.size, this.path, record);
   }
 
   /** Atomically replaces the content (compaction): readers see a new file and reload it. */
@@ -108,10 +99,6 @@ export class JsonLinesFile<T> {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
-}
-
-function writeAll(fd: number, buf: Buffer): void {
-  for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
 }
 
 /** Parses complete lines; stops before a damaged last line and before a line still being written. */
