@@ -197,6 +197,7 @@ function sharingPaths() {
     '/v1/shares/{share}/participants/{participant}/revoke-write': { post: op('participants.revokeWrite', 'Make one participant read-only again (owner)', [share, participant], ok('ShareView'), body('ReasonBody', false)) },
     '/v1/shares/{share}/participants/{participant}/kick': { post: op('participants.kick', 'Disconnect one participant and invalidate their link (owner)', [share, participant], ok('ShareView'), body('ReasonBody', false)) },
     '/v1/approvals': { get: op('approvals.list', 'Approvals of shares held by a policy rule', [], list('ApprovalView')) },
+    '/v1/approvals/{approval}': { get: op('approvals.get', 'One approval', [approval], ok('ApprovalView')) },
     '/v1/approvals/{approval}/approve': { post: op('approvals.approve', 'Approve (a human other than the requester)', [approval], ok('ApprovalView'), body('ApprovalApproveBody', false)) },
     '/v1/approvals/{approval}/deny': { post: op('approvals.deny', 'Deny with a reason', [approval], ok('ApprovalView'), body('ApprovalDenyBody')) },
   };

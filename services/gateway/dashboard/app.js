@@ -2,9 +2,10 @@
 import { createStore } from '/assets/xstate-store/xstate-store.js';
 
 const store = createStore({
-  context: { connection: 'connecting', lane: {}, session: {}, terminal: {}, harness: {}, share: {}, selectedShare: null },
+  context: { connection: 'connecting', lane: {}, session: {}, terminal: {}, harness: {}, share: {}, approval: {}, selectedShare: null, decisionErrors: {} },
   on: {
     connection: (ctx, ev) => ({ ...ctx, connection: ev.state }),
+    decisionFailed: (ctx, ev) => ({ ...ctx, decisionErrors: { ...ctx.decisionErrors, [ev.id]: ev.message } }),
     selectShare: (ctx, ev) => ({ ...ctx, selectedShare: ev.id }),
     actor: (ctx, ev) => {
       const kind = ev.actor.entity;
@@ -145,8 +146,66 @@ function render({ connection, lane, session, terminal, harness, share }) {
   );
 }
 
+// Approvals: an operator names themselves once (kept in this browser) and approves or denies pending
+// share requests; the gateway refuses the requester and non-humans, and the refusal is shown in the row.
+const OPERATOR_KEY = 'tether.operator';
+const operatorName = () => localStorage.getItem(OPERATOR_KEY) ?? '';
+
+function renderApprovals({ approval, share, decisionErrors }) {
+  const box = document.getElementById('approvals');
+  const pending = Object.values(approval)
+    .filter((a) => a.value === 'pending')
+    .sort((a, b) => a.streamSeq - b.streamSeq);
+  // Rebuild only when what is shown changes: other events must not steal the focus of a typing operator.
+  const shown = JSON.stringify([pending.map((a) => [a.entityId, !!share[a.context.shareId]]), decisionErrors]);
+  if (box.dataset.shown === shown) return;
+  box.dataset.shown = shown;
+  box.hidden = pending.length === 0;
+  if (box.hidden) return box.replaceChildren();
+  const typed = Object.fromEntries([...box.querySelectorAll('input[data-note]')].map((i) => [i.dataset.note, i.value]));
+  const operator = box.querySelector('#operator')?.value ?? operatorName();
+  box.replaceChildren(
+    el('h2', {}, `pending approvals (${pending.length})`),
+    el('label', {}, 'you are human: ', Object.assign(el('input', { id: 'operator', placeholder: 'your name', autocomplete: 'username' }), { value: operator })),
+    ...pending.map((a) => {
+      const c = a.context;
+      const s = share[c.shareId];
+      const row = el(
+        'div',
+        { class: 'approval', 'data-approval-id': a.entityId },
+        el('strong', {}, `${c.requestedBy.kind}:${c.requestedBy.id}`),
+        ` asks to share ${s ? `terminal ${s.context.terminalId.slice(0, 8)} (${s.context.backend}, ${s.context.access})` : `share ${c.shareId.slice(0, 8)}`}`,
+        el('div', { class: 'muted' }, `rule ${c.ruleId}${c.reason ? ` — ${c.reason}` : ''} · open until ${new Date(c.expiresAt).toLocaleTimeString()}`),
+        Object.assign(el('input', { 'data-note': a.entityId, placeholder: 'note (approve) or reason (deny)' }), { value: typed[a.entityId] ?? '' }),
+        el('button', { type: 'button', 'data-decide': 'approve' }, 'approve'),
+        el('button', { type: 'button', 'data-decide': 'deny' }, 'deny'),
+      );
+      if (decisionErrors[a.entityId]) row.append(el('div', { class: 'error', role: 'alert' }, decisionErrors[a.entityId]));
+      return row;
+    }),
+  );
+}
+
+async function decide(id, verb) {
+  const name = document.getElementById('operator').value.trim();
+  const note = document.querySelector(`input[data-note="${CSS.escape(id)}"]`).value.trim();
+  if (!name) return store.trigger.decisionFailed({ id, message: 'Enter your name first: approvals are audited with who decided.' });
+  if (verb === 'deny' && !note) return store.trigger.decisionFailed({ id, message: 'A denial needs a reason: type it in the box.' });
+  localStorage.setItem(OPERATOR_KEY, name);
+  const res = await fetch(`/v1/approvals/${encodeURIComponent(id)}/${verb}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-tether-actor': `human:${name}` },
+    body: JSON.stringify(verb === 'deny' ? { reason: note } : note ? { note } : {}),
+  }).catch((err) => ({ ok: false, json: async () => ({ error: { message: String(err) } }) }));
+  if (!res.ok) {
+    const body = await res.json().catch(() => ({}));
+    store.trigger.decisionFailed({ id, message: `${body.error?.reason ?? body.error?.code ?? 'failed'}: ${body.error?.message ?? res.status}` });
+  } // on success the approval's next state arrives through the stream and the row goes
+}
+
 const renderAll = (ctx) => {
   render(ctx);
+  renderApprovals(ctx);
   renderShareDetail(ctx);
 };
 store.subscribe((snapshot) => renderAll(snapshot.context));
@@ -157,6 +216,8 @@ document.addEventListener('click', (e) => {
   const badge = e.target.closest('.share-badge');
   if (badge) store.trigger.selectShare({ id: badge.dataset.shareId });
   else if (e.target.closest('#share-detail .close')) store.trigger.selectShare({ id: null });
+  const button = e.target.closest('#approvals [data-decide]');
+  if (button) void decide(button.closest('[data-approval-id]').dataset.approvalId, button.dataset.decide);
 });
 document.addEventListener('keydown', (e) => {
   const badge = e.target.closest?.('.share-badge');

@@ -105,6 +105,12 @@ export function shareRoutes(app: FastifyInstance, deps: ShareRouteDeps) {
   app.post<{ Params: ParticipantParams }>('/v1/shares/:share/participants/:participant/kick', participantAct('kick', (b) => parseBody(ReasonBody, b)));
 
   app.get('/v1/approvals', async () => ({ items: (await listActors(deps.store, 'approval')).map(approvalView) }));
+  app.get<{ Params: { approval: string } }>('/v1/approvals/:approval', async (req) => {
+    const id = checkId(req.params.approval, 'approval');
+    const a = await host.state('approval', id);
+    if (!a) throw new TetherError('NOT_FOUND', `approval ${id} does not exist`);
+    return approvalView(a);
+  });
   const decide = (verb: 'approve' | 'deny', schema: z.ZodType<Record<string, unknown>>) => async (req: FastifyRequest<{ Params: { approval: string } }>) => {
     const id = checkId(req.params.approval, 'approval');
     if (!(await host.state('approval', id))) throw new TetherError('NOT_FOUND', `approval ${id} does not exist`);

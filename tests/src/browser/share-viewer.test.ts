@@ -130,6 +130,48 @@ describe('share viewer in Chromium', () => {
     await page.close();
   });
 
+  it('an operator approves and denies held shares from the dashboard; the requester cannot approve its own', async () => {
+    const { term } = await runningTerminal(cp.url);
+    const first = (await createShare(cp.url, 'ai:codex', { terminal_id: term.terminal_id })).body.share;
+    const second = (await createShare(cp.url, 'ai:codex', { terminal_id: term.terminal_id })).body.share;
+    expect([first.status, second.status]).toEqual(['awaiting_approval', 'awaiting_approval']);
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(cp.url + '/');
+    const row = (id: string) => page.locator(`#approvals [data-approval-id="${id}"]`);
+    await row(first.share_id).waitFor();
+    expect(await row(first.share_id).innerText()).toContain('ai:codex asks to share terminal');
+
+    // Without a name nothing is sent; a deny without a reason neither.
+    await row(first.share_id).locator('[data-decide="approve"]').click();
+    await row(first.share_id).locator('.error', { hasText: 'Enter your name' }).waitFor();
+    // The gateway's refusal shows in the row: the requester is not an operator of its own request.
+    await page.fill('#operator', 'codex');
+    const asRequester = await page.evaluate(async (id) => (await fetch(`/v1/approvals/${id}/approve`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tether-actor': 'ai:codex' }, body: '{}' })).status, first.share_id);
+    expect(asRequester).toBe(409);
+
+    await page.fill('#operator', 'ops');
+    await page.fill(`input[data-note="${first.share_id}"]`, 'pairing');
+    await row(first.share_id).locator('[data-decide="approve"]').click();
+    await row(first.share_id).waitFor({ state: 'detached' });
+    await eventually(() => as<{ status: string }>(cp.url, 'human:ops', 'GET', `/v1/shares/${first.share_id}`), (r) => r.body.status === 'active');
+    const approved = (await as<{ decided_by: string; decision_note: string }>(cp.url, 'human:ops', 'GET', `/v1/approvals/${first.share_id}`)).body;
+    expect(approved).toMatchObject({ decided_by: 'human:ops', decision_note: 'pairing' });
+
+    await row(second.share_id).locator('[data-decide="deny"]').click();
+    await row(second.share_id).locator('.error', { hasText: 'needs a reason' }).waitFor();
+    await page.fill(`input[data-note="${second.share_id}"]`, 'not today');
+    await row(second.share_id).locator('[data-decide="deny"]').click();
+    await page.locator('#approvals').waitFor({ state: 'hidden' });
+    const denied = await eventually(() => as<{ status: string; ended: { reason: string; detail: string } }>(cp.url, 'human:ops', 'GET', `/v1/shares/${second.share_id}`), (r) => r.body.status === 'ended');
+    expect(denied.body.ended).toMatchObject({ reason: 'denied', detail: expect.stringContaining('not today') });
+    expect(await page.evaluate(() => (globalThis as unknown as { localStorage: { getItem(k: string): string | null } }).localStorage.getItem('tether.operator'))).toBe('ops'); // remembered for the next decision
+    expect(errors).toEqual([]);
+    await as(cp.url, 'human:ops', 'POST', `/v1/shares/${first.share_id}/revoke`, {});
+    await page.close();
+  });
+
   it('the page: a bad share id is a 404 in the gateway error shape; the HTML never holds the token', async () => {
     const bad = await fetch(`${cp.url}/v/bad%20id!`);
     expect(bad.status).toBe(404);

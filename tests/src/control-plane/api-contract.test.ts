@@ -41,6 +41,7 @@ const cases: Record<string, Case> = {
   'post /v1/shares/{share}/switch': { call: post(() => `/v1/shares/${ids.share}/switch`, () => ({ backend: 'tmate' })), status: 409, schema: rejection('NOT_ALLOWED', 'BACKEND_UNAVAILABLE') },
   'post /v1/shares/{share}/revoke': { call: post(() => `/v1/shares/${ids.share}/revoke`, () => ({ reason: 'contract test' })), status: 200, schema: ShareView },
   'get /v1/approvals': { call: get(() => '/v1/approvals'), status: 200, schema: Items(ApprovalView) },
+  'get /v1/approvals/{approval}': { call: get(() => '/v1/approvals/none-such'), status: 404, schema: rejection('NOT_FOUND') },
   'post /v1/approvals/{approval}/approve': { call: post(() => '/v1/approvals/none-such/approve', () => ({})), status: 404, schema: rejection('NOT_FOUND') },
   'post /v1/approvals/{approval}/deny': { call: post(() => '/v1/approvals/none-such/deny', () => ({ reason: 'no' })), status: 404, schema: rejection('NOT_FOUND') },
   // The audit projection follows the stream: wait for the revoke above to land in it.
