@@ -11,6 +11,8 @@ export interface VerbContract {
   upsert?: boolean;
   /** An application command that acts on an existing entity named by `entityId` (e.g. share.invite). */
   needsEntityId?: boolean;
+  /** Sent only by tether's own services (worker reports, timers, steps of an application command): NATS and HTTP refuse it. */
+  internal?: boolean;
   summary: string;
 }
 export type EntityContract = Record<string, VerbContract>;

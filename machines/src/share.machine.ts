@@ -24,6 +24,8 @@ export interface ShareContext extends Omit<Req, 'policy'> {
   requestedAt: string;
   approvalId?: string;
   expiresAt?: string;
+  /** When the share's clock started (request, or approval): its whole life, extensions included, stays within maxTtlMs of this. */
+  clockAt?: string;
   warnAt?: string;
   warnedAt?: string;
   startedAt?: string;
@@ -48,8 +50,11 @@ const LIVE = ['awaitingApproval', 'starting', 'active', 'expiring'];
 /** The clock of a share that may start now: expiry and grace period from `at`. */
 const clockFrom = (ctx: Pick<ShareContext, 'ttlMs' | 'warnBeforeMs'>, at: string) => {
   const expiresAt = plus(at, ctx.ttlMs);
-  return { expiresAt, warnAt: plus(expiresAt, -ctx.warnBeforeMs), warnedAt: undefined };
+  return { expiresAt, clockAt: at, warnAt: plus(expiresAt, -ctx.warnBeforeMs), warnedAt: undefined };
 };
+
+/** Shares recorded before clockAt existed started their clock at start (or request). */
+const clockOrigin = (ctx: ShareContext) => ctx.clockAt ?? ctx.startedAt ?? ctx.requestedAt;
 
 const end = (reason: ShareEndReason) => ({ target: '#share.ended' as const, actions: { type: 'end' as const, params: { reason } } });
 
@@ -114,7 +119,7 @@ export const shareMachine = setup({
       event.type === 'extend' &&
       isOwner(context, event.actor) &&
       !isDue(event.at, context.expiresAt) &&
-      Date.parse(plus(context.expiresAt!, event.data.ttlMs)) - Date.parse(event.at) <= context.maxTtlMs,
+      Date.parse(plus(context.expiresAt!, event.data.ttlMs)) - Date.parse(clockOrigin(context)) <= context.maxTtlMs,
   },
   actions: {
     end: assign(({ event }, params: { reason: ShareEndReason }) => ({
@@ -189,10 +194,9 @@ export const shareMachine = setup({
     starting: {
       on: {
         ...running,
-        started: [
-          { guard: 'warnDue', target: 'expiring', actions: ['recordStart', 'markWarned'] },
-          { target: 'active', actions: 'recordStart' },
-        ],
+        // Even a share that starts inside its grace period goes through active: the warn deadline,
+        // already due, fires at once, so owner and participants get the warning event.
+        started: { target: 'active', actions: 'recordStart' },
       },
     },
     active: {
@@ -214,6 +218,13 @@ function requested(e: Extract<ShareEvent, { type: 'request' }>): Partial<ShareCo
 }
 
 export const isLiveShare = (value: unknown) => LIVE.includes(String(value));
+
+/** Whether a participant's keystrokes go through at `now`: a started, unexpired share and their own unexpired write grant. */
+export function participantMayType(value: unknown, ctx: ShareContext, participantId: string, now: number): boolean {
+  const p = ctx.participants[participantId];
+  const started = value === 'active' || value === 'expiring';
+  return started && !!p && !p.kicked && p.access === 'write' && !!p.writeUntil && Date.parse(p.writeUntil) > now && !!ctx.expiresAt && Date.parse(ctx.expiresAt) > now;
+}
 
 export function shareDeadlines(value: unknown, ctx: ShareContext): Deadline[] {
   if (!['starting', 'active', 'expiring'].includes(String(value))) return [];
@@ -247,8 +258,8 @@ export function explainShare(id: string, value: unknown, ctx: ShareContext, even
     if (v === 'awaitingApproval' || v === 'starting') return { reason: 'SHARE_NOT_ACTIVE', message: `share ${id} is ${v}; extend it once it is active` };
     if (isDue(event.at, ctx.expiresAt)) return { reason: 'SHARE_EXPIRED', message: `share ${id} expired at ${ctx.expiresAt}; extend is not possible, create a new share` };
     const ms = (event.data as { ttlMs?: number } | undefined)?.ttlMs ?? 0;
-    const room = ctx.maxTtlMs - (Date.parse(ctx.expiresAt!) - Date.parse(event.at));
-    return { reason: 'SHARE_TTL_MAX', message: `share ${id} may have at most ${ctx.maxTtlMs / 60_000} min left; it expires at ${ctx.expiresAt}, so it can be extended by at most ${Math.max(0, Math.floor(room / 1_000))} s, not ${Math.floor(ms / 1_000)} s` };
+    const room = ctx.maxTtlMs - (Date.parse(ctx.expiresAt!) - Date.parse(clockOrigin(ctx)));
+    return { reason: 'SHARE_TTL_MAX', message: `share ${id} may live at most ${ctx.maxTtlMs / 60_000} min in all (from ${clockOrigin(ctx)}); it expires at ${ctx.expiresAt}, so it can be extended by at most ${Math.max(0, Math.floor(room / 1_000))} s, not ${Math.floor(ms / 1_000)} s` };
   }
   const p = participantOf(ctx, event.data);
   const pid = (event.data as { participantId?: string } | undefined)?.participantId;

@@ -48,6 +48,23 @@ describe('share machine', () => {
     expect((s.context as ShareContext).endReason).toBe('expired');
   });
 
+  it('extensions keep the whole life within the maximum, counted from when the clock started', () => {
+    const long = run(shareMachine, [...active, { type: 'extend', data: { ttlMs: 200 * MIN }, ms: MIN }]);
+    expect((long.context as ShareContext).expiresAt).toBe(at(230 * MIN));
+    // At 200 min only 30 min are left, yet 20 more would make 250 min in all: refused.
+    expect(can(long, { type: 'extend', data: { ttlMs: 20 * MIN }, ms: 200 * MIN })).toBe(false);
+    expect(explainShare('s1', long.value, long.context, ev({ type: 'extend', data: { ttlMs: 20 * MIN }, ms: 200 * MIN }))?.message).toMatch(/at most 240 min in all .* at most 600 s/);
+    expect(can(long, { type: 'extend', data: { ttlMs: 10 * MIN }, ms: 200 * MIN })).toBe(true);
+  });
+
+  it('a share that starts inside its grace period is warned through a due warn deadline, not silently', () => {
+    const short = { ...request('allow'), data: { ...request('allow').data, ttlMs: 3 * MIN } };
+    const s = run(shareMachine, [short, { type: 'started', data: {} }]);
+    expect(s.value).toBe('active');
+    expect(shareDeadlines(s.value, s.context)).toContainEqual({ verb: 'warn', at: at(-2 * MIN) });
+    expect(run(shareMachine, [short, { type: 'started', data: {} }, { type: 'warn', actor: { kind: 'system', id: 'timer' } }]).value).toBe('expiring');
+  });
+
   it('denied by policy: ends at once with the reason; approval: waits, then starts or ends denied', () => {
     const denied = run(shareMachine, [request('deny')]);
     expect(denied.value).toBe('ended');

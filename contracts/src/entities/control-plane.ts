@@ -75,10 +75,11 @@ export const terminalContract = {
   unthrottle: { summary: 'Output is back under the rate limit', data: noData },
   close: { summary: 'Close the terminal: its process group is killed', data: z.object({ reason: reason.optional() }).strict() },
   shareOpen: {
+    internal: true,
     summary: 'Take one of the terminal\'s share slots (the terminal arbitrates the per-terminal limit)',
     data: z.object({ shareId: Token, limit: z.number().int().positive().max(100) }).strict(),
   },
-  shareClose: { summary: 'A share of the terminal ended: its slot is free', data: z.object({ shareId: Token }).strict() },
+  shareClose: { internal: true, summary: 'A share of the terminal ended: its slot is free', data: z.object({ shareId: Token }).strict() },
   exited: { summary: 'Worker report: the shell exited by itself', data: z.object({ code: z.number().int().nullable(), signal: z.string().nullable() }).strict() },
 } satisfies EntityContract;
 

@@ -26,6 +26,7 @@ export const ParticipantId = Token;
 
 export const shareContract = {
   request: {
+    internal: true,
     creates: true,
     summary: 'Ask to share a terminal (use share.create, which runs the policy gate, limits and the first link)',
     data: z
@@ -35,7 +36,7 @@ export const shareContract = {
         backend: ShareBackend,
         access: AccessMode,
         ttlMs: Millis,
-        /** Extending keeps the remaining time within this. */
+        /** A share's whole life, extensions included, stays within this. */
         maxTtlMs: Millis,
         warnBeforeMs: z.number().int().nonnegative().max(86_400_000),
         policy: PolicyVerdict,
@@ -44,9 +45,9 @@ export const shareContract = {
       })
       .strict(),
   },
-  approved: { summary: 'Approval report: an operator approved the share', data: z.object({ approvalId: Token, by: z.string().min(1).max(256) }).strict() },
-  rejected: { summary: 'Approval report: the share was denied or the approval expired', data: z.object({ approvalId: Token, reason }).strict() },
-  started: {
+  approved: { internal: true, summary: 'Approval report: an operator approved the share', data: z.object({ approvalId: Token, by: z.string().min(1).max(256) }).strict() },
+  rejected: { internal: true, summary: 'Approval report: the share was denied or the approval expired', data: z.object({ approvalId: Token, reason }).strict() },
+  started: { internal: true,
     summary: 'Worker report: the backend is ready',
     data: z
       .object({
@@ -56,34 +57,36 @@ export const shareContract = {
       })
       .strict(),
   },
-  failed: { summary: 'Worker report: the backend failed or its worker died', data: z.object({ reason }).strict() },
-  warn: { summary: 'Timer: the share enters its grace period before expiry', data: noData },
-  expire: { summary: 'Timer: the share\'s time is up', data: noData },
-  extend: { summary: 'The owner adds time (the remaining time stays within the maximum TTL)', data: z.object({ ttlMs: Millis }).strict() },
+  failed: { internal: true, summary: 'Worker report: the backend failed or its worker died', data: z.object({ reason }).strict() },
+  warn: { internal: true, summary: 'Timer: the share enters its grace period before expiry', data: noData },
+  expire: { internal: true, summary: 'Timer: the share\'s time is up', data: noData },
+  extend: { summary: 'The owner adds time (the share\'s whole life stays within the maximum TTL)', data: z.object({ ttlMs: Millis }).strict() },
   revoke: { summary: 'End the share now and disconnect every participant', data: z.object({ reason: reason.optional() }).strict() },
-  terminate: { summary: 'The terminal closed: the share ends', data: z.object({ reason }).strict() },
-  switch: { summary: 'Switching backend: this share ends (a new one replaces it)', data: z.object({ toShareId: Token }).strict() },
+  terminate: { internal: true, summary: 'The terminal closed: the share ends', data: z.object({ reason }).strict() },
+  switch: { internal: true, summary: 'Switching backend: this share ends (a new one replaces it)', data: z.object({ toShareId: Token }).strict() },
   invite: {
+    internal: true,
     summary: 'Add a participant with their own read-only link (use share.invite, which makes the token)',
     data: z.object({ participantId: ParticipantId, name: z.string().min(1).max(128), tokenHash: Sha256 }).strict(),
   },
-  joined: { summary: 'Relay report: a participant connected', data: z.object({ participantId: ParticipantId, via: z.enum(['browser', 'cli']) }).strict() },
-  left: { summary: 'Relay report: a participant disconnected', data: z.object({ participantId: ParticipantId, reason }).strict() },
+  joined: { internal: true, summary: 'Relay report: a participant connected', data: z.object({ participantId: ParticipantId, via: z.enum(['browser', 'cli']) }).strict() },
+  left: { internal: true, summary: 'Relay report: a participant disconnected', data: z.object({ participantId: ParticipantId, reason }).strict() },
   kick: { summary: 'Disconnect one participant and invalidate their link', data: z.object({ participantId: ParticipantId, reason: reason.optional() }).strict() },
   grantWrite: { summary: 'Let one participant type, until the grant expires', data: z.object({ participantId: ParticipantId, ttlMs: Millis }).strict() },
   revokeWrite: { summary: 'Make one participant read-only again', data: z.object({ participantId: ParticipantId, reason: reason.optional() }).strict() },
-  writeExpired: { summary: 'Timer: write grants whose time is up end', data: noData },
+  writeExpired: { internal: true, summary: 'Timer: write grants whose time is up end', data: noData },
 } satisfies EntityContract;
 
 export const approvalContract = {
   request: {
+    internal: true,
     creates: true,
     summary: 'A policy rule holds a share for an operator\'s approval',
     data: z.object({ shareId: Token, requestedBy: Actor, ruleId: z.string().min(1).max(128), reason: z.string().max(2_000), timeoutMs: Millis }).strict(),
   },
   approve: { summary: 'An operator (a human other than the requester) approves', data: z.object({ note: z.string().max(1_000).optional() }).strict() },
   deny: { summary: 'An operator denies', data: z.object({ reason }).strict() },
-  expire: { summary: 'Timer: nobody decided in time', data: noData },
+  expire: { internal: true, summary: 'Timer: nobody decided in time', data: noData },
 } satisfies EntityContract;
 
 /** Share limits an operator configures (environment of `tether up`). */

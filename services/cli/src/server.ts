@@ -8,6 +8,8 @@ import {
   HarnessMonitor,
   LaneWorker,
   NativeRelays,
+  followTerminal,
+  shareWriteCheck,
   ProcessShares,
   SecretBox,
   ShareCoordinator,
@@ -94,7 +96,7 @@ export async function startServer(opts: ServerOptions) {
   const terminalIO = nc ? new NatsTerminalIO(nc) : new LocalTerminalIO();
   // Participants' input goes over tether.term.<id>.in like any writer's; the terminal re-checks the grant.
   const relays: NativeRelays = new NativeRelays({
-    follow: (terminalId, onChunk) => terminals.follow(terminalId, onChunk),
+    follow: (terminalId, onChunk) => followTerminal(terminalIO, terminalId, onChunk),
     sendInput: (terminalId, data, from) => terminalIO.sendInput(terminalId, { data, from }),
     report: (shareId, verb, causeId, data) => send({ id: causeId, entity: 'share', verb, entityId: shareId, data, actor: { kind: 'system', id: 'relay' }, correlationId: `share-${shareId}`, causationId: causeId }),
     share: (shareId) => host.state('share', shareId),
@@ -104,7 +106,7 @@ export async function startServer(opts: ServerOptions) {
     dir: join(opts.home, 'terminals'),
     ownerId,
     maxBytesPerSec: Number(env.TETHER_TERMINAL_MAX_BPS ?? 2_000_000),
-    mayWrite: (terminalId, from) => relays.mayWrite(terminalId, from),
+    mayWrite: shareWriteCheck(host),
   });
   let runner: ShareRunner | undefined;
   const processes = new ProcessShares(adapters, (shareId, reason) => runner?.failed(shareId, reason), logger, {

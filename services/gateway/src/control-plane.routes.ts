@@ -40,7 +40,7 @@ export function controlPlaneRoutes(app: FastifyInstance, deps: ControlPlaneDeps)
   app.post<{ Params: { ws: string } }>('/v1/workspaces/:ws/lanes', async (req, reply) => {
     workspaces.get(req.params.ws);
     const body = parseBody(LaneCreateBody, req.body);
-    const r = await dispatcher.dispatch(command(req, 'lane', 'create', body.lane_id, { workspaceId: req.params.ws, projectContextId: body.project_context_id, displayName: body.display_name }));
+    const r = await dispatcher.accept(command(req, 'lane', 'create', body.lane_id, { workspaceId: req.params.ws, projectContextId: body.project_context_id, displayName: body.display_name }));
     return reply.status(r.duplicate ? 200 : 201).send(laneView(await until('lane', r.entityId, ['provisioning'])));
   });
 
@@ -54,21 +54,21 @@ export function controlPlaneRoutes(app: FastifyInstance, deps: ControlPlaneDeps)
 
   app.post<{ Params: Params }>('/v1/workspaces/:ws/lanes/:lane/attach', async (req) => {
     await lane(req.params);
-    await dispatcher.dispatch(command(req, 'lane', 'attach', req.params.lane, {}));
+    await dispatcher.accept(command(req, 'lane', 'attach', req.params.lane, {}));
     return laneView(await lane(req.params));
   });
 
   app.post<{ Params: Params }>('/v1/workspaces/:ws/lanes/:lane/cleanup', async (req) => {
     await lane(req.params);
     const body = parseBody(LaneCleanupBody, req.body ?? {});
-    await dispatcher.dispatch(command(req, 'lane', 'cleanup', req.params.lane, body));
+    await dispatcher.accept(command(req, 'lane', 'cleanup', req.params.lane, body));
     return laneView(await until('lane', req.params.lane, ['cleaning']));
   });
 
   app.post<{ Params: Params }>('/v1/workspaces/:ws/lanes/:lane/sessions', async (req) => {
     await lane(req.params);
     const body = parseBody(SessionEnsureBody, req.body);
-    const r = await dispatcher.dispatch(
+    const r = await dispatcher.accept(
       command(req, 'session', 'ensure', undefined, { laneId: req.params.lane, provider: body.provider, ...(body.preferred_transport ? { preferredTransport: body.preferred_transport } : {}), ...(body.codex_session_id ? { codexSessionId: body.codex_session_id } : {}) }),
     );
     return sessionView((await host.state('session', r.entityId))!);
@@ -82,7 +82,7 @@ export function controlPlaneRoutes(app: FastifyInstance, deps: ControlPlaneDeps)
   app.post<{ Params: Params }>('/v1/workspaces/:ws/lanes/:lane/terminals', async (req, reply) => {
     await lane(req.params);
     const body = parseBody(TerminalSpawnBody, req.body);
-    const r = await dispatcher.dispatch(command(req, 'terminal', 'spawn', undefined, { laneId: req.params.lane, sessionId: body.session_id, ...(body.title ? { title: body.title } : {}) }));
+    const r = await dispatcher.accept(command(req, 'terminal', 'spawn', undefined, { laneId: req.params.lane, sessionId: body.session_id, ...(body.title ? { title: body.title } : {}) }));
     return reply.status(r.duplicate ? 200 : 201).send(terminalView(await until('terminal', r.entityId, ['spawning'])));
   });
 

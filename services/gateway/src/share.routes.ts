@@ -45,13 +45,13 @@ export function shareRoutes(app: FastifyInstance, deps: ShareRouteDeps) {
   /** Runs a share verb, then answers with the share as it is now. */
   const act = async (req: FastifyRequest<{ Params: ShareParams }>, verb: string, data: Record<string, unknown>) => {
     await share(req.params.share);
-    await dispatcher.dispatch(commandFrom(req, 'share', verb, req.params.share, data));
+    await dispatcher.accept(commandFrom(req, 'share', verb, req.params.share, data));
     return shareView(await share(req.params.share));
   };
 
   app.post('/v1/shares', async (req, reply) => {
     const body = parseBody(ShareCreateBody, req.body);
-    const r = await dispatcher.dispatch(commandFrom(req, 'share', 'create', undefined, body));
+    const r = await dispatcher.accept(commandFrom(req, 'share', 'create', undefined, body));
     const s = await settled(host, 'share', r.entityId, ['starting'], settle);
     const created: ShareCreated = { share: shareView(s), link: (r.result as { link: ShareCreated['link'] }).link };
     return reply.status(r.duplicate ? 200 : 201).send(created);
@@ -83,7 +83,7 @@ export function shareRoutes(app: FastifyInstance, deps: ShareRouteDeps) {
 
   app.post<{ Params: ShareParams }>('/v1/shares/:share/switch', async (req, reply) => {
     await share(req.params.share);
-    const r = await dispatcher.dispatch(commandFrom(req, 'share', 'switch', req.params.share, parseBody(ShareSwitchBody, req.body)));
+    const r = await dispatcher.accept(commandFrom(req, 'share', 'switch', req.params.share, parseBody(ShareSwitchBody, req.body)));
     const s = await settled(host, 'share', r.entityId, ['starting'], settle);
     return reply.status(201).send({ share: shareView(s), link: (r.result as { link: ShareCreated['link'] }).link });
   });
@@ -92,7 +92,7 @@ export function shareRoutes(app: FastifyInstance, deps: ShareRouteDeps) {
 
   app.post<{ Params: ShareParams }>('/v1/shares/:share/participants', async (req, reply) => {
     await share(req.params.share);
-    const r = await dispatcher.dispatch(commandFrom(req, 'share', 'invite', req.params.share, parseBody(ParticipantInviteBody, req.body)));
+    const r = await dispatcher.accept(commandFrom(req, 'share', 'invite', req.params.share, parseBody(ParticipantInviteBody, req.body)));
     return reply.status(r.duplicate ? 200 : 201).send((r.result as { link: unknown }).link);
   });
 
@@ -114,7 +114,7 @@ export function shareRoutes(app: FastifyInstance, deps: ShareRouteDeps) {
   const decide = (verb: 'approve' | 'deny', schema: z.ZodType<Record<string, unknown>>) => async (req: FastifyRequest<{ Params: { approval: string } }>) => {
     const id = checkId(req.params.approval, 'approval');
     if (!(await host.state('approval', id))) throw new TetherError('NOT_FOUND', `approval ${id} does not exist`);
-    await dispatcher.dispatch(commandFrom(req, 'approval', verb, id, parseBody(schema, req.body)));
+    await dispatcher.accept(commandFrom(req, 'approval', verb, id, parseBody(schema, req.body)));
     return approvalView((await host.state('approval', id))!);
   };
   app.post<{ Params: { approval: string } }>('/v1/approvals/:approval/approve', decide('approve', ApprovalApproveBody));

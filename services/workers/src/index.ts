@@ -19,6 +19,7 @@ export * from './sharing/share-commands.ts';
 export * from './sharing/share-coordinator.ts';
 export * from './sharing/share-runner.ts';
 export * from './sharing/native-relay.ts';
+export * from './sharing/share-writers.ts';
 export * from './sharing/process-shares.ts';
 export * from './sharing/stop-marked.ts';
 export * from './sharing/backends/backend.ts';

@@ -3,12 +3,13 @@ import { z } from 'zod';
 import { ApprovalView, AuditList, AuditVerdict, HarnessStatusView, Items, LaneView, ParticipantLink, ParticipantView, SessionView, ShareCreated, ShareView, TerminalView } from '@tether/contracts';
 import { openApiDocument } from '@tether/contracts/openapi';
 import { api, eventually, useControlPlane } from '../harness/index.ts';
+import { policyFile } from '../sharing/helpers.ts';
 
 // Every route of the OpenAPI document (but the per-verb command routes, which the bus, gateway and
 // fuzz tests cover) is called here and its answer checked against the contract's schema. A route
 // added to the document without a case here fails the first test.
 
-const cp = useControlPlane();
+const cp = useControlPlane({ TETHER_SHARE_POLICY: policyFile() }); // write shares need a rule
 const ids = {} as { lane: string; session: string; cleanupLane: string; terminal: string; share: string; participant: string };
 const rejection = (code: string, reason?: string) => z.object({ ok: z.literal(false), error: z.object({ code: z.literal(code), ...(reason ? { reason: z.literal(reason) } : {}), message: z.string() }) });
 

@@ -95,6 +95,17 @@ function staticCodes(entity: string, verb: string, body: unknown): Set<ErrorCode
   return codes;
 }
 
+/**
+ * The front door (NATS and HTTP) refuses, before it looks at the data, an envelope that speaks as
+ * the system actor and a verb only tether itself sends.
+ */
+function frontDoorRefuses(entity: string, verb: string, body: unknown): boolean {
+  const found = lookup(entity, verb);
+  const req = CommandRequest.safeParse(body);
+  if (!found || !req.success) return false;
+  return req.data.actor?.kind === 'system' || (!found.app && !!found.v.internal);
+}
+
 /** What the server may see as the body: candidate values, and whether its parser may refuse it outright. */
 interface Seen {
   bodies: unknown[];
@@ -213,6 +224,7 @@ function judgeCommand(label: string, entity: string, verb: string, seen: Seen, r
   if (seen.parserRejects) allowed.add('INVALID_COMMAND');
   for (const b of seen.bodies) for (const c of staticCodes(entity, verb, b)) allowed.add(c);
   if (valid.length > 0) STATEFUL.forEach((c) => allowed.add(c));
+  if (seen.bodies.some((b) => frontDoorRefuses(entity, verb, b))) allowed.add('NOT_ALLOWED');
   if (!allowed.has(code)) fail(`code ${code}, expected one of ${[...allowed].join(', ') || '(ok:true)'}: ${trunc(message)}`);
 }
 

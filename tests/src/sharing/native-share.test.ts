@@ -31,11 +31,19 @@ describe('native share', () => {
 
     bob.type('echo typed-by-bob-$((1+1))\r');
     await eventually(() => bob.messages, (m) => m.some((x) => x.type === 'refused'));
+    // Around the relay, straight onto the terminal's input subject as bob: the terminal checks the
+    // grant on the persisted share too, so nothing runs.
+    const asBob = (data: string) => cp.ctx.store.nc.publish(`tether.term.${term.terminal_id}.in`, JSON.stringify({ data, from: `share:${s.share_id}:${link!.participant_id}` }));
+    asBob('echo around-relay-$((2+3))\r');
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(bob.output()).not.toContain('around-relay-5');
     const grant = await as(cp.url, 'human:alice', 'POST', `/v1/shares/${s.share_id}/participants/${link!.participant_id}/grant-write`, { ttl_ms: 60_000 });
     expect(grant.status).toBe(200);
     await eventually(() => bob.messages, (m) => m.some((x) => x.type === 'access' && x.access === 'write'));
     bob.type('echo typed-by-bob-$((1+1))\r');
     await eventually(() => bob.output(), (o) => o.includes('typed-by-bob-2'));
+    asBob('echo around-relay-$((2+3))\r'); // with the grant, the terminal takes bob's input from anywhere
+    await eventually(() => bob.output(), (o) => o.includes('around-relay-5'));
     expect(bob.output()).not.toMatch(/typed-by-bob-2[\s\S]*typed-by-bob-2[\s\S]*typed-by-bob-2/); // the refused line never ran
 
     // Only the owner manages participants.
@@ -75,22 +83,22 @@ describe('native share', () => {
     expect(list.filter((s) => s.status === 'ended' && s.ended?.reason === 'denied')).toHaveLength(2);
     expect(cp.server.relays.size).toBe(0);
 
-    // A request sent straight to the entity cannot bring its own "allow".
-    const forged = await sendCommand(cp.ctx.store.nc, 'share', 'request', {
-      entityId: 'forged-1',
-      data: {
-        terminalId: term.terminal_id,
-        laneId: list[0]!.lane_id,
-        backend: 'native',
-        access: 'write',
-        ttlMs: 60_000,
-        maxTtlMs: 4 * 3_600_000,
-        warnBeforeMs: 1_500,
-        policy: { effect: 'allow', ruleId: 'people', reason: 'trust me' },
-      },
-      actor: { kind: 'service', id: 'ci' },
-    });
-    expect(forged).toMatchObject({ ok: false, error: { reason: 'POLICY_MISMATCH' } });
+    // A request sent straight to the entity cannot bring its own "allow": not from outside (only
+    // share.create makes it), and not inside tether either (the host re-decides the policy).
+    const forgedRequest = {
+      terminalId: term.terminal_id,
+      laneId: list[0]!.lane_id,
+      backend: 'native',
+      access: 'write',
+      ttlMs: 60_000,
+      maxTtlMs: 4 * 3_600_000,
+      warnBeforeMs: 1_500,
+      policy: { effect: 'allow', ruleId: 'people', reason: 'trust me' },
+    };
+    const forged = await sendCommand(cp.ctx.store.nc, 'share', 'request', { entityId: 'forged-1', data: forgedRequest, actor: { kind: 'service', id: 'ci' } });
+    expect(forged).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED', reason: 'INTERNAL_VERB' } });
+    const inside = { id: 'forged-cmd-1', entity: 'share', verb: 'request', entityId: 'forged-1', data: forgedRequest, actor: { kind: 'service' as const, id: 'ci' }, correlationId: 'c', causationId: 'c' };
+    await expect(cp.server.host.execute(inside)).rejects.toMatchObject({ reason: 'POLICY_MISMATCH' });
 
     const held = await createShare(cp.url, 'ai:codex', { terminal_id: term.terminal_id });
     expect(held.status).toBe(201);
@@ -98,10 +106,25 @@ describe('native share', () => {
     expect(s).toMatchObject({ status: 'awaiting_approval', approval_id: s.share_id });
     const viewer = await openViewer(held.body.link!.url);
     await eventually(() => viewer.messages, (m) => m.some((x) => x.type === 'waiting'));
+    // Kicked while waiting for the approval: cut off at once, and never let in with the scrollback.
+    const extra = (await as<{ url: string; participant_id: string }>(cp.url, 'ai:codex', 'POST', `/v1/shares/${s.share_id}/participants`, { name: 'extra' })).body;
+    const extraViewer = await openViewer(extra.url);
+    await eventually(() => extraViewer.messages, (m) => m.some((x) => x.type === 'waiting'));
+    await as(cp.url, 'ai:codex', 'POST', `/v1/shares/${s.share_id}/participants/${extra.participant_id}/kick`, {});
+    expect((await extraViewer.closed).code).toBe(4403);
     await eventually(() => as<{ items: Array<{ approval_id: string; status: string }> }>(cp.url, 'human:ops', 'GET', '/v1/approvals'), (r) => r.body.items.some((a) => a.approval_id === s.share_id && a.status === 'pending'));
-    // Nobody approves a share around its approval actor.
+    // Nobody approves a share around its approval actor: not from outside, and inside only a decision
+    // on the share's own approval counts (not one made up for it, naming someone else as requester).
     const sneaky = await sendCommand(cp.ctx.store.nc, 'share', 'approved', { entityId: s.share_id, data: { approvalId: s.share_id, by: 'human:me' }, actor: { kind: 'ai', id: 'codex' } });
-    expect(sneaky).toMatchObject({ ok: false, error: { reason: 'APPROVAL_NOT_DECIDED' } });
+    expect(sneaky).toMatchObject({ ok: false, error: { reason: 'INTERNAL_VERB' } });
+    const made = await sendCommand(cp.ctx.store.nc, 'approval', 'request', { entityId: 'made-up', data: { shareId: s.share_id, requestedBy: { kind: 'ai', id: 'nobody' }, ruleId: 'x', reason: 'x', timeoutMs: 60_000 }, actor: { kind: 'ai', id: 'codex' } });
+    expect(made).toMatchObject({ ok: false, error: { reason: 'INTERNAL_VERB' } });
+    const step = (id: string, entity: string, verb: string, entityId: string, data: Record<string, unknown>, actor: { kind: 'human' | 'ai'; id: string }) =>
+      cp.server.host.execute({ id, entity, verb, entityId, data, actor, correlationId: id, causationId: id });
+    await step('made-up-1', 'approval', 'request', 'made-up', { shareId: s.share_id, requestedBy: { kind: 'ai', id: 'nobody' }, ruleId: 'x', reason: 'x', timeoutMs: 60_000 }, { kind: 'ai', id: 'codex' });
+    await step('made-up-2', 'approval', 'approve', 'made-up', {}, { kind: 'human', id: 'codex-friend' });
+    await expect(step('made-up-3', 'share', 'approved', s.share_id, { approvalId: 'made-up', by: 'human:codex-friend' }, { kind: 'ai', id: 'codex' })).rejects.toMatchObject({ reason: 'APPROVAL_NOT_DECIDED' });
+    expect((await share(s.share_id)).status).toBe('awaiting_approval');
     const self = await as<{ error: { reason: string } }>(cp.url, 'ai:codex', 'POST', `/v1/approvals/${s.share_id}/approve`, {});
     expect(self.body.error.reason).toBe('APPROVER_NOT_HUMAN');
     const ok = await as(cp.url, 'human:ops', 'POST', `/v1/approvals/${s.share_id}/approve`, { note: 'pairing session' });
@@ -115,6 +138,70 @@ describe('native share', () => {
     const ended = await eventually(() => share(other.body.share.share_id), (v) => v.status === 'ended');
     expect(ended.ended).toMatchObject({ reason: 'denied', detail: expect.stringContaining('not on prod') });
     viewer.close();
+  });
+
+  it('the front door: nobody outside speaks as the system, sends a worker report or takes a slot, or replays a command id for a link', async () => {
+    const { term } = await runningTerminal(cp.url);
+    const created = await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id });
+    const { share: s } = ShareCreated.parse(created.body);
+    const nc = cp.ctx.store.nc;
+
+    // The system actor (the owner of every share to the machine) is tether's own, over HTTP and NATS.
+    const asSystem = await fetch(`${cp.url}/v1/commands/share/invite`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ entityId: s.share_id, data: { name: 'mallory' }, actor: { kind: 'system', id: 'x' } }),
+    });
+    expect(asSystem.status).toBe(409);
+    expect(await asSystem.json()).toMatchObject({ error: { code: 'NOT_ALLOWED', reason: 'SYSTEM_ACTOR' } });
+    expect(await sendCommand(nc, 'share', 'grantWrite', { entityId: s.share_id, data: { participantId: 'p-x', ttlMs: 60_000 }, actor: { kind: 'system', id: 'x' } })).toMatchObject({ ok: false, error: { reason: 'SYSTEM_ACTOR' } });
+
+    // Worker and timer reports, and the terminal's slots, are tether's own too.
+    for (const [entity, verb, entityId, data] of [
+      ['share', 'failed', s.share_id, { reason: 'fake' }],
+      ['share', 'terminate', s.share_id, { reason: 'fake' }],
+      ['share', 'expire', s.share_id, {}],
+      ['terminal', 'shareOpen', term.terminal_id, { shareId: 'sh-extra', limit: 100 }],
+      ['terminal', 'shareClose', term.terminal_id, { shareId: s.share_id }],
+    ] as const) {
+      expect(await sendCommand(nc, entity, verb, { entityId, data, actor: { kind: 'service', id: 'ci' } }), `${entity}.${verb}`).toMatchObject({ ok: false, error: { reason: 'INTERNAL_VERB' } });
+    }
+    expect((await share(s.share_id)).status).toBe('active');
+
+    // A command id is no secret (it is the events' correlation id): replaying it as someone else
+    // gets no token, neither for the first link nor for an invite.
+    const events = (await as<Array<{ correlationId: string; type: string }>>(cp.url, 'human:alice', 'GET', `/v1/entities/share/${s.share_id}/events`)).body;
+    const createId = events.find((e) => e.type === 'share.invite')!.correlationId;
+    const replay = await fetch(`${cp.url}/v1/shares`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': createId, 'x-tether-actor': 'human:mallory' },
+      body: JSON.stringify({ terminal_id: term.terminal_id }),
+    });
+    const replayBody = await replay.text();
+    expect(replay.status).toBe(409);
+    expect(replayBody).toContain('SHARE_NOT_OWNER');
+    expect(replayBody).not.toContain(created.body.link!.token);
+    const invited = await fetch(`${cp.url}/v1/shares/${s.share_id}/participants`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'invite-1', 'x-tether-actor': 'human:alice' },
+      body: JSON.stringify({ name: 'bob' }),
+    });
+    const bobToken = ((await invited.json()) as { token: string }).token;
+    const stolen = await fetch(`${cp.url}/v1/shares/${s.share_id}/participants`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'invite-1', 'x-tether-actor': 'human:mallory' },
+      body: JSON.stringify({ name: 'bob' }),
+    });
+    expect(stolen.status).toBe(409);
+    expect(await stolen.text()).not.toContain(bobToken);
+    // The owner's own resend is still answered with the same link (a retry after a lost reply).
+    const again = await fetch(`${cp.url}/v1/shares/${s.share_id}/participants`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'invite-1', 'x-tether-actor': 'human:alice' },
+      body: JSON.stringify({ name: 'bob' }),
+    });
+    expect(((await again.json()) as { token: string }).token).toBe(bobToken);
+    await as(cp.url, 'human:alice', 'POST', `/v1/shares/${s.share_id}/revoke`, {});
   });
 
   it('at most 3 live shares per terminal; the fourth is refused with the reason; revoking frees a slot', async () => {
@@ -156,6 +243,13 @@ describe('native share', () => {
     expect(late.status).toBe(409);
     expect(late.body.error.reason).toBe('SHARE_EXPIRED');
     expect(late.body.error.message).toMatch(/expired at .*extend is not possible, create a new share/);
+
+    // A share that starts inside its grace period (1.2 s left, warning at 1.5 s) is still warned, on record.
+    const short = (await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id, ttl_ms: 1_200 })).body.share;
+    await eventually(() => share(short.share_id), (v) => v.status === 'ended');
+    const types = (await as<Array<{ type: string }>>(cp.url, 'human:alice', 'GET', `/v1/entities/share/${short.share_id}/events`)).body.map((e) => e.type);
+    expect(types.indexOf('share.warn')).toBeGreaterThan(types.indexOf('share.started'));
+    expect(types.indexOf('share.warn')).toBeLessThan(types.indexOf('share.expire'));
   });
 
   it('an extend racing the expiry has exactly one winner', async () => {
@@ -164,7 +258,7 @@ describe('native share', () => {
       const s = (await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id, ttl_ms: 1_000 })).body.share;
       await new Promise((res) => setTimeout(res, Date.parse(s.expires_at!) - Date.now() - 5));
       const ext = await as<ShareView & { error?: { reason: string } }>(cp.url, 'human:alice', 'POST', `/v1/shares/${s.share_id}/extend`, { ttl_ms: 60_000 });
-      const final = await eventually(() => share(s.share_id), (v) => v.status !== 'starting');
+      await eventually(() => share(s.share_id), (v) => v.status !== 'starting');
       await new Promise((res) => setTimeout(res, 300));
       const after = await share(s.share_id);
       if (ext.status === 200) expect(after.status).toBe('active');
@@ -172,7 +266,6 @@ describe('native share', () => {
         expect(ext.body.error!.reason).toMatch(/SHARE_EXPIRED/);
         expect(after.ended?.reason).toBe('expired');
       }
-      expect(final).toBeTruthy();
       await as(cp.url, 'human:alice', 'POST', `/v1/shares/${s.share_id}/revoke`, {});
     }
   });

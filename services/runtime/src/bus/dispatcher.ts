@@ -1,4 +1,4 @@
-import type { Command, CommandAccepted } from '@tether/contracts';
+import { entityContracts, TetherError, type Command, type CommandAccepted, type EntityContract, type VerbContract } from '@tether/contracts';
 import type { ActorHost } from '../actor/host.ts';
 
 /** A command that spans entities (e.g. session.ensure): it runs other commands through the host. */
@@ -19,8 +19,32 @@ export class Dispatcher {
     return app ? app(cmd) : this.host.execute(cmd);
   }
 
+  /**
+   * The front door for commands from outside tether (NATS subjects, HTTP): nobody outside speaks as
+   * the system actor, and verbs that only tether's own services send (worker reports, timers, the
+   * steps of an application command) are refused, so no caller can fake a report or skip a gate.
+   */
+  accept(cmd: Command): Promise<CommandAccepted> {
+    const app = this.isApplication(cmd.entity, cmd.verb);
+    const contract = contractOf(cmd.entity, cmd.verb);
+    if (!app && !contract) return this.dispatch(cmd); // an unknown command: the host answers UNKNOWN_COMMAND
+    if (cmd.actor.kind === 'system') {
+      throw new TetherError('NOT_ALLOWED', `the system actor is tether's own; send ${cmd.entity}.${cmd.verb} as a human, ai or service actor`, { reason: 'SYSTEM_ACTOR' });
+    }
+    if (!app && contract?.internal) {
+      throw new TetherError('NOT_ALLOWED', `${cmd.entity}.${cmd.verb} is sent only by tether itself (${contract.summary})`, { reason: 'INTERNAL_VERB' });
+    }
+    return this.dispatch(cmd);
+  }
+
   /** True when the command is handled by an application command (it may create what it touches). */
   isApplication(entity: string, verb: string): boolean {
     return `${entity}.${verb}` in this.application;
   }
+}
+
+/** The verb's contract; own properties only, so "lane.valueOf" is no verb. */
+function contractOf(entity: string, verb: string): VerbContract | undefined {
+  const all = entityContracts as Record<string, EntityContract>;
+  return Object.hasOwn(all, entity) && Object.hasOwn(all[entity]!, verb) ? all[entity]![verb] : undefined;
 }

@@ -26,7 +26,7 @@ export function serveCommands(nc: NatsConnection, dispatcher: Dispatcher, opts: 
           if (!parts) throw new TetherError('UNKNOWN_COMMAND', `${msg.subject} is not tether.cmd.<entity>.<verb>`);
           const cmd = toCommand(parts.entity, parts.verb, parseJsonBody(msg.data), ids, { kind: 'service', id: 'nats' });
           correlationId = cmd.correlationId;
-          reply = await dispatcher.dispatch(cmd);
+          reply = await dispatcher.accept(cmd);
           log.debug({ correlationId, subject: msg.subject, seq: reply.seq }, 'command accepted');
         } catch (e) {
           reply = toRejection(e);

@@ -3,14 +3,14 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { RelayClose, ViewerMessage, type RelayMessage } from '@tether/contracts';
-import type { ShareContext } from '@tether/machines';
+import { participantMayType, type ShareContext } from '@tether/machines';
 import type { Logger, SavedActor } from '@tether/runtime';
 import { hashToken } from './secrets.ts';
 import { Scrollback } from './scrollback.ts';
 
 export interface RelayDeps {
-  /** Live output of a terminal from now on, and what it printed just before. */
-  follow(terminalId: string, onChunk: (chunk: Uint8Array) => void): { scrollback: Uint8Array; stop(): void };
+  /** Live output of a terminal from now on (wherever it runs), and what it printed just before. */
+  follow(terminalId: string, onChunk: (chunk: Uint8Array) => void): Promise<{ scrollback: Uint8Array; stop(): void }>;
   sendInput(terminalId: string, data: string, from: string): void;
   /** Reports a participant's join or leave as a share command (cause id keeps it idempotent). */
   report(shareId: string, verb: 'joined' | 'left', causeId: string, data: Record<string, unknown>): Promise<unknown>;
@@ -37,7 +37,12 @@ interface Relay {
 }
 
 const HELLO_TIMEOUT_MS = 5_000;
-const fromOf = (shareId: string, participantId: string) => `share:${shareId}:${participantId}`;
+/** Who typed, as the terminal sees it (`from` of the input message): the terminal checks the grant again. */
+export const shareWriter = (shareId: string, participantId: string) => `share:${shareId}:${participantId}`;
+export function parseShareWriter(from: string): { shareId: string; participantId: string } | undefined {
+  const [kind, shareId, participantId, ...rest] = from.split(':');
+  return kind === 'share' && shareId && participantId && rest.length === 0 ? { shareId, participantId } : undefined;
+}
 /** A close reason is at most 123 bytes; the full text went in the `ended` message before. */
 const shortReason = (s: string) => Buffer.from(s).subarray(0, 120).toString('utf8').replace(/\uFFFD$/, '');
 
@@ -48,6 +53,8 @@ const shortReason = (s: string) => Buffer.from(s).subarray(0, 120).toString('utf
  */
 export class NativeRelays {
   private readonly relays = new Map<string, Relay>();
+  /** Relays subscribing and fetching scrollback: update() keeps their ctx current, close() cancels them. */
+  private readonly opening = new Map<string, Relay>();
   /** Connections that said hello before their share started (awaiting approval or its worker). */
   private readonly waiting = new Map<string, Set<{ ws: WebSocket; participantId: string }>>();
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 128 * 1024 });
@@ -67,12 +74,20 @@ export class NativeRelays {
   }
 
   /** Starts relaying the share's terminal; participants who were waiting are let in. */
-  open(shareId: string, ctx: ShareContext) {
+  async open(shareId: string, ctx: ShareContext): Promise<void> {
     if (this.relays.has(shareId)) return this.update(shareId, ctx);
-    const scrollback = new Scrollback();
-    const relay: Relay = { shareId, ctx, scrollback, conns: new Set(), stopFollow: () => undefined };
-    const followed = this.deps.follow(ctx.terminalId, (chunk) => this.fanOut(relay, chunk));
-    scrollback.push(followed.scrollback);
+    if (this.opening.has(shareId)) return;
+    const relay: Relay = { shareId, ctx, scrollback: new Scrollback(), conns: new Set(), stopFollow: () => undefined };
+    this.opening.set(shareId, relay);
+    let followed: Awaited<ReturnType<RelayDeps['follow']>>;
+    try {
+      followed = await this.deps.follow(ctx.terminalId, (chunk) => this.fanOut(relay, chunk));
+    } catch (err) {
+      this.opening.delete(shareId);
+      throw err;
+    }
+    if (!this.opening.delete(shareId)) return followed.stop(); // closed while it was opening
+    relay.scrollback.push(followed.scrollback);
     relay.stopFollow = followed.stop;
     this.relays.set(shareId, relay);
     for (const w of this.waiting.get(shareId) ?? []) this.admit(relay, w.ws, w.participantId);
@@ -82,7 +97,12 @@ export class NativeRelays {
   /** A share changed (grant, kick, extend…): participants see their new access; kicked ones are cut off. */
   update(shareId: string, ctx: ShareContext) {
     const relay = this.relays.get(shareId);
-    if (!relay) return;
+    if (!relay) {
+      const opening = this.opening.get(shareId);
+      if (opening) opening.ctx = ctx;
+      for (const w of this.waiting.get(shareId) ?? []) if (ctx.participants[w.participantId]?.kicked) this.end(w.ws, RelayClose.kicked, `you were removed from share ${shareId} by its owner`);
+      return;
+    }
     relay.ctx = ctx;
     for (const c of relay.conns) {
       const p = ctx.participants[c.participantId];
@@ -102,6 +122,7 @@ export class NativeRelays {
   close(shareId: string, reason: string, code: number = RelayClose.shareEnded) {
     const relay = this.relays.get(shareId);
     this.relays.delete(shareId);
+    this.opening.delete(shareId);
     relay?.stopFollow();
     for (const c of relay?.conns ?? []) this.end(c.ws, code, reason);
     for (const w of this.waiting.get(shareId) ?? []) this.end(w.ws, code, reason);
@@ -112,21 +133,12 @@ export class NativeRelays {
     for (const id of [...this.relays.keys(), ...this.waiting.keys()]) this.close(id, reason, RelayClose.shuttingDown);
   }
 
-  /** Second check on the terminal's side: input from `share:<id>:<participant>` needs a live write grant. */
-  mayWrite(terminalId: string, from: string): boolean {
-    const [kind, shareId, participantId] = from.split(':');
-    const relay = kind === 'share' && shareId ? this.relays.get(shareId) : undefined;
-    return !!relay && relay.ctx.terminalId === terminalId && !!participantId && this.writable(relay, participantId);
-  }
-
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, shareId: string) {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.greet(ws, shareId));
   }
 
   private writable(relay: Relay, participantId: string): boolean {
-    const p = relay.ctx.participants[participantId];
-    // The actor's state is not in ctx; a relay only exists for a started share, so expiry is checked by time.
-    return !!p && !p.kicked && p.access === 'write' && !!p.writeUntil && Date.parse(p.writeUntil) > Date.now() && !!relay.ctx.expiresAt && Date.parse(relay.ctx.expiresAt) > Date.now();
+    return participantMayType('active', relay.ctx, participantId, Date.now()); // a relay exists only while its share runs
   }
 
   /** Waits for the hello with the token, then admits the participant it names. */
@@ -145,6 +157,7 @@ export class NativeRelays {
     const msg = text ? ViewerMessage.safeParse(safeJson(text)) : undefined;
     if (!msg?.success || msg.data.type !== 'hello') return this.end(ws, RelayClose.badHello, 'the first message must be {"type":"hello","token":…}');
     const share = await this.deps.share(shareId);
+    if (ws.readyState !== ws.OPEN) return; // the viewer left while the link was checked
     if (!share) return this.end(ws, RelayClose.unknownShare, `share ${shareId} does not exist`);
     const ctx = share.context as ShareContext;
     const hash = hashToken(msg.data.token);
@@ -161,10 +174,15 @@ export class NativeRelays {
     set.add(entry);
     this.waiting.set(shareId, set);
     ws.once('close', () => set.delete(entry));
+    // A revoke that landed while the link was checked closed the waiting list before this entry joined it.
+    const now = await this.deps.share(shareId);
+    if (now?.value === 'ended' && set.has(entry)) this.end(ws, RelayClose.shareEnded, endedText(shareId, now.context as ShareContext));
   }
 
   private admit(relay: Relay, ws: WebSocket, participantId: string) {
-    const p = relay.ctx.participants[participantId]!;
+    const p = relay.ctx.participants[participantId];
+    if (!p || p.kicked) return this.end(ws, RelayClose.kicked, `you were removed from share ${relay.shareId} by its owner`);
+    if (ws.readyState !== ws.OPEN) return;
     const conn: Conn = { id: randomUUID(), ws, participantId, lastRefusal: 0 };
     relay.conns.add(conn);
     const via = (ws as WebSocket & { via?: string }).via ?? 'browser';
@@ -196,7 +214,7 @@ export class NativeRelays {
     if (!msg?.success || msg.data.type !== 'input') return;
     const live = this.relays.get(relay.shareId) === relay;
     if (live && this.writable(relay, conn.participantId)) {
-      this.deps.sendInput(relay.ctx.terminalId, msg.data.data, fromOf(relay.shareId, conn.participantId));
+      this.deps.sendInput(relay.ctx.terminalId, msg.data.data, shareWriter(relay.shareId, conn.participantId));
       return;
     }
     // One notice a second is enough for a viewer typing into a read-only share.

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TetherError, type PolicyFile, type ShareRequestFacts } from '@tether/contracts';
+import { silentLogger } from '@tether/runtime';
 import { PolicyGate } from './policy-gate.ts';
+import { policyFromEnv } from './share-gate.ts';
 
 const req = (over: Partial<ShareRequestFacts> = {}): ShareRequestFacts => ({
   actor: { kind: 'human', id: 'alice' },
@@ -18,6 +20,15 @@ describe('share policy gate', () => {
   it('denies by default, saying what was asked', () => {
     const d = new PolicyGate({ rules: [] }).decide(req());
     expect(d).toEqual({ effect: 'deny', ruleId: null, reason: 'no rule allows human:alice to share terminal t-1 (lane lane-a) read-only over native; shares are denied by default' });
+  });
+
+  it('without a policy file people may share read-only; write shares, agents and services are denied', () => {
+    const gate = policyFromEnv({}, mkdtempSync(join(tmpdir(), 'tether-nopolicy-')), silentLogger);
+    expect(gate.decide(req())).toMatchObject({ effect: 'allow', ruleId: 'default-humans-read' });
+    expect(gate.decide(req({ backend: 'tmate' })).effect).toBe('allow');
+    expect(gate.decide(req({ access: 'write' }))).toMatchObject({ effect: 'deny', reason: expect.stringContaining('read-write') });
+    expect(gate.decide(req({ actor: { kind: 'ai', id: 'codex' } })).effect).toBe('deny');
+    expect(gate.decide(req({ actor: { kind: 'service', id: 'ci' } })).effect).toBe('deny');
   });
 
   it('matches on actor, terminal, lane, backend and access; absent selectors match anything', () => {

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '@tether/runtime';
 import type { BackendStartSpec, RunningShareWorker, ShareBackendAdapter, ShareLinks } from './backends/backend.ts';
@@ -114,6 +115,8 @@ export class ProcessShares {
       await s.worker.stop();
     }
     await stopMarked('TETHER_SHARE_ID', shareId);
+    // Its log and sockets hold the session's links: nothing of an ended share stays on disk.
+    rmSync(join(this.opts.dir, shareId), { recursive: true, force: true });
   }
 
   async stopAll(): Promise<void> {

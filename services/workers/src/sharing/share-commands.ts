@@ -42,6 +42,13 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
     host.execute({ ...cmd, id: stepId(cmd.id, `${entity}.${verb}.${entityId}`), entity, verb, entityId, data, causationId: cmd.id });
 
   const invite = async (cmd: Command, shareId: string, name: string): Promise<ParticipantLink> => {
+    // A resent command id is answered from the stream before any guard runs: check the owner here,
+    // or anyone who read a command id (it is the events' correlation id) could replay it for the token.
+    const s = await host.state('share', shareId);
+    const owner = (s?.context as ShareContext | undefined)?.owner;
+    if (!owner || owner.kind !== cmd.actor.kind || owner.id !== cmd.actor.id) {
+      throw new TetherError('NOT_ALLOWED', `only the owner of share ${shareId} makes its links`, { reason: 'SHARE_NOT_OWNER' });
+    }
     const participantId = `p-${stepId(cmd.id, `participant.${shareId}`).slice(0, 12)}`;
     const token = secrets.token(`${cmd.id}:${shareId}:${participantId}`);
     await step(cmd, 'share', 'invite', shareId, { participantId, name, tokenHash: hashToken(token) });

@@ -7,16 +7,27 @@ import { PolicyGate } from './policy-gate.ts';
 
 type ShareRequest = VerbData<typeof shareContract, 'request'>;
 
-/** Without a policy file: people may share natively and through tmate/upterm; agents and services need a rule. */
+/**
+ * Without a policy file: people may share read-only; write shares, agents and services need a rule
+ * (read-only first: nobody can be granted keystrokes until an operator wrote a policy saying so).
+ */
 export const DEFAULT_SHARE_POLICY: PolicyFile = {
-  rules: [{ id: 'default-humans', effect: 'allow', actors: ['human:*'], reason: 'built-in default policy: people may share their terminals (set TETHER_SHARE_POLICY to change it)' }],
+  rules: [
+    {
+      id: 'default-humans-read',
+      effect: 'allow',
+      actors: ['human:*'],
+      access: ['read'],
+      reason: 'built-in default policy: people may share their terminals read-only (set TETHER_SHARE_POLICY for write shares and agents)',
+    },
+  ],
 };
 
 /** The policy `tether up` uses: TETHER_SHARE_POLICY, else <home>/share-policy.json, else the built-in default (logged). */
 export function policyFromEnv(env: NodeJS.ProcessEnv, home: string, log: Logger): PolicyGate {
   const file = env.TETHER_SHARE_POLICY || (existsSync(join(home, 'share-policy.json')) ? join(home, 'share-policy.json') : undefined);
   if (file) return PolicyGate.fromFile(file);
-  log.info({ rules: DEFAULT_SHARE_POLICY.rules.length }, 'share policy: built-in default (humans may share; set TETHER_SHARE_POLICY for your own rules)');
+  log.info({ rules: DEFAULT_SHARE_POLICY.rules.length }, 'share policy: built-in default (people may share read-only; set TETHER_SHARE_POLICY for write shares and agents)');
   return new PolicyGate(DEFAULT_SHARE_POLICY);
 }
 
@@ -55,12 +66,18 @@ export class ShareGate {
     return { ...t, context: t.context as TerminalContext };
   }
 
-  /** Host precondition of share.approved / share.rejected: only an operator's decision on the share's approval counts. */
+  /**
+   * Host precondition of share.approved / share.rejected: only a decision on the share's own approval
+   * counts (the approval shares the share's id and names the share's owner as the requester).
+   */
   decided = async (cmd: Command & { entityId: string }, host: ActorHost): Promise<void> => {
     const { approvalId } = cmd.data as { approvalId: string };
-    const a = await host.state('approval', approvalId);
+    const [a, share] = await Promise.all([host.state('approval', approvalId), host.state('share', cmd.entityId)]);
     const expected = cmd.verb === 'approved' ? ['approved'] : ['denied', 'expired'];
-    if (!a || (a.context as { shareId: string }).shareId !== cmd.entityId || !expected.includes(String(a.value))) {
+    const ac = a?.context as { shareId: string; requestedBy: Actor } | undefined;
+    const owner = (share?.context as { owner?: Actor } | undefined)?.owner;
+    const own = !!ac && !!owner && approvalId === cmd.entityId && ac.shareId === cmd.entityId && ac.requestedBy.kind === owner.kind && ac.requestedBy.id === owner.id;
+    if (!a || !own || !expected.includes(String(a.value))) {
       throw new TetherError('NOT_ALLOWED', `share ${cmd.entityId} is ${cmd.verb} only by a decision on its approval; approval ${approvalId} is ${a ? String(a.value) : 'missing'}`, { reason: 'APPROVAL_NOT_DECIDED' });
     }
   };

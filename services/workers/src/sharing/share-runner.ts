@@ -63,7 +63,7 @@ export class ShareRunner {
   private async begin(e: StoredEvent, id: string, ctx: ShareContext) {
     if (ctx.backend === 'native') {
       try {
-        this.relays.open(id, ctx);
+        await this.relays.open(id, ctx);
         await this.pm.report(e.event, 'share', 'started', id, {});
       } catch (err) {
         await this.pm.report(e.event, 'share', 'failed', id, { reason: `native relay could not start: ${(err as Error).message}` });
@@ -75,7 +75,11 @@ export class ShareRunner {
     this.starting.add(id);
     void this.processes
       .start(id, ctx.backend, ctx.terminalId, ctx.access)
-      .then(({ pid, links }) => this.pm.report(e.event, 'share', 'started', id, { workerPid: pid, sealedLinks: this.secrets.seal(links) }))
+      .then(async ({ pid, links }) => {
+        // Revoked while the worker started: the end handler found nothing to stop, so stop it here.
+        if ((await this.host.state('share', id))?.value === 'ended') return this.processes.stop(id);
+        return this.pm.report(e.event, 'share', 'started', id, { workerPid: pid, sealedLinks: this.secrets.seal(links) });
+      })
       .catch((err) => this.pm.report(e.event, 'share', 'failed', id, { reason: (err as Error).message.slice(0, 1_000) }))
       .catch((err) => this.pm.log.error({ shareId: id, err: String(err) }, 'share start not recorded'))
       .finally(() => this.starting.delete(id));
@@ -101,7 +105,7 @@ export class ShareRunner {
           for (let i = 0; i < p.connections; i++) await this.pm.report(cause(`${pid}-${i}`), 'share', 'left', a.entityId, { participantId: pid, reason: 'tether restarted' });
         }
         try {
-          this.relays.open(a.entityId, ctx);
+          await this.relays.open(a.entityId, ctx);
           if (a.value === 'starting') await this.pm.report(cause('started'), 'share', 'started', a.entityId, {});
         } catch (err) {
           await this.pm.report(cause('relay'), 'share', 'failed', a.entityId, { reason: `native relay could not resume after a restart: ${(err as Error).message}` });

@@ -1,14 +1,29 @@
 import { EventEmitter } from 'node:events';
-import type { NatsConnection } from '@nats-io/nats-core';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 
-/** Where terminal bytes travel: tether.term.<id>.out / .in on core NATS, or in-process without NATS. */
+/**
+ * Where terminal bytes travel: tether.term.<id>.out / .in / .scrollback on core NATS, or in-process
+ * without NATS. Output carries the terminal log's offset after the chunk, so a follower that joins
+ * with the scrollback can drop the chunks the scrollback already holds.
+ */
 export interface TerminalIO {
-  publishOutput(terminalId: string, chunk: Uint8Array): void;
+  publishOutput(terminalId: string, chunk: Uint8Array, endOffset: number): void;
   onInput(terminalId: string, handler: (msg: TerminalInput) => void): () => void;
-  /** Live output of a terminal (for the gateway's viewers). */
-  onOutput(terminalId: string, handler: (chunk: Uint8Array) => void): () => void;
+  /** Live output of a terminal, wherever it runs (share relays, tests). */
+  onOutput(terminalId: string, handler: (chunk: Uint8Array, endOffset: number | undefined) => void): () => void;
   sendInput(terminalId: string, msg: TerminalInput): void;
+  /** Answers scrollback requests for a terminal this process runs. */
+  serveScrollback(terminalId: string, read: () => Scrollback): () => void;
+  requestScrollback(terminalId: string, timeoutMs?: number): Promise<Scrollback>;
 }
+
+/** The last bytes a terminal printed, up to `offset` of its log. */
+export interface Scrollback {
+  data: Uint8Array;
+  offset: number;
+}
+
+const OFFSET_HEADER = 'Tether-Offset';
 
 /** One keystroke batch; `from` names the writer (the terminal's session until share grants exist). */
 export interface TerminalInput {
@@ -19,12 +34,15 @@ export interface TerminalInput {
 export const termSubjects = {
   out: (id: string) => `tether.term.${id}.out`,
   in: (id: string) => `tether.term.${id}.in`,
+  scrollback: (id: string) => `tether.term.${id}.scrollback`,
 };
+
+const notRunning = (id: string) => new Error(`terminal ${id} is not running on any tether host (no answer to its scrollback request)`);
 
 export class NatsTerminalIO implements TerminalIO {
   constructor(private readonly nc: NatsConnection) {}
-  publishOutput(id: string, chunk: Uint8Array) {
-    this.nc.publish(termSubjects.out(id), chunk);
+  publishOutput(id: string, chunk: Uint8Array, endOffset: number) {
+    this.nc.publish(termSubjects.out(id), chunk, { headers: offsetHeaders(endOffset) });
   }
   onInput(id: string, handler: (msg: TerminalInput) => void) {
     const sub = this.nc.subscribe(termSubjects.in(id), {
@@ -36,30 +54,92 @@ export class NatsTerminalIO implements TerminalIO {
     });
     return () => sub.unsubscribe();
   }
-  onOutput(id: string, handler: (chunk: Uint8Array) => void) {
-    const sub = this.nc.subscribe(termSubjects.out(id), { callback: (err, m) => void (err ? undefined : handler(m.data)) });
+  onOutput(id: string, handler: (chunk: Uint8Array, endOffset: number | undefined) => void) {
+    const sub = this.nc.subscribe(termSubjects.out(id), { callback: (err, m) => void (err ? undefined : handler(m.data, offsetOf(m.headers?.get(OFFSET_HEADER)))) });
     return () => sub.unsubscribe();
   }
   sendInput(id: string, msg: TerminalInput) {
     this.nc.publish(termSubjects.in(id), JSON.stringify(msg));
   }
+  serveScrollback(id: string, read: () => Scrollback) {
+    const sub = this.nc.subscribe(termSubjects.scrollback(id), {
+      callback: (err, m) => {
+        if (err) return;
+        const back = read();
+        m.respond(back.data, { headers: offsetHeaders(back.offset) });
+      },
+    });
+    return () => sub.unsubscribe();
+  }
+  async requestScrollback(id: string, timeoutMs = 5_000): Promise<Scrollback> {
+    try {
+      const m = await this.nc.request(termSubjects.scrollback(id), new Uint8Array(0), { timeout: timeoutMs });
+      const offset = offsetOf(m.headers?.get(OFFSET_HEADER));
+      if (offset === undefined) throw new Error(`terminal ${id} answered its scrollback request without an offset`);
+      return { data: m.data, offset };
+    } catch (err) {
+      throw Object.assign(notRunning(id), { cause: err });
+    }
+  }
 }
+
+function offsetHeaders(offset: number) {
+  const h = natsHeaders();
+  h.set(OFFSET_HEADER, String(offset));
+  return h;
+}
+
+const offsetOf = (v: string | undefined) => (v && /^\d+$/.test(v) ? Number(v) : undefined);
 
 export class LocalTerminalIO implements TerminalIO {
   private readonly bus = new EventEmitter().setMaxListeners(0);
-  publishOutput(id: string, chunk: Uint8Array) {
-    this.bus.emit(termSubjects.out(id), chunk);
+  private readonly scrollbacks = new Map<string, () => Scrollback>();
+  publishOutput(id: string, chunk: Uint8Array, endOffset: number) {
+    this.bus.emit(termSubjects.out(id), chunk, endOffset);
   }
   onInput(id: string, handler: (msg: TerminalInput) => void) {
     this.bus.on(termSubjects.in(id), handler);
     return () => void this.bus.off(termSubjects.in(id), handler);
   }
-  onOutput(id: string, handler: (chunk: Uint8Array) => void) {
+  onOutput(id: string, handler: (chunk: Uint8Array, endOffset: number | undefined) => void) {
     this.bus.on(termSubjects.out(id), handler);
     return () => void this.bus.off(termSubjects.out(id), handler);
   }
   sendInput(id: string, msg: TerminalInput) {
     this.bus.emit(termSubjects.in(id), msg);
+  }
+  serveScrollback(id: string, read: () => Scrollback) {
+    this.scrollbacks.set(id, read);
+    return () => void (this.scrollbacks.get(id) === read && this.scrollbacks.delete(id));
+  }
+  async requestScrollback(id: string): Promise<Scrollback> {
+    const read = this.scrollbacks.get(id);
+    if (!read) throw notRunning(id);
+    return read();
+  }
+}
+
+/**
+ * A terminal's output from now on, from wherever it runs, with what it printed just before: the
+ * live subscription starts first and the chunks the scrollback already holds are dropped, so
+ * nothing is lost or repeated.
+ */
+export async function followTerminal(io: TerminalIO, id: string, onChunk: (chunk: Uint8Array) => void): Promise<{ scrollback: Uint8Array; stop(): void }> {
+  let cut: number | undefined;
+  const early: Array<[Uint8Array, number | undefined]> = [];
+  const stop = io.onOutput(id, (chunk, end) => {
+    if (cut === undefined) return void early.push([chunk, end]); // until the scrollback says where it ends
+    if (end === undefined || end > cut) onChunk(chunk);
+  });
+  try {
+    const back = await io.requestScrollback(id);
+    cut = back.offset;
+    // What arrived while the scrollback was on its way and is newer than it goes after it.
+    const newer = early.filter(([, end]) => end === undefined || end > back.offset).map(([chunk]) => chunk);
+    return { scrollback: newer.length ? Buffer.concat([back.data, ...newer]) : back.data, stop };
+  } catch (err) {
+    stop();
+    throw err;
   }
 }
 

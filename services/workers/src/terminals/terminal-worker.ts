@@ -18,7 +18,7 @@ export interface TerminalWorkerOptions {
   /** Output above this rate throttles the terminal (bytes per second). */
   maxBytesPerSec?: number;
   /** Input from someone other than the terminal's session (a share participant): allowed only if this says so. */
-  mayWrite?: (terminalId: string, from: string) => boolean;
+  mayWrite?: (terminalId: string, from: string) => Promise<boolean> | boolean;
 }
 
 const SCROLLBACK_BYTES = 64 * 1024;
@@ -26,6 +26,9 @@ const SCROLLBACK_BYTES = 64 * 1024;
 interface Relay {
   tail: OutputTail;
   stopInput: () => void;
+  stopScrollback: () => void;
+  /** Input in arrival order, each batch after the previous one's write check and delivery. */
+  input: Promise<void>;
   sessionId: string;
   window: { start: number; bytes: number };
   throttled: boolean;
@@ -42,7 +45,6 @@ export class TerminalWorker {
   private readonly pm: ProcessManager;
   private readonly relays = new Map<string, Relay>();
   private readonly statusWaits = new Map<string, number>();
-  private readonly followers = new Map<string, Set<(chunk: Uint8Array) => void>>();
   private sub?: Subscription;
   private poll?: NodeJS.Timeout;
 
@@ -108,7 +110,7 @@ export class TerminalWorker {
     }
   }
 
-  /** Relays a running terminal: output to viewers, the writer's input to the pane. */
+  /** Relays a running terminal: output and scrollback to viewers, the writer's input to the pane. */
   private attach(id: string, sessionId: string, fromEnd: boolean) {
     if (this.relays.has(id)) return;
     const relay: Relay = {
@@ -116,13 +118,38 @@ export class TerminalWorker {
       throttled: false,
       window: { start: Date.now(), bytes: 0 },
       tail: new OutputTail(this.logFile(id), (chunk) => this.onOutput(id, relay, chunk), fromEnd),
+      input: Promise.resolve(),
       stopInput: this.io.onInput(id, (msg) => {
-        if (msg.from !== relay.sessionId && !this.opts.mayWrite?.(id, msg.from)) return void this.pm.log.debug({ terminalId: id, from: msg.from }, 'input from a non-writer dropped');
-        void this.tmux.sendBytes(id, new TextEncoder().encode(msg.data)).catch((err) => this.pm.log.warn({ terminalId: id, err: String(err) }, 'input not delivered'));
+        relay.input = relay.input.then(() => this.deliver(id, relay, msg.data, msg.from));
       }),
+      stopScrollback: this.io.serveScrollback(id, () => this.scrollback(id, relay)),
     };
     relay.tail.start();
     this.relays.set(id, relay);
+  }
+
+  private async deliver(id: string, relay: Relay, data: string, from: string) {
+    try {
+      if (from !== relay.sessionId && !(await this.opts.mayWrite?.(id, from))) return void this.pm.log.debug({ terminalId: id, from }, 'input from a non-writer dropped');
+      await this.tmux.sendBytes(id, new TextEncoder().encode(data));
+    } catch (err) {
+      this.pm.log.warn({ terminalId: id, err: String(err) }, 'input not delivered');
+    }
+  }
+
+  /** The last 64 KiB the terminal printed, cut at the offset its next published chunk starts from. */
+  private scrollback(id: string, relay: Relay) {
+    relay.tail.drain();
+    const offset = relay.tail.offset;
+    const start = Math.max(0, offset - SCROLLBACK_BYTES);
+    const data = Buffer.alloc(offset - start);
+    const fd = openSync(this.logFile(id), 'r');
+    try {
+      readSync(fd, data, 0, data.length, start);
+    } finally {
+      closeSync(fd);
+    }
+    return { data, offset };
   }
 
   private onOutput(id: string, relay: Relay, chunk: Uint8Array) {
@@ -136,33 +163,7 @@ export class TerminalWorker {
     }
     // While throttled, output stays in the log only; viewers get live output again once it calms down.
     if (relay.throttled) relay.calmSince = undefined;
-    else {
-      this.io.publishOutput(id, chunk);
-      for (const f of this.followers.get(id) ?? []) f(chunk);
-    }
-  }
-
-  /**
-   * Output of a relayed terminal from now on, in this process (share relays), with the bytes it
-   * printed just before: both cut at the same file offset, so nothing is lost or repeated.
-   */
-  follow(id: string, onChunk: (chunk: Uint8Array) => void): { scrollback: Uint8Array; stop(): void } {
-    const relay = this.relays.get(id);
-    if (!relay) throw new Error(`terminal ${id} is not relayed by this tether (not running, or on another host)`);
-    relay.tail.drain();
-    const end = relay.tail.offset;
-    const start = Math.max(0, end - SCROLLBACK_BYTES);
-    const scrollback = Buffer.alloc(end - start);
-    const fd = openSync(this.logFile(id), 'r');
-    try {
-      readSync(fd, scrollback, 0, scrollback.length, start);
-    } finally {
-      closeSync(fd);
-    }
-    const set = this.followers.get(id) ?? new Set();
-    set.add(onChunk);
-    this.followers.set(id, set);
-    return { scrollback, stop: () => void set.delete(onChunk) };
+    else this.io.publishOutput(id, chunk, relay.tail.offset);
   }
 
   /** A throttled terminal quiet (under half the limit) for 2 s is unthrottled; runs on the worker's tick. */
@@ -191,6 +192,7 @@ export class TerminalWorker {
     r.tail.stop();
     r.tail.drain();
     r.stopInput();
+    r.stopScrollback();
     this.relays.delete(id);
   }
 

@@ -106,7 +106,7 @@ export interface Launch {
  * started, and whatever goes wrong before it is ready stops the whole group (never the tmux terminal).
  */
 export async function launchWorker(spec: BackendStartSpec, launch: Launch): Promise<RunningShareWorker> {
-  mkdirSync(spec.workDir, { recursive: true });
+  mkdirSync(spec.workDir, { recursive: true, mode: 0o700 });
   const has = await runBounded('tmux', ['-S', spec.tmuxSocket, 'has-session', '-t', `=${spec.terminalId}`], 5_000);
   if (!has.ok) throw backendFailed(`cannot share terminal ${spec.terminalId}: no tmux session of that name on ${spec.tmuxSocket}`);
   const { args, stdin } = launch.command();

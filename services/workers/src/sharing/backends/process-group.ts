@@ -42,7 +42,7 @@ export function spawnGroup(file: string, args: string[], opts: SpawnGroupOptions
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'TMUX' && k !== 'TMUX_PANE') env[k] = v;
   Object.assign(env, opts.env, { [marker[0]]: marker[1] });
-  const log = openSync(opts.logFile, 'w');
+  const log = openSync(opts.logFile, 'w', 0o600); // the worker prints its session strings: bearer secrets
   let sub: ReturnType<typeof spawnDetached>;
   try {
     sub = spawnDetached(file, args, env, log, opts);
@@ -122,6 +122,9 @@ export function tmuxAttachCommand(tmuxSocket: string, terminalId: string, access
 }
 
 /** Last lines of a log that may be long (tmate prints every reconnection): only its last 4 KiB are read. */
+/** A log tail goes into failure reasons (stream, audit, views): ssh targets and web links of a session are bearer secrets. */
+export const redactSessionStrings = (text: string) => text.replace(/\b[\w.:+-]+@[\w.-]+(?::\d+)?/g, '<redacted ssh target>').replace(/\b(?:https?|wss?):\/\/\S+/g, '<redacted link>');
+
 function tail(file: string, lines: number): string {
   let fd: number | undefined;
   try {
@@ -129,7 +132,7 @@ function tail(file: string, lines: number): string {
     const size = fstatSync(fd).size;
     const buf = Buffer.alloc(Math.min(size, 4096));
     readSync(fd, buf, 0, buf.length, size - buf.length);
-    return buf.toString('utf8').split('\n').map((l) => l.trim()).filter(Boolean).slice(-lines).join(' | ');
+    return redactSessionStrings(buf.toString('utf8').split('\n').map((l) => l.trim()).filter(Boolean).slice(-lines).join(' | '));
   } catch {
     return '';
   } finally {
