@@ -36,6 +36,7 @@ export const leaseContract = {
     data: z.object({ reason: z.string().max(512).optional() }).strict(),
   },
   expire: {
+    internal: true,
     summary: 'Expire a lease whose deadline has passed (fired by the timer service)',
     data: z.object({}).strict(),
   },

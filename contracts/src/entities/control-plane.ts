@@ -17,20 +17,20 @@ export const laneContract = {
     summary: 'Create a lane: a git worktree of the workspace repo where an agent works',
     data: z.object({ workspaceId: Token, projectContextId: z.string().min(1).max(256), displayName: z.string().min(1).max(256) }).strict(),
   },
-  provisioned: { summary: 'Worker report: the worktree exists', data: z.object({ worktreePath: z.string().min(1), branch: z.string().min(1) }).strict() },
-  provisionFailed: { summary: 'Worker report: the worktree could not be created', data: z.object({ reason }).strict() },
+  provisioned: { internal: true, summary: 'Worker report: the worktree exists', data: z.object({ worktreePath: z.string().min(1), branch: z.string().min(1) }).strict() },
+  provisionFailed: { internal: true, summary: 'Worker report: the worktree could not be created', data: z.object({ reason }).strict() },
   attach: { summary: 'A client attaches to the lane', data: z.object({ sessionId: Token.optional() }).strict() },
   detach: { summary: 'The last client detaches', data: noData },
   block: { summary: 'Block the lane (waiting on a person or a resource)', data: z.object({ reason }).strict() },
   unblock: { summary: 'Unblock the lane', data: noData },
-  bindSession: { summary: 'Make a session the lane\'s one active session (the lane arbitrates races)', data: z.object({ sessionId: Token, codexSessionId: Token }).strict() },
-  unbindSession: { summary: 'The lane\'s session ended', data: z.object({ sessionId: Token }).strict() },
-  share: { summary: 'A terminal of the lane is shared', data: z.object({ shareId: Token }).strict() },
-  unshare: { summary: 'No terminal of the lane is shared any more', data: noData },
+  bindSession: { internal: true, summary: 'Make a session the lane\'s one active session (the lane arbitrates races)', data: z.object({ sessionId: Token, codexSessionId: Token }).strict() },
+  unbindSession: { internal: true, summary: 'The lane\'s session ended', data: z.object({ sessionId: Token }).strict() },
+  share: { internal: true, summary: 'A terminal of the lane is shared', data: z.object({ shareId: Token }).strict() },
+  unshare: { internal: true, summary: 'No terminal of the lane is shared any more', data: noData },
   cleanup: { summary: 'End the lane: close its terminals and remove its worktree', data: z.object({ reason: reason.optional() }).strict() },
-  cleaned: { summary: 'Worker report: terminals closed and worktree removed', data: noData },
-  cleanupFailed: { summary: 'Worker report: cleanup failed', data: z.object({ reason }).strict() },
-  worktreeMissing: { summary: 'Worker report: the worktree vanished from disk', data: z.object({ worktreePath: z.string() }).strict() },
+  cleaned: { internal: true, summary: 'Worker report: terminals closed and worktree removed', data: noData },
+  cleanupFailed: { internal: true, summary: 'Worker report: cleanup failed', data: z.object({ reason }).strict() },
+  worktreeMissing: { internal: true, summary: 'Worker report: the worktree vanished from disk', data: z.object({ worktreePath: z.string() }).strict() },
 } satisfies EntityContract;
 
 /** Claim on a codex session id: at most one active tether session uses it, across all lanes. */
@@ -59,7 +59,7 @@ export const sessionContract = {
   detach: { summary: 'Detach the session (it can attach again)', data: noData },
   attach: { summary: 'Attach a detached session again', data: z.object({ transport: Transport, degradeReason: z.string().max(1_000).optional() }).strict() },
   heartbeat: { summary: 'The client is alive', data: noData },
-  heartbeatMissed: { summary: 'Timer: no heartbeat within the window; the session detaches', data: noData },
+  heartbeatMissed: { internal: true, summary: 'Timer: no heartbeat within the window; the session detaches', data: noData },
   terminate: { summary: 'End the session', data: z.object({ reason: reason.optional() }).strict() },
 } satisfies EntityContract;
 
@@ -69,10 +69,10 @@ export const terminalContract = {
     summary: 'Spawn a shell in a tmux session in the lane worktree',
     data: z.object({ laneId: Token, sessionId: Token, title: z.string().min(1).max(256).optional() }).strict(),
   },
-  started: { summary: 'Worker report: the shell runs', data: z.object({ tmuxSession: z.string(), panePid: z.number().int().positive() }).strict() },
-  spawnFailed: { summary: 'Worker report: the shell could not start', data: z.object({ reason }).strict() },
-  throttle: { summary: 'Output exceeds the rate limit; output is being dropped', data: z.object({ bytesPerSec: z.number().nonnegative() }).strict() },
-  unthrottle: { summary: 'Output is back under the rate limit', data: noData },
+  started: { internal: true, summary: 'Worker report: the shell runs', data: z.object({ tmuxSession: z.string(), panePid: z.number().int().positive() }).strict() },
+  spawnFailed: { internal: true, summary: 'Worker report: the shell could not start', data: z.object({ reason }).strict() },
+  throttle: { internal: true, summary: 'Output exceeds the rate limit; output is being dropped', data: z.object({ bytesPerSec: z.number().nonnegative() }).strict() },
+  unthrottle: { internal: true, summary: 'Output is back under the rate limit', data: noData },
   close: { summary: 'Close the terminal: its process group is killed', data: z.object({ reason: reason.optional() }).strict() },
   shareOpen: {
     internal: true,
@@ -80,7 +80,7 @@ export const terminalContract = {
     data: z.object({ shareId: Token, limit: z.number().int().positive().max(100) }).strict(),
   },
   shareClose: { internal: true, summary: 'A share of the terminal ended: its slot is free', data: z.object({ shareId: Token }).strict() },
-  exited: { summary: 'Worker report: the shell exited by itself', data: z.object({ code: z.number().int().nullable(), signal: z.string().nullable() }).strict() },
+  exited: { internal: true, summary: 'Worker report: the shell exited by itself', data: z.object({ code: z.number().int().nullable(), signal: z.string().nullable() }).strict() },
 } satisfies EntityContract;
 
 export const HarnessStatus = z.enum(['healthy', 'degraded', 'unavailable']);
@@ -97,6 +97,7 @@ export const harnessContract = {
     data: z.object({ url: z.url().nullable(), cooldownMs: z.number().int().nonnegative().default(10_000) }).strict(),
   },
   'status.changed': {
+    internal: true,
     summary: 'Health monitor: the harness status changed; the route follows it',
     data: z
       .object({ status: HarnessStatus, reason: z.string().min(1).max(1_000).optional(), latencyMs: z.number().nonnegative().optional() })

@@ -9,8 +9,8 @@ import { hashToken } from './secrets.ts';
 import { Scrollback } from './scrollback.ts';
 
 export interface RelayDeps {
-  /** Live output of a terminal from now on (wherever it runs), and what it printed just before. */
-  follow(terminalId: string, onChunk: (chunk: Uint8Array) => void): Promise<{ scrollback: Uint8Array; stop(): void }>;
+  /** A terminal's output (wherever it runs) in order: what it printed before, then live; resolves once the former is in. */
+  follow(terminalId: string, onChunk: (chunk: Uint8Array) => void): Promise<{ stop(): void }>;
   sendInput(terminalId: string, data: string, from: string): void;
   /** Reports a participant's join or leave as a share command (cause id keeps it idempotent). */
   report(shareId: string, verb: 'joined' | 'left', causeId: string, data: Record<string, unknown>): Promise<unknown>;
@@ -31,6 +31,8 @@ interface Conn {
 interface Relay {
   shareId: string;
   ctx: ShareContext;
+  /** The share's version `ctx` is from: a fresher read replaces it, an older one never does. */
+  version: number;
   scrollback: Scrollback;
   conns: Set<Conn>;
   stopFollow: () => void;
@@ -54,7 +56,7 @@ const shortReason = (s: string) => Buffer.from(s).subarray(0, 120).toString('utf
 export class NativeRelays {
   private readonly relays = new Map<string, Relay>();
   /** Relays subscribing and fetching scrollback: update() keeps their ctx current, close() cancels them. */
-  private readonly opening = new Map<string, Relay>();
+  private readonly opening = new Map<string, { relay: Relay; done: Promise<void> }>();
   /** Connections that said hello before their share started (awaiting approval or its worker). */
   private readonly waiting = new Map<string, Set<{ ws: WebSocket; participantId: string }>>();
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 128 * 1024 });
@@ -73,39 +75,57 @@ export class NativeRelays {
     return this.relays.get(shareId)?.conns.size ?? 0;
   }
 
-  /** Starts relaying the share's terminal; participants who were waiting are let in. */
-  async open(shareId: string, ctx: ShareContext): Promise<void> {
-    if (this.relays.has(shareId)) return this.update(shareId, ctx);
-    if (this.opening.has(shareId)) return;
-    const relay: Relay = { shareId, ctx, scrollback: new Scrollback(), conns: new Set(), stopFollow: () => undefined };
-    this.opening.set(shareId, relay);
-    let followed: Awaited<ReturnType<RelayDeps['follow']>>;
+  /** Starts relaying the share's terminal; participants who were waiting are let in once its scrollback is in. */
+  open(share: SavedActor): Promise<void> {
+    const shareId = share.entityId;
+    if (this.relays.has(shareId)) return Promise.resolve(this.update(share));
+    const pending = this.opening.get(shareId);
+    if (pending) {
+      refresh(pending.relay, share);
+      return pending.done;
+    }
+    const relay: Relay = { shareId, ctx: share.context as ShareContext, version: share.version, scrollback: new Scrollback(), conns: new Set(), stopFollow: () => undefined };
+    const done = this.start(relay);
+    this.opening.set(shareId, { relay, done });
+    return done;
+  }
+
+  private async start(relay: Relay): Promise<void> {
+    const stillOpening = () => this.opening.get(relay.shareId)?.relay === relay;
+    let followed: Awaited<ReturnType<RelayDeps['follow']>> | undefined;
     try {
-      followed = await this.deps.follow(ctx.terminalId, (chunk) => this.fanOut(relay, chunk));
+      followed = await this.deps.follow(relay.ctx.terminalId, (chunk) => this.fanOut(relay, chunk));
+      // A kick, grant or revoke may have landed while the scrollback was on its way.
+      const now = await this.deps.share(relay.shareId);
+      if (now) refresh(relay, now);
+      if (now?.value === 'ended' && stillOpening()) this.opening.delete(relay.shareId);
     } catch (err) {
-      this.opening.delete(shareId);
+      followed?.stop();
+      if (stillOpening()) this.opening.delete(relay.shareId);
       throw err;
     }
-    if (!this.opening.delete(shareId)) return followed.stop(); // closed while it was opening
-    relay.scrollback.push(followed.scrollback);
+    if (!stillOpening()) return followed.stop(); // closed (or ended) while it was opening
+    this.opening.delete(relay.shareId);
     relay.stopFollow = followed.stop;
-    this.relays.set(shareId, relay);
-    for (const w of this.waiting.get(shareId) ?? []) this.admit(relay, w.ws, w.participantId);
-    this.waiting.delete(shareId);
+    this.relays.set(relay.shareId, relay);
+    for (const w of this.waiting.get(relay.shareId) ?? []) this.admit(relay, w.ws, w.participantId);
+    this.waiting.delete(relay.shareId);
   }
 
   /** A share changed (grant, kick, extend…): participants see their new access; kicked ones are cut off. */
-  update(shareId: string, ctx: ShareContext) {
+  update(share: SavedActor) {
+    const shareId = share.entityId;
     const relay = this.relays.get(shareId);
     if (!relay) {
-      const opening = this.opening.get(shareId);
-      if (opening) opening.ctx = ctx;
+      const opening = this.opening.get(shareId)?.relay;
+      if (opening) refresh(opening, share);
+      const ctx = (opening?.ctx ?? share.context) as ShareContext;
       for (const w of this.waiting.get(shareId) ?? []) if (ctx.participants[w.participantId]?.kicked) this.end(w.ws, RelayClose.kicked, `you were removed from share ${shareId} by its owner`);
       return;
     }
-    relay.ctx = ctx;
+    refresh(relay, share);
     for (const c of relay.conns) {
-      const p = ctx.participants[c.participantId];
+      const p = relay.ctx.participants[c.participantId];
       if (!p || p.kicked) {
         this.end(c.ws, RelayClose.kicked, `you were removed from share ${shareId} by its owner`);
         continue;
@@ -167,13 +187,19 @@ export class NativeRelays {
     if (ctx.participants[participantId]!.kicked) return this.end(ws, RelayClose.kicked, `you were removed from share ${shareId} by its owner`);
     (ws as WebSocket & { via?: string }).via = msg.data.via;
     const relay = this.relays.get(shareId);
-    if (relay) return this.admit(relay, ws, participantId);
+    if (relay) {
+      refresh(relay, share); // a participant invited a moment ago is not in an older copy
+      return this.admit(relay, ws, participantId);
+    }
     send(ws, { type: 'waiting', status: String(share.value) });
     const set = this.waiting.get(shareId) ?? new Set();
     const entry = { ws, participantId };
     set.add(entry);
     this.waiting.set(shareId, set);
-    ws.once('close', () => set.delete(entry));
+    ws.once('close', () => {
+      set.delete(entry);
+      if (set.size === 0 && this.waiting.get(shareId) === set) this.waiting.delete(shareId);
+    });
     // A revoke that landed while the link was checked closed the waiting list before this entry joined it.
     const now = await this.deps.share(shareId);
     if (now?.value === 'ended' && set.has(entry)) this.end(ws, RelayClose.shareEnded, endedText(shareId, now.context as ShareContext));
@@ -238,6 +264,13 @@ export class NativeRelays {
     // A peer that never answers the close handshake is cut off.
     setTimeout(() => ws.terminate(), 2_000).unref();
   }
+}
+
+/** Takes `share` as the relay's copy unless the relay already holds a newer version. */
+function refresh(relay: Relay, share: SavedActor) {
+  if (share.version < relay.version) return;
+  relay.ctx = share.context as ShareContext;
+  relay.version = share.version;
 }
 
 export function endedText(shareId: string, ctx: ShareContext): string {

@@ -1,6 +1,6 @@
 import type { StoredEvent } from '@tether/contracts';
 import { isLiveShare, type ShareContext } from '@tether/machines';
-import { listActors, type ActorHost, type EventStore, type Logger, type Subscription } from '@tether/runtime';
+import { listActors, type ActorHost, type EventStore, type Logger, type SavedActor, type Subscription } from '@tether/runtime';
 import { ProcessManager, type Send } from '../process-manager.ts';
 import { endedText, type NativeRelays } from './native-relay.ts';
 import type { ProcessShares } from './process-shares.ts';
@@ -53,24 +53,28 @@ export class ShareRunner {
     const ctx = now.context as ShareContext;
     const state = String(now.value);
     if (state === 'ended') return this.end(id, ctx);
-    if (state === 'starting') return this.begin(e, id, ctx);
+    if (state === 'starting') return this.begin(e, now);
     if (ctx.backend !== 'native') return;
-    this.relays.update(id, ctx);
+    this.relays.update(now);
     if (e.event.type === 'share.warn' && ctx.expiresAt) this.relays.notify(id, { type: 'warning', expires_at: ctx.expiresAt, ms_left: Math.max(0, Date.parse(ctx.expiresAt) - Date.now()) });
     if (e.event.type === 'share.extend' && ctx.expiresAt) this.relays.notify(id, { type: 'extended', expires_at: ctx.expiresAt });
   }
 
-  private async begin(e: StoredEvent, id: string, ctx: ShareContext) {
+  private async begin(e: StoredEvent, share: SavedActor) {
+    const id = share.entityId;
+    const ctx = share.context as ShareContext;
+    // Neither a relay fetching scrollback nor a tmate/upterm worker becoming ready may hold up the
+    // events of other shares (a revoke must cut its viewers off at once).
     if (ctx.backend === 'native') {
-      try {
-        await this.relays.open(id, ctx);
-        await this.pm.report(e.event, 'share', 'started', id, {});
-      } catch (err) {
-        await this.pm.report(e.event, 'share', 'failed', id, { reason: `native relay could not start: ${(err as Error).message}` });
-      }
+      void this.relays
+        .open(share)
+        .then(
+          () => this.pm.report(e.event, 'share', 'started', id, {}),
+          (err) => this.pm.report(e.event, 'share', 'failed', id, { reason: `native relay could not start: ${(err as Error).message}` }),
+        )
+        .catch((err) => this.pm.log.error({ shareId: id, err: String(err) }, 'share start not recorded'));
       return;
     }
-    // A tmate/upterm worker may take seconds to become ready: other shares must not wait behind it.
     if (this.starting.has(id) || this.processes.has(id)) return;
     this.starting.add(id);
     void this.processes
@@ -105,7 +109,7 @@ export class ShareRunner {
           for (let i = 0; i < p.connections; i++) await this.pm.report(cause(`${pid}-${i}`), 'share', 'left', a.entityId, { participantId: pid, reason: 'tether restarted' });
         }
         try {
-          await this.relays.open(a.entityId, ctx);
+          await this.relays.open(a);
           if (a.value === 'starting') await this.pm.report(cause('started'), 'share', 'started', a.entityId, {});
         } catch (err) {
           await this.pm.report(cause('relay'), 'share', 'failed', a.entityId, { reason: `native relay could not resume after a restart: ${(err as Error).message}` });

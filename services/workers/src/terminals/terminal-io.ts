@@ -42,7 +42,12 @@ const notRunning = (id: string) => new Error(`terminal ${id} is not running on a
 export class NatsTerminalIO implements TerminalIO {
   constructor(private readonly nc: NatsConnection) {}
   publishOutput(id: string, chunk: Uint8Array, endOffset: number) {
-    this.nc.publish(termSubjects.out(id), chunk, { headers: offsetHeaders(endOffset) });
+    // A chunk can be as large as the server's max_payload, which also counts the offset header: split it.
+    const most = Math.max(1024, (this.nc.info?.max_payload ?? 1024 * 1024) - 4096);
+    for (let start = 0; start < chunk.length; start += most) {
+      const piece = chunk.subarray(start, start + most);
+      this.nc.publish(termSubjects.out(id), piece, { headers: offsetHeaders(endOffset - (chunk.length - start - piece.length)) });
+    }
   }
   onInput(id: string, handler: (msg: TerminalInput) => void) {
     const sub = this.nc.subscribe(termSubjects.in(id), {
@@ -65,8 +70,12 @@ export class NatsTerminalIO implements TerminalIO {
     const sub = this.nc.subscribe(termSubjects.scrollback(id), {
       callback: (err, m) => {
         if (err) return;
-        const back = read();
-        m.respond(back.data, { headers: offsetHeaders(back.offset) });
+        try {
+          const back = read();
+          m.respond(back.data, { headers: offsetHeaders(back.offset) });
+        } catch {
+          // No answer: the requester times out with "not running", as for a terminal nobody runs.
+        }
       },
     });
     return () => sub.unsubscribe();
@@ -120,23 +129,26 @@ export class LocalTerminalIO implements TerminalIO {
 }
 
 /**
- * A terminal's output from now on, from wherever it runs, with what it printed just before: the
- * live subscription starts first and the chunks the scrollback already holds are dropped, so
- * nothing is lost or repeated.
+ * A terminal's output from wherever it runs, handed to `onChunk` in order: first what it printed
+ * before (the scrollback), then live output. The live subscription starts first; chunks the
+ * scrollback already holds are dropped, so nothing is lost or repeated.
  */
-export async function followTerminal(io: TerminalIO, id: string, onChunk: (chunk: Uint8Array) => void): Promise<{ scrollback: Uint8Array; stop(): void }> {
+export async function followTerminal(io: TerminalIO, id: string, onChunk: (chunk: Uint8Array) => void): Promise<{ stop(): void }> {
   let cut: number | undefined;
-  const early: Array<[Uint8Array, number | undefined]> = [];
+  let early: Array<[Uint8Array, number | undefined]> = [];
+  const newer = (end: number | undefined) => end === undefined || end > cut!;
   const stop = io.onOutput(id, (chunk, end) => {
     if (cut === undefined) return void early.push([chunk, end]); // until the scrollback says where it ends
-    if (end === undefined || end > cut) onChunk(chunk);
+    if (newer(end)) onChunk(chunk);
   });
   try {
     const back = await io.requestScrollback(id);
+    // One synchronous step: no live chunk can slip in between the history and what queued meanwhile.
     cut = back.offset;
-    // What arrived while the scrollback was on its way and is newer than it goes after it.
-    const newer = early.filter(([, end]) => end === undefined || end > back.offset).map(([chunk]) => chunk);
-    return { scrollback: newer.length ? Buffer.concat([back.data, ...newer]) : back.data, stop };
+    onChunk(back.data);
+    for (const [chunk, end] of early) if (newer(end)) onChunk(chunk);
+    early = [];
+    return { stop };
   } catch (err) {
     stop();
     throw err;

@@ -22,6 +22,12 @@ export interface TerminalWorkerOptions {
 }
 
 const SCROLLBACK_BYTES = 64 * 1024;
+const MAX_QUEUED_INPUT = 1_000;
+/** A participant's write check that takes longer than this counts as "no". */
+const WRITE_CHECK_MS = 3_000;
+
+const withTimeout = <T>(p: Promise<T>, ms: number, fallback: T) =>
+  Promise.race([p, new Promise<T>((resolve) => setTimeout(() => resolve(fallback), ms).unref())]);
 
 interface Relay {
   tail: OutputTail;
@@ -29,6 +35,7 @@ interface Relay {
   stopScrollback: () => void;
   /** Input in arrival order, each batch after the previous one's write check and delivery. */
   input: Promise<void>;
+  queued: number;
   sessionId: string;
   window: { start: number; bytes: number };
   throttled: boolean;
@@ -119,8 +126,12 @@ export class TerminalWorker {
       window: { start: Date.now(), bytes: 0 },
       tail: new OutputTail(this.logFile(id), (chunk) => this.onOutput(id, relay, chunk), fromEnd),
       input: Promise.resolve(),
+      queued: 0,
       stopInput: this.io.onInput(id, (msg) => {
-        relay.input = relay.input.then(() => this.deliver(id, relay, msg.data, msg.from));
+        // Bounded: a flood (or a stuck check) drops input with a warning instead of growing memory.
+        if (relay.queued >= MAX_QUEUED_INPUT) return void this.pm.log.warn({ terminalId: id, from: msg.from }, 'input dropped: too much queued');
+        relay.queued++;
+        relay.input = relay.input.then(() => this.deliver(id, relay, msg.data, msg.from)).finally(() => relay.queued--);
       }),
       stopScrollback: this.io.serveScrollback(id, () => this.scrollback(id, relay)),
     };
@@ -130,7 +141,10 @@ export class TerminalWorker {
 
   private async deliver(id: string, relay: Relay, data: string, from: string) {
     try {
-      if (from !== relay.sessionId && !(await this.opts.mayWrite?.(id, from))) return void this.pm.log.debug({ terminalId: id, from }, 'input from a non-writer dropped');
+      if (this.relays.get(id) !== relay) return; // closed while this waited its turn
+      if (from !== relay.sessionId && !(await withTimeout(Promise.resolve(this.opts.mayWrite?.(id, from)), WRITE_CHECK_MS, false))) {
+        return void this.pm.log.debug({ terminalId: id, from }, 'input from a non-writer dropped');
+      }
       await this.tmux.sendBytes(id, new TextEncoder().encode(data));
     } catch (err) {
       this.pm.log.warn({ terminalId: id, err: String(err) }, 'input not delivered');

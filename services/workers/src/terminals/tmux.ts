@@ -6,7 +6,9 @@ export class Tmux {
   constructor(readonly socket: string) {}
 
   private async run(args: string[]): Promise<string> {
-    const r = await execa('tmux', ['-S', this.socket, ...args], { reject: false });
+    // A wedged tmux server must not hang the caller (e.g. a terminal's input queue) for ever.
+    const r = await execa('tmux', ['-S', this.socket, ...args], { reject: false, timeout: 10_000 });
+    if (r.timedOut) throw new Error(`tmux ${args[0]} did not answer within 10 s`);
     if (r.exitCode !== 0) throw new Error(`tmux ${args[0]} failed: ${(r.stderr || r.stdout).trim()}`);
     return r.stdout;
   }

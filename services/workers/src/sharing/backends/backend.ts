@@ -2,7 +2,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TetherError } from '@tether/contracts';
-import { runBounded, spawnGroup, stopGroup, type WorkerExit, type ProcessGroup } from './process-group.ts';
+import { redactSessionStrings, runBounded, spawnGroup, stopGroup, type WorkerExit, type ProcessGroup } from './process-group.ts';
 
 export const DEFAULT_READY_TIMEOUT_MS = 10_000;
 
@@ -83,7 +83,7 @@ function runningWorker(group: ProcessGroup, links: ShareLinks, bin: string, prob
       if (!group.alive()) throw backendFailed(`${what} is not running`);
       const r = await runBounded(bin, probeArgs, timeoutMs);
       if (r.timedOut) throw backendFailed(`${what} did not answer within ${timeoutMs} ms (hung?)`);
-      if (!r.ok) throw backendFailed(`${what} did not answer: ${r.stderr || r.stdout || 'no output'}`);
+      if (!r.ok) throw backendFailed(`${what} did not answer: ${redactSessionStrings(r.stderr || r.stdout || 'no output')}`);
     },
     stop: () => (stopping ??= stopGroup(group)),
   };

@@ -123,7 +123,12 @@ export function tmuxAttachCommand(tmuxSocket: string, terminalId: string, access
 
 /** Last lines of a log that may be long (tmate prints every reconnection): only its last 4 KiB are read. */
 /** A log tail goes into failure reasons (stream, audit, views): ssh targets and web links of a session are bearer secrets. */
-export const redactSessionStrings = (text: string) => text.replace(/\b[\w.:+-]+@[\w.-]+(?::\d+)?/g, '<redacted ssh target>').replace(/\b(?:https?|wss?):\/\/\S+/g, '<redacted link>');
+export const redactSessionStrings = (text: string) =>
+  text
+    .replace(/\bssh(?:\s+-\S+(?:\s+\S+)?)*\s+\S+/gi, 'ssh <redacted>') // `ssh [-p 22] token@host`, however the token is spelled
+    .replace(/\S+@\S+/g, '<redacted ssh target>') // a target on a line of its own (upterm wraps long lines)
+    .replace(/\b(?:https?|wss?):\/\/\S+/gi, '<redacted link>')
+    .replace(/\S*\/t\/\S+/g, '<redacted link>'); // a tmate web link cut off before its scheme
 
 function tail(file: string, lines: number): string {
   let fd: number | undefined;
@@ -132,7 +137,9 @@ function tail(file: string, lines: number): string {
     const size = fstatSync(fd).size;
     const buf = Buffer.alloc(Math.min(size, 4096));
     readSync(fd, buf, 0, buf.length, size - buf.length);
-    return redactSessionStrings(buf.toString('utf8').split('\n').map((l) => l.trim()).filter(Boolean).slice(-lines).join(' | '));
+    const text = buf.toString('utf8').split('\n');
+    if (buf.length < size) text.shift(); // read from mid-line: a cut-off fragment redaction might not recognise
+    return redactSessionStrings(text.map((l) => l.trim()).filter(Boolean).slice(-lines).join(' | '));
   } catch {
     return '';
   } finally {
