@@ -39,7 +39,7 @@ describe('dashboard in Chromium', () => {
     await new Promise((r) => harness!.close(r));
     harness = undefined;
     await page.locator('#harness[data-status="degraded"]').waitFor({ timeout: 15_000 });
-    expect(await page.locator('[data-testid="degrade-reason"]').innerText()).toMatch(/harness unreachable at .*ECONNREFUSED/);
+    expect(await page.locator('[data-testid="degrade-reason"]').innerText()).toMatch(/harness unreachable at .*: (ECONNREFUSED|UND_ERR_SOCKET|ECONNRESET)/); // refused, or a check in flight cut off
 
     // Live by push: one document load and one event stream, no reloads, no polling.
     expect(requests.filter((p) => p === '/').length).toBe(1);
