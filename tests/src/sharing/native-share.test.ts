@@ -55,6 +55,9 @@ describe('native share', () => {
     const carolLink = (await as<{ url: string; participant_id: string }>(cp.url, 'human:alice', 'POST', `/v1/shares/${s.share_id}/participants`, { name: 'carol' })).body;
     const carol = await openViewer(carolLink.url, 'browser');
     await eventually(() => carol.messages, (m) => m.some((x) => x.type === 'welcome'));
+    await eventually(() => share(s.share_id), (v) => v.participants.find((p) => p.name === 'carol')?.connected === true);
+    // Bob heard of his own grant, not of carol's invite and join.
+    expect(bob.messages.filter((x) => x.type === 'access').map((x) => x.access)).toEqual(['write']);
     await as(cp.url, 'human:alice', 'POST', `/v1/shares/${s.share_id}/participants/${link!.participant_id}/kick`, { reason: 'done watching' });
     expect(await bob.closed).toMatchObject({ code: 4403 });
     const again = await openViewer(link!.url);

@@ -26,6 +26,8 @@ interface Conn {
   ws: WebSocket;
   participantId: string;
   lastRefusal: number;
+  /** What this viewer was last told of its access ("write until …" or "read"): only a change is sent. */
+  told: string;
 }
 
 interface Relay {
@@ -130,7 +132,11 @@ export class NativeRelays {
         this.end(c.ws, RelayClose.kicked, `you were removed from share ${shareId} by its owner`);
         continue;
       }
-      send(c.ws, { type: 'access', access: this.writable(relay, c.participantId) ? 'write' : 'read', write_until: p.writeUntil ?? null });
+      const access = this.writable(relay, c.participantId) ? 'write' : 'read';
+      const told = `${access} ${p.writeUntil ?? ''}`;
+      if (told === c.told) continue; // joins, leaves and others' grants are no news to this viewer
+      c.told = told;
+      send(c.ws, { type: 'access', access, write_until: p.writeUntil ?? null });
     }
   }
 
@@ -209,7 +215,8 @@ export class NativeRelays {
     const p = relay.ctx.participants[participantId];
     if (!p || p.kicked) return this.end(ws, RelayClose.kicked, `you were removed from share ${relay.shareId} by its owner`);
     if (ws.readyState !== ws.OPEN) return;
-    const conn: Conn = { id: randomUUID(), ws, participantId, lastRefusal: 0 };
+    const access = this.writable(relay, participantId) ? 'write' : 'read';
+    const conn: Conn = { id: randomUUID(), ws, participantId, lastRefusal: 0, told: `${access} ${p.writeUntil ?? ''}` };
     relay.conns.add(conn);
     const via = (ws as WebSocket & { via?: string }).via ?? 'browser';
     send(ws, {
@@ -218,7 +225,7 @@ export class NativeRelays {
       terminal_id: relay.ctx.terminalId,
       participant_id: participantId,
       name: p.name,
-      access: this.writable(relay, participantId) ? 'write' : 'read',
+      access,
       write_until: p.writeUntil ?? null,
       expires_at: relay.ctx.expiresAt ?? null,
     });

@@ -19,7 +19,7 @@ const req = (over: Partial<ShareRequestFacts> = {}): ShareRequestFacts => ({
 describe('share policy gate', () => {
   it('denies by default, saying what was asked', () => {
     const d = new PolicyGate({ rules: [] }).decide(req());
-    expect(d).toEqual({ effect: 'deny', ruleId: null, reason: 'no rule allows human:alice to share terminal t-1 (lane lane-a) read-only over native; shares are denied by default' });
+    expect(d).toEqual({ effect: 'deny', ruleId: null, reason: 'no rule allows human:alice to share terminal t-1 (lane lane-a) read-only over native; shares are denied by default (add an allow rule to the share policy file, TETHER_SHARE_POLICY)' });
   });
 
   it('without a policy file people may share read-only; write shares, agents and services are denied', () => {

@@ -58,7 +58,7 @@ export class PolicyGate {
     return {
       effect: 'deny',
       ruleId: null,
-      reason: `no rule allows ${f.actor.kind}:${f.actor.id} to share terminal ${f.terminalId} (lane ${f.laneId}) ${f.access === 'write' ? 'read-write' : 'read-only'} over ${f.backend}; shares are denied by default`,
+      reason: `no rule allows ${f.actor.kind}:${f.actor.id} to share terminal ${f.terminalId} (lane ${f.laneId}) ${f.access === 'write' ? 'read-write' : 'read-only'} over ${f.backend}; shares are denied by default (add an allow rule to the share policy file, TETHER_SHARE_POLICY)`,
     };
   }
 }
