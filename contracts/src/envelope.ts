@@ -7,6 +7,9 @@ export const ActorKind = z.enum(['human', 'ai', 'system', 'service']);
 export const Actor = z.object({ kind: ActorKind, id: z.string().min(1).max(256) }).strict();
 export type Actor = z.infer<typeof Actor>;
 
+/** The same actor: kind and id both match. */
+export const sameActor = (a: Actor, b: Actor) => a.kind === b.kind && a.id === b.id;
+
 /** The state value of an XState machine: a string, or nested objects for compound/parallel states. */
 export type StateValue = string | { [key: string]: StateValue };
 export const StateValue: z.ZodType<StateValue> = z.lazy(() =>

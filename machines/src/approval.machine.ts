@@ -1,5 +1,5 @@
 import { assign, setup } from 'xstate';
-import type { Actor, VerbData, approvalContract } from '@tether/contracts';
+import { sameActor, type Actor, type VerbData, type approvalContract } from '@tether/contracts';
 import type { Deadline, Rejection } from './entity.ts';
 
 type C = typeof approvalContract;
@@ -18,7 +18,7 @@ export interface ApprovalContext {
 
 const plus = (at: string, ms: number) => new Date(Date.parse(at) + ms).toISOString();
 /** Four eyes: a human decides, and not the one who asked. */
-const mayDecide = (ctx: ApprovalContext, a: Actor) => a.kind === 'human' && !(a.kind === ctx.requestedBy.kind && a.id === ctx.requestedBy.id);
+const mayDecide = (ctx: ApprovalContext, a: Actor) => a.kind === 'human' && !sameActor(a, ctx.requestedBy);
 
 /** An operator's decision on a share a policy rule holds: pending → approved | denied | expired. */
 export const approvalMachine = setup({

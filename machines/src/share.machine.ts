@@ -1,5 +1,5 @@
 import { assign, setup } from 'xstate';
-import type { Actor, ShareEndReason, VerbData, shareContract } from '@tether/contracts';
+import { sameActor, type Actor, type ShareEndReason, type VerbData, type shareContract } from '@tether/contracts';
 import type { Deadline, Rejection } from './entity.ts';
 
 type C = typeof shareContract;
@@ -43,7 +43,7 @@ export interface ShareContext extends Omit<Req, 'policy'> {
 const plus = (at: string, ms: number) => new Date(Date.parse(at) + ms).toISOString();
 const isDue = (at: string, deadline: string | undefined) => deadline !== undefined && Date.parse(at) >= Date.parse(deadline);
 const who = (a: Actor) => `${a.kind}:${a.id}`;
-const isOwner = (ctx: ShareContext, a: Actor) => a.kind === 'system' || (a.kind === ctx.owner.kind && a.id === ctx.owner.id);
+const isOwner = (ctx: ShareContext, a: Actor) => a.kind === 'system' || sameActor(a, ctx.owner);
 const participantOf = (ctx: ShareContext, data: unknown) => ctx.participants[(data as { participantId?: string }).participantId ?? ''];
 const LIVE = ['awaitingApproval', 'starting', 'active', 'expiring'];
 

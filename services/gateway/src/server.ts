@@ -64,7 +64,7 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
     const cmd = toCommand(req.params.entity, req.params.verb, withHeaders, uuid, { kind: 'service', id: 'http' });
     const accepted: CommandReply = await opts.dispatcher.accept(cmd);
     req.log.info({ correlationId: accepted.correlationId, entity: cmd.entity, verb: cmd.verb, entityId: accepted.entityId, seq: accepted.seq }, 'command accepted');
-    const created = !opts.dispatcher.isApplication(cmd.entity, cmd.verb) && opts.host.definition(cmd.entity).contract[cmd.verb]?.creates && !accepted.duplicate;
+    const created = !opts.dispatcher.isApplication(cmd.entity, cmd.verb) && opts.host.verbContract(cmd.entity, cmd.verb)?.creates && !accepted.duplicate;
     return reply.status(created ? 201 : 200).send(accepted);
   });
 

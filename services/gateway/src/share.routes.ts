@@ -6,6 +6,7 @@ import {
   GrantWriteBody,
   ParticipantInviteBody,
   ReasonBody,
+  sameActor,
   ShareCreateBody,
   ShareExtendBody,
   ShareSwitchBody,
@@ -73,7 +74,7 @@ export function shareRoutes(app: FastifyInstance, deps: ShareRouteDeps) {
     const s = await share(req.params.share);
     const c = s.context as ShareContext;
     const who = commandFrom(req, 'share', 'links', req.params.share, {}).actor;
-    if (who.kind !== c.owner.kind || who.id !== c.owner.id) throw new TetherError('NOT_ALLOWED', `only the owner (${c.owner.kind}:${c.owner.id}) may read share ${s.entityId}'s links`, { reason: 'SHARE_NOT_OWNER' });
+    if (!sameActor(who, c.owner)) throw new TetherError('NOT_ALLOWED', `only the owner (${c.owner.kind}:${c.owner.id}) may read share ${s.entityId}'s links`, { reason: 'SHARE_NOT_OWNER' });
     if (!c.sealedLinks || s.value === 'ended') throw new TetherError('NOT_FOUND', `share ${s.entityId} has no backend links (${c.backend === 'native' ? 'native shares use participant links' : String(s.value)})`);
     return { share_id: s.entityId, backend: c.backend, links: deps.secrets.open<Record<string, string>>(c.sealedLinks) };
   });

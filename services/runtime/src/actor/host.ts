@@ -1,5 +1,5 @@
 import type { AnyMachineSnapshot } from 'xstate';
-import { ENVELOPE_VERSION, invalid, TetherError, type Command, type CommandAccepted, type EventEnvelope, type StoredEvent } from '@tether/contracts';
+import { ENVELOPE_VERSION, invalid, TetherError, type Command, type CommandAccepted, type EventEnvelope, type StoredEvent, type VerbContract } from '@tether/contracts';
 import type { EntityDefinition } from '@tether/machines';
 import { transition } from 'xstate';
 import { systemClock, uuid, type Clock, type IdGenerator } from '../clock.ts';
@@ -72,10 +72,16 @@ export class ActorHost {
     return def;
   }
 
+  /** The contract of `entity.verb`, or undefined when there is no such command (own keys only: "lane.valueOf" is none). */
+  verbContract(entity: string, verb: string): VerbContract | undefined {
+    const def = Object.hasOwn(this.opts.registry, entity) ? this.opts.registry[entity] : undefined;
+    return def && Object.hasOwn(def.contract, verb) ? def.contract[verb] : undefined;
+  }
+
   /** Validates and applies one command; throws TetherError when it is rejected (nothing written). */
   async execute(cmd: Command): Promise<CommandAccepted> {
     const def = this.definition(cmd.entity);
-    const verb = Object.hasOwn(def.contract, cmd.verb) ? def.contract[cmd.verb] : undefined;
+    const verb = this.verbContract(cmd.entity, cmd.verb);
     if (!verb) {
       throw new TetherError('UNKNOWN_COMMAND', `${cmd.entity} has no command "${cmd.verb}"; it accepts: ${Object.keys(def.contract).join(', ')}`);
     }

@@ -1,4 +1,4 @@
-import { entityContracts, TetherError, type Command, type CommandAccepted, type EntityContract, type VerbContract } from '@tether/contracts';
+import { TetherError, type Command, type CommandAccepted } from '@tether/contracts';
 import type { ActorHost } from '../actor/host.ts';
 
 /** A command that spans entities (e.g. session.ensure): it runs other commands through the host. */
@@ -24,9 +24,9 @@ export class Dispatcher {
    * the system actor, and verbs that only tether's own services send (worker reports, timers, the
    * steps of an application command) are refused, so no caller can fake a report or skip a gate.
    */
-  accept(cmd: Command): Promise<CommandAccepted> {
+  async accept(cmd: Command): Promise<CommandAccepted> {
     const app = this.isApplication(cmd.entity, cmd.verb);
-    const contract = contractOf(cmd.entity, cmd.verb);
+    const contract = this.host.verbContract(cmd.entity, cmd.verb);
     if (!app && !contract) return this.dispatch(cmd); // an unknown command: the host answers UNKNOWN_COMMAND
     if (cmd.actor.kind === 'system') {
       throw new TetherError('NOT_ALLOWED', `the system actor is tether's own; send ${cmd.entity}.${cmd.verb} as a human, ai or service actor`, { reason: 'SYSTEM_ACTOR' });
@@ -43,8 +43,3 @@ export class Dispatcher {
   }
 }
 
-/** The verb's contract; own properties only, so "lane.valueOf" is no verb. */
-function contractOf(entity: string, verb: string): VerbContract | undefined {
-  const all = entityContracts as Record<string, EntityContract>;
-  return Object.hasOwn(all, entity) && Object.hasOwn(all[entity]!, verb) ? all[entity]![verb] : undefined;
-}

@@ -95,19 +95,20 @@ export class NativeRelays {
   private async start(relay: Relay): Promise<void> {
     const stillOpening = () => this.opening.get(relay.shareId)?.relay === relay;
     let followed: Awaited<ReturnType<RelayDeps['follow']>> | undefined;
+    let now: SavedActor | undefined;
     try {
       followed = await this.deps.follow(relay.ctx.terminalId, (chunk) => this.fanOut(relay, chunk));
       // A kick, grant or revoke may have landed while the scrollback was on its way.
-      const now = await this.deps.share(relay.shareId);
-      if (now) refresh(relay, now);
-      if (now?.value === 'ended' && stillOpening()) this.opening.delete(relay.shareId);
+      now = await this.deps.share(relay.shareId);
     } catch (err) {
       followed?.stop();
       if (stillOpening()) this.opening.delete(relay.shareId);
       throw err;
     }
-    if (!stillOpening()) return followed.stop(); // closed (or ended) while it was opening
+    if (!stillOpening()) return followed.stop(); // closed while it was opening
     this.opening.delete(relay.shareId);
+    if (now) refresh(relay, now);
+    if (now?.value === 'ended') return followed.stop(); // ended meanwhile: the runner's close tells the waiting why
     relay.stopFollow = followed.stop;
     this.relays.set(relay.shareId, relay);
     for (const w of this.waiting.get(relay.shareId) ?? []) this.admit(relay, w.ws, w.participantId);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { invalid, ParticipantInviteBody, ShareCreateBody, ShareSwitchBody, TetherError, Token, type Command, type CommandAccepted, type ParticipantLink } from '@tether/contracts';
+import { invalid, sameActor, ParticipantInviteBody, ShareCreateBody, ShareSwitchBody, TetherError, Token, type Command, type CommandAccepted, type ParticipantLink } from '@tether/contracts';
 import type { ShareContext } from '@tether/machines';
 import type { ActorHost, ApplicationCommand } from '@tether/runtime';
 import type { ShareGate } from './share-gate.ts';
@@ -46,7 +46,7 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
     // or anyone who read a command id (it is the events' correlation id) could replay it for the token.
     const s = await host.state('share', shareId);
     const owner = (s?.context as ShareContext | undefined)?.owner;
-    if (!owner || owner.kind !== cmd.actor.kind || owner.id !== cmd.actor.id) {
+    if (!owner || !sameActor(owner, cmd.actor)) {
       throw new TetherError('NOT_ALLOWED', `only the owner of share ${shareId} makes its links`, { reason: 'SHARE_NOT_OWNER' });
     }
     const participantId = `p-${stepId(cmd.id, `participant.${shareId}`).slice(0, 12)}`;

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { TetherError, type Actor, type Command, type PolicyDecision, type PolicyFile, type ShareSettings, type VerbData, type shareContract } from '@tether/contracts';
+import { sameActor, TetherError, type Actor, type Command, type PolicyDecision, type PolicyFile, type ShareSettings, type VerbData, type shareContract } from '@tether/contracts';
 import type { TerminalContext } from '@tether/machines';
 import type { ActorHost, Logger } from '@tether/runtime';
 import { PolicyGate } from './policy-gate.ts';
@@ -76,7 +76,7 @@ export class ShareGate {
     const expected = cmd.verb === 'approved' ? ['approved'] : ['denied', 'expired'];
     const ac = a?.context as { shareId: string; requestedBy: Actor } | undefined;
     const owner = (share?.context as { owner?: Actor } | undefined)?.owner;
-    const own = !!ac && !!owner && approvalId === cmd.entityId && ac.shareId === cmd.entityId && ac.requestedBy.kind === owner.kind && ac.requestedBy.id === owner.id;
+    const own = !!ac && !!owner && approvalId === cmd.entityId && ac.shareId === cmd.entityId && sameActor(ac.requestedBy, owner);
     if (!a || !own || !expected.includes(String(a.value))) {
       throw new TetherError('NOT_ALLOWED', `share ${cmd.entityId} is ${cmd.verb} only by a decision on its approval; approval ${approvalId} is ${a ? String(a.value) : 'missing'}`, { reason: 'APPROVAL_NOT_DECIDED' });
     }

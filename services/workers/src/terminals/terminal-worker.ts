@@ -26,8 +26,14 @@ const MAX_QUEUED_INPUT = 1_000;
 /** A participant's write check that takes longer than this counts as "no". */
 const WRITE_CHECK_MS = 3_000;
 
-const withTimeout = <T>(p: Promise<T>, ms: number, fallback: T) =>
-  Promise.race([p, new Promise<T>((resolve) => setTimeout(() => resolve(fallback), ms).unref())]);
+async function withTimeout<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)))]);
+  } finally {
+    clearTimeout(timer); // one check per keystroke batch: no timer may outlive its check
+  }
+}
 
 interface Relay {
   tail: OutputTail;

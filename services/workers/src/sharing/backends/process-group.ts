@@ -121,7 +121,6 @@ export function tmuxAttachCommand(tmuxSocket: string, terminalId: string, access
   return ['env', '-u', 'TMUX', 'tmux', '-S', shQuote(tmuxSocket), 'attach-session', ...flags, '-t', shQuote(`=${terminalId}`)].join(' ');
 }
 
-/** Last lines of a log that may be long (tmate prints every reconnection): only its last 4 KiB are read. */
 /** A log tail goes into failure reasons (stream, audit, views): ssh targets and web links of a session are bearer secrets. */
 export const redactSessionStrings = (text: string) =>
   text
@@ -130,6 +129,7 @@ export const redactSessionStrings = (text: string) =>
     .replace(/\b(?:https?|wss?):\/\/\S+/gi, '<redacted link>')
     .replace(/\S*\/t\/\S+/g, '<redacted link>'); // a tmate web link cut off before its scheme
 
+/** Last lines of a log that may be long (tmate prints every reconnection): only its last 4 KiB are read. */
 function tail(file: string, lines: number): string {
   let fd: number | undefined;
   try {
