@@ -2,8 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ["**/src/**/*.test.ts"],
-    exclude: ["**/node_modules/**", "**/dist/**"],
+    include: ['**/src/**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

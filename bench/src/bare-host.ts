@@ -10,9 +10,15 @@ import { ActorHost, Dispatcher, JetStreamEventStore, connectNats, serveCommands 
 const SELF = fileURLToPath(import.meta.url);
 
 export async function startBareHost(natsUrl: string): Promise<{ pid: number; stop(): Promise<void> }> {
-  const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', SELF], { env: { ...process.env, NATS_URL: natsUrl }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', SELF], {
+    env: { ...process.env, NATS_URL: natsUrl },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => (proc.kill('SIGKILL'), reject(new Error('bare host did not start in 30 s'))), 30_000);
+    const timer = setTimeout(
+      () => (proc.kill('SIGKILL'), reject(new Error('bare host did not start in 30 s'))),
+      30_000,
+    );
     proc.stdout!.once('data', () => (clearTimeout(timer), resolve()));
     proc.once('exit', (code) => (clearTimeout(timer), reject(new Error(`bare host exited with ${code}`))));
   });

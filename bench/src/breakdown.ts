@@ -19,9 +19,23 @@ export async function measureCommandSteps(registry: Record<string, EntityDefinit
   const def = registry.lease!;
   const request = new TextEncoder().encode(JSON.stringify({ entityId: 'pl-00001-abcdef12' }));
   const event = leaseEvent('pl-00001-abcdef12', 2, new Date().toISOString());
-  const held = transition(def.machine, initialSnapshot(def), machineEvent(leaseEvent('x', 1, event.at)))[0] as AnyMachineSnapshot;
+  const held = transition(
+    def.machine,
+    initialSnapshot(def),
+    machineEvent(leaseEvent('x', 1, event.at)),
+  )[0] as AnyMachineSnapshot;
   const ev = machineEvent(event);
-  const reply = { ok: true, commandId: randomUUID(), entity: 'lease', entityId: 'pl-00001-abcdef12', seq: 2, streamSeq: 123_456, state: 'held', correlationId: randomUUID(), duplicate: false };
+  const reply = {
+    ok: true,
+    commandId: randomUUID(),
+    entity: 'lease',
+    entityId: 'pl-00001-abcdef12',
+    seq: 2,
+    streamSeq: 123_456,
+    state: 'held',
+    correlationId: randomUUID(),
+    duplicate: false,
+  };
 
   const steps = {
     /** bus: decode the request body and validate the command envelope (zod). */
@@ -48,4 +62,5 @@ export async function measureCommandSteps(registry: Record<string, EntityDefinit
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
-const round = <T extends Record<string, number>>(o: T) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round1(v)])) as T;
+const round = <T extends Record<string, number>>(o: T) =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round1(v)])) as T;

@@ -13,8 +13,11 @@ function accepted(r: CommandReply, what: string): void {
 }
 
 const create = (nc: NatsConnection, entityId: string) =>
-  sendCommand(nc, 'lease', 'create', { entityId, data: { holder: `holder-${entityId}`, ttlMs: TTL_MS } }).then((r) => accepted(r, `lease.create ${entityId}`));
-const renew = (nc: NatsConnection, entityId: string) => sendCommand(nc, 'lease', 'renew', { entityId }).then((r) => accepted(r, `lease.renew ${entityId}`));
+  sendCommand(nc, 'lease', 'create', { entityId, data: { holder: `holder-${entityId}`, ttlMs: TTL_MS } }).then((r) =>
+    accepted(r, `lease.create ${entityId}`),
+  );
+const renew = (nc: NatsConnection, entityId: string) =>
+  sendCommand(nc, 'lease', 'renew', { entityId }).then((r) => accepted(r, `lease.renew ${entityId}`));
 
 export interface CommandRunOptions {
   awaited: number;

@@ -19,14 +19,18 @@ export interface ControlPlaneResults {
 const CHECK_EVERY_MS = 250;
 
 /** Lane creation (through to the real git worktree), terminal spawn (through to a running shell in tmux), harness failover. */
-export async function measureControlPlane(natsUrl: string, counts = { lanes: 30, terminals: 20, failovers: 5 }): Promise<ControlPlaneResults> {
+export async function measureControlPlane(
+  natsUrl: string,
+  counts = { lanes: 30, terminals: 20, failovers: 5 },
+): Promise<ControlPlaneResults> {
   const harnessPort = await freePort();
   let harness: Server | undefined;
   const startHarness = async () => {
     harness = createServer((_req, res) => res.writeHead(200).end('ok'));
     await new Promise<void>((r) => harness!.listen(harnessPort, '127.0.0.1', r));
   };
-  const stopHarness = () => new Promise<void>((r) => (harness ? (harness.close(() => r()), harness.closeAllConnections()) : r()));
+  const stopHarness = () =>
+    new Promise<void>((r) => (harness ? (harness.close(() => r()), harness.closeAllConnections()) : r()));
   await startHarness();
   const tether = await startTether(
     natsUrl,
@@ -49,8 +53,12 @@ export async function measureControlPlane(natsUrl: string, counts = { lanes: 30,
     for (let i = 0; i < counts.lanes; i++) {
       laneMs.push(
         await timed(async () => {
-          const lane = await call('POST', '/v1/workspaces/bench/lanes', { project_context_id: 'bench', display_name: `lane ${i}` });
-          if (lane.status !== 'ready') throw new Error(`lane ${lane.lane_id} is ${lane.status}: ${JSON.stringify(lane.error)}`);
+          const lane = await call('POST', '/v1/workspaces/bench/lanes', {
+            project_context_id: 'bench',
+            display_name: `lane ${i}`,
+          });
+          if (lane.status !== 'ready')
+            throw new Error(`lane ${lane.lane_id} is ${lane.status}: ${JSON.stringify(lane.error)}`);
           laneId = lane.lane_id;
         }),
       );
@@ -62,7 +70,10 @@ export async function measureControlPlane(natsUrl: string, counts = { lanes: 30,
     for (let i = 0; i < counts.terminals; i++) {
       termMs.push(
         await timed(async () => {
-          const t = await call('POST', `/v1/workspaces/bench/lanes/${laneId}/terminals`, { session_id: session.session_id, title: `t${i}` });
+          const t = await call('POST', `/v1/workspaces/bench/lanes/${laneId}/terminals`, {
+            session_id: session.session_id,
+            title: `t${i}`,
+          });
           if (t.state !== 'active') throw new Error(`terminal ${t.terminal_id} is ${t.state}: ${t.close_reason}`);
         }),
       );

@@ -7,7 +7,12 @@ const SUBJECT = 'bench.echo';
  * NATS request/reply with a trivial responder on another connection: the transport a tether
  * command rides on, without tether. Request and reply have the sizes of a renew command and its reply.
  */
-export async function echoRoundTrips(client: NatsConnection, responder: NatsConnection, sizes: { request: number; reply: number }, n: { awaited: number; pipelined: number; window: number }) {
+export async function echoRoundTrips(
+  client: NatsConnection,
+  responder: NatsConnection,
+  sizes: { request: number; reply: number },
+  n: { awaited: number; pipelined: number; window: number },
+) {
   const reply = new Uint8Array(sizes.reply).fill(0x61);
   const request = new Uint8Array(sizes.request).fill(0x62);
   const sub = responder.subscribe(SUBJECT, { callback: (_err, m) => void m.respond(reply) });

@@ -31,4 +31,5 @@ export function leaseEvent(entityId: string, seq: number, at: string): EventEnve
 }
 
 /** Entity ids shaped like the ones a client would pick. */
-export const entityIds = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i.toString().padStart(5, '0')}-${randomUUID().slice(0, 8)}`);
+export const entityIds = (prefix: string, n: number) =>
+  Array.from({ length: n }, (_, i) => `${prefix}-${i.toString().padStart(5, '0')}-${randomUUID().slice(0, 8)}`);

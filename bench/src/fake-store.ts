@@ -1,5 +1,11 @@
 import { subjectMatches, subjects, type EventEnvelope, type StoredEvent } from '@tether/contracts';
-import { WrongLastSequenceError, encodeJson, type AppendResult, type EventStore, type ReadOptions } from '@tether/runtime';
+import {
+  WrongLastSequenceError,
+  encodeJson,
+  type AppendResult,
+  type EventStore,
+  type ReadOptions,
+} from '@tether/runtime';
 
 /**
  * A FAKE in-memory event store, only for the benchmark's cost breakdown: it lets the actor host
@@ -23,11 +29,15 @@ export class FakeEventStore implements EventStore {
     return this;
   }
 
-  async append(event: EventEnvelope, { expectedLastSeq, msgId }: { expectedLastSeq: number; msgId: string }): Promise<AppendResult> {
+  async append(
+    event: EventEnvelope,
+    { expectedLastSeq, msgId }: { expectedLastSeq: number; msgId: string },
+  ): Promise<AppendResult> {
     const dup = this.byMsgId.get(msgId);
     if (dup !== undefined) return { streamSeq: dup, duplicate: true };
     const subject = subjects.event(event.entity, event.entityId);
-    if ((this.lastBySubject.get(subject) ?? 0) !== expectedLastSeq) throw new WrongLastSequenceError(subject, expectedLastSeq);
+    if ((this.lastBySubject.get(subject) ?? 0) !== expectedLastSeq)
+      throw new WrongLastSequenceError(subject, expectedLastSeq);
     this.bytesWritten += encodeJson(event).length; // the JetStream adapter serialises every event
     const streamSeq = (this.events.at(-1)?.streamSeq ?? 0) + 1;
     this.events.push({ streamSeq, subject, event });

@@ -41,7 +41,10 @@ export async function attachMemoryProbe(wsUrl: string): Promise<MemoryProbe> {
       // Twice: the first pass can leave objects whose finalizers free more on the second.
       await send('HeapProfiler.collectGarbage');
       await send('HeapProfiler.collectGarbage');
-      const r = await send('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true });
+      const r = await send('Runtime.evaluate', {
+        expression: 'JSON.stringify(process.memoryUsage())',
+        returnByValue: true,
+      });
       if (r.exceptionDetails) throw new Error(`inspector: ${JSON.stringify(r.exceptionDetails)}`);
       return JSON.parse(r.result.value as string) as NodeJS.MemoryUsage;
     },

@@ -31,11 +31,19 @@ export async function rawPublish(js: JetStreamClient, payload: Uint8Array, n: nu
  * Reads `count` messages after stream seq `afterSeq` with an ordered consumer (one subject
  * filter, as nats-server 2.9 supports), touching only seq and payload length. Returns messages/s.
  */
-export async function rawRead(js: JetStreamClient, stream: string, filter: string, afterSeq: number, count: number): Promise<{ perSec: number; bytes: number }> {
+export async function rawRead(
+  js: JetStreamClient,
+  stream: string,
+  filter: string,
+  afterSeq: number,
+  count: number,
+): Promise<{ perSec: number; bytes: number }> {
   const t0 = performance.now();
   const consumer = await js.consumers.get(stream, {
     filter_subjects: filter,
-    ...(afterSeq > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: afterSeq + 1 } : { deliver_policy: DeliverPolicy.All }),
+    ...(afterSeq > 0
+      ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: afterSeq + 1 }
+      : { deliver_policy: DeliverPolicy.All }),
   });
   const messages = await consumer.consume({ max_messages: 1024 });
   let n = 0;
@@ -56,7 +64,12 @@ export async function rawRead(js: JetStreamClient, stream: string, filter: strin
 }
 
 /** One awaited and one pipelined measurement, each after its warm-up, with the CPU each process spends per publish. */
-export async function measureRawPublishes(js: JetStreamClient, payload: Uint8Array, n: { awaited: number; pipelined: number; window: number }, pids: Record<string, number | undefined>) {
+export async function measureRawPublishes(
+  js: JetStreamClient,
+  payload: Uint8Array,
+  n: { awaited: number; pipelined: number; window: number },
+  pids: Record<string, number | undefined>,
+) {
   log(`raw awaited publishes (${payload.length} B): warm-up, then ${n.awaited}`);
   await rawPublish(js, payload, 500, 1);
   let cpu = cpuMeter(pids);

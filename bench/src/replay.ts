@@ -1,7 +1,14 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { STREAM_EVENTS, subjects, type EventEnvelope, type StoredEvent } from '@tether/contracts';
 import type { EntityDefinition } from '@tether/machines';
-import { applyEvent, initialSnapshot, rebuildActors, saveActor, type JetStreamEventStore, type SavedActor } from '@tether/runtime';
+import {
+  applyEvent,
+  initialSnapshot,
+  rebuildActors,
+  saveActor,
+  type JetStreamEventStore,
+  type SavedActor,
+} from '@tether/runtime';
 import { entityIds, leaseEvent } from './envelope.ts';
 import { FakeEventStore } from './fake-store.ts';
 import { rawRead } from './raw.ts';
@@ -53,14 +60,26 @@ function verify(actors: Map<string, SavedActor>, lastSeq: Map<string, number>, e
   for (const [entityId, streamSeq] of lastSeq) {
     const a = actors.get(`lease.${entityId}`);
     const ctx = a?.context as { renewals?: number; holder?: string } | undefined;
-    if (!a || a.version !== eventsPerEntity || a.streamSeq !== streamSeq || a.value !== 'held' || ctx?.renewals !== eventsPerEntity - 1 || ctx.holder !== `holder-${entityId}`) {
+    if (
+      !a ||
+      a.version !== eventsPerEntity ||
+      a.streamSeq !== streamSeq ||
+      a.value !== 'held' ||
+      ctx?.renewals !== eventsPerEntity - 1 ||
+      ctx.holder !== `holder-${entityId}`
+    ) {
       throw new Error(`rebuilt lease ${entityId} is wrong: ${JSON.stringify(a)}`);
     }
   }
 }
 
 /** The rebuild's cheaper fold must equal applyEvent (xstate's transition()) exactly. */
-async function assertSameAsApplyEvent(store: JetStreamEventStore, def: EntityDefinition, actors: Map<string, SavedActor>, ids: string[]) {
+async function assertSameAsApplyEvent(
+  store: JetStreamEventStore,
+  def: EntityDefinition,
+  actors: Map<string, SavedActor>,
+  ids: string[],
+) {
   for (const entityId of ids) {
     let s = initialSnapshot(def);
     let version = 0;
@@ -72,11 +91,19 @@ async function assertSameAsApplyEvent(store: JetStreamEventStore, def: EntityDef
     }
     const expected = JSON.stringify(saveActor(def.name, entityId, version, streamSeq, s));
     const got = JSON.stringify(actors.get(`lease.${entityId}`));
-    if (got !== expected) throw new Error(`rebuildActors differs from applyEvent for ${entityId}:\n  rebuild    ${got}\n  applyEvent ${expected}`);
+    if (got !== expected)
+      throw new Error(
+        `rebuildActors differs from applyEvent for ${entityId}:\n  rebuild    ${got}\n  applyEvent ${expected}`,
+      );
   }
 }
 
-export async function measureReplay(store: JetStreamEventStore, js: JetStreamClient, registry: Record<string, EntityDefinition>, o: ReplayOptions) {
+export async function measureReplay(
+  store: JetStreamEventStore,
+  js: JetStreamClient,
+  registry: Record<string, EntityDefinition>,
+  o: ReplayOptions,
+) {
   const { startSeq, lastSeq, total } = await writeHistory(store, o);
   const filter = subjects.allEvents;
   const rebuild = () => rebuildActors(store, registry, { filter, afterStreamSeq: startSeq });
@@ -95,7 +122,9 @@ export async function measureReplay(store: JetStreamEventStore, js: JetStreamCli
     rebuildRuns.push(rate(total, performance.now() - t0));
     verify(actors, lastSeq, o.eventsPerEntity);
   }
-  const sampleIds = [...lastSeq.keys()].filter((_, i) => i % Math.max(1, Math.floor(lastSeq.size / o.sample)) === 0).slice(0, o.sample);
+  const sampleIds = [...lastSeq.keys()]
+    .filter((_, i) => i % Math.max(1, Math.floor(lastSeq.size / o.sample)) === 0)
+    .slice(0, o.sample);
   await assertSameAsApplyEvent(store, registry.lease!, actors, sampleIds);
 
   // Where a rebuild's time goes: reading + decoding (store.readAll), then folding in memory.
@@ -107,7 +136,8 @@ export async function measureReplay(store: JetStreamEventStore, js: JetStreamCli
   const def = registry.lease!;
   const foldWithApplyEvent = (from: EventEnvelope[]) => {
     const folded = new Map<string, ReturnType<typeof initialSnapshot>>();
-    for (const event of from) folded.set(event.entityId, applyEvent(def, folded.get(event.entityId) ?? initialSnapshot(def), event));
+    for (const event of from)
+      folded.set(event.entityId, applyEvent(def, folded.get(event.entityId) ?? initialSnapshot(def), event));
   };
   const envelopes = events.map((e) => e.event);
   foldWithApplyEvent(envelopes.slice(0, 10_000)); // warm-up
@@ -127,7 +157,12 @@ export async function measureReplay(store: JetStreamEventStore, js: JetStreamCli
     replayEventsPerSec: Math.max(...rebuildRuns),
     rawReadRuns: rawRuns.map(Math.round),
     replayRuns: rebuildRuns.map(Math.round),
-    replayVerified: { actors: actors.size, version: o.eventsPerEntity, renewals: o.eventsPerEntity - 1, sameAsApplyEvent: sampleIds.length },
+    replayVerified: {
+      actors: actors.size,
+      version: o.eventsPerEntity,
+      renewals: o.eventsPerEntity - 1,
+      sameAsApplyEvent: sampleIds.length,
+    },
     replayPhases: {
       readAllPerSec: rate(total, readAllMs),
       foldApplyEventPerSec: rate(total, applyEventMs),

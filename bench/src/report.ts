@@ -24,59 +24,126 @@ const met = (ratio: number, target: number) => (ratio >= target ? 'met' : 'NOT M
 export function formatTable(r: Results, b: Record<string, any>): string {
   const rows: string[][] = [
     ['figure', 'tether', 'raw engine', 'ratio', 'target', ''],
-    ['awaited commands /s', int(r.commandsPerSec), `${int(r.rawPublishPerSec)} publishes`, r.commandRatio.toFixed(2), `≥ ${TARGETS.commandRatio}`, met(r.commandRatio, TARGETS.commandRatio)],
-    ['pipelined commands /s (64)', int(r.pipelinedCommandsPerSec), `${int(r.rawPipelinedPerSec)} publishes`, r.pipelinedRatio.toFixed(2), `≥ ${TARGETS.pipelinedRatio}`, met(r.pipelinedRatio, TARGETS.pipelinedRatio)],
-    ['replay events /s (rebuild)', int(r.replayEventsPerSec), `${int(r.rawReadPerSec)} reads`, r.replayRatio.toFixed(2), `≥ ${TARGETS.replayRatio}`, met(r.replayRatio, TARGETS.replayRatio)],
+    [
+      'awaited commands /s',
+      int(r.commandsPerSec),
+      `${int(r.rawPublishPerSec)} publishes`,
+      r.commandRatio.toFixed(2),
+      `≥ ${TARGETS.commandRatio}`,
+      met(r.commandRatio, TARGETS.commandRatio),
+    ],
+    [
+      'pipelined commands /s (64)',
+      int(r.pipelinedCommandsPerSec),
+      `${int(r.rawPipelinedPerSec)} publishes`,
+      r.pipelinedRatio.toFixed(2),
+      `≥ ${TARGETS.pipelinedRatio}`,
+      met(r.pipelinedRatio, TARGETS.pipelinedRatio),
+    ],
+    [
+      'replay events /s (rebuild)',
+      int(r.replayEventsPerSec),
+      `${int(r.rawReadPerSec)} reads`,
+      r.replayRatio.toFixed(2),
+      `≥ ${TARGETS.replayRatio}`,
+      met(r.replayRatio, TARGETS.replayRatio),
+    ],
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
-  const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+  const line = (row: string[]) =>
+    row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
   const out = [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
-  out.push('', `raw publishes /s, before / after the tether phases (baseline = mean): awaited ${(r.rawPublishRuns as number[]).map(int).join(' / ')}, pipelined ${(r.rawPipelinedRuns as number[]).map(int).join(' / ')}`);
+  out.push(
+    '',
+    `raw publishes /s, before / after the tether phases (baseline = mean): awaited ${(r.rawPublishRuns as number[]).map(int).join(' / ')}, pipelined ${(r.rawPipelinedRuns as number[]).map(int).join(' / ')}`,
+  );
   out.push(`command latency (awaited): p50 ${r.commandP50Ms.toFixed(3)} ms, p99 ${r.commandP99Ms.toFixed(3)} ms`);
   if (typeof r.laneCreateP95Ms === 'number') {
     const ms = (v: unknown) => `${Number(v).toFixed(1)} ms`;
     out.push('', 'control plane:');
-    out.push(`  lane create (git worktree included), ${r.lanesCreated} lanes: p50 ${ms(r.laneCreateP50Ms)}, p95 ${ms(r.laneCreateP95Ms)}`);
-    out.push(`  terminal spawn (shell running in tmux), ${r.terminalsSpawned} terminals: p50 ${ms(r.terminalSpawnP50Ms)}, p95 ${ms(r.terminalSpawnP95Ms)}`);
-    out.push(`  harness failover (server killed → route native_openai), checks every ${r.harnessCheckEveryMs} ms: median ${ms(r.harnessFailoverMs)}, runs ${(r.harnessFailoverRuns as number[]).join(', ')} ms`);
+    out.push(
+      `  lane create (git worktree included), ${r.lanesCreated} lanes: p50 ${ms(r.laneCreateP50Ms)}, p95 ${ms(r.laneCreateP95Ms)}`,
+    );
+    out.push(
+      `  terminal spawn (shell running in tmux), ${r.terminalsSpawned} terminals: p50 ${ms(r.terminalSpawnP50Ms)}, p95 ${ms(r.terminalSpawnP95Ms)}`,
+    );
+    out.push(
+      `  harness failover (server killed → route native_openai), checks every ${r.harnessCheckEveryMs} ms: median ${ms(r.harnessFailoverMs)}, runs ${(r.harnessFailoverRuns as number[]).join(', ')} ms`,
+    );
   }
   if (typeof r.policyDecisionP95Ms === 'number') {
-    out.push(`  share policy decision at ${r.policyRules} rules (match in the last): p50 ${(Number(r.policyDecisionP50Ms) * 1000).toFixed(1)} µs, p95 ${(Number(r.policyDecisionP95Ms) * 1000).toFixed(1)} µs (goal < 1 ms)`);
+    out.push(
+      `  share policy decision at ${r.policyRules} rules (match in the last): p50 ${(Number(r.policyDecisionP50Ms) * 1000).toFixed(1)} µs, p95 ${(Number(r.policyDecisionP95Ms) * 1000).toFixed(1)} µs (goal < 1 ms)`,
+    );
   }
   if (typeof r.shareLinkP95Ms === 'number') {
     const ms = (v: unknown) => `${Number(v).toFixed(1)} ms`;
     const goal = (v: unknown, g: number) => (Number(v) < g ? 'met' : 'NOT MET');
     out.push('', 'sharing (native):');
-    out.push(`  request → link, ${r.shareLinkRuns} shares: p50 ${ms(r.shareLinkP50Ms)}, p95 ${ms(r.shareLinkP95Ms)} (goal < 100 ms, ${goal(r.shareLinkP95Ms, 100)}; ${(Number(r.shareLinkP50Ms) / r.commandP50Ms).toFixed(0)}× an awaited command's p50)`);
-    out.push(`  revoke → all ${r.revokeViewers} viewers disconnected, ${r.revokeRuns} runs: p50 ${ms(r.revokeDisconnectP50Ms)}, p95 ${ms(r.revokeDisconnectP95Ms)} (goal < 250 ms, ${goal(r.revokeDisconnectP95Ms, 250)})`);
-    out.push(`  memory per live share with one viewer, ${r.sharesForMemory} shares after a full GC: ${Number(r.shareMemoryKb).toFixed(0)} KiB heap+external (goal < 2048, ${goal(r.shareMemoryKb, 2048)}), ${Number(r.shareMemoryRssKb).toFixed(0)} KiB RSS`);
+    out.push(
+      `  request → link, ${r.shareLinkRuns} shares: p50 ${ms(r.shareLinkP50Ms)}, p95 ${ms(r.shareLinkP95Ms)} (goal < 100 ms, ${goal(r.shareLinkP95Ms, 100)}; ${(Number(r.shareLinkP50Ms) / r.commandP50Ms).toFixed(0)}× an awaited command's p50)`,
+    );
+    out.push(
+      `  revoke → all ${r.revokeViewers} viewers disconnected, ${r.revokeRuns} runs: p50 ${ms(r.revokeDisconnectP50Ms)}, p95 ${ms(r.revokeDisconnectP95Ms)} (goal < 250 ms, ${goal(r.revokeDisconnectP95Ms, 250)})`,
+    );
+    out.push(
+      `  memory per live share with one viewer, ${r.sharesForMemory} shares after a full GC: ${Number(r.shareMemoryKb).toFixed(0)} KiB heap+external (goal < 2048, ${goal(r.shareMemoryKb, 2048)}), ${Number(r.shareMemoryRssKb).toFixed(0)} KiB RSS`,
+    );
   }
   out.push('', 'where one awaited command goes (µs):');
   const e = b.transport;
-  out.push(`  NATS request/reply echo    ${int(1e6 / e.echoPerSec)} µs round trip (${int(e.echoPerSec)}/s awaited, ${int(e.echoPipelinedPerSec)}/s with 64 in flight)`);
+  out.push(
+    `  NATS request/reply echo    ${int(1e6 / e.echoPerSec)} µs round trip (${int(e.echoPerSec)}/s awaited, ${int(e.echoPipelinedPerSec)}/s with 64 in flight)`,
+  );
   out.push(`  JetStream publish + ack    ${int(1e6 / r.rawPublishPerSec)} µs (awaited raw publish)`);
   const s = b.inProcess;
-  out.push(`  tether in-process work     ${s.hostExecuteMicros} µs ActorHost.execute on a fake store + ${s.intakeMicros} µs bus intake + ${s.replyMicros} µs reply encode/parse`);
-  out.push(`    of which: transition() ${s.transitionMicros}, can ${s.canMicros}, data zod ${s.validateDataMicros}, event JSON ${s.encodeEventMicros}`);
-  out.push(`  sum of the above           ${int(b.modelledCommandMicros)} µs vs measured mean ${int(1e6 / r.commandsPerSec)} µs (p50 ${int(r.commandP50Ms * 1000)} µs)`);
+  out.push(
+    `  tether in-process work     ${s.hostExecuteMicros} µs ActorHost.execute on a fake store + ${s.intakeMicros} µs bus intake + ${s.replyMicros} µs reply encode/parse`,
+  );
+  out.push(
+    `    of which: transition() ${s.transitionMicros}, can ${s.canMicros}, data zod ${s.validateDataMicros}, event JSON ${s.encodeEventMicros}`,
+  );
+  out.push(
+    `  sum of the above           ${int(b.modelledCommandMicros)} µs vs measured mean ${int(1e6 / r.commandsPerSec)} µs (p50 ${int(r.commandP50Ms * 1000)} µs)`,
+  );
   out.push(`  CPU per awaited command    ${fmtCpu(b.cpu.awaitedCommandMicros)}`);
   out.push(`  CPU per pipelined command  ${fmtCpu(b.cpu.pipelinedCommandMicros)}`);
-  out.push(`  CPU per raw publish        awaited ${fmtCpu(b.cpu.rawAwaitedPublishMicros)}; pipelined ${fmtCpu(b.cpu.rawPipelinedPublishMicros)}`);
-  if (b.projectionLagAfterPipelined !== undefined) out.push(`  actors projection lag at the end of the pipelined run: ${int(b.projectionLagAfterPipelined)} events`);
+  out.push(
+    `  CPU per raw publish        awaited ${fmtCpu(b.cpu.rawAwaitedPublishMicros)}; pipelined ${fmtCpu(b.cpu.rawPipelinedPublishMicros)}`,
+  );
+  if (b.projectionLagAfterPipelined !== undefined)
+    out.push(`  actors projection lag at the end of the pipelined run: ${int(b.projectionLagAfterPipelined)} events`);
   const h = b.bareHost;
-  out.push(`  bare ActorHost process (no projection, timers, snapshots): ${int(h.commandsPerSec)}/s awaited (ratio ${(h.commandsPerSec / r.rawPublishPerSec).toFixed(2)}, p50 ${h.commandP50Ms.toFixed(3)} ms), ${int(h.pipelinedCommandsPerSec)}/s pipelined (ratio ${(h.pipelinedCommandsPerSec / r.rawPipelinedPerSec).toFixed(2)})`);
+  out.push(
+    `  bare ActorHost process (no projection, timers, snapshots): ${int(h.commandsPerSec)}/s awaited (ratio ${(h.commandsPerSec / r.rawPublishPerSec).toFixed(2)}, p50 ${h.commandP50Ms.toFixed(3)} ms), ${int(h.pipelinedCommandsPerSec)}/s pipelined (ratio ${(h.pipelinedCommandsPerSec / r.rawPipelinedPerSec).toFixed(2)})`,
+  );
   out.push(`    CPU per command: awaited ${fmtCpu(h.awaitedCpuMicros)}; pipelined ${fmtCpu(h.pipelinedCpuMicros)}`);
   const p = b.replayPhases;
-  out.push('', `replay, best of rounds (events/s): raw read ${(r.rawReadRuns as number[]).map(int).join(' / ')}, rebuildActors ${(r.replayRuns as number[]).map(int).join(' / ')}`);
-  out.push(`rebuild phases (events/s): store.readAll alone ${int(p.readAllPerSec)}; fold alone (in memory): rebuildActors ${int(p.foldRebuildPerSec)} vs applyEvent ${int(p.foldApplyEventPerSec)}`);
-  out.push(`  per event: raw read ${(1e6 / r.rawReadPerSec).toFixed(1)} µs, readAll ${(1e6 / p.readAllPerSec).toFixed(1)} µs, fold ${(1e6 / p.foldRebuildPerSec).toFixed(1)} µs, rebuild ${(1e6 / r.replayEventsPerSec).toFixed(1)} µs`);
+  out.push(
+    '',
+    `replay, best of rounds (events/s): raw read ${(r.rawReadRuns as number[]).map(int).join(' / ')}, rebuildActors ${(r.replayRuns as number[]).map(int).join(' / ')}`,
+  );
+  out.push(
+    `rebuild phases (events/s): store.readAll alone ${int(p.readAllPerSec)}; fold alone (in memory): rebuildActors ${int(p.foldRebuildPerSec)} vs applyEvent ${int(p.foldApplyEventPerSec)}`,
+  );
+  out.push(
+    `  per event: raw read ${(1e6 / r.rawReadPerSec).toFixed(1)} µs, readAll ${(1e6 / p.readAllPerSec).toFixed(1)} µs, fold ${(1e6 / p.foldRebuildPerSec).toFixed(1)} µs, rebuild ${(1e6 / r.replayEventsPerSec).toFixed(1)} µs`,
+  );
   return out.join('\n');
 }
 
-const fmtCpu = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ${v} µs`).join(', ');
+const fmtCpu = (o: Record<string, number>) =>
+  Object.entries(o)
+    .map(([k, v]) => `${k} ${v} µs`)
+    .join(', ');
 
 /** results.json: rates as integers, ratios and milliseconds to 3 decimals. */
 export function writeResults(path: string, r: Results) {
-  const tidy = (_key: string, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? (Math.abs(v) >= 100 ? Math.round(v) : Math.round(v * 1000) / 1000) : v);
-  writeFileSync(path, JSON.stringify(r, tidy, 2) + '\n');
+  const tidy = (_key: string, v: unknown) =>
+    typeof v === 'number' && !Number.isInteger(v)
+      ? Math.abs(v) >= 100
+        ? Math.round(v)
+        : Math.round(v * 1000) / 1000
+      : v;
+  writeFileSync(path, `${JSON.stringify(r, tidy, 2)}\n`);
 }

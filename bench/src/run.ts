@@ -14,7 +14,7 @@ import { measureCommands } from './commands.ts';
 import { measureControlPlane } from './control-plane.ts';
 import { measurePolicyDecision } from './policy.ts';
 import { measureSharing } from './sharing.ts';
-import { cpuMeter, natsServerPid } from './cpu.ts';
+import { natsServerPid } from './cpu.ts';
 import { echoRoundTrips } from './echo.ts';
 import { leaseEvent } from './envelope.ts';
 import { createRawStream, measureRawPublishes } from './raw.ts';
@@ -35,7 +35,13 @@ const N = {
   replayEntities: 1_000,
   replayEventsPerEntity: 100,
 };
-const N_BARE = { awaited: 2_000, pipelined: 10_000, window: N.window, awaitedEntities: N.awaitedEntities, pipelinedEntities: N.pipelinedEntities };
+const N_BARE = {
+  awaited: 2_000,
+  pipelined: 10_000,
+  window: N.window,
+  awaitedEntities: N.awaitedEntities,
+  pipelinedEntities: N.pipelinedEntities,
+};
 const RESULTS = fileURLToPath(new URL('../results.json', import.meta.url));
 
 async function main() {
@@ -51,7 +57,9 @@ async function main() {
     const js = jetstream(nc);
     const pids = { 'nats-server': natsServerPid(nats.port), bench: process.pid };
     const loadBefore = loadavg()[0]!;
-    log(`nats-server ${nc.info?.version} on ${nats.url}, node ${process.version}, ${cpus().length} cpus, load average ${loadBefore.toFixed(2)}`);
+    log(
+      `nats-server ${nc.info?.version} on ${nats.url}, node ${process.version}, ${cpus().length} cpus, load average ${loadBefore.toFixed(2)}`,
+    );
 
     // 1-2. Raw JetStream publishes of a tether-sized event: before the tether phases and again
     // after them (tether stopped); the baseline is their mean, so drift on the machine hits both sides.
@@ -64,9 +72,23 @@ async function main() {
     log('NATS request/reply echo');
     const sizes = {
       request: JSON.stringify({ entityId: 'pl-00001-abcdef12' }).length,
-      reply: JSON.stringify({ ok: true, commandId: crypto.randomUUID(), entity: 'lease', entityId: 'pl-00001-abcdef12', seq: 2, streamSeq: 123456, state: 'held', correlationId: crypto.randomUUID(), duplicate: false }).length,
+      reply: JSON.stringify({
+        ok: true,
+        commandId: crypto.randomUUID(),
+        entity: 'lease',
+        entityId: 'pl-00001-abcdef12',
+        seq: 2,
+        streamSeq: 123456,
+        state: 'held',
+        correlationId: crypto.randomUUID(),
+        duplicate: false,
+      }).length,
     };
-    const transport = await echoRoundTrips(nc, responder, sizes, { awaited: N.commandsAwaited, pipelined: N.commandsPipelined, window: N.window });
+    const transport = await echoRoundTrips(nc, responder, sizes, {
+      awaited: N.commandsAwaited,
+      pipelined: N.commandsPipelined,
+      window: N.window,
+    });
 
     // 4-5. Commands through one `tether up` child process.
     const home = mkdtempSync(join(tmpdir(), 'tether-bench-home-'));
@@ -91,7 +113,8 @@ async function main() {
     if (tether.logs.trim()) log(`tether up logged:\n${tether.logs.trim().slice(-2000)}`);
 
     rawRuns.push(await measureRawPublishes(js, event, rawN, pids));
-    const mean = (f: (r: (typeof rawRuns)[number]) => number) => rawRuns.reduce((sum, r) => sum + f(r), 0) / rawRuns.length;
+    const mean = (f: (r: (typeof rawRuns)[number]) => number) =>
+      rawRuns.reduce((sum, r) => sum + f(r), 0) / rawRuns.length;
     const rawPublishPerSec = mean((r) => r.awaitedPerSec);
     const rawPipelinedPerSec = mean((r) => r.pipelinedPerSec);
 
@@ -105,7 +128,13 @@ async function main() {
     // 6 (+3). Rebuild every actor from 100k events vs the raw ordered read of the same events.
     const store = await JetStreamEventStore.open(nats.url, { name: 'bench-replay' });
     cleanup.unshift(() => store.close());
-    const replay = await measureReplay(store, js, registry, { entities: N.replayEntities, eventsPerEntity: N.replayEventsPerEntity, window: 256, sample: 25, rounds: 2 });
+    const replay = await measureReplay(store, js, registry, {
+      entities: N.replayEntities,
+      eventsPerEntity: N.replayEventsPerEntity,
+      window: 256,
+      sample: 25,
+      rounds: 2,
+    });
 
     // 8. The control plane: lanes with real worktrees, shells in tmux, harness failover.
     const controlPlane = await measureControlPlane(nats.url);
@@ -119,7 +148,12 @@ async function main() {
     const inProcess = await measureCommandSteps(registry);
 
     const { awaitedCpuMicros, pipelinedCpuMicros, lagAfterPipelined, ...cmd } = commands;
-    const modelledCommandMicros = 1e6 / transport.echoPerSec + 1e6 / rawPublishPerSec + inProcess.hostExecuteMicros + inProcess.intakeMicros + inProcess.replyMicros;
+    const modelledCommandMicros =
+      1e6 / transport.echoPerSec +
+      1e6 / rawPublishPerSec +
+      inProcess.hostExecuteMicros +
+      inProcess.intakeMicros +
+      inProcess.replyMicros;
     const breakdown = {
       transport,
       inProcess,
@@ -177,7 +211,10 @@ async function main() {
     writeResults(RESULTS, results);
     process.stdout.write(`\n${formatTable(results, breakdown)}\n\nwrote ${RESULTS}\n`);
   } finally {
-    for (const step of cleanup) await Promise.resolve().then(step).catch((err) => log(`cleanup: ${String(err)}`));
+    for (const step of cleanup)
+      await Promise.resolve()
+        .then(step)
+        .catch((err) => log(`cleanup: ${String(err)}`));
   }
 }
 

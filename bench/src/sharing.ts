@@ -24,12 +24,19 @@ const OWNER = 'human:bench';
  * 10 viewers disconnected, and the memory each live share (with one connected viewer) adds to
  * the process after a full GC, read through the inspector.
  */
-export async function measureSharing(natsUrl: string, counts = { links: 100, revokes: 20, viewers: 10, memoryShares: 40, terminals: 4 }): Promise<SharingResults> {
+export async function measureSharing(
+  natsUrl: string,
+  counts = { links: 100, revokes: 20, viewers: 10, memoryShares: 40, terminals: 4 },
+): Promise<SharingResults> {
   const tether = await startTether(
     natsUrl,
     // The inspector on a free port is only for the memory probe; the per-terminal limit is raised so
     // the memory phase can hold many shares on a few terminals.
-    { NODE_OPTIONS: '--inspect=127.0.0.1:0', TETHER_SHARE_MAX_PER_TERMINAL: String(counts.memoryShares), TETHER_WORKSPACES: `bench=${await gitRepo()}` },
+    {
+      NODE_OPTIONS: '--inspect=127.0.0.1:0',
+      TETHER_SHARE_MAX_PER_TERMINAL: String(counts.memoryShares),
+      TETHER_WORKSPACES: `bench=${await gitRepo()}`,
+    },
     'tether-bench-share-',
   );
   const probeUrl = inspectorUrlIn(tether.logs());
@@ -39,7 +46,11 @@ export async function measureSharing(natsUrl: string, counts = { links: 100, rev
     if (!probeUrl) throw new Error(`no inspector URL in the output of tether up: ${tether.logs().slice(-500)}`);
     probe = await attachMemoryProbe(probeUrl);
     const { session, terminals } = await startTerminals(tether, counts.terminals);
-    const share = async (terminalId: string) => (await tether.call('POST', '/v1/shares', { terminal_id: terminalId }, OWNER)) as { share: { share_id: string; status: string }; link: { url: string } };
+    const share = async (terminalId: string) =>
+      (await tether.call('POST', '/v1/shares', { terminal_id: terminalId }, OWNER)) as {
+        share: { share_id: string; status: string };
+        link: { url: string };
+      };
     const revoke = (shareId: string) => tether.call('POST', `/v1/shares/${shareId}/revoke`, { reason: 'bench' }, OWNER);
 
     // Memory first, on a warmed-up process: later phases leave ended shares and garbage behind.
@@ -62,7 +73,8 @@ export async function measureSharing(natsUrl: string, counts = { links: 100, rev
     }
     // Output through every share, so each relay's scrollback holds something.
     const nc = await connect({ servers: natsUrl, name: 'bench-share-input' });
-    for (const id of terminals) nc.publish(`tether.term.${id}.in`, JSON.stringify({ data: 'seq 1 2000\r', from: session }));
+    for (const id of terminals)
+      nc.publish(`tether.term.${id}.in`, JSON.stringify({ data: 'seq 1 2000\r', from: session }));
     await nc.flush();
     await nc.close();
     await new Promise((r) => setTimeout(r, 1_000));
@@ -75,7 +87,8 @@ export async function measureSharing(natsUrl: string, counts = { links: 100, rev
     for (let i = 0; i < counts.links; i++) {
       let created!: Awaited<ReturnType<typeof share>>;
       linkMs.push(await timed(async () => (created = await share(terminals[i % terminals.length]!))));
-      if (created.share.status !== 'active' || !created.link?.url) throw new Error(`share ${created.share.share_id} is ${created.share.status} without a link`);
+      if (created.share.status !== 'active' || !created.link?.url)
+        throw new Error(`share ${created.share.share_id} is ${created.share.status} without a link`);
       await revoke(created.share.share_id);
     }
 
@@ -84,9 +97,18 @@ export async function measureSharing(natsUrl: string, counts = { links: 100, rev
     for (let i = 0; i < counts.revokes; i++) {
       const { share: s, link } = await share(terminals[i % terminals.length]!);
       const links = [link.url];
-      for (let v = 1; v < counts.viewers; v++) links.push(((await tether.call('POST', `/v1/shares/${s.share_id}/participants`, { name: `viewer-${v}` }, OWNER)) as { url: string }).url);
+      for (let v = 1; v < counts.viewers; v++)
+        links.push(
+          (
+            (await tether.call('POST', `/v1/shares/${s.share_id}/participants`, { name: `viewer-${v}` }, OWNER)) as {
+              url: string;
+            }
+          ).url,
+        );
       const open = await Promise.all(links.map((url) => openViewer(url)));
-      await Promise.all(open.map((v) => until(() => v.messages.some((m) => m.type === 'welcome'), `viewer of ${s.share_id} welcomed`)));
+      await Promise.all(
+        open.map((v) => until(() => v.messages.some((m) => m.type === 'welcome'), `viewer of ${s.share_id} welcomed`)),
+      );
       revokeMs.push(
         await timed(async () => {
           await revoke(s.share_id);
@@ -117,11 +139,19 @@ export async function measureSharing(natsUrl: string, counts = { links: 100, rev
 
 /** A lane, its session and `n` running terminals. */
 async function startTerminals(tether: BenchTether, n: number): Promise<{ session: string; terminals: string[] }> {
-  const lane = await tether.call('POST', '/v1/workspaces/bench/lanes', { project_context_id: 'bench', display_name: 'sharing' });
-  const session = await tether.call('POST', `/v1/workspaces/bench/lanes/${lane.lane_id}/sessions`, { provider: 'codex' });
+  const lane = await tether.call('POST', '/v1/workspaces/bench/lanes', {
+    project_context_id: 'bench',
+    display_name: 'sharing',
+  });
+  const session = await tether.call('POST', `/v1/workspaces/bench/lanes/${lane.lane_id}/sessions`, {
+    provider: 'codex',
+  });
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
-    const t = await tether.call('POST', `/v1/workspaces/bench/lanes/${lane.lane_id}/terminals`, { session_id: session.session_id, title: `share-${i}` });
+    const t = await tether.call('POST', `/v1/workspaces/bench/lanes/${lane.lane_id}/terminals`, {
+      session_id: session.session_id,
+      title: `share-${i}`,
+    });
     if (t.state !== 'active') throw new Error(`terminal ${t.terminal_id} is ${t.state}: ${t.close_reason}`);
     ids.push(t.terminal_id);
   }

@@ -17,7 +17,11 @@ export interface BenchTether {
   stop(): Promise<void>;
 }
 
-export async function startTether(natsUrl: string, env: Record<string, string> = {}, prefix = 'tether-bench-'): Promise<BenchTether> {
+export async function startTether(
+  natsUrl: string,
+  env: Record<string, string> = {},
+  prefix = 'tether-bench-',
+): Promise<BenchTether> {
   const home = mkdtempSync(join(tmpdir(), prefix));
   let tether: TetherProcess;
   try {
@@ -35,9 +39,14 @@ export async function startTether(natsUrl: string, env: Record<string, string> =
       const headers: Record<string, string> = {};
       if (body !== undefined) headers['content-type'] = 'application/json';
       if (actor) headers['x-tether-actor'] = actor;
-      const res = await fetch(tether.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await fetch(tether.url + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       const json = (await res.json()) as Record<string, any>;
-      if (json.ok === false) throw new Error(`${method} ${path}: ${json.error.code} ${json.error.reason ?? ''} ${json.error.message}`);
+      if (json.ok === false)
+        throw new Error(`${method} ${path}: ${json.error.code} ${json.error.reason ?? ''} ${json.error.message}`);
       return json;
     },
     async stop() {

@@ -3,7 +3,10 @@
 export const rate = (n: number, ms: number) => (n / ms) * 1000;
 
 /** Runs fn(0..n-1) one at a time; returns the elapsed ms and each call's latency in ms. */
-export async function oneAtATime(n: number, fn: (i: number) => Promise<unknown>): Promise<{ ms: number; latencies: number[] }> {
+export async function oneAtATime(
+  n: number,
+  fn: (i: number) => Promise<unknown>,
+): Promise<{ ms: number; latencies: number[] }> {
   const latencies = new Array<number>(n);
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {

@@ -16,7 +16,9 @@ export const auditSubjects = {
 export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 digest in lowercase hex');
 
 /** "<entity>.<verb>", the event type; verbs may contain dots (share.worker.ready). */
-export const AuditAction = z.string().regex(/^[a-z][a-zA-Z0-9]*(\.[a-z][a-zA-Z0-9]*)+$/, 'an action is <entity>.<verb>');
+export const AuditAction = z
+  .string()
+  .regex(/^[a-z][a-zA-Z0-9]*(\.[a-z][a-zA-Z0-9]*)+$/, 'an action is <entity>.<verb>');
 
 /**
  * One line of the audit trail: who did what to which entity, when and why, redacted, and chained to

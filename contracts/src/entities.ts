@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { Iso } from './ids.ts';
-import { codexSessionContract, harnessContract, laneContract, sessionContract, terminalContract } from './entities/control-plane.ts';
+import {
+  codexSessionContract,
+  harnessContract,
+  laneContract,
+  sessionContract,
+  terminalContract,
+} from './entities/control-plane.ts';
 import { approvalContract, shareContract } from './entities/sharing.ts';
 
 /** What an entity accepts: one zod schema per verb; `creates` marks the verb that starts an entity. */

@@ -12,9 +12,7 @@ export const sameActor = (a: Actor, b: Actor) => a.kind === b.kind && a.id === b
 
 /** The state value of an XState machine: a string, or nested objects for compound/parallel states. */
 export type StateValue = string | { [key: string]: StateValue };
-export const StateValue: z.ZodType<StateValue> = z.lazy(() =>
-  z.union([z.string(), z.record(z.string(), StateValue)]),
-);
+export const StateValue: z.ZodType<StateValue> = z.lazy(() => z.union([z.string(), z.record(z.string(), StateValue)]));
 
 export const ENVELOPE_VERSION = 1;
 

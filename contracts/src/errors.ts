@@ -41,7 +41,11 @@ export class TetherError extends Error {
   readonly code: ErrorCode;
   readonly reason?: string;
   readonly issues?: z.infer<typeof Issue>[];
-  constructor(code: ErrorCode, message: string, opts: { reason?: string; issues?: z.infer<typeof Issue>[]; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { reason?: string; issues?: z.infer<typeof Issue>[]; cause?: unknown } = {},
+  ) {
     super(message, { cause: opts.cause });
     this.name = 'TetherError';
     this.code = code;

@@ -7,7 +7,11 @@ export const ShareBackend = z.enum(['native', 'tmate', 'upterm']);
 export const AccessMode = z.enum(['read', 'write']);
 
 /** A selector value: exact, or a prefix ending in "*" ("*" alone matches anything). */
-const Pattern = z.string().min(1).max(256).regex(/^[^*]*\*?$/, 'use an exact value or a prefix ending in "*"');
+const Pattern = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^*]*\*?$/, 'use an exact value or a prefix ending in "*"');
 
 export const PolicyRule = z
   .object({
@@ -24,12 +28,18 @@ export const PolicyRule = z
     reason: z.string().max(1_000).optional(),
   })
   .strict()
-  .refine((r) => !(r.effect === 'deny' && r.requireApproval), { message: 'requireApproval only makes sense on an allow rule', path: ['requireApproval'] });
+  .refine((r) => !(r.effect === 'deny' && r.requireApproval), {
+    message: 'requireApproval only makes sense on an allow rule',
+    path: ['requireApproval'],
+  });
 
 export const PolicyFile = z
   .object({ rules: z.array(PolicyRule).max(10_000) })
   .strict()
-  .refine((p) => new Set(p.rules.map((r) => r.id)).size === p.rules.length, { message: 'rule ids must be unique', path: ['rules'] });
+  .refine((p) => new Set(p.rules.map((r) => r.id)).size === p.rules.length, {
+    message: 'rule ids must be unique',
+    path: ['rules'],
+  });
 export type PolicyFile = z.input<typeof PolicyFile>;
 
 export interface ShareRequestFacts {

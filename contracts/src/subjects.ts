@@ -16,7 +16,12 @@ export const subjects = {
 /** An entity id as a subject token; an id that cannot be one is the caller's error (400), not an INTERNAL one. */
 function entityToken(entity: string, entityId: string): string {
   const r = Token.safeParse(entityId);
-  if (!r.success) throw new TetherError('INVALID_COMMAND', `"${String(entityId).slice(0, 64)}" is not a valid ${entity} id: ${r.error.issues[0]?.message}`, { issues: [{ path: ['entityId'], message: r.error.issues[0]?.message ?? 'invalid' }] });
+  if (!r.success)
+    throw new TetherError(
+      'INVALID_COMMAND',
+      `"${String(entityId).slice(0, 64)}" is not a valid ${entity} id: ${r.error.issues[0]?.message}`,
+      { issues: [{ path: ['entityId'], message: r.error.issues[0]?.message ?? 'invalid' }] },
+    );
   return r.data;
 }
 

@@ -12,7 +12,12 @@ export const DEFAULT_DUPLICATE_WINDOW_MS = 2 * 60_000;
 
 export function eventsStreamConfig(opts: EventsStreamOptions = {}) {
   // The log is the truth: nobody deletes or purges it.
-  return appendOnlyStream(STREAM_EVENTS, subjects.allEvents, opts.replicas, opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS);
+  return appendOnlyStream(
+    STREAM_EVENTS,
+    subjects.allEvents,
+    opts.replicas,
+    opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS,
+  );
 }
 
 /** A file stream kept forever (no limits) that refuses deletes and purges. */
@@ -64,5 +69,10 @@ export const DEFAULT_AUDIT_DUPLICATE_WINDOW_MS = 10 * 60_000;
 /** TETHER_AUDIT: the hash-chained audit trail; only the audit projector appends, nobody deletes. */
 export function auditStreamConfig(opts: AuditStreamOptions = {}) {
   // A gap would break the hash chain: no deletes, no purges.
-  return appendOnlyStream(STREAM_AUDIT, auditSubjects.all, opts.replicas, opts.duplicateWindowMs ?? DEFAULT_AUDIT_DUPLICATE_WINDOW_MS);
+  return appendOnlyStream(
+    STREAM_AUDIT,
+    auditSubjects.all,
+    opts.replicas,
+    opts.duplicateWindowMs ?? DEFAULT_AUDIT_DUPLICATE_WINDOW_MS,
+  );
 }

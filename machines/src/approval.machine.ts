@@ -3,7 +3,9 @@ import { sameActor, type Actor, type VerbData, type approvalContract } from '@te
 import type { Deadline, Rejection } from './entity.ts';
 
 type C = typeof approvalContract;
-export type ApprovalEvent = { [V in keyof C & string]: { type: V; data: VerbData<C, V>; at: string; actor: Actor } }[keyof C & string];
+export type ApprovalEvent = {
+  [V in keyof C & string]: { type: V; data: VerbData<C, V>; at: string; actor: Actor };
+}[keyof C & string];
 
 export interface ApprovalContext {
   shareId: string;
@@ -27,7 +29,12 @@ export const approvalMachine = setup({
     decide: assign(({ event }) => ({
       decidedBy: `${event.actor.kind}:${event.actor.id}`,
       decidedAt: event.at,
-      note: event.type === 'approve' ? event.data.note : event.type === 'deny' ? event.data.reason : 'nobody decided in time',
+      note:
+        event.type === 'approve'
+          ? event.data.note
+          : event.type === 'deny'
+            ? event.data.reason
+            : 'nobody decided in time',
     })),
   },
   guards: {
@@ -37,13 +44,21 @@ export const approvalMachine = setup({
 }).createMachine({
   id: 'approval',
   initial: 'absent',
-  context: { shareId: '', requestedBy: { kind: 'system', id: 'nobody' }, ruleId: '', reason: '', expiresAt: new Date(0).toISOString() },
+  context: {
+    shareId: '',
+    requestedBy: { kind: 'system', id: 'nobody' },
+    ruleId: '',
+    reason: '',
+    expiresAt: new Date(0).toISOString(),
+  },
   states: {
     absent: {
       on: {
         request: {
           target: 'pending',
-          actions: assign(({ event }) => (event.type === 'request' ? { ...event.data, expiresAt: plus(event.at, event.data.timeoutMs) } : {})),
+          actions: assign(({ event }) =>
+            event.type === 'request' ? { ...event.data, expiresAt: plus(event.at, event.data.timeoutMs) } : {},
+          ),
         },
       },
     },
@@ -64,12 +79,29 @@ export function approvalDeadlines(value: unknown, ctx: ApprovalContext): Deadlin
   return value === 'pending' ? [{ verb: 'expire', at: ctx.expiresAt }] : [];
 }
 
-export function explainApproval(id: string, value: unknown, ctx: ApprovalContext, event: { type: string; actor?: Actor }): Rejection | undefined {
+export function explainApproval(
+  id: string,
+  value: unknown,
+  ctx: ApprovalContext,
+  event: { type: string; actor?: Actor },
+): Rejection | undefined {
   if (value !== 'pending' && value !== 'absent') {
-    return { reason: `APPROVAL_${String(value).toUpperCase()}`, message: `approval ${id} is already ${String(value)}${ctx.decidedBy ? ` by ${ctx.decidedBy}` : ''} at ${ctx.decidedAt}; ${event.type} is not possible` };
+    return {
+      reason: `APPROVAL_${String(value).toUpperCase()}`,
+      message: `approval ${id} is already ${String(value)}${ctx.decidedBy ? ` by ${ctx.decidedBy}` : ''} at ${ctx.decidedAt}; ${event.type} is not possible`,
+    };
   }
-  if (event.type === 'expire') return { reason: 'APPROVAL_NOT_DUE', message: `approval ${id} is open until ${ctx.expiresAt}` };
-  if (event.actor && event.actor.kind !== 'human') return { reason: 'APPROVER_NOT_HUMAN', message: `approval ${id} must be decided by a human operator, not ${event.actor.kind}:${event.actor.id}` };
-  if (event.actor) return { reason: 'APPROVER_IS_REQUESTER', message: `approval ${id} was requested by ${ctx.requestedBy.kind}:${ctx.requestedBy.id}, who cannot approve or deny it; ask another operator` };
+  if (event.type === 'expire')
+    return { reason: 'APPROVAL_NOT_DUE', message: `approval ${id} is open until ${ctx.expiresAt}` };
+  if (event.actor && event.actor.kind !== 'human')
+    return {
+      reason: 'APPROVER_NOT_HUMAN',
+      message: `approval ${id} must be decided by a human operator, not ${event.actor.kind}:${event.actor.id}`,
+    };
+  if (event.actor)
+    return {
+      reason: 'APPROVER_IS_REQUESTER',
+      message: `approval ${id} was requested by ${ctx.requestedBy.kind}:${ctx.requestedBy.id}, who cannot approve or deny it; ask another operator`,
+    };
   return undefined;
 }

@@ -3,7 +3,9 @@ import type { Actor, VerbData, codexSessionContract } from '@tether/contracts';
 import type { Rejection } from './entity.ts';
 
 type C = typeof codexSessionContract;
-export type CodexSessionEvent = { [V in keyof C & string]: { type: V; data: VerbData<C, V>; at: string; actor: Actor } }[keyof C & string];
+export type CodexSessionEvent = {
+  [V in keyof C & string]: { type: V; data: VerbData<C, V>; at: string; actor: Actor };
+}[keyof C & string];
 
 export interface CodexSessionContext {
   laneId?: string;
@@ -21,7 +23,9 @@ export const codexSessionMachine = setup({
     byHolder: ({ context, event }) => event.type === 'release' && context.sessionId === event.data.sessionId,
   },
   actions: {
-    hold: assign(({ event }) => (event.type === 'claim' ? { laneId: event.data.laneId, sessionId: event.data.sessionId } : {})),
+    hold: assign(({ event }) =>
+      event.type === 'claim' ? { laneId: event.data.laneId, sessionId: event.data.sessionId } : {},
+    ),
   },
 }).createMachine({
   id: 'codexSession',
@@ -38,10 +42,19 @@ export const codexSessionMachine = setup({
   },
 });
 
-export function explainCodexSession(id: string, value: unknown, ctx: CodexSessionContext, event: { type: string }): Rejection | undefined {
+export function explainCodexSession(
+  id: string,
+  value: unknown,
+  ctx: CodexSessionContext,
+  event: { type: string },
+): Rejection | undefined {
   if (value === 'claimed' && event.type === 'claim') {
-    return { reason: 'CODEX_SESSION_IN_USE', message: `codex session ${id} is used by session ${ctx.sessionId} of lane ${ctx.laneId}; terminate it first or use another codex session id` };
+    return {
+      reason: 'CODEX_SESSION_IN_USE',
+      message: `codex session ${id} is used by session ${ctx.sessionId} of lane ${ctx.laneId}; terminate it first or use another codex session id`,
+    };
   }
-  if (event.type === 'release') return { reason: 'NOT_HOLDER', message: `codex session ${id} is not held by that session` };
+  if (event.type === 'release')
+    return { reason: 'NOT_HOLDER', message: `codex session ${id} is not held by that session` };
   return undefined;
 }

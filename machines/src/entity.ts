@@ -21,7 +21,12 @@ export interface EntityDefinition {
   /** Deadlines in the actor's context, armed by the timer service. */
   deadlines?: (value: unknown, context: any) => Deadline[];
   /** Why the machine refused an event in this state; a generic reason is used when undefined. */
-  explain?: (entityId: string, value: unknown, context: any, event: { type: string; at: string; data?: unknown; actor?: Actor }) => Rejection | undefined;
+  explain?: (
+    entityId: string,
+    value: unknown,
+    context: any,
+    event: { type: string; at: string; data?: unknown; actor?: Actor },
+  ) => Rejection | undefined;
 }
 
 export function defineEntity(def: EntityDefinition): EntityDefinition {

@@ -3,7 +3,9 @@ import type { Actor, HarnessStatus, Transport, VerbData, harnessContract } from 
 import type { Rejection } from './entity.ts';
 
 type C = typeof harnessContract;
-export type HarnessEvent = { [V in keyof C & string]: { type: V; data: VerbData<C, V>; at: string; actor: Actor } }[keyof C & string];
+export type HarnessEvent = {
+  [V in keyof C & string]: { type: V; data: VerbData<C, V>; at: string; actor: Actor };
+}[keyof C & string];
 
 export interface HarnessContext {
   url: string | null;
@@ -16,9 +18,13 @@ export interface HarnessContext {
 }
 
 /** The route follows the status: only a healthy harness carries traffic. */
-export const transportFor = (status: HarnessStatus): Transport => (status === 'healthy' ? 'cliproxy_harness' : 'native_openai');
+export const transportFor = (status: HarnessStatus): Transport =>
+  status === 'healthy' ? 'cliproxy_harness' : 'native_openai';
 
-const to = (s: HarnessStatus) => ({ event }: { event: HarnessEvent }) => event.type === 'status.changed' && event.data.status === s;
+const to =
+  (s: HarnessStatus) =>
+  ({ event }: { event: HarnessEvent }) =>
+    event.type === 'status.changed' && event.data.status === s;
 
 /** configure and reconfigure alike: a url starts degraded until its first check, no url is unavailable. */
 const configureTo = [
@@ -40,12 +46,16 @@ export const harnessMachine = setup({
             changedAt: event.at,
             checked: false,
             latencyMs: undefined,
-            degradeReason: event.data.url ? 'no health check yet' : 'not_configured: no harness url; sessions use native_openai',
+            degradeReason: event.data.url
+              ? 'no health check yet'
+              : 'not_configured: no harness url; sessions use native_openai',
           }
         : {},
     ),
     record: assign(({ event }) =>
-      event.type === 'status.changed' ? { degradeReason: event.data.reason, latencyMs: event.data.latencyMs, changedAt: event.at, checked: true } : {},
+      event.type === 'status.changed'
+        ? { degradeReason: event.data.reason, latencyMs: event.data.latencyMs, changedAt: event.at, checked: true }
+        : {},
     ),
   },
   guards: {
@@ -53,7 +63,8 @@ export const harnessMachine = setup({
     toDegraded: to('degraded'),
     toUnavailable: to('unavailable'),
     configured: ({ event }) => (event.type === 'configure' || event.type === 'reconfigure') && event.data.url !== null,
-    cooledDown: ({ context, event }) => !context.checked || Date.parse(event.at) >= Date.parse(context.changedAt) + context.cooldownMs,
+    cooledDown: ({ context, event }) =>
+      !context.checked || Date.parse(event.at) >= Date.parse(context.changedAt) + context.cooldownMs,
   },
 }).createMachine({
   id: 'harness',
@@ -62,7 +73,13 @@ export const harnessMachine = setup({
   states: {
     absent: { on: { configure: configureTo } },
     healthy: {
-      on: { reconfigure: configureTo, 'status.changed': [{ guard: 'toDegraded', target: 'degraded', actions: 'record' }, { guard: 'toUnavailable', target: 'unavailable', actions: 'record' }] },
+      on: {
+        reconfigure: configureTo,
+        'status.changed': [
+          { guard: 'toDegraded', target: 'degraded', actions: 'record' },
+          { guard: 'toUnavailable', target: 'unavailable', actions: 'record' },
+        ],
+      },
     },
     degraded: {
       on: {
@@ -85,11 +102,19 @@ export const harnessMachine = setup({
   },
 });
 
-export function explainHarness(id: string, value: unknown, ctx: HarnessContext, event: { type: string; at: string }): Rejection | undefined {
+export function explainHarness(
+  id: string,
+  value: unknown,
+  ctx: HarnessContext,
+  event: { type: string; at: string },
+): Rejection | undefined {
   if (event.type !== 'status.changed') return undefined;
   const until = new Date(Date.parse(ctx.changedAt) + ctx.cooldownMs).toISOString();
   if (Date.parse(event.at) < Date.parse(until)) {
-    return { reason: 'HARNESS_COOLDOWN', message: `harness ${id} changed to ${String(value)} at ${ctx.changedAt}; it may recover only after the cooldown, at ${until}` };
+    return {
+      reason: 'HARNESS_COOLDOWN',
+      message: `harness ${id} changed to ${String(value)} at ${ctx.changedAt}; it may recover only after the cooldown, at ${until}`,
+    };
   }
   return { reason: 'HARNESS_SAME_STATUS', message: `harness ${id} is ${String(value)} already` };
 }

@@ -19,15 +19,69 @@ export * from './codex-session.machine.ts';
 export * from './share.machine.ts';
 export * from './approval.machine.ts';
 
-export const lease = defineEntity({ name: 'lease', machine: leaseMachine, contract: entityContracts.lease, deadlines: leaseDeadlines, explain: explainLease });
-export const lane = defineEntity({ name: 'lane', machine: laneMachine, contract: entityContracts.lane, explain: explainLane });
-export const session = defineEntity({ name: 'session', machine: sessionMachine, contract: entityContracts.session, deadlines: sessionDeadlines, explain: explainSession });
-export const terminal = defineEntity({ name: 'terminal', machine: terminalMachine, contract: entityContracts.terminal, explain: explainTerminal });
-export const harness = defineEntity({ name: 'harness', machine: harnessMachine, contract: entityContracts.harness, explain: explainHarness });
-export const codexSession = defineEntity({ name: 'codexSession', machine: codexSessionMachine, contract: entityContracts.codexSession, explain: explainCodexSession });
+export const lease = defineEntity({
+  name: 'lease',
+  machine: leaseMachine,
+  contract: entityContracts.lease,
+  deadlines: leaseDeadlines,
+  explain: explainLease,
+});
+export const lane = defineEntity({
+  name: 'lane',
+  machine: laneMachine,
+  contract: entityContracts.lane,
+  explain: explainLane,
+});
+export const session = defineEntity({
+  name: 'session',
+  machine: sessionMachine,
+  contract: entityContracts.session,
+  deadlines: sessionDeadlines,
+  explain: explainSession,
+});
+export const terminal = defineEntity({
+  name: 'terminal',
+  machine: terminalMachine,
+  contract: entityContracts.terminal,
+  explain: explainTerminal,
+});
+export const harness = defineEntity({
+  name: 'harness',
+  machine: harnessMachine,
+  contract: entityContracts.harness,
+  explain: explainHarness,
+});
+export const codexSession = defineEntity({
+  name: 'codexSession',
+  machine: codexSessionMachine,
+  contract: entityContracts.codexSession,
+  explain: explainCodexSession,
+});
 
-export const share = defineEntity({ name: 'share', machine: shareMachine, contract: entityContracts.share, deadlines: shareDeadlines, explain: explainShare });
-export const approval = defineEntity({ name: 'approval', machine: approvalMachine, contract: entityContracts.approval, deadlines: approvalDeadlines, explain: explainApproval });
+export const share = defineEntity({
+  name: 'share',
+  machine: shareMachine,
+  contract: entityContracts.share,
+  deadlines: shareDeadlines,
+  explain: explainShare,
+});
+export const approval = defineEntity({
+  name: 'approval',
+  machine: approvalMachine,
+  contract: entityContracts.approval,
+  deadlines: approvalDeadlines,
+  explain: explainApproval,
+});
 
 /** Every entity the runtime hosts, by name. */
-export const registry: Record<string, EntityDefinition> = { lease, lane, session, terminal, harness, codexSession, share, approval };
+export const registry: Record<string, EntityDefinition> = {
+  lease,
+  lane,
+  session,
+  terminal,
+  harness,
+  codexSession,
+  share,
+  approval,
+};
+export * from './reactor.ts';

@@ -3,7 +3,9 @@ import type { Actor, VerbData, laneContract } from '@tether/contracts';
 import type { Rejection } from './entity.ts';
 
 type C = typeof laneContract;
-export type LaneEvent = { [V in keyof C & string]: { type: V; data: VerbData<C, V>; at: string; actor: Actor } }[keyof C & string];
+export type LaneEvent = {
+  [V in keyof C & string]: { type: V; data: VerbData<C, V>; at: string; actor: Actor };
+}[keyof C & string];
 
 export interface LaneContext {
   workspaceId: string;
@@ -34,20 +36,32 @@ export const laneMachine = setup({
   types: { context: {} as LaneContext, events: {} as LaneEvent },
   guards: {
     noActiveSession: ({ context }) => context.activeSessionId === undefined,
-    isActiveSession: ({ context, event }) => event.type === 'unbindSession' && context.activeSessionId === event.data.sessionId,
+    isActiveSession: ({ context, event }) =>
+      event.type === 'unbindSession' && context.activeSessionId === event.data.sessionId,
   },
   actions: {
-    bindSession: assign(({ event }) => (event.type === 'bindSession' ? { activeSessionId: event.data.sessionId, codexSessionId: event.data.codexSessionId } : {})),
+    bindSession: assign(({ event }) =>
+      event.type === 'bindSession'
+        ? { activeSessionId: event.data.sessionId, codexSessionId: event.data.codexSessionId }
+        : {},
+    ),
     unbindSession: assign({ activeSessionId: undefined }),
     setBlocked: assign(({ event }) => (event.type === 'block' ? { blockedReason: event.data.reason } : {})),
     setShare: assign(({ event }) => (event.type === 'share' ? { shareId: event.data.shareId } : {})),
     failed: assign(({ event }) =>
       event.type === 'provisionFailed' || event.type === 'cleanupFailed'
-        ? { error: { reason: event.type === 'provisionFailed' ? 'provision_failed' : 'cleanup_failed', message: event.data.reason } }
+        ? {
+            error: {
+              reason: event.type === 'provisionFailed' ? 'provision_failed' : 'cleanup_failed',
+              message: event.data.reason,
+            },
+          }
         : {},
     ),
     markMissing: assign(({ event }) =>
-      event.type === 'worktreeMissing' ? { error: { reason: 'worktree_missing', message: `worktree ${event.data.worktreePath} is gone from disk` } } : {},
+      event.type === 'worktreeMissing'
+        ? { error: { reason: 'worktree_missing', message: `worktree ${event.data.worktreePath} is gone from disk` } }
+        : {},
     ),
   },
 }).createMachine({
@@ -56,13 +70,20 @@ export const laneMachine = setup({
   context: { workspaceId: '', projectContextId: '', displayName: '' },
   states: {
     new: {
-      on: { create: { target: 'provisioning', actions: assign(({ event }) => (event.type === 'create' ? { ...event.data } : {})) } },
+      on: {
+        create: {
+          target: 'provisioning',
+          actions: assign(({ event }) => (event.type === 'create' ? { ...event.data } : {})),
+        },
+      },
     },
     provisioning: {
       on: {
         provisioned: {
           target: 'ready',
-          actions: assign(({ event }) => (event.type === 'provisioned' ? { worktreePath: event.data.worktreePath, branch: event.data.branch } : {})),
+          actions: assign(({ event }) =>
+            event.type === 'provisioned' ? { worktreePath: event.data.worktreePath, branch: event.data.branch } : {},
+          ),
         },
         provisionFailed: { target: 'error', actions: 'failed' },
         ...toCleaning,
@@ -70,8 +91,22 @@ export const laneMachine = setup({
     },
     ready: { on: { attach: 'running', ...onBlock, ...onShare, ...sessions, ...toCleaning, ...onMissing } },
     running: { on: { detach: 'ready', ...onBlock, ...onShare, ...sessions, ...toCleaning, ...onMissing } },
-    blocked: { on: { unblock: { target: 'running', actions: assign({ blockedReason: undefined }) }, ...sessions, ...toCleaning, ...onMissing } },
-    shared: { on: { unshare: { target: 'running', actions: assign({ shareId: undefined }) }, ...sessions, ...toCleaning, ...onMissing } },
+    blocked: {
+      on: {
+        unblock: { target: 'running', actions: assign({ blockedReason: undefined }) },
+        ...sessions,
+        ...toCleaning,
+        ...onMissing,
+      },
+    },
+    shared: {
+      on: {
+        unshare: { target: 'running', actions: assign({ shareId: undefined }) },
+        ...sessions,
+        ...toCleaning,
+        ...onMissing,
+      },
+    },
     cleaning: {
       on: {
         unbindSession: { guard: 'isActiveSession', actions: 'unbindSession' },
@@ -84,13 +119,37 @@ export const laneMachine = setup({
   },
 });
 
-export function explainLane(id: string, value: unknown, ctx: LaneContext, event: { type: string }): Rejection | undefined {
-  if (value === 'closed') return { reason: 'LANE_CLOSED', message: `lane ${id} was cleaned up at ${ctx.closedAt}; ${event.type} is not possible, create a new lane` };
-  if (value === 'cleaning') return { reason: 'LANE_CLEANING', message: `lane ${id} is being cleaned up; ${event.type} is not possible` };
-  if (value === 'provisioning') return { reason: 'LANE_PROVISIONING', message: `lane ${id} is still creating its worktree; retry ${event.type} when it is ready` };
-  if (value === 'error') return { reason: 'LANE_ERROR', message: `lane ${id} is in error (${ctx.error?.reason}: ${ctx.error?.message}); only cleanup is possible` };
-  if (event.type === 'bindSession' && ctx.activeSessionId) return { reason: 'SESSION_ACTIVE', message: `lane ${id} already has the active session ${ctx.activeSessionId}` };
-  if (event.type === 'unbindSession') return { reason: 'NOT_ACTIVE_SESSION', message: `that session is not lane ${id}'s active session (${ctx.activeSessionId ?? 'none'})` };
-  if (value === 'blocked') return { reason: 'LANE_BLOCKED', message: `lane ${id} is blocked (${ctx.blockedReason}); unblock it first` };
+export function explainLane(
+  id: string,
+  value: unknown,
+  ctx: LaneContext,
+  event: { type: string },
+): Rejection | undefined {
+  if (value === 'closed')
+    return {
+      reason: 'LANE_CLOSED',
+      message: `lane ${id} was cleaned up at ${ctx.closedAt}; ${event.type} is not possible, create a new lane`,
+    };
+  if (value === 'cleaning')
+    return { reason: 'LANE_CLEANING', message: `lane ${id} is being cleaned up; ${event.type} is not possible` };
+  if (value === 'provisioning')
+    return {
+      reason: 'LANE_PROVISIONING',
+      message: `lane ${id} is still creating its worktree; retry ${event.type} when it is ready`,
+    };
+  if (value === 'error')
+    return {
+      reason: 'LANE_ERROR',
+      message: `lane ${id} is in error (${ctx.error?.reason}: ${ctx.error?.message}); only cleanup is possible`,
+    };
+  if (event.type === 'bindSession' && ctx.activeSessionId)
+    return { reason: 'SESSION_ACTIVE', message: `lane ${id} already has the active session ${ctx.activeSessionId}` };
+  if (event.type === 'unbindSession')
+    return {
+      reason: 'NOT_ACTIVE_SESSION',
+      message: `that session is not lane ${id}'s active session (${ctx.activeSessionId ?? 'none'})`,
+    };
+  if (value === 'blocked')
+    return { reason: 'LANE_BLOCKED', message: `lane ${id} is blocked (${ctx.blockedReason}); unblock it first` };
   return undefined;
 }

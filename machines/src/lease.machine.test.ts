@@ -23,7 +23,10 @@ describe('lease machine (pure)', () => {
     expect(s.context).toMatchObject({ expiresAt: at(119_999), renewals: 1 });
     const late = { type: 'renew' as const, at: at(60_000), actor, data: {} };
     expect(created().can(late)).toBe(false);
-    expect(explainLease('l1', 'held', created().context, late)).toEqual({ reason: 'LEASE_EXPIRED', message: `lease l1 expired at ${at(60_000)}; renew is not possible, create a new lease` });
+    expect(explainLease('l1', 'held', created().context, late)).toEqual({
+      reason: 'LEASE_EXPIRED',
+      message: `lease l1 expired at ${at(60_000)}; renew is not possible, create a new lease`,
+    });
   });
 
   it('expire only when due: exactly one of a racing renew and expire can win', () => {
@@ -41,12 +44,21 @@ describe('lease machine (pure)', () => {
     const released = step(created(), { type: 'release', at: at(10), actor, data: { reason: 'done' } });
     expect(released.status).toBe('done');
     expect(released.context).toMatchObject({ endedAt: at(10), releaseReason: 'done' });
-    for (const type of ['renew', 'release', 'expire'] as const) expect(released.can({ type, at: at(20), actor, data: {} } as LeaseEvent)).toBe(false);
-    expect(explainLease('l1', 'released', released.context, { type: 'renew', at: at(20) })?.reason).toBe('LEASE_RELEASED');
+    for (const type of ['renew', 'release', 'expire'] as const)
+      expect(released.can({ type, at: at(20), actor, data: {} } as LeaseEvent)).toBe(false);
+    expect(explainLease('l1', 'released', released.context, { type: 'renew', at: at(20) })?.reason).toBe(
+      'LEASE_RELEASED',
+    );
   });
 
   it('is pure: the same events give the same snapshot', () => {
-    const run = () => step(step(created(), { type: 'renew', at: at(5), actor, data: { ttlMs: 5_000 } }), { type: 'release', at: at(6), actor, data: {} });
+    const run = () =>
+      step(step(created(), { type: 'renew', at: at(5), actor, data: { ttlMs: 5_000 } }), {
+        type: 'release',
+        at: at(6),
+        actor,
+        data: {},
+      });
     expect(JSON.stringify(run())).toBe(JSON.stringify(run()));
   });
 

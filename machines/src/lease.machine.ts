@@ -49,7 +49,9 @@ export const leaseMachine = setup({
         },
         release: {
           target: 'released',
-          actions: assign(({ event }) => (event.type === 'release' ? { endedAt: event.at, releaseReason: event.data.reason } : {})),
+          actions: assign(({ event }) =>
+            event.type === 'release' ? { endedAt: event.at, releaseReason: event.data.reason } : {},
+          ),
         },
         expire: { guard: 'isDue', target: 'expired', actions: assign(({ event }) => ({ endedAt: event.at })) },
       },
@@ -64,10 +66,31 @@ export function leaseDeadlines(value: unknown, ctx: LeaseContext): Deadline[] {
 }
 
 /** Why the lease machine refused an event, in words an operator can act on. */
-export function explainLease(id: string, value: unknown, ctx: LeaseContext, event: { type: string; at: string }): Rejection | undefined {
-  if (value === 'released') return { reason: 'LEASE_RELEASED', message: `lease ${id} was released at ${ctx.endedAt}; ${event.type} is not possible` };
-  if (value === 'expired') return { reason: 'LEASE_EXPIRED', message: `lease ${id} expired at ${ctx.endedAt}; ${event.type} is not possible, create a new lease` };
-  if (value === 'held' && event.type === 'renew') return { reason: 'LEASE_EXPIRED', message: `lease ${id} expired at ${ctx.expiresAt}; renew is not possible, create a new lease` };
-  if (value === 'held' && event.type === 'expire') return { reason: 'LEASE_NOT_DUE', message: `lease ${id} is held until ${ctx.expiresAt}; it cannot expire before then` };
+export function explainLease(
+  id: string,
+  value: unknown,
+  ctx: LeaseContext,
+  event: { type: string; at: string },
+): Rejection | undefined {
+  if (value === 'released')
+    return {
+      reason: 'LEASE_RELEASED',
+      message: `lease ${id} was released at ${ctx.endedAt}; ${event.type} is not possible`,
+    };
+  if (value === 'expired')
+    return {
+      reason: 'LEASE_EXPIRED',
+      message: `lease ${id} expired at ${ctx.endedAt}; ${event.type} is not possible, create a new lease`,
+    };
+  if (value === 'held' && event.type === 'renew')
+    return {
+      reason: 'LEASE_EXPIRED',
+      message: `lease ${id} expired at ${ctx.expiresAt}; renew is not possible, create a new lease`,
+    };
+  if (value === 'held' && event.type === 'expire')
+    return {
+      reason: 'LEASE_NOT_DUE',
+      message: `lease ${id} is held until ${ctx.expiresAt}; it cannot expire before then`,
+    };
   return undefined;
 }

@@ -3,8 +3,9 @@ import type { Actor, Transport, VerbData, sessionContract } from '@tether/contra
 import type { Deadline, Rejection } from './entity.ts';
 
 type C = typeof sessionContract;
-export type SessionEvent = { [V in keyof C & string]: { type: V; data: VerbData<C, V>; at: string; actor: Actor } }[keyof C & string];
-
+export type SessionEvent = {
+  [V in keyof C & string]: { type: V; data: VerbData<C, V>; at: string; actor: Actor };
+}[keyof C & string];
 
 export interface SessionContext {
   laneId: string;
@@ -25,20 +26,40 @@ const terminate = { terminate: { target: 'terminated', actions: 'recordTerminati
 export const sessionMachine = setup({
   types: { context: {} as SessionContext, events: {} as SessionEvent },
   actions: {
-    recordTermination: assign(({ event }) => (event.type === 'terminate' ? { terminatedReason: event.data.reason ?? 'terminated', terminatedAt: event.at } : {})),
+    recordTermination: assign(({ event }) =>
+      event.type === 'terminate' ? { terminatedReason: event.data.reason ?? 'terminated', terminatedAt: event.at } : {},
+    ),
   },
   guards: {
-    heartbeatOverdue: ({ context, event }) => Date.parse(event.at) >= Date.parse(plus(context.lastHeartbeat, context.heartbeatTimeoutMs)),
+    heartbeatOverdue: ({ context, event }) =>
+      Date.parse(event.at) >= Date.parse(plus(context.lastHeartbeat, context.heartbeatTimeoutMs)),
   },
 }).createMachine({
   id: 'session',
   initial: 'absent',
-  context: { laneId: '', codexSessionId: '', provider: 'codex', transport: 'native_openai', heartbeatTimeoutMs: 60_000, lastHeartbeat: new Date(0).toISOString() },
+  context: {
+    laneId: '',
+    codexSessionId: '',
+    provider: 'codex',
+    transport: 'native_openai',
+    heartbeatTimeoutMs: 60_000,
+    lastHeartbeat: new Date(0).toISOString(),
+  },
   states: {
     absent: {
-      on: { create: { target: 'attaching', actions: assign(({ event }) => (event.type === 'create' ? { ...event.data, lastHeartbeat: event.at } : {})) } },
+      on: {
+        create: {
+          target: 'attaching',
+          actions: assign(({ event }) => (event.type === 'create' ? { ...event.data, lastHeartbeat: event.at } : {})),
+        },
+      },
     },
-    attaching: { on: { attached: { target: 'attached', actions: assign(({ event }) => ({ lastHeartbeat: event.at })) }, ...terminate } },
+    attaching: {
+      on: {
+        attached: { target: 'attached', actions: assign(({ event }) => ({ lastHeartbeat: event.at })) },
+        ...terminate,
+      },
+    },
     attached: {
       on: {
         heartbeat: { actions: assign(({ event }) => ({ lastHeartbeat: event.at })) },
@@ -51,7 +72,11 @@ export const sessionMachine = setup({
       on: {
         attach: {
           target: 'attaching',
-          actions: assign(({ event }) => (event.type === 'attach' ? { transport: event.data.transport, degradeReason: event.data.degradeReason, lastHeartbeat: event.at } : {})),
+          actions: assign(({ event }) =>
+            event.type === 'attach'
+              ? { transport: event.data.transport, degradeReason: event.data.degradeReason, lastHeartbeat: event.at }
+              : {},
+          ),
         },
         ...terminate,
       },
@@ -67,9 +92,26 @@ export function sessionDeadlines(value: unknown, ctx: SessionContext): Deadline[
 /** Sessions that still count as the lane's one session. */
 export const isActiveSession = (value: unknown) => value !== 'terminated';
 
-export function explainSession(id: string, value: unknown, ctx: SessionContext, event: { type: string }): Rejection | undefined {
-  if (value === 'terminated') return { reason: 'SESSION_TERMINATED', message: `session ${id} was terminated at ${ctx.terminatedAt} (${ctx.terminatedReason}); ensure a new session on lane ${ctx.laneId}` };
-  if (value === 'detached' && event.type === 'heartbeat') return { reason: 'SESSION_DETACHED', message: `session ${id} is detached; attach it again before sending heartbeats` };
-  if (event.type === 'heartbeatMissed') return { reason: 'HEARTBEAT_NOT_DUE', message: `session ${id} had a heartbeat at ${ctx.lastHeartbeat}; it is not overdue` };
+export function explainSession(
+  id: string,
+  value: unknown,
+  ctx: SessionContext,
+  event: { type: string },
+): Rejection | undefined {
+  if (value === 'terminated')
+    return {
+      reason: 'SESSION_TERMINATED',
+      message: `session ${id} was terminated at ${ctx.terminatedAt} (${ctx.terminatedReason}); ensure a new session on lane ${ctx.laneId}`,
+    };
+  if (value === 'detached' && event.type === 'heartbeat')
+    return {
+      reason: 'SESSION_DETACHED',
+      message: `session ${id} is detached; attach it again before sending heartbeats`,
+    };
+  if (event.type === 'heartbeatMissed')
+    return {
+      reason: 'HEARTBEAT_NOT_DUE',
+      message: `session ${id} had a heartbeat at ${ctx.lastHeartbeat}; it is not overdue`,
+    };
   return undefined;
 }

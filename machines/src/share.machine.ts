@@ -3,7 +3,9 @@ import { sameActor, type Actor, type ShareEndReason, type VerbData, type shareCo
 import type { Deadline, Rejection } from './entity.ts';
 
 type C = typeof shareContract;
-export type ShareEvent = { [V in keyof C & string]: { type: V; data: VerbData<C, V>; at: string; actor: Actor } }[keyof C & string];
+export type ShareEvent = {
+  [V in keyof C & string]: { type: V; data: VerbData<C, V>; at: string; actor: Actor };
+}[keyof C & string];
 type Req = VerbData<C, 'request'>;
 
 export interface Participant {
@@ -41,10 +43,12 @@ export interface ShareContext extends Omit<Req, 'policy'> {
 }
 
 const plus = (at: string, ms: number) => new Date(Date.parse(at) + ms).toISOString();
-const isDue = (at: string, deadline: string | undefined) => deadline !== undefined && Date.parse(at) >= Date.parse(deadline);
+const isDue = (at: string, deadline: string | undefined) =>
+  deadline !== undefined && Date.parse(at) >= Date.parse(deadline);
 const who = (a: Actor) => `${a.kind}:${a.id}`;
 const isOwner = (ctx: ShareContext, a: Actor) => a.kind === 'system' || sameActor(a, ctx.owner);
-const participantOf = (ctx: ShareContext, data: unknown) => ctx.participants[(data as { participantId?: string }).participantId ?? ''];
+const participantOf = (ctx: ShareContext, data: unknown) =>
+  ctx.participants[(data as { participantId?: string }).participantId ?? ''];
 const LIVE = ['awaitingApproval', 'starting', 'active', 'expiring'];
 
 /** The clock of a share that may start now: expiry and grace period from `at`. */
@@ -56,7 +60,10 @@ const clockFrom = (ctx: Pick<ShareContext, 'ttlMs' | 'warnBeforeMs'>, at: string
 /** Shares recorded before clockAt existed started their clock at start (or request). */
 const clockOrigin = (ctx: ShareContext) => ctx.clockAt ?? ctx.startedAt ?? ctx.requestedAt;
 
-const end = (reason: ShareEndReason) => ({ target: '#share.ended' as const, actions: { type: 'end' as const, params: { reason } } });
+const end = (reason: ShareEndReason) => ({
+  target: '#share.ended' as const,
+  actions: { type: 'end' as const, params: { reason } },
+});
 
 function detailOf(e: ShareEvent): string | undefined {
   if (e.type === 'rejected' || e.type === 'failed' || e.type === 'terminate') return e.data.reason;
@@ -105,14 +112,23 @@ export const shareMachine = setup({
     needsApproval: ({ event }) => event.type === 'request' && event.data.policy.effect === 'approval',
     byOwner: ({ context, event }) => isOwner(context, event.actor),
     mayRevoke: ({ context, event }) => isOwner(context, event.actor) || event.actor.kind === 'human',
-    mayInvite: ({ context, event }) => isOwner(context, event.actor) && event.type === 'invite' && !context.participants[event.data.participantId],
-    mayManage: ({ context, event }) => isOwner(context, event.actor) && !!participantOf(context, event.data) && !participantOf(context, event.data)!.kicked,
+    mayInvite: ({ context, event }) =>
+      isOwner(context, event.actor) && event.type === 'invite' && !context.participants[event.data.participantId],
+    mayManage: ({ context, event }) =>
+      isOwner(context, event.actor) &&
+      !!participantOf(context, event.data) &&
+      !participantOf(context, event.data)!.kicked,
     mayGrant: ({ context, event }) =>
-      isOwner(context, event.actor) && context.access === 'write' && !!participantOf(context, event.data) && !participantOf(context, event.data)!.kicked,
-    mayRevokeWrite: ({ context, event }) => isOwner(context, event.actor) && participantOf(context, event.data)?.access === 'write',
+      isOwner(context, event.actor) &&
+      context.access === 'write' &&
+      !!participantOf(context, event.data) &&
+      !participantOf(context, event.data)!.kicked,
+    mayRevokeWrite: ({ context, event }) =>
+      isOwner(context, event.actor) && participantOf(context, event.data)?.access === 'write',
     grantDue: ({ context, event }) => Object.values(context.participants).some((p) => isDue(event.at, p.writeUntil)),
     participantKnown: ({ context, event }) => !!participantOf(context, event.data),
-    participantWelcome: ({ context, event }) => !!participantOf(context, event.data) && !participantOf(context, event.data)!.kicked,
+    participantWelcome: ({ context, event }) =>
+      !!participantOf(context, event.data) && !participantOf(context, event.data)!.kicked,
     expiryDue: ({ context, event }) => isDue(event.at, context.expiresAt),
     warnDue: ({ context, event }) => isDue(event.at, context.warnAt),
     mayExtend: ({ context, event }) =>
@@ -131,25 +147,60 @@ export const shareMachine = setup({
     })),
     invite: assign(({ context, event }) =>
       event.type === 'invite'
-        ? { participants: { ...context.participants, [event.data.participantId]: { name: event.data.name, tokenHash: event.data.tokenHash, access: 'read' as const, connections: 0, invitedAt: event.at } } }
+        ? {
+            participants: {
+              ...context.participants,
+              [event.data.participantId]: {
+                name: event.data.name,
+                tokenHash: event.data.tokenHash,
+                access: 'read' as const,
+                connections: 0,
+                invitedAt: event.at,
+              },
+            },
+          }
         : {},
     ),
-    kick: assign(({ context, event }) => withParticipant(context, event, () => ({ kicked: true, access: 'read', writeUntil: undefined, connections: 0 }))),
-    grantWrite: assign(({ context, event }) => (event.type === 'grantWrite' ? withParticipant(context, event, () => ({ access: 'write', writeUntil: plus(event.at, event.data.ttlMs) })) : {})),
-    revokeWrite: assign(({ context, event }) => withParticipant(context, event, () => ({ access: 'read', writeUntil: undefined }))),
+    kick: assign(({ context, event }) =>
+      withParticipant(context, event, () => ({ kicked: true, access: 'read', writeUntil: undefined, connections: 0 })),
+    ),
+    grantWrite: assign(({ context, event }) =>
+      event.type === 'grantWrite'
+        ? withParticipant(context, event, () => ({ access: 'write', writeUntil: plus(event.at, event.data.ttlMs) }))
+        : {},
+    ),
+    revokeWrite: assign(({ context, event }) =>
+      withParticipant(context, event, () => ({ access: 'read', writeUntil: undefined })),
+    ),
     expireGrants: assign(({ context, event }) => ({
       participants: Object.fromEntries(
-        Object.entries(context.participants).map(([id, p]) => [id, isDue(event.at, p.writeUntil) ? { ...p, access: 'read' as const, writeUntil: undefined } : p]),
+        Object.entries(context.participants).map(([id, p]) => [
+          id,
+          isDue(event.at, p.writeUntil) ? { ...p, access: 'read' as const, writeUntil: undefined } : p,
+        ]),
       ),
     })),
-    joined: assign(({ context, event }) => withParticipant(context, event, (p) => ({ connections: p.connections + 1, joinedAt: p.joinedAt ?? event.at }))),
-    left: assign(({ context, event }) => withParticipant(context, event, (p) => ({ connections: Math.max(0, p.connections - 1) }))),
+    joined: assign(({ context, event }) =>
+      withParticipant(context, event, (p) => ({ connections: p.connections + 1, joinedAt: p.joinedAt ?? event.at })),
+    ),
+    left: assign(({ context, event }) =>
+      withParticipant(context, event, (p) => ({ connections: Math.max(0, p.connections - 1) })),
+    ),
     markWarned: assign(({ event }) => ({ warnedAt: event.at })),
-    recordStart: assign(({ event }) => (event.type === 'started' ? { startedAt: event.at, workerPid: event.data.workerPid, sealedLinks: event.data.sealedLinks } : {})),
+    recordStart: assign(({ event }) =>
+      event.type === 'started'
+        ? { startedAt: event.at, workerPid: event.data.workerPid, sealedLinks: event.data.sealedLinks }
+        : {},
+    ),
     extend: assign(({ context, event }) => {
       if (event.type !== 'extend') return {};
       const expiresAt = plus(context.expiresAt!, event.data.ttlMs);
-      return { expiresAt, warnAt: plus(expiresAt, -context.warnBeforeMs), warnedAt: undefined, extensions: context.extensions + 1 };
+      return {
+        expiresAt,
+        warnAt: plus(expiresAt, -context.warnBeforeMs),
+        warnedAt: undefined,
+        extensions: context.extensions + 1,
+      };
     }),
   },
 }).createMachine({
@@ -173,12 +224,30 @@ export const shareMachine = setup({
     absent: {
       on: {
         request: [
-          { guard: 'allowed', target: 'starting', actions: assign(({ event }) => (event.type === 'request' ? { ...requested(event), ...clockFrom(event.data, event.at) } : {})) },
-          { guard: 'needsApproval', target: 'awaitingApproval', actions: assign(({ event }) => (event.type === 'request' ? requested(event) : {})) },
+          {
+            guard: 'allowed',
+            target: 'starting',
+            actions: assign(({ event }) =>
+              event.type === 'request' ? { ...requested(event), ...clockFrom(event.data, event.at) } : {},
+            ),
+          },
+          {
+            guard: 'needsApproval',
+            target: 'awaitingApproval',
+            actions: assign(({ event }) => (event.type === 'request' ? requested(event) : {})),
+          },
           {
             target: 'ended',
             actions: assign(({ event }) =>
-              event.type === 'request' ? { ...requested(event), endReason: 'denied' as const, endDetail: event.data.policy.reason, endedAt: event.at, endedBy: 'policy' } : {},
+              event.type === 'request'
+                ? {
+                    ...requested(event),
+                    endReason: 'denied' as const,
+                    endDetail: event.data.policy.reason,
+                    endedAt: event.at,
+                    endedBy: 'policy',
+                  }
+                : {},
             ),
           },
         ],
@@ -187,7 +256,13 @@ export const shareMachine = setup({
     awaitingApproval: {
       on: {
         ...common,
-        approved: { target: 'starting', actions: assign(({ context, event }) => ({ ...clockFrom(context, event.at), ...(event.type === 'approved' ? { approvalId: event.data.approvalId } : {}) })) },
+        approved: {
+          target: 'starting',
+          actions: assign(({ context, event }) => ({
+            ...clockFrom(context, event.at),
+            ...(event.type === 'approved' ? { approvalId: event.data.approvalId } : {}),
+          })),
+        },
         rejected: end('denied'),
       },
     },
@@ -223,7 +298,16 @@ export const isLiveShare = (value: unknown) => LIVE.includes(String(value));
 export function participantMayType(value: unknown, ctx: ShareContext, participantId: string, now: number): boolean {
   const p = ctx.participants[participantId];
   const started = value === 'active' || value === 'expiring';
-  return started && !!p && !p.kicked && p.access === 'write' && !!p.writeUntil && Date.parse(p.writeUntil) > now && !!ctx.expiresAt && Date.parse(ctx.expiresAt) > now;
+  return (
+    started &&
+    !!p &&
+    !p.kicked &&
+    p.access === 'write' &&
+    !!p.writeUntil &&
+    Date.parse(p.writeUntil) > now &&
+    !!ctx.expiresAt &&
+    Date.parse(ctx.expiresAt) > now
+  );
 }
 
 export function shareDeadlines(value: unknown, ctx: ShareContext): Deadline[] {
@@ -240,42 +324,88 @@ export function shareDeadlines(value: unknown, ctx: ShareContext): Deadline[] {
 }
 
 /** Why a share refused a command, in words an operator can act on. */
-export function explainShare(id: string, value: unknown, ctx: ShareContext, event: { type: string; at: string; data?: unknown; actor?: Actor }): Rejection | undefined {
+export function explainShare(
+  id: string,
+  value: unknown,
+  ctx: ShareContext,
+  event: { type: string; at: string; data?: unknown; actor?: Actor },
+): Rejection | undefined {
   const v = String(value);
   if (v === 'ended') {
-    const how = ctx.endReason === 'expired' ? 'expired' : ctx.endReason === 'denied' ? 'was denied' : `ended (${ctx.endReason})`;
-    const hint = event.type === 'extend' ? '; extend is not possible, create a new share' : `; ${event.type} is not possible`;
-    return { reason: `SHARE_${(ctx.endReason ?? 'ended').toUpperCase()}`, message: `share ${id} ${how} at ${ctx.endedAt}${ctx.endDetail ? ` (${ctx.endDetail})` : ''}${hint}` };
+    const how =
+      ctx.endReason === 'expired' ? 'expired' : ctx.endReason === 'denied' ? 'was denied' : `ended (${ctx.endReason})`;
+    const hint =
+      event.type === 'extend' ? '; extend is not possible, create a new share' : `; ${event.type} is not possible`;
+    return {
+      reason: `SHARE_${(ctx.endReason ?? 'ended').toUpperCase()}`,
+      message: `share ${id} ${how} at ${ctx.endedAt}${ctx.endDetail ? ` (${ctx.endDetail})` : ''}${hint}`,
+    };
   }
   const actor = event.actor;
   const owner = who(ctx.owner);
   const ownerOnly = ['extend', 'invite', 'kick', 'grantWrite', 'revokeWrite', 'switch'];
   if (actor && ownerOnly.includes(event.type) && !isOwner(ctx, actor)) {
-    return { reason: 'SHARE_NOT_OWNER', message: `only the share's owner (${owner}) may ${event.type} share ${id}; ${who(actor)} may not` };
+    return {
+      reason: 'SHARE_NOT_OWNER',
+      message: `only the share's owner (${owner}) may ${event.type} share ${id}; ${who(actor)} may not`,
+    };
   }
-  if (actor && event.type === 'revoke') return { reason: 'SHARE_NOT_OWNER', message: `share ${id} can be revoked by its owner (${owner}) or a human operator, not by ${who(actor)}` };
+  if (actor && event.type === 'revoke')
+    return {
+      reason: 'SHARE_NOT_OWNER',
+      message: `share ${id} can be revoked by its owner (${owner}) or a human operator, not by ${who(actor)}`,
+    };
   if (event.type === 'extend') {
-    if (v === 'awaitingApproval' || v === 'starting') return { reason: 'SHARE_NOT_ACTIVE', message: `share ${id} is ${v}; extend it once it is active` };
-    if (isDue(event.at, ctx.expiresAt)) return { reason: 'SHARE_EXPIRED', message: `share ${id} expired at ${ctx.expiresAt}; extend is not possible, create a new share` };
+    if (v === 'awaitingApproval' || v === 'starting')
+      return { reason: 'SHARE_NOT_ACTIVE', message: `share ${id} is ${v}; extend it once it is active` };
+    if (isDue(event.at, ctx.expiresAt))
+      return {
+        reason: 'SHARE_EXPIRED',
+        message: `share ${id} expired at ${ctx.expiresAt}; extend is not possible, create a new share`,
+      };
     const ms = (event.data as { ttlMs?: number } | undefined)?.ttlMs ?? 0;
     const room = ctx.maxTtlMs - (Date.parse(ctx.expiresAt!) - Date.parse(clockOrigin(ctx)));
-    return { reason: 'SHARE_TTL_MAX', message: `share ${id} may live at most ${ctx.maxTtlMs / 60_000} min in all (from ${clockOrigin(ctx)}); it expires at ${ctx.expiresAt}, so it can be extended by at most ${Math.max(0, Math.floor(room / 1_000))} s, not ${Math.floor(ms / 1_000)} s` };
+    return {
+      reason: 'SHARE_TTL_MAX',
+      message: `share ${id} may live at most ${ctx.maxTtlMs / 60_000} min in all (from ${clockOrigin(ctx)}); it expires at ${ctx.expiresAt}, so it can be extended by at most ${Math.max(0, Math.floor(room / 1_000))} s, not ${Math.floor(ms / 1_000)} s`,
+    };
   }
   const p = participantOf(ctx, event.data);
   const pid = (event.data as { participantId?: string } | undefined)?.participantId;
-  if (event.type === 'invite' && p) return { reason: 'PARTICIPANT_EXISTS', message: `share ${id} already has a participant ${pid}; pick another id` };
+  if (event.type === 'invite' && p)
+    return { reason: 'PARTICIPANT_EXISTS', message: `share ${id} already has a participant ${pid}; pick another id` };
   if (['kick', 'grantWrite', 'revokeWrite', 'joined', 'left'].includes(event.type)) {
-    if (!p) return { reason: 'PARTICIPANT_UNKNOWN', message: `share ${id} has no participant ${pid}; see its participants` };
-    if (p.kicked && event.type !== 'left') return { reason: 'PARTICIPANT_KICKED', message: `participant ${pid} was kicked from share ${id}; invite them again for a new link` };
+    if (!p)
+      return { reason: 'PARTICIPANT_UNKNOWN', message: `share ${id} has no participant ${pid}; see its participants` };
+    if (p.kicked && event.type !== 'left')
+      return {
+        reason: 'PARTICIPANT_KICKED',
+        message: `participant ${pid} was kicked from share ${id}; invite them again for a new link`,
+      };
     if (event.type === 'grantWrite' && ctx.access !== 'write') {
-      return { reason: 'SHARE_READ_ONLY', message: `share ${id} is read-only; create a share with access "write" to grant input` };
+      return {
+        reason: 'SHARE_READ_ONLY',
+        message: `share ${id} is read-only; create a share with access "write" to grant input`,
+      };
     }
-    if (event.type === 'revokeWrite') return { reason: 'PARTICIPANT_READ_ONLY', message: `participant ${pid} of share ${id} has no write grant` };
-    if (event.type === 'joined') return { reason: 'SHARE_NOT_STARTED', message: `share ${id} is ${v}; participants can join once it is active` };
+    if (event.type === 'revokeWrite')
+      return { reason: 'PARTICIPANT_READ_ONLY', message: `participant ${pid} of share ${id} has no write grant` };
+    if (event.type === 'joined')
+      return { reason: 'SHARE_NOT_STARTED', message: `share ${id} is ${v}; participants can join once it is active` };
   }
-  if (event.type === 'expire') return { reason: 'SHARE_NOT_DUE', message: `share ${id} runs until ${ctx.expiresAt}; it cannot expire before then` };
-  if (event.type === 'warn') return { reason: 'SHARE_WARN_NOT_DUE', message: `share ${id} enters its grace period at ${ctx.warnAt}` };
-  if (event.type === 'writeExpired') return { reason: 'GRANT_NOT_DUE', message: `no write grant of share ${id} is due` };
-  if (v === 'awaitingApproval') return { reason: 'SHARE_AWAITING_APPROVAL', message: `share ${id} waits for approval ${ctx.approvalId ?? id}; ${event.type} is not possible yet` };
+  if (event.type === 'expire')
+    return {
+      reason: 'SHARE_NOT_DUE',
+      message: `share ${id} runs until ${ctx.expiresAt}; it cannot expire before then`,
+    };
+  if (event.type === 'warn')
+    return { reason: 'SHARE_WARN_NOT_DUE', message: `share ${id} enters its grace period at ${ctx.warnAt}` };
+  if (event.type === 'writeExpired')
+    return { reason: 'GRANT_NOT_DUE', message: `no write grant of share ${id} is due` };
+  if (v === 'awaitingApproval')
+    return {
+      reason: 'SHARE_AWAITING_APPROVAL',
+      message: `share ${id} waits for approval ${ctx.approvalId ?? id}; ${event.type} is not possible yet`,
+    };
   return undefined;
 }

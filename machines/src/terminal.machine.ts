@@ -3,7 +3,9 @@ import type { Actor, VerbData, terminalContract } from '@tether/contracts';
 import type { Rejection } from './entity.ts';
 
 type C = typeof terminalContract;
-export type TerminalEvent = { [V in keyof C & string]: { type: V; data: VerbData<C, V>; at: string; actor: Actor } }[keyof C & string];
+export type TerminalEvent = {
+  [V in keyof C & string]: { type: V; data: VerbData<C, V>; at: string; actor: Actor };
+}[keyof C & string];
 
 export interface TerminalContext {
   laneId: string;
@@ -19,23 +21,43 @@ export interface TerminalContext {
   shares?: string[];
 }
 
-const endings = { close: { target: 'closed', actions: 'recordClose' }, exited: { target: 'closed', actions: 'recordClose' } } as const;
-const slots = { shareOpen: { guard: 'slotFree', actions: 'openSlot' }, shareClose: { guard: 'holdsSlot', actions: 'closeSlot' } } as const;
+const endings = {
+  close: { target: 'closed', actions: 'recordClose' },
+  exited: { target: 'closed', actions: 'recordClose' },
+} as const;
+const slots = {
+  shareOpen: { guard: 'slotFree', actions: 'openSlot' },
+  shareClose: { guard: 'holdsSlot', actions: 'closeSlot' },
+} as const;
 
 /** A terminal: a shell in a tmux session on tether's socket, inside the lane's worktree. */
 export const terminalMachine = setup({
   types: { context: {} as TerminalContext, events: {} as TerminalEvent },
   guards: {
-    slotFree: ({ context, event }) => event.type === 'shareOpen' && !(context.shares ?? []).includes(event.data.shareId) && (context.shares ?? []).length < event.data.limit,
-    holdsSlot: ({ context, event }) => event.type === 'shareClose' && (context.shares ?? []).includes(event.data.shareId),
+    slotFree: ({ context, event }) =>
+      event.type === 'shareOpen' &&
+      !(context.shares ?? []).includes(event.data.shareId) &&
+      (context.shares ?? []).length < event.data.limit,
+    holdsSlot: ({ context, event }) =>
+      event.type === 'shareClose' && (context.shares ?? []).includes(event.data.shareId),
   },
   actions: {
-    openSlot: assign(({ context, event }) => (event.type === 'shareOpen' ? { shares: [...(context.shares ?? []), event.data.shareId] } : {})),
-    closeSlot: assign(({ context, event }) => (event.type === 'shareClose' ? { shares: (context.shares ?? []).filter((s) => s !== event.data.shareId) } : {})),
+    openSlot: assign(({ context, event }) =>
+      event.type === 'shareOpen' ? { shares: [...(context.shares ?? []), event.data.shareId] } : {},
+    ),
+    closeSlot: assign(({ context, event }) =>
+      event.type === 'shareClose' ? { shares: (context.shares ?? []).filter((s) => s !== event.data.shareId) } : {},
+    ),
     recordClose: assign(({ event }) => ({
       closedAt: event.at,
       closeReason:
-        event.type === 'close' ? (event.data.reason ?? 'closed') : event.type === 'spawnFailed' ? `spawn_failed: ${event.data.reason}` : event.type === 'exited' ? 'exited' : 'closed',
+        event.type === 'close'
+          ? (event.data.reason ?? 'closed')
+          : event.type === 'spawnFailed'
+            ? `spawn_failed: ${event.data.reason}`
+            : event.type === 'exited'
+              ? 'exited'
+              : 'closed',
       ...(event.type === 'exited' ? { exit: event.data } : {}),
     })),
   },
@@ -44,28 +66,63 @@ export const terminalMachine = setup({
   initial: 'idle',
   context: { laneId: '', sessionId: '' },
   states: {
-    idle: { on: { spawn: { target: 'spawning', actions: assign(({ event }) => (event.type === 'spawn' ? { ...event.data } : {})) } } },
+    idle: {
+      on: {
+        spawn: {
+          target: 'spawning',
+          actions: assign(({ event }) => (event.type === 'spawn' ? { ...event.data } : {})),
+        },
+      },
+    },
     spawning: {
       on: {
-        started: { target: 'active', actions: assign(({ event }) => (event.type === 'started' ? { ...event.data } : {})) },
+        started: {
+          target: 'active',
+          actions: assign(({ event }) => (event.type === 'started' ? { ...event.data } : {})),
+        },
         spawnFailed: { target: 'closed', actions: 'recordClose' },
         close: { target: 'closed', actions: 'recordClose' },
       },
     },
-    active: { on: { throttle: { target: 'throttled', actions: assign(({ event }) => ({ throttledAt: event.at })) }, ...slots, ...endings } },
-    throttled: { on: { unthrottle: { target: 'active', actions: assign({ throttledAt: undefined }) }, ...slots, ...endings } },
+    active: {
+      on: {
+        throttle: { target: 'throttled', actions: assign(({ event }) => ({ throttledAt: event.at })) },
+        ...slots,
+        ...endings,
+      },
+    },
+    throttled: {
+      on: { unthrottle: { target: 'active', actions: assign({ throttledAt: undefined }) }, ...slots, ...endings },
+    },
     closed: { type: 'final' },
   },
 });
 
-export function explainTerminal(id: string, value: unknown, ctx: TerminalContext, event: { type: string; data?: unknown }): Rejection | undefined {
+export function explainTerminal(
+  id: string,
+  value: unknown,
+  ctx: TerminalContext,
+  event: { type: string; data?: unknown },
+): Rejection | undefined {
   if (event.type === 'shareOpen' && (value === 'active' || value === 'throttled')) {
     const held = ctx.shares ?? [];
     const limit = (event.data as { limit: number }).limit;
-    return { reason: 'TERMINAL_SHARE_LIMIT', message: `terminal ${id} already has ${held.length} active shares (${held.join(', ')}), the limit is ${limit}; revoke one first` };
+    return {
+      reason: 'TERMINAL_SHARE_LIMIT',
+      message: `terminal ${id} already has ${held.length} active shares (${held.join(', ')}), the limit is ${limit}; revoke one first`,
+    };
   }
-  if (event.type === 'shareClose') return { reason: 'SHARE_SLOT_FREE', message: `terminal ${id} holds no slot for that share` };
-  if (value === 'closed') return { reason: 'TERMINAL_CLOSED', message: `terminal ${id} was closed at ${ctx.closedAt} (${ctx.closeReason}); ${event.type} is not possible` };
-  if (value === 'spawning') return { reason: 'TERMINAL_SPAWNING', message: `terminal ${id} is still starting; retry ${event.type} in a moment` };
+  if (event.type === 'shareClose')
+    return { reason: 'SHARE_SLOT_FREE', message: `terminal ${id} holds no slot for that share` };
+  if (value === 'closed')
+    return {
+      reason: 'TERMINAL_CLOSED',
+      message: `terminal ${id} was closed at ${ctx.closedAt} (${ctx.closeReason}); ${event.type} is not possible`,
+    };
+  if (value === 'spawning')
+    return {
+      reason: 'TERMINAL_SPAWNING',
+      message: `terminal ${id} is still starting; retry ${event.type} in a moment`,
+    };
   return undefined;
 }

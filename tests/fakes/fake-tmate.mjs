@@ -64,11 +64,14 @@ function serve() {
   if (delay >= 0) {
     setTimeout(() => {
       ready = true;
-      say(`ready (relay setting was ${setting('tmate-server-host')}:${setting('tmate-server-port')}; nothing was contacted)`);
+      say(
+        `ready (relay setting was ${setting('tmate-server-host')}:${setting('tmate-server-port')}; nothing was contacted)`,
+      );
       wake('tmate-ready');
     }, delay);
   }
-  const expand = (format) => format.replace(/#\{([a-z_]+)\}/g, (_, k) => (k.startsWith('tmate_') && !ready ? '' : (values[k] ?? '')));
+  const expand = (format) =>
+    format.replace(/#\{([a-z_]+)\}/g, (_, k) => (k.startsWith('tmate_') && !ready ? '' : (values[k] ?? '')));
   rmSync(sock, { force: true });
   const server = createServer((c) => {
     let buf = '';
@@ -78,18 +81,20 @@ function serve() {
       if (!buf.includes('\n')) return;
       c.off('data', onData); // one request per connection
       const req = JSON.parse(buf.slice(0, buf.indexOf('\n')));
-      const answer = (out) => c.end(JSON.stringify({ ok: true, out }) + '\n');
+      const answer = (out) => c.end(`${JSON.stringify({ ok: true, out })}\n`);
       if (req.cmd === 'display') answer(expand(req.format));
       else if (req.cmd === 'signal') {
         wake(req.channel);
         answer('');
-      }
-      else if (req.cmd === 'wait' && ((req.channel === 'tmate-ready' && ready) || woken.delete(req.channel))) answer('');
+      } else if (req.cmd === 'wait' && ((req.channel === 'tmate-ready' && ready) || woken.delete(req.channel)))
+        answer('');
       else if (req.cmd === 'wait') waiting.set(req.channel, [...(waiting.get(req.channel) ?? []), () => answer('')]);
-      else c.end(JSON.stringify({ ok: false, out: `unknown command ${req.cmd}` }) + '\n');
+      else c.end(`${JSON.stringify({ ok: false, out: `unknown command ${req.cmd}` })}\n`);
     });
   });
-  server.listen(sock, () => say(`server ${name} listening on ${sock}; would run in its pane: ${argv[argv.length - 1]}`));
+  server.listen(sock, () =>
+    say(`server ${name} listening on ${sock}; would run in its pane: ${argv[argv.length - 1]}`),
+  );
   const quit = () => {
     server.close();
     rmSync(sock, { force: true });
@@ -104,7 +109,7 @@ function serve() {
 function request(req) {
   const c = createConnection(sock);
   let buf = '';
-  c.on('connect', () => c.write(JSON.stringify(req) + '\n'));
+  c.on('connect', () => c.write(`${JSON.stringify(req)}\n`));
   c.on('data', (d) => (buf += d));
   c.on('end', () => {
     const res = JSON.parse(buf || '{"ok":false,"out":"server closed the connection"}');

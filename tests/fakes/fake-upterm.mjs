@@ -56,9 +56,14 @@ function host() {
   });
   srv.listen(admin, () => {
     say(`hosting on ${server} (nothing contacted), read-only=${readOnly}, admin socket ${admin}`);
-    const child = spawn(command[0], command.slice(1), { env: { ...process.env, UPTERM_ADMIN_SOCKET: admin }, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(command[0], command.slice(1), {
+      env: { ...process.env, UPTERM_ADMIN_SOCKET: admin },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     child.on('error', (err) => say(`hosted command could not start: ${err.message}`));
-    child.on('exit', (code) => say(`hosted command exited (${code}); the fake gives it no pty, so a tmux attach cannot work here`));
+    child.on('exit', (code) =>
+      say(`hosted command exited (${code}); the fake gives it no pty, so a tmux attach cannot work here`),
+    );
   });
   const quit = () => {
     srv.close();

@@ -4,12 +4,34 @@ import { HarnessStatus, SessionView, Transport } from '../entities/control-plane
 
 // HTTP bodies of the control-plane API (seed 004's contract), snake_case as its clients expect.
 
-export const LaneCreateBody = z.object({ project_context_id: z.string().min(1).max(256), display_name: z.string().min(1).max(256), lane_id: Token.optional() }).strict();
+export const LaneCreateBody = z
+  .object({
+    project_context_id: z.string().min(1).max(256),
+    display_name: z.string().min(1).max(256),
+    lane_id: Token.optional(),
+  })
+  .strict();
 export const LaneCleanupBody = z.object({ reason: z.string().min(1).max(1_000).optional() }).strict();
-export const SessionEnsureBody = z.object({ provider: z.literal('codex'), preferred_transport: Transport.optional(), codex_session_id: Token.optional() }).strict();
+export const SessionEnsureBody = z
+  .object({
+    provider: z.literal('codex'),
+    preferred_transport: Transport.optional(),
+    codex_session_id: Token.optional(),
+  })
+  .strict();
 export const TerminalSpawnBody = z.object({ session_id: Token, title: z.string().min(1).max(256).optional() }).strict();
 
-export const LaneStatus = z.enum(['new', 'provisioning', 'ready', 'running', 'blocked', 'shared', 'cleaning', 'closed', 'error']);
+export const LaneStatus = z.enum([
+  'new',
+  'provisioning',
+  'ready',
+  'running',
+  'blocked',
+  'shared',
+  'cleaning',
+  'closed',
+  'error',
+]);
 export const LaneView = z.object({
   lane_id: z.string(),
   workspace_id: z.string(),

@@ -5,8 +5,16 @@ import { ShareEndReason } from '../entities/sharing.ts';
 
 // HTTP bodies and views of terminal sharing; the same shapes are the `result` of the NATS commands.
 
-const ttl = z.number().int().positive().max(7 * 86_400_000);
-const name = z.string().min(1).max(128).regex(/^[^\s].*$/, 'a name cannot start with a space');
+const ttl = z
+  .number()
+  .int()
+  .positive()
+  .max(7 * 86_400_000);
+const name = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[^\s].*$/, 'a name cannot start with a space');
 
 export const ShareCreateBody = z
   .object({
@@ -30,9 +38,22 @@ export const ApprovalDenyBody = z.object({ reason: z.string().min(1).max(1_000) 
 
 /** Share commands that run across entities (policy gate, slots, tokens); on NATS like any other command. */
 export const shareApplicationCommands = {
-  create: { data: ShareCreateBody, creates: true, summary: 'Share a terminal: policy gate, per-terminal limit, TTL; the result carries the first participant link (shown once)' },
-  invite: { data: ParticipantInviteBody, needsEntityId: true, summary: 'A new participant link for a native share (entityId: the share); read-only until granted' },
-  switch: { data: ShareSwitchBody, needsEntityId: true, summary: 'Move a share to another backend: the old one ends (switched), a new one starts' },
+  create: {
+    data: ShareCreateBody,
+    creates: true,
+    summary:
+      'Share a terminal: policy gate, per-terminal limit, TTL; the result carries the first participant link (shown once)',
+  },
+  invite: {
+    data: ParticipantInviteBody,
+    needsEntityId: true,
+    summary: 'A new participant link for a native share (entityId: the share); read-only until granted',
+  },
+  switch: {
+    data: ShareSwitchBody,
+    needsEntityId: true,
+    summary: 'Move a share to another backend: the old one ends (switched), a new one starts',
+  },
 };
 
 export const ShareStatus = z.enum(['awaiting_approval', 'starting', 'active', 'expiring', 'ended']);
@@ -61,7 +82,11 @@ export const ShareView = z.object({
   warn_at: z.string().nullable(),
   ms_left: z.number().int().nullable(),
   approval_id: z.string().nullable(),
-  policy: z.object({ effect: z.enum(['allow', 'approval', 'deny']), rule_id: z.string().nullable(), reason: z.string() }),
+  policy: z.object({
+    effect: z.enum(['allow', 'approval', 'deny']),
+    rule_id: z.string().nullable(),
+    reason: z.string(),
+  }),
   ended: z.object({ reason: ShareEndReason, detail: z.string().nullable(), at: z.string(), by: z.string() }).nullable(),
   replaces: z.string().nullable(),
   switched_to: z.string().nullable(),
@@ -70,14 +95,23 @@ export const ShareView = z.object({
 export type ShareView = z.infer<typeof ShareView>;
 
 /** A participant's own link: shown once, to the caller who asked; only its hash is kept. */
-export const ParticipantLink = z.object({ participant_id: z.string(), name: z.string(), url: z.string(), token: z.string() });
+export const ParticipantLink = z.object({
+  participant_id: z.string(),
+  name: z.string(),
+  url: z.string(),
+  token: z.string(),
+});
 export type ParticipantLink = z.infer<typeof ParticipantLink>;
 
 export const ShareCreated = z.object({ share: ShareView, link: ParticipantLink.nullable() });
 export type ShareCreated = z.infer<typeof ShareCreated>;
 
 /** Backend links of a tmate/upterm share, decrypted for its owner. */
-export const ShareLinksView = z.object({ share_id: z.string(), backend: ShareBackend, links: z.record(z.string(), z.string()) });
+export const ShareLinksView = z.object({
+  share_id: z.string(),
+  backend: ShareBackend,
+  links: z.record(z.string(), z.string()),
+});
 
 export const ApprovalView = z.object({
   approval_id: z.string(),
@@ -94,14 +128,29 @@ export type ApprovalView = z.infer<typeof ApprovalView>;
 
 /** What a viewer sends on the share WebSocket (text frames); the token travels here, never in a URL. */
 export const ViewerMessage = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('hello'), token: z.string().min(16).max(256), via: z.enum(['browser', 'cli']).default('browser') }).strict(),
+  z
+    .object({
+      type: z.literal('hello'),
+      token: z.string().min(16).max(256),
+      via: z.enum(['browser', 'cli']).default('browser'),
+    })
+    .strict(),
   z.object({ type: z.literal('input'), data: z.string().min(1).max(65_536) }).strict(),
 ]);
 export type ViewerMessage = z.infer<typeof ViewerMessage>;
 
 /** What the relay sends (text frames); terminal output comes as binary frames. */
 export type RelayMessage =
-  | { type: 'welcome'; share_id: string; terminal_id: string; participant_id: string; name: string; access: 'read' | 'write'; write_until: string | null; expires_at: string | null }
+  | {
+      type: 'welcome';
+      share_id: string;
+      terminal_id: string;
+      participant_id: string;
+      name: string;
+      access: 'read' | 'write';
+      write_until: string | null;
+      expires_at: string | null;
+    }
   | { type: 'waiting'; status: string }
   | { type: 'access'; access: 'read' | 'write'; write_until: string | null }
   | { type: 'warning'; expires_at: string; ms_left: number }

@@ -15,27 +15,56 @@ export const laneContract = {
   create: {
     creates: true,
     summary: 'Create a lane: a git worktree of the workspace repo where an agent works',
-    data: z.object({ workspaceId: Token, projectContextId: z.string().min(1).max(256), displayName: z.string().min(1).max(256) }).strict(),
+    data: z
+      .object({
+        workspaceId: Token,
+        projectContextId: z.string().min(1).max(256),
+        displayName: z.string().min(1).max(256),
+      })
+      .strict(),
   },
-  provisioned: { internal: true, summary: 'Worker report: the worktree exists', data: z.object({ worktreePath: z.string().min(1), branch: z.string().min(1) }).strict() },
-  provisionFailed: { internal: true, summary: 'Worker report: the worktree could not be created', data: z.object({ reason }).strict() },
+  provisioned: {
+    internal: true,
+    summary: 'Worker report: the worktree exists',
+    data: z.object({ worktreePath: z.string().min(1), branch: z.string().min(1) }).strict(),
+  },
+  provisionFailed: {
+    internal: true,
+    summary: 'Worker report: the worktree could not be created',
+    data: z.object({ reason }).strict(),
+  },
   attach: { summary: 'A client attaches to the lane', data: z.object({ sessionId: Token.optional() }).strict() },
   detach: { summary: 'The last client detaches', data: noData },
   block: { summary: 'Block the lane (waiting on a person or a resource)', data: z.object({ reason }).strict() },
   unblock: { summary: 'Unblock the lane', data: noData },
-  bindSession: { internal: true, summary: 'Make a session the lane\'s one active session (the lane arbitrates races)', data: z.object({ sessionId: Token, codexSessionId: Token }).strict() },
-  unbindSession: { internal: true, summary: 'The lane\'s session ended', data: z.object({ sessionId: Token }).strict() },
+  bindSession: {
+    internal: true,
+    summary: "Make a session the lane's one active session (the lane arbitrates races)",
+    data: z.object({ sessionId: Token, codexSessionId: Token }).strict(),
+  },
+  unbindSession: { internal: true, summary: "The lane's session ended", data: z.object({ sessionId: Token }).strict() },
   share: { internal: true, summary: 'A terminal of the lane is shared', data: z.object({ shareId: Token }).strict() },
   unshare: { internal: true, summary: 'No terminal of the lane is shared any more', data: noData },
-  cleanup: { summary: 'End the lane: close its terminals and remove its worktree', data: z.object({ reason: reason.optional() }).strict() },
+  cleanup: {
+    summary: 'End the lane: close its terminals and remove its worktree',
+    data: z.object({ reason: reason.optional() }).strict(),
+  },
   cleaned: { internal: true, summary: 'Worker report: terminals closed and worktree removed', data: noData },
   cleanupFailed: { internal: true, summary: 'Worker report: cleanup failed', data: z.object({ reason }).strict() },
-  worktreeMissing: { internal: true, summary: 'Worker report: the worktree vanished from disk', data: z.object({ worktreePath: z.string() }).strict() },
+  worktreeMissing: {
+    internal: true,
+    summary: 'Worker report: the worktree vanished from disk',
+    data: z.object({ worktreePath: z.string() }).strict(),
+  },
 } satisfies EntityContract;
 
 /** Claim on a codex session id: at most one active tether session uses it, across all lanes. */
 export const codexSessionContract = {
-  claim: { upsert: true, summary: 'Claim the codex session id for a session', data: z.object({ laneId: Token, sessionId: Token }).strict() },
+  claim: {
+    upsert: true,
+    summary: 'Claim the codex session id for a session',
+    data: z.object({ laneId: Token, sessionId: Token }).strict(),
+  },
   release: { summary: 'The claiming session ended', data: z.object({ sessionId: Token }).strict() },
 } satisfies EntityContract;
 
@@ -57,9 +86,16 @@ export const sessionContract = {
   },
   attached: { summary: 'The session is attached to its transport', data: noData },
   detach: { summary: 'Detach the session (it can attach again)', data: noData },
-  attach: { summary: 'Attach a detached session again', data: z.object({ transport: Transport, degradeReason: z.string().max(1_000).optional() }).strict() },
+  attach: {
+    summary: 'Attach a detached session again',
+    data: z.object({ transport: Transport, degradeReason: z.string().max(1_000).optional() }).strict(),
+  },
   heartbeat: { summary: 'The client is alive', data: noData },
-  heartbeatMissed: { internal: true, summary: 'Timer: no heartbeat within the window; the session detaches', data: noData },
+  heartbeatMissed: {
+    internal: true,
+    summary: 'Timer: no heartbeat within the window; the session detaches',
+    data: noData,
+  },
   terminate: { summary: 'End the session', data: z.object({ reason: reason.optional() }).strict() },
 } satisfies EntityContract;
 
@@ -69,18 +105,41 @@ export const terminalContract = {
     summary: 'Spawn a shell in a tmux session in the lane worktree',
     data: z.object({ laneId: Token, sessionId: Token, title: z.string().min(1).max(256).optional() }).strict(),
   },
-  started: { internal: true, summary: 'Worker report: the shell runs', data: z.object({ tmuxSession: z.string(), panePid: z.number().int().positive() }).strict() },
-  spawnFailed: { internal: true, summary: 'Worker report: the shell could not start', data: z.object({ reason }).strict() },
-  throttle: { internal: true, summary: 'Output exceeds the rate limit; output is being dropped', data: z.object({ bytesPerSec: z.number().nonnegative() }).strict() },
+  started: {
+    internal: true,
+    summary: 'Worker report: the shell runs',
+    data: z.object({ tmuxSession: z.string(), panePid: z.number().int().positive() }).strict(),
+  },
+  spawnFailed: {
+    internal: true,
+    summary: 'Worker report: the shell could not start',
+    data: z.object({ reason }).strict(),
+  },
+  throttle: {
+    internal: true,
+    summary: 'Output exceeds the rate limit; output is being dropped',
+    data: z.object({ bytesPerSec: z.number().nonnegative() }).strict(),
+  },
   unthrottle: { internal: true, summary: 'Output is back under the rate limit', data: noData },
-  close: { summary: 'Close the terminal: its process group is killed', data: z.object({ reason: reason.optional() }).strict() },
+  close: {
+    summary: 'Close the terminal: its process group is killed',
+    data: z.object({ reason: reason.optional() }).strict(),
+  },
   shareOpen: {
     internal: true,
-    summary: 'Take one of the terminal\'s share slots (the terminal arbitrates the per-terminal limit)',
+    summary: "Take one of the terminal's share slots (the terminal arbitrates the per-terminal limit)",
     data: z.object({ shareId: Token, limit: z.number().int().positive().max(100) }).strict(),
   },
-  shareClose: { internal: true, summary: 'A share of the terminal ended: its slot is free', data: z.object({ shareId: Token }).strict() },
-  exited: { internal: true, summary: 'Worker report: the shell exited by itself', data: z.object({ code: z.number().int().nullable(), signal: z.string().nullable() }).strict() },
+  shareClose: {
+    internal: true,
+    summary: 'A share of the terminal ended: its slot is free',
+    data: z.object({ shareId: Token }).strict(),
+  },
+  exited: {
+    internal: true,
+    summary: 'Worker report: the shell exited by itself',
+    data: z.object({ code: z.number().int().nullable(), signal: z.string().nullable() }).strict(),
+  },
 } satisfies EntityContract;
 
 export const HarnessStatus = z.enum(['healthy', 'degraded', 'unavailable']);
@@ -100,15 +159,23 @@ export const harnessContract = {
     internal: true,
     summary: 'Health monitor: the harness status changed; the route follows it',
     data: z
-      .object({ status: HarnessStatus, reason: z.string().min(1).max(1_000).optional(), latencyMs: z.number().nonnegative().optional() })
+      .object({
+        status: HarnessStatus,
+        reason: z.string().min(1).max(1_000).optional(),
+        latencyMs: z.number().nonnegative().optional(),
+      })
       .strict()
-      .refine((d) => d.status === 'healthy' || d.reason !== undefined, { message: 'a degraded or unavailable status needs a reason', path: ['reason'] }),
+      .refine((d) => d.status === 'healthy' || d.reason !== undefined, {
+        message: 'a degraded or unavailable status needs a reason',
+        path: ['reason'],
+      }),
   },
 } satisfies EntityContract;
 
 /** Commands that span entities, run by application services; on NATS like any other command. */
 export const sessionEnsure = {
-  summary: 'Ensure the lane has one active session: return it (codex session continuity) or start one on the best transport',
+  summary:
+    'Ensure the lane has one active session: return it (codex session continuity) or start one on the best transport',
   data: z
     .object({
       laneId: Token,

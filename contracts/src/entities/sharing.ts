@@ -10,7 +10,11 @@ import type { EntityContract } from '../entities.ts';
 const reason = z.string().min(1).max(1_000);
 const noData = z.object({}).strict();
 /** The stream's hard bounds; the configured limits (default 1 min … 4 h) are checked by the share gate. */
-const Millis = z.number().int().positive().max(7 * 86_400_000);
+const Millis = z
+  .number()
+  .int()
+  .positive()
+  .max(7 * 86_400_000);
 const Sha256 = z.string().regex(/^[a-f0-9]{64}$/, 'a sha256 hex digest');
 
 /** Why a share ended. */
@@ -19,7 +23,11 @@ export type ShareEndReason = z.infer<typeof ShareEndReason>;
 
 /** What the policy gate decided, recorded in the share's first event (the gate re-checks it). */
 export const PolicyVerdict = z
-  .object({ effect: z.enum(['allow', 'approval', 'deny']), ruleId: z.string().nullable(), reason: z.string().max(2_000) })
+  .object({
+    effect: z.enum(['allow', 'approval', 'deny']),
+    ruleId: z.string().nullable(),
+    reason: z.string().max(2_000),
+  })
   .strict();
 
 export const ParticipantId = Token;
@@ -45,9 +53,18 @@ export const shareContract = {
       })
       .strict(),
   },
-  approved: { internal: true, summary: 'Approval report: an operator approved the share', data: z.object({ approvalId: Token, by: z.string().min(1).max(256) }).strict() },
-  rejected: { internal: true, summary: 'Approval report: the share was denied or the approval expired', data: z.object({ approvalId: Token, reason }).strict() },
-  started: { internal: true,
+  approved: {
+    internal: true,
+    summary: 'Approval report: an operator approved the share',
+    data: z.object({ approvalId: Token, by: z.string().min(1).max(256) }).strict(),
+  },
+  rejected: {
+    internal: true,
+    summary: 'Approval report: the share was denied or the approval expired',
+    data: z.object({ approvalId: Token, reason }).strict(),
+  },
+  started: {
+    internal: true,
     summary: 'Worker report: the backend is ready',
     data: z
       .object({
@@ -57,23 +74,54 @@ export const shareContract = {
       })
       .strict(),
   },
-  failed: { internal: true, summary: 'Worker report: the backend failed or its worker died', data: z.object({ reason }).strict() },
+  failed: {
+    internal: true,
+    summary: 'Worker report: the backend failed or its worker died',
+    data: z.object({ reason }).strict(),
+  },
   warn: { internal: true, summary: 'Timer: the share enters its grace period before expiry', data: noData },
-  expire: { internal: true, summary: 'Timer: the share\'s time is up', data: noData },
-  extend: { summary: 'The owner adds time (the share\'s whole life stays within the maximum TTL)', data: z.object({ ttlMs: Millis }).strict() },
-  revoke: { summary: 'End the share now and disconnect every participant', data: z.object({ reason: reason.optional() }).strict() },
+  expire: { internal: true, summary: "Timer: the share's time is up", data: noData },
+  extend: {
+    summary: "The owner adds time (the share's whole life stays within the maximum TTL)",
+    data: z.object({ ttlMs: Millis }).strict(),
+  },
+  revoke: {
+    summary: 'End the share now and disconnect every participant',
+    data: z.object({ reason: reason.optional() }).strict(),
+  },
   terminate: { internal: true, summary: 'The terminal closed: the share ends', data: z.object({ reason }).strict() },
-  switch: { internal: true, summary: 'Switching backend: this share ends (a new one replaces it)', data: z.object({ toShareId: Token }).strict() },
+  switch: {
+    internal: true,
+    summary: 'Switching backend: this share ends (a new one replaces it)',
+    data: z.object({ toShareId: Token }).strict(),
+  },
   invite: {
     internal: true,
     summary: 'Add a participant with their own read-only link (use share.invite, which makes the token)',
     data: z.object({ participantId: ParticipantId, name: z.string().min(1).max(128), tokenHash: Sha256 }).strict(),
   },
-  joined: { internal: true, summary: 'Relay report: a participant connected', data: z.object({ participantId: ParticipantId, via: z.enum(['browser', 'cli']) }).strict() },
-  left: { internal: true, summary: 'Relay report: a participant disconnected', data: z.object({ participantId: ParticipantId, reason }).strict() },
-  kick: { summary: 'Disconnect one participant and invalidate their link', data: z.object({ participantId: ParticipantId, reason: reason.optional() }).strict() },
-  grantWrite: { summary: 'Let one participant type, until the grant expires', data: z.object({ participantId: ParticipantId, ttlMs: Millis }).strict() },
-  revokeWrite: { summary: 'Make one participant read-only again', data: z.object({ participantId: ParticipantId, reason: reason.optional() }).strict() },
+  joined: {
+    internal: true,
+    summary: 'Relay report: a participant connected',
+    data: z.object({ participantId: ParticipantId, via: z.enum(['browser', 'cli']) }).strict(),
+  },
+  left: {
+    internal: true,
+    summary: 'Relay report: a participant disconnected',
+    data: z.object({ participantId: ParticipantId, reason }).strict(),
+  },
+  kick: {
+    summary: 'Disconnect one participant and invalidate their link',
+    data: z.object({ participantId: ParticipantId, reason: reason.optional() }).strict(),
+  },
+  grantWrite: {
+    summary: 'Let one participant type, until the grant expires',
+    data: z.object({ participantId: ParticipantId, ttlMs: Millis }).strict(),
+  },
+  revokeWrite: {
+    summary: 'Make one participant read-only again',
+    data: z.object({ participantId: ParticipantId, reason: reason.optional() }).strict(),
+  },
   writeExpired: { internal: true, summary: 'Timer: write grants whose time is up end', data: noData },
 } satisfies EntityContract;
 
@@ -81,10 +129,21 @@ export const approvalContract = {
   request: {
     internal: true,
     creates: true,
-    summary: 'A policy rule holds a share for an operator\'s approval',
-    data: z.object({ shareId: Token, requestedBy: Actor, ruleId: z.string().min(1).max(128), reason: z.string().max(2_000), timeoutMs: Millis }).strict(),
+    summary: "A policy rule holds a share for an operator's approval",
+    data: z
+      .object({
+        shareId: Token,
+        requestedBy: Actor,
+        ruleId: z.string().min(1).max(128),
+        reason: z.string().max(2_000),
+        timeoutMs: Millis,
+      })
+      .strict(),
   },
-  approve: { summary: 'An operator (a human other than the requester) approves', data: z.object({ note: z.string().max(1_000).optional() }).strict() },
+  approve: {
+    summary: 'An operator (a human other than the requester) approves',
+    data: z.object({ note: z.string().max(1_000).optional() }).strict(),
+  },
   deny: { summary: 'An operator denies', data: z.object({ reason }).strict() },
   expire: { internal: true, summary: 'Timer: nobody decided in time', data: noData },
 } satisfies EntityContract;
@@ -92,12 +151,30 @@ export const approvalContract = {
 /** Share limits an operator configures (environment of `tether up`). */
 export const ShareSettings = z
   .object({
-    defaultTtlMs: z.number().int().positive().default(30 * 60_000),
+    defaultTtlMs: z
+      .number()
+      .int()
+      .positive()
+      .default(30 * 60_000),
     minTtlMs: z.number().int().positive().default(60_000),
-    maxTtlMs: z.number().int().positive().default(4 * 3_600_000),
-    warnBeforeMs: z.number().int().nonnegative().default(5 * 60_000),
+    maxTtlMs: z
+      .number()
+      .int()
+      .positive()
+      .default(4 * 3_600_000),
+    warnBeforeMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(5 * 60_000),
     maxPerTerminal: z.number().int().positive().default(3),
-    approvalTimeoutMs: z.number().int().positive().default(15 * 60_000),
+    approvalTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(15 * 60_000),
   })
-  .refine((s) => s.minTtlMs <= s.defaultTtlMs && s.defaultTtlMs <= s.maxTtlMs, { message: 'need minTtlMs <= defaultTtlMs <= maxTtlMs' });
+  .refine((s) => s.minTtlMs <= s.defaultTtlMs && s.defaultTtlMs <= s.maxTtlMs, {
+    message: 'need minTtlMs <= defaultTtlMs <= maxTtlMs',
+  });
 export type ShareSettings = z.output<typeof ShareSettings>;

@@ -16,7 +16,9 @@ describe('openapi', () => {
     }
     expect(doc.paths).toHaveProperty(['/v1/commands/session/ensure']);
     expect(doc.paths).toHaveProperty(['/v1/workspaces/{ws}/lanes/{lane}/terminals']);
-    const create = doc.components.schemas['LeaseCreateCommand'] as { properties: { data: { properties: Record<string, unknown>; required?: string[] } } };
+    const create = doc.components.schemas.LeaseCreateCommand as {
+      properties: { data: { properties: Record<string, unknown>; required?: string[] } };
+    };
     expect(Object.keys(create.properties.data.properties)).toEqual(['holder', 'ttlMs']);
     expect(create.properties.data.required).toEqual(['holder']);
   });

@@ -4,7 +4,7 @@ import { openApiDocument } from './document.ts';
 
 /** Where the committed copy lives; a test fails when it differs from the generated one. */
 export const OPENAPI_PATH = fileURLToPath(new URL('../../openapi.json', import.meta.url));
-export const renderOpenApi = () => JSON.stringify(openApiDocument(), null, 2) + '\n';
+export const renderOpenApi = () => `${JSON.stringify(openApiDocument(), null, 2)}\n`;
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(OPENAPI_PATH, renderOpenApi());

@@ -9,11 +9,17 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
     res = await fetch(apiUrl() + path, {
       method,
       // Who is asking: TETHER_ACTOR ("alice" or "ai:codex-1"), else the login name.
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), 'x-tether-actor': process.env.TETHER_ACTOR || process.env.USER || 'cli' },
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        'x-tether-actor': process.env.TETHER_ACTOR || process.env.USER || 'cli',
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {
-    throw new TetherError('UNAVAILABLE', `cannot reach tether at ${apiUrl()}: ${(err as Error).message}; run \`tether up\` or set TETHER_URL`);
+    throw new TetherError(
+      'UNAVAILABLE',
+      `cannot reach tether at ${apiUrl()}: ${(err as Error).message}; run \`tether up\` or set TETHER_URL`,
+    );
   }
   const json = (await res.json()) as unknown;
   const rejected = CommandRejected.safeParse(json);

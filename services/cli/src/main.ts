@@ -75,9 +75,15 @@ export async function main(argv: string[]): Promise<number> {
       },
     });
   } catch (err) {
-    return printError(new TetherError('INVALID_COMMAND', `${(err as Error).message}\n\n${HELP}`), argv.includes('--json'));
+    return printError(
+      new TetherError('INVALID_COMMAND', `${(err as Error).message}\n\n${HELP}`),
+      argv.includes('--json'),
+    );
   }
-  const { values: f, positionals: [cmd, a, b, c] } = parsed;
+  const {
+    values: f,
+    positionals: [cmd, a, b, c],
+  } = parsed;
   const out = output(f.json === true);
   if (f['no-follow']) f.follow = false;
   try {
@@ -87,7 +93,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'send':
         return await send(out, a, b, f);
       case 'events':
-        if (a !== 'tail') throw new TetherError('INVALID_COMMAND', 'usage: tether events tail [--entity E] [--from-seq N]');
+        if (a !== 'tail')
+          throw new TetherError('INVALID_COMMAND', 'usage: tether events tail [--entity E] [--from-seq N]');
         return await eventsTail(out, f);
       case 'replay':
         return await replay(out, a, b, f);
@@ -111,7 +118,7 @@ export async function main(argv: string[]): Promise<number> {
         return await audit(out, a, f);
       case undefined:
       case 'help':
-        process.stdout.write(HELP + '\n');
+        process.stdout.write(`${HELP}\n`);
         return cmd === undefined && !f.help ? 2 : 0;
       default:
         throw new TetherError('INVALID_COMMAND', `unknown command "${cmd}"\n\n${HELP}`);

@@ -10,17 +10,15 @@ export interface Out {
 export function output(json: boolean): Out {
   return {
     json,
-    print: (human, data) => process.stdout.write(json ? JSON.stringify(data, null, 2) + '\n' : human + '\n'),
-    line: (data, human) => process.stdout.write((json ? JSON.stringify(data) : human) + '\n'),
+    print: (human, data) => process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human}\n`),
+    line: (data, human) => process.stdout.write(`${json ? JSON.stringify(data) : human}\n`),
   };
 }
 
 export function printError(err: unknown, json: boolean): number {
   const body =
-    err instanceof TetherError
-      ? err.toBody()
-      : { code: 'INTERNAL', message: (err as Error)?.message ?? String(err) };
-  if (json) process.stderr.write(JSON.stringify({ ok: false, error: body }) + '\n');
+    err instanceof TetherError ? err.toBody() : { code: 'INTERNAL', message: (err as Error)?.message ?? String(err) };
+  if (json) process.stderr.write(`${JSON.stringify({ ok: false, error: body })}\n`);
   else process.stderr.write(`error ${body.code}: ${body.message}\n`);
   return body.code === 'INVALID_COMMAND' || body.code === 'UNKNOWN_COMMAND' ? 2 : 1;
 }

@@ -1,6 +1,15 @@
 import { join } from 'node:path';
 import { registry } from '@tether/machines';
-import { ActorHost, Dispatcher, JetStreamEventStore, TimerService, serveCommands, toRejection, type EventStore, type Logger } from '@tether/runtime';
+import {
+  ActorHost,
+  Dispatcher,
+  JetStreamEventStore,
+  TimerService,
+  serveCommands,
+  toRejection,
+  type EventStore,
+  type Logger,
+} from '@tether/runtime';
 import { AuditProjector, ProjectionRunner, auditLogFor, projections } from '@tether/projector';
 import { buildGateway } from '@tether/gateway';
 import { openApiDocument } from '@tether/contracts/openapi';
@@ -66,7 +75,10 @@ export async function startServer(opts: ServerOptions) {
     },
   });
   const ownerId = opts.ownerId ?? `tether-${process.pid}`;
-  const adapters = { tmate: new TmateAdapter(tmateOptionsFromEnv(env)), upterm: new UptermAdapter(uptermOptionsFromEnv(env)) };
+  const adapters = {
+    tmate: new TmateAdapter(tmateOptionsFromEnv(env)),
+    upterm: new UptermAdapter(uptermOptionsFromEnv(env)),
+  };
   let baseUrl = '';
   const dispatcher = new Dispatcher(host, {
     'session.ensure': ensureSession(host, { heartbeatTimeoutMs: Number(env.TETHER_SESSION_HEARTBEAT_MS ?? 60_000) }),
@@ -75,7 +87,8 @@ export async function startServer(opts: ServerOptions) {
       gate,
       secrets,
       baseUrl: () => env.TETHER_PUBLIC_URL || baseUrl,
-      checkBackend: async (backend) => (backend === 'native' ? undefined : adapters[backend as keyof typeof adapters].check()),
+      checkBackend: async (backend) =>
+        backend === 'native' ? undefined : adapters[backend as keyof typeof adapters].check(),
     }),
   });
   const send = (cmd: Parameters<Dispatcher['dispatch']>[0]) => dispatcher.dispatch(cmd);
@@ -98,7 +111,17 @@ export async function startServer(opts: ServerOptions) {
   const relays: NativeRelays = new NativeRelays({
     follow: (terminalId, onChunk) => followTerminal(terminalIO, terminalId, onChunk),
     sendInput: (terminalId, data, from) => terminalIO.sendInput(terminalId, { data, from }),
-    report: (shareId, verb, causeId, data) => send({ id: causeId, entity: 'share', verb, entityId: shareId, data, actor: { kind: 'system', id: 'relay' }, correlationId: `share-${shareId}`, causationId: causeId }),
+    report: (shareId, verb, causeId, data) =>
+      send({
+        id: causeId,
+        entity: 'share',
+        verb,
+        entityId: shareId,
+        data,
+        actor: { kind: 'system', id: 'relay' },
+        correlationId: `share-${shareId}`,
+        causationId: causeId,
+      }),
     share: (shareId) => host.state('share', shareId),
     log: logger,
   });
@@ -117,7 +140,9 @@ export async function startServer(opts: ServerOptions) {
     heartbeatMs: Number(env.TETHER_SHARE_HEARTBEAT_MS ?? 1_000),
   });
   runner = new ShareRunner(store, host, send, relays, processes, secrets, logger);
-  const coordinator = new ShareCoordinator(store, host, send, logger, { approvalTimeoutMs: shareSettings.approvalTimeoutMs });
+  const coordinator = new ShareCoordinator(store, host, send, logger, {
+    approvalTimeoutMs: shareSettings.approvalTimeoutMs,
+  });
   const harness = new HarnessMonitor(host, send, logger, {
     url: env.TETHER_HARNESS_URL || null,
     healthUrl: env.TETHER_HARNESS_HEALTH_URL || undefined,

@@ -2,14 +2,23 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { TetherError } from '@tether/contracts';
-import { EmbeddedEventStore, JetStreamEventStore, freePort, waitForPort, type EventStore, type Logger } from '@tether/runtime';
+import {
+  EmbeddedEventStore,
+  JetStreamEventStore,
+  freePort,
+  waitForPort,
+  type EventStore,
+  type Logger,
+} from '@tether/runtime';
 
 export const dataDir = () => resolve(process.env.TETHER_HOME ?? '.tether');
 
 export type StoreMode = 'nats-url' | 'child-nats' | 'embedded';
 
 /** Which store `tether up` uses: NATS_URL, else a child nats-server if installed, else embedded. */
-export async function openStoreForServer(log: Logger): Promise<{ store: EventStore; mode: StoreMode; natsUrl?: string; stop(): Promise<void> }> {
+export async function openStoreForServer(
+  log: Logger,
+): Promise<{ store: EventStore; mode: StoreMode; natsUrl?: string; stop(): Promise<void> }> {
   const url = process.env.NATS_URL;
   if (url) {
     const store = await JetStreamEventStore.open(url, { name: 'tether-up', replicas: replicas() });
@@ -20,13 +29,29 @@ export async function openStoreForServer(log: Logger): Promise<{ store: EventSto
   if (bin) {
     const child = await ensureChildNats(bin);
     const store = await JetStreamEventStore.open(child.url, { name: 'tether-up' });
-    const what = child.reused ? 'reusing the local nats-server an earlier tether up started (it outlives a crash of tether)' : 'started a local nats-server under the data folder';
-    log.warn({ store: 'jetstream', natsUrl: child.url, dataDir: child.dir }, `no NATS_URL: ${what}; for production run a NATS cluster and set NATS_URL`);
-    return { store, mode: 'child-nats', natsUrl: child.url, stop: async () => { await store.close(); await child.stop(); } };
+    const what = child.reused
+      ? 'reusing the local nats-server an earlier tether up started (it outlives a crash of tether)'
+      : 'started a local nats-server under the data folder';
+    log.warn(
+      { store: 'jetstream', natsUrl: child.url, dataDir: child.dir },
+      `no NATS_URL: ${what}; for production run a NATS cluster and set NATS_URL`,
+    );
+    return {
+      store,
+      mode: 'child-nats',
+      natsUrl: child.url,
+      stop: async () => {
+        await store.close();
+        await child.stop();
+      },
+    };
   }
   const dir = join(dataDir(), 'embedded');
   const store = await EmbeddedEventStore.open(dir, { logger: log });
-  log.warn({ store: 'embedded', dir }, 'no NATS_URL and no nats-server installed: using the embedded store (one process, no NATS command bus); for production install nats-server or set NATS_URL');
+  log.warn(
+    { store: 'embedded', dir },
+    'no NATS_URL and no nats-server installed: using the embedded store (one process, no NATS command bus); for production install nats-server or set NATS_URL',
+  );
   return { store, mode: 'embedded', stop: () => store.close() };
 }
 
@@ -36,7 +61,10 @@ export async function openStoreForClient(opts: { write?: boolean } = {}): Promis
   if (url) return JetStreamEventStore.open(url, { name: 'tether-cli', timeoutMs: 5_000, replicas: replicas() });
   const dir = join(dataDir(), 'embedded');
   if (!existsSync(dir)) {
-    throw new TetherError('UNAVAILABLE', `no tether data at ${dataDir()}: start \`tether up\` first, or set NATS_URL (or TETHER_HOME) to where tether runs`);
+    throw new TetherError(
+      'UNAVAILABLE',
+      `no tether data at ${dataDir()}: start \`tether up\` first, or set NATS_URL (or TETHER_HOME) to where tether runs`,
+    );
   }
   return EmbeddedEventStore.open(dir, { readOnly: !opts.write });
 }
@@ -95,4 +123,3 @@ function alive(pid: number): boolean {
     return false;
   }
 }
-

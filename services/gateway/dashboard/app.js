@@ -2,7 +2,17 @@
 import { createStore } from '/assets/xstate-store/xstate-store.js';
 
 const store = createStore({
-  context: { connection: 'connecting', lane: {}, session: {}, terminal: {}, harness: {}, share: {}, approval: {}, selectedShare: null, decisionErrors: {} },
+  context: {
+    connection: 'connecting',
+    lane: {},
+    session: {},
+    terminal: {},
+    harness: {},
+    share: {},
+    approval: {},
+    selectedShare: null,
+    decisionErrors: {},
+  },
   on: {
     connection: (ctx, ev) => ({ ...ctx, connection: ev.state }),
     decisionFailed: (ctx, ev) => ({ ...ctx, decisionErrors: { ...ctx.decisionErrors, [ev.id]: ev.message } }),
@@ -31,19 +41,33 @@ const listOf = (items) => el('ul', {}, ...(items.length ? items : [el('li', { cl
 const msLeft = (iso) => Math.max(0, Date.parse(iso) - Date.now());
 const pad = (n) => String(n).padStart(2, '0');
 const mmss = (ms) => `${pad(Math.floor(ms / 60_000))}:${pad(Math.floor(ms / 1_000) % 60)}`;
-const timeLeft = (s) => (s.value === 'ended' ? 'ended' : s.context.expiresAt ? mmss(msLeft(s.context.expiresAt)) : 'not started');
-const inGrace = (s) => s.value === 'expiring' || (s.value !== 'ended' && !!s.context.expiresAt && msLeft(s.context.expiresAt) <= (s.context.warnBeforeMs ?? 0));
+const timeLeft = (s) =>
+  s.value === 'ended' ? 'ended' : s.context.expiresAt ? mmss(msLeft(s.context.expiresAt)) : 'not started';
+const inGrace = (s) =>
+  s.value === 'expiring' ||
+  (s.value !== 'ended' && !!s.context.expiresAt && msLeft(s.context.expiresAt) <= (s.context.warnBeforeMs ?? 0));
 const clock = (s) => el('span', { class: 'clock', 'data-clock': s.entityId }, timeLeft(s));
 const participantsOf = (s) => Object.entries(s.context.participants ?? {});
 const isConnected = (s, p) => s.value !== 'ended' && p.connections > 0;
-const writeUntil = (s, p) => (s.value !== 'ended' && p.access === 'write' && p.writeUntil && Date.parse(p.writeUntil) > Date.now() ? p.writeUntil : null);
+const writeUntil = (s, p) =>
+  s.value !== 'ended' && p.access === 'write' && p.writeUntil && Date.parse(p.writeUntil) > Date.now()
+    ? p.writeUntil
+    : null;
 
 function shareBadge(s) {
   const ps = participantsOf(s);
   const connected = ps.filter(([, p]) => isConnected(s, p)).length;
   return el(
     'span',
-    { class: 'share-badge', role: 'button', tabindex: '0', 'data-share-id': s.entityId, 'data-status': s.value, 'data-warning': String(inGrace(s)), title: `share ${s.entityId} (${s.value}): time left, participants connected/total` },
+    {
+      class: 'share-badge',
+      role: 'button',
+      tabindex: '0',
+      'data-share-id': s.entityId,
+      'data-status': s.value,
+      'data-warning': String(inGrace(s)),
+      title: `share ${s.entityId} (${s.value}): time left, participants connected/total`,
+    },
     `${s.context.backend} · `,
     clock(s),
     ` · ${connected}/${ps.length}`,
@@ -60,7 +84,13 @@ function renderShareDetail({ share, selectedShare }) {
   panel.dataset.status = s.value;
   const row = (label, ...value) => [el('dt', {}, label), el('dd', { 'data-field': label }, ...value)];
   panel.replaceChildren(
-    el('h2', {}, `share ${s.entityId.slice(0, 8)} `, status(s.value), el('button', { class: 'close', type: 'button', 'aria-label': 'close' }, '×')),
+    el(
+      'h2',
+      {},
+      `share ${s.entityId.slice(0, 8)} `,
+      status(s.value),
+      el('button', { class: 'close', type: 'button', 'aria-label': 'close' }, '×'),
+    ),
     el(
       'dl',
       {},
@@ -68,9 +98,18 @@ function renderShareDetail({ share, selectedShare }) {
       ...row('owner', `${c.owner.kind}:${c.owner.id}`),
       ...row('backend', c.backend),
       ...row('access', c.access),
-      ...row('expires at', c.expiresAt ? `${new Date(c.expiresAt).toLocaleString()} (` : 'not started', ...(c.expiresAt ? [clock(s), ')'] : [])),
+      ...row(
+        'expires at',
+        c.expiresAt ? `${new Date(c.expiresAt).toLocaleString()} (` : 'not started',
+        ...(c.expiresAt ? [clock(s), ')'] : []),
+      ),
       ...row('policy rule', `${c.policy.ruleId ?? c.policy.effect}${c.policy.reason ? ` — ${c.policy.reason}` : ''}`),
-      ...(s.value === 'ended' ? row('ended', `${c.endReason ?? 'ended'}${c.endDetail ? `: ${c.endDetail}` : ''} (${c.endedBy ?? '?'}, ${c.endedAt ? new Date(c.endedAt).toLocaleString() : '?'})`) : []),
+      ...(s.value === 'ended'
+        ? row(
+            'ended',
+            `${c.endReason ?? 'ended'}${c.endDetail ? `: ${c.endDetail}` : ''} (${c.endedBy ?? '?'}, ${c.endedAt ? new Date(c.endedAt).toLocaleString() : '?'})`,
+          )
+        : []),
     ),
     el('h3', {}, 'participants'),
     el(
@@ -114,12 +153,15 @@ function render({ connection, lane, session, terminal, harness, share }) {
     el('strong', {}, 'harness '),
     h ? status(h.value) : el('span', {}, 'unknown'),
     el('span', { class: 'muted' }, h ? `  route: ${h.value === 'healthy' ? 'cliproxy_harness' : 'native_openai'}` : ''),
-    ...(h && h.value !== 'healthy' && h.context.degradeReason ? [el('div', { class: 'muted', 'data-testid': 'degrade-reason' }, h.context.degradeReason)] : []),
+    ...(h && h.value !== 'healthy' && h.context.degradeReason
+      ? [el('div', { class: 'muted', 'data-testid': 'degrade-reason' }, h.context.degradeReason)]
+      : []),
   );
 
   const lanes = Object.values(lane).sort((a, b) => a.streamSeq - b.streamSeq);
   const main = document.getElementById('lanes');
-  if (lanes.length === 0) return main.replaceChildren(el('p', { class: 'empty' }, 'No lanes yet. Create one with `tether lane create`.'));
+  if (lanes.length === 0)
+    return main.replaceChildren(el('p', { class: 'empty' }, 'No lanes yet. Create one with `tether lane create`.'));
   main.replaceChildren(
     ...lanes.map((l) => {
       const sessions = Object.values(session).filter((s) => s.context.laneId === l.entityId);
@@ -129,16 +171,34 @@ function render({ connection, lane, session, terminal, harness, share }) {
         { class: 'lane', 'data-lane-id': l.entityId },
         el('h2', {}, l.context.displayName, ' ', status(l.value)),
         el('div', { class: 'muted' }, `${l.entityId} · ${l.context.worktreePath ?? 'no worktree yet'}`),
-        ...(l.context.error ? [el('div', { class: 'muted' }, `${l.context.error.reason}: ${l.context.error.message}`)] : []),
+        ...(l.context.error
+          ? [el('div', { class: 'muted' }, `${l.context.error.reason}: ${l.context.error.message}`)]
+          : []),
         el('div', {}, el('strong', {}, 'sessions')),
-        listOf(sessions.map((s) => el('li', { 'data-session-id': s.entityId }, `${s.entityId.slice(0, 8)} `, status(s.value), ` ${s.context.transport}${s.context.degradeReason ? ` (${s.context.degradeReason})` : ''}`))),
+        listOf(
+          sessions.map((s) =>
+            el(
+              'li',
+              { 'data-session-id': s.entityId },
+              `${s.entityId.slice(0, 8)} `,
+              status(s.value),
+              ` ${s.context.transport}${s.context.degradeReason ? ` (${s.context.degradeReason})` : ''}`,
+            ),
+          ),
+        ),
         el('div', {}, el('strong', {}, 'terminals')),
         listOf(
           terms.map((t) => {
             const shares = Object.values(share)
               .filter((s) => s.context.terminalId === t.entityId && s.value !== 'ended')
               .sort((a, b) => a.context.requestedAt.localeCompare(b.context.requestedAt));
-            return el('li', { 'data-terminal-id': t.entityId }, `${t.context.title ?? t.entityId.slice(0, 8)} `, status(t.value), ...shares.map(shareBadge));
+            return el(
+              'li',
+              { 'data-terminal-id': t.entityId },
+              `${t.context.title ?? t.entityId.slice(0, 8)} `,
+              status(t.value),
+              ...shares.map(shareBadge),
+            );
           }),
         ),
       );
@@ -166,7 +226,14 @@ function renderApprovals({ approval, share, decisionErrors }) {
   const operator = box.querySelector('#operator')?.value ?? operatorName();
   box.replaceChildren(
     el('h2', {}, `pending approvals (${pending.length})`),
-    el('label', {}, 'you are human: ', Object.assign(el('input', { id: 'operator', placeholder: 'your name', autocomplete: 'username' }), { value: operator })),
+    el(
+      'label',
+      {},
+      'you are human: ',
+      Object.assign(el('input', { id: 'operator', placeholder: 'your name', autocomplete: 'username' }), {
+        value: operator,
+      }),
+    ),
     ...pending.map((a) => {
       const c = a.context;
       const s = share[c.shareId];
@@ -175,12 +242,19 @@ function renderApprovals({ approval, share, decisionErrors }) {
         { class: 'approval', 'data-approval-id': a.entityId },
         el('strong', {}, `${c.requestedBy.kind}:${c.requestedBy.id}`),
         ` asks to share ${s ? `terminal ${s.context.terminalId.slice(0, 8)} (${s.context.backend}, ${s.context.access})` : `share ${c.shareId.slice(0, 8)}`}`,
-        el('div', { class: 'muted' }, `rule ${c.ruleId}${c.reason ? ` — ${c.reason}` : ''} · open until ${new Date(c.expiresAt).toLocaleTimeString()}`),
-        Object.assign(el('input', { 'data-note': a.entityId, placeholder: 'note (approve) or reason (deny)' }), { value: typed[a.entityId] ?? '' }),
+        el(
+          'div',
+          { class: 'muted' },
+          `rule ${c.ruleId}${c.reason ? ` — ${c.reason}` : ''} · open until ${new Date(c.expiresAt).toLocaleTimeString()}`,
+        ),
+        Object.assign(el('input', { 'data-note': a.entityId, placeholder: 'note (approve) or reason (deny)' }), {
+          value: typed[a.entityId] ?? '',
+        }),
         el('button', { type: 'button', 'data-decide': 'approve' }, 'approve'),
         el('button', { type: 'button', 'data-decide': 'deny' }, 'deny'),
       );
-      if (decisionErrors[a.entityId]) row.append(el('div', { class: 'error', role: 'alert' }, decisionErrors[a.entityId]));
+      if (decisionErrors[a.entityId])
+        row.append(el('div', { class: 'error', role: 'alert' }, decisionErrors[a.entityId]));
       return row;
     }),
   );
@@ -189,8 +263,13 @@ function renderApprovals({ approval, share, decisionErrors }) {
 async function decide(id, verb) {
   const name = document.getElementById('operator').value.trim();
   const note = document.querySelector(`input[data-note="${CSS.escape(id)}"]`).value.trim();
-  if (!name) return store.trigger.decisionFailed({ id, message: 'Enter your name first: approvals are audited with who decided.' });
-  if (verb === 'deny' && !note) return store.trigger.decisionFailed({ id, message: 'A denial needs a reason: type it in the box.' });
+  if (!name)
+    return store.trigger.decisionFailed({
+      id,
+      message: 'Enter your name first: approvals are audited with who decided.',
+    });
+  if (verb === 'deny' && !note)
+    return store.trigger.decisionFailed({ id, message: 'A denial needs a reason: type it in the box.' });
   localStorage.setItem(OPERATOR_KEY, name);
   const res = await fetch(`/v1/approvals/${encodeURIComponent(id)}/${verb}`, {
     method: 'POST',
@@ -199,7 +278,10 @@ async function decide(id, verb) {
   }).catch((err) => ({ ok: false, json: async () => ({ error: { message: String(err) } }) }));
   if (!res.ok) {
     const body = await res.json().catch(() => ({}));
-    store.trigger.decisionFailed({ id, message: `${body.error?.reason ?? body.error?.code ?? 'failed'}: ${body.error?.message ?? res.status}` });
+    store.trigger.decisionFailed({
+      id,
+      message: `${body.error?.reason ?? body.error?.code ?? 'failed'}: ${body.error?.message ?? res.status}`,
+    });
   } // on success the approval's next state arrives through the stream and the row goes
 }
 

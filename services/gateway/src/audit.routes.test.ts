@@ -23,9 +23,22 @@ beforeAll(async () => {
   app = buildGateway({ host, dispatcher: new Dispatcher(host), store, logger: silentLogger, openapi: {} });
   auditRoutes(app, log);
   const actor = { kind: 'human' as const, id: 'ann' };
-  for (const [verb, id, data] of [['create', 'l1', { holder: 'ann' }], ['create', 'l2', { holder: 'bo' }], ['release', 'l1', { reason: 'done' }]] as const) {
+  for (const [verb, id, data] of [
+    ['create', 'l1', { holder: 'ann' }],
+    ['create', 'l2', { holder: 'bo' }],
+    ['release', 'l1', { reason: 'done' }],
+  ] as const) {
     const cmdId = `c-${verb}-${id}`;
-    await host.execute({ id: cmdId, entity: 'lease', verb, entityId: id, data, actor, correlationId: cmdId, causationId: cmdId });
+    await host.execute({
+      id: cmdId,
+      entity: 'lease',
+      verb,
+      entityId: id,
+      data,
+      actor,
+      correlationId: cmdId,
+      causationId: cmdId,
+    });
   }
   const projector = new AuditProjector(store, log, { entities: ['lease'] });
   await projector.start();
@@ -55,16 +68,34 @@ describe('GET /v1/audit', () => {
     expect(await seqs('/v1/audit?entity=lease&entity_id=l1')).toEqual([1, 3]);
     expect(await seqs('/v1/audit?entity=share')).toEqual([]);
     const [released] = AuditList.parse((await get('/v1/audit?limit=1')).body).items;
-    expect(released).toMatchObject({ action: 'lease.release', actor: { kind: 'human', id: 'ann' }, reason: 'done', correlationId: 'c-release-l1' });
+    expect(released).toMatchObject({
+      action: 'lease.release',
+      actor: { kind: 'human', id: 'ann' },
+      reason: 'done',
+      correlationId: 'c-release-l1',
+    });
   });
 
   it('answers bad queries with 400 and the gateway error body', async () => {
-    for (const bad of ['limit=0', 'limit=5000', 'after=-1', 'after=x', 'after=1.5', 'entity=Bad.Entity', 'entity_id=no%20spaces', 'unknown=1', 'entity=a&entity=b']) {
+    for (const bad of [
+      'limit=0',
+      'limit=5000',
+      'after=-1',
+      'after=x',
+      'after=1.5',
+      'entity=Bad.Entity',
+      'entity_id=no%20spaces',
+      'unknown=1',
+      'entity=a&entity=b',
+    ]) {
       const r = await get(`/v1/audit?${bad}`);
       expect(r.status, bad).toBe(400);
       const body = r.body as { ok: boolean; error: unknown };
       expect(body.ok).toBe(false);
-      expect(ErrorBody.parse(body.error)).toMatchObject({ code: 'INVALID_COMMAND', message: expect.stringMatching(/^invalid audit query: /) });
+      expect(ErrorBody.parse(body.error)).toMatchObject({
+        code: 'INVALID_COMMAND',
+        message: expect.stringMatching(/^invalid audit query: /),
+      });
     }
   });
 });

@@ -7,7 +7,12 @@ export function auditRoutes(app: FastifyInstance, audit: AuditLog) {
   app.get('/v1/audit', async (req): Promise<AuditList> => {
     const q = AuditQuery.safeParse(withoutEmpty(req.query));
     if (!q.success) throw invalid('invalid audit query', q.error);
-    const items = await audit.read({ afterSeq: q.data.after, entity: q.data.entity, entityId: q.data.entity_id, limit: q.data.limit });
+    const items = await audit.read({
+      afterSeq: q.data.after,
+      entity: q.data.entity,
+      entityId: q.data.entity_id,
+      limit: q.data.limit,
+    });
     return { items };
   });
 

@@ -6,7 +6,11 @@ import type { FastifyInstance } from 'fastify';
 const here = dirname(fileURLToPath(import.meta.url));
 const pageDir = join(here, '..', 'dashboard');
 const storeDir = dirname(fileURLToPath(import.meta.resolve('@xstate/store')));
-const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+};
 
 /** The dashboard: a static page plus @xstate/store's ES modules, straight from disk (no build step). */
 export function dashboardRoutes(app: FastifyInstance) {

@@ -2,7 +2,11 @@ import type { EventStore } from '@tether/runtime';
 import type { ProjectionRunner } from '@tether/projector';
 
 /** Prometheus text exposition: stream head, projection lag, and any extra gauges. */
-export async function renderMetrics(store: EventStore, runners: ProjectionRunner<unknown>[], gauges: Record<string, number>): Promise<string> {
+export async function renderMetrics(
+  store: EventStore,
+  runners: ProjectionRunner<unknown>[],
+  gauges: Record<string, number>,
+): Promise<string> {
   const lines = [
     '# HELP tether_stream_last_seq Stream sequence of the newest event.',
     '# TYPE tether_stream_last_seq gauge',
@@ -12,5 +16,5 @@ export async function renderMetrics(store: EventStore, runners: ProjectionRunner
   ];
   for (const r of runners) lines.push(`tether_projection_lag{projection="${r.projection.name}"} ${await r.lag()}`);
   for (const [name, value] of Object.entries(gauges)) lines.push(`# TYPE ${name} gauge`, `${name} ${value}`);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

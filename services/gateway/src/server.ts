@@ -1,6 +1,15 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { HTTP_STATUS, TetherError, Token, type CommandReply } from '@tether/contracts';
-import { listActors, toCommand, toRejection, uuid, type ActorHost, type Dispatcher, type EventStore, type Logger } from '@tether/runtime';
+import {
+  listActors,
+  toCommand,
+  toRejection,
+  uuid,
+  type ActorHost,
+  type Dispatcher,
+  type EventStore,
+  type Logger,
+} from '@tether/runtime';
 import type { ProjectionRunner } from '@tether/projector';
 import { renderMetrics } from './metrics.ts';
 import { controlPlaneRoutes, type ControlPlaneDeps } from './control-plane.routes.ts';
@@ -37,34 +46,59 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
     // and malformed %-escapes, are answered by frameworkErrors in the contract's shape.
     routerOptions: { maxParamLength: 256 },
     frameworkErrors: (err, _req, reply) => {
-      const what = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is longer than 256 characters' : 'the URL has a malformed %-escape';
-      return (reply as FastifyReply).status(400).send(toRejection(new TetherError('INVALID_COMMAND', `invalid request: ${what}`)));
+      const what =
+        err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? 'a path segment is longer than 256 characters'
+          : 'the URL has a malformed %-escape';
+      return (reply as FastifyReply)
+        .status(400)
+        .send(toRejection(new TetherError('INVALID_COMMAND', `invalid request: ${what}`)));
     },
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     // Body parsing failures (malformed JSON, wrong content type, too large) are the caller's to fix.
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-      return reply.status(err.statusCode === 413 ? 413 : 400).send(toRejection(new TetherError('INVALID_COMMAND', `invalid request: ${err.message}`)));
+      return reply
+        .status(err.statusCode === 413 ? 413 : 400)
+        .send(toRejection(new TetherError('INVALID_COMMAND', `invalid request: ${err.message}`)));
     }
     const body = toRejection(err);
     if (body.error.code === 'INTERNAL') req.log.error({ err: String(err), correlationId: req.id }, 'request failed');
     return reply.status(HTTP_STATUS[body.error.code]).send(body);
   });
   app.setNotFoundHandler((req, reply) =>
-    reply.status(404).send(toRejection(new TetherError('NOT_FOUND', `no route ${req.method} ${req.url}; see /openapi.json`))),
+    reply
+      .status(404)
+      .send(toRejection(new TetherError('NOT_FOUND', `no route ${req.method} ${req.url}; see /openapi.json`))),
   );
 
   app.post<{ Params: { entity: string; verb: string } }>('/v1/commands/:entity/:verb', async (req, reply) => {
     const body = req.body ?? {};
     const withHeaders =
       body && typeof body === 'object' && !Array.isArray(body)
-        ? { ...(idempotencyKey(req.headers) ? { id: idempotencyKey(req.headers) } : {}), ...(req.headers['x-correlation-id'] ? { correlationId: req.headers['x-correlation-id'] } : {}), ...body }
+        ? {
+            ...(idempotencyKey(req.headers) ? { id: idempotencyKey(req.headers) } : {}),
+            ...(req.headers['x-correlation-id'] ? { correlationId: req.headers['x-correlation-id'] } : {}),
+            ...body,
+          }
         : body;
     const cmd = toCommand(req.params.entity, req.params.verb, withHeaders, uuid, { kind: 'service', id: 'http' });
     const accepted: CommandReply = await opts.dispatcher.accept(cmd);
-    req.log.info({ correlationId: accepted.correlationId, entity: cmd.entity, verb: cmd.verb, entityId: accepted.entityId, seq: accepted.seq }, 'command accepted');
-    const created = !opts.dispatcher.isApplication(cmd.entity, cmd.verb) && opts.host.verbContract(cmd.entity, cmd.verb)?.creates && !accepted.duplicate;
+    req.log.info(
+      {
+        correlationId: accepted.correlationId,
+        entity: cmd.entity,
+        verb: cmd.verb,
+        entityId: accepted.entityId,
+        seq: accepted.seq,
+      },
+      'command accepted',
+    );
+    const created =
+      !opts.dispatcher.isApplication(cmd.entity, cmd.verb) &&
+      opts.host.verbContract(cmd.entity, cmd.verb)?.creates &&
+      !accepted.duplicate;
     return reply.status(created ? 201 : 200).send(accepted);
   });
 
@@ -78,7 +112,8 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
   app.get<{ Params: { entity: string; entityId: string } }>('/v1/entities/:entity/:entityId/events', async (req) => {
     checkEntityId(opts.host, req.params);
     const events = await opts.store.readEntity(req.params.entity, req.params.entityId);
-    if (events.length === 0) throw new TetherError('NOT_FOUND', `${req.params.entity} ${req.params.entityId} has no events`);
+    if (events.length === 0)
+      throw new TetherError('NOT_FOUND', `${req.params.entity} ${req.params.entityId} has no events`);
     return events.map((e) => ({ streamSeq: e.streamSeq, ...e.event }));
   });
 
@@ -89,7 +124,13 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
   });
 
   app.get('/v1/projections', async () => ({
-    items: await Promise.all((opts.projections ?? []).map(async (p) => ({ name: p.projection.name, bucket: p.projection.bucket, lag: await p.lag() }))),
+    items: await Promise.all(
+      (opts.projections ?? []).map(async (p) => ({
+        name: p.projection.name,
+        bucket: p.projection.bucket,
+        lag: await p.lag(),
+      })),
+    ),
   }));
 
   app.get('/metrics', async (_req, reply) => {
@@ -97,8 +138,10 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
     return reply.type('text/plain; version=0.0.4').send(text);
   });
 
-  if (opts.controlPlane) controlPlaneRoutes(app, { ...opts.controlPlane, dispatcher: opts.dispatcher, host: opts.host, store: opts.store });
-  if (opts.sharing) shareRoutes(app, { ...opts.sharing, dispatcher: opts.dispatcher, host: opts.host, store: opts.store });
+  if (opts.controlPlane)
+    controlPlaneRoutes(app, { ...opts.controlPlane, dispatcher: opts.dispatcher, host: opts.host, store: opts.store });
+  if (opts.sharing)
+    shareRoutes(app, { ...opts.sharing, dispatcher: opts.dispatcher, host: opts.host, store: opts.store });
   if (opts.audit) auditRoutes(app, opts.audit);
   streamRoutes(app, opts.store);
   dashboardRoutes(app);
@@ -113,7 +156,11 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
 function checkEntityId(host: ActorHost, p: { entity: string; entityId: string }) {
   host.definition(p.entity);
   const id = Token.safeParse(p.entityId);
-  if (!id.success) throw new TetherError('INVALID_COMMAND', `invalid request: "${p.entityId.slice(0, 64)}" is not a ${p.entity} id: ${id.error.issues[0]?.message}`);
+  if (!id.success)
+    throw new TetherError(
+      'INVALID_COMMAND',
+      `invalid request: "${p.entityId.slice(0, 64)}" is not a ${p.entity} id: ${id.error.issues[0]?.message}`,
+    );
 }
 
 function idempotencyKey(headers: Record<string, string | string[] | undefined>): string | undefined {

@@ -8,7 +8,11 @@ const LIVE_KINDS = new Set(['lane', 'session', 'terminal', 'harness', 'share', '
 /** What a dashboard never needs of a share: its participants' token hashes and the sealed backend links. */
 function forDashboard(a: SavedActor): SavedActor {
   if (a.entity !== 'share') return a;
-  const { sealedLinks: _sealed, participants = {}, ...context } = a.context as { sealedLinks?: string; participants?: Record<string, { tokenHash?: string }> };
+  const {
+    sealedLinks: _sealed,
+    participants = {},
+    ...context
+  } = a.context as { sealedLinks?: string; participants?: Record<string, { tokenHash?: string }> };
   const safe = Object.fromEntries(Object.entries(participants).map(([id, { tokenHash: _hash, ...p }]) => [id, p]));
   return { ...a, context: { ...context, participants: safe } };
 }
@@ -22,7 +26,12 @@ export function streamRoutes(app: FastifyInstance, store: EventStore) {
     const ac = new AbortController();
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
     res.write('retry: 1000\n\n');
     const keepalive = setInterval(() => res.write(': keepalive\n\n'), 15_000);
     req.raw.on('close', () => {
@@ -35,7 +44,9 @@ export function streamRoutes(app: FastifyInstance, store: EventStore) {
       for await (const change of kv.watch<ProjectedDoc<SavedActor>>({ signal: ac.signal, initial: true })) {
         const kind = change.key.slice(0, change.key.indexOf('.'));
         if (!LIVE_KINDS.has(kind)) continue;
-        const payload = change.value ? forDashboard(change.value.value) : { entity: kind, entityId: change.key.slice(kind.length + 1), deleted: true };
+        const payload = change.value
+          ? forDashboard(change.value.value)
+          : { entity: kind, entityId: change.key.slice(kind.length + 1), deleted: true };
         res.write(`event: actor\ndata: ${JSON.stringify(payload)}\n\n`);
         if (!sentInitial) {
           sentInitial = true;

@@ -10,14 +10,20 @@ const xtermLib = dirname(fileURLToPath(import.meta.resolve('@xterm/xterm'))); //
 const fitLib = dirname(fileURLToPath(import.meta.resolve('@xterm/addon-fit'))); // …/@xterm/addon-fit/lib
 
 /** Every file the viewer page may load, by the name it asks for (no path from the request reaches the disk). */
-const FILES = new Map(Object.entries({
-  'viewer.js': join(pageDir, 'viewer.js'),
-  'viewer.css': join(pageDir, 'viewer.css'),
-  'xterm.js': join(xtermLib, 'xterm.js'),
-  'xterm.css': join(xtermLib, '..', 'css', 'xterm.css'),
-  'addon-fit.js': join(fitLib, 'addon-fit.js'),
-}));
-const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
+const FILES = new Map(
+  Object.entries({
+    'viewer.js': join(pageDir, 'viewer.js'),
+    'viewer.css': join(pageDir, 'viewer.css'),
+    'xterm.js': join(xtermLib, 'xterm.js'),
+    'xterm.css': join(xtermLib, '..', 'css', 'xterm.css'),
+    'addon-fit.js': join(fitLib, 'addon-fit.js'),
+  }),
+);
+const TYPES: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+};
 const SHARE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 /**
@@ -26,7 +32,11 @@ const SHARE_ID = /^[A-Za-z0-9_-]{1,128}$/;
  */
 export function viewerRoutes(app: FastifyInstance) {
   app.get<{ Params: { share: string } }>('/v/:share', async (req, reply) => {
-    if (!SHARE_ID.test(req.params.share)) throw new TetherError('NOT_FOUND', `no share page for "${req.params.share.slice(0, 64)}": a share id is 1-128 letters, digits, "_" or "-"`);
+    if (!SHARE_ID.test(req.params.share))
+      throw new TetherError(
+        'NOT_FOUND',
+        `no share page for "${req.params.share.slice(0, 64)}": a share id is 1-128 letters, digits, "_" or "-"`,
+      );
     return reply
       .headers({
         'content-type': TYPES.html,
@@ -34,7 +44,8 @@ export function viewerRoutes(app: FastifyInstance) {
         'referrer-policy': 'no-referrer',
         'x-content-type-options': 'nosniff',
         // xterm.js styles its DOM renderer inline; nothing else but this origin (and its WebSocket).
-        'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        'content-security-policy':
+          "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
       })
       .send(readFileSync(join(pageDir, 'index.html')));
   });
@@ -43,7 +54,9 @@ export function viewerRoutes(app: FastifyInstance) {
     const file = req.params.file;
     const path = FILES.get(file);
     if (!path) return reply.callNotFound();
-    return reply.type(TYPES[file.slice(file.lastIndexOf('.') + 1)]!).header('x-content-type-options', 'nosniff').send(readFileSync(path));
+    return reply
+      .type(TYPES[file.slice(file.lastIndexOf('.') + 1)]!)
+      .header('x-content-type-options', 'nosniff')
+      .send(readFileSync(path));
   });
 }
-

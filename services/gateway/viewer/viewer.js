@@ -39,15 +39,23 @@ if (!token) disconnected('this link has no token (…#t=…); ask the share owne
 else connect();
 
 function connect() {
-  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/shares/${encodeURIComponent(shareId)}/ws`);
+  const ws = new WebSocket(
+    `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/shares/${encodeURIComponent(shareId)}/ws`,
+  );
   ws.binaryType = 'arraybuffer';
   ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', token, via: 'browser' }));
-  ws.onmessage = (e) => (typeof e.data === 'string' ? onMessage(JSON.parse(e.data)) : term.write(new Uint8Array(e.data)));
-  ws.onclose = (e) => disconnected(endedReason ?? (e.reason || (e.code === 1006 ? 'the connection to tether was lost' : `connection closed (code ${e.code})`)));
+  ws.onmessage = (e) =>
+    typeof e.data === 'string' ? onMessage(JSON.parse(e.data)) : term.write(new Uint8Array(e.data));
+  ws.onclose = (e) =>
+    disconnected(
+      endedReason ??
+        (e.reason || (e.code === 1006 ? 'the connection to tether was lost' : `connection closed (code ${e.code})`)),
+    );
   // Keystrokes go up as they are; the relay decides (a read-only participant gets `refused`).
   term.onData((data) => {
     if (ws.readyState !== WebSocket.OPEN || document.body.dataset.state !== 'open') return;
-    for (let i = 0; i < data.length; i += 65_536) ws.send(JSON.stringify({ type: 'input', data: data.slice(i, i + 65_536) }));
+    for (let i = 0; i < data.length; i += 65_536)
+      ws.send(JSON.stringify({ type: 'input', data: data.slice(i, i + 65_536) }));
   });
 }
 
@@ -94,7 +102,8 @@ function onMessage(msg) {
 
 function setAccess(access, writeUntil) {
   $('status').dataset.access = access;
-  $('access').textContent = access === 'write' ? (writeUntil ? `read-write until ${hhmm(writeUntil)}` : 'read-write') : 'read-only';
+  $('access').textContent =
+    access === 'write' ? (writeUntil ? `read-write until ${hhmm(writeUntil)}` : 'read-write') : 'read-only';
 }
 
 function renderClock() {

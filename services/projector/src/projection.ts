@@ -1,5 +1,15 @@
 import type { StoredEvent } from '@tether/contracts';
-import { KvRevisionError, LruMap, silentLogger, type EventStore, type KvBucket, type KvEntry, type Logger, type ProjectedDoc, type Subscription } from '@tether/runtime';
+import {
+  KvRevisionError,
+  LruMap,
+  silentLogger,
+  type EventStore,
+  type KvBucket,
+  type KvEntry,
+  type Logger,
+  type ProjectedDoc,
+  type Subscription,
+} from '@tether/runtime';
 
 /** A read model: which events it reads, which key each touches, and a pure fold. */
 export interface Projection<T> {
@@ -13,7 +23,11 @@ export interface Projection<T> {
 
 /** The event is ahead of the document: redeliver it after its predecessor has been applied. */
 export class OutOfOrderError extends Error {
-  constructor(readonly key: string, readonly have: number, readonly got: number) {
+  constructor(
+    readonly key: string,
+    readonly have: number,
+    readonly got: number,
+  ) {
     super(`${key}: read model at version ${have}, event is version ${got}; waiting for the gap to fill`);
     this.name = 'OutOfOrderError';
   }
@@ -97,7 +111,10 @@ export class ProjectionRunner<T> {
           throw err;
         }
         if (!(err instanceof KvRevisionError)) {
-          this.log.error({ err: String(err), correlationId: e.event.correlationId, projection: this.projection.name }, 'projection write failed; will be redelivered');
+          this.log.error(
+            { err: String(err), correlationId: e.event.correlationId, projection: this.projection.name },
+            'projection write failed; will be redelivered',
+          );
           throw err;
         }
       }

@@ -18,7 +18,8 @@ export function acquireLockFile(path: string, busy: (pid: number) => string): ()
       return () => release(path);
     }
     const pid = readPid(path);
-    if (pid !== undefined && isAlive(pid) && (pid !== process.pid || held.has(path))) throw new TetherError('UNAVAILABLE', busy(pid));
+    if (pid !== undefined && isAlive(pid) && (pid !== process.pid || held.has(path)))
+      throw new TetherError('UNAVAILABLE', busy(pid));
     rmSync(path, { force: true }); // stale: its owner is gone
   }
   throw new TetherError('UNAVAILABLE', `cannot take the lock ${path}: other processes keep racing for it`);
@@ -29,7 +30,7 @@ export function acquireLockFile(path: string, busy: (pid: number) => string): ()
  * size. A synchronous write: once it returns the line survives a kill -9 of the process.
  */
 export function appendJsonLine(fd: number, size: number, path: string, value: unknown): number {
-  const buf = Buffer.from(JSON.stringify(value) + '\n');
+  const buf = Buffer.from(`${JSON.stringify(value)}\n`);
   try {
     writeAll(fd, buf);
   } catch (err) {

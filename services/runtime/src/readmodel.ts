@@ -9,7 +9,11 @@ export interface ProjectedDoc<T> {
 }
 
 /** Actors from the actors read model, of one entity kind (or all), ordered by key. */
-export async function listActors(store: EventStore, entity?: string, where: (a: SavedActor) => boolean = () => true): Promise<SavedActor[]> {
+export async function listActors(
+  store: EventStore,
+  entity?: string,
+  where: (a: SavedActor) => boolean = () => true,
+): Promise<SavedActor[]> {
   const kv = await store.kv(ACTORS_BUCKET);
   const prefix = entity ? `${entity}.` : '';
   const out: SavedActor[] = [];

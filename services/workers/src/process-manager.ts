@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { TetherError, type Command, type CommandAccepted, type EventEnvelope, type StoredEvent } from '@tether/contracts';
+import {
+  TetherError,
+  type Command,
+  type CommandAccepted,
+  type EventEnvelope,
+  type StoredEvent,
+} from '@tether/contracts';
 import type { EventStore, Logger, Subscription } from '@tether/runtime';
 
 export type Send = (cmd: Command) => Promise<CommandAccepted>;
@@ -27,13 +33,34 @@ export class ProcessManager {
    * stable id): the command id derives from it, so repeating the cause repeats nothing. A rejection that means the world moved on (not allowed,
    * gone, exists) is logged and swallowed; unavailability throws so the event is redelivered.
    */
-  async report(cause: Cause, entity: string, verb: string, entityId: string, data: Record<string, unknown> = {}): Promise<CommandAccepted | undefined> {
-    const id = createHash('sha256').update(`${this.name}:${cause.id}:${entity}.${verb}.${entityId}`).digest('hex').slice(0, 40);
+  async report(
+    cause: Cause,
+    entity: string,
+    verb: string,
+    entityId: string,
+    data: Record<string, unknown> = {},
+  ): Promise<CommandAccepted | undefined> {
+    const id = createHash('sha256')
+      .update(`${this.name}:${cause.id}:${entity}.${verb}.${entityId}`)
+      .digest('hex')
+      .slice(0, 40);
     try {
-      return await this.send({ id, entity, verb, entityId, data, actor: { kind: 'system', id: `worker:${this.name}` }, correlationId: cause.correlationId, causationId: cause.id });
+      return await this.send({
+        id,
+        entity,
+        verb,
+        entityId,
+        data,
+        actor: { kind: 'system', id: `worker:${this.name}` },
+        correlationId: cause.correlationId,
+        causationId: cause.id,
+      });
     } catch (err) {
       if (err instanceof TetherError && ['NOT_ALLOWED', 'NOT_FOUND', 'ALREADY_EXISTS'].includes(err.code)) {
-        this.log.debug({ correlationId: cause.correlationId, entity, verb, entityId, code: err.code, msg: err.message }, 'report no longer applies');
+        this.log.debug(
+          { correlationId: cause.correlationId, entity, verb, entityId, code: err.code, msg: err.message },
+          'report no longer applies',
+        );
         return undefined;
       }
       throw err;

@@ -1,5 +1,11 @@
 import type { HarnessStatusView, LaneView, SessionView, TerminalView } from '@tether/contracts';
-import { transportFor, type HarnessContext, type LaneContext, type SessionContext, type TerminalContext } from '@tether/machines';
+import {
+  transportFor,
+  type HarnessContext,
+  type LaneContext,
+  type SessionContext,
+  type TerminalContext,
+} from '@tether/machines';
 import type { SavedActor } from '@tether/runtime';
 
 /** Actors as every surface shows them (HTTP, NATS results, CLI --json): the contract's snake_case views. */
@@ -32,7 +38,14 @@ export function terminalView(a: SavedActor): TerminalView {
 }
 
 export function harnessView(a: SavedActor | undefined): HarnessStatusView {
-  if (!a) return { status: 'unavailable', transport: 'native_openai', fallback_transport: 'native_openai', degrade_reason: 'harness_not_configured: tether has not declared the harness yet', changed_at: null };
+  if (!a)
+    return {
+      status: 'unavailable',
+      transport: 'native_openai',
+      fallback_transport: 'native_openai',
+      degrade_reason: 'harness_not_configured: tether has not declared the harness yet',
+      changed_at: null,
+    };
   const c = a.context as HarnessContext;
   const status = a.value as HarnessStatusView['status'];
   return {

@@ -12,7 +12,16 @@ import { cmd, eventually, uid, useNats } from '../harness/index.ts';
 /** A logger that keeps what it is given, to check that lines carry correlation ids and no data. */
 function captureLogger(lines: Record<string, unknown>[]): Logger {
   const write = (obj: unknown, msg?: string) => void lines.push({ ...(obj as object), msg });
-  const logger = { debug: write, info: write, warn: write, error: write, trace: write, fatal: write, child: () => logger, level: 'debug' };
+  const logger = {
+    debug: write,
+    info: write,
+    warn: write,
+    error: write,
+    trace: write,
+    fatal: write,
+    child: () => logger,
+    level: 'debug',
+  };
   return logger as unknown as Logger;
 }
 
@@ -23,7 +32,8 @@ const leaseRun = async (host: ActorHost, id: string) => {
   return created;
 };
 
-const recordsOf = async (log: AuditLog, id: string) => log.read({ entity: 'lease', entityId: id, afterSeq: 0, limit: 1_000 });
+const recordsOf = async (log: AuditLog, id: string) =>
+  log.read({ entity: 'lease', entityId: id, afterSeq: 0, limit: 1_000 });
 const allRecords = async (log: AuditLog) => log.read({ afterSeq: 0, limit: 1_000 });
 
 /** The record of each event, in event order, with who, when and why. */
@@ -57,7 +67,9 @@ describe('audit trail on JetStream', () => {
     const log = await auditLogFor(ctx.store);
     expect(log).toBeInstanceOf(JetStreamAuditLog);
     const heard: { subject: string; record: AuditRecord }[] = [];
-    const ops = ctx.store.nc.subscribe('tether.audit.>', { callback: (_e, m) => void heard.push({ subject: m.subject, record: AuditRecord.parse(m.json()) }) });
+    const ops = ctx.store.nc.subscribe('tether.audit.>', {
+      callback: (_e, m) => void heard.push({ subject: m.subject, record: AuditRecord.parse(m.json()) }),
+    });
 
     const id = uid('lease');
     const created = await leaseRun(host, id);
@@ -71,14 +83,26 @@ describe('audit trail on JetStream', () => {
     expect(records[0]!.correlationId).toBe(created.correlationId);
     expect(await log.verify()).toMatchObject({ ok: true });
 
-    await eventually(() => heard.filter((h) => h.record.entityId === id).length, (n) => n === 3);
+    await eventually(
+      () => heard.filter((h) => h.record.entityId === id).length,
+      (n) => n === 3,
+    );
     const mine = heard.filter((h) => h.record.entityId === id);
-    expect(mine.map((h) => h.subject)).toEqual(['tether.audit.lease.create', 'tether.audit.lease.renew', 'tether.audit.lease.release']);
+    expect(mine.map((h) => h.subject)).toEqual([
+      'tether.audit.lease.create',
+      'tether.audit.lease.renew',
+      'tether.audit.lease.release',
+    ]);
     expect(mine.map((h) => h.record)).toEqual(records);
     ops.unsubscribe();
 
     const info = await (await jetstreamManager(ctx.store.nc)).streams.info(STREAM_AUDIT);
-    expect(info.config).toMatchObject({ subjects: ['tether.audit.>'], storage: 'file', deny_delete: true, deny_purge: true });
+    expect(info.config).toMatchObject({
+      subjects: ['tether.audit.>'],
+      storage: 'file',
+      deny_delete: true,
+      deny_purge: true,
+    });
     expect(info.state.last_seq).toBe((await log.last())!.seq); // a record's seq is its stream sequence
 
     const audited = lines.filter((l) => l.msg === 'audited');
@@ -108,14 +132,21 @@ describe('audit trail on JetStream', () => {
     const before = (await allRecords(logA)).length;
     const crashy = new AuditProjector(ctx.store, logB, { entities: ['lease'] });
     const crashed = new Set<string>();
-    const sub = await ctx.store.subscribe(`audit-crashy-${id}`, { filter: `tether.evt.lease.${id}`, maxInFlight: 1 }, async (e) => {
-      await crashy.handle(e);
-      if (!crashed.has(e.event.id)) {
-        crashed.add(e.event.id);
-        throw new Error('crashed after the append, before the ack');
-      }
-    });
-    await eventually(() => ctx.store.subscriptionLag(`audit-crashy-${id}`), (lag) => lag === 0 && crashed.size === 3);
+    const sub = await ctx.store.subscribe(
+      `audit-crashy-${id}`,
+      { filter: `tether.evt.lease.${id}`, maxInFlight: 1 },
+      async (e) => {
+        await crashy.handle(e);
+        if (!crashed.has(e.event.id)) {
+          crashed.add(e.event.id);
+          throw new Error('crashed after the append, before the ack');
+        }
+      },
+    );
+    await eventually(
+      () => ctx.store.subscriptionLag(`audit-crashy-${id}`),
+      (lag) => lag === 0 && crashed.size === 3,
+    );
     await sub.stop();
     expect((await allRecords(logA)).length).toBe(before);
     expect(await logA.verify()).toMatchObject({ ok: true });
@@ -127,7 +158,9 @@ describe('audit trail on JetStream', () => {
     const lastBefore = (await log.last())!;
     const id = uid('down');
     await leaseRun(host, id); // written while no projector runs
-    const restarted = new AuditProjector(ctx.store, await JetStreamAuditLog.open(ctx.store.nc), { entities: ['lease'] });
+    const restarted = new AuditProjector(ctx.store, await JetStreamAuditLog.open(ctx.store.nc), {
+      entities: ['lease'],
+    });
     await restarted.start();
     await restarted.waitCaughtUp();
     await restarted.stop();
@@ -148,9 +181,18 @@ describe('audit trail on JetStream', () => {
     await projector.stop();
     const last = (await log.last())!;
     expect((await log.read({ limit: 2 })).map((r) => r.seq)).toEqual([last.seq - 1, last.seq]);
-    expect((await log.read({ entity: 'lease', entityId: id })).map((r) => r.action)).toEqual(['lease.create', 'lease.renew', 'lease.release']);
-    expect((await log.read({ entity: 'lease', entityId: id, limit: 1 })).map((r) => r.action)).toEqual(['lease.release']);
-    expect((await log.read({ afterSeq: last.seq - 3, limit: 2 })).map((r) => r.seq)).toEqual([last.seq - 2, last.seq - 1]);
+    expect((await log.read({ entity: 'lease', entityId: id })).map((r) => r.action)).toEqual([
+      'lease.create',
+      'lease.renew',
+      'lease.release',
+    ]);
+    expect((await log.read({ entity: 'lease', entityId: id, limit: 1 })).map((r) => r.action)).toEqual([
+      'lease.release',
+    ]);
+    expect((await log.read({ afterSeq: last.seq - 3, limit: 2 })).map((r) => r.seq)).toEqual([
+      last.seq - 2,
+      last.seq - 1,
+    ]);
     expect(await log.read({ afterSeq: last.seq })).toEqual([]);
     expect(await log.read({ entity: 'codexSession' })).toEqual([]);
     expect(await log.read({ entityId: 'nobody', afterSeq: 0 })).toEqual([]);
@@ -163,11 +205,23 @@ describe('audit trail on JetStream', () => {
     const [a, b] = [await JetStreamAuditLog.open(ctx.store.nc), await JetStreamAuditLog.open(ctx.store.nc)];
     await Promise.all([a.last(), b.last()]);
     const entry = (n: string) => ({
-      eventId: n, streamSeq: 1, at: new Date().toISOString(), action: 'share.revoke', entity: 'share', entityId: 's1',
-      actor: { kind: 'human' as const, id: 'ann' }, reason: null, state: 'revoked', correlationId: n, causationId: n, data: {},
+      eventId: n,
+      streamSeq: 1,
+      at: new Date().toISOString(),
+      action: 'share.revoke',
+      entity: 'share',
+      entityId: 's1',
+      actor: { kind: 'human' as const, id: 'ann' },
+      reason: null,
+      state: 'revoked',
+      correlationId: n,
+      causationId: n,
+      data: {},
     });
     const ids = Array.from({ length: 20 }, (_, i) => uid(`w${i}`));
-    const written = await Promise.all(ids.flatMap((id, i) => [a.append(entry(id)), (i % 2 ? a : b).append(entry(`${id}-b`)), b.append(entry(id))]));
+    const written = await Promise.all(
+      ids.flatMap((id, i) => [a.append(entry(id)), (i % 2 ? a : b).append(entry(`${id}-b`)), b.append(entry(id))]),
+    );
     for (let i = 0; i < ids.length; i++) expect(written[i * 3]).toEqual(written[i * 3 + 2]); // same event id: the same record
     expect(new Set(written.map((r) => r.seq)).size).toBe(40);
     expect(await a.verify()).toMatchObject({ ok: true });
@@ -187,7 +241,12 @@ describe('audit trail on JetStream', () => {
     await projector.stop();
     const records = await recordsOf(log, id);
     expect(records[0]).toMatchObject({ seq: before.seq + 2, prevHash: before.hash });
-    expect(await log.verify()).toMatchObject({ ok: false, records: before.seq, brokenAt: before.seq + 1, why: expect.stringMatching(/not a valid audit record/) });
+    expect(await log.verify()).toMatchObject({
+      ok: false,
+      records: before.seq,
+      brokenAt: before.seq + 1,
+      why: expect.stringMatching(/not a valid audit record/),
+    });
   });
 });
 
@@ -201,7 +260,10 @@ describe('audit trail on the embedded store', () => {
   const openRig = async (dir: string) => {
     const store = await EmbeddedEventStore.open(dir);
     const log = await auditLogFor(store);
-    closers.push(() => store.close(), () => log.close());
+    closers.push(
+      () => store.close(),
+      () => log.close(),
+    );
     return { store, log, host: new ActorHost({ store, registry }) };
   };
 
@@ -221,14 +283,21 @@ describe('audit trail on the embedded store', () => {
     // Crash between append and ack, on a second subscription over the same events.
     const crashy = new AuditProjector(store, log, { entities: ['lease'] });
     const crashed = new Set<string>();
-    const sub = await store.subscribe('audit-crashy', { filter: `tether.evt.lease.${id}`, maxInFlight: 1 }, async (e) => {
-      await crashy.handle(e);
-      if (!crashed.has(e.event.id)) {
-        crashed.add(e.event.id);
-        throw new Error('crashed after the append, before the ack');
-      }
-    });
-    await eventually(() => store.subscriptionLag('audit-crashy'), (lag) => lag === 0 && crashed.size === 3);
+    const sub = await store.subscribe(
+      'audit-crashy',
+      { filter: `tether.evt.lease.${id}`, maxInFlight: 1 },
+      async (e) => {
+        await crashy.handle(e);
+        if (!crashed.has(e.event.id)) {
+          crashed.add(e.event.id);
+          throw new Error('crashed after the append, before the ack');
+        }
+      },
+    );
+    await eventually(
+      () => store.subscriptionLag('audit-crashy'),
+      (lag) => lag === 0 && crashed.size === 3,
+    );
     await sub.stop();
     expect((await allRecords(log)).length).toBe(3);
 

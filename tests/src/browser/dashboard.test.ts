@@ -9,7 +9,11 @@ const harnessPort = await freePort();
 let harness: Server | undefined = createServer((_req, res) => res.writeHead(200).end('ok'));
 await new Promise<void>((r) => harness!.listen(harnessPort, '127.0.0.1', r));
 
-const cp = useControlPlane({ TETHER_HARNESS_URL: `http://127.0.0.1:${harnessPort}`, TETHER_HARNESS_CHECK_MS: '300', TETHER_HARNESS_COOLDOWN_MS: '60000' });
+const cp = useControlPlane({
+  TETHER_HARNESS_URL: `http://127.0.0.1:${harnessPort}`,
+  TETHER_HARNESS_CHECK_MS: '300',
+  TETHER_HARNESS_COOLDOWN_MS: '60000',
+});
 let browser: Browser;
 beforeAll(async () => {
   browser = await launchChromium();
@@ -24,12 +28,19 @@ describe('dashboard in Chromium', () => {
     const page = await browser.newPage();
     const requests: string[] = [];
     page.on('request', (r) => requests.push(new URL(r.url()).pathname));
-    await page.goto(cp.url + '/');
+    await page.goto(`${cp.url}/`);
     await page.locator('#connection[data-state="open"]').waitFor();
     await page.locator('#harness[data-status="healthy"]').waitFor();
 
     // A lane created through the API appears without a reload.
-    const lane = LaneView.parse((await api(cp.url, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'Fix the login page' })).body);
+    const lane = LaneView.parse(
+      (
+        await api(cp.url, 'POST', '/v1/workspaces/ws1/lanes', {
+          project_context_id: 'p',
+          display_name: 'Fix the login page',
+        })
+      ).body,
+    );
     const card = page.locator(`[data-lane-id="${lane.lane_id}"]`);
     await card.waitFor();
     expect(await card.locator('h2').innerText()).toContain('Fix the login page');
@@ -39,7 +50,9 @@ describe('dashboard in Chromium', () => {
     await new Promise((r) => harness!.close(r));
     harness = undefined;
     await page.locator('#harness[data-status="degraded"]').waitFor({ timeout: 15_000 });
-    expect(await page.locator('[data-testid="degrade-reason"]').innerText()).toMatch(/harness unreachable at .*: (ECONNREFUSED|UND_ERR_SOCKET|ECONNRESET)/); // refused, or a check in flight cut off
+    expect(await page.locator('[data-testid="degrade-reason"]').innerText()).toMatch(
+      /harness unreachable at .*: (ECONNREFUSED|UND_ERR_SOCKET|ECONNRESET)/,
+    ); // refused, or a check in flight cut off
 
     // Live by push: one document load and one event stream, no reloads, no polling.
     expect(requests.filter((p) => p === '/').length).toBe(1);

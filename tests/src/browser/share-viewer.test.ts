@@ -14,7 +14,8 @@ afterAll(async () => {
 });
 
 /** The viewer's terminal text, from its `window.__tetherViewer` (no DOM types here: the test runs in Node). */
-const viewerText = (page: Page) => page.evaluate(() => (globalThis as unknown as { __tetherViewer: { text(): string } }).__tetherViewer.text());
+const viewerText = (page: Page) =>
+  page.evaluate(() => (globalThis as unknown as { __tetherViewer: { text(): string } }).__tetherViewer.text());
 
 describe('share viewer in Chromium', () => {
   it('a participant watches, is refused, is granted write and types, then is disconnected by a revoke; the dashboard follows', async () => {
@@ -27,12 +28,16 @@ describe('share viewer in Chromium', () => {
     // Everything the terminal prints, straight from NATS.
     let out = '';
     const decoder = new TextDecoder();
-    const sub = cp.ctx.store.nc.subscribe(`tether.term.${term.terminal_id}.out`, { callback: (err, m) => void (err ? undefined : (out += decoder.decode(m.data))) });
+    const sub = cp.ctx.store.nc.subscribe(`tether.term.${term.terminal_id}.out`, {
+      callback: (err, m) => void (err ? undefined : (out += decoder.decode(m.data))),
+    });
 
     // The dashboard shows the share on its terminal: native, nobody connected yet.
     const dashboard = await browser.newPage();
-    await dashboard.goto(cp.url + '/');
-    const badge = dashboard.locator(`[data-terminal-id="${term.terminal_id}"] .share-badge[data-share-id="${shareId}"]`);
+    await dashboard.goto(`${cp.url}/`);
+    const badge = dashboard.locator(
+      `[data-terminal-id="${term.terminal_id}"] .share-badge[data-share-id="${shareId}"]`,
+    );
     await badge.waitFor();
     expect(await badge.getAttribute('data-status')).toBe('active');
     expect(await badge.innerText()).toMatch(/^native · \d\d:\d\d · 0\/1$/);
@@ -56,8 +61,14 @@ describe('share viewer in Chromium', () => {
     expect(viewer.url()).not.toContain(link!.token); // taken out of the address bar too
 
     // What the terminal prints reaches the page.
-    cp.ctx.store.nc.publish(`tether.term.${term.terminal_id}.in`, JSON.stringify({ data: 'echo hello-$((40+2))\r', from: session.session_id }));
-    await eventually(() => viewerText(viewer), (t) => t.includes('hello-42'));
+    cp.ctx.store.nc.publish(
+      `tether.term.${term.terminal_id}.in`,
+      JSON.stringify({ data: 'echo hello-$((40+2))\r', from: session.session_id }),
+    );
+    await eventually(
+      () => viewerText(viewer),
+      (t) => t.includes('hello-42'),
+    );
     await dashboard.locator(`.share-badge[data-share-id="${shareId}"]`, { hasText: '1/1' }).waitFor();
 
     // The detail panel, from a click on the badge.
@@ -84,13 +95,25 @@ describe('share viewer in Chromium', () => {
     expect(out).not.toContain('viewer-typed');
 
     // The owner grants write: the page says so, and the same keystrokes now run.
-    const grant = await as(cp.url, 'human:alice', 'POST', `/v1/shares/${shareId}/participants/${link!.participant_id}/grant-write`, {});
+    const grant = await as(
+      cp.url,
+      'human:alice',
+      'POST',
+      `/v1/shares/${shareId}/participants/${link!.participant_id}/grant-write`,
+      {},
+    );
     expect(grant.status).toBe(200);
     await viewer.locator('#status[data-access="write"]').waitFor();
     expect(await viewer.locator('#access').innerText()).toMatch(/^read-write until \d\d:\d\d$/);
     await typeLine();
-    await eventually(() => out, (o) => o.includes('viewer-typed-9'));
-    await eventually(() => viewerText(viewer), (t) => t.includes('viewer-typed-9'));
+    await eventually(
+      () => out,
+      (o) => o.includes('viewer-typed-9'),
+    );
+    await eventually(
+      () => viewerText(viewer),
+      (t) => t.includes('viewer-typed-9'),
+    );
     await detail.locator(`tr[data-participant-id="${link!.participant_id}"] td`, { hasText: 'write until' }).waitFor();
 
     // Revoke: the viewer is disconnected with the reason; the badge goes, the detail shows the end.
@@ -116,14 +139,22 @@ describe('share viewer in Chromium', () => {
   it('the dashboard flags a share in its grace period, and clears the flag when the owner extends it', async () => {
     const { term } = await runningTerminal(cp.url);
     // 2 min left is inside the default 5 min warning window: the share starts in its grace period.
-    const { share } = ShareCreated.parse((await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id, ttl_ms: 120_000 })).body);
+    const { share } = ShareCreated.parse(
+      (await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id, ttl_ms: 120_000 })).body,
+    );
     const page = await browser.newPage();
-    await page.goto(cp.url + '/');
+    await page.goto(`${cp.url}/`);
     const badge = page.locator(`.share-badge[data-share-id="${share.share_id}"]`);
-    await page.locator(`.share-badge[data-share-id="${share.share_id}"][data-status="expiring"][data-warning="true"]`).waitFor();
+    await page
+      .locator(`.share-badge[data-share-id="${share.share_id}"][data-status="expiring"][data-warning="true"]`)
+      .waitFor();
     expect(await badge.innerText()).toMatch(/^native · 0[12]:\d\d · 0\/1$/);
-    expect((await as(cp.url, 'human:alice', 'POST', `/v1/shares/${share.share_id}/extend`, { ttl_ms: 600_000 })).status).toBe(200);
-    await page.locator(`.share-badge[data-share-id="${share.share_id}"][data-status="active"][data-warning="false"]`).waitFor();
+    expect(
+      (await as(cp.url, 'human:alice', 'POST', `/v1/shares/${share.share_id}/extend`, { ttl_ms: 600_000 })).status,
+    ).toBe(200);
+    await page
+      .locator(`.share-badge[data-share-id="${share.share_id}"][data-status="active"][data-warning="false"]`)
+      .waitFor();
     expect(await badge.innerText()).toMatch(/^native · 1[12]:\d\d · 0\/1$/);
     await as(cp.url, 'human:alice', 'POST', `/v1/shares/${share.share_id}/revoke`, {});
     await badge.waitFor({ state: 'detached' });
@@ -138,7 +169,7 @@ describe('share viewer in Chromium', () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(cp.url + '/');
+    await page.goto(`${cp.url}/`);
     const row = (id: string) => page.locator(`#approvals [data-approval-id="${id}"]`);
     await row(first.share_id).waitFor();
     expect(await row(first.share_id).innerText()).toContain('ai:codex asks to share terminal');
@@ -148,15 +179,35 @@ describe('share viewer in Chromium', () => {
     await row(first.share_id).locator('.error', { hasText: 'Enter your name' }).waitFor();
     // The gateway's refusal shows in the row: the requester is not an operator of its own request.
     await page.fill('#operator', 'codex');
-    const asRequester = await page.evaluate(async (id) => (await fetch(`/v1/approvals/${id}/approve`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tether-actor': 'ai:codex' }, body: '{}' })).status, first.share_id);
+    const asRequester = await page.evaluate(
+      async (id) =>
+        (
+          await fetch(`/v1/approvals/${id}/approve`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-tether-actor': 'ai:codex' },
+            body: '{}',
+          })
+        ).status,
+      first.share_id,
+    );
     expect(asRequester).toBe(409);
 
     await page.fill('#operator', 'ops');
     await page.fill(`input[data-note="${first.share_id}"]`, 'pairing');
     await row(first.share_id).locator('[data-decide="approve"]').click();
     await row(first.share_id).waitFor({ state: 'detached' });
-    await eventually(() => as<{ status: string }>(cp.url, 'human:ops', 'GET', `/v1/shares/${first.share_id}`), (r) => r.body.status === 'active');
-    const approved = (await as<{ decided_by: string; decision_note: string }>(cp.url, 'human:ops', 'GET', `/v1/approvals/${first.share_id}`)).body;
+    await eventually(
+      () => as<{ status: string }>(cp.url, 'human:ops', 'GET', `/v1/shares/${first.share_id}`),
+      (r) => r.body.status === 'active',
+    );
+    const approved = (
+      await as<{ decided_by: string; decision_note: string }>(
+        cp.url,
+        'human:ops',
+        'GET',
+        `/v1/approvals/${first.share_id}`,
+      )
+    ).body;
     expect(approved).toMatchObject({ decided_by: 'human:ops', decision_note: 'pairing' });
 
     await row(second.share_id).locator('[data-decide="deny"]').click();
@@ -164,9 +215,24 @@ describe('share viewer in Chromium', () => {
     await page.fill(`input[data-note="${second.share_id}"]`, 'not today');
     await row(second.share_id).locator('[data-decide="deny"]').click();
     await page.locator('#approvals').waitFor({ state: 'hidden' });
-    const denied = await eventually(() => as<{ status: string; ended: { reason: string; detail: string } }>(cp.url, 'human:ops', 'GET', `/v1/shares/${second.share_id}`), (r) => r.body.status === 'ended');
+    const denied = await eventually(
+      () =>
+        as<{ status: string; ended: { reason: string; detail: string } }>(
+          cp.url,
+          'human:ops',
+          'GET',
+          `/v1/shares/${second.share_id}`,
+        ),
+      (r) => r.body.status === 'ended',
+    );
     expect(denied.body.ended).toMatchObject({ reason: 'denied', detail: expect.stringContaining('not today') });
-    expect(await page.evaluate(() => (globalThis as unknown as { localStorage: { getItem(k: string): string | null } }).localStorage.getItem('tether.operator'))).toBe('ops'); // remembered for the next decision
+    expect(
+      await page.evaluate(() =>
+        (globalThis as unknown as { localStorage: { getItem(k: string): string | null } }).localStorage.getItem(
+          'tether.operator',
+        ),
+      ),
+    ).toBe('ops'); // remembered for the next decision
     expect(errors).toEqual([]);
     await as(cp.url, 'human:ops', 'POST', `/v1/shares/${first.share_id}/revoke`, {});
     await page.close();
@@ -180,7 +246,9 @@ describe('share viewer in Chromium', () => {
     expect((await fetch(`${cp.url}/viewer/..%2Fpackage.json`)).status).toBe(404);
 
     const { term } = await runningTerminal(cp.url);
-    const { link } = ShareCreated.parse((await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id })).body);
+    const { link } = ShareCreated.parse(
+      (await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id })).body,
+    );
     const page = await fetch(link!.url); // fetch drops the #fragment, as browsers do
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toContain('text/html');
@@ -188,6 +256,7 @@ describe('share viewer in Chromium', () => {
     const html = await page.text();
     expect(html).toContain('/viewer/viewer.js');
     expect(html).not.toContain(link!.token);
-    for (const asset of ['viewer.js', 'viewer.css', 'xterm.js', 'xterm.css', 'addon-fit.js']) expect((await fetch(`${cp.url}/viewer/${asset}`)).status).toBe(200);
+    for (const asset of ['viewer.js', 'viewer.css', 'xterm.js', 'xterm.css', 'addon-fit.js'])
+      expect((await fetch(`${cp.url}/viewer/${asset}`)).status).toBe(200);
   });
 });

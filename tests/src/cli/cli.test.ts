@@ -24,13 +24,23 @@ afterAll(async () => {
 });
 
 const tether = (args: string[], env: Record<string, string>) =>
-  execa(process.execPath, [TETHER_BIN, ...args], { env: { ...process.env, TETHER_LOG_LEVEL: 'warn', ...env }, reject: false, timeout: 60_000 });
+  execa(process.execPath, [TETHER_BIN, ...args], {
+    env: { ...process.env, TETHER_LOG_LEVEL: 'warn', ...env },
+    reject: false,
+    timeout: 60_000,
+  });
 
 async function someHistory(url: string) {
   const id = uid('cli');
-  expect(await postCommand(url, 'lease', 'create', { entityId: id, data: { holder: 'ann', ttlMs: 600_000 } })).toMatchObject({ ok: true });
-  expect(await postCommand(url, 'lease', 'renew', { entityId: id, data: { ttlMs: 120_000 } })).toMatchObject({ ok: true });
-  expect(await postCommand(url, 'lease', 'release', { entityId: id, data: { reason: 'done' } })).toMatchObject({ ok: true });
+  expect(
+    await postCommand(url, 'lease', 'create', { entityId: id, data: { holder: 'ann', ttlMs: 600_000 } }),
+  ).toMatchObject({ ok: true });
+  expect(await postCommand(url, 'lease', 'renew', { entityId: id, data: { ttlMs: 120_000 } })).toMatchObject({
+    ok: true,
+  });
+  expect(await postCommand(url, 'lease', 'release', { entityId: id, data: { reason: 'done' } })).toMatchObject({
+    ok: true,
+  });
   return id;
 }
 
@@ -42,12 +52,18 @@ describe('tether CLI against NATS', () => {
     const r = await tether(['replay', 'lease', id, '--json'], { NATS_URL: ctx.nats.url });
     expect(r.exitCode).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out.steps.map((s: { type: string; state: string }) => [s.type, s.state])).toEqual([['lease.create', 'held'], ['lease.renew', 'held'], ['lease.release', 'released']]);
+    expect(out.steps.map((s: { type: string; state: string }) => [s.type, s.state])).toEqual([
+      ['lease.create', 'held'],
+      ['lease.renew', 'held'],
+      ['lease.release', 'released'],
+    ]);
     expect(out.steps[1].context).toMatchObject({ renewals: 1, ttlMs: 600_000 });
-    const partial = JSON.parse((await tether(['replay', 'lease', id, '--to-seq', '2', '--json'], { NATS_URL: ctx.nats.url })).stdout);
+    const partial = JSON.parse(
+      (await tether(['replay', 'lease', id, '--to-seq', '2', '--json'], { NATS_URL: ctx.nats.url })).stdout,
+    );
     expect(partial.steps.length).toBe(2);
     const human = await tether(['replay', 'lease', id], { NATS_URL: ctx.nats.url });
-    expect(human.stdout).toMatch(/v3 #\d+ .* lease.release by service:http\n    data    {"reason":"done"}/);
+    expect(human.stdout).toMatch(/v3 #\d+ .* lease.release by service:http\n {4}data {4}{"reason":"done"}/);
     const missing = await tether(['replay', 'lease', uid('none'), '--json'], { NATS_URL: ctx.nats.url });
     expect(missing.exitCode).toBe(1);
     expect(JSON.parse(missing.stderr).error.code).toBe('NOT_FOUND');
@@ -60,17 +76,33 @@ describe('tether CLI against NATS', () => {
     const up = procs[0]!;
     const before = await ctx.store.lastStreamSeq();
     const id = await someHistory(up.url);
-    const once = await tether(['events', 'tail', '--entity', 'lease', '--from-seq', String(before + 1), '--no-follow', '--json'], { NATS_URL: ctx.nats.url });
+    const once = await tether(
+      ['events', 'tail', '--entity', 'lease', '--from-seq', String(before + 1), '--no-follow', '--json'],
+      { NATS_URL: ctx.nats.url },
+    );
     expect(once.exitCode).toBe(0);
-    const lines = once.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.filter((l) => l.entityId === id).map((l) => l.type)).toEqual(['lease.create', 'lease.renew', 'lease.release']);
+    const lines = once.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.entityId === id).map((l) => l.type)).toEqual([
+      'lease.create',
+      'lease.renew',
+      'lease.release',
+    ]);
 
-    const follower = execa(process.execPath, [TETHER_BIN, 'events', 'tail', '--json'], { env: { ...process.env, NATS_URL: ctx.nats.url }, reject: false });
+    const follower = execa(process.execPath, [TETHER_BIN, 'events', 'tail', '--json'], {
+      env: { ...process.env, NATS_URL: ctx.nats.url },
+      reject: false,
+    });
     let seen = '';
     follower.stdout!.on('data', (d) => (seen += d));
     await new Promise((r) => setTimeout(r, 1_500));
     const later = await someHistory(up.url);
-    await eventually(() => seen, (s) => s.includes(`"entityId":"${later}"`) && s.includes('lease.release'));
+    await eventually(
+      () => seen,
+      (s) => s.includes(`"entityId":"${later}"`) && s.includes('lease.release'),
+    );
     follower.kill('SIGINT');
     expect((await follower).exitCode).toBe(0);
   });
@@ -78,7 +110,10 @@ describe('tether CLI against NATS', () => {
   it('projections rebuild gives an identical read model while tether runs', async () => {
     const up = procs[0]!;
     await someHistory(up.url);
-    await eventually(async () => (await tether(['projections', 'status', '--json'], { NATS_URL: ctx.nats.url })).stdout, (s) => JSON.parse(s).items[0].lag === 0);
+    await eventually(
+      async () => (await tether(['projections', 'status', '--json'], { NATS_URL: ctx.nats.url })).stdout,
+      (s) => JSON.parse(s).items[0].lag === 0,
+    );
     const before = await readModelContents(ctx.store, ACTORS_BUCKET);
     const r = await tether(['projections', 'rebuild', 'actors', '--json'], { NATS_URL: ctx.nats.url });
     expect(r.exitCode).toBe(0);
@@ -87,7 +122,10 @@ describe('tether CLI against NATS', () => {
     expect(await readModelContents(fresh, ACTORS_BUCKET)).toEqual(before);
     // The running tether keeps projecting after the rebuild.
     const id = await someHistory(up.url);
-    await eventually(async () => (await readModelContents(fresh, ACTORS_BUCKET))[`lease.${id}`], (d) => (d as { value?: { version: number } })?.value?.version === 3);
+    await eventually(
+      async () => (await readModelContents(fresh, ACTORS_BUCKET))[`lease.${id}`],
+      (d) => (d as { value?: { version: number } })?.value?.version === 3,
+    );
     await fresh.close();
     const unknown = await tether(['projections', 'rebuild', 'nope'], { NATS_URL: ctx.nats.url });
     expect(unknown.exitCode).toBe(2);
@@ -115,7 +153,12 @@ describe('tether up without NATS_URL', () => {
     const r = await tether(['replay', 'lease', id, '--json'], env);
     expect(JSON.parse(r.stdout).steps.length).toBe(3);
     const tail = await tether(['events', 'tail', '--entity', 'lease', '--no-follow', '--json'], env);
-    expect(tail.stdout.trim().split('\n').map((l) => JSON.parse(l).type)).toEqual(['lease.create', 'lease.renew', 'lease.release']);
+    expect(
+      tail.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).type),
+    ).toEqual(['lease.create', 'lease.renew', 'lease.release']);
     // A writer needs the lock: a clear error, not a corrupted file.
     const rebuild = await tether(['projections', 'rebuild', 'actors'], env);
     expect(rebuild.exitCode).toBe(1);
@@ -123,7 +166,12 @@ describe('tether up without NATS_URL', () => {
     // Expiry works on the embedded store too (timers, projections, host in one process).
     const lease = await postCommand(up.url, 'lease', 'create', { data: { holder: 'ann', ttlMs: 1_000 } });
     expect(lease.ok).toBe(true);
-    if (lease.ok) await eventually(async () => ((await (await fetch(`${up.url}/v1/entities/lease/${lease.entityId}`)).json()) as { value: string }).value, (v) => v === 'expired');
+    if (lease.ok)
+      await eventually(
+        async () =>
+          ((await (await fetch(`${up.url}/v1/entities/lease/${lease.entityId}`)).json()) as { value: string }).value,
+        (v) => v === 'expired',
+      );
   });
 
   it('starts a local nats-server under the data folder, which CLI commands find and a restarted tether reuses', async () => {
@@ -145,6 +193,8 @@ describe('tether up without NATS_URL', () => {
     procs.push(again);
     expect(again.logs).toMatch(/no NATS_URL: reusing the local nats-server an earlier tether up started/);
     expect(again.logs).toContain(`"natsUrl":"${natsUrl}"`);
-    expect(((await (await fetch(`${again.url}/v1/entities/lease/${id}`)).json()) as { value: string }).value).toBe('released');
+    expect(((await (await fetch(`${again.url}/v1/entities/lease/${id}`)).json()) as { value: string }).value).toBe(
+      'released',
+    );
   });
 });

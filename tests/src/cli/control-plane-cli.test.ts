@@ -40,29 +40,97 @@ describe('tether lane / session / terminal / harness', () => {
     const s = SessionView.parse((await tether('session', 'ensure', '--lane', lane.lane_id, '--json')).json());
     expect(s.status).toBe('attached');
     expect((await tether('session', 'list', '--lane', lane.lane_id)).stdout).toContain(s.session_id);
-    const t = TerminalView.parse((await tether('terminal', 'spawn', '--lane', lane.lane_id, '--session', s.session_id, '--title', 'build', '--json')).json());
+    const t = TerminalView.parse(
+      (
+        await tether(
+          'terminal',
+          'spawn',
+          '--lane',
+          lane.lane_id,
+          '--session',
+          s.session_id,
+          '--title',
+          'build',
+          '--json',
+        )
+      ).json(),
+    );
     expect(t.state).toBe('active');
-    expect((await tether('terminal', 'list', '--lane', lane.lane_id)).stdout).toMatch(new RegExp(`${t.terminal_id}\\s+active\\s+build`));
-    expect(HarnessStatusView.parse((await tether('harness', 'status', '--json')).json())).toMatchObject({ status: 'unavailable', fallback_transport: 'native_openai' });
+    expect((await tether('terminal', 'list', '--lane', lane.lane_id)).stdout).toMatch(
+      new RegExp(`${t.terminal_id}\\s+active\\s+build`),
+    );
+    expect(HarnessStatusView.parse((await tether('harness', 'status', '--json')).json())).toMatchObject({
+      status: 'unavailable',
+      fallback_transport: 'native_openai',
+    });
 
     // attach opens the tmux session interactively: run it in a real terminal (an outer tmux) and type into it.
-    await execa('tmux', ['-S', outer, 'new-session', '-d', '-x', '120', '-y', '30', '-e', `TETHER_HOME=${env.TETHER_HOME}`, `${process.execPath} ${TETHER_BIN} terminal attach ${t.terminal_id}`]);
+    await execa('tmux', [
+      '-S',
+      outer,
+      'new-session',
+      '-d',
+      '-x',
+      '120',
+      '-y',
+      '30',
+      '-e',
+      `TETHER_HOME=${env.TETHER_HOME}`,
+      `${process.execPath} ${TETHER_BIN} terminal attach ${t.terminal_id}`,
+    ]);
     await new Promise((r) => setTimeout(r, 1_000));
     await execa('tmux', ['-S', outer, 'send-keys', 'echo attached-$((6*7))', 'Enter']);
-    await eventually(async () => (await execa('tmux', ['-S', outer, 'capture-pane', '-p'], { reject: false })).stdout, (screen) => screen.includes('attached-42'));
+    await eventually(
+      async () => (await execa('tmux', ['-S', outer, 'capture-pane', '-p'], { reject: false })).stdout,
+      (screen) => screen.includes('attached-42'),
+    );
 
     const cleaned = await tether('lane', 'cleanup', lane.lane_id, '--reason', 'merged');
     expect(cleaned.stdout).toMatch(new RegExp(`${lane.lane_id}\\s+closed`));
   });
 
   it('send: any command through the gateway, with its typed answer', async () => {
-    const created = await tether('send', 'lease', 'create', '--entity-id', 'cli-send-1', '--id', 'cli-send-cmd-1', '--data', '{"holder":"me","ttlMs":60000}', '--json');
-    expect(created.json()).toMatchObject({ ok: true, entity: 'lease', entityId: 'cli-send-1', seq: 1, state: 'held', duplicate: false });
-    expect((await tether('send', 'lease', 'create', '--entity-id', 'cli-send-1', '--id', 'cli-send-cmd-1', '--data', '{"holder":"me","ttlMs":60000}')).stdout).toBe('lease cli-send-1 v1 -> "held" (already applied)');
+    const created = await tether(
+      'send',
+      'lease',
+      'create',
+      '--entity-id',
+      'cli-send-1',
+      '--id',
+      'cli-send-cmd-1',
+      '--data',
+      '{"holder":"me","ttlMs":60000}',
+      '--json',
+    );
+    expect(created.json()).toMatchObject({
+      ok: true,
+      entity: 'lease',
+      entityId: 'cli-send-1',
+      seq: 1,
+      state: 'held',
+      duplicate: false,
+    });
+    expect(
+      (
+        await tether(
+          'send',
+          'lease',
+          'create',
+          '--entity-id',
+          'cli-send-1',
+          '--id',
+          'cli-send-cmd-1',
+          '--data',
+          '{"holder":"me","ttlMs":60000}',
+        )
+      ).stdout,
+    ).toBe('lease cli-send-1 v1 -> "held" (already applied)');
     const bad = await tether('send', 'lease', 'renew', '--entity-id', 'cli-send-1', '--data', '{"ttlMs":5}');
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toMatch(/INVALID_COMMAND: invalid data for lease.renew: ttlMs: ttlMs is at least 1000/);
-    expect((await tether('send', 'lease', 'renew', '--data', '{oops')).stderr).toMatch(/INVALID_COMMAND: --data is not JSON/);
+    expect((await tether('send', 'lease', 'renew', '--data', '{oops')).stderr).toMatch(
+      /INVALID_COMMAND: --data is not JSON/,
+    );
   });
 
   it('answers mistakes with a code, what was wrong and what to do', async () => {
@@ -71,7 +139,12 @@ describe('tether lane / session / terminal / harness', () => {
     expect(noName.stderr).toMatch(/INVALID_COMMAND: --name is required; usage: tether lane create --name NAME/);
     const missing = await tether('lane', 'show', 'ghost', '--json');
     expect(JSON.parse(missing.stderr).error.code).toBe('NOT_FOUND');
-    const down = await execa(process.execPath, [TETHER_BIN, 'lane', 'list'], { env: { ...process.env, TETHER_URL: 'http://127.0.0.1:9' }, reject: false });
-    expect(down.stderr).toMatch(/UNAVAILABLE: cannot reach tether at http:\/\/127\.0\.0\.1:9.*run `tether up` or set TETHER_URL/);
+    const down = await execa(process.execPath, [TETHER_BIN, 'lane', 'list'], {
+      env: { ...process.env, TETHER_URL: 'http://127.0.0.1:9' },
+      reject: false,
+    });
+    expect(down.stderr).toMatch(
+      /UNAVAILABLE: cannot reach tether at http:\/\/127\.0\.0\.1:9.*run `tether up` or set TETHER_URL/,
+    );
   });
 });

@@ -61,7 +61,11 @@ describe('three-node cluster', () => {
     await victim.restart();
     host.clearCache();
     // While the restarted node rejoins, a read may time out: the answer must come, and be complete.
-    const state = await eventually(() => host.state('lease', id).catch(() => undefined), (s) => s !== undefined, 30_000);
+    const state = await eventually(
+      () => host.state('lease', id).catch(() => undefined),
+      (s) => s !== undefined,
+      30_000,
+    );
     expect(state).toMatchObject({ version: 41, context: { renewals: 40 } });
   });
 });

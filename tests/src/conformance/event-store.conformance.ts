@@ -11,7 +11,12 @@ export interface StoreFixture {
 let n = 0;
 const uid = (p: string) => `${p}${Date.now().toString(36)}${(n++).toString(36)}`;
 
-export function event(entity: string, entityId: string, seq: number, data: Record<string, unknown> = {}): EventEnvelope {
+export function event(
+  entity: string,
+  entityId: string,
+  seq: number,
+  data: Record<string, unknown> = {},
+): EventEnvelope {
   return {
     id: uid('ev'),
     type: `${entity}.create`,
@@ -55,8 +60,12 @@ export function eventStoreConformance(name: string, fixture: () => Promise<Store
       expect(a).toMatchObject({ duplicate: false });
       expect(await store.lastSubjectSeq('lease', id)).toBe(a.streamSeq);
       const head = await store.lastStreamSeq();
-      await expect(store.append(event('lease', id, 2), { expectedLastSeq: 0, msgId: uid('m') })).rejects.toBeInstanceOf(WrongLastSequenceError);
-      await expect(store.append(event('lease', id, 2), { expectedLastSeq: a.streamSeq + 1000, msgId: uid('m') })).rejects.toBeInstanceOf(WrongLastSequenceError);
+      await expect(store.append(event('lease', id, 2), { expectedLastSeq: 0, msgId: uid('m') })).rejects.toBeInstanceOf(
+        WrongLastSequenceError,
+      );
+      await expect(
+        store.append(event('lease', id, 2), { expectedLastSeq: a.streamSeq + 1000, msgId: uid('m') }),
+      ).rejects.toBeInstanceOf(WrongLastSequenceError);
       expect(await store.lastStreamSeq()).toBe(head);
       const b = await store.append(event('lease', id, 2), { expectedLastSeq: a.streamSeq, msgId: uid('m') });
       expect(b.streamSeq).toBeGreaterThan(a.streamSeq);
@@ -85,10 +94,13 @@ export function eventStoreConformance(name: string, fixture: () => Promise<Store
       for (let i = 1; i <= 5; i++) {
         last = (await store.append(event('lease', id, i, { i }), { expectedLastSeq: last, msgId: uid('m') })).streamSeq;
         seqs.push(last);
-        await store.append(event('lease', other, i), { expectedLastSeq: i === 1 ? 0 : await store.lastSubjectSeq('lease', other), msgId: uid('m') });
+        await store.append(event('lease', other, i), {
+          expectedLastSeq: i === 1 ? 0 : await store.lastSubjectSeq('lease', other),
+          msgId: uid('m'),
+        });
       }
       const all = await store.readEntity('lease', id);
-      expect(all.map((e) => e.event.data['i'])).toEqual([1, 2, 3, 4, 5]);
+      expect(all.map((e) => e.event.data.i)).toEqual([1, 2, 3, 4, 5]);
       expect(all.map((e) => e.streamSeq)).toEqual(seqs);
       const tail = await store.readEntity('lease', id, seqs[2]);
       expect(tail.map((e) => e.event.seq)).toEqual([4, 5]);
@@ -101,7 +113,10 @@ export function eventStoreConformance(name: string, fixture: () => Promise<Store
 
     it('reads all from a sequence with a subject filter, in order, up to the head', async () => {
       const { store } = await fixture();
-      const entity = uid('x').replace(/[^a-z0-9]/g, '').replace(/^[0-9]+/, '') || 'xx';
+      const entity =
+        uid('x')
+          .replace(/[^a-z0-9]/g, '')
+          .replace(/^[0-9]+/, '') || 'xx';
       const start = await store.lastStreamSeq();
       const ids = [uid('a'), uid('b')];
       for (const id of ids) await store.append(event(entity, id, 1), { expectedLastSeq: 0, msgId: uid('m') });
@@ -129,8 +144,11 @@ export function eventStoreConformance(name: string, fixture: () => Promise<Store
       }
       const one = uid('long');
       let last = 0;
-      for (let i = 1; i <= 40; i++) last = (await store.append(event('lease', one, i), { expectedLastSeq: last, msgId: uid('m') })).streamSeq;
-      expect((await store.readEntity('lease', one)).map((e) => e.event.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      for (let i = 1; i <= 40; i++)
+        last = (await store.append(event('lease', one, i), { expectedLastSeq: last, msgId: uid('m') })).streamSeq;
+      expect((await store.readEntity('lease', one)).map((e) => e.event.seq)).toEqual(
+        Array.from({ length: 40 }, (_, i) => i + 1),
+      );
     });
 
     it('follows new events until aborted', async () => {
@@ -140,10 +158,16 @@ export function eventStoreConformance(name: string, fixture: () => Promise<Store
       const seen: StoredEvent[] = [];
       const start = await store.lastStreamSeq();
       const done = (async () => {
-        for await (const e of store.follow({ afterStreamSeq: start, filter: `tether.evt.lease.${id}`, signal: ac.signal })) seen.push(e);
+        for await (const e of store.follow({
+          afterStreamSeq: start,
+          filter: `tether.evt.lease.${id}`,
+          signal: ac.signal,
+        }))
+          seen.push(e);
       })();
       let last = 0;
-      for (let i = 1; i <= 3; i++) last = (await store.append(event('lease', id, i), { expectedLastSeq: last, msgId: uid('m') })).streamSeq;
+      for (let i = 1; i <= 3; i++)
+        last = (await store.append(event('lease', id, i), { expectedLastSeq: last, msgId: uid('m') })).streamSeq;
       await until(() => seen.length === 3);
       ac.abort();
       await done;
@@ -157,7 +181,8 @@ export function eventStoreConformance(name: string, fixture: () => Promise<Store
       const name = uid('sub');
       const filter = `tether.evt.${entity}.${id}`;
       let last = 0;
-      for (let i = 1; i <= 2; i++) last = (await fx.store.append(event(entity, id, i), { expectedLastSeq: last, msgId: uid('m') })).streamSeq;
+      for (let i = 1; i <= 2; i++)
+        last = (await fx.store.append(event(entity, id, i), { expectedLastSeq: last, msgId: uid('m') })).streamSeq;
       const got: number[] = [];
       let failedOnce = false;
       let release!: (v?: unknown) => void;
@@ -177,11 +202,18 @@ export function eventStoreConformance(name: string, fixture: () => Promise<Store
       const reopened = await fx.crashAndReopen();
       release(new Error('crashed'));
       const after: number[] = [];
-      const sub = await reopened.subscribe(name, { filter, ackWaitMs: 1_000 }, async (e) => void after.push(e.event.seq));
+      const sub = await reopened.subscribe(
+        name,
+        { filter, ackWaitMs: 1_000 },
+        async (e) => void after.push(e.event.seq),
+      );
       await until(() => after.includes(3), 20_000);
       expect(after[0]).toBe(3);
       expect(after).not.toContain(1);
-      await reopened.append(event(entity, id, 4), { expectedLastSeq: await reopened.lastSubjectSeq(entity, id), msgId: uid('m') });
+      await reopened.append(event(entity, id, 4), {
+        expectedLastSeq: await reopened.lastSubjectSeq(entity, id),
+        msgId: uid('m'),
+      });
       await until(() => after.includes(4));
       await until(async () => (await reopened.subscriptionLag(name)) === 0);
       await sub.stop();
@@ -209,11 +241,17 @@ export function eventStoreConformance(name: string, fixture: () => Promise<Store
         for await (const c of kv.watch({ signal: ac.signal, initial: true })) changes.push(c);
       })();
       await until(() => changes.length === 2);
-      expect(changes.map((c) => [c.key, c.value]).sort()).toEqual([['a', { n: 2 }], ['b.c', { n: 9 }]]);
+      expect(changes.map((c) => [c.key, c.value]).sort()).toEqual([
+        ['a', { n: 2 }],
+        ['b.c', { n: 9 }],
+      ]);
       await kv.put('a', { n: 4 });
       await kv.delete('b.c');
       await until(() => changes.length === 4);
-      expect(changes.slice(2).map((c) => [c.op, c.key, c.value])).toEqual([['put', 'a', { n: 4 }], ['delete', 'b.c', undefined]]);
+      expect(changes.slice(2).map((c) => [c.op, c.key, c.value])).toEqual([
+        ['put', 'a', { n: 4 }],
+        ['delete', 'b.c', undefined],
+      ]);
       ac.abort();
       await watching;
       expect(await kv.get('b.c')).toBeUndefined();
@@ -224,8 +262,12 @@ export function eventStoreConformance(name: string, fixture: () => Promise<Store
 
     it('store errors are typed', async () => {
       const { store } = await fixture();
-      await expect(store.append(event('lease', 'has.dot', 1), { expectedLastSeq: 0, msgId: uid('m') })).rejects.toThrow();
-      const err = await store.append(event('lease', uid('z'), 1), { expectedLastSeq: 5, msgId: uid('m') }).catch((e) => e);
+      await expect(
+        store.append(event('lease', 'has.dot', 1), { expectedLastSeq: 0, msgId: uid('m') }),
+      ).rejects.toThrow();
+      const err = await store
+        .append(event('lease', uid('z'), 1), { expectedLastSeq: 5, msgId: uid('m') })
+        .catch((e) => e);
       expect(err).toBeInstanceOf(WrongLastSequenceError);
       expect(err).not.toBeInstanceOf(TetherError);
     });

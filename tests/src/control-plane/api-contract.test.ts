@@ -1,6 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ApprovalView, AuditList, AuditVerdict, HarnessStatusView, Items, LaneView, ParticipantLink, ParticipantView, SessionView, ShareCreated, ShareView, TerminalView } from '@tether/contracts';
+import {
+  ApprovalView,
+  AuditList,
+  AuditVerdict,
+  HarnessStatusView,
+  Items,
+  LaneView,
+  ParticipantLink,
+  ParticipantView,
+  SessionView,
+  ShareCreated,
+  ShareView,
+  TerminalView,
+} from '@tether/contracts';
 import { openApiDocument } from '@tether/contracts/openapi';
 import { api, eventually, useControlPlane } from '../harness/index.ts';
 import { policyFile } from '../sharing/helpers.ts';
@@ -10,54 +23,260 @@ import { policyFile } from '../sharing/helpers.ts';
 // added to the document without a case here fails the first test.
 
 const cp = useControlPlane({ TETHER_SHARE_POLICY: policyFile() }); // write shares need a rule
-const ids = {} as { lane: string; session: string; cleanupLane: string; terminal: string; share: string; participant: string };
-const rejection = (code: string, reason?: string) => z.object({ ok: z.literal(false), error: z.object({ code: z.literal(code), ...(reason ? { reason: z.literal(reason) } : {}), message: z.string() }) });
+const ids = {} as {
+  lane: string;
+  session: string;
+  cleanupLane: string;
+  terminal: string;
+  share: string;
+  participant: string;
+};
+const rejection = (code: string, reason?: string) =>
+  z.object({
+    ok: z.literal(false),
+    error: z.object({ code: z.literal(code), ...(reason ? { reason: z.literal(reason) } : {}), message: z.string() }),
+  });
 
-const Actor = z.object({ entity: z.string(), entityId: z.string(), version: z.number().int(), streamSeq: z.number().int(), value: z.unknown(), context: z.record(z.string(), z.unknown()) });
+const Actor = z.object({
+  entity: z.string(),
+  entityId: z.string(),
+  version: z.number().int(),
+  streamSeq: z.number().int(),
+  value: z.unknown(),
+  context: z.record(z.string(), z.unknown()),
+});
 type Case = { call: () => Promise<{ status: number; body: unknown }>; status: number; schema: z.ZodType };
 const get = (path: () => string) => () => api(cp.url, 'GET', path());
 const post = (path: () => string, body?: () => unknown) => () => api(cp.url, 'POST', path(), body?.());
 
 const cases: Record<string, Case> = {
-  'post /v1/workspaces/{ws}/lanes': { call: post(() => '/v1/workspaces/ws1/lanes', () => ({ project_context_id: 'p', display_name: 'contract' })), status: 201, schema: LaneView },
-  'get /v1/workspaces/{ws}/lanes': { call: get(() => '/v1/workspaces/ws1/lanes'), status: 200, schema: Items(LaneView) },
-  'get /v1/workspaces/{ws}/lanes/{lane}': { call: get(() => `/v1/workspaces/ws1/lanes/${ids.lane}`), status: 200, schema: LaneView },
-  'post /v1/workspaces/{ws}/lanes/{lane}/attach': { call: post(() => `/v1/workspaces/ws1/lanes/${ids.lane}/attach`), status: 200, schema: LaneView },
-  'post /v1/workspaces/{ws}/lanes/{lane}/sessions': { call: post(() => `/v1/workspaces/ws1/lanes/${ids.lane}/sessions`, () => ({ provider: 'codex' })), status: 200, schema: SessionView },
-  'get /v1/workspaces/{ws}/lanes/{lane}/sessions': { call: get(() => `/v1/workspaces/ws1/lanes/${ids.lane}/sessions`), status: 200, schema: Items(SessionView) },
-  'post /v1/workspaces/{ws}/lanes/{lane}/terminals': { call: post(() => `/v1/workspaces/ws1/lanes/${ids.lane}/terminals`, () => ({ session_id: ids.session })), status: 201, schema: TerminalView },
-  'get /v1/workspaces/{ws}/lanes/{lane}/terminals': { call: get(() => `/v1/workspaces/ws1/lanes/${ids.lane}/terminals`), status: 200, schema: Items(TerminalView) },
-  'post /v1/shares': { call: post(() => '/v1/shares', () => ({ terminal_id: ids.terminal, access: 'write' })), status: 201, schema: ShareCreated },
-  'get /v1/shares': { call: get(() => `/v1/shares?terminal_id=${ids.terminal}&live=true`), status: 200, schema: Items(ShareView) },
+  'post /v1/workspaces/{ws}/lanes': {
+    call: post(
+      () => '/v1/workspaces/ws1/lanes',
+      () => ({ project_context_id: 'p', display_name: 'contract' }),
+    ),
+    status: 201,
+    schema: LaneView,
+  },
+  'get /v1/workspaces/{ws}/lanes': {
+    call: get(() => '/v1/workspaces/ws1/lanes'),
+    status: 200,
+    schema: Items(LaneView),
+  },
+  'get /v1/workspaces/{ws}/lanes/{lane}': {
+    call: get(() => `/v1/workspaces/ws1/lanes/${ids.lane}`),
+    status: 200,
+    schema: LaneView,
+  },
+  'post /v1/workspaces/{ws}/lanes/{lane}/attach': {
+    call: post(() => `/v1/workspaces/ws1/lanes/${ids.lane}/attach`),
+    status: 200,
+    schema: LaneView,
+  },
+  'post /v1/workspaces/{ws}/lanes/{lane}/sessions': {
+    call: post(
+      () => `/v1/workspaces/ws1/lanes/${ids.lane}/sessions`,
+      () => ({ provider: 'codex' }),
+    ),
+    status: 200,
+    schema: SessionView,
+  },
+  'get /v1/workspaces/{ws}/lanes/{lane}/sessions': {
+    call: get(() => `/v1/workspaces/ws1/lanes/${ids.lane}/sessions`),
+    status: 200,
+    schema: Items(SessionView),
+  },
+  'post /v1/workspaces/{ws}/lanes/{lane}/terminals': {
+    call: post(
+      () => `/v1/workspaces/ws1/lanes/${ids.lane}/terminals`,
+      () => ({ session_id: ids.session }),
+    ),
+    status: 201,
+    schema: TerminalView,
+  },
+  'get /v1/workspaces/{ws}/lanes/{lane}/terminals': {
+    call: get(() => `/v1/workspaces/ws1/lanes/${ids.lane}/terminals`),
+    status: 200,
+    schema: Items(TerminalView),
+  },
+  'post /v1/shares': {
+    call: post(
+      () => '/v1/shares',
+      () => ({ terminal_id: ids.terminal, access: 'write' }),
+    ),
+    status: 201,
+    schema: ShareCreated,
+  },
+  'get /v1/shares': {
+    call: get(() => `/v1/shares?terminal_id=${ids.terminal}&live=true`),
+    status: 200,
+    schema: Items(ShareView),
+  },
   'get /v1/shares/{share}': { call: get(() => `/v1/shares/${ids.share}`), status: 200, schema: ShareView },
   // A native share has participant links, not backend links.
-  'get /v1/shares/{share}/links': { call: get(() => `/v1/shares/${ids.share}/links`), status: 404, schema: rejection('NOT_FOUND') },
-  'post /v1/shares/{share}/extend': { call: post(() => `/v1/shares/${ids.share}/extend`, () => ({ ttl_ms: 60_000 })), status: 200, schema: ShareView },
-  'get /v1/shares/{share}/participants': { call: get(() => `/v1/shares/${ids.share}/participants`), status: 200, schema: Items(ParticipantView) },
-  'post /v1/shares/{share}/participants': { call: post(() => `/v1/shares/${ids.share}/participants`, () => ({ name: 'second' })), status: 201, schema: ParticipantLink },
-  'post /v1/shares/{share}/participants/{participant}/grant-write': { call: post(() => `/v1/shares/${ids.share}/participants/${ids.participant}/grant-write`, () => ({ ttl_ms: 60_000 })), status: 200, schema: ShareView },
-  'post /v1/shares/{share}/participants/{participant}/revoke-write': { call: post(() => `/v1/shares/${ids.share}/participants/${ids.participant}/revoke-write`, () => ({})), status: 200, schema: ShareView },
-  'post /v1/shares/{share}/participants/{participant}/kick': { call: post(() => `/v1/shares/${ids.share}/participants/${ids.participant}/kick`, () => ({})), status: 200, schema: ShareView },
+  'get /v1/shares/{share}/links': {
+    call: get(() => `/v1/shares/${ids.share}/links`),
+    status: 404,
+    schema: rejection('NOT_FOUND'),
+  },
+  'post /v1/shares/{share}/extend': {
+    call: post(
+      () => `/v1/shares/${ids.share}/extend`,
+      () => ({ ttl_ms: 60_000 }),
+    ),
+    status: 200,
+    schema: ShareView,
+  },
+  'get /v1/shares/{share}/participants': {
+    call: get(() => `/v1/shares/${ids.share}/participants`),
+    status: 200,
+    schema: Items(ParticipantView),
+  },
+  'post /v1/shares/{share}/participants': {
+    call: post(
+      () => `/v1/shares/${ids.share}/participants`,
+      () => ({ name: 'second' }),
+    ),
+    status: 201,
+    schema: ParticipantLink,
+  },
+  'post /v1/shares/{share}/participants/{participant}/grant-write': {
+    call: post(
+      () => `/v1/shares/${ids.share}/participants/${ids.participant}/grant-write`,
+      () => ({ ttl_ms: 60_000 }),
+    ),
+    status: 200,
+    schema: ShareView,
+  },
+  'post /v1/shares/{share}/participants/{participant}/revoke-write': {
+    call: post(
+      () => `/v1/shares/${ids.share}/participants/${ids.participant}/revoke-write`,
+      () => ({}),
+    ),
+    status: 200,
+    schema: ShareView,
+  },
+  'post /v1/shares/{share}/participants/{participant}/kick': {
+    call: post(
+      () => `/v1/shares/${ids.share}/participants/${ids.participant}/kick`,
+      () => ({}),
+    ),
+    status: 200,
+    schema: ShareView,
+  },
   // No tmate relay is configured in this server: the switch is refused before anything changes.
-  'post /v1/shares/{share}/switch': { call: post(() => `/v1/shares/${ids.share}/switch`, () => ({ backend: 'tmate' })), status: 409, schema: rejection('NOT_ALLOWED', 'BACKEND_UNAVAILABLE') },
-  'post /v1/shares/{share}/revoke': { call: post(() => `/v1/shares/${ids.share}/revoke`, () => ({ reason: 'contract test' })), status: 200, schema: ShareView },
+  'post /v1/shares/{share}/switch': {
+    call: post(
+      () => `/v1/shares/${ids.share}/switch`,
+      () => ({ backend: 'tmate' }),
+    ),
+    status: 409,
+    schema: rejection('NOT_ALLOWED', 'BACKEND_UNAVAILABLE'),
+  },
+  'post /v1/shares/{share}/revoke': {
+    call: post(
+      () => `/v1/shares/${ids.share}/revoke`,
+      () => ({ reason: 'contract test' }),
+    ),
+    status: 200,
+    schema: ShareView,
+  },
   'get /v1/approvals': { call: get(() => '/v1/approvals'), status: 200, schema: Items(ApprovalView) },
-  'get /v1/approvals/{approval}': { call: get(() => '/v1/approvals/none-such'), status: 404, schema: rejection('NOT_FOUND') },
-  'post /v1/approvals/{approval}/approve': { call: post(() => '/v1/approvals/none-such/approve', () => ({})), status: 404, schema: rejection('NOT_FOUND') },
-  'post /v1/approvals/{approval}/deny': { call: post(() => '/v1/approvals/none-such/deny', () => ({ reason: 'no' })), status: 404, schema: rejection('NOT_FOUND') },
+  'get /v1/approvals/{approval}': {
+    call: get(() => '/v1/approvals/none-such'),
+    status: 404,
+    schema: rejection('NOT_FOUND'),
+  },
+  'post /v1/approvals/{approval}/approve': {
+    call: post(
+      () => '/v1/approvals/none-such/approve',
+      () => ({}),
+    ),
+    status: 404,
+    schema: rejection('NOT_FOUND'),
+  },
+  'post /v1/approvals/{approval}/deny': {
+    call: post(
+      () => '/v1/approvals/none-such/deny',
+      () => ({ reason: 'no' }),
+    ),
+    status: 404,
+    schema: rejection('NOT_FOUND'),
+  },
   // The audit projection follows the stream: wait for the revoke above to land in it.
-  'get /v1/audit': { call: () => eventually(get(() => '/v1/audit?entity=share&limit=50'), (r) => JSON.stringify(r.body).includes('contract test')), status: 200, schema: AuditList.refine((l) => l.items.some((r) => r.action === 'share.revoke' && r.reason === 'contract test'), 'the revoke is audited with its reason') },
-  'get /v1/audit/verify': { call: get(() => '/v1/audit/verify'), status: 200, schema: AuditVerdict.refine((v) => v.ok, 'the chain verifies') },
-  'post /v1/workspaces/{ws}/lanes/{lane}/cleanup': { call: post(() => `/v1/workspaces/ws1/lanes/${ids.cleanupLane}/cleanup`, () => ({})), status: 200, schema: LaneView },
-  'get /v1/harness/cliproxy/status': { call: get(() => '/v1/harness/cliproxy/status'), status: 200, schema: HarnessStatusView },
+  'get /v1/audit': {
+    call: () =>
+      eventually(
+        get(() => '/v1/audit?entity=share&limit=50'),
+        (r) => JSON.stringify(r.body).includes('contract test'),
+      ),
+    status: 200,
+    schema: AuditList.refine(
+      (l) => l.items.some((r) => r.action === 'share.revoke' && r.reason === 'contract test'),
+      'the revoke is audited with its reason',
+    ),
+  },
+  'get /v1/audit/verify': {
+    call: get(() => '/v1/audit/verify'),
+    status: 200,
+    schema: AuditVerdict.refine((v) => v.ok, 'the chain verifies'),
+  },
+  'post /v1/workspaces/{ws}/lanes/{lane}/cleanup': {
+    call: post(
+      () => `/v1/workspaces/ws1/lanes/${ids.cleanupLane}/cleanup`,
+      () => ({}),
+    ),
+    status: 200,
+    schema: LaneView,
+  },
+  'get /v1/harness/cliproxy/status': {
+    call: get(() => '/v1/harness/cliproxy/status'),
+    status: 200,
+    schema: HarnessStatusView,
+  },
   // No harness url in this server: the on-demand check says so, in the error contract.
-  'post /v1/harness/cliproxy/check': { call: post(() => '/v1/harness/cliproxy/check'), status: 409, schema: z.object({ ok: z.literal(false), error: z.object({ code: z.literal('NOT_ALLOWED'), reason: z.literal('HARNESS_NOT_CONFIGURED'), message: z.string() }) }) },
-  'get /v1/entities/{entity}/{entityId}': { call: get(() => `/v1/entities/lane/${ids.lane}`), status: 200, schema: Actor },
-  'get /v1/entities/{entity}/{entityId}/events': { call: get(() => `/v1/entities/lane/${ids.lane}/events`), status: 200, schema: z.array(z.object({ streamSeq: z.number().int(), type: z.string(), seq: z.number().int() }).passthrough()) },
-  'get /v1/entities/{entity}': { call: get(() => '/v1/entities/lane'), status: 200, schema: z.object({ items: z.array(Actor) }) },
-  'get /v1/projections': { call: get(() => '/v1/projections'), status: 200, schema: z.object({ items: z.array(z.object({ name: z.string(), bucket: z.string(), lag: z.number().int() })) }) },
-  'get /healthz': { call: get(() => '/healthz'), status: 200, schema: z.object({ ok: z.literal(true), store: z.enum(['jetstream', 'embedded']) }) },
-  'get /openapi.json': { call: get(() => '/openapi.json'), status: 200, schema: z.object({ openapi: z.literal('3.1.0'), paths: z.record(z.string(), z.unknown()) }) },
+  'post /v1/harness/cliproxy/check': {
+    call: post(() => '/v1/harness/cliproxy/check'),
+    status: 409,
+    schema: z.object({
+      ok: z.literal(false),
+      error: z.object({
+        code: z.literal('NOT_ALLOWED'),
+        reason: z.literal('HARNESS_NOT_CONFIGURED'),
+        message: z.string(),
+      }),
+    }),
+  },
+  'get /v1/entities/{entity}/{entityId}': {
+    call: get(() => `/v1/entities/lane/${ids.lane}`),
+    status: 200,
+    schema: Actor,
+  },
+  'get /v1/entities/{entity}/{entityId}/events': {
+    call: get(() => `/v1/entities/lane/${ids.lane}/events`),
+    status: 200,
+    schema: z.array(z.object({ streamSeq: z.number().int(), type: z.string(), seq: z.number().int() }).passthrough()),
+  },
+  'get /v1/entities/{entity}': {
+    call: get(() => '/v1/entities/lane'),
+    status: 200,
+    schema: z.object({ items: z.array(Actor) }),
+  },
+  'get /v1/projections': {
+    call: get(() => '/v1/projections'),
+    status: 200,
+    schema: z.object({ items: z.array(z.object({ name: z.string(), bucket: z.string(), lag: z.number().int() })) }),
+  },
+  'get /healthz': {
+    call: get(() => '/healthz'),
+    status: 200,
+    schema: z.object({ ok: z.literal(true), store: z.enum(['jetstream', 'embedded']) }),
+  },
+  'get /openapi.json': {
+    call: get(() => '/openapi.json'),
+    status: 200,
+    schema: z.object({ openapi: z.literal('3.1.0'), paths: z.record(z.string(), z.unknown()) }),
+  },
 };
 
 describe('HTTP API against its contract', () => {
@@ -69,16 +288,25 @@ describe('HTTP API against its contract', () => {
   });
 
   it('every route answers with the status and body its contract gives', async () => {
-    ids.cleanupLane = LaneView.parse((await api(cp.url, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'to clean' })).body).lane_id;
+    ids.cleanupLane = LaneView.parse(
+      (await api(cp.url, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'to clean' }))
+        .body,
+    ).lane_id;
     for (const [op, c] of Object.entries(cases)) {
       const r = await c.call();
-      expect([op, r.status, r.status === c.status ? "" : JSON.stringify(r.body)]).toEqual([op, c.status, ""]);
+      expect([op, r.status, r.status === c.status ? '' : JSON.stringify(r.body)]).toEqual([op, c.status, '']);
       const parsed = c.schema.safeParse(r.body);
       expect([op, parsed.success ? 'ok' : parsed.error.message]).toEqual([op, 'ok']);
       if (op === 'post /v1/workspaces/{ws}/lanes') ids.lane = (r.body as { lane_id: string }).lane_id;
-      if (op === 'post /v1/workspaces/{ws}/lanes/{lane}/sessions') ids.session = (r.body as { session_id: string }).session_id;
-      if (op === 'post /v1/workspaces/{ws}/lanes/{lane}/terminals') ids.terminal = (r.body as { terminal_id: string }).terminal_id;
-      if (op === 'post /v1/shares') [ids.share, ids.participant] = [(r.body as ShareCreated).share.share_id, (r.body as ShareCreated).link!.participant_id];
+      if (op === 'post /v1/workspaces/{ws}/lanes/{lane}/sessions')
+        ids.session = (r.body as { session_id: string }).session_id;
+      if (op === 'post /v1/workspaces/{ws}/lanes/{lane}/terminals')
+        ids.terminal = (r.body as { terminal_id: string }).terminal_id;
+      if (op === 'post /v1/shares')
+        [ids.share, ids.participant] = [
+          (r.body as ShareCreated).share.share_id,
+          (r.body as ShareCreated).link!.participant_id,
+        ];
     }
     const metrics = await fetch(`${cp.url}/metrics`);
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);

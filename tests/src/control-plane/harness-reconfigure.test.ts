@@ -12,17 +12,32 @@ describe('harness settings across restarts', () => {
   it('a restart with another harness url reconfigures the route instead of keeping the old one', async () => {
     const first = await TetherProcess.start({ NATS_URL: ctx.nats.url });
     procs.push(first);
-    const status = async (url: string) => HarnessStatusView.parse(await (await fetch(`${url}/v1/harness/cliproxy/status`)).json());
-    expect(await eventually(() => status(first.url), (s) => s.status === 'unavailable')).toMatchObject({ transport: 'native_openai' });
+    const status = async (url: string) =>
+      HarnessStatusView.parse(await (await fetch(`${url}/v1/harness/cliproxy/status`)).json());
+    expect(
+      await eventually(
+        () => status(first.url),
+        (s) => s.status === 'unavailable',
+      ),
+    ).toMatchObject({ transport: 'native_openai' });
     await first.kill('SIGTERM');
 
     const port = await freePort();
     const harness = createServer((_req, res) => res.writeHead(200).end('ok'));
     await new Promise<void>((r) => harness.listen(port, '127.0.0.1', r));
     try {
-      const second = await TetherProcess.start({ NATS_URL: ctx.nats.url, TETHER_HARNESS_URL: `http://127.0.0.1:${port}`, TETHER_LOG_LEVEL: 'warn' });
+      const second = await TetherProcess.start({
+        NATS_URL: ctx.nats.url,
+        TETHER_HARNESS_URL: `http://127.0.0.1:${port}`,
+        TETHER_LOG_LEVEL: 'warn',
+      });
       procs.push(second);
-      expect(await eventually(() => status(second.url), (s) => s.status === 'healthy')).toMatchObject({ transport: 'cliproxy_harness' });
+      expect(
+        await eventually(
+          () => status(second.url),
+          (s) => s.status === 'healthy',
+        ),
+      ).toMatchObject({ transport: 'cliproxy_harness' });
       expect(second.logs).toMatch(/harness settings changed; reconfiguring/);
       const types: string[] = [];
       for await (const e of ctx.store.readAll({ filter: 'tether.evt.harness.*' })) types.push(e.event.type);

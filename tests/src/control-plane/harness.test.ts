@@ -10,7 +10,9 @@ class HarnessServer {
   private server?: Server;
   constructor(readonly port: number) {}
   async start() {
-    this.server = createServer((req, res) => setTimeout(() => res.writeHead(req.url === '/health' ? 200 : 404).end('ok'), this.delayMs));
+    this.server = createServer((req, res) =>
+      setTimeout(() => res.writeHead(req.url === '/health' ? 200 : 404).end('ok'), this.delayMs),
+    );
     await new Promise<void>((r) => this.server!.listen(this.port, '127.0.0.1', r));
   }
   async stop() {
@@ -34,13 +36,20 @@ const cp = useControlPlane({
 const status = async () => HarnessStatusView.parse((await api(cp.url, 'GET', '/v1/harness/cliproxy/status')).body);
 const check = async () => HarnessStatusView.parse((await api(cp.url, 'POST', '/v1/harness/cliproxy/check')).body);
 async function sessionOnNewLane() {
-  const lane = LaneView.parse((await api(cp.url, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'h' })).body);
-  return SessionView.parse((await api(cp.url, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/sessions`, { provider: 'codex' })).body);
+  const lane = LaneView.parse(
+    (await api(cp.url, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'h' })).body,
+  );
+  return SessionView.parse(
+    (await api(cp.url, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/sessions`, { provider: 'codex' })).body,
+  );
 }
 
 describe('harness routing', () => {
   it('routes through a healthy harness, degrades with the reason when it dies, and recovers only after the cooldown', async () => {
-    expect(await eventually(status, (s) => s.status === 'healthy')).toMatchObject({ transport: 'cliproxy_harness', fallback_transport: 'native_openai' });
+    expect(await eventually(status, (s) => s.status === 'healthy')).toMatchObject({
+      transport: 'cliproxy_harness',
+      fallback_transport: 'native_openai',
+    });
     const viaHarness = await sessionOnNewLane();
     expect(viaHarness).toMatchObject({ transport: 'cliproxy_harness', diagnostics: { degrade_reason: null } });
 
@@ -52,15 +61,23 @@ describe('harness routing', () => {
     expect(fallback.transport).toBe('native_openai');
     expect(fallback.diagnostics.degrade_reason).toMatch(/^harness_degraded: harness unreachable .*ECONNREFUSED/);
     // tether keeps working: the earlier session is still there and unchanged.
-    expect((await cp.server.host.state('session', viaHarness.session_id))?.context).toMatchObject({ transport: 'cliproxy_harness' });
+    expect((await cp.server.host.state('session', viaHarness.session_id))?.context).toMatchObject({
+      transport: 'cliproxy_harness',
+    });
 
     await harness.start();
     expect((await check()).status).toBe('degraded'); // back, but inside the cooldown: no flap
     const recovered = await eventually(check, (s) => s.status === 'healthy', 10_000);
     expect(recovered.transport).toBe('cliproxy_harness');
     const events: string[] = [];
-    for await (const e of cp.ctx.store.readAll({ filter: 'tether.evt.harness.*' })) events.push(`${e.event.type}:${JSON.stringify(e.event.state)}`);
-    expect(events).toEqual(['harness.configure:"degraded"', 'harness.status.changed:"healthy"', 'harness.status.changed:"degraded"', 'harness.status.changed:"healthy"']);
+    for await (const e of cp.ctx.store.readAll({ filter: 'tether.evt.harness.*' }))
+      events.push(`${e.event.type}:${JSON.stringify(e.event.state)}`);
+    expect(events).toEqual([
+      'harness.configure:"degraded"',
+      'harness.status.changed:"healthy"',
+      'harness.status.changed:"degraded"',
+      'harness.status.changed:"healthy"',
+    ]);
   });
 
   it('a slow harness degrades the route with the measured latency', async () => {

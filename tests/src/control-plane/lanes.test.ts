@@ -12,14 +12,30 @@ describe('lanes', () => {
     const r = await api(cp.url, 'POST', lanes(), { project_context_id: 'proj-1', display_name: 'Fix login' });
     expect(r.status).toBe(201);
     const lane = LaneView.parse(r.body);
-    expect(lane).toMatchObject({ workspace_id: 'ws1', project_context_id: 'proj-1', display_name: 'Fix login', status: 'ready', branch: `tether/${lane.lane_id}`, error: null });
+    expect(lane).toMatchObject({
+      workspace_id: 'ws1',
+      project_context_id: 'proj-1',
+      display_name: 'Fix login',
+      status: 'ready',
+      branch: `tether/${lane.lane_id}`,
+      error: null,
+    });
     expect(existsSync(lane.worktree_path!)).toBe(true);
     const list = await execa('git', ['-C', cp.repo, 'worktree', 'list', '--porcelain']);
     expect(list.stdout).toContain(`worktree ${lane.worktree_path}`);
     expect(LaneView.parse((await api(cp.url, 'GET', `${lanes()}/${lane.lane_id}`)).body)).toEqual(lane);
-    const all = Items(LaneView).parse((await eventually(() => api(cp.url, 'GET', lanes()), (x) => (x.body as { items: unknown[] }).items.length > 0)).body);
+    const all = Items(LaneView).parse(
+      (
+        await eventually(
+          () => api(cp.url, 'GET', lanes()),
+          (x) => (x.body as { items: unknown[] }).items.length > 0,
+        )
+      ).body,
+    );
     expect(all.items.map((l) => l.lane_id)).toContain(lane.lane_id);
-    expect(LaneView.parse((await api(cp.url, 'POST', `${lanes()}/${lane.lane_id}/attach`)).body).status).toBe('running');
+    expect(LaneView.parse((await api(cp.url, 'POST', `${lanes()}/${lane.lane_id}/attach`)).body).status).toBe(
+      'running',
+    );
   });
 
   it('rejects bad input with a code and changes nothing', async () => {
@@ -47,8 +63,12 @@ describe('lanes', () => {
   });
 
   it('cleanup removes the worktree and closes the lane; a closed lane refuses with a reason', async () => {
-    const lane = LaneView.parse((await api(cp.url, 'POST', lanes(), { project_context_id: 'p', display_name: 'short-lived' })).body);
-    const closed = LaneView.parse((await api(cp.url, 'POST', `${lanes()}/${lane.lane_id}/cleanup`, { reason: 'done' })).body);
+    const lane = LaneView.parse(
+      (await api(cp.url, 'POST', lanes(), { project_context_id: 'p', display_name: 'short-lived' })).body,
+    );
+    const closed = LaneView.parse(
+      (await api(cp.url, 'POST', `${lanes()}/${lane.lane_id}/cleanup`, { reason: 'done' })).body,
+    );
     expect(closed.status).toBe('closed');
     expect(existsSync(lane.worktree_path!)).toBe(false);
     expect((await execa('git', ['-C', cp.repo, 'worktree', 'list'])).stdout).not.toContain(lane.worktree_path!);
@@ -58,9 +78,18 @@ describe('lanes', () => {
   });
 
   it('a lane whose worktree vanished is marked, not silently dropped', async () => {
-    const lane = LaneView.parse((await api(cp.url, 'POST', lanes(), { project_context_id: 'p', display_name: 'doomed' })).body);
+    const lane = LaneView.parse(
+      (await api(cp.url, 'POST', lanes(), { project_context_id: 'p', display_name: 'doomed' })).body,
+    );
     rmSync(lane.worktree_path!, { recursive: true, force: true });
-    const marked = await eventually(async () => LaneView.parse((await api(cp.url, 'GET', `${lanes()}/${lane.lane_id}`)).body), (l) => l.status === 'error', 20_000);
-    expect(marked.error).toEqual({ reason: 'worktree_missing', message: `worktree ${lane.worktree_path} is gone from disk` });
+    const marked = await eventually(
+      async () => LaneView.parse((await api(cp.url, 'GET', `${lanes()}/${lane.lane_id}`)).body),
+      (l) => l.status === 'error',
+      20_000,
+    );
+    expect(marked.error).toEqual({
+      reason: 'worktree_missing',
+      message: `worktree ${lane.worktree_path} is gone from disk`,
+    });
   });
 });

@@ -4,8 +4,12 @@ import { sendCommand } from '@tether/runtime';
 import { api, useControlPlane } from '../harness/index.ts';
 
 const cp = useControlPlane();
-const newLane = async () => LaneView.parse((await api(cp.url, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'agent' })).body);
-const ensure = (laneId: string, body: Record<string, unknown> = { provider: 'codex' }) => api(cp.url, 'POST', `/v1/workspaces/ws1/lanes/${laneId}/sessions`, body);
+const newLane = async () =>
+  LaneView.parse(
+    (await api(cp.url, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'agent' })).body,
+  );
+const ensure = (laneId: string, body: Record<string, unknown> = { provider: 'codex' }) =>
+  api(cp.url, 'POST', `/v1/workspaces/ws1/lanes/${laneId}/sessions`, body);
 
 describe('sessions', () => {
   it('ensure starts one session and returns it again (codex session continuity)', async () => {
@@ -17,7 +21,9 @@ describe('sessions', () => {
     expect(s).toMatchObject({ lane_id: lane.lane_id, status: 'attached', transport: 'native_openai' });
     expect(s.diagnostics.degrade_reason).toMatch(/^harness_unavailable: not_configured/);
     expect(SessionView.parse((await ensure(lane.lane_id)).body)).toEqual(s);
-    const list = Items(SessionView).parse((await api(cp.url, 'GET', `/v1/workspaces/ws1/lanes/${lane.lane_id}/sessions`)).body);
+    const list = Items(SessionView).parse(
+      (await api(cp.url, 'GET', `/v1/workspaces/ws1/lanes/${lane.lane_id}/sessions`)).body,
+    );
     expect(list.items.map((x) => x.session_id)).toContain(s.session_id);
   });
 
@@ -26,27 +32,39 @@ describe('sessions', () => {
     const replies = await Promise.all(Array.from({ length: 12 }, () => ensure(lane.lane_id)));
     const ids = new Set(replies.map((r) => SessionView.parse(r.body).session_id));
     expect(ids.size).toBe(1);
-    const sessions = (await cp.ctx.store.readAll({ filter: 'tether.evt.session.*' }));
+    const sessions = await cp.ctx.store.readAll({ filter: 'tether.evt.session.*' });
     const created: string[] = [];
-    for await (const e of sessions) if (e.event.type === 'session.create' && (e.event.data as { laneId: string }).laneId === lane.lane_id) created.push(e.event.entityId);
+    for await (const e of sessions)
+      if (e.event.type === 'session.create' && (e.event.data as { laneId: string }).laneId === lane.lane_id)
+        created.push(e.event.entityId);
     expect(created).toEqual([...ids]);
   });
 
   it('one codex session id belongs to one active session across lanes', async () => {
     const [a, b] = [await newLane(), await newLane()];
     const codex = `codex-${a.lane_id}`;
-    expect(SessionView.parse((await ensure(a.lane_id, { provider: 'codex', codex_session_id: codex })).body).codex_session_id).toBe(codex);
+    expect(
+      SessionView.parse((await ensure(a.lane_id, { provider: 'codex', codex_session_id: codex })).body)
+        .codex_session_id,
+    ).toBe(codex);
     const taken = await ensure(b.lane_id, { provider: 'codex', codex_session_id: codex });
     expect(taken.status).toBe(409);
-    expect(CommandRejected.parse(taken.body).error).toMatchObject({ code: 'NOT_ALLOWED', reason: 'CODEX_SESSION_IN_USE' });
-    expect(LaneView.parse((await api(cp.url, 'GET', `/v1/workspaces/ws1/lanes/${b.lane_id}`)).body).active_session_id).toBeNull();
+    expect(CommandRejected.parse(taken.body).error).toMatchObject({
+      code: 'NOT_ALLOWED',
+      reason: 'CODEX_SESSION_IN_USE',
+    });
+    expect(
+      LaneView.parse((await api(cp.url, 'GET', `/v1/workspaces/ws1/lanes/${b.lane_id}`)).body).active_session_id,
+    ).toBeNull();
   });
 
   it('after a session terminates, ensure starts a new one that continues the same codex session', async () => {
     const lane = await newLane();
     const s1 = SessionView.parse((await ensure(lane.lane_id)).body);
     const nc = cp.ctx.store.nc;
-    expect(await sendCommand(nc, 'session', 'terminate', { entityId: s1.session_id, data: { reason: 'agent finished' } })).toMatchObject({ ok: true, state: 'terminated' });
+    expect(
+      await sendCommand(nc, 'session', 'terminate', { entityId: s1.session_id, data: { reason: 'agent finished' } }),
+    ).toMatchObject({ ok: true, state: 'terminated' });
     let s2 = s1;
     for (let i = 0; i < 100 && s2.session_id === s1.session_id; i++) {
       s2 = SessionView.parse((await ensure(lane.lane_id)).body);
@@ -59,10 +77,14 @@ describe('sessions', () => {
 
   it('session.ensure works over NATS too, with the session view in the reply', async () => {
     const lane = await newLane();
-    const r = await sendCommand(cp.ctx.store.nc, 'session', 'ensure', { data: { laneId: lane.lane_id, provider: 'codex' } });
+    const r = await sendCommand(cp.ctx.store.nc, 'session', 'ensure', {
+      data: { laneId: lane.lane_id, provider: 'codex' },
+    });
     expect(r.ok).toBe(true);
     if (r.ok) expect(SessionView.parse(r.result)).toMatchObject({ lane_id: lane.lane_id, status: 'attached' });
-    expect(await sendCommand(cp.ctx.store.nc, 'session', 'ensure', { data: { laneId: 'nope', provider: 'codex' } })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect(
+      await sendCommand(cp.ctx.store.nc, 'session', 'ensure', { data: { laneId: 'nope', provider: 'codex' } }),
+    ).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
   });
 });
 
@@ -72,9 +94,17 @@ describe('sessions after a crash half way through ensure', () => {
     const codex = `codex-stale-${lane.lane_id}`;
     // What an ensure that died after claiming and before binding leaves behind.
     const nc = cp.ctx.store.nc;
-    expect(await sendCommand(nc, 'codexSession', 'claim', { entityId: codex, data: { laneId: lane.lane_id, sessionId: 'never-bound' } })).toMatchObject({ ok: true });
+    expect(
+      await sendCommand(nc, 'codexSession', 'claim', {
+        entityId: codex,
+        data: { laneId: lane.lane_id, sessionId: 'never-bound' },
+      }),
+    ).toMatchObject({ ok: true });
     const s = SessionView.parse((await ensure(lane.lane_id, { provider: 'codex', codex_session_id: codex })).body);
     expect(s).toMatchObject({ codex_session_id: codex, status: 'attached' });
-    expect((await cp.server.host.state('codexSession', codex))?.context).toMatchObject({ sessionId: s.session_id, laneId: lane.lane_id });
+    expect((await cp.server.host.state('codexSession', codex))?.context).toMatchObject({
+      sessionId: s.session_id,
+      laneId: lane.lane_id,
+    });
   });
 });

@@ -8,9 +8,16 @@ import { api, eventually, useControlPlane } from '../harness/index.ts';
 const cp = useControlPlane();
 
 async function terminal(title = 'shell') {
-  const lane = LaneView.parse((await api(cp.url, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'term' })).body);
-  const session = SessionView.parse((await api(cp.url, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/sessions`, { provider: 'codex' })).body);
-  const r = await api(cp.url, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/terminals`, { session_id: session.session_id, title });
+  const lane = LaneView.parse(
+    (await api(cp.url, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'term' })).body,
+  );
+  const session = SessionView.parse(
+    (await api(cp.url, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/sessions`, { provider: 'codex' })).body,
+  );
+  const r = await api(cp.url, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/terminals`, {
+    session_id: session.session_id,
+    title,
+  });
   expect(r.status).toBe(201);
   return { lane, session, term: TerminalView.parse(r.body) };
 }
@@ -18,25 +25,41 @@ async function terminal(title = 'shell') {
 /** Collects what the terminal prints on tether.term.<id>.out. */
 function watch(id: string) {
   let text = '';
-  const sub = cp.ctx.store.nc.subscribe(termSubjects.out(id), { callback: (_e, m) => void (text += new TextDecoder().decode(m.data)) });
+  const sub = cp.ctx.store.nc.subscribe(termSubjects.out(id), {
+    callback: (_e, m) => void (text += new TextDecoder().decode(m.data)),
+  });
   return { text: () => text, stop: () => sub.unsubscribe() };
 }
-const type = (id: string, data: string, from: string) => cp.ctx.store.nc.publish(termSubjects.in(id), JSON.stringify({ data, from }));
+const type = (id: string, data: string, from: string) =>
+  cp.ctx.store.nc.publish(termSubjects.in(id), JSON.stringify({ data, from }));
 
 describe('terminals', () => {
-  it('spawns a shell in tmux inside the lane worktree, marked as tether\'s, streaming output and taking the writer\'s input', async () => {
+  it("spawns a shell in tmux inside the lane worktree, marked as tether's, streaming output and taking the writer's input", async () => {
     const { lane, session, term } = await terminal();
-    expect(term).toMatchObject({ lane_id: lane.lane_id, session_id: session.session_id, state: 'active', tmux_session: term.terminal_id });
+    expect(term).toMatchObject({
+      lane_id: lane.lane_id,
+      session_id: session.session_id,
+      state: 'active',
+      tmux_session: term.terminal_id,
+    });
     const out = watch(term.terminal_id);
     type(term.terminal_id, 'echo "cwd=$(pwd) owner=$TETHER_OWNER"\r', session.session_id);
-    await eventually(() => out.text(), (t) => t.includes(`cwd=${lane.worktree_path} owner=test-${process.pid}`));
+    await eventually(
+      () => out.text(),
+      (t) => t.includes(`cwd=${lane.worktree_path} owner=test-${process.pid}`),
+    );
     // Input from anyone but the writer is dropped.
     type(term.terminal_id, 'echo intruder-was-here\r', 'someone-else');
     type(term.terminal_id, 'echo writer-ok\r', session.session_id);
-    await eventually(() => out.text(), (t) => t.includes('writer-ok'));
+    await eventually(
+      () => out.text(),
+      (t) => t.includes('writer-ok'),
+    );
     expect(out.text()).not.toContain('intruder-was-here');
     out.stop();
-    const list = Items(TerminalView).parse((await api(cp.url, 'GET', `/v1/workspaces/ws1/lanes/${lane.lane_id}/terminals`)).body);
+    const list = Items(TerminalView).parse(
+      (await api(cp.url, 'GET', `/v1/workspaces/ws1/lanes/${lane.lane_id}/terminals`)).body,
+    );
     expect(list.items.map((t) => t.terminal_id)).toContain(term.terminal_id);
   });
 
@@ -45,29 +68,55 @@ describe('terminals', () => {
     const out = watch(term.terminal_id);
     // A background child in the same process group as the shell.
     type(term.terminal_id, 'sleep 300 & echo "child=$!"\r', session.session_id);
-    const text = await eventually(() => out.text(), (t) => /child=\d+/.test(t));
+    const text = await eventually(
+      () => out.text(),
+      (t) => /child=\d+/.test(t),
+    );
     const child = Number(/child=(\d+)/.exec(text)![1]);
     expect(readFileSync(`/proc/${child}/environ`, 'utf8')).toContain(`TETHER_OWNER=test-${process.pid}`);
-    expect(await sendCommand(cp.ctx.store.nc, 'terminal', 'close', { entityId: term.terminal_id, data: { reason: 'done' } })).toMatchObject({ ok: true, state: 'closed' });
-    await eventually(() => isAlive(child), (a) => !a, 10_000);
-    await eventually(() => cp.server && import('@tether/workers').then(() => hasTmux(term.terminal_id)), (h) => !h, 10_000);
+    expect(
+      await sendCommand(cp.ctx.store.nc, 'terminal', 'close', { entityId: term.terminal_id, data: { reason: 'done' } }),
+    ).toMatchObject({ ok: true, state: 'closed' });
+    await eventually(
+      () => isAlive(child),
+      (a) => !a,
+      10_000,
+    );
+    await eventually(
+      () => cp.server && import('@tether/workers').then(() => hasTmux(term.terminal_id)),
+      (h) => !h,
+      10_000,
+    );
     out.stop();
   });
 
   it('a shell that exits by itself closes the terminal with its exit code', async () => {
     const { session, term } = await terminal();
     type(term.terminal_id, 'exit 3\r', session.session_id);
-    const done = await eventually(async () => (await cp.server.host.state('terminal', term.terminal_id))!, (t) => t.value === 'closed', 10_000);
+    const done = await eventually(
+      async () => (await cp.server.host.state('terminal', term.terminal_id))!,
+      (t) => t.value === 'closed',
+      10_000,
+    );
     expect(done.context).toMatchObject({ closeReason: 'exited', exit: { code: 3, signal: null } });
   });
 
-  it('refuses to spawn on a closed lane or with another lane\'s session', async () => {
+  it("refuses to spawn on a closed lane or with another lane's session", async () => {
     const a = await terminal();
-    const other = LaneView.parse((await api(cp.url, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'other' })).body);
-    const wrong = await api(cp.url, 'POST', `/v1/workspaces/ws1/lanes/${other.lane_id}/terminals`, { session_id: a.session.session_id });
-    expect(CommandRejected.parse(wrong.body).error).toMatchObject({ code: 'NOT_ALLOWED', reason: 'SESSION_OF_OTHER_LANE' });
+    const other = LaneView.parse(
+      (await api(cp.url, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'other' })).body,
+    );
+    const wrong = await api(cp.url, 'POST', `/v1/workspaces/ws1/lanes/${other.lane_id}/terminals`, {
+      session_id: a.session.session_id,
+    });
+    expect(CommandRejected.parse(wrong.body).error).toMatchObject({
+      code: 'NOT_ALLOWED',
+      reason: 'SESSION_OF_OTHER_LANE',
+    });
     await api(cp.url, 'POST', `/v1/workspaces/ws1/lanes/${a.lane.lane_id}/cleanup`, {});
-    const closed = await api(cp.url, 'POST', `/v1/workspaces/ws1/lanes/${a.lane.lane_id}/terminals`, { session_id: a.session.session_id });
+    const closed = await api(cp.url, 'POST', `/v1/workspaces/ws1/lanes/${a.lane.lane_id}/terminals`, {
+      session_id: a.session.session_id,
+    });
     expect(closed.status).toBe(409);
     expect(CommandRejected.parse(closed.body).error.reason).toBe('LANE_NOT_READY');
     // The lane's cleanup closed its terminal too.
@@ -86,5 +135,8 @@ function isAlive(pid: number) {
 
 async function hasTmux(name: string) {
   const { execa } = await import('execa');
-  return (await execa('tmux', ['-S', `${cp.home}/terminals/tmux.sock`, 'has-session', '-t', `=${name}`], { reject: false })).exitCode === 0;
+  return (
+    (await execa('tmux', ['-S', `${cp.home}/terminals/tmux.sock`, 'has-session', '-t', `=${name}`], { reject: false }))
+      .exitCode === 0
+  );
 }

@@ -26,7 +26,14 @@ export function useControlPlane(env: Record<string, string> = {}) {
     cp.repo = await gitRepo();
     cp.home = mkdtempSync(join(tmpdir(), 'tether-cp-'));
     const logger = process.env.TETHER_TEST_LOGS ? createLogger('test') : silentLogger;
-    cp.server = await startServer({ store: ctx.store, logger, port: 0, home: cp.home, ownerId: `test-${process.pid}`, env: { TETHER_WORKSPACES: `ws1=${cp.repo},nogit=${tmpdir()}`, ...env } });
+    cp.server = await startServer({
+      store: ctx.store,
+      logger,
+      port: 0,
+      home: cp.home,
+      ownerId: `test-${process.pid}`,
+      env: { TETHER_WORKSPACES: `ws1=${cp.repo},nogit=${tmpdir()}`, ...env },
+    });
     cp.url = cp.server.url;
   });
   afterAll(async () => {
@@ -36,7 +43,12 @@ export function useControlPlane(env: Record<string, string> = {}) {
   return Object.assign(cp, { ctx });
 }
 
-export async function api<T = unknown>(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+export async function api<T = unknown>(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const res = await fetch(base + path, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },

@@ -20,7 +20,13 @@ export function useNats() {
 let n = 0;
 export const uid = (p = 'x') => `${p}-${process.pid}-${Date.now().toString(36)}-${(n++).toString(36)}`;
 
-export function cmd(entity: string, verb: string, entityId: string | undefined, data: Record<string, unknown> = {}, id = uid('cmd')): Command {
+export function cmd(
+  entity: string,
+  verb: string,
+  entityId: string | undefined,
+  data: Record<string, unknown> = {},
+  id = uid('cmd'),
+): Command {
   return { id, entity, verb, entityId, data, actor: { kind: 'human', id: 'ann' }, correlationId: id, causationId: id };
 }
 

@@ -7,7 +7,11 @@ import { join } from 'node:path';
 /** A real nats-server with JetStream on a free port and a temp store dir; stop and start keep the data. */
 export class NatsServer {
   private proc?: ChildProcess;
-  private constructor(readonly port: number, readonly storeDir: string, private readonly extraArgs: string[] = []) {}
+  private constructor(
+    readonly port: number,
+    readonly storeDir: string,
+    private readonly extraArgs: string[] = [],
+  ) {}
 
   get url() {
     return `nats://127.0.0.1:${this.port}`;
@@ -21,12 +25,18 @@ export class NatsServer {
 
   async restart(): Promise<void> {
     if (this.proc) await this.stop();
-    const proc = spawn(process.env.NATS_SERVER_BIN ?? 'nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir, ...this.extraArgs], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const proc = spawn(
+      process.env.NATS_SERVER_BIN ?? 'nats-server',
+      ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir, ...this.extraArgs],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     proc.stderr?.on('data', (d) => (stderr += d));
-    const failed = new Promise<never>((_, reject) => proc.once('exit', (code) => reject(new Error(`nats-server exited (${code}): ${stderr.slice(-500)}`))));
+    const failed = new Promise<never>((_, reject) =>
+      proc.once('exit', (code) => reject(new Error(`nats-server exited (${code}): ${stderr.slice(-500)}`))),
+    );
     this.proc = proc;
     await Promise.race([waitForPort(this.port), failed]);
     failed.catch(() => undefined);
@@ -61,7 +71,18 @@ export class NatsCluster {
     const routePorts = await Promise.all(Array.from({ length: size }, () => freePort()));
     const routes = routePorts.map((p) => `nats://127.0.0.1:${p}`).join(',');
     const nodes = await Promise.all(
-      routePorts.map((p, i) => NatsServer.start(['--server_name', `n${i + 1}`, '--cluster_name', 'tether', '--cluster', `nats://127.0.0.1:${p}`, '--routes', routes])),
+      routePorts.map((p, i) =>
+        NatsServer.start([
+          '--server_name',
+          `n${i + 1}`,
+          '--cluster_name',
+          'tether',
+          '--cluster',
+          `nats://127.0.0.1:${p}`,
+          '--routes',
+          routes,
+        ]),
+      ),
     );
     return new NatsCluster(nodes);
   }

@@ -17,7 +17,9 @@ export function openViewer(link: string, via: 'browser' | 'cli' = 'cli'): Promis
   const ws = new WebSocket(`ws://${u.host}/v1/shares/${shareId}/ws`);
   let out = '';
   const messages: Viewer['messages'] = [];
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
   const viewer: Viewer = {
     output: () => out,
     messages,

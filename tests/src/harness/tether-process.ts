@@ -9,11 +9,19 @@ export const TETHER_BIN = fileURLToPath(new URL('../../../services/cli/bin/tethe
 /** A real `tether up` child process; `kill('SIGKILL')` is a crash, not a shutdown. */
 export class TetherProcess {
   logs = '';
-  private constructor(readonly proc: ChildProcess, readonly url: string) {}
+  private constructor(
+    readonly proc: ChildProcess,
+    readonly url: string,
+  ) {}
 
   static async start(env: Record<string, string>, args: string[] = []): Promise<TetherProcess> {
     const proc = spawn(process.execPath, [TETHER_BIN, 'up', '--port', '0', '--json', ...args], {
-      env: { ...process.env, TETHER_HOME: mkdtempSync(join(tmpdir(), 'tether-home-')), TETHER_LOG_LEVEL: 'warn', ...env },
+      env: {
+        ...process.env,
+        TETHER_HOME: mkdtempSync(join(tmpdir(), 'tether-home-')),
+        TETHER_LOG_LEVEL: 'warn',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -2,7 +2,16 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import type { AnyMachineSnapshot, AnyStateMachine } from 'xstate';
 import { createTestModel } from 'xstate/graph';
 import { ACTORS_BUCKET } from '@tether/contracts';
-import { approvalMachine, codexSessionMachine, harnessMachine, laneMachine, registry, sessionMachine, shareMachine, terminalMachine } from '@tether/machines';
+import {
+  approvalMachine,
+  codexSessionMachine,
+  harnessMachine,
+  laneMachine,
+  registry,
+  sessionMachine,
+  shareMachine,
+  terminalMachine,
+} from '@tether/machines';
 import { ActorHost, type ProjectedDoc, type SavedActor } from '@tether/runtime';
 import { ProjectionRunner, actorsProjection } from '@tether/projector';
 import { cmd, eventually, uid, useNats } from '../harness/index.ts';
@@ -49,7 +58,16 @@ const models: [string, AnyStateMachine, Ev[], string[]?][] = [
     'session',
     sessionMachine,
     [
-      { type: 'create', data: { laneId: 'l1', codexSessionId: 'c1', provider: 'codex', transport: 'cliproxy_harness', heartbeatTimeoutMs: 60_000 } },
+      {
+        type: 'create',
+        data: {
+          laneId: 'l1',
+          codexSessionId: 'c1',
+          provider: 'codex',
+          transport: 'cliproxy_harness',
+          heartbeatTimeoutMs: 60_000,
+        },
+      },
       { type: 'attached', data: {} },
       { type: 'heartbeat', data: {} },
       { type: 'heartbeatMissed', data: {} },
@@ -79,7 +97,16 @@ const models: [string, AnyStateMachine, Ev[], string[]?][] = [
     [
       ...(['allow', 'approval', 'deny'] as const).map((effect) => ({
         type: 'request',
-        data: { terminalId: 't1', laneId: 'l1', backend: 'native', access: 'write', ttlMs: 7 * 86_400_000, maxTtlMs: 7 * 86_400_000, warnBeforeMs: 60_000, policy: { effect, ruleId: 'r1', reason: effect } },
+        data: {
+          terminalId: 't1',
+          laneId: 'l1',
+          backend: 'native',
+          access: 'write',
+          ttlMs: 7 * 86_400_000,
+          maxTtlMs: 7 * 86_400_000,
+          warnBeforeMs: 60_000,
+          policy: { effect, ruleId: 'r1', reason: effect },
+        },
       })),
       { type: 'approved', data: { approvalId: 'a1', by: 'human:ops' } },
       { type: 'rejected', data: { approvalId: 'a1', reason: 'no' } },
@@ -106,7 +133,16 @@ const models: [string, AnyStateMachine, Ev[], string[]?][] = [
     'approval',
     approvalMachine,
     [
-      { type: 'request', data: { shareId: 'sh1', requestedBy: { kind: 'ai', id: 'codex' }, ruleId: 'r1', reason: 'agents ask', timeoutMs: 600_000 } },
+      {
+        type: 'request',
+        data: {
+          shareId: 'sh1',
+          requestedBy: { kind: 'ai', id: 'codex' },
+          ruleId: 'r1',
+          reason: 'agents ask',
+          timeoutMs: 600_000,
+        },
+      },
       { type: 'approve', data: { note: 'ok' } },
       { type: 'deny', data: { reason: 'no' } },
       { type: 'expire', data: {} },
@@ -142,20 +178,38 @@ describe.each(models)('model-based paths: %s', (entity, machine, events, timeOnl
   // The model's events carry one fixed time: paths then only use transitions that need no time to pass.
   // The model acts as the host's commands do (fixtures' cmd(): human:ann), so guards on who decide alike.
   const timed = events.map((e) => ({ ...e, at: '2026-01-01T00:00:00.000Z', actor: { kind: 'human', id: 'ann' } }));
-  const model = createTestModel(machine, { events: timed as never, serializeState: (s) => JSON.stringify((s as AnyMachineSnapshot).value) });
+  const model = createTestModel(machine, {
+    events: timed as never,
+    serializeState: (s) => JSON.stringify((s as AnyMachineSnapshot).value),
+  });
   const paths = model.getShortestPaths();
 
   it('models every event the machine accepts', () => {
-    expect([...new Set(events.map((e) => e.type))].sort()).toEqual([...machine.events].filter((t) => !t.startsWith('xstate.')).sort());
+    expect([...new Set(events.map((e) => e.type))].sort()).toEqual(
+      [...machine.events].filter((t) => !t.startsWith('xstate.')).sort(),
+    );
   });
 
   it(`has paths to every state (${paths.length})`, () => {
     const states = new Set(paths.flatMap((p) => p.steps.map((s) => JSON.stringify(s.state.value))));
-    const declared = Object.keys(machine.root.states).filter((s) => !timeOnly.includes(s)).map((s) => JSON.stringify(s));
+    const declared = Object.keys(machine.root.states)
+      .filter((s) => !timeOnly.includes(s))
+      .map((s) => JSON.stringify(s));
     expect([...states].sort()).toEqual(declared.sort());
   });
 
-  it.each(paths.map((p) => [p.steps.map((s) => s.event.type).filter((t) => t !== 'xstate.init').join(' → ') || '(initial)', p] as const))('%s', async (_name, path) => {
+  it.each(
+    paths.map(
+      (p) =>
+        [
+          p.steps
+            .map((s) => s.event.type)
+            .filter((t) => t !== 'xstate.init')
+            .join(' → ') || '(initial)',
+          p,
+        ] as const,
+    ),
+  )('%s', async (_name, path) => {
     const id = uid(entity);
     let version = 0;
     for (const step of path.steps) {
@@ -166,7 +220,10 @@ describe.each(models)('model-based paths: %s', (entity, machine, events, timeOnl
       expect(reply).toMatchObject({ seq: version, state: step.state.value });
     }
     if (version === 0) return;
-    const doc = await eventually(() => readModel(entity, id), (d) => d?.version === version);
+    const doc = await eventually(
+      () => readModel(entity, id),
+      (d) => d?.version === version,
+    );
     expect(doc!.value).toEqual(path.state.value);
     expect(doc!.context).toEqual((await host.state(entity, id))!.context);
   });

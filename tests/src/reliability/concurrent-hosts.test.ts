@@ -8,14 +8,23 @@ afterAll(async () => Promise.all(procs.map((p) => p.kill())));
 
 describe('(a) two actor-host processes, conflicting commands for one entity at once', () => {
   it('loses no update and forks no history', async () => {
-    const [a, b] = await Promise.all([TetherProcess.start({ NATS_URL: ctx.nats.url }), TetherProcess.start({ NATS_URL: ctx.nats.url })]);
+    const [a, b] = await Promise.all([
+      TetherProcess.start({ NATS_URL: ctx.nats.url }),
+      TetherProcess.start({ NATS_URL: ctx.nats.url }),
+    ]);
     procs.push(a, b);
     const id = uid('shared');
-    expect(await postCommand(a.url, 'lease', 'create', { entityId: id, data: { holder: 'ann', ttlMs: 3_600_000 } })).toMatchObject({ ok: true });
+    expect(
+      await postCommand(a.url, 'lease', 'create', { entityId: id, data: { holder: 'ann', ttlMs: 3_600_000 } }),
+    ).toMatchObject({ ok: true });
     // Warm both processes' caches so their writes really collide.
     await postCommand(b.url, 'lease', 'renew', { entityId: id });
     const ids = Array.from({ length: 200 }, (_, i) => `race-${id}-${i}`);
-    const replies = await Promise.all(ids.map((cid, i) => postUntilAnswered(() => (i % 2 ? a.url : b.url), 'lease', 'renew', { entityId: id, id: cid })));
+    const replies = await Promise.all(
+      ids.map((cid, i) =>
+        postUntilAnswered(() => (i % 2 ? a.url : b.url), 'lease', 'renew', { entityId: id, id: cid }),
+      ),
+    );
     const failed = replies.filter((r) => !r.ok);
     expect(failed).toEqual([]);
 

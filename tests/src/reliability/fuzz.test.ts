@@ -13,7 +13,7 @@ import {
   CommandReply,
   CommandRequest,
   EntityName,
-  ErrorCode,
+  type ErrorCode,
   EventEnvelope,
   HTTP_STATUS,
   Token,
@@ -48,7 +48,10 @@ const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
 const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
 
 /** Commands that span entities (Dispatcher application commands), by entity and verb. */
-const APPLICATION: Record<string, Record<string, VerbContract>> = { session: { ensure: sessionEnsure }, share: shareApplicationCommands };
+const APPLICATION: Record<string, Record<string, VerbContract>> = {
+  session: { ensure: sessionEnsure },
+  share: shareApplicationCommands,
+};
 const contracts: Record<string, EntityContract> = entityContracts;
 const VERBS = [
   ...Object.entries(contracts).flatMap(([entity, c]) => Object.keys(c).map((verb) => ({ entity, verb }))),
@@ -56,7 +59,18 @@ const VERBS = [
 ];
 const ENTITIES = Object.keys(contracts);
 const ALL_VERB_NAMES = [...new Set(VERBS.map((v) => v.verb))];
-const PROTO_NAMES = ['constructor', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable', 'toLocaleString', '__proto__', '__defineGetter__', '__lookupSetter__'];
+const PROTO_NAMES = [
+  'constructor',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  'isPrototypeOf',
+  'propertyIsEnumerable',
+  'toLocaleString',
+  '__proto__',
+  '__defineGetter__',
+  '__lookupSetter__',
+];
 /** Codes a well-formed command may still get, from the entities' state or an id reused elsewhere. */
 const STATEFUL: ErrorCode[] = ['NOT_FOUND', 'ALREADY_EXISTS', 'NOT_ALLOWED', 'CONFLICT'];
 /** A path segment longer than a Token may be refused by the router itself (still INVALID_COMMAND). */
@@ -77,7 +91,8 @@ const issuesText = (e: z.ZodError) => e.issues.map((i) => `${i.path.join('.')}: 
 
 function lookup(entity: string, verb: string): { v: VerbContract; app: boolean } | undefined {
   if (!EntityName.safeParse(entity).success || !Verb.safeParse(verb).success) return undefined;
-  if (Object.hasOwn(APPLICATION, entity) && Object.hasOwn(APPLICATION[entity]!, verb)) return { v: APPLICATION[entity]![verb]!, app: true };
+  if (Object.hasOwn(APPLICATION, entity) && Object.hasOwn(APPLICATION[entity]!, verb))
+    return { v: APPLICATION[entity]![verb]!, app: true };
   if (!Object.hasOwn(contracts, entity)) return undefined;
   const c = contracts[entity]!;
   return Object.hasOwn(c, verb) ? { v: c[verb]!, app: false } : undefined;
@@ -91,7 +106,12 @@ function staticCodes(entity: string, verb: string, body: unknown): Set<ErrorCode
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return codes.add('INVALID_COMMAND');
   const req = CommandRequest.safeParse(body);
   if (!req.success) return codes.add('INVALID_COMMAND');
-  if (found && (!found.v.data.safeParse(req.data.data).success || (!req.data.entityId && (found.app ? !!found.v.needsEntityId : !found.v.creates)))) codes.add('INVALID_COMMAND');
+  if (
+    found &&
+    (!found.v.data.safeParse(req.data.data).success ||
+      (!req.data.entityId && (found.app ? !!found.v.needsEntityId : !found.v.creates)))
+  )
+    codes.add('INVALID_COMMAND');
   return codes;
 }
 
@@ -129,7 +149,11 @@ function httpSeen(contentType: string | undefined, payload: Uint8Array, headers:
   const merge = (b: unknown) => {
     const body = b ?? {};
     if (!body || typeof body !== 'object' || Array.isArray(body)) return body;
-    return { ...(headers['idempotency-key'] ? { id: headers['idempotency-key'] } : {}), ...(headers['x-correlation-id'] ? { correlationId: headers['x-correlation-id'] } : {}), ...body };
+    return {
+      ...(headers['idempotency-key'] ? { id: headers['idempotency-key'] } : {}),
+      ...(headers['x-correlation-id'] ? { correlationId: headers['x-correlation-id'] } : {}),
+      ...body,
+    };
   };
   const media = contentType?.split(';')[0]!.trim().toLowerCase();
   const text = decode(payload);
@@ -150,7 +174,9 @@ function httpSeen(contentType: string | undefined, payload: Uint8Array, headers:
     return { bodies: payload.length === 0 ? [text, merge(undefined)] : [text], parserRejects: payload.length === 0 };
   }
   // Any other media type (or none) with a body is an unsupported media type; an empty body is "no body".
-  return payload.length === 0 ? { bodies: [merge(undefined)], parserRejects: true } : { bodies: [], parserRejects: true };
+  return payload.length === 0
+    ? { bodies: [merge(undefined)], parserRejects: true }
+    : { bodies: [], parserRejects: true };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -189,7 +215,10 @@ function failuresOf(from: number) {
 
 /** Checks one command reply (NATS or HTTP) against the oracle; records what is wrong. */
 function judgeCommand(label: string, entity: string, verb: string, seen: Seen, reply: unknown, status?: number): void {
-  const fail = (why: string) => void tally.failures.push(`${label}\n    ${why}\n    reply: ${trunc(JSON.stringify(reply))}${status ? ` (HTTP ${status})` : ''}`);
+  const fail = (why: string) =>
+    void tally.failures.push(
+      `${label}\n    ${why}\n    reply: ${trunc(JSON.stringify(reply))}${status ? ` (HTTP ${status})` : ''}`,
+    );
   const parsed = CommandReply.safeParse(reply);
   if (!parsed.success) return fail(`the reply is not a CommandReply: ${issuesText(parsed.error)}`);
   const r = parsed.data;
@@ -204,12 +233,22 @@ function judgeCommand(label: string, entity: string, verb: string, seen: Seen, r
     if (!v.data.safeParse(req.data).success) return fail('accepted data the verb schema refuses');
     if (req.id && r.commandId !== req.id) return fail(`reply commandId ${r.commandId}, sent id ${req.id}`);
     if (!app && r.entity !== entity) return fail(`reply for entity ${r.entity}, sent to ${entity}`);
-    if (!app && req.entityId && r.entityId !== req.entityId) return fail(`reply entityId ${r.entityId}, sent ${req.entityId}`);
-    if (status !== undefined && status !== (!app && v.creates && !r.duplicate ? 201 : 200)) return fail(`status ${status} for an accepted ${verb}`);
+    if (!app && req.entityId && r.entityId !== req.entityId)
+      return fail(`reply entityId ${r.entityId}, sent ${req.entityId}`);
+    if (status !== undefined && status !== (!app && v.creates && !r.duplicate ? 201 : 200))
+      return fail(`status ${status} for an accepted ${verb}`);
     tally.touched.add(`${r.entity}:${r.entityId}`);
     if (r.duplicate) tally.duplicates++;
     else if (tally.accepted.has(r.commandId)) return fail(`command ${r.commandId} accepted twice as new`);
-    else tally.accepted.set(r.commandId, { label, entity: r.entity, entityId: r.entityId, streamSeq: r.streamSeq, correlationId: r.correlationId, app });
+    else
+      tally.accepted.set(r.commandId, {
+        label,
+        entity: r.entity,
+        entityId: r.entityId,
+        streamSeq: r.streamSeq,
+        correlationId: r.correlationId,
+        app,
+      });
     return;
   }
   const { code, message } = r.error;
@@ -225,27 +264,37 @@ function judgeCommand(label: string, entity: string, verb: string, seen: Seen, r
   for (const b of seen.bodies) for (const c of staticCodes(entity, verb, b)) allowed.add(c);
   if (valid.length > 0) STATEFUL.forEach((c) => allowed.add(c));
   if (seen.bodies.some((b) => frontDoorRefuses(entity, verb, b))) allowed.add('NOT_ALLOWED');
-  if (!allowed.has(code)) fail(`code ${code}, expected one of ${[...allowed].join(', ') || '(ok:true)'}: ${trunc(message)}`);
+  if (!allowed.has(code))
+    fail(`code ${code}, expected one of ${[...allowed].join(', ') || '(ok:true)'}: ${trunc(message)}`);
 }
 
 /** Checks a non-command HTTP answer: 2xx where `ok` approves, or a contract rejection with an allowed code. */
-function judgeHttp(label: string, status: number, body: unknown, allowed: Set<ErrorCode> | 'any', ok?: (b: unknown) => boolean, must2xx = false): boolean {
-  const fail = (why: string) => void tally.failures.push(`${label}\n    ${why}\n    reply: ${trunc(JSON.stringify(body))} (HTTP ${status})`);
+function judgeHttp(
+  label: string,
+  status: number,
+  body: unknown,
+  allowed: Set<ErrorCode> | 'any',
+  ok?: (b: unknown) => boolean,
+  must2xx = false,
+): boolean {
+  const fail = (why: string) =>
+    void tally.failures.push(`${label}\n    ${why}\n    reply: ${trunc(JSON.stringify(body))} (HTTP ${status})`);
   if (status >= 200 && status < 300) {
     bump('ok');
-    if (!ok) return fail('answered 2xx where an error was expected'), false;
-    if (!ok(body)) return fail(`a ${status} with an unexpected body`), false;
+    if (!ok) return (fail('answered 2xx where an error was expected'), false);
+    if (!ok(body)) return (fail(`a ${status} with an unexpected body`), false);
     return true;
   }
   const parsed = CommandRejected.safeParse(body);
-  if (!parsed.success) return fail(`not {ok:false, error:{code, message}}: ${issuesText(parsed.error)}`), false;
+  if (!parsed.success) return (fail(`not {ok:false, error:{code, message}}: ${issuesText(parsed.error)}`), false);
   const { code, message } = parsed.data.error;
   bump(code);
-  if (message.trim() === '') return fail('empty error message'), false;
-  if (status !== HTTP_STATUS[code]) return fail(`status ${status}, but ${code} is HTTP ${HTTP_STATUS[code]}`), false;
-  if (code === 'INTERNAL') return fail(`INTERNAL: ${trunc(message)}`), false;
-  if (must2xx) return fail(`expected 2xx, got ${code}: ${trunc(message)}`), false;
-  if (allowed !== 'any' && !allowed.has(code)) return fail(`code ${code}, expected one of ${[...allowed].join(', ') || '(2xx)'}: ${trunc(message)}`), false;
+  if (message.trim() === '') return (fail('empty error message'), false);
+  if (status !== HTTP_STATUS[code]) return (fail(`status ${status}, but ${code} is HTTP ${HTTP_STATUS[code]}`), false);
+  if (code === 'INTERNAL') return (fail(`INTERNAL: ${trunc(message)}`), false);
+  if (must2xx) return (fail(`expected 2xx, got ${code}: ${trunc(message)}`), false);
+  if (allowed !== 'any' && !allowed.has(code))
+    return (fail(`code ${code}, expected one of ${[...allowed].join(', ') || '(2xx)'}: ${trunc(message)}`), false);
   return false;
 }
 
@@ -263,7 +312,12 @@ async function pool<T>(items: T[], concurrency: number, fn: (item: T, i: number)
 }
 
 /** fetch that always yields a status and a parsed JSON body, or records why it could not. */
-async function fetchJson(label: string, url: string, init: RequestInit, textOk = false): Promise<{ status: number; body: unknown } | undefined> {
+async function fetchJson(
+  label: string,
+  url: string,
+  init: RequestInit,
+  textOk = false,
+): Promise<{ status: number; body: unknown } | undefined> {
   try {
     const res = await fetch(url, { ...init, signal: AbortSignal.timeout(45_000) });
     const text = await res.text();
@@ -271,7 +325,8 @@ async function fetchJson(label: string, url: string, init: RequestInit, textOk =
       return { status: res.status, body: JSON.parse(text) };
     } catch {
       // A route documented as text (e.g. /metrics) may answer text when it succeeds; errors are always JSON.
-      if (textOk && res.ok && res.headers.get('content-type')?.startsWith('text/plain')) return { status: res.status, body: { text } };
+      if (textOk && res.ok && res.headers.get('content-type')?.startsWith('text/plain'))
+        return { status: res.status, body: { text } };
       tally.failures.push(`${label}\n    the body is not JSON (HTTP ${res.status}): ${trunc(text)}`);
     }
   } catch (err) {
@@ -285,7 +340,13 @@ async function fetchJson(label: string, url: string, init: RequestInit, textOk =
  * server has answered, read the answer. (fetch fails with EPIPE when the server answers 413 and
  * closes while a multi-megabyte body is still being written, losing the answer it did send.)
  */
-async function postOversize(base: string, path: string, contentType: string | undefined, body: Uint8Array, chunked: boolean): Promise<{ status: number; text: string }> {
+async function postOversize(
+  base: string,
+  path: string,
+  contentType: string | undefined,
+  body: Uint8Array,
+  chunked: boolean,
+): Promise<{ status: number; text: string }> {
   const url = new URL(base);
   const sock = tcpConnect({ host: url.hostname, port: Number(url.port) });
   const received: Buffer[] = [];
@@ -308,17 +369,28 @@ async function postOversize(base: string, path: string, contentType: string | un
       sock.once('data', () => (clearTimeout(t), r()));
       sock.once('close', () => (clearTimeout(t), r()));
     });
-  const head = [`POST ${path} HTTP/1.1`, `Host: ${url.host}`, ...(contentType ? [`Content-Type: ${contentType}`] : []), chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${body.length}`, 'Connection: close', '', ''];
+  const head = [
+    `POST ${path} HTTP/1.1`,
+    `Host: ${url.host}`,
+    ...(contentType ? [`Content-Type: ${contentType}`] : []),
+    chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${body.length}`,
+    'Connection: close',
+    '',
+    '',
+  ];
   sock.write(head.join('\r\n'));
   await answerWithin(1_000); // a declared length over the limit, or an unsupported type, is refused before the body
   let sent = 0;
   for (let at = 0; at < body.length && !answered && !sock.destroyed; at += 64 * 1024) {
     const part = body.subarray(at, at + 64 * 1024);
-    const ok = sock.write(chunked ? Buffer.concat([Buffer.from(`${part.length.toString(16)}\r\n`), part, Buffer.from('\r\n')]) : part);
+    const ok = sock.write(
+      chunked ? Buffer.concat([Buffer.from(`${part.length.toString(16)}\r\n`), part, Buffer.from('\r\n')]) : part,
+    );
     if (!ok) await new Promise<void>((r) => (sock.once('drain', r), sock.once('close', r)));
     const before = sent;
     sent += part.length;
-    if (before <= BODY_LIMIT && sent > BODY_LIMIT) await answerWithin(2_000); // just past the limit: the server should answer now
+    if (before <= BODY_LIMIT && sent > BODY_LIMIT)
+      await answerWithin(2_000); // just past the limit: the server should answer now
     else await new Promise((r) => setImmediate(r));
   }
   if (!answered && !sock.destroyed && chunked) sock.write('0\r\n\r\n');
@@ -351,21 +423,49 @@ const weird: fc.Arbitrary<unknown> = fc.oneof(
   fc.double(),
   fc.string({ maxLength: 20 }),
   fc.string({ unit: 'binary', maxLength: 20 }),
-  fc.constantFrom('', ' ', 'a.b', 'a b', '*', '>', 'tether.evt.lease.x', '../etc/passwd', '\u0000', 'é', '💥', '\n', 'x'.repeat(MAX_TOKEN + 1), 'x'.repeat(5_000), ...PROTO_NAMES),
+  fc.constantFrom(
+    '',
+    ' ',
+    'a.b',
+    'a b',
+    '*',
+    '>',
+    'tether.evt.lease.x',
+    '../etc/passwd',
+    '\u0000',
+    'é',
+    '💥',
+    '\n',
+    'x'.repeat(MAX_TOKEN + 1),
+    'x'.repeat(5_000),
+    ...PROTO_NAMES,
+  ),
   fc.array(fc.jsonValue({ maxDepth: 1 }), { maxLength: 3 }),
   fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 }),
 );
 const shortToken = fc.stringMatching(/^[A-Za-z0-9_-]{1,8}$/);
 /** Mostly valid tokens (short, so ids repeat and exercise duplicates and conflicts), sometimes not. */
 const tokenish = fc.oneof({ weight: 3, arbitrary: shortToken }, { weight: 2, arbitrary: weird });
-const validActor = fc.record({ kind: fc.constantFrom('human', 'ai', 'system', 'service'), id: fc.string({ minLength: 1, maxLength: 8 }) });
+const validActor = fc.record({
+  kind: fc.constantFrom('human', 'ai', 'system', 'service'),
+  id: fc.string({ minLength: 1, maxLength: 8 }),
+});
 const actorArb: fc.Arbitrary<unknown> = fc.oneof(
   validActor,
-  fc.record({ kind: fc.oneof(fc.constantFrom('robot', 'HUMAN', '', 'admin'), weird), id: fc.oneof(fc.constant(''), fc.constant('x'.repeat(257)), weird) }, { requiredKeys: [] }),
+  fc.record(
+    {
+      kind: fc.oneof(fc.constantFrom('robot', 'HUMAN', '', 'admin'), weird),
+      id: fc.oneof(fc.constant(''), fc.constant('x'.repeat(257)), weird),
+    },
+    { requiredKeys: [] },
+  ),
   fc.record({ kind: fc.constant('human'), id: fc.constant('ann'), role: fc.jsonValue() }),
   weird,
 );
-const extraKeys = fc.dictionary(fc.stringMatching(/^[a-zA-Z_$][a-zA-Z0-9_$]{0,10}$/), fc.jsonValue({ maxDepth: 2 }), { minKeys: 1, maxKeys: 3 });
+const extraKeys = fc.dictionary(fc.stringMatching(/^[a-zA-Z_$][a-zA-Z0-9_$]{0,10}$/), fc.jsonValue({ maxDepth: 2 }), {
+  minKeys: 1,
+  maxKeys: 3,
+});
 
 /** The JSON Schema subset z.toJSONSchema produces for command data and API bodies. */
 interface JsonSchema {
@@ -414,8 +514,14 @@ function schemaArbs(resolve: (s: JsonSchema) => JsonSchema, known: string[]) {
       }
       case 'integer':
       case 'number': {
-        const lo = Math.max(s.minimum ?? (s.exclusiveMinimum !== undefined ? s.exclusiveMinimum + 1 : -1e6), -(2 ** 31));
-        const hi = Math.min(s.maximum ?? (s.exclusiveMaximum !== undefined ? s.exclusiveMaximum - 1 : 1e6), 2 ** 31 - 1);
+        const lo = Math.max(
+          s.minimum ?? (s.exclusiveMinimum !== undefined ? s.exclusiveMinimum + 1 : -1e6),
+          -(2 ** 31),
+        );
+        const hi = Math.min(
+          s.maximum ?? (s.exclusiveMaximum !== undefined ? s.exclusiveMaximum - 1 : 1e6),
+          2 ** 31 - 1,
+        );
         return fc.oneof(fc.integer({ min: lo, max: Math.max(lo, hi) }), fc.constantFrom(lo, Math.max(lo, hi)));
       }
       case 'boolean':
@@ -428,7 +534,9 @@ function schemaArbs(resolve: (s: JsonSchema) => JsonSchema, known: string[]) {
         if (depth > 3) return fc.constant({});
         const props = Object.entries(s.properties ?? {});
         const required = new Set(s.required ?? []);
-        return fc.record(Object.fromEntries(props.map(([k, p]) => [k, valid(p, depth + 1)])), { requiredKeys: props.map(([k]) => k).filter((k) => required.has(k)) });
+        return fc.record(Object.fromEntries(props.map(([k, p]) => [k, valid(p, depth + 1)])), {
+          requiredKeys: props.map(([k]) => k).filter((k) => required.has(k)),
+        });
       }
       default:
         return fc.jsonValue({ maxDepth: 1 });
@@ -440,7 +548,14 @@ function schemaArbs(resolve: (s: JsonSchema) => JsonSchema, known: string[]) {
     const alts = s.anyOf ?? s.oneOf;
     if (s.const !== undefined || s.enum) {
       const first = String((s.enum ?? [s.const])[0]);
-      specific.push(fc.constantFrom(`${first}x`, first.toUpperCase() === first ? first.toLowerCase() : first.toUpperCase(), ` ${first}`, 'other'));
+      specific.push(
+        fc.constantFrom(
+          `${first}x`,
+          first.toUpperCase() === first ? first.toLowerCase() : first.toUpperCase(),
+          ` ${first}`,
+          'other',
+        ),
+      );
     } else if (alts) {
       specific.push(fc.oneof(...alts.filter((a) => resolve(a).type !== 'null').map((a) => broken(a))));
     } else if (s.type === 'string') {
@@ -468,7 +583,12 @@ function schemaArbs(resolve: (s: JsonSchema) => JsonSchema, known: string[]) {
     const props = Object.entries(s.properties);
     const required = new Set(s.required ?? []);
     const fields = fc.record(
-      Object.fromEntries(props.map(([k, p]) => [k, fc.oneof({ weight: 2, arbitrary: valid(p, 1) }, { weight: 1, arbitrary: broken(p) })])),
+      Object.fromEntries(
+        props.map(([k, p]) => [
+          k,
+          fc.oneof({ weight: 2, arbitrary: valid(p, 1) }, { weight: 1, arbitrary: broken(p) }),
+        ]),
+      ),
       { requiredKeys: props.map(([k]) => k).filter((k) => required.has(k)) },
     );
     const drop = required.size > 0 ? fc.option(fc.constantFrom(...required), { freq: 6 }) : fc.constant(null);
@@ -515,7 +635,11 @@ const nearValidCommand = (entity: string, verb: string, ids: fc.Arbitrary<string
   fc
     .record(
       {
-        entityId: fc.oneof({ weight: 6, arbitrary: ids }, { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{100,128}$/) }, { weight: 2, arbitrary: weird }),
+        entityId: fc.oneof(
+          { weight: 6, arbitrary: ids },
+          { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{100,128}$/) },
+          { weight: 2, arbitrary: weird },
+        ),
         data: schemaArbs((s) => s, known).near(dataSchema(entity, verb)),
         id: fc.oneof(fc.uuid(), tokenish),
         actor: fc.oneof({ weight: 2, arbitrary: validActor }, { weight: 1, arbitrary: actorArb }),
@@ -527,14 +651,45 @@ const nearValidCommand = (entity: string, verb: string, ids: fc.Arbitrary<string
 /** A valid command (rare among the payloads): a correct envelope and schema-valid data for the verb. */
 const validCommand = (entity: string, verb: string, ids: fc.Arbitrary<string>, known: string[]) =>
   fc.record(
-    { entityId: ids, data: schemaArbs((s) => s, known).valid(dataSchema(entity, verb)), id: fc.uuid(), actor: validActor, correlationId: shortToken },
+    {
+      entityId: ids,
+      data: schemaArbs((s) => s, known).valid(dataSchema(entity, verb)),
+      id: fc.uuid(),
+      actor: validActor,
+      correlationId: shortToken,
+    },
     { requiredKeys: ['data'] },
   );
 
 /** Broken JSON texts: truncated, trailing garbage, JSON5-isms, lone tokens. */
 const brokenJson = (entity: string, verb: string, ids: fc.Arbitrary<string>, known: string[]) =>
   fc.oneof(
-    fc.constantFrom('{', '}', '{"id":', '{"data":{}', 'nul', 'tru', '{}}', '{"a":1,}', "{'data':{}}", '[', '"', '\\u0000', 'NaN', 'Infinity', '-', '1e999', '{"data":{"holder":"x"}}garbage', '\uFEFF{}', ' ', '\n\t', '', '{"data":{}} {"data":{}}', '/*c*/{}', '{"data":{"ttlMs":0x10}}'),
+    fc.constantFrom(
+      '{',
+      '}',
+      '{"id":',
+      '{"data":{}',
+      'nul',
+      'tru',
+      '{}}',
+      '{"a":1,}',
+      "{'data':{}}",
+      '[',
+      '"',
+      '\\u0000',
+      'NaN',
+      'Infinity',
+      '-',
+      '1e999',
+      '{"data":{"holder":"x"}}garbage',
+      '\uFEFF{}',
+      ' ',
+      '\n\t',
+      '',
+      '{"data":{}} {"data":{}}',
+      '/*c*/{}',
+      '{"data":{"ttlMs":0x10}}',
+    ),
     fc.tuple(nearValidCommand(entity, verb, ids, known), fc.nat()).map(([c, k]) => {
       const t = JSON.stringify(c);
       return t.slice(0, k % Math.max(1, t.length));
@@ -542,9 +697,13 @@ const brokenJson = (entity: string, verb: string, ids: fc.Arbitrary<string>, kno
   );
 
 /** Deeply nested documents, to look for stack overflows in parsing and validation. */
-const deepJson = fc.tuple(fc.integer({ min: 50, max: 20_000 }), fc.constantFrom('array', 'data', 'actor')).map(([n, where]) =>
-  where === 'array' ? '['.repeat(n) + ']'.repeat(n) : `{"entityId":"x","${where}":${'{"a":'.repeat(n)}1${'}'.repeat(n)}}`,
-);
+const deepJson = fc
+  .tuple(fc.integer({ min: 50, max: 20_000 }), fc.constantFrom('array', 'data', 'actor'))
+  .map(([n, where]) =>
+    where === 'array'
+      ? '['.repeat(n) + ']'.repeat(n)
+      : `{"entityId":"x","${where}":${'{"a":'.repeat(n)}1${'}'.repeat(n)}}`,
+  );
 
 interface Payload {
   kind: string;
@@ -552,14 +711,19 @@ interface Payload {
 }
 
 function payloadArb(entity: string, verb: string, ids: fc.Arbitrary<string>, known: string[]): fc.Arbitrary<Payload> {
-  const text = (kind: string) => (s: string): Payload => ({ kind, bytes: utf8.encode(s) });
+  const text =
+    (kind: string) =>
+    (s: string): Payload => ({ kind, bytes: utf8.encode(s) });
   return fc.oneof(
     { weight: 2, arbitrary: fc.uint8Array({ maxLength: 512 }).map((bytes): Payload => ({ kind: 'bytes', bytes })) },
     { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 200 }).map(text('string')) },
     { weight: 2, arbitrary: brokenJson(entity, verb, ids, known).map(text('broken-json')) },
     { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((v) => text('json-value')(JSON.stringify(v) ?? 'null')) },
     { weight: 3, arbitrary: commandShaped(ids).map((v) => text('command-shaped')(JSON.stringify(v))) },
-    { weight: 6, arbitrary: nearValidCommand(entity, verb, ids, known).map((v) => text('near-valid')(JSON.stringify(v))) },
+    {
+      weight: 6,
+      arbitrary: nearValidCommand(entity, verb, ids, known).map((v) => text('near-valid')(JSON.stringify(v))),
+    },
     { weight: 1, arbitrary: deepJson.map(text('deep')) },
     { weight: 1, arbitrary: validCommand(entity, verb, ids, known).map((v) => text('valid')(JSON.stringify(v))) },
   );
@@ -569,16 +733,47 @@ function payloadArb(entity: string, verb: string, ids: fc.Arbitrary<string>, kno
 const nameLike = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...PROTO_NAMES) },
   { weight: 3, arbitrary: fc.stringMatching(/^[a-z][a-zA-Z0-9]{0,15}$/) },
-  { weight: 2, arbitrary: fc.constantFrom('Lease', 'LEASE', 'lease_', '_lease', '0lease', 'lease-x', 'leases', 'l\u0435ase', 'null', 'undefined', 'NaN', '-', '_', '%', '"', "'", '\\', '{}', '[]', 'créer', '日本') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      'Lease',
+      'LEASE',
+      'lease_',
+      '_lease',
+      '0lease',
+      'lease-x',
+      'leases',
+      'l\u0435ase',
+      'null',
+      'undefined',
+      'NaN',
+      '-',
+      '_',
+      '%',
+      '"',
+      "'",
+      '\\',
+      '{}',
+      '[]',
+      'créer',
+      '日本',
+    ),
+  },
   { weight: 2, arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 24 }) },
   { weight: 1, arbitrary: fc.integer({ min: 33, max: 300 }).map((n) => 'a'.repeat(n)) },
 );
 /** A NATS subject token: no separators, wildcards, whitespace or control characters. */
-const subjectToken = nameLike.filter((s) => s.length > 0 && [...s].every((c) => c.codePointAt(0)! > 0x20 && c !== '\u007f' && !/[\s.*>]/u.test(c)));
+const subjectToken = nameLike.filter(
+  (s) => s.length > 0 && [...s].every((c) => c.codePointAt(0)! > 0x20 && c !== '\u007f' && !/[\s.*>]/u.test(c)),
+);
 /** A URL path segment that the URL parser keeps as it is (no dot segments, not empty). */
 const pathToken = nameLike.filter((s) => s !== '' && s !== '.' && s !== '..');
 /** Header values: tokens, odd printable strings, over-long ones. */
-const headerValue = fc.oneof(shortToken, fc.stringMatching(/^[!-~]{1,20}$/), fc.constantFrom('a'.repeat(MAX_TOKEN + 1), 'h'.repeat(300), 'a.b', '*', '>'));
+const headerValue = fc.oneof(
+  shortToken,
+  fc.stringMatching(/^[!-~]{1,20}$/),
+  fc.constantFrom('a'.repeat(MAX_TOKEN + 1), 'h'.repeat(300), 'a.b', '*', '>'),
+);
 
 // ---------------------------------------------------------------------------------------------
 
@@ -596,7 +791,9 @@ describe('(d) fuzzing every command subject and endpoint', () => {
   /** Entity ids for commands to `entity`: mostly ones that exist (for that entity), else short tokens. */
   const idsFor = (entity: string): fc.Arbitrary<string> => {
     const there = entity === 'lease' ? [...held, released] : entity === 'harness' ? [HARNESS_ID] : [];
-    return there.length > 0 ? fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...there) }, { weight: 2, arbitrary: shortToken }) : fc.oneof({ weight: 1, arbitrary: fc.constantFrom(...existing()) }, { weight: 3, arbitrary: shortToken });
+    return there.length > 0
+      ? fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...there) }, { weight: 2, arbitrary: shortToken })
+      : fc.oneof({ weight: 1, arbitrary: fc.constantFrom(...existing()) }, { weight: 3, arbitrary: shortToken });
   };
   /** Every event after the fuzz started, read one by one (direct get), filled by the accounting test. */
   let written: StoredEvent[] = [];
@@ -611,14 +808,21 @@ describe('(d) fuzzing every command subject and endpoint', () => {
     nc = await connect({ servers: nats.url, name: 'fuzz' });
     store = await JetStreamEventStore.open(nats.url);
     for (const id of [...held, released]) {
-      expect(await postCommand(tether.url, 'lease', 'create', { entityId: id, data: { holder: 'fuzz', ttlMs: 86_400_000 } })).toMatchObject({ ok: true });
+      expect(
+        await postCommand(tether.url, 'lease', 'create', { entityId: id, data: { holder: 'fuzz', ttlMs: 86_400_000 } }),
+      ).toMatchObject({ ok: true });
     }
-    expect(await postCommand(tether.url, 'lease', 'release', { entityId: released, data: { reason: 'fuzz' } })).toMatchObject({ ok: true });
+    expect(
+      await postCommand(tether.url, 'lease', 'release', { entityId: released, data: { reason: 'fuzz' } }),
+    ).toMatchObject({ ok: true });
     before = await store.lastStreamSeq();
   });
 
   afterAll(async () => {
-    const codes = [...tally.byCode].sort(([a], [b]) => a.localeCompare(b)).map(([c, n]) => `${c}=${n}`).join(' ');
+    const codes = [...tally.byCode]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([c, n]) => `${c}=${n}`)
+      .join(' ');
     console.log(
       `fuzz (seed ${SEED}): ${tally.nats + tally.http} requests (nats ${tally.nats}, http ${tally.http}) over ${VERBS.length} verbs in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
         `${codes}; ${tally.wellFormed} well-formed commands, accepted ${tally.accepted.size} new + ${tally.duplicates} duplicate; ` +
@@ -637,7 +841,11 @@ describe('(d) fuzzing every command subject and endpoint', () => {
     const cases: { subject: string; entity: string; verb: string; payload: Payload }[] = [];
     const perVerb = runs(Math.max(30, Math.round(2_400 / VERBS.length)));
     VERBS.forEach(({ entity, verb }, k) => {
-      for (const payload of fc.sample(payloadArb(entity, verb, idsFor(entity), existing()), { seed: SEED + k, numRuns: perVerb })) cases.push({ subject: subjects.command(entity, verb), entity, verb, payload });
+      for (const payload of fc.sample(payloadArb(entity, verb, idsFor(entity), existing()), {
+        seed: SEED + k,
+        numRuns: perVerb,
+      }))
+        cases.push({ subject: subjects.command(entity, verb), entity, verb, payload });
     });
     const randomSubject = fc.oneof(
       fc.tuple(subjectToken, fc.constantFrom(...ALL_VERB_NAMES)).map(([e, v]) => [e, v]),
@@ -647,17 +855,37 @@ describe('(d) fuzzing every command subject and endpoint', () => {
       fc.tuple(subjectToken, subjectToken).map(([e, v]) => [e, v]),
       fc.constantFrom(...ENTITIES, 'x', 'constructor').map((e) => [e, undefined]),
     );
-    const subjectCases = fc.sample(fc.tuple(randomSubject, payloadArb('lease', 'create', idsFor('lease'), existing())), { seed: SEED + 1_000, numRuns: runs(700) });
+    const subjectCases = fc.sample(
+      fc.tuple(randomSubject, payloadArb('lease', 'create', idsFor('lease'), existing())),
+      { seed: SEED + 1_000, numRuns: runs(700) },
+    );
     for (const [[entity, verb], payload] of subjectCases) {
-      cases.push({ subject: verb === undefined ? `tether.cmd.${entity}` : `tether.cmd.${entity}.${verb}`, entity: entity!, verb: verb ?? '', payload });
+      cases.push({
+        subject: verb === undefined ? `tether.cmd.${entity}` : `tether.cmd.${entity}.${verb}`,
+        entity: entity!,
+        verb: verb ?? '',
+        payload,
+      });
     }
     // A few large payloads, still under the server's max_payload.
     for (const [i, { entity, verb }] of VERBS.filter((_, i) => i % 4 === 0).entries()) {
-      const big = JSON.stringify({ entityId: held[0], data: { holder: 'h'.repeat(700_000 + i), reason: 'r'.repeat(1_000), ttlMs: 1_000 } });
-      cases.push({ subject: subjects.command(entity, verb), entity, verb, payload: { kind: 'large', bytes: utf8.encode(big) } });
+      const big = JSON.stringify({
+        entityId: held[0],
+        data: { holder: 'h'.repeat(700_000 + i), reason: 'r'.repeat(1_000), ttlMs: 1_000 },
+      });
+      cases.push({
+        subject: subjects.command(entity, verb),
+        entity,
+        verb,
+        payload: { kind: 'large', bytes: utf8.encode(big) },
+      });
     }
     // Resend every 20th request byte for byte: a valid one must come back as a duplicate, not a second event.
-    cases.push(...cases.filter((_, i) => i % 20 === 7).map((c) => ({ ...c, payload: { ...c.payload, kind: `${c.payload.kind} (resent)` } })));
+    cases.push(
+      ...cases
+        .filter((_, i) => i % 20 === 7)
+        .map((c) => ({ ...c, payload: { ...c.payload, kind: `${c.payload.kind} (resent)` } })),
+    );
 
     await pool(cases, 24, async ({ subject, entity, verb, payload }) => {
       tally.nats++;
@@ -679,36 +907,90 @@ describe('(d) fuzzing every command subject and endpoint', () => {
     const from = tally.failures.length;
     const contentType = fc.oneof(
       { weight: 8, arbitrary: fc.constant('application/json') },
-      { weight: 1, arbitrary: fc.constantFrom('application/json; charset=utf-8', 'Application/JSON', 'application/json;charset=latin1') },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(
+          'application/json; charset=utf-8',
+          'Application/JSON',
+          'application/json;charset=latin1',
+        ),
+      },
       { weight: 2, arbitrary: fc.constant('text/plain') },
       { weight: 1, arbitrary: fc.constant('application/octet-stream') },
       { weight: 2, arbitrary: fc.constant(undefined) },
-      { weight: 1, arbitrary: fc.constantFrom('application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonx', 'application/json-patch+json', 'text/html', 'image/png') },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(
+          'application/x-www-form-urlencoded',
+          'multipart/form-data; boundary=x',
+          'application/jsonx',
+          'application/json-patch+json',
+          'text/html',
+          'image/png',
+        ),
+      },
     );
-    const extraHeaders = fc.record({ 'idempotency-key': headerValue, 'x-correlation-id': headerValue }, { requiredKeys: [] });
+    const extraHeaders = fc.record(
+      { 'idempotency-key': headerValue, 'x-correlation-id': headerValue },
+      { requiredKeys: [] },
+    );
     const route = fc.oneof(
       { weight: 6, arbitrary: fc.constantFrom(...VERBS).map(({ entity, verb }) => [entity, verb] as const) },
       { weight: 1, arbitrary: fc.tuple(pathToken, fc.constantFrom(...ALL_VERB_NAMES)) },
       { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...ENTITIES), pathToken) },
-      { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...ENTITIES), fc.tuple(pathToken, pathToken).map(([a, b]) => `${a}.${b}`)) },
+      {
+        weight: 1,
+        arbitrary: fc.tuple(
+          fc.constantFrom(...ENTITIES),
+          fc.tuple(pathToken, pathToken).map(([a, b]) => `${a}.${b}`),
+        ),
+      },
     );
     const cases = fc.sample(
-      fc.tuple(route, contentType, extraHeaders).chain(([[e, v], ct, h]) => payloadArb(e, v, idsFor(e), existing()).map((p) => ({ entity: e, verb: v, ct, headers: h as Record<string, string>, payload: p }))),
+      fc.tuple(route, contentType, extraHeaders).chain(([[e, v], ct, h]) =>
+        payloadArb(e, v, idsFor(e), existing()).map((p) => ({
+          entity: e,
+          verb: v,
+          ct,
+          headers: h as Record<string, string>,
+          payload: p,
+        })),
+      ),
       { seed: SEED + 2_000, numRuns: runs(1_300) },
     );
-    cases.push(...cases.filter((_, i) => i % 20 === 7).map((c) => ({ ...c, payload: { ...c.payload, kind: `${c.payload.kind} (resent)` } })));
+    cases.push(
+      ...cases
+        .filter((_, i) => i % 20 === 7)
+        .map((c) => ({ ...c, payload: { ...c.payload, kind: `${c.payload.kind} (resent)` } })),
+    );
     // Bodies over the 1 MiB limit, with every kind of content type, with a length and chunked.
     const huge = (n: number) => utf8.encode(JSON.stringify({ entityId: held[0], data: { holder: 'h'.repeat(n) } }));
     const oversize: { verb: string; ct: string | undefined; chunked: boolean; payload: Payload }[] = [];
-    for (const [ct, n] of [['application/json', 1_100_000], ['application/json', 5_000_000], ['text/plain', 1_500_000], ['application/octet-stream', 2_000_000], [undefined, 1_200_000]] as const) {
-      for (const chunked of [false, true]) oversize.push({ verb: ['create', 'renew', 'release', 'expire'][oversize.length % 4]!, ct, chunked, payload: { kind: chunked ? 'huge-chunked' : 'huge', bytes: huge(n) } });
+    for (const [ct, n] of [
+      ['application/json', 1_100_000],
+      ['application/json', 5_000_000],
+      ['text/plain', 1_500_000],
+      ['application/octet-stream', 2_000_000],
+      [undefined, 1_200_000],
+    ] as const) {
+      for (const chunked of [false, true])
+        oversize.push({
+          verb: ['create', 'renew', 'release', 'expire'][oversize.length % 4]!,
+          ct,
+          chunked,
+          payload: { kind: chunked ? 'huge-chunked' : 'huge', bytes: huge(n) },
+        });
     }
 
     await pool(cases, 16, async ({ entity, verb, ct, headers, payload }) => {
       tally.http++;
       const path = `/v1/commands/${encodeURIComponent(entity)}/${encodeURIComponent(verb)}`;
       const label = `HTTP POST ${trunc(path, 120)} content-type=${ct ?? '(none)'} headers=${JSON.stringify(headers)} [${payload.kind}] ${show(payload.bytes)}`;
-      const res = await fetchJson(label, tether.url + path, { method: 'POST', headers: { ...(ct ? { 'content-type': ct } : {}), ...headers }, body: payload.bytes });
+      const res = await fetchJson(label, tether.url + path, {
+        method: 'POST',
+        headers: { ...(ct ? { 'content-type': ct } : {}), ...headers },
+        body: payload.bytes,
+      });
       if (!res) return;
       const seen = httpSeen(ct, payload.bytes, headers);
       if (entity.length > MAX_TOKEN || verb.length > MAX_TOKEN) seen.parserRejects = true;
@@ -735,16 +1017,38 @@ describe('(d) fuzzing every command subject and endpoint', () => {
       { weight: 3, arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{1,24}$/) },
       { weight: 1, arbitrary: fc.integer({ min: 100, max: MAX_TOKEN }).map((n) => 'i'.repeat(n)) },
       { weight: 3, arbitrary: pathToken },
-      { weight: 1, arbitrary: fc.constantFrom('a.b', 'a b', '*', '>', 'tether.evt.lease.x', '%', '💥', '..a', 'a..', 'a/b', '\u0000', '-', '_') },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(
+          'a.b',
+          'a b',
+          '*',
+          '>',
+          'tether.evt.lease.x',
+          '%',
+          '💥',
+          '..a',
+          'a..',
+          'a/b',
+          '\u0000',
+          '-',
+          '_',
+        ),
+      },
       { weight: 1, arbitrary: fc.integer({ min: MAX_TOKEN + 1, max: 3_000 }).map((n) => 'x'.repeat(n)) },
     );
-    const entitySeg = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...ENTITIES) }, { weight: 2, arbitrary: pathToken });
+    const entitySeg = fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom(...ENTITIES) },
+      { weight: 2, arbitrary: pathToken },
+    );
     const badEscape = fc.constantFrom('%', '%zz', '%E0%A4%A', '%C0%AF', '%FF', '%00', '%2', 'a%', '%%');
     type Read = { method: string; path: string; allowed: ErrorCode[]; ok?: (b: unknown) => boolean; must2xx?: boolean };
     const enc = encodeURIComponent;
     const isActor = (id: string) => (b: unknown) => (b as { entityId?: string })?.entityId === id;
-    const isEvents = (id: string) => (b: unknown) => Array.isArray(b) && b.length > 0 && b.every((e) => e.entityId === id);
-    const exists = (entity: string, id: string) => (entity === 'lease' && (held.includes(id) || id === released)) || (entity === 'harness' && id === HARNESS_ID);
+    const isEvents = (id: string) => (b: unknown) =>
+      Array.isArray(b) && b.length > 0 && b.every((e) => e.entityId === id);
+    const exists = (entity: string, id: string) =>
+      (entity === 'lease' && (held.includes(id) || id === released)) || (entity === 'harness' && id === HARNESS_ID);
     const entityRead = (entity: string, id: string, events: boolean): Read => {
       const allowed: ErrorCode[] = [];
       if (!Object.hasOwn(contracts, entity)) allowed.push('UNKNOWN_COMMAND');
@@ -754,43 +1058,100 @@ describe('(d) fuzzing every command subject and endpoint', () => {
       const there = known && exists(entity, id);
       if (known && !there) allowed.push('NOT_FOUND');
       const mayExist = there || (known && tally.touched.has(`${entity}:${id}`));
-      return { method: 'GET', path: `/v1/entities/${enc(entity)}/${enc(id)}${events ? '/events' : ''}`, allowed, ok: mayExist ? (events ? isEvents(id) : isActor(id)) : undefined, must2xx: there };
+      return {
+        method: 'GET',
+        path: `/v1/entities/${enc(entity)}/${enc(id)}${events ? '/events' : ''}`,
+        allowed,
+        ok: mayExist ? (events ? isEvents(id) : isActor(id)) : undefined,
+        must2xx: there,
+      };
     };
     const reads = fc.oneof(
       { weight: 4, arbitrary: fc.tuple(entitySeg, idSeg, fc.boolean()).map(([e, i, ev]) => entityRead(e, i, ev)) },
       {
         weight: 1,
-        arbitrary: entitySeg.map((e): Read => ({
-          method: 'GET',
-          path: `/v1/entities/${enc(e)}`,
-          allowed: Object.hasOwn(contracts, e) ? [] : ['UNKNOWN_COMMAND', ...(e.length > MAX_TOKEN ? (['INVALID_COMMAND'] as const) : [])],
-          ok: Object.hasOwn(contracts, e) ? (b) => Array.isArray((b as { items?: unknown }).items) : undefined,
-        })),
+        arbitrary: entitySeg.map(
+          (e): Read => ({
+            method: 'GET',
+            path: `/v1/entities/${enc(e)}`,
+            allowed: Object.hasOwn(contracts, e)
+              ? []
+              : ['UNKNOWN_COMMAND', ...(e.length > MAX_TOKEN ? (['INVALID_COMMAND'] as const) : [])],
+            ok: Object.hasOwn(contracts, e) ? (b) => Array.isArray((b as { items?: unknown }).items) : undefined,
+          }),
+        ),
       },
       {
         weight: 1,
         arbitrary: fc
-          .tuple(badEscape, fc.constantFrom('/v1/entities/lease/$', '/v1/entities/$/x', '/v1/entities/$', '/v1/commands/lease/$', '/$', '/v1/$', '/v1/entities/lease/$/events', `/v1/workspaces/$/lanes`, `/v1/workspaces/${WORKSPACE}/lanes/$`))
-          .map(([bad, tpl]): Read => ({ method: tpl.startsWith('/v1/commands') ? 'POST' : 'GET', path: tpl.replace('$', bad), allowed: ['INVALID_COMMAND', 'NOT_FOUND', 'UNKNOWN_COMMAND'] })),
+          .tuple(
+            badEscape,
+            fc.constantFrom(
+              '/v1/entities/lease/$',
+              '/v1/entities/$/x',
+              '/v1/entities/$',
+              '/v1/commands/lease/$',
+              '/$',
+              '/v1/$',
+              '/v1/entities/lease/$/events',
+              `/v1/workspaces/$/lanes`,
+              `/v1/workspaces/${WORKSPACE}/lanes/$`,
+            ),
+          )
+          .map(
+            ([bad, tpl]): Read => ({
+              method: tpl.startsWith('/v1/commands') ? 'POST' : 'GET',
+              path: tpl.replace('$', bad),
+              allowed: ['INVALID_COMMAND', 'NOT_FOUND', 'UNKNOWN_COMMAND'],
+            }),
+          ),
       },
       {
         weight: 1,
         arbitrary: fc
-          .tuple(pathToken, fc.constantFrom('/$', '/v1/$', '/v2/entities/lease/$', '/v1/commands/$', '/v1/commands/lease/create/$', '/v1/entities/lease/x/$', '/v1/entities/lease/x/events/$', '/healthz/$', '/v1/harness/$/status', '/v1/workspaces/x/$'))
+          .tuple(
+            pathToken,
+            fc.constantFrom(
+              '/$',
+              '/v1/$',
+              '/v2/entities/lease/$',
+              '/v1/commands/$',
+              '/v1/commands/lease/create/$',
+              '/v1/entities/lease/x/$',
+              '/v1/entities/lease/x/events/$',
+              '/healthz/$',
+              '/v1/harness/$/status',
+              '/v1/workspaces/x/$',
+            ),
+          )
           .filter(([seg, tpl]) => !(tpl === '/$' && ['healthz', 'metrics', 'openapi.json'].includes(seg)))
-          .map(([seg, tpl]): Read => ({ method: 'GET', path: tpl.replace('$', enc(seg)), allowed: ['NOT_FOUND', ...(seg.length > MAX_TOKEN ? (['INVALID_COMMAND'] as const) : [])] })),
+          .map(
+            ([seg, tpl]): Read => ({
+              method: 'GET',
+              path: tpl.replace('$', enc(seg)),
+              allowed: ['NOT_FOUND', ...(seg.length > MAX_TOKEN ? (['INVALID_COMMAND'] as const) : [])],
+            }),
+          ),
       },
       {
         weight: 1,
-        arbitrary: fc
-          .tuple(fc.constantFrom('PUT', 'PATCH', 'DELETE', 'GET'), fc.constantFrom(...VERBS))
-          .map(([method, { entity, verb }]): Read => ({ method, path: `/v1/commands/${entity}/${verb}`, allowed: ['NOT_FOUND'] })),
+        arbitrary: fc.tuple(fc.constantFrom('PUT', 'PATCH', 'DELETE', 'GET'), fc.constantFrom(...VERBS)).map(
+          ([method, { entity, verb }]): Read => ({
+            method,
+            path: `/v1/commands/${entity}/${verb}`,
+            allowed: ['NOT_FOUND'],
+          }),
+        ),
       },
       {
         weight: 1,
-        arbitrary: fc
-          .tuple(fc.constantFrom('POST', 'PUT', 'DELETE'), fc.constantFrom(...held), fc.boolean())
-          .map(([method, id, ev]): Read => ({ method, path: `/v1/entities/lease/${id}${ev ? '/events' : ''}`, allowed: ['NOT_FOUND'] })),
+        arbitrary: fc.tuple(fc.constantFrom('POST', 'PUT', 'DELETE'), fc.constantFrom(...held), fc.boolean()).map(
+          ([method, id, ev]): Read => ({
+            method,
+            path: `/v1/entities/lease/${id}${ev ? '/events' : ''}`,
+            allowed: ['NOT_FOUND'],
+          }),
+        ),
       },
     );
     const cases = fc.sample(reads, { seed: SEED + 3_000, numRuns: runs(600) });
@@ -801,7 +1162,10 @@ describe('(d) fuzzing every command subject and endpoint', () => {
     await pool(cases, 16, async ({ method, path, allowed, ok, must2xx }) => {
       tally.http++;
       const label = `HTTP ${method} ${trunc(path, 160)}`;
-      const res = await fetchJson(label, tether.url + path, { method, ...(method === 'GET' ? {} : { headers: { 'content-type': 'application/json' }, body: '{}' }) });
+      const res = await fetchJson(label, tether.url + path, {
+        method,
+        ...(method === 'GET' ? {} : { headers: { 'content-type': 'application/json' }, body: '{}' }),
+      });
       if (res) judgeHttp(label, res.status, res.body, new Set(allowed), ok, must2xx);
     });
     expect(failuresOf(from)).toEqual([]);
@@ -813,12 +1177,19 @@ describe('(d) fuzzing every command subject and endpoint', () => {
       paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: JsonSchema }> } }>>;
       components?: { schemas?: Record<string, JsonSchema> };
     };
-    const resolve = (s: JsonSchema): JsonSchema => (s.$ref ? resolve(doc.components?.schemas?.[s.$ref.split('/').pop()!] ?? {}) : s);
+    const resolve = (s: JsonSchema): JsonSchema =>
+      s.$ref ? resolve(doc.components?.schemas?.[s.$ref.split('/').pop()!] ?? {}) : s;
     const arbs = schemaArbs(resolve, existing());
     // /v1/commands and /v1/entities are fuzzed above, with an exact oracle.
     const routes = Object.entries(doc.paths)
       .filter(([p]) => !p.startsWith('/v1/commands/') && !p.startsWith('/v1/entities'))
-      .flatMap(([p, ops]) => Object.entries(ops).map(([method, op]) => ({ path: p, method: method.toUpperCase(), body: op.requestBody?.content?.['application/json']?.schema })));
+      .flatMap(([p, ops]) =>
+        Object.entries(ops).map(([method, op]) => ({
+          path: p,
+          method: method.toUpperCase(),
+          body: op.requestBody?.content?.['application/json']?.schema,
+        })),
+      );
     expect(routes.length).toBeGreaterThan(0);
     const param = fc.oneof(
       { weight: 4, arbitrary: fc.constantFrom(WORKSPACE, ...existing()) },
@@ -826,19 +1197,32 @@ describe('(d) fuzzing every command subject and endpoint', () => {
       { weight: 2, arbitrary: pathToken },
       { weight: 1, arbitrary: fc.integer({ min: MAX_TOKEN + 1, max: 400 }).map((n) => 'p'.repeat(n)) },
     );
-    const headers = fc.record({ 'idempotency-key': headerValue, 'x-correlation-id': headerValue, 'x-tether-actor': headerValue }, { requiredKeys: [] });
-    const contentType = fc.oneof({ weight: 8, arbitrary: fc.constant('application/json') }, { weight: 1, arbitrary: fc.constantFrom('text/plain', 'application/octet-stream') });
+    const headers = fc.record(
+      { 'idempotency-key': headerValue, 'x-correlation-id': headerValue, 'x-tether-actor': headerValue },
+      { requiredKeys: [] },
+    );
+    const contentType = fc.oneof(
+      { weight: 8, arbitrary: fc.constant('application/json') },
+      { weight: 1, arbitrary: fc.constantFrom('text/plain', 'application/octet-stream') },
+    );
     const perRoute = runs(Math.max(20, Math.round(600 / routes.length)));
     const cases = routes.flatMap((r, k) =>
-      fc.sample(
-        fc.record({
-          params: fc.array(param, { minLength: 4, maxLength: 4 }),
-          headers,
-          ct: contentType,
-          body: r.body ? fc.oneof({ weight: 5, arbitrary: arbs.near(r.body).map((b) => JSON.stringify(b)) }, { weight: 1, arbitrary: fc.constantFrom('', '{', 'null', '[]', '"x"') }) : fc.constant(undefined),
-        }),
-        { seed: SEED + 4_000 + k, numRuns: perRoute },
-      ).map((c) => ({ ...r, ...c })),
+      fc
+        .sample(
+          fc.record({
+            params: fc.array(param, { minLength: 4, maxLength: 4 }),
+            headers,
+            ct: contentType,
+            body: r.body
+              ? fc.oneof(
+                  { weight: 5, arbitrary: arbs.near(r.body).map((b) => JSON.stringify(b)) },
+                  { weight: 1, arbitrary: fc.constantFrom('', '{', 'null', '[]', '"x"') },
+                )
+              : fc.constant(undefined),
+          }),
+          { seed: SEED + 4_000 + k, numRuns: perRoute },
+        )
+        .map((c) => ({ ...r, ...c })),
     );
 
     // Directed: each POST with a schema-valid body in the configured workspace (on a lane that exists),
@@ -852,15 +1236,43 @@ describe('(d) fuzzing every command subject and endpoint', () => {
       { 'x-correlation-id': 'c'.repeat(400) },
       {},
     ];
-    const posts = routes.filter((r) => r.method === 'POST').sort((a, b) => a.path.split('{').length - b.path.split('{').length);
+    const posts = routes
+      .filter((r) => r.method === 'POST')
+      .sort((a, b) => a.path.split('{').length - b.path.split('{').length);
     const directed = posts.flatMap((r, k) =>
-      oddHeaders.map((headers, j) => ({ ...r, headers, ct: 'application/json', body: r.body ? JSON.stringify(fc.sample(arbs.valid(r.body), { seed: SEED + 5_000 + k * 10 + j, numRuns: 1 })[0]) : undefined })),
+      oddHeaders.map((headers, j) => ({
+        ...r,
+        headers,
+        ct: 'application/json',
+        body: r.body
+          ? JSON.stringify(fc.sample(arbs.valid(r.body), { seed: SEED + 5_000 + k * 10 + j, numRuns: 1 })[0])
+          : undefined,
+      })),
     );
 
-    const send = async ({ path, method, params, headers: h, ct, body }: { path: string; method: string; params?: string[]; headers: Record<string, string>; ct: string; body?: string }, i: number) => {
+    const send = async (
+      {
+        path,
+        method,
+        params,
+        headers: h,
+        ct,
+        body,
+      }: {
+        path: string;
+        method: string;
+        params?: string[];
+        headers: Record<string, string>;
+        ct: string;
+        body?: string;
+      },
+      i: number,
+    ) => {
       tally.http++;
       let n = 0;
-      const url = path.replace(/\{([^}]+)\}/g, (_, name: string) => encodeURIComponent(params?.[n++] ?? (name === 'ws' ? WORKSPACE : (lanes.at(-1) ?? 'no-lane'))));
+      const url = path.replace(/\{([^}]+)\}/g, (_, name: string) =>
+        encodeURIComponent(params?.[n++] ?? (name === 'ws' ? WORKSPACE : (lanes.at(-1) ?? 'no-lane'))),
+      );
       // Every request carries a correlation id the test knows, so the events it causes can be accounted for.
       const sent: Record<string, string> = { ...h };
       if (!sent['x-correlation-id'] && !sent['idempotency-key']) sent['x-correlation-id'] = `fz-cp-${i}`;
@@ -868,7 +1280,16 @@ describe('(d) fuzzing every command subject and endpoint', () => {
       else sent['idempotency-key'] = `${sent['idempotency-key']}-${i}`;
       const correlationId = sent['x-correlation-id'] ?? sent['idempotency-key']!;
       const label = `HTTP ${method} ${trunc(url, 160)} headers=${JSON.stringify(sent)}${body !== undefined ? ` content-type=${ct} body=${trunc(body, 200)}` : ''}`;
-      const res = await fetchJson(label, tether.url + url, { method, headers: { ...sent, ...(body !== undefined ? { 'content-type': ct } : {}) }, ...(body !== undefined ? { body } : {}) }, true);
+      const res = await fetchJson(
+        label,
+        tether.url + url,
+        {
+          method,
+          headers: { ...sent, ...(body !== undefined ? { 'content-type': ct } : {}) },
+          ...(body !== undefined ? { body } : {}),
+        },
+        true,
+      );
       if (!res) return;
       const ok = judgeHttp(label, res.status, res.body, 'any', (b) => b !== null && typeof b === 'object');
       (ok ? tally.controlPlaneOk : tally.controlPlaneFailed).set(correlationId, label);
@@ -889,31 +1310,45 @@ describe('(d) fuzzing every command subject and endpoint', () => {
       expect(e, `stream seq ${seq} is missing`).toBeDefined();
       written.push(e!);
     }
-    const appCorrelations = new Map([...tally.accepted.values()].filter((a) => a.app).map((a) => [a.correlationId, a.label]));
+    const appCorrelations = new Map(
+      [...tally.accepted.values()].filter((a) => a.app).map((a) => [a.correlationId, a.label]),
+    );
     const acceptedCorrelations = new Set([...tally.accepted.values()].map((a) => a.correlationId));
     const direct = new Map<string, number>();
     const invalid: string[] = [];
     const strays: string[] = [];
     for (const { event: e, streamSeq } of written) {
       const shape = EventEnvelope.safeParse(e);
-      if (!shape.success) invalid.push(`seq ${streamSeq} ${e.type} ${e.entityId} (correlation ${e.correlationId}): ${issuesText(shape.error)}`);
+      if (!shape.success)
+        invalid.push(
+          `seq ${streamSeq} ${e.type} ${e.entityId} (correlation ${e.correlationId}): ${issuesText(shape.error)}`,
+        );
       const accepted = tally.accepted.get(e.causationId);
       if (accepted && !accepted.app) direct.set(e.causationId, (direct.get(e.causationId) ?? 0) + 1);
       // A step of an accepted application command (session.ensure), or a worker's report on an accepted command.
       else if (appCorrelations.has(e.correlationId)) continue;
-      else if (acceptedCorrelations.has(e.correlationId) && e.actor.kind === 'system' && e.actor.id.startsWith('worker:')) continue;
+      else if (
+        acceptedCorrelations.has(e.correlationId) &&
+        e.actor.kind === 'system' &&
+        e.actor.id.startsWith('worker:')
+      )
+        continue;
       // A control-plane request answered 2xx, and what workers reported on it.
       else if (tally.controlPlaneOk.has(e.correlationId)) continue;
       // A deadline the timer service fired (a fuzzed create or renew gave a short ttl).
       else if (e.causationId.startsWith('timer-') && e.actor.kind === 'system') continue;
       else {
         const rejected = tally.controlPlaneFailed.get(e.correlationId);
-        strays.push(`seq ${streamSeq} ${e.type} ${e.entityId} caused by ${e.causationId}, correlation ${e.correlationId}${rejected ? `, from the REJECTED request ${rejected}` : ''}`);
+        strays.push(
+          `seq ${streamSeq} ${e.type} ${e.entityId} caused by ${e.causationId}, correlation ${e.correlationId}${rejected ? `, from the REJECTED request ${rejected}` : ''}`,
+        );
       }
     }
     expect(invalid, 'events that break the EventEnvelope contract').toEqual([]);
     expect(strays, 'events no accepted command accounts for').toEqual([]);
-    const notOnce = [...tally.accepted].filter(([id, a]) => !a.app && direct.get(id) !== 1).map(([id, a]) => `${id} (${direct.get(id) ?? 0} events; reply said stream seq ${a.streamSeq}): ${a.label}`);
+    const notOnce = [...tally.accepted]
+      .filter(([id, a]) => !a.app && direct.get(id) !== 1)
+      .map(([id, a]) => `${id} (${direct.get(id) ?? 0} events; reply said stream seq ${a.streamSeq}): ${a.label}`);
     expect(notOnce, 'accepted commands without exactly one event').toEqual([]);
     expect(after - before).toBe(written.length);
   });
@@ -927,7 +1362,10 @@ describe('(d) fuzzing every command subject and endpoint', () => {
     for (let round = 0; round < 20; round++) {
       const got: number[] = [];
       for await (const e of store.readAll({ afterStreamSeq: before })) got.push(e.streamSeq);
-      if (got.length !== want.length) short.push(`read ${round}: ${got.length} of ${want.length} events, last seq ${got.at(-1)} (want up to ${want.at(-1)})`);
+      if (got.length !== want.length)
+        short.push(
+          `read ${round}: ${got.length} of ${want.length} events, last seq ${got.at(-1)} (want up to ${want.at(-1)})`,
+        );
     }
     expect(short).toEqual([]);
   });
@@ -938,8 +1376,12 @@ describe('(d) fuzzing every command subject and endpoint', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ ok: true });
     const id = uid('fz-after');
-    expect(await postCommand(tether.url, 'lease', 'create', { entityId: id, data: { holder: 'after', ttlMs: 60_000 } })).toMatchObject({ ok: true, entityId: id, seq: 1 });
-    const m = await nc.request(subjects.command('lease', 'renew'), JSON.stringify({ entityId: id }), { timeout: 10_000 });
+    expect(
+      await postCommand(tether.url, 'lease', 'create', { entityId: id, data: { holder: 'after', ttlMs: 60_000 } }),
+    ).toMatchObject({ ok: true, entityId: id, seq: 1 });
+    const m = await nc.request(subjects.command('lease', 'renew'), JSON.stringify({ entityId: id }), {
+      timeout: 10_000,
+    });
     expect(CommandAccepted.parse(m.json())).toMatchObject({ ok: true, entityId: id, seq: 2, duplicate: false });
     expect(tether.alive).toBe(true);
   });

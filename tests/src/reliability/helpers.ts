@@ -2,7 +2,13 @@ import { CommandReply, type CommandRequest } from '@tether/contracts';
 import type { EventStore } from '@tether/runtime';
 
 /** POSTs a command; network failures and 503s come back as UNAVAILABLE replies, like the NATS client. */
-export async function postCommand(base: string, entity: string, verb: string, body: CommandRequest, timeoutMs = 15_000): Promise<CommandReply> {
+export async function postCommand(
+  base: string,
+  entity: string,
+  verb: string,
+  body: CommandRequest,
+  timeoutMs = 15_000,
+): Promise<CommandReply> {
   try {
     const res = await fetch(`${base}/v1/commands/${entity}/${verb}`, {
       method: 'POST',
@@ -19,12 +25,19 @@ export async function postCommand(base: string, entity: string, verb: string, bo
 /** Every causation (command) id in the stream with how often it appears. */
 export async function commandCounts(store: EventStore, filter = 'tether.evt.>'): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  for await (const e of store.readAll({ filter })) counts.set(e.event.causationId, (counts.get(e.event.causationId) ?? 0) + 1);
+  for await (const e of store.readAll({ filter }))
+    counts.set(e.event.causationId, (counts.get(e.event.causationId) ?? 0) + 1);
   return counts;
 }
 
 /** A well-behaved client: resends with the same command id until it gets an answer that is not UNAVAILABLE or CONFLICT. */
-export async function postUntilAnswered(base: () => string, entity: string, verb: string, body: CommandRequest, deadlineMs = 60_000): Promise<CommandReply> {
+export async function postUntilAnswered(
+  base: () => string,
+  entity: string,
+  verb: string,
+  body: CommandRequest,
+  deadlineMs = 60_000,
+): Promise<CommandReply> {
   const until = Date.now() + deadlineMs;
   for (;;) {
     const r = await postCommand(base(), entity, verb, body);

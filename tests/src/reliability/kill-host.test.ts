@@ -28,10 +28,17 @@ describe('(b) kill -9 of the actor host while a client sends 1,000 commands with
     procs.push(await TetherProcess.start({ NATS_URL: ctx.nats.url }));
     nc = await connect({ servers: ctx.nats.url });
     const leases = Array.from({ length: 10 }, () => uid('k'));
-    for (const id of leases) expect(await sendWithRetries(id, `warm-${id}`)).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
-    for (const id of leases) expect(await sendCommand(nc, 'lease', 'create', { entityId: id, data: { holder: 'ann', ttlMs: 3_600_000 } })).toMatchObject({ ok: true });
+    for (const id of leases)
+      expect(await sendWithRetries(id, `warm-${id}`)).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    for (const id of leases)
+      expect(
+        await sendCommand(nc, 'lease', 'create', { entityId: id, data: { holder: 'ann', ttlMs: 3_600_000 } }),
+      ).toMatchObject({ ok: true });
 
-    const commands = Array.from({ length: 1_000 }, (_, i) => ({ entityId: leases[i % leases.length]!, id: uid(`k9-${i}`) }));
+    const commands = Array.from({ length: 1_000 }, (_, i) => ({
+      entityId: leases[i % leases.length]!,
+      id: uid(`k9-${i}`),
+    }));
     const acked = new Map<string, CommandReply>();
     let next = 0;
     let killed = false;

@@ -11,7 +11,9 @@ describe('(c) nats-server stops and restarts mid-run', () => {
   it('callers get UNAVAILABLE while it is down, service resumes by itself, nothing acknowledged is lost', async () => {
     tether = await TetherProcess.start({ NATS_URL: ctx.nats.url });
     const id = uid('r');
-    expect(await postCommand(tether.url, 'lease', 'create', { entityId: id, data: { holder: 'ann', ttlMs: 3_600_000 } })).toMatchObject({ ok: true });
+    expect(
+      await postCommand(tether.url, 'lease', 'create', { entityId: id, data: { holder: 'ann', ttlMs: 3_600_000 } }),
+    ).toMatchObject({ ok: true });
 
     const acked = new Map<string, CommandReply>();
     const duringOutage: { code: string; ms: number }[] = [];
@@ -62,6 +64,8 @@ describe('(c) nats-server stops and restarts mid-run', () => {
     for (const cid of acked.keys()) expect([cid, counts.get(cid)]).toEqual([cid, 1]);
     const events = await ctx.store.readEntity('lease', id);
     expect(events.map((e) => e.event.seq)).toEqual(events.map((_, i) => i + 1));
-    console.log(`nats restart: ${before} acked before, ${atStop - before} while stopping, ${whileDown - atStop} while down, ${acked.size - whileDown} after; ${duringOutage.length} UNAVAILABLE answers, slowest ${Math.max(...duringOutage.map((o) => o.ms))} ms`);
+    console.log(
+      `nats restart: ${before} acked before, ${atStop - before} while stopping, ${whileDown - atStop} while down, ${acked.size - whileDown} after; ${duringOutage.length} UNAVAILABLE answers, slowest ${Math.max(...duringOutage.map((o) => o.ms))} ms`,
+    );
   });
 });

@@ -8,7 +8,10 @@ const ctx = useNats();
 const host = () => new ActorHost({ store: ctx.store, registry });
 
 async function rejection(p: Promise<unknown>): Promise<TetherError> {
-  const err = await p.then(() => undefined, (e) => e);
+  const err = await p.then(
+    () => undefined,
+    (e) => e,
+  );
   expect(err).toBeInstanceOf(TetherError);
   return err as TetherError;
 }
@@ -23,7 +26,10 @@ describe('actor host', () => {
     const renewed = await h.execute(cmd('lease', 'renew', id));
     expect(renewed).toMatchObject({ seq: 2, state: 'held' });
     const events = await ctx.store.readEntity('lease', id);
-    expect(events.map((e) => [e.event.type, e.event.seq, e.event.state])).toEqual([['lease.create', 1, 'held'], ['lease.renew', 2, 'held']]);
+    expect(events.map((e) => [e.event.type, e.event.seq, e.event.state])).toEqual([
+      ['lease.create', 1, 'held'],
+      ['lease.renew', 2, 'held'],
+    ]);
     expect(events[1]!.event.causationId).toBe(renewed.commandId);
     expect(events[0]!.event.actor).toEqual({ kind: 'human', id: 'ann' });
   });
@@ -43,7 +49,9 @@ describe('actor host', () => {
     const invalid = await rejection(h.execute(cmd('lease', 'create', uid('l'), { holder: '', ttlMs: 5 })));
     expect(invalid.code).toBe('INVALID_COMMAND');
     expect(invalid.issues?.map((i) => i.path.join('.'))).toEqual(['holder', 'ttlMs']);
-    expect((await rejection(h.execute(cmd('lease', 'create', uid('l'), { holder: 'a', extra: 1 })))).code).toBe('INVALID_COMMAND');
+    expect((await rejection(h.execute(cmd('lease', 'create', uid('l'), { holder: 'a', extra: 1 })))).code).toBe(
+      'INVALID_COMMAND',
+    );
     expect((await rejection(h.execute(cmd('lease', 'explode', id)))).code).toBe('UNKNOWN_COMMAND');
     expect((await rejection(h.execute(cmd('ghost', 'create', id)))).code).toBe('UNKNOWN_COMMAND');
     expect((await rejection(h.execute(cmd('lease', 'renew', uid('missing'))))).code).toBe('NOT_FOUND');
@@ -52,7 +60,9 @@ describe('actor host', () => {
     const notAllowed = await rejection(h.execute(cmd('lease', 'renew', id)));
     expect(notAllowed).toMatchObject({ code: 'NOT_ALLOWED', reason: 'LEASE_RELEASED' });
     expect(notAllowed.message).toMatch(new RegExp(`lease ${id} was released at .*; renew is not possible`));
-    const early = await rejection(h.execute(cmd('lease', 'expire', (await h.execute(cmd('lease', 'create', undefined, { holder: 'z' }))).entityId)));
+    const early = await rejection(
+      h.execute(cmd('lease', 'expire', (await h.execute(cmd('lease', 'create', undefined, { holder: 'z' }))).entityId)),
+    );
     expect(early).toMatchObject({ code: 'NOT_ALLOWED', reason: 'LEASE_NOT_DUE' });
 
     expect(await ctx.store.lastStreamSeq()).toBe(head + 1); // only the successful create above
@@ -79,7 +89,9 @@ describe('actor host', () => {
     const id = uid('race');
     await a.execute(cmd('lease', 'create', id, { holder: 'ann', ttlMs: 600_000 }));
     await b.state('lease', id); // both caches warm, so conflicts really happen
-    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).execute(cmd('lease', 'renew', id))));
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).execute(cmd('lease', 'renew', id))),
+    );
     expect(new Set(results.map((r) => r.seq)).size).toBe(60);
     const events = await ctx.store.readEntity('lease', id);
     expect(events.map((e) => e.event.seq)).toEqual(Array.from({ length: 61 }, (_, i) => i + 1));

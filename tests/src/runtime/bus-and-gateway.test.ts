@@ -11,7 +11,12 @@ import { eventually, uid, useNats } from '../harness/index.ts';
 const ctx = useNats();
 let server: Awaited<ReturnType<typeof startServer>>;
 beforeAll(async () => {
-  server = await startServer({ store: ctx.store, logger: silentLogger, port: 0, home: mkdtempSync(join(tmpdir(), 'tether-gw-')) });
+  server = await startServer({
+    store: ctx.store,
+    logger: silentLogger,
+    port: 0,
+    home: mkdtempSync(join(tmpdir(), 'tether-gw-')),
+  });
 });
 afterAll(async () => server?.stop());
 
@@ -30,11 +35,24 @@ describe('NATS command bus', () => {
     const id = uid('b');
     const created = await sendCommand(nc, 'lease', 'create', { entityId: id, data: { holder: 'svc' }, id: `c-${id}` });
     expect(created).toMatchObject({ ok: true, entityId: id, seq: 1, state: 'held', correlationId: `c-${id}` });
-    expect(await sendCommand(nc, 'lease', 'create', { entityId: id, data: { holder: 'svc' }, id: `c-${id}` })).toMatchObject({ ok: true, duplicate: true, seq: 1 });
-    expect(await sendCommand(nc, 'lease', 'renew', { entityId: id, data: { ttlMs: 'soon' as never } })).toMatchObject({ ok: false, error: { code: 'INVALID_COMMAND' } });
-    expect(await sendCommand(nc, 'lease', 'fly', { entityId: id })).toMatchObject({ ok: false, error: { code: 'UNKNOWN_COMMAND' } });
-    expect(await sendCommand(nc, 'lease', 'renew', { entityId: uid('none') })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
-    const raw = CommandReply.parse((await nc.request('tether.cmd.lease.create', '{"data": {', { timeout: 5_000 })).json());
+    expect(
+      await sendCommand(nc, 'lease', 'create', { entityId: id, data: { holder: 'svc' }, id: `c-${id}` }),
+    ).toMatchObject({ ok: true, duplicate: true, seq: 1 });
+    expect(await sendCommand(nc, 'lease', 'renew', { entityId: id, data: { ttlMs: 'soon' as never } })).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_COMMAND' },
+    });
+    expect(await sendCommand(nc, 'lease', 'fly', { entityId: id })).toMatchObject({
+      ok: false,
+      error: { code: 'UNKNOWN_COMMAND' },
+    });
+    expect(await sendCommand(nc, 'lease', 'renew', { entityId: uid('none') })).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_FOUND' },
+    });
+    const raw = CommandReply.parse(
+      (await nc.request('tether.cmd.lease.create', '{"data": {', { timeout: 5_000 })).json(),
+    );
     expect(raw).toMatchObject({ ok: false, error: { code: 'INVALID_COMMAND' } });
     const fromCorr = await sendCommand(nc, 'lease', 'renew', { entityId: id, correlationId: 'flow-1' });
     expect(fromCorr).toMatchObject({ ok: true, correlationId: 'flow-1' });
@@ -51,7 +69,9 @@ describe('HTTP gateway', () => {
     expect(created.body).toMatchObject({ ok: true, seq: 1 });
     const again = await post('/v1/commands/lease/renew', { entityId: id }, { 'idempotency-key': `k-${id}` });
     expect(again.status).toBe(200);
-    expect((await post('/v1/commands/lease/renew', { entityId: id }, { 'idempotency-key': `k-${id}` })).body).toMatchObject({ duplicate: true, seq: 2 });
+    expect(
+      (await post('/v1/commands/lease/renew', { entityId: id }, { 'idempotency-key': `k-${id}` })).body,
+    ).toMatchObject({ duplicate: true, seq: 2 });
 
     const cases: [string, unknown, number, string][] = [
       ['/v1/commands/lease/create', '{"data":', 400, 'INVALID_COMMAND'],
@@ -81,12 +101,23 @@ describe('HTTP gateway', () => {
     const events = (await (await fetch(`${server.url}/v1/entities/lease/${id}/events`)).json()) as { type: string }[];
     expect(events.map((e: { type: string }) => e.type)).toEqual(['lease.create', 'lease.release']);
     expect((await fetch(`${server.url}/v1/entities/lease/${uid('no')}`)).status).toBe(404);
-    const list = await eventually(async () => (await (await fetch(`${server.url}/v1/entities/lease`)).json()) as { items: { entityId: string; version: number }[] }, (l) => l.items.some((i) => i.entityId === id && i.version === 2));
+    const list = await eventually(
+      async () =>
+        (await (await fetch(`${server.url}/v1/entities/lease`)).json()) as {
+          items: { entityId: string; version: number }[];
+        },
+      (l) => l.items.some((i) => i.entityId === id && i.version === 2),
+    );
     expect(list.items.length).toBeGreaterThan(0);
-    const metrics = await eventually(async () => (await fetch(`${server.url}/metrics`)).text(), (t) => /tether_projection_lag\{projection="actors"\} 0/.test(t));
+    const metrics = await eventually(
+      async () => (await fetch(`${server.url}/metrics`)).text(),
+      (t) => /tether_projection_lag\{projection="actors"\} 0/.test(t),
+    );
     expect(metrics).toMatch(/tether_stream_last_seq \d+/);
     expect(metrics).toMatch(/tether_timers_armed \d+/);
-    expect(await (await fetch(`${server.url}/openapi.json`)).json()).toEqual(JSON.parse(JSON.stringify(openApiDocument())));
+    expect(await (await fetch(`${server.url}/openapi.json`)).json()).toEqual(
+      JSON.parse(JSON.stringify(openApiDocument())),
+    );
     expect((await fetch(`${server.url}/v1/nowhere`)).status).toBe(404);
   });
 });

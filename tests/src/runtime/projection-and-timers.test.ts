@@ -25,7 +25,11 @@ describe('projection runner', () => {
     await runner.waitCaughtUp();
     expect(await runner.lag()).toBe(0);
     const doc = await actorDoc(`lease.${ids[1]}`);
-    expect(doc?.value).toMatchObject({ version: 3, value: 'released', context: { renewals: 1, releaseReason: 'done' } });
+    expect(doc?.value).toMatchObject({
+      version: 3,
+      value: 'released',
+      context: { renewals: 1, releaseReason: 'done' },
+    });
 
     // Redelivery of an applied event changes nothing.
     const before = await readModelContents(ctx.store, ACTORS_BUCKET);
@@ -39,12 +43,18 @@ describe('projection runner', () => {
 
   it('two runners sharing one consumer still apply every entity in order', async () => {
     const host = new ActorHost({ store: ctx.store, registry });
-    const [r1, r2] = [new ProjectionRunner(ctx.store, actorsProjection(registry)), new ProjectionRunner(ctx.store, actorsProjection(registry))];
+    const [r1, r2] = [
+      new ProjectionRunner(ctx.store, actorsProjection(registry)),
+      new ProjectionRunner(ctx.store, actorsProjection(registry)),
+    ];
     await Promise.all([r1.start(), r2.start()]);
     const id = uid('pp');
     await host.execute(cmd('lease', 'create', id, { holder: 'ann', ttlMs: 600_000 }));
     await Promise.all(Array.from({ length: 40 }, () => host.execute(cmd('lease', 'renew', id))));
-    const doc = await eventually(() => actorDoc(`lease.${id}`), (d) => d?.value.version === 41);
+    const doc = await eventually(
+      () => actorDoc(`lease.${id}`),
+      (d) => d?.value.version === 41,
+    );
     expect(doc?.value.context).toMatchObject({ renewals: 40 });
     await Promise.all([r1.stop(), r2.stop()]);
   });
@@ -67,11 +77,17 @@ describe('durable timers', () => {
     const { host, stop } = await timerRig();
     const id = uid('t');
     await host.execute(cmd('lease', 'create', id, { holder: 'ann', ttlMs: 1_000 }));
-    const doc = await eventually(() => actorDoc(`lease.${id}`), (d) => d?.value.value === 'expired', 10_000);
+    const doc = await eventually(
+      () => actorDoc(`lease.${id}`),
+      (d) => d?.value.value === 'expired',
+      10_000,
+    );
     const events = await ctx.store.readEntity('lease', id);
     expect(events.map((e) => e.event.type)).toEqual(['lease.create', 'lease.expire']);
     expect(events[1]!.event.actor).toEqual({ kind: 'system', id: 'timer' });
-    expect(Date.parse(events[1]!.event.at)).toBeGreaterThanOrEqual(Date.parse((doc!.value.context as { expiresAt: string }).expiresAt));
+    expect(Date.parse(events[1]!.event.at)).toBeGreaterThanOrEqual(
+      Date.parse((doc!.value.context as { expiresAt: string }).expiresAt),
+    );
     await stop();
   });
 
@@ -92,13 +108,23 @@ describe('durable timers', () => {
     await runner.start();
     const id = uid('down');
     await host.execute(cmd('lease', 'create', id, { holder: 'ann', ttlMs: 1_000 }));
-    await eventually(() => actorDoc(`lease.${id}`), (d) => d?.value.version === 1);
+    await eventually(
+      () => actorDoc(`lease.${id}`),
+      (d) => d?.value.version === 1,
+    );
     await new Promise((r) => setTimeout(r, 1_300)); // "down": no timer service while the deadline passes
     expect((await host.state('lease', id))?.value).toBe('held');
     const t1 = new TimerService({ store: ctx.store, registry, send: send(host) });
-    const t2 = new TimerService({ store: ctx.store, registry, send: send(new ActorHost({ store: ctx.store, registry })) });
+    const t2 = new TimerService({
+      store: ctx.store,
+      registry,
+      send: send(new ActorHost({ store: ctx.store, registry })),
+    });
     await Promise.all([t1.start(), t2.start()]);
-    await eventually(() => ctx.store.readEntity('lease', id), (es) => es.length === 2);
+    await eventually(
+      () => ctx.store.readEntity('lease', id),
+      (es) => es.length === 2,
+    );
     await new Promise((r) => setTimeout(r, 500));
     const events = await ctx.store.readEntity('lease', id);
     expect(events.map((e) => e.event.type)).toEqual(['lease.create', 'lease.expire']);

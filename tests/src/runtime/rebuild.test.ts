@@ -34,12 +34,22 @@ describe('rebuildActors', () => {
     await host.execute(cmd('lease', 'create', fresh, { holder: 'di' }));
 
     const actors = await rebuildActors(ctx.store, registry, { afterStreamSeq: from });
-    const ids: Array<[string, string]> = [['lease', renewed], ['lease', released], ['lease', expired], ['lease', fresh], ['harness', route]];
+    const ids: Array<[string, string]> = [
+      ['lease', renewed],
+      ['lease', released],
+      ['lease', expired],
+      ['lease', fresh],
+      ['harness', route],
+    ];
     expect([...actors.keys()].sort()).toEqual(ids.map(([e, id]) => `${e}.${id}`).sort());
     for (const [entity, id] of ids) expect(actors.get(`${entity}.${id}`)).toEqual(await host.state(entity, id));
     expect(actors.get(`lease.${renewed}`)).toMatchObject({ version: 4, value: 'held', context: { renewals: 3 } });
     expect(actors.get(`lease.${expired}`)?.value).toBe('expired');
-    expect(actors.get(`harness.${route}`)).toMatchObject({ version: 3, value: 'unavailable', context: { degradeReason: 'timeout' } });
+    expect(actors.get(`harness.${route}`)).toMatchObject({
+      version: 3,
+      value: 'unavailable',
+      context: { degradeReason: 'timeout' },
+    });
 
     // A filter narrows the pass to one entity type.
     const leases = await rebuildActors(ctx.store, registry, { afterStreamSeq: from, filter: 'tether.evt.lease.*' });
@@ -76,15 +86,29 @@ describe('rebuildActors', () => {
     const released = await host.execute(cmd('lease', 'release', id, { reason: 'done' }));
     // A renew after the release, as an incompatible machine change would leave in the log.
     const bad: EventEnvelope = {
-      id: uid('e'), type: 'lease.renew', entity: 'lease', entityId: id, seq: 3, at: new Date().toISOString(),
-      correlationId: 'c', causationId: uid('cmd'), actor: { kind: 'human', id: 'ann' }, data: {}, state: 'held', v: ENVELOPE_VERSION,
+      id: uid('e'),
+      type: 'lease.renew',
+      entity: 'lease',
+      entityId: id,
+      seq: 3,
+      at: new Date().toISOString(),
+      correlationId: 'c',
+      causationId: uid('cmd'),
+      actor: { kind: 'human', id: 'ann' },
+      data: {},
+      state: 'held',
+      v: ENVELOPE_VERSION,
     };
     await ctx.store.append(bad, { expectedLastSeq: released.streamSeq, msgId: bad.causationId });
 
     const err = await rebuildActors(ctx.store, registry, { afterStreamSeq: from }).catch((e) => e);
     expect(err).toBeInstanceOf(TetherError);
     expect(err).toMatchObject({ code: 'INTERNAL' });
-    expect(err.message).toMatch(new RegExp(`replay of lease ${id} stopped at seq 3: the machine no longer accepts lease.renew in state "released"`));
+    expect(err.message).toMatch(
+      new RegExp(
+        `replay of lease ${id} stopped at seq 3: the machine no longer accepts lease.renew in state "released"`,
+      ),
+    );
   });
 
   it('skips entities the registry does not know', async () => {

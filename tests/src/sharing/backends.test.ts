@@ -22,7 +22,10 @@ import { eventually, uid } from '../harness/index.ts';
 const FAKE_TMATE = fileURLToPath(new URL('../../fakes/fake-tmate.mjs', import.meta.url));
 const FAKE_UPTERM = fileURLToPath(new URL('../../fakes/fake-upterm.mjs', import.meta.url));
 const REAL_TMATE = findExecutable('tmate');
-if (!REAL_TMATE) console.warn('backends.test: the real-tmate test is skipped because `tmate` is not installed (apt-get install tmate)');
+if (!REAL_TMATE)
+  console.warn(
+    'backends.test: the real-tmate test is skipped because `tmate` is not installed (apt-get install tmate)',
+  );
 
 const dir = mkdtempSync(join(tmpdir(), 'tether-backends-'));
 const tmuxSocket = join(dir, 't.sock');
@@ -35,7 +38,10 @@ function marked(name: string, value: string): number[] {
     .filter((e) => /^\d+$/.test(e))
     .filter((e) => {
       try {
-        return (readFileSync(`/proc/${e}/environ`, 'latin1') + '\0').includes(needle) && !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${e}/stat`, 'latin1'));
+        return (
+          `${readFileSync(`/proc/${e}/environ`, 'latin1')}\0`.includes(needle) &&
+          !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${e}/stat`, 'latin1'))
+        );
       } catch {
         return false;
       }
@@ -47,7 +53,16 @@ let owner = '';
 let started: RunningShareWorker[] = [];
 const spec = (over: Partial<BackendStartSpec> = {}): BackendStartSpec => {
   const shareId = over.shareId ?? uid('share');
-  return { shareId, terminalId: 'term1', access: 'read', tmuxSocket, workDir: join(dir, shareId), env: { TETHER_OWNER: owner }, readyTimeoutMs: 5_000, ...over };
+  return {
+    shareId,
+    terminalId: 'term1',
+    access: 'read',
+    tmuxSocket,
+    workDir: join(dir, shareId),
+    env: { TETHER_OWNER: owner },
+    readyTimeoutMs: 5_000,
+    ...over,
+  };
 };
 const keep = (w: RunningShareWorker) => (started.push(w), w);
 
@@ -91,26 +106,39 @@ async function terminalStillWorks() {
   const size = (await tmux('display-message', '-p', '-t', '=term1:', '#{window_width}x#{window_height}')).stdout;
   expect(size).toBe('120x40'); // no sharing client resized it
   await tmux('send-keys', '-t', '=term1:', 'echo ok-$((40+2))', 'Enter');
-  await eventually(async () => (await tmux('capture-pane', '-p', '-t', '=term1:')).stdout, (out) => /^ok-42$/m.test(out), 5_000);
+  await eventually(
+    async () => (await tmux('capture-pane', '-p', '-t', '=term1:')).stdout,
+    (out) => /^ok-42$/m.test(out),
+    5_000,
+  );
 }
 
 describe('tmate adapter', () => {
-  it.skipIf(!REAL_TMATE)('real tmate with no relay reachable: BACKEND_NOT_READY within the bound, group killed, terminal untouched', async () => {
-    const port = await closedPort();
-    const adapter = new TmateAdapter({ serverHost: '127.0.0.1', serverPort: port, ed25519Fingerprint: 'SHA256:nothing-listens-there' });
-    const s = spec({ readyTimeoutMs: 1_500 });
-    const t0 = Date.now();
-    const err = await rejection(adapter.start(s));
-    const took = Date.now() - t0;
-    expect(err).toMatchObject({ code: 'NOT_ALLOWED', reason: 'BACKEND_NOT_READY' });
-    expect(err.message).toContain(`tmate could not reach its relay 127.0.0.1:${port} within 1.5 s; check TETHER_TMATE_HOST/PORT and that tmate-ssh-server runs`);
-    expect(took).toBeGreaterThanOrEqual(1_400);
-    expect(took).toBeLessThan(1_500 + 3_500); // the ready bound plus at most the SIGTERM grace
-    expect(readFileSync(join(s.workDir, 'tmate.log'), 'utf8')).toMatch(/Connecting to 127\.0\.0\.1/); // it was the real tmate, trying
-    expect(marked('TETHER_SHARE_ID', s.shareId)).toEqual([]);
-    expect(marked('TETHER_OWNER', owner)).toEqual([]);
-    await terminalStillWorks();
-  });
+  it.skipIf(!REAL_TMATE)(
+    'real tmate with no relay reachable: BACKEND_NOT_READY within the bound, group killed, terminal untouched',
+    async () => {
+      const port = await closedPort();
+      const adapter = new TmateAdapter({
+        serverHost: '127.0.0.1',
+        serverPort: port,
+        ed25519Fingerprint: 'SHA256:nothing-listens-there',
+      });
+      const s = spec({ readyTimeoutMs: 1_500 });
+      const t0 = Date.now();
+      const err = await rejection(adapter.start(s));
+      const took = Date.now() - t0;
+      expect(err).toMatchObject({ code: 'NOT_ALLOWED', reason: 'BACKEND_NOT_READY' });
+      expect(err.message).toContain(
+        `tmate could not reach its relay 127.0.0.1:${port} within 1.5 s; check TETHER_TMATE_HOST/PORT and that tmate-ssh-server runs`,
+      );
+      expect(took).toBeGreaterThanOrEqual(1_400);
+      expect(took).toBeLessThan(1_500 + 3_500); // the ready bound plus at most the SIGTERM grace
+      expect(readFileSync(join(s.workDir, 'tmate.log'), 'utf8')).toMatch(/Connecting to 127\.0\.0\.1/); // it was the real tmate, trying
+      expect(marked('TETHER_SHARE_ID', s.shareId)).toEqual([]);
+      expect(marked('TETHER_OWNER', owner)).toEqual([]);
+      await terminalStillWorks();
+    },
+  );
 
   it('check(): no relay host, no fingerprint, or no binary is BACKEND_UNAVAILABLE saying what to set', async () => {
     const noHost = await rejection(new TmateAdapter({ bin: FAKE_TMATE }).check());
@@ -120,12 +148,24 @@ describe('tmate adapter', () => {
     expect(noKey).toMatchObject({ reason: 'BACKEND_UNAVAILABLE' });
     expect(noKey.message).toContain('TETHER_TMATE_ED25519_FINGERPRINT');
     const missing = join(dir, 'no-such-tmate');
-    const noBin = await rejection(new TmateAdapter({ bin: missing, serverHost: 'relay.example', ed25519Fingerprint: 'SHA256:x' }).check());
+    const noBin = await rejection(
+      new TmateAdapter({ bin: missing, serverHost: 'relay.example', ed25519Fingerprint: 'SHA256:x' }).check(),
+    );
     expect(noBin).toMatchObject({ code: 'NOT_ALLOWED', reason: 'BACKEND_UNAVAILABLE' });
     expect(noBin.message).toContain(missing);
     // start() checks first: nothing is spawned
-    expect(await rejection(new TmateAdapter({ bin: FAKE_TMATE }).start(spec()))).toMatchObject({ reason: 'BACKEND_UNAVAILABLE' });
-    expect(tmateOptionsFromEnv({ TETHER_TMATE_BIN: '/x/tmate', TETHER_TMATE_HOST: 'h', TETHER_TMATE_PORT: '2200', TETHER_TMATE_RSA_FINGERPRINT: 'r', TETHER_TMATE_ED25519_FINGERPRINT: 'e' })).toEqual({
+    expect(await rejection(new TmateAdapter({ bin: FAKE_TMATE }).start(spec()))).toMatchObject({
+      reason: 'BACKEND_UNAVAILABLE',
+    });
+    expect(
+      tmateOptionsFromEnv({
+        TETHER_TMATE_BIN: '/x/tmate',
+        TETHER_TMATE_HOST: 'h',
+        TETHER_TMATE_PORT: '2200',
+        TETHER_TMATE_RSA_FINGERPRINT: 'r',
+        TETHER_TMATE_ED25519_FINGERPRINT: 'e',
+      }),
+    ).toEqual({
       bin: '/x/tmate',
       serverHost: 'h',
       serverPort: 2200,
@@ -134,7 +174,8 @@ describe('tmate adapter', () => {
     });
   });
 
-  const fakeTmate = () => new TmateAdapter({ bin: FAKE_TMATE, serverHost: '127.0.0.1', serverPort: 7, ed25519Fingerprint: 'SHA256:fake' });
+  const fakeTmate = () =>
+    new TmateAdapter({ bin: FAKE_TMATE, serverHost: '127.0.0.1', serverPort: 7, ed25519Fingerprint: 'SHA256:fake' });
 
   it('fake tmate: links by access, probe, a SIGSTOPped worker fails its probe and is SIGKILLed by stop()', async () => {
     const ro = keep(await fakeTmate().start(spec({ access: 'read' })));
@@ -177,17 +218,26 @@ describe('tmate adapter', () => {
   });
 
   it('a terminal without a tmux session is BACKEND_FAILED before anything starts', async () => {
-    expect(await rejection(fakeTmate().start(spec({ terminalId: 'no-such-term' })))).toMatchObject({ reason: 'BACKEND_FAILED' });
+    expect(await rejection(fakeTmate().start(spec({ terminalId: 'no-such-term' })))).toMatchObject({
+      reason: 'BACKEND_FAILED',
+    });
   });
 });
 
 describe('upterm adapter', () => {
-  it.skipIf(findExecutable('upterm'))('real missing binary: BACKEND_UNAVAILABLE with the install hint, nothing started', async () => {
-    const hint = 'upterm is not installed (looked for "upterm" on PATH); install it from https://github.com/owenthereal/upterm/releases or set TETHER_UPTERM_BIN';
-    const err = await rejection(new UptermAdapter(uptermOptionsFromEnv({})).check());
-    expect(err).toMatchObject({ code: 'NOT_ALLOWED', reason: 'BACKEND_UNAVAILABLE', message: hint });
-    expect(await rejection(new UptermAdapter().start(spec()))).toMatchObject({ reason: 'BACKEND_UNAVAILABLE', message: hint });
-  });
+  it.skipIf(findExecutable('upterm'))(
+    'real missing binary: BACKEND_UNAVAILABLE with the install hint, nothing started',
+    async () => {
+      const hint =
+        'upterm is not installed (looked for "upterm" on PATH); install it from https://github.com/owenthereal/upterm/releases or set TETHER_UPTERM_BIN';
+      const err = await rejection(new UptermAdapter(uptermOptionsFromEnv({})).check());
+      expect(err).toMatchObject({ code: 'NOT_ALLOWED', reason: 'BACKEND_UNAVAILABLE', message: hint });
+      expect(await rejection(new UptermAdapter().start(spec()))).toMatchObject({
+        reason: 'BACKEND_UNAVAILABLE',
+        message: hint,
+      });
+    },
+  );
 
   it('fake upterm: --read-only for a read share gives ssh_ro; write gives ssh_rw; stop() leaves nothing', async () => {
     const adapter = new UptermAdapter({ bin: FAKE_UPTERM, server: 'ssh://uptermd.invalid:22' });
@@ -210,7 +260,8 @@ describe('upterm adapter', () => {
   });
 
   it('reads the ssh command from both upterm table formats', () => {
-    const old = '=== IQKSFOICLSNNXQZTDKOJ\nCommand:                bash\nForce Command:          n/a\nHost:                   ssh://uptermd.upterm.dev:22\nSSH Session:            ssh IqKsfoiclsNnxqztDKoj:MTAuMC40OS4xNjY6MjI=@uptermd.upterm.dev\n';
+    const old =
+      '=== IQKSFOICLSNNXQZTDKOJ\nCommand:                bash\nForce Command:          n/a\nHost:                   ssh://uptermd.upterm.dev:22\nSSH Session:            ssh IqKsfoiclsNnxqztDKoj:MTAuMC40OS4xNjY6MjI=@uptermd.upterm.dev\n';
     expect(uptermSshCommand(old)).toBe('ssh IqKsfoiclsNnxqztDKoj:MTAuMC40OS4xNjY6MjI=@uptermd.upterm.dev');
     // newer releases: "➤ SSH Command:" and values hard-wrapped at the terminal width onto indented lines
     const wrapped = [
@@ -225,7 +276,9 @@ describe('upterm adapter', () => {
       'Connected Clients:',
       '  ann',
     ].join('\n');
-    expect(uptermSshCommand(wrapped)).toBe('ssh bo6nosstp9ll08doq0rg:MTAuMC4xNzAuMTY0OjIyMTAuMC4xNzAuMTY0OjIy@uptermd.upterm.dev');
+    expect(uptermSshCommand(wrapped)).toBe(
+      'ssh bo6nosstp9ll08doq0rg:MTAuMC4xNzAuMTY0OjIyMTAuMC4xNzAuMTY0OjIy@uptermd.upterm.dev',
+    );
     expect(uptermSshCommand('no session here')).toBeUndefined();
   });
 });

@@ -19,8 +19,15 @@ const signal = (leaders: number[], sig: NodeJS.Signals) => leaders.forEach((p) =
 async function sharedTerminal() {
   const t = await runningTerminal(cp.url);
   const r = await createShare(cp.url, 'human:alice', { terminal_id: t.term.terminal_id, backend: 'tmate' });
-  expect(r.body.share).toMatchObject({ status: "active" });
-  const actor = (await as<{ context: { workerPid: number } }>(cp.url, 'human:alice', 'GET', `/v1/entities/share/${r.body.share.share_id}`)).body;
+  expect(r.body.share).toMatchObject({ status: 'active' });
+  const actor = (
+    await as<{ context: { workerPid: number } }>(
+      cp.url,
+      'human:alice',
+      'GET',
+      `/v1/entities/share/${r.body.share.share_id}`,
+    )
+  ).body;
   expect(ProcessShares.leftovers(r.body.share.share_id)).toContain(actor.context.workerPid);
   return { ...t, shareId: r.body.share.share_id, workers: [actor.context.workerPid] };
 }
@@ -28,17 +35,30 @@ async function sharedTerminal() {
 /** The terminal still runs commands and prints their output. */
 async function echoes(terminalId: string, sessionId: string) {
   let out = '';
-  const sub = cp.ctx.store.nc.subscribe(termSubjects.out(terminalId), { callback: (_e, m) => void (out += new TextDecoder().decode(m.data)) });
+  const sub = cp.ctx.store.nc.subscribe(termSubjects.out(terminalId), {
+    callback: (_e, m) => void (out += new TextDecoder().decode(m.data)),
+  });
   const nonce = Math.floor(Math.random() * 1e6);
-  cp.ctx.store.nc.publish(termSubjects.in(terminalId), JSON.stringify({ data: `echo alive-$((${nonce}+1))\r`, from: sessionId }));
-  await eventually(() => out, (o) => o.includes(`alive-${nonce + 1}`));
+  cp.ctx.store.nc.publish(
+    termSubjects.in(terminalId),
+    JSON.stringify({ data: `echo alive-$((${nonce}+1))\r`, from: sessionId }),
+  );
+  await eventually(
+    () => out,
+    (o) => o.includes(`alive-${nonce + 1}`),
+  );
   sub.unsubscribe();
 }
 
 /** Closes the round's terminals; then nothing this tether started may be left. */
 async function noOrphans(terminalIds: string[]) {
-  for (const id of terminalIds) await sendCommand(cp.ctx.store.nc, 'terminal', 'close', { entityId: id, data: { reason: 'chaos round over' } });
-  await eventually(() => processesMarked('TETHER_OWNER', OWNER), (p) => p.length === 0, 15_000);
+  for (const id of terminalIds)
+    await sendCommand(cp.ctx.store.nc, 'terminal', 'close', { entityId: id, data: { reason: 'chaos round over' } });
+  await eventually(
+    () => processesMarked('TETHER_OWNER', OWNER),
+    (p) => p.length === 0,
+    15_000,
+  );
 }
 
 describe('share worker chaos', () => {
@@ -46,7 +66,10 @@ describe('share worker chaos', () => {
     for (let round = 0; round < ROUNDS; round++) {
       const { term, session, shareId, workers } = await sharedTerminal();
       signal(workers, 'SIGKILL');
-      const s = await eventually(() => share(shareId), (v) => v.status === 'ended');
+      const s = await eventually(
+        () => share(shareId),
+        (v) => v.status === 'ended',
+      );
       expect(s.ended).toMatchObject({ reason: 'failed', detail: expect.stringContaining('SIGKILL') });
       await echoes(term.terminal_id, session.session_id);
       await noOrphans([term.terminal_id]);
@@ -58,7 +81,11 @@ describe('share worker chaos', () => {
       const { term, session, shareId, workers } = await sharedTerminal();
       const t0 = Date.now();
       signal(workers, 'SIGSTOP');
-      const s = await eventually(() => share(shareId), (v) => v.status === 'ended', 10_000);
+      const s = await eventually(
+        () => share(shareId),
+        (v) => v.status === 'ended',
+        10_000,
+      );
       expect(Date.now() - t0).toBeLessThan(10_000);
       expect(s.ended).toMatchObject({ reason: 'failed', detail: expect.stringContaining('stopped answering') });
       expect(ProcessShares.leftovers(shareId)).toEqual([]);
@@ -71,7 +98,11 @@ describe('share worker chaos', () => {
     for (let round = 0; round < ROUNDS; round++) {
       const shared = [await sharedTerminal(), await sharedTerminal(), await sharedTerminal()];
       signal([...shared[0]!.workers, ...shared[1]!.workers], 'SIGKILL');
-      for (const s of shared.slice(0, 2)) await eventually(() => share(s.shareId), (v) => v.status === 'ended' && v.ended?.reason === 'failed');
+      for (const s of shared.slice(0, 2))
+        await eventually(
+          () => share(s.shareId),
+          (v) => v.status === 'ended' && v.ended?.reason === 'failed',
+        );
       // The survivor answers several heartbeats and its links still work.
       await new Promise((r) => setTimeout(r, 1_500));
       const survivor = shared[2]!;

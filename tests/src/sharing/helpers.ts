@@ -7,18 +7,38 @@ import { LaneView, SessionView, TerminalView, type PolicyFile, type ShareCreated
 import { api } from '../harness/index.ts';
 
 /** A policy file for the sharing tests: people may share, agents need an operator, services are denied (no rule). */
-export function policyFile(rules: PolicyFile['rules'] = [
-  { id: 'people', effect: 'allow', actors: ['human:*'] },
-  { id: 'agents-ask', effect: 'allow', actors: ['ai:*'], requireApproval: true, reason: 'agents share only after an operator approves' },
-  { id: 'no-tmate-for-eve', effect: 'deny', actors: ['human:eve'], backends: ['tmate'], reason: 'eve may not use tmate' },
-]): string {
+export function policyFile(
+  rules: PolicyFile['rules'] = [
+    { id: 'people', effect: 'allow', actors: ['human:*'] },
+    {
+      id: 'agents-ask',
+      effect: 'allow',
+      actors: ['ai:*'],
+      requireApproval: true,
+      reason: 'agents share only after an operator approves',
+    },
+    {
+      id: 'no-tmate-for-eve',
+      effect: 'deny',
+      actors: ['human:eve'],
+      backends: ['tmate'],
+      reason: 'eve may not use tmate',
+    },
+  ],
+): string {
   const file = join(mkdtempSync(join(tmpdir(), 'tether-policy-')), 'policy.json');
   writeFileSync(file, JSON.stringify({ rules }));
   return file;
 }
 
 /** An HTTP call made as `actor` ("kind:id"). */
-export async function as<T = unknown>(base: string, actor: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+export async function as<T = unknown>(
+  base: string,
+  actor: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const res = await fetch(base + path, {
     method,
     headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), 'x-tether-actor': actor },
@@ -29,15 +49,27 @@ export async function as<T = unknown>(base: string, actor: string, method: strin
 
 /** A lane, its session and a running terminal. */
 export async function runningTerminal(url: string) {
-  const lane = LaneView.parse((await api(url, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'share' })).body);
-  const session = SessionView.parse((await api(url, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/sessions`, { provider: 'codex' })).body);
-  const r = await api(url, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/terminals`, { session_id: session.session_id });
+  const lane = LaneView.parse(
+    (await api(url, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'share' })).body,
+  );
+  const session = SessionView.parse(
+    (await api(url, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/sessions`, { provider: 'codex' })).body,
+  );
+  const r = await api(url, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/terminals`, {
+    session_id: session.session_id,
+  });
   expect(r.status).toBe(201);
   return { lane, session, term: TerminalView.parse(r.body) };
 }
 
 export async function createShare(url: string, actor: string, body: Record<string, unknown>) {
-  const r = await as<ShareCreated & { error?: { code: string; reason?: string; message: string } }>(url, actor, 'POST', '/v1/shares', body);
+  const r = await as<ShareCreated & { error?: { code: string; reason?: string; message: string } }>(
+    url,
+    actor,
+    'POST',
+    '/v1/shares',
+    body,
+  );
   return r;
 }
 

@@ -20,15 +20,31 @@ afterAll(async () => {
 
 describe('shares survive a crash of tether', () => {
   it('expiry fires at the next start; a live share keeps working for the same link', async () => {
-    const env = { NATS_URL: ctx.nats.url, TETHER_HOME: home, TETHER_WORKSPACES: `ws1=${await gitRepo()}`, TETHER_SHARE_POLICY: policyFile(), TETHER_SHARE_MIN_TTL_MS: '1000', TETHER_SHARE_WARN_MS: '500' };
+    const env = {
+      NATS_URL: ctx.nats.url,
+      TETHER_HOME: home,
+      TETHER_WORKSPACES: `ws1=${await gitRepo()}`,
+      TETHER_SHARE_POLICY: policyFile(),
+      TETHER_SHARE_MIN_TTL_MS: '1000',
+      TETHER_SHARE_WARN_MS: '500',
+    };
     const first = await TetherProcess.start(env);
     procs.push(first);
     const { term, session } = await runningTerminal(first.url);
-    const create = async (ttl: number) => (await as<ShareCreated>(first.url, 'human:alice', 'POST', '/v1/shares', { terminal_id: term.terminal_id, ttl_ms: ttl })).body;
+    const create = async (ttl: number) =>
+      (
+        await as<ShareCreated>(first.url, 'human:alice', 'POST', '/v1/shares', {
+          terminal_id: term.terminal_id,
+          ttl_ms: ttl,
+        })
+      ).body;
     const short = await create(2_000);
     const long = await create(600_000);
     const viewer = await openViewer(long.link!.url);
-    await eventually(() => viewer.messages, (m) => m.some((x) => x.type === 'welcome'));
+    await eventually(
+      () => viewer.messages,
+      (m) => m.some((x) => x.type === 'welcome'),
+    );
 
     await first.kill('SIGKILL');
     await viewer.closed; // the relay died with its process
@@ -36,15 +52,28 @@ describe('shares survive a crash of tether', () => {
 
     const second = await TetherProcess.start(env);
     procs.push(second);
-    const get = async (id: string) => ShareView.parse((await as(second.url, 'human:alice', 'GET', `/v1/shares/${id}`)).body);
-    const expired = await eventually(() => get(short.share.share_id), (s) => s.status === 'ended');
+    const get = async (id: string) =>
+      ShareView.parse((await as(second.url, 'human:alice', 'GET', `/v1/shares/${id}`)).body);
+    const expired = await eventually(
+      () => get(short.share.share_id),
+      (s) => s.status === 'ended',
+    );
     expect(expired.ended).toMatchObject({ reason: 'expired' });
     // The dropped connection is on record as left; the same link works against the new tether.
     expect((await get(long.share.share_id)).participants[0]).toMatchObject({ connected: false });
     const back = await openViewer(long.link!.url.replace(new URL(first.url).host, new URL(second.url).host));
-    await eventually(() => back.messages, (m) => m.some((x) => x.type === 'welcome'));
-    ctx.store.nc.publish(termSubjects.in(term.terminal_id), JSON.stringify({ data: 'echo after-crash-$((2*21))\r', from: session.session_id }));
-    await eventually(() => back.output(), (o) => o.includes('after-crash-42'));
+    await eventually(
+      () => back.messages,
+      (m) => m.some((x) => x.type === 'welcome'),
+    );
+    ctx.store.nc.publish(
+      termSubjects.in(term.terminal_id),
+      JSON.stringify({ data: 'echo after-crash-$((2*21))\r', from: session.session_id }),
+    );
+    await eventually(
+      () => back.output(),
+      (o) => o.includes('after-crash-42'),
+    );
     await as(second.url, 'human:alice', 'POST', `/v1/shares/${long.share.share_id}/revoke`, {});
     expect((await back.closed).code).toBe(4410);
     expect(processesMarked('TETHER_SHARE_ID', long.share.share_id)).toEqual([]);

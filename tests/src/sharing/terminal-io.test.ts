@@ -14,7 +14,10 @@ describe('terminal output over NATS (what a share relay follows)', () => {
     await ctx.store.nc.flush();
     const big = new Uint8Array(1.5 * 1024 * 1024).fill(65);
     io.publishOutput(id, big, 10_000_000); // throws "max_payload size exceeded" if sent whole with its header
-    await eventually(() => got.reduce((n, [len]) => n + len, 0), (n) => n === big.length);
+    await eventually(
+      () => got.reduce((n, [len]) => n + len, 0),
+      (n) => n === big.length,
+    );
     expect(got.length).toBeGreaterThan(1);
     expect(got.at(-1)![1]).toBe(10_000_000);
     let end = 10_000_000 - big.length;
@@ -37,7 +40,10 @@ describe('terminal output over NATS (what a share relay follows)', () => {
     const seen: Uint8Array[] = [];
     const { stop } = await followTerminal(io, id, (c) => seen.push(c));
     io.publishOutput(id, enc('e'), 5);
-    await eventually(() => text(seen), (t) => t.endsWith('e'));
+    await eventually(
+      () => text(seen),
+      (t) => t.endsWith('e'),
+    );
     expect(text(seen)).toBe('abc|d|e');
     stop();
     stopServing();

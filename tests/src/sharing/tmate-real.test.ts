@@ -10,7 +10,8 @@ import { as, createShare, policyFile, runningTerminal } from './helpers.ts';
 // wait, nothing it started is left, and the terminal is untouched. upterm is not installed here: its
 // missing-binary error is the real one.
 const hasTmate = execaSync('sh', ['-c', 'command -v tmate'], { reject: false }).exitCode === 0;
-if (!hasTmate) console.warn('SKIPPING the real tmate failure path: the tmate binary is missing (apt-get install tmate)');
+if (!hasTmate)
+  console.warn('SKIPPING the real tmate failure path: the tmate binary is missing (apt-get install tmate)');
 const port = await freePort();
 const cp = useControlPlane({
   TETHER_SHARE_POLICY: policyFile(),
@@ -22,26 +23,49 @@ const cp = useControlPlane({
 });
 
 describe('real tmate and upterm failure paths', () => {
-  it.skipIf(!hasTmate)('tmate with no reachable relay: share failed with the reason, terminal still works, no process left', async () => {
-    const { term, session } = await runningTerminal(cp.url);
-    const r = await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id, backend: 'tmate' });
-    const id = r.body.share.share_id;
-    const s = await eventually(async () => ShareView.parse((await as(cp.url, 'human:alice', 'GET', `/v1/shares/${id}`)).body), (v) => v.status === 'ended', 20_000);
-    expect(s.ended).toMatchObject({ reason: 'failed', detail: expect.stringMatching(new RegExp(`127\\.0\\.0\\.1:${port}`)) });
-    expect(ProcessShares.leftovers(id)).toEqual([]);
-    let out = '';
-    const sub = cp.ctx.store.nc.subscribe(termSubjects.out(term.terminal_id), { callback: (_e, m) => void (out += new TextDecoder().decode(m.data)) });
-    cp.ctx.store.nc.publish(termSubjects.in(term.terminal_id), JSON.stringify({ data: 'echo still-here-$((40+2))\r', from: session.session_id }));
-    await eventually(() => out, (o) => o.includes('still-here-42'));
-    sub.unsubscribe();
-  });
+  it.skipIf(!hasTmate)(
+    'tmate with no reachable relay: share failed with the reason, terminal still works, no process left',
+    async () => {
+      const { term, session } = await runningTerminal(cp.url);
+      const r = await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id, backend: 'tmate' });
+      const id = r.body.share.share_id;
+      const s = await eventually(
+        async () => ShareView.parse((await as(cp.url, 'human:alice', 'GET', `/v1/shares/${id}`)).body),
+        (v) => v.status === 'ended',
+        20_000,
+      );
+      expect(s.ended).toMatchObject({
+        reason: 'failed',
+        detail: expect.stringMatching(new RegExp(`127\\.0\\.0\\.1:${port}`)),
+      });
+      expect(ProcessShares.leftovers(id)).toEqual([]);
+      let out = '';
+      const sub = cp.ctx.store.nc.subscribe(termSubjects.out(term.terminal_id), {
+        callback: (_e, m) => void (out += new TextDecoder().decode(m.data)),
+      });
+      cp.ctx.store.nc.publish(
+        termSubjects.in(term.terminal_id),
+        JSON.stringify({ data: 'echo still-here-$((40+2))\r', from: session.session_id }),
+      );
+      await eventually(
+        () => out,
+        (o) => o.includes('still-here-42'),
+      );
+      sub.unsubscribe();
+    },
+  );
 
   it('upterm missing: refused before anything is written, with the install hint', async () => {
     const { term } = await runningTerminal(cp.url);
     const r = await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id, backend: 'upterm' });
     expect(r.status).toBe(409);
-    expect(r.body.error).toMatchObject({ reason: 'BACKEND_UNAVAILABLE', message: expect.stringContaining('github.com/owenthereal/upterm') });
-    const list = (await as<{ items: ShareView[] }>(cp.url, 'human:alice', 'GET', `/v1/shares?terminal_id=${term.terminal_id}`)).body.items;
+    expect(r.body.error).toMatchObject({
+      reason: 'BACKEND_UNAVAILABLE',
+      message: expect.stringContaining('github.com/owenthereal/upterm'),
+    });
+    const list = (
+      await as<{ items: ShareView[] }>(cp.url, 'human:alice', 'GET', `/v1/shares?terminal_id=${term.terminal_id}`)
+    ).body.items;
     expect(list).toEqual([]);
   });
 });

@@ -8,11 +8,18 @@ export function parseLink(link: string): { wsUrl: string; shareId: string; token
   try {
     u = new URL(link);
   } catch {
-    throw new TetherError('INVALID_COMMAND', `"${link}" is not a share link; it looks like http://host:7420/v/<share>#t=<token>`);
+    throw new TetherError(
+      'INVALID_COMMAND',
+      `"${link}" is not a share link; it looks like http://host:7420/v/<share>#t=<token>`,
+    );
   }
   const m = /^\/v\/([A-Za-z0-9_-]{1,128})$/.exec(u.pathname);
   const token = new URLSearchParams(u.hash.slice(1)).get('t');
-  if (!m || !token) throw new TetherError('INVALID_COMMAND', `"${u.origin}${u.pathname}" is not a share link with a token; it looks like http://host:7420/v/<share>#t=<token>`);
+  if (!m || !token)
+    throw new TetherError(
+      'INVALID_COMMAND',
+      `"${u.origin}${u.pathname}" is not a share link with a token; it looks like http://host:7420/v/<share>#t=<token>`,
+    );
   return { wsUrl: `${u.protocol === 'https:' ? 'wss' : 'ws'}://${u.host}/v1/shares/${m[1]}/ws`, shareId: m[1]!, token };
 }
 
@@ -24,7 +31,8 @@ export async function attach(out: Out, link: string | undefined): Promise<number
   if (!link) throw new TetherError('INVALID_COMMAND', "usage: tether attach '<share link>'");
   const { wsUrl, shareId, token } = parseLink(link);
   const ws = new WebSocket(wsUrl);
-  const say = (text: string, data: unknown) => (out.json ? process.stderr.write(JSON.stringify(data) + '\n') : process.stderr.write(`\r\n[tether] ${text}\r\n`));
+  const say = (text: string, data: unknown) =>
+    out.json ? process.stderr.write(`${JSON.stringify(data)}\n`) : process.stderr.write(`\r\n[tether] ${text}\r\n`);
   const stdin = process.stdin;
   let detached = false;
   return new Promise<number>((resolve) => {
@@ -47,8 +55,13 @@ export async function attach(out: Out, link: string | undefined): Promise<number
     ws.on('message', (raw, binary) => {
       if (binary) return void process.stdout.write(raw as Buffer);
       const m = JSON.parse(raw.toString()) as RelayMessage;
-      if (m.type === 'welcome') say(`attached to share ${shareId} as ${m.name} (${m.access === 'write' ? 'read-write' : 'read-only'}); Ctrl-] detaches`, m);
-      else if (m.type === 'access') say(m.access === 'write' ? `you may type now (until ${m.write_until})` : 'read-only again', m);
+      if (m.type === 'welcome')
+        say(
+          `attached to share ${shareId} as ${m.name} (${m.access === 'write' ? 'read-write' : 'read-only'}); Ctrl-] detaches`,
+          m,
+        );
+      else if (m.type === 'access')
+        say(m.access === 'write' ? `you may type now (until ${m.write_until})` : 'read-only again', m);
       else if (m.type === 'warning') say(`this share expires at ${m.expires_at}`, m);
       else if (m.type === 'waiting') say(`share ${shareId} is ${m.status}; waiting…`, m);
       else if (m.type === 'ended') say(`disconnected: ${m.reason}`, m);

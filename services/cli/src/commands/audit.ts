@@ -12,7 +12,11 @@ export interface AuditFlags {
 const POLL_MS = 1_000;
 
 const stateText = (s: AuditRecord['state']): string =>
-  typeof s === 'string' ? s : Object.entries(s).map(([k, v]) => `${k}.${stateText(v)}`).join(',');
+  typeof s === 'string'
+    ? s
+    : Object.entries(s)
+        .map(([k, v]) => `${k}.${stateText(v)}`)
+        .join(',');
 
 export const auditLine = (r: AuditRecord) =>
   `#${r.seq} ${r.at} ${r.actor.kind}:${r.actor.id} ${r.action} ${r.entity}/${r.entityId} -> ${stateText(r.state)}${r.reason ? `  "${r.reason}"` : ''}  corr=${r.correlationId}`;
@@ -21,19 +25,28 @@ export const auditLine = (r: AuditRecord) =>
 export async function audit(out: Out, sub: string | undefined, f: AuditFlags): Promise<number> {
   if (sub === 'verify') return verify(out);
   if (sub === 'tail') return tail(out, f);
-  throw new TetherError('INVALID_COMMAND', 'usage: tether audit tail [--entity E] [--id ID] [--last N] [--no-follow] | tether audit verify');
+  throw new TetherError(
+    'INVALID_COMMAND',
+    'usage: tether audit tail [--entity E] [--id ID] [--last N] [--no-follow] | tether audit verify',
+  );
 }
 
 async function verify(out: Out): Promise<number> {
   const v = await call<AuditVerdict>('GET', '/v1/audit/verify');
-  out.print(v.ok ? `audit chain intact: ${v.records} records verified` : `audit chain BROKEN at record ${v.brokenAt}: ${v.why} (${v.records} records verified before it)`, v);
+  out.print(
+    v.ok
+      ? `audit chain intact: ${v.records} records verified`
+      : `audit chain BROKEN at record ${v.brokenAt}: ${v.why} (${v.records} records verified before it)`,
+    v,
+  );
   return v.ok ? 0 : 1;
 }
 
 /** Prints the newest records, then (unless --no-follow) new ones as they are written, until Ctrl-C. */
 async function tail(out: Out, f: AuditFlags): Promise<number> {
   const last = Number(f.last ?? 20);
-  if (!Number.isInteger(last) || last < 1 || last > 1_000) throw new TetherError('INVALID_COMMAND', '--last takes a number of records from 1 to 1000');
+  if (!Number.isInteger(last) || last < 1 || last > 1_000)
+    throw new TetherError('INVALID_COMMAND', '--last takes a number of records from 1 to 1000');
   const query = (extra: Record<string, string>) =>
     `/v1/audit?${new URLSearchParams({ ...(f.entity ? { entity: f.entity } : {}), ...(f.id ? { entity_id: f.id } : {}), ...extra })}`;
   const show = (items: AuditRecord[]) => items.forEach((r) => out.line(r, auditLine(r)));

@@ -1,7 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { TetherError, type HarnessStatusView, type LaneView, type SessionView, type TerminalView } from '@tether/contracts';
+import {
+  TetherError,
+  type HarnessStatusView,
+  type LaneView,
+  type SessionView,
+  type TerminalView,
+} from '@tether/contracts';
 import { call } from '../http.ts';
 import type { Out } from '../output.ts';
 import { dataDir } from '../store.ts';
@@ -18,20 +24,27 @@ export interface CpFlags {
   'codex-session'?: string;
 }
 
-const lanesPath = (f: CpFlags) => `/v1/workspaces/${encodeURIComponent(f.workspace ?? process.env.TETHER_WORKSPACE ?? 'default')}/lanes`;
+const lanesPath = (f: CpFlags) =>
+  `/v1/workspaces/${encodeURIComponent(f.workspace ?? process.env.TETHER_WORKSPACE ?? 'default')}/lanes`;
 const need = (v: string | undefined, what: string, usage: string): string => {
   if (!v) throw new TetherError('INVALID_COMMAND', `${what} is required; usage: ${usage}`);
   return v;
 };
-const laneLine = (l: LaneView) => `${l.lane_id}  ${l.status.padEnd(12)} ${l.display_name}  ${l.worktree_path ?? ''}${l.error ? `  (${l.error.reason}: ${l.error.message})` : ''}`;
-const sessionLine = (s: SessionView) => `${s.session_id}  ${s.status.padEnd(10)} ${s.transport}  codex=${s.codex_session_id}${s.diagnostics.degrade_reason ? `  (${s.diagnostics.degrade_reason})` : ''}`;
-const terminalLine = (t: TerminalView) => `${t.terminal_id}  ${t.state.padEnd(10)} ${t.title ?? ''}${t.close_reason ? `  (${t.close_reason})` : ''}`;
+const laneLine = (l: LaneView) =>
+  `${l.lane_id}  ${l.status.padEnd(12)} ${l.display_name}  ${l.worktree_path ?? ''}${l.error ? `  (${l.error.reason}: ${l.error.message})` : ''}`;
+const sessionLine = (s: SessionView) =>
+  `${s.session_id}  ${s.status.padEnd(10)} ${s.transport}  codex=${s.codex_session_id}${s.diagnostics.degrade_reason ? `  (${s.diagnostics.degrade_reason})` : ''}`;
+const terminalLine = (t: TerminalView) =>
+  `${t.terminal_id}  ${t.state.padEnd(10)} ${t.title ?? ''}${t.close_reason ? `  (${t.close_reason})` : ''}`;
 
 /** `tether lane create|list|show|attach|cleanup` */
 export async function lane(out: Out, sub: string | undefined, id: string | undefined, f: CpFlags): Promise<number> {
   switch (sub) {
     case 'create': {
-      const l = await call<LaneView>('POST', lanesPath(f), { project_context_id: f.project ?? 'default', display_name: need(f.name, '--name', 'tether lane create --name NAME [--project ID] [--workspace WS]') });
+      const l = await call<LaneView>('POST', lanesPath(f), {
+        project_context_id: f.project ?? 'default',
+        display_name: need(f.name, '--name', 'tether lane create --name NAME [--project ID] [--workspace WS]'),
+      });
       out.print(laneLine(l), l);
       return l.status === 'error' ? 1 : 0;
     }
@@ -43,7 +56,10 @@ export async function lane(out: Out, sub: string | undefined, id: string | undef
     case 'show':
     case 'attach': {
       const laneId = need(id, 'a lane id', `tether lane ${sub} <lane-id>`);
-      const l = await call<LaneView>(sub === 'attach' ? 'POST' : 'GET', `${lanesPath(f)}/${laneId}${sub === 'attach' ? '/attach' : ''}`);
+      const l = await call<LaneView>(
+        sub === 'attach' ? 'POST' : 'GET',
+        `${lanesPath(f)}/${laneId}${sub === 'attach' ? '/attach' : ''}`,
+      );
       out.print(sub === 'attach' ? `${laneLine(l)}\n  cd ${l.worktree_path}` : laneLine(l), l);
       return 0;
     }
@@ -83,13 +99,22 @@ export async function terminal(out: Out, sub: string | undefined, id: string | u
   if (sub === 'attach') {
     const terminalId = need(id, 'a terminal id', 'tether terminal attach <terminal-id>');
     const socket = join(dataDir(), 'terminals', 'tmux.sock');
-    if (!existsSync(socket)) throw new TetherError('NOT_FOUND', `no tether tmux socket at ${socket}; attach on the machine where tether runs (or set TETHER_HOME)`);
+    if (!existsSync(socket))
+      throw new TetherError(
+        'NOT_FOUND',
+        `no tether tmux socket at ${socket}; attach on the machine where tether runs (or set TETHER_HOME)`,
+      );
     if (!process.stdin.isTTY) throw new TetherError('INVALID_COMMAND', 'terminal attach needs an interactive terminal');
-    return spawnSync('tmux', ['-S', socket, 'attach-session', '-t', `=${terminalId}`], { stdio: 'inherit' }).status ?? 1;
+    return (
+      spawnSync('tmux', ['-S', socket, 'attach-session', '-t', `=${terminalId}`], { stdio: 'inherit' }).status ?? 1
+    );
   }
   const laneId = need(f.lane, '--lane', `tether terminal ${sub ?? 'spawn|list'} --lane LANE`);
   if (sub === 'spawn') {
-    const t = await call<TerminalView>('POST', `${lanesPath(f)}/${laneId}/terminals`, { session_id: need(f.session, '--session', 'tether terminal spawn --lane LANE --session SESSION [--title T]'), ...(f.title ? { title: f.title } : {}) });
+    const t = await call<TerminalView>('POST', `${lanesPath(f)}/${laneId}/terminals`, {
+      session_id: need(f.session, '--session', 'tether terminal spawn --lane LANE --session SESSION [--title T]'),
+      ...(f.title ? { title: f.title } : {}),
+    });
     out.print(`${terminalLine(t)}\n  attach: tether terminal attach ${t.terminal_id}`, t);
     return t.state === 'closed' ? 1 : 0;
   }
@@ -98,13 +123,19 @@ export async function terminal(out: Out, sub: string | undefined, id: string | u
     out.print(r.items.length ? r.items.map(terminalLine).join('\n') : 'no terminals', r);
     return 0;
   }
-  throw new TetherError('INVALID_COMMAND', 'usage: tether terminal spawn|list --lane LANE | tether terminal attach <id>');
+  throw new TetherError(
+    'INVALID_COMMAND',
+    'usage: tether terminal spawn|list --lane LANE | tether terminal attach <id>',
+  );
 }
 
 /** `tether harness status [--check]` */
 export async function harness(out: Out, sub: string | undefined, check: boolean): Promise<number> {
   if (sub !== 'status') throw new TetherError('INVALID_COMMAND', 'usage: tether harness status [--check]');
-  const h = await call<HarnessStatusView>(check ? 'POST' : 'GET', check ? '/v1/harness/cliproxy/check' : '/v1/harness/cliproxy/status');
+  const h = await call<HarnessStatusView>(
+    check ? 'POST' : 'GET',
+    check ? '/v1/harness/cliproxy/check' : '/v1/harness/cliproxy/status',
+  );
   out.print(`harness ${h.status}: route ${h.transport}${h.degrade_reason ? `  (${h.degrade_reason})` : ''}`, h);
   return 0;
 }

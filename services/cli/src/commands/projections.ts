@@ -10,16 +10,27 @@ export async function projectionsCmd(out: Out, sub: string | undefined, name: st
   if (sub === 'status') {
     const store = await openStoreForClient();
     try {
-      const rows = await Promise.all(Object.values(all).map(async (p) => ({ name: p.name, bucket: p.bucket, lag: await new ProjectionRunner(store, p).lag() })));
+      const rows = await Promise.all(
+        Object.values(all).map(async (p) => ({
+          name: p.name,
+          bucket: p.bucket,
+          lag: await new ProjectionRunner(store, p).lag(),
+        })),
+      );
       out.print(rows.map((r) => `${r.name.padEnd(12)} lag ${r.lag}  (${r.bucket})`).join('\n'), { items: rows });
     } finally {
       await store.close();
     }
     return 0;
   }
-  if (sub !== 'rebuild') throw new TetherError('INVALID_COMMAND', 'usage: tether projections rebuild <name> | tether projections status');
+  if (sub !== 'rebuild')
+    throw new TetherError('INVALID_COMMAND', 'usage: tether projections rebuild <name> | tether projections status');
   const projection = name ? all[name as keyof typeof all] : undefined;
-  if (!projection) throw new TetherError('INVALID_COMMAND', `unknown projection "${name ?? ''}"; known: ${Object.keys(all).join(', ')}`);
+  if (!projection)
+    throw new TetherError(
+      'INVALID_COMMAND',
+      `unknown projection "${name ?? ''}"; known: ${Object.keys(all).join(', ')}`,
+    );
   const store = await openStoreForClient({ write: true });
   try {
     const started = Date.now();
@@ -27,7 +38,12 @@ export async function projectionsCmd(out: Out, sub: string | undefined, name: st
     await runner.rebuild();
     await runner.stop();
     const docs = Object.keys(await readModelContents(store, projection.bucket)).length;
-    out.print(`rebuilt ${projection.name}: ${docs} documents from the whole stream in ${Date.now() - started} ms`, { ok: true, name: projection.name, documents: docs, ms: Date.now() - started });
+    out.print(`rebuilt ${projection.name}: ${docs} documents from the whole stream in ${Date.now() - started} ms`, {
+      ok: true,
+      name: projection.name,
+      documents: docs,
+      ms: Date.now() - started,
+    });
   } finally {
     await store.close();
   }

@@ -5,10 +5,16 @@ import { openStoreForClient } from '../store.ts';
 import type { Out } from '../output.ts';
 
 /** `tether replay <entity> <id> [--to-seq N]`: every event with the machine state after it. */
-export async function replay(out: Out, entity: string | undefined, id: string | undefined, flags: { 'to-seq'?: string }): Promise<number> {
+export async function replay(
+  out: Out,
+  entity: string | undefined,
+  id: string | undefined,
+  flags: { 'to-seq'?: string },
+): Promise<number> {
   if (!entity || !id) throw new TetherError('INVALID_COMMAND', 'usage: tether replay <entity> <id> [--to-seq N]');
   const def = registry[entity];
-  if (!def) throw new TetherError('UNKNOWN_COMMAND', `unknown entity "${entity}"; known: ${Object.keys(registry).join(', ')}`);
+  if (!def)
+    throw new TetherError('UNKNOWN_COMMAND', `unknown entity "${entity}"; known: ${Object.keys(registry).join(', ')}`);
   const toSeq = flags['to-seq'] === undefined ? Infinity : Number(flags['to-seq']);
   if (!(toSeq >= 1)) throw new TetherError('INVALID_COMMAND', '--to-seq takes an entity version >= 1');
   const store = await openStoreForClient();
@@ -20,12 +26,30 @@ export async function replay(out: Out, entity: string | undefined, id: string | 
     for (const e of events) {
       if (e.event.seq > toSeq) break;
       s = applyEvent(def, s, e.event);
-      steps.push({ seq: e.event.seq, streamSeq: e.streamSeq, at: e.event.at, type: e.event.type, actor: e.event.actor, correlationId: e.event.correlationId, data: e.event.data, state: s.value, context: s.context });
+      steps.push({
+        seq: e.event.seq,
+        streamSeq: e.streamSeq,
+        at: e.event.at,
+        type: e.event.type,
+        actor: e.event.actor,
+        correlationId: e.event.correlationId,
+        data: e.event.data,
+        state: s.value,
+        context: s.context,
+      });
     }
     const human = steps
-      .map((st) => `v${st.seq} #${st.streamSeq} ${st.at} ${st.type} by ${st.actor.kind}:${st.actor.id}\n    data    ${JSON.stringify(st.data)}\n    state   ${JSON.stringify(st.state)}\n    context ${JSON.stringify(st.context)}`)
+      .map(
+        (st) =>
+          `v${st.seq} #${st.streamSeq} ${st.at} ${st.type} by ${st.actor.kind}:${st.actor.id}\n    data    ${JSON.stringify(st.data)}\n    state   ${JSON.stringify(st.state)}\n    context ${JSON.stringify(st.context)}`,
+      )
       .join('\n');
-    out.print(`${entity} ${id}: ${steps.length} of ${events.length} events\n${human}`, { entity, entityId: id, total: events.length, steps });
+    out.print(`${entity} ${id}: ${steps.length} of ${events.length} events\n${human}`, {
+      entity,
+      entityId: id,
+      total: events.length,
+      steps,
+    });
   } finally {
     await store.close();
   }

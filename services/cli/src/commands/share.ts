@@ -1,4 +1,11 @@
-import { TetherError, type ApprovalView, type ParticipantLink, type ParticipantView, type ShareCreated, type ShareView } from '@tether/contracts';
+import {
+  TetherError,
+  type ApprovalView,
+  type ParticipantLink,
+  type ParticipantView,
+  type ShareCreated,
+  type ShareView,
+} from '@tether/contracts';
 import { call } from '../http.ts';
 import type { Out } from '../output.ts';
 
@@ -33,15 +40,29 @@ export function parseDuration(text: string): number {
   return Math.round(Number(m[1]) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms']);
 }
 
-const left = (ms: number | null) => (ms === null ? '' : ms >= 60_000 ? `${Math.floor(ms / 60_000)}m${Math.floor((ms % 60_000) / 1_000)}s left` : `${Math.floor(ms / 1_000)}s left`);
+const left = (ms: number | null) =>
+  ms === null
+    ? ''
+    : ms >= 60_000
+      ? `${Math.floor(ms / 60_000)}m${Math.floor((ms % 60_000) / 1_000)}s left`
+      : `${Math.floor(ms / 1_000)}s left`;
 const shareLine = (s: ShareView) =>
   `${s.share_id}  ${s.status.padEnd(17)} ${s.backend.padEnd(6)} ${s.access.padEnd(5)} terminal ${s.terminal_id}  ${s.status === 'ended' ? `${s.ended!.reason}${s.ended!.detail ? `: ${s.ended!.detail}` : ''}` : `${left(s.ms_left)}, ${s.participants.filter((p) => p.connected).length}/${s.participants.length} connected`}`;
-const participantLine = (p: ParticipantView) => `${p.participant_id}  ${p.name.padEnd(12)} ${p.access}${p.write_until ? ` until ${p.write_until}` : ''}  ${p.kicked ? 'kicked' : p.connected ? 'connected' : 'not connected'}`;
-const linkLines = (l: ParticipantLink) => `link for ${l.name} (read-only until granted; shown once):\n  ${l.url}\n  tether attach '${l.url}'`;
-const approvalLine = (a: ApprovalView) => `${a.approval_id}  ${a.status.padEnd(8)} share ${a.share_id} by ${a.requested_by}  (${a.reason})${a.decided_by ? `  decided by ${a.decided_by}` : ''}`;
+const participantLine = (p: ParticipantView) =>
+  `${p.participant_id}  ${p.name.padEnd(12)} ${p.access}${p.write_until ? ` until ${p.write_until}` : ''}  ${p.kicked ? 'kicked' : p.connected ? 'connected' : 'not connected'}`;
+const linkLines = (l: ParticipantLink) =>
+  `link for ${l.name} (read-only until granted; shown once):\n  ${l.url}\n  tether attach '${l.url}'`;
+const approvalLine = (a: ApprovalView) =>
+  `${a.approval_id}  ${a.status.padEnd(8)} share ${a.share_id} by ${a.requested_by}  (${a.reason})${a.decided_by ? `  decided by ${a.decided_by}` : ''}`;
 
 /** `tether share …` */
-export async function share(out: Out, sub: string | undefined, id: string | undefined, participant: string | undefined, f: ShareFlags): Promise<number> {
+export async function share(
+  out: Out,
+  sub: string | undefined,
+  id: string | undefined,
+  participant: string | undefined,
+  f: ShareFlags,
+): Promise<number> {
   const path = (s = need(id, 'a share id')) => `/v1/shares/${encodeURIComponent(s)}`;
   switch (sub) {
     case 'create': {
@@ -52,24 +73,45 @@ export async function share(out: Out, sub: string | undefined, id: string | unde
         ...(f.ttl ? { ttl_ms: parseDuration(f.ttl) } : {}),
         ...(f.name ? { participant: f.name } : {}),
       });
-      const extra = r.share.status === 'awaiting_approval' ? `\nwaiting for an operator: tether approval approve ${r.share.approval_id}` : '';
-      out.print(`${shareLine(r.share)}${r.link ? `\n${linkLines(r.link)}` : r.share.backend !== 'native' ? `\nlinks: tether share links ${r.share.share_id}` : ''}${extra}`, r);
+      const extra =
+        r.share.status === 'awaiting_approval'
+          ? `\nwaiting for an operator: tether approval approve ${r.share.approval_id}`
+          : '';
+      out.print(
+        `${shareLine(r.share)}${r.link ? `\n${linkLines(r.link)}` : r.share.backend !== 'native' ? `\nlinks: tether share links ${r.share.share_id}` : ''}${extra}`,
+        r,
+      );
       return r.share.status === 'ended' ? 1 : 0;
     }
     case 'list': {
-      const q = new URLSearchParams({ ...(f.terminal ? { terminal_id: f.terminal } : {}), ...(f.live ? { live: 'true' } : {}) });
+      const q = new URLSearchParams({
+        ...(f.terminal ? { terminal_id: f.terminal } : {}),
+        ...(f.live ? { live: 'true' } : {}),
+      });
       const r = await call<{ items: ShareView[] }>('GET', `/v1/shares?${q}`);
       out.print(r.items.length ? r.items.map(shareLine).join('\n') : 'no shares', r);
       return 0;
     }
     case 'show': {
       const s = await call<ShareView>('GET', path());
-      out.print([shareLine(s), `  owner ${s.owner}; policy ${s.policy.effect} (${s.policy.reason}); expires ${s.expires_at ?? '-'}`, ...s.participants.map((p) => `  ${participantLine(p)}`)].join('\n'), s);
+      out.print(
+        [
+          shareLine(s),
+          `  owner ${s.owner}; policy ${s.policy.effect} (${s.policy.reason}); expires ${s.expires_at ?? '-'}`,
+          ...s.participants.map((p) => `  ${participantLine(p)}`),
+        ].join('\n'),
+        s,
+      );
       return 0;
     }
     case 'links': {
       const r = await call<{ links: Record<string, string> }>('GET', `${path()}/links`);
-      out.print(Object.entries(r.links).map(([k, v]) => `${k.padEnd(7)} ${v}`).join('\n'), r);
+      out.print(
+        Object.entries(r.links)
+          .map(([k, v]) => `${k.padEnd(7)} ${v}`)
+          .join('\n'),
+        r,
+      );
       return 0;
     }
     case 'extend': {
@@ -101,9 +143,16 @@ export async function share(out: Out, sub: string | undefined, id: string | unde
     case 'revoke-write':
     case 'kick': {
       const p = `${path()}/participants/${encodeURIComponent(need(participant, 'a participant id'))}/${sub}`;
-      const body = sub === 'grant-write' ? (f.ttl ? { ttl_ms: parseDuration(f.ttl) } : {}) : f.reason ? { reason: f.reason } : {};
+      const body =
+        sub === 'grant-write' ? (f.ttl ? { ttl_ms: parseDuration(f.ttl) } : {}) : f.reason ? { reason: f.reason } : {};
       const s = await call<ShareView>('POST', p, body);
-      out.print(s.participants.filter((x) => x.participant_id === participant).map(participantLine).join('\n'), s);
+      out.print(
+        s.participants
+          .filter((x) => x.participant_id === participant)
+          .map(participantLine)
+          .join('\n'),
+        s,
+      );
       return 0;
     }
     default:
@@ -112,7 +161,12 @@ export async function share(out: Out, sub: string | undefined, id: string | unde
 }
 
 /** `tether approval list|approve|deny` */
-export async function approval(out: Out, sub: string | undefined, id: string | undefined, f: ShareFlags): Promise<number> {
+export async function approval(
+  out: Out,
+  sub: string | undefined,
+  id: string | undefined,
+  f: ShareFlags,
+): Promise<number> {
   if (sub === 'list') {
     const r = await call<{ items: ApprovalView[] }>('GET', '/v1/approvals');
     out.print(r.items.length ? r.items.map(approvalLine).join('\n') : 'no approvals', r);
@@ -120,7 +174,11 @@ export async function approval(out: Out, sub: string | undefined, id: string | u
   }
   if (sub === 'approve' || sub === 'deny') {
     const body = sub === 'deny' ? { reason: need(f.reason, '--reason') } : f.note ? { note: f.note } : {};
-    const a = await call<ApprovalView>('POST', `/v1/approvals/${encodeURIComponent(need(id, 'an approval id'))}/${sub}`, body);
+    const a = await call<ApprovalView>(
+      'POST',
+      `/v1/approvals/${encodeURIComponent(need(id, 'an approval id'))}/${sub}`,
+      body,
+    );
     out.print(approvalLine(a), a);
     return 0;
   }

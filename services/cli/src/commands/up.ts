@@ -6,7 +6,13 @@ import type { Out } from '../output.ts';
 export async function up(out: Out, flags: { port?: string; bind?: string }): Promise<number> {
   const log = createLogger('tether');
   const { store, mode, natsUrl, stop: stopStore } = await openStoreForServer(log);
-  const server = await startServer({ store, logger: log, port: Number(flags.port ?? process.env.TETHER_PORT ?? 7420), bind: flags.bind, home: dataDir() });
+  const server = await startServer({
+    store,
+    logger: log,
+    port: Number(flags.port ?? process.env.TETHER_PORT ?? 7420),
+    bind: flags.bind,
+    home: dataDir(),
+  });
   out.print(
     [
       `tether is up`,

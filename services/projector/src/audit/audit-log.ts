@@ -40,7 +40,11 @@ export interface AuditLogForOptions extends AuditStreamOptions {
 /** TETHER_AUDIT on the event store's NATS connection, or an append-only file beside the embedded store. */
 export async function auditLogFor(store: EventStore, opts: AuditLogForOptions = {}): Promise<AuditLog> {
   if (store.kind === 'jetstream') {
-    if (!(store instanceof JetStreamEventStore)) throw new TetherError('INTERNAL', 'a jetstream event store without a NATS connection cannot host the audit stream');
+    if (!(store instanceof JetStreamEventStore))
+      throw new TetherError(
+        'INTERNAL',
+        'a jetstream event store without a NATS connection cannot host the audit stream',
+      );
     return JetStreamAuditLog.open(store.nc, opts);
   }
   const dir = opts.dir ?? (store instanceof EmbeddedEventStore ? join(store.dir, 'audit') : undefined);

@@ -4,7 +4,17 @@ import type { AuditLog } from './audit-log.ts';
 import { redact, scrubString } from './redact.ts';
 
 /** Entities whose every event is security-relevant: sharing, grants, handoff and control of terminals. */
-export const AUDITED_ENTITIES = ['share', 'approval', 'handoff', 'terminal', 'lane', 'session', 'liveSession', 'taskRun', 'recovery'] as const;
+export const AUDITED_ENTITIES = [
+  'share',
+  'approval',
+  'handoff',
+  'terminal',
+  'lane',
+  'session',
+  'liveSession',
+  'taskRun',
+  'recovery',
+] as const;
 
 export const AUDIT_CONSUMER = 'audit';
 
@@ -44,7 +54,11 @@ export class AuditProjector {
   async start(): Promise<void> {
     if (this.sub) return;
     const stopping = (this.stopping = new AbortController());
-    this.sub = await this.store.subscribe(this.name, { filter: subjects.allEvents, maxInFlight: 1, ackWaitMs: this.opts.ackWaitMs }, (e) => this.handleWithRetry(e, stopping.signal));
+    this.sub = await this.store.subscribe(
+      this.name,
+      { filter: subjects.allEvents, maxInFlight: 1, ackWaitMs: this.opts.ackWaitMs },
+      (e) => this.handleWithRetry(e, stopping.signal),
+    );
   }
 
   async stop(): Promise<void> {
@@ -60,7 +74,16 @@ export class AuditProjector {
     const record = await this.log.append(await this.entryFor(e));
     this.states.set(`${event.entity}.${event.entityId}`, { seq: event.seq, state: event.state });
     // Never the data: ids, the action and positions only.
-    this.logger.debug({ correlationId: event.correlationId, eventId: event.id, action: event.type, entityId: event.entityId, auditSeq: record.seq }, 'audited');
+    this.logger.debug(
+      {
+        correlationId: event.correlationId,
+        eventId: event.id,
+        action: event.type,
+        entityId: event.entityId,
+        auditSeq: record.seq,
+      },
+      'audited',
+    );
     return record;
   }
 
@@ -123,7 +146,16 @@ export class AuditProjector {
       } catch (err) {
         if (stopping.aborted) throw err; // handed back to the store: redelivered after the restart
         const level = attempt >= 5 ? 'error' : 'warn';
-        this.logger[level]({ correlationId: e.event.correlationId, eventId: e.event.id, streamSeq: e.streamSeq, attempt, err: (err as Error)?.message ?? String(err) }, 'audit append failed; retrying');
+        this.logger[level](
+          {
+            correlationId: e.event.correlationId,
+            eventId: e.event.id,
+            streamSeq: e.streamSeq,
+            attempt,
+            err: (err as Error)?.message ?? String(err),
+          },
+          'audit append failed; retrying',
+        );
         await pause(Math.min(5_000, 100 * 2 ** attempt), stopping);
         if (stopping.aborted) throw err;
       }

@@ -5,7 +5,9 @@ import { chain, entry } from './testing.ts';
 
 describe('audit record hash chain', () => {
   it('canonical JSON sorts keys at every level, so a JSON round trip hashes the same', () => {
-    expect(canonicalJson({ b: 1, a: { d: [1, { y: 1, x: 2 }], c: null }, u: undefined })).toBe('{"a":{"c":null,"d":[1,{"x":2,"y":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [1, { y: 1, x: 2 }], c: null }, u: undefined })).toBe(
+      '{"a":{"c":null,"d":[1,{"x":2,"y":1}]},"b":1}',
+    );
     const [r] = chain(1);
     const roundTripped = JSON.parse(JSON.stringify(Object.fromEntries(Object.entries(r!).reverse())));
     expect(hashRecord(roundTripped)).toBe(r!.hash);
@@ -26,27 +28,56 @@ describe('audit record hash chain', () => {
   it('finds a record whose content was changed', () => {
     const records = chain(4);
     records[2] = { ...records[2]!, actor: { kind: 'human', id: 'mallory' } };
-    expect(verifyChain(records)).toMatchObject({ ok: false, records: 2, brokenAt: 3, why: expect.stringMatching(/hash does not match.*record 3 was changed/) });
+    expect(verifyChain(records)).toMatchObject({
+      ok: false,
+      records: 2,
+      brokenAt: 3,
+      why: expect.stringMatching(/hash does not match.*record 3 was changed/),
+    });
   });
 
   it('finds a record rewritten with a fresh hash: the next record no longer links to it', () => {
     const records = chain(4);
     const forged = { ...records[1]!, reason: 'nothing to see' };
     records[1] = { ...forged, hash: hashRecord(forged) };
-    expect(verifyChain(records)).toMatchObject({ ok: false, brokenAt: 3, why: expect.stringMatching(/prevHash .* is not the hash of record 2/) });
+    expect(verifyChain(records)).toMatchObject({
+      ok: false,
+      brokenAt: 3,
+      why: expect.stringMatching(/prevHash .* is not the hash of record 2/),
+    });
   });
 
   it('finds a removed, a reordered, an inserted and a duplicated record', () => {
     const records = chain(5);
-    expect(verifyChain([records[0], records[1], records[3], records[4]])).toMatchObject({ ok: false, brokenAt: 3, why: 'record 3 is missing (the next record found is 4)' });
+    expect(verifyChain([records[0], records[1], records[3], records[4]])).toMatchObject({
+      ok: false,
+      brokenAt: 3,
+      why: 'record 3 is missing (the next record found is 4)',
+    });
     expect(verifyChain([records[0], records[2], records[1]])).toMatchObject({ ok: false, brokenAt: 2 });
-    expect(verifyChain([records[0], records[1], records[1]])).toMatchObject({ ok: false, brokenAt: 3, why: expect.stringMatching(/record 2 appears again/) });
-    expect(verifyChain(records.slice(1))).toMatchObject({ ok: false, brokenAt: 1, why: 'record 1 is missing (the next record found is 2)' });
-    expect(verifyChain([records[0], { junk: true }])).toMatchObject({ ok: false, brokenAt: 2, why: expect.stringMatching(/not a valid audit record/) });
+    expect(verifyChain([records[0], records[1], records[1]])).toMatchObject({
+      ok: false,
+      brokenAt: 3,
+      why: expect.stringMatching(/record 2 appears again/),
+    });
+    expect(verifyChain(records.slice(1))).toMatchObject({
+      ok: false,
+      brokenAt: 1,
+      why: 'record 1 is missing (the next record found is 2)',
+    });
+    expect(verifyChain([records[0], { junk: true }])).toMatchObject({
+      ok: false,
+      brokenAt: 2,
+      why: expect.stringMatching(/not a valid audit record/),
+    });
     // The same event audited twice is a broken trail even when the links hold.
     const twice = [records[0]!];
     twice.push(sealRecord(entry(1), 2, twice[0]!.hash));
-    expect(verifyChain(twice)).toMatchObject({ ok: false, brokenAt: 2, why: 'event evt-1 was audited twice (records 1 and 2)' });
+    expect(verifyChain(twice)).toMatchObject({
+      ok: false,
+      brokenAt: 2,
+      why: 'event evt-1 was audited twice (records 1 and 2)',
+    });
   });
 
   it('verifies a tail of the trail from an anchor', () => {

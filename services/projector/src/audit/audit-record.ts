@@ -10,7 +10,8 @@ export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   const json = (value as { toJSON?: () => unknown }).toJSON;
   if (typeof json === 'function') return canonicalJson(json.call(value));
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined || typeof v === 'function' ? 'null' : canonicalJson(v))).join(',')}]`;
+  if (Array.isArray(value))
+    return `[${value.map((v) => (v === undefined || typeof v === 'function' ? 'null' : canonicalJson(v))).join(',')}]`;
   const parts: string[] = [];
   for (const key of Object.keys(value).sort()) {
     const v = (value as Record<string, unknown>)[key];
@@ -60,16 +61,34 @@ export class ChainVerifier {
     if (this.broken) return false;
     const at = position ?? this.expectedSeq;
     const parsed = AuditRecord.safeParse(candidate);
-    if (!parsed.success) return this.fail(at, `entry ${at} is not a valid audit record: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      return this.fail(
+        at,
+        `entry ${at} is not a valid audit record: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+      );
     const r = parsed.data;
     if (r.seq !== this.expectedSeq) {
-      return this.fail(this.expectedSeq, r.seq > this.expectedSeq ? `record ${this.expectedSeq} is missing (the next record found is ${r.seq})` : `record ${r.seq} appears again or out of order where ${this.expectedSeq} was expected`);
+      return this.fail(
+        this.expectedSeq,
+        r.seq > this.expectedSeq
+          ? `record ${this.expectedSeq} is missing (the next record found is ${r.seq})`
+          : `record ${r.seq} appears again or out of order where ${this.expectedSeq} was expected`,
+      );
     }
-    if (r.prevHash !== this.prevHash) return this.fail(r.seq, `prevHash ${r.prevHash ?? 'null'} is not the hash of record ${r.seq - 1} (${this.prevHash ?? 'null'}): a record before it was changed, removed or inserted`);
+    if (r.prevHash !== this.prevHash)
+      return this.fail(
+        r.seq,
+        `prevHash ${r.prevHash ?? 'null'} is not the hash of record ${r.seq - 1} (${this.prevHash ?? 'null'}): a record before it was changed, removed or inserted`,
+      );
     const actual = hashRecord(r);
-    if (actual !== r.hash) return this.fail(r.seq, `hash does not match the record's content (stored ${r.hash}, computed ${actual}): record ${r.seq} was changed`);
+    if (actual !== r.hash)
+      return this.fail(
+        r.seq,
+        `hash does not match the record's content (stored ${r.hash}, computed ${actual}): record ${r.seq} was changed`,
+      );
     const first = this.seen.get(r.eventId);
-    if (first !== undefined) return this.fail(r.seq, `event ${r.eventId} was audited twice (records ${first} and ${r.seq})`);
+    if (first !== undefined)
+      return this.fail(r.seq, `event ${r.eventId} was audited twice (records ${first} and ${r.seq})`);
     this.seen.set(r.eventId, r.seq);
     this.checked++;
     this.expectedSeq = r.seq + 1;

@@ -30,7 +30,12 @@ describe('file audit log (embedded adapter)', () => {
     const b = await log.append(entry(2));
     expect([a.seq, b.seq, a.prevHash, b.prevHash]).toEqual([1, 2, null, a.hash]);
     expect(await log.append(entry(1, { reason: 'a retry computes this differently' }))).toEqual(a);
-    expect(readFileSync(join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))).toEqual([a, b]);
+    expect(
+      readFileSync(join(dir, 'audit.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([a, b]);
     expect(await log.last()).toEqual(b);
     expect(await log.verify()).toEqual({ ok: true, records: 2 });
   });
@@ -63,7 +68,14 @@ describe('file audit log (embedded adapter)', () => {
 
   it('reads the newest page, pages after a seq, and filters by entity and id', async () => {
     const log = open(tempDir());
-    for (let i = 1; i <= 6; i++) await log.append(entry(i, { entity: i % 2 ? 'share' : 'terminal', action: i % 2 ? 'share.revoke' : 'terminal.close', entityId: `e${i % 3}` }));
+    for (let i = 1; i <= 6; i++)
+      await log.append(
+        entry(i, {
+          entity: i % 2 ? 'share' : 'terminal',
+          action: i % 2 ? 'share.revoke' : 'terminal.close',
+          entityId: `e${i % 3}`,
+        }),
+      );
     expect((await log.read()).map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6]);
     expect((await log.read({ limit: 2 })).map((r) => r.seq)).toEqual([5, 6]);
     expect((await log.read({ afterSeq: 2, limit: 3 })).map((r) => r.seq)).toEqual([3, 4, 5]);
@@ -80,26 +92,44 @@ describe('file audit log (embedded adapter)', () => {
     await log.close();
     const lines = readFileSync(file, 'utf8').trim().split('\n');
 
-    writeFileSync(file, [lines[0], lines[1]!.replace('"id":"ann"', '"id":"eve"'), lines[2], lines[3]].join('\n') + '\n');
+    writeFileSync(
+      file,
+      `${[lines[0], lines[1]!.replace('"id":"ann"', '"id":"eve"'), lines[2], lines[3]].join('\n')}\n`,
+    );
     log = open(dir);
-    expect(await log.verify()).toMatchObject({ ok: false, records: 1, brokenAt: 2, why: expect.stringMatching(/record 2 was changed/) });
+    expect(await log.verify()).toMatchObject({
+      ok: false,
+      records: 1,
+      brokenAt: 2,
+      why: expect.stringMatching(/record 2 was changed/),
+    });
     await log.close();
 
-    writeFileSync(file, [lines[0], lines[1], lines[3]].join('\n') + '\n');
+    writeFileSync(file, `${[lines[0], lines[1], lines[3]].join('\n')}\n`);
     log = open(dir);
-    expect(await log.verify()).toMatchObject({ ok: false, brokenAt: 3, why: 'record 3 is missing (the next record found is 4)' });
+    expect(await log.verify()).toMatchObject({
+      ok: false,
+      brokenAt: 3,
+      why: 'record 3 is missing (the next record found is 4)',
+    });
     // Appends go on (auditing must not stop); the new record still links to the last one written.
     const next = await log.append(entry(5));
     expect(next.seq).toBe(5);
     await log.close();
 
-    writeFileSync(file, [lines[0], 'not json', lines[2], lines[3]].join('\n') + '\n');
+    writeFileSync(file, `${[lines[0], 'not json', lines[2], lines[3]].join('\n')}\n`);
     log = open(dir);
-    expect(await log.verify()).toMatchObject({ ok: false, brokenAt: 2, why: expect.stringMatching(/entry 2 is not a valid audit record/) });
+    expect(await log.verify()).toMatchObject({
+      ok: false,
+      brokenAt: 2,
+      why: expect.stringMatching(/entry 2 is not a valid audit record/),
+    });
   });
 
   it('refuses an entry that is not one', async () => {
     const log = open(tempDir());
-    await expect(log.append({ ...entry(1), entityId: 'has spaces' })).rejects.toMatchObject({ code: 'INVALID_COMMAND' });
+    await expect(log.append({ ...entry(1), entityId: 'has spaces' })).rejects.toMatchObject({
+      code: 'INVALID_COMMAND',
+    });
   });
 });

@@ -36,7 +36,10 @@ export class FileAuditLog implements AuditLog {
     const open = FileAuditLog.instances.get(path);
     if (open) return open;
     mkdirSync(dir, { recursive: true });
-    const release = acquireLockFile(join(dir, 'audit.lock'), (pid) => `another process (pid ${pid}) writes the audit log in ${dir}; one tether process per data folder`);
+    const release = acquireLockFile(
+      join(dir, 'audit.lock'),
+      (pid) => `another process (pid ${pid}) writes the audit log in ${dir}; one tether process per data folder`,
+    );
     try {
       const log = new FileAuditLog(path, release, opts.logger ?? silentLogger);
       log.load();
@@ -113,7 +116,10 @@ export class FileAuditLog implements AuditLog {
     }
     this.fd = openSync(this.path, 'a');
     if (start < buf.length) {
-      this.logger.warn({ file: this.path, bytes: buf.length - start }, 'cutting away a torn last audit line left by a crash');
+      this.logger.warn(
+        { file: this.path, bytes: buf.length - start },
+        'cutting away a torn last audit line left by a crash',
+      );
       ftruncateSync(this.fd, start);
     }
     this.size = start;

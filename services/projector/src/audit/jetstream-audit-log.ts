@@ -1,6 +1,14 @@
 import { AuditEntry, AuditRecord, STREAM_AUDIT, TetherError, auditSubjects, invalid } from '@tether/contracts';
 import { auditStreamConfig, type AuditStreamOptions } from '@tether/infra';
-import { DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import {
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { LruMap } from '@tether/runtime';
 import type { AuditLog, AuditReadOptions } from './audit-log.ts';
@@ -35,7 +43,10 @@ export class JetStreamAuditLog implements AuditLog {
   ) {}
 
   /** Declares the stream (or brings it to the declared config) on an open connection. */
-  static async open(nc: NatsConnection, opts: AuditStreamOptions & { timeoutMs?: number } = {}): Promise<JetStreamAuditLog> {
+  static async open(
+    nc: NatsConnection,
+    opts: AuditStreamOptions & { timeoutMs?: number } = {},
+  ): Promise<JetStreamAuditLog> {
     const timeout = opts.timeoutMs ?? 5_000;
     return unavailableOnFailure('open', async () => {
       const jsm = await jetstreamManager(nc, { timeout });
@@ -68,10 +79,17 @@ export class JetStreamAuditLog implements AuditLog {
       if (earlier?.eventId === entry.eventId) return earlier;
       const record = sealRecord(entry, tail.seq + 1, tail.hash);
       try {
-        const ack = await this.js.publish(subject, encoder.encode(JSON.stringify(record)), { msgID: entry.eventId, expect: { lastSequence: tail.seq } });
+        const ack = await this.js.publish(subject, encoder.encode(JSON.stringify(record)), {
+          msgID: entry.eventId,
+          expect: { lastSequence: tail.seq },
+        });
         if (ack.duplicate) {
           const original = await this.get(ack.seq);
-          if (!original) throw new TetherError('INTERNAL', `audit stream seq ${ack.seq} (the record of event ${entry.eventId}) is not a valid record`);
+          if (!original)
+            throw new TetherError(
+              'INTERNAL',
+              `audit stream seq ${ack.seq} (the record of event ${entry.eventId}) is not a valid record`,
+            );
           this.recent.set(original.eventId, original.seq);
           return original;
         }
@@ -87,7 +105,10 @@ export class JetStreamAuditLog implements AuditLog {
         throw toUnavailable(err, 'append');
       }
     }
-    throw new TetherError('CONFLICT', `audit append of event ${entry.eventId} lost ${MAX_CONFLICTS} races for the end of the chain; it will be retried`);
+    throw new TetherError(
+      'CONFLICT',
+      `audit append of event ${entry.eventId} lost ${MAX_CONFLICTS} races for the end of the chain; it will be retried`,
+    );
   }
 
   async read(opts: AuditReadOptions = {}): Promise<AuditRecord[]> {
@@ -192,7 +213,11 @@ export class JetStreamAuditLog implements AuditLog {
   private async *range(from: number, to: number, filter: string = auditSubjects.all): AsyncIterable<Raw> {
     if (to < from) return;
     const consumer = await unavailableOnFailure('read', () =>
-      this.js.consumers.get(STREAM_AUDIT, { filter_subjects: filter, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from }),
+      this.js.consumers.get(STREAM_AUDIT, {
+        filter_subjects: filter,
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: from,
+      }),
     );
     const messages = await consumer.consume({ max_messages: 512 });
     try {
@@ -224,8 +249,15 @@ function decode(data: Uint8Array): unknown {
 
 function toUnavailable(err: unknown, what: string): Error {
   if (err instanceof TetherError) return err;
-  if (err instanceof JetStreamApiError) return new TetherError('INTERNAL', `audit stream ${what} failed: ${err.message} (code ${err.code})`, { cause: err });
-  return new TetherError('UNAVAILABLE', `audit stream unavailable (${what}): ${(err as Error)?.message ?? String(err)}; retry shortly`, { cause: err });
+  if (err instanceof JetStreamApiError)
+    return new TetherError('INTERNAL', `audit stream ${what} failed: ${err.message} (code ${err.code})`, {
+      cause: err,
+    });
+  return new TetherError(
+    'UNAVAILABLE',
+    `audit stream unavailable (${what}): ${(err as Error)?.message ?? String(err)}; retry shortly`,
+    { cause: err },
+  );
 }
 
 async function unavailableOnFailure<T>(what: string, fn: () => Promise<T>): Promise<T> {

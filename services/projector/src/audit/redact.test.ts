@@ -30,13 +30,52 @@ describe('redact', () => {
   });
 
   it('keeps keys that describe a secret rather than hold it, and words that merely contain "key"', () => {
-    for (const k of ['keyCount', 'tokenExpiresAt', 'linkTtlMs', 'tokenId', 'hashAlgorithm', 'hasToken', 'isLinkValid', 'monkey', 'keyboardLayout', 'hostKeyFingerprint', 'keyPath', 'commitHash', 'prevHash', 'holder', 'reason']) {
+    for (const k of [
+      'keyCount',
+      'tokenExpiresAt',
+      'linkTtlMs',
+      'tokenId',
+      'hashAlgorithm',
+      'hasToken',
+      'isLinkValid',
+      'monkey',
+      'keyboardLayout',
+      'hostKeyFingerprint',
+      'keyPath',
+      'commitHash',
+      'prevHash',
+      'holder',
+      'reason',
+    ]) {
       expect(isSecretKey(k), k).toBe(false);
     }
-    for (const k of ['token', 'secret', 'password', 'passwd', 'key', 'apiKey', 'privateKey', 'hash', 'tokenHash', 'link', 'rwLink', 'cookies', 'authorization', 'credential', 'client_secret', 'accessToken']) {
+    for (const k of [
+      'token',
+      'secret',
+      'password',
+      'passwd',
+      'key',
+      'apiKey',
+      'privateKey',
+      'hash',
+      'tokenHash',
+      'link',
+      'rwLink',
+      'cookies',
+      'authorization',
+      'credential',
+      'client_secret',
+      'accessToken',
+    ]) {
       expect(isSecretKey(k), k).toBe(true);
     }
-    expect(redact({ keyCount: 3, hasToken: true, token: null, secret: false, link: '' })).toEqual({ keyCount: 3, hasToken: true, token: null, secret: false, link: '' });
+    expect(redact({ keyCount: 3, hasToken: true, token: null, secret: false, link: '' })).toEqual({
+      keyCount: 3,
+      hasToken: true,
+      token: null,
+      secret: false,
+      link: '',
+    });
   });
 
   it('redacts bearer-looking strings under any key', () => {
@@ -46,17 +85,36 @@ describe('redact', () => {
     expect(scrubString('https://user:pw@host.example/path')).toBe(REDACTED);
     expect(scrubString('ssh://sessiontoken@nyc1.tmate.io')).toBe(REDACTED);
     expect(scrubString('ssh Xy7abcDEF@nyc1.tmate.io')).toBe(`ssh ${REDACTED}@nyc1.tmate.io`);
-    expect(scrubString('run: ssh -p 2222 -o StrictHostKeyChecking=no tok3n@uptermd.example')).toBe(`run: ssh -p 2222 -o StrictHostKeyChecking=no ${REDACTED}@uptermd.example`);
+    expect(scrubString('run: ssh -p 2222 -o StrictHostKeyChecking=no tok3n@uptermd.example')).toBe(
+      `run: ssh -p 2222 -o StrictHostKeyChecking=no ${REDACTED}@uptermd.example`,
+    );
     expect(scrubString('Authorization: Bearer abcdef123456')).toBe(`Authorization: Bearer ${REDACTED}`);
-    expect(scrubString('token=abc and password=hunter2, page=2')).toBe(`token=${REDACTED} and password=${REDACTED}, page=2`);
+    expect(scrubString('token=abc and password=hunter2, page=2')).toBe(
+      `token=${REDACTED} and password=${REDACTED}, page=2`,
+    );
     expect(scrubString('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig-part')).toBe(REDACTED);
   });
 
   it('leaves ordinary text, plain URLs and emails readable', () => {
-    for (const s of ['ttl expired', 'https://docs.example/share?page=2', 'mailto ann@example.com', 'exited with code=137', 'state held -> released', 'ssh-agent is running']) {
+    for (const s of [
+      'ttl expired',
+      'https://docs.example/share?page=2',
+      'mailto ann@example.com',
+      'exited with code=137',
+      'state held -> released',
+      'ssh-agent is running',
+    ]) {
       expect(scrubString(s)).toBe(s);
     }
-    expect(redact({ holder: 'ann', note: 'see https://tether.example/lanes/1', ttlMs: 5_000, ok: true, list: [1, 'two', null] })).toEqual({
+    expect(
+      redact({
+        holder: 'ann',
+        note: 'see https://tether.example/lanes/1',
+        ttlMs: 5_000,
+        ok: true,
+        list: [1, 'two', null],
+      }),
+    ).toEqual({
       holder: 'ann',
       note: 'see https://tether.example/lanes/1',
       ttlMs: 5_000,
@@ -67,9 +125,9 @@ describe('redact', () => {
 
   it('stays fast on long hostile strings', () => {
     const started = performance.now();
-    scrubString('ssh ' + '-o a '.repeat(2_000) + 'x');
-    scrubString('a=' + 'b'.repeat(50_000));
-    scrubString('https://' + 'a.'.repeat(20_000));
+    scrubString(`ssh ${'-o a '.repeat(2_000)}x`);
+    scrubString(`a=${'b'.repeat(50_000)}`);
+    scrubString(`https://${'a.'.repeat(20_000)}`);
     expect(performance.now() - started).toBeLessThan(500);
   });
 });

@@ -5,13 +5,15 @@
 export const REDACTED = '[redacted]';
 
 /** Words that make a key secret, wherever they appear in it (camelCase, snake_case, kebab-case). */
-const SECRET_WORD = /^(tokens?|secrets?|password|passwords|passwd|pass|pwd|keys?|apikey|hash|hashes|links?|cookies?|authorization|auth|credentials?|bearer|jwt|otp|pin|signature|sig)$/i;
+const SECRET_WORD =
+  /^(tokens?|secrets?|password|passwords|passwd|pass|pwd|keys?|apikey|hash|hashes|links?|cookies?|authorization|auth|credentials?|bearer|jwt|otp|pin|signature|sig)$/i;
 
 /**
  * Words that, as the last word of a key, make it describe a secret rather than hold it:
  * `keyCount`, `tokenExpiresAt`, `linkTtlMs`, `tokenId`, `hashAlgorithm`, and flags like `hasToken`.
  */
-const METADATA_LAST_WORD = /^(count|counts|id|ids|at|expires|expiry|ttl|ms|ttlms|length|len|size|kind|type|algorithm|alg|version|name|names|status|state|present|required|enabled|set|valid|rotated|checking|policy|mode|format|path|file|fingerprint|source|provider)$/i;
+const METADATA_LAST_WORD =
+  /^(count|counts|id|ids|at|expires|expiry|ttl|ms|ttlms|length|len|size|kind|type|algorithm|alg|version|name|names|status|state|present|required|enabled|set|valid|rotated|checking|policy|mode|format|path|file|fingerprint|source|provider)$/i;
 const FLAG_FIRST_WORD = /^(has|is|was|needs|with|no)$/i;
 /** A hash of public content (a git commit, a file) is no credential; a token's hash can be brute-forced. */
 const PUBLIC_HASH_CONTEXT = /^(commit|git|head|content|file|blob|tree|chain|prev)$/i;
@@ -89,7 +91,8 @@ function copy(v: unknown, depth: number): unknown {
     const json = (v as { toJSON?: () => unknown }).toJSON;
     if (typeof json === 'function') return copy(json.call(v), depth + 1);
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = isSecretKey(k) && !keepsUnderSecretKey(x) ? REDACTED : copy(x, depth + 1);
+    for (const [k, x] of Object.entries(v))
+      out[k] = isSecretKey(k) && !keepsUnderSecretKey(x) ? REDACTED : copy(x, depth + 1);
     return out;
   }
   return undefined; // functions and symbols are not JSON

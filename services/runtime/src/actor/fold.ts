@@ -20,10 +20,18 @@ export function restoreSnapshot(def: EntityDefinition, value: unknown, context: 
  * Applies one persisted event. A stored event the machine refuses means the machine changed
  * incompatibly. With a `scope` (see replayScope) a long fold skips building a throwaway actor per event.
  */
-export function applyEvent(def: EntityDefinition, snapshot: AnyMachineSnapshot, e: EventEnvelope, scope?: ReplayScope): AnyMachineSnapshot {
+export function applyEvent(
+  def: EntityDefinition,
+  snapshot: AnyMachineSnapshot,
+  e: EventEnvelope,
+  scope?: ReplayScope,
+): AnyMachineSnapshot {
   const ev = machineEvent(e);
   if (!snapshot.can(ev)) {
-    throw new TetherError('INTERNAL', `replay of ${e.entity} ${e.entityId} stopped at seq ${e.seq}: the machine no longer accepts ${e.type} in state ${JSON.stringify(snapshot.value)}`);
+    throw new TetherError(
+      'INTERNAL',
+      `replay of ${e.entity} ${e.entityId} stopped at seq ${e.seq}: the machine no longer accepts ${e.type} in state ${JSON.stringify(snapshot.value)}`,
+    );
   }
   if (scope) return def.machine.transition(snapshot, ev as never, scope as never) as AnyMachineSnapshot;
   return transition(def.machine, snapshot, ev)[0] as AnyMachineSnapshot;
@@ -44,7 +52,17 @@ export interface ReplayScope {
 export function replayScope(machine: AnyStateMachine): ReplayScope {
   const self = createActor(machine);
   const noop = () => {};
-  const scope = { self, system: self.system, id: '', sessionId: '', defer: noop, logger: noop, stopChild: noop, emit: noop, actionExecutor: noop };
+  const scope = {
+    self,
+    system: self.system,
+    id: '',
+    sessionId: '',
+    defer: noop,
+    logger: noop,
+    stopChild: noop,
+    emit: noop,
+    actionExecutor: noop,
+  };
   return scope;
 }
 
@@ -60,6 +78,12 @@ export interface SavedActor {
   context: unknown;
 }
 
-export function saveActor(entity: string, entityId: string, version: number, streamSeq: number, s: AnyMachineSnapshot): SavedActor {
+export function saveActor(
+  entity: string,
+  entityId: string,
+  version: number,
+  streamSeq: number,
+  s: AnyMachineSnapshot,
+): SavedActor {
   return { entity, entityId, version, streamSeq, value: s.value, context: s.context };
 }

@@ -1,5 +1,14 @@
 import type { AnyMachineSnapshot } from 'xstate';
-import { ENVELOPE_VERSION, invalid, TetherError, type Command, type CommandAccepted, type EventEnvelope, type StoredEvent, type VerbContract } from '@tether/contracts';
+import {
+  ENVELOPE_VERSION,
+  invalid,
+  TetherError,
+  type Command,
+  type CommandAccepted,
+  type EventEnvelope,
+  type StoredEvent,
+  type VerbContract,
+} from '@tether/contracts';
 import type { EntityDefinition } from '@tether/machines';
 import { transition } from 'xstate';
 import { systemClock, uuid, type Clock, type IdGenerator } from '../clock.ts';
@@ -68,7 +77,11 @@ export class ActorHost {
   definition(entity: string): EntityDefinition {
     // Own keys only: "constructor", "toString"… are valid entity names but not entities.
     const def = Object.hasOwn(this.opts.registry, entity) ? this.opts.registry[entity] : undefined;
-    if (!def) throw new TetherError('UNKNOWN_COMMAND', `unknown entity "${entity}"; known: ${Object.keys(this.opts.registry).join(', ')}`);
+    if (!def)
+      throw new TetherError(
+        'UNKNOWN_COMMAND',
+        `unknown entity "${entity}"; known: ${Object.keys(this.opts.registry).join(', ')}`,
+      );
     return def;
   }
 
@@ -83,21 +96,34 @@ export class ActorHost {
     const def = this.definition(cmd.entity);
     const verb = this.verbContract(cmd.entity, cmd.verb);
     if (!verb) {
-      throw new TetherError('UNKNOWN_COMMAND', `${cmd.entity} has no command "${cmd.verb}"; it accepts: ${Object.keys(def.contract).join(', ')}`);
+      throw new TetherError(
+        'UNKNOWN_COMMAND',
+        `${cmd.entity} has no command "${cmd.verb}"; it accepts: ${Object.keys(def.contract).join(', ')}`,
+      );
     }
     const parsed = verb.data.safeParse(cmd.data ?? {});
     if (!parsed.success) {
       throw invalid(`invalid data for ${cmd.entity}.${cmd.verb}`, parsed.error);
     }
     const entityId = cmd.entityId ?? (verb.creates ? this.ids() : undefined);
-    if (!entityId) throw new TetherError('INVALID_COMMAND', `${cmd.entity}.${cmd.verb} needs an entityId`, { issues: [{ path: ['entityId'], message: 'required' }] });
+    if (!entityId)
+      throw new TetherError('INVALID_COMMAND', `${cmd.entity}.${cmd.verb} needs an entityId`, {
+        issues: [{ path: ['entityId'], message: 'required' }],
+      });
     const key = `${cmd.entity}.${entityId}`;
     const ready = { ...cmd, entityId, data: parsed.data };
     await this.opts.preconditions?.[`${cmd.entity}.${cmd.verb}`]?.(ready, this);
-    return this.queue.run(key, () => this.applyWithRetries(def, ready, key, verb.creates ? 'creates' : verb.upsert ? 'upsert' : 'existing'));
+    return this.queue.run(key, () =>
+      this.applyWithRetries(def, ready, key, verb.creates ? 'creates' : verb.upsert ? 'upsert' : 'existing'),
+    );
   }
 
-  private async applyWithRetries(def: EntityDefinition, cmd: Command & { entityId: string }, key: string, lifecycle: Lifecycle): Promise<CommandAccepted> {
+  private async applyWithRetries(
+    def: EntityDefinition,
+    cmd: Command & { entityId: string },
+    key: string,
+    lifecycle: Lifecycle,
+  ): Promise<CommandAccepted> {
     const retries = this.opts.maxConflictRetries ?? 8;
     for (let attempt = 0; ; attempt++) {
       const actor = await this.load(def, cmd.entityId);
@@ -105,11 +131,21 @@ export class ActorHost {
       if (seen) return this.accepted(cmd, seen.seq, seen.streamSeq, seen.state, seen.correlationId, true);
       const envelope = this.propose(def, cmd, actor, lifecycle);
       try {
-        const { streamSeq, duplicate } = await this.opts.store.append(envelope.event, { expectedLastSeq: actor.streamSeq, msgId: cmd.id });
+        const { streamSeq, duplicate } = await this.opts.store.append(envelope.event, {
+          expectedLastSeq: actor.streamSeq,
+          msgId: cmd.id,
+        });
         if (duplicate) return await this.answerDuplicate(cmd, key, streamSeq);
         this.remember(key, actor, envelope.next, envelope.event, streamSeq);
         await this.afterPersist(def, actor, { streamSeq, subject: '', event: envelope.event });
-        return this.accepted(cmd, envelope.event.seq, streamSeq, envelope.event.state, envelope.event.correlationId, false);
+        return this.accepted(
+          cmd,
+          envelope.event.seq,
+          streamSeq,
+          envelope.event.state,
+          envelope.event.correlationId,
+          false,
+        );
       } catch (err) {
         if (!(err instanceof WrongLastSequenceError)) {
           this.cache.delete(key); // unknown outcome: the event may or may not be stored
@@ -117,7 +153,10 @@ export class ActorHost {
         }
         if (attempt >= retries) {
           this.cache.delete(key);
-          throw new TetherError('CONFLICT', `${key} kept changing under ${retries + 1} attempts; resend the command with the same id`);
+          throw new TetherError(
+            'CONFLICT',
+            `${key} kept changing under ${retries + 1} attempts; resend the command with the same id`,
+          );
         }
         this.log.debug({ key, attempt, correlationId: cmd.correlationId }, 'append conflict; catching up');
         // Jitter spreads hosts that collided apart; catching up reads only the events we missed.
@@ -128,11 +167,21 @@ export class ActorHost {
   }
 
   /** Computes the event the command proposes, or throws why the machine refuses it. */
-  private propose(def: EntityDefinition, cmd: Command & { entityId: string }, actor: LoadedActor, lifecycle: Lifecycle) {
+  private propose(
+    def: EntityDefinition,
+    cmd: Command & { entityId: string },
+    actor: LoadedActor,
+    lifecycle: Lifecycle,
+  ) {
     const id = cmd.entityId;
-    if (actor.version === 0 && lifecycle === 'existing') throw new TetherError('NOT_FOUND', `${cmd.entity} ${id} does not exist`);
+    if (actor.version === 0 && lifecycle === 'existing')
+      throw new TetherError('NOT_FOUND', `${cmd.entity} ${id} does not exist`);
     if (actor.version > 0 && lifecycle === 'creates') {
-      throw new TetherError('ALREADY_EXISTS', `${cmd.entity} ${id} exists already (version ${actor.version}); pick another id`, { reason: 'ALREADY_EXISTS' });
+      throw new TetherError(
+        'ALREADY_EXISTS',
+        `${cmd.entity} ${id} exists already (version ${actor.version}); pick another id`,
+        { reason: 'ALREADY_EXISTS' },
+      );
     }
     const at = this.clock.now().toISOString();
     const proposed = { type: `${cmd.entity}.${cmd.verb}`, entity: cmd.entity, at, actor: cmd.actor, data: cmd.data };
@@ -160,13 +209,23 @@ export class ActorHost {
     return { event, next };
   }
 
-  private async answerDuplicate(cmd: Command & { entityId: string }, key: string, streamSeq: number): Promise<CommandAccepted> {
+  private async answerDuplicate(
+    cmd: Command & { entityId: string },
+    key: string,
+    streamSeq: number,
+  ): Promise<CommandAccepted> {
     const original = await this.opts.store.getEvent(streamSeq);
     if (!original || original.event.causationId !== cmd.id) {
-      throw new TetherError('CONFLICT', `command id ${cmd.id} was already used for another event (stream seq ${streamSeq}); use a fresh id`);
+      throw new TetherError(
+        'CONFLICT',
+        `command id ${cmd.id} was already used for another event (stream seq ${streamSeq}); use a fresh id`,
+      );
     }
     if (original.event.entity !== cmd.entity || original.event.entityId !== cmd.entityId) {
-      throw new TetherError('CONFLICT', `command id ${cmd.id} was already used for ${original.event.entity} ${original.event.entityId}; use a fresh id`);
+      throw new TetherError(
+        'CONFLICT',
+        `command id ${cmd.id} was already used for ${original.event.entity} ${original.event.entityId}; use a fresh id`,
+      );
     }
     this.cache.delete(key);
     const e = original.event;
@@ -188,17 +247,42 @@ export class ActorHost {
       const saved = saveActor(def.name, e.entityId, actor.version, actor.streamSeq, actor.snapshot);
       void this.snapshotBucket()
         .then((b) => b.put(`${def.name}.${e.entityId}`, saved))
-        .catch((err) => this.log.warn({ err: String(err), correlationId: e.correlationId }, 'snapshot write failed; replay still works'));
+        .catch((err) =>
+          this.log.warn(
+            { err: String(err), correlationId: e.correlationId },
+            'snapshot write failed; replay still works',
+          ),
+        );
     }
     try {
       await this.opts.onPersisted?.(stored);
     } catch (err) {
-      this.log.error({ err: String(err), correlationId: e.correlationId, type: e.type }, 'effect after persistence failed');
+      this.log.error(
+        { err: String(err), correlationId: e.correlationId, type: e.type },
+        'effect after persistence failed',
+      );
     }
   }
 
-  private accepted(cmd: Command & { entityId: string }, seq: number, streamSeq: number, state: unknown, correlationId: string, duplicate: boolean): CommandAccepted {
-    return { ok: true, commandId: cmd.id, entity: cmd.entity, entityId: cmd.entityId, seq, streamSeq, state: state as CommandAccepted['state'], correlationId, duplicate };
+  private accepted(
+    cmd: Command & { entityId: string },
+    seq: number,
+    streamSeq: number,
+    state: unknown,
+    correlationId: string,
+    duplicate: boolean,
+  ): CommandAccepted {
+    return {
+      ok: true,
+      commandId: cmd.id,
+      entity: cmd.entity,
+      entityId: cmd.entityId,
+      seq,
+      streamSeq,
+      state: state as CommandAccepted['state'],
+      correlationId,
+      duplicate,
+    };
   }
 
   /** The actor's current state: memory, else the KV snapshot plus the events after it, else a full replay. */
@@ -209,7 +293,14 @@ export class ActorHost {
     let actor: LoadedActor = { entityId, snapshot: initialSnapshot(def), version: 0, streamSeq: 0, recent: new Map() };
     if ((this.opts.snapshotEvery ?? 0) > 0) {
       const saved = await this.readSnapshot(key);
-      if (saved) actor = { entityId, snapshot: restoreSnapshot(def, saved.value, saved.context), version: saved.version, streamSeq: saved.streamSeq, recent: new Map() };
+      if (saved)
+        actor = {
+          entityId,
+          snapshot: restoreSnapshot(def, saved.value, saved.context),
+          version: saved.version,
+          streamSeq: saved.streamSeq,
+          recent: new Map(),
+        };
     }
     await this.catchUp(def, actor);
     if (actor.version > 0) this.cache.set(key, actor);
@@ -238,7 +329,10 @@ export class ActorHost {
   }
 
   /** Replays the entity from scratch and compares with its KV snapshot: snapshots are only a shortcut. */
-  async verifySnapshot(entity: string, entityId: string): Promise<{ ok: boolean; snapshot?: SavedActor; replayed: SavedActor }> {
+  async verifySnapshot(
+    entity: string,
+    entityId: string,
+  ): Promise<{ ok: boolean; snapshot?: SavedActor; replayed: SavedActor }> {
     const def = this.definition(entity);
     let s = initialSnapshot(def);
     let version = 0;

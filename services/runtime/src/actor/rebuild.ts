@@ -2,7 +2,15 @@ import type { AnyMachineSnapshot } from 'xstate';
 import { TetherError } from '@tether/contracts';
 import type { EntityDefinition } from '@tether/machines';
 import type { EventStore, ReadOptions } from '../store/port.ts';
-import { applyEvent, initialSnapshot, replayScope, restoreSnapshot, saveActor, type ReplayScope, type SavedActor } from './fold.ts';
+import {
+  applyEvent,
+  initialSnapshot,
+  replayScope,
+  restoreSnapshot,
+  saveActor,
+  type ReplayScope,
+  type SavedActor,
+} from './fold.ts';
 
 export interface RebuildOptions extends ReadOptions {
   /**
@@ -66,7 +74,10 @@ export async function rebuildActors(
     let a = folding.get(key);
     if (!a) folding.set(key, (a = start(def, event.entityId)));
     if (event.seq !== a.version + 1) {
-      throw new TetherError('INTERNAL', `rebuild of ${key} stopped at stream seq ${streamSeq}: expected version ${a.version + 1}, read ${event.seq}${a.version === 0 ? ' (its history starts before the read did; pass `from` actors)' : ''}`);
+      throw new TetherError(
+        'INTERNAL',
+        `rebuild of ${key} stopped at stream seq ${streamSeq}: expected version ${a.version + 1}, read ${event.seq}${a.version === 0 ? ' (its history starts before the read did; pass `from` actors)' : ''}`,
+      );
     }
     a.snapshot = applyEvent(a.def, a.snapshot, event, a.scope);
     a.version = event.seq;

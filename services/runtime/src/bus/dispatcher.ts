@@ -29,10 +29,18 @@ export class Dispatcher {
     const contract = this.host.verbContract(cmd.entity, cmd.verb);
     if (!app && !contract) return this.dispatch(cmd); // an unknown command: the host answers UNKNOWN_COMMAND
     if (cmd.actor.kind === 'system') {
-      throw new TetherError('NOT_ALLOWED', `the system actor is tether's own; send ${cmd.entity}.${cmd.verb} as a human, ai or service actor`, { reason: 'SYSTEM_ACTOR' });
+      throw new TetherError(
+        'NOT_ALLOWED',
+        `the system actor is tether's own; send ${cmd.entity}.${cmd.verb} as a human, ai or service actor`,
+        { reason: 'SYSTEM_ACTOR' },
+      );
     }
     if (!app && contract?.internal) {
-      throw new TetherError('NOT_ALLOWED', `${cmd.entity}.${cmd.verb} is sent only by tether itself (${contract.summary})`, { reason: 'INTERNAL_VERB' });
+      throw new TetherError(
+        'NOT_ALLOWED',
+        `${cmd.entity}.${cmd.verb} is sent only by tether itself (${contract.summary})`,
+        { reason: 'INTERNAL_VERB' },
+      );
     }
     return this.dispatch(cmd);
   }
@@ -42,4 +50,3 @@ export class Dispatcher {
     return `${entity}.${verb}` in this.application;
   }
 }
-

@@ -1,15 +1,34 @@
-import { CommandRequest, EntityName, invalid, TetherError, Verb, type Actor, type Command, type CommandReply } from '@tether/contracts';
+import {
+  CommandRequest,
+  EntityName,
+  invalid,
+  TetherError,
+  Verb,
+  type Actor,
+  type Command,
+  type CommandReply,
+} from '@tether/contracts';
 import type { IdGenerator } from '../clock.ts';
 
 /** Turns an untrusted request (NATS payload or HTTP body) into a Command, or a typed INVALID_COMMAND. */
 export function toCommand(entity: string, verb: string, body: unknown, ids: IdGenerator, defaultActor: Actor): Command {
   const name = EntityName.safeParse(entity);
   const v = Verb.safeParse(verb);
-  if (!name.success || !v.success) throw new TetherError('UNKNOWN_COMMAND', `"${entity}.${verb}" is not a command name; use <entity>.<verb>`);
+  if (!name.success || !v.success)
+    throw new TetherError('UNKNOWN_COMMAND', `"${entity}.${verb}" is not a command name; use <entity>.<verb>`);
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new TetherError('INVALID_COMMAND', 'the command body must be a JSON object like {"entityId": "...", "data": {...}}', {
-      issues: [{ path: [], message: `expected an object, got ${body === null ? 'null' : Array.isArray(body) ? 'array' : typeof body}` }],
-    });
+    throw new TetherError(
+      'INVALID_COMMAND',
+      'the command body must be a JSON object like {"entityId": "...", "data": {...}}',
+      {
+        issues: [
+          {
+            path: [],
+            message: `expected an object, got ${body === null ? 'null' : Array.isArray(body) ? 'array' : typeof body}`,
+          },
+        ],
+      },
+    );
   }
   const parsed = CommandRequest.safeParse(body);
   if (!parsed.success) {
@@ -32,7 +51,10 @@ export function toCommand(entity: string, verb: string, body: unknown, ids: IdGe
 /** Any failure as a reply body; unexpected errors become INTERNAL without leaking a stack. */
 export function toRejection(err: unknown): Extract<CommandReply, { ok: false }> {
   if (err instanceof TetherError) return { ok: false, error: err.toBody() };
-  return { ok: false, error: { code: 'INTERNAL', message: `internal error: ${(err as Error)?.message ?? String(err)}` } };
+  return {
+    ok: false,
+    error: { code: 'INTERNAL', message: `internal error: ${(err as Error)?.message ?? String(err)}` },
+  };
 }
 
 /** Parses JSON bytes, or throws INVALID_COMMAND saying where it broke. */
@@ -42,6 +64,8 @@ export function parseJsonBody(bytes: Uint8Array): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new TetherError('INVALID_COMMAND', `the command body is not valid JSON: ${(err as Error).message}`, { issues: [{ path: [], message: 'malformed JSON' }] });
+    throw new TetherError('INVALID_COMMAND', `the command body is not valid JSON: ${(err as Error).message}`, {
+      issues: [{ path: [], message: 'malformed JSON' }],
+    });
   }
 }

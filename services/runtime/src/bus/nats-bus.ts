@@ -11,7 +11,11 @@ export const COMMAND_QUEUE = 'tether-hosts';
  * Serves tether.cmd.> for one actor host. Hosts share a queue group, so several processes
  * split the load; OCC keeps them honest when two touch one entity.
  */
-export function serveCommands(nc: NatsConnection, dispatcher: Dispatcher, opts: { logger?: Logger; ids?: IdGenerator } = {}): { stop(): Promise<void> } {
+export function serveCommands(
+  nc: NatsConnection,
+  dispatcher: Dispatcher,
+  opts: { logger?: Logger; ids?: IdGenerator } = {},
+): { stop(): Promise<void> } {
   const log = opts.logger ?? silentLogger;
   const ids = opts.ids ?? uuid;
   const sub: Subscription = nc.subscribe(subjects.allCommands, {
@@ -24,14 +28,20 @@ export function serveCommands(nc: NatsConnection, dispatcher: Dispatcher, opts: 
         try {
           const parts = parseCommandSubject(msg.subject);
           if (!parts) throw new TetherError('UNKNOWN_COMMAND', `${msg.subject} is not tether.cmd.<entity>.<verb>`);
-          const cmd = toCommand(parts.entity, parts.verb, parseJsonBody(msg.data), ids, { kind: 'service', id: 'nats' });
+          const cmd = toCommand(parts.entity, parts.verb, parseJsonBody(msg.data), ids, {
+            kind: 'service',
+            id: 'nats',
+          });
           correlationId = cmd.correlationId;
           reply = await dispatcher.accept(cmd);
           log.debug({ correlationId, subject: msg.subject, seq: reply.seq }, 'command accepted');
         } catch (e) {
           reply = toRejection(e);
           const level = reply.error.code === 'INTERNAL' ? 'error' : 'debug';
-          log[level]({ correlationId, subject: msg.subject, code: reply.error.code, msg: reply.error.message }, 'command rejected');
+          log[level](
+            { correlationId, subject: msg.subject, code: reply.error.code, msg: reply.error.message },
+            'command rejected',
+          );
         }
         if (msg.reply) msg.respond(JSON.stringify(reply));
       })();
@@ -41,12 +51,24 @@ export function serveCommands(nc: NatsConnection, dispatcher: Dispatcher, opts: 
 }
 
 /** Client side: sends a command and returns the typed reply; no responders/timeouts become UNAVAILABLE. */
-export async function sendCommand(nc: NatsConnection, entity: string, verb: string, req: CommandRequest, timeoutMs = 10_000): Promise<CommandReply> {
+export async function sendCommand(
+  nc: NatsConnection,
+  entity: string,
+  verb: string,
+  req: CommandRequest,
+  timeoutMs = 10_000,
+): Promise<CommandReply> {
   try {
     const m = await nc.request(subjects.command(entity, verb), JSON.stringify(req), { timeout: timeoutMs });
     return CommandReply.parse(m.json());
   } catch (err) {
     if (err instanceof TetherError) return toRejection(err);
-    return toRejection(new TetherError('UNAVAILABLE', `no tether host answered ${entity}.${verb}: ${(err as Error).message}; is \`tether up\` running?`, { cause: err }));
+    return toRejection(
+      new TetherError(
+        'UNAVAILABLE',
+        `no tether host answered ${entity}.${verb}: ${(err as Error).message}; is \`tether up\` running?`,
+        { cause: err },
+      ),
+    );
   }
 }

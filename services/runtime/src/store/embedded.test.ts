@@ -82,7 +82,11 @@ describe('EmbeddedEventStore: append and read', () => {
     expect(await store.lastSubjectSeq('lease', 'a')).toBe(3);
     expect(await store.lastSubjectSeq('lease', 'zzz')).toBe(0);
     const e3 = await store.getEvent(3);
-    expect(e3).toEqual({ streamSeq: 3, subject: 'tether.evt.lease.a', event: expect.objectContaining({ seq: 2, data: { n: 2 } }) });
+    expect(e3).toEqual({
+      streamSeq: 3,
+      subject: 'tether.evt.lease.a',
+      event: expect.objectContaining({ seq: 2, data: { n: 2 } }),
+    });
     expect(await store.getEvent(99)).toBeUndefined();
     expect(seqsOf(await store.readEntity('lease', 'a'))).toEqual([1, 3]);
     expect(seqsOf(await store.readEntity('lease', 'a', 1))).toEqual([3]);
@@ -107,27 +111,46 @@ describe('EmbeddedEventStore: append and read', () => {
     const err = await store.append(ev('lease', 'a', 2), { expectedLastSeq: 0, msgId: 'm-x' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WrongLastSequenceError);
     expect(err).toMatchObject({ subject: 'tether.evt.lease.a', expected: 0 });
-    await expect(store.append(ev('lease', 'a', 2), { expectedLastSeq: 2, msgId: 'm-y' })).rejects.toBeInstanceOf(WrongLastSequenceError);
-    expect(await store.append(ev('lease', 'a', 2), { expectedLastSeq: 1, msgId: 'm-z' })).toEqual({ streamSeq: 3, duplicate: false });
+    await expect(store.append(ev('lease', 'a', 2), { expectedLastSeq: 2, msgId: 'm-y' })).rejects.toBeInstanceOf(
+      WrongLastSequenceError,
+    );
+    expect(await store.append(ev('lease', 'a', 2), { expectedLastSeq: 1, msgId: 'm-z' })).toEqual({
+      streamSeq: 3,
+      duplicate: false,
+    });
   });
 
   it('answers a resent msgId with the original sequence, before the sequence check, within the window', async () => {
     const dir = tempDir();
     const store = await open(dir, { duplicateWindowMs: 300 });
-    expect(await store.append(ev('lease', 'a', 1), { expectedLastSeq: 0, msgId: 'cmd-1' })).toEqual({ streamSeq: 1, duplicate: false });
+    expect(await store.append(ev('lease', 'a', 1), { expectedLastSeq: 0, msgId: 'cmd-1' })).toEqual({
+      streamSeq: 1,
+      duplicate: false,
+    });
     // Same msgId, stale expected sequence: still a duplicate, not a conflict.
-    expect(await store.append(ev('lease', 'a', 1), { expectedLastSeq: 0, msgId: 'cmd-1' })).toEqual({ streamSeq: 1, duplicate: true });
+    expect(await store.append(ev('lease', 'a', 1), { expectedLastSeq: 0, msgId: 'cmd-1' })).toEqual({
+      streamSeq: 1,
+      duplicate: true,
+    });
     expect(await store.lastStreamSeq()).toBe(1);
 
     // The window survives a restart.
     await store.close();
     const again = await open(dir, { duplicateWindowMs: 300 });
-    expect(await again.append(ev('lease', 'a', 1), { expectedLastSeq: 0, msgId: 'cmd-1' })).toEqual({ streamSeq: 1, duplicate: true });
+    expect(await again.append(ev('lease', 'a', 1), { expectedLastSeq: 0, msgId: 'cmd-1' })).toEqual({
+      streamSeq: 1,
+      duplicate: true,
+    });
 
     // After the window the msgId is new again, so the sequence check applies.
     await new Promise((r) => setTimeout(r, 350));
-    await expect(again.append(ev('lease', 'a', 1), { expectedLastSeq: 0, msgId: 'cmd-1' })).rejects.toBeInstanceOf(WrongLastSequenceError);
-    expect(await again.append(ev('lease', 'a', 2), { expectedLastSeq: 1, msgId: 'cmd-1' })).toEqual({ streamSeq: 2, duplicate: false });
+    await expect(again.append(ev('lease', 'a', 1), { expectedLastSeq: 0, msgId: 'cmd-1' })).rejects.toBeInstanceOf(
+      WrongLastSequenceError,
+    );
+    expect(await again.append(ev('lease', 'a', 2), { expectedLastSeq: 1, msgId: 'cmd-1' })).toEqual({
+      streamSeq: 2,
+      duplicate: false,
+    });
   });
 
   it('keeps everything across close and reopen, and continues the sequence', async () => {
@@ -247,13 +270,17 @@ describe('EmbeddedEventStore: one writer, many readers', () => {
     expect(await (await early.kv('nothing')).keys()).toEqual([]);
 
     const refused = { code: 'NOT_ALLOWED', reason: 'READ_ONLY' };
-    await expect(reader.append(ev('lease', 'c', 1), { expectedLastSeq: 0, msgId: 'r1' })).rejects.toMatchObject(refused);
+    await expect(reader.append(ev('lease', 'c', 1), { expectedLastSeq: 0, msgId: 'r1' })).rejects.toMatchObject(
+      refused,
+    );
     await expect(reader.subscribe('s', {}, async () => {})).rejects.toMatchObject(refused);
     await expect((await reader.kv('b')).put('k', 1)).rejects.toMatchObject(refused);
     await expect(reader.destroyKv('b')).rejects.toMatchObject(refused);
   });
 
-  it('survives kill -9: every append acknowledged before the kill is there after reopening', { timeout: 30_000 }, async () => {
+  it('survives kill -9: every append acknowledged before the kill is there after reopening', {
+    timeout: 30_000,
+  }, async () => {
     const dir = tempDir();
     const script = join(dir, 'writer.mts');
     const storeUrl = pathToFileURL(fileURLToPath(new URL('./embedded.ts', import.meta.url))).href;
@@ -269,7 +296,10 @@ describe('EmbeddedEventStore: one writer, many readers', () => {
          process.stdout.write('ack ' + r.streamSeq + '\\n');
        }`,
     );
-    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd: process.cwd(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const acked: number[] = [];
     let stderr = '';
     let buffered = '';
@@ -498,7 +528,11 @@ describe('EmbeddedEventStore: KV', () => {
     await store.close();
     const again = await open(dir);
     const kv2 = await again.kv('busy');
-    expect(readFileSync(join(dir, 'kv', 'busy.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
+    expect(
+      readFileSync(join(dir, 'kv', 'busy.jsonl'), 'utf8')
+        .trim()
+        .split('\n'),
+    ).toHaveLength(2);
     expect(await kv2.get('odd')).toEqual({ key: 'odd', value: 1499, revision: 1499 });
     expect(await kv2.get('even')).toBeUndefined();
     expect(await kv2.update('even', 0, 1501)).toBe(1502); // the delete marker kept the key's revision

@@ -52,9 +52,15 @@ export class EmbeddedEventStore implements EventStore {
     const ctx: StoreContext = { dir, readOnly, logger, closing: closing.signal };
     let log: EventLog | undefined;
     try {
-      log = new EventLog(new JsonLinesFile<EventLine>(join(dir, 'events.jsonl'), !readOnly, logger), opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS);
+      log = new EventLog(
+        new JsonLinesFile<EventLine>(join(dir, 'events.jsonl'), !readOnly, logger),
+        opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS,
+      );
       const positions = EmbeddedKv.open(ctx, 'subscriptions', join(dir, 'subscriptions.jsonl'));
-      logger.info({ dir, events: log.lastSeq, readOnly }, 'using the embedded event store (in-process, one machine); set NATS_URL to use NATS JetStream');
+      logger.info(
+        { dir, events: log.lastSeq, readOnly },
+        'using the embedded event store (in-process, one machine); set NATS_URL to use NATS JetStream',
+      );
       return new EmbeddedEventStore(ctx, closing, log, positions, releaseLock);
     } catch (err) {
       log?.close();
@@ -63,7 +69,10 @@ export class EmbeddedEventStore implements EventStore {
     }
   }
 
-  async append(event: EventEnvelope, { expectedLastSeq, msgId }: { expectedLastSeq: number; msgId: string }): Promise<AppendResult> {
+  async append(
+    event: EventEnvelope,
+    { expectedLastSeq, msgId }: { expectedLastSeq: number; msgId: string },
+  ): Promise<AppendResult> {
     this.assertWritable();
     return this.log.append(event, msgId, expectedLastSeq);
   }
@@ -86,7 +95,11 @@ export class EmbeddedEventStore implements EventStore {
     const log = this.reader();
     const filter = opts.filter ?? subjects.allEvents;
     const end = log.lastSeq;
-    for (let seq = log.nextMatching(opts.afterStreamSeq ?? 0, filter); seq !== undefined && seq <= end; seq = log.nextMatching(seq, filter)) {
+    for (
+      let seq = log.nextMatching(opts.afterStreamSeq ?? 0, filter);
+      seq !== undefined && seq <= end;
+      seq = log.nextMatching(seq, filter)
+    ) {
       yield log.get(seq)!;
     }
   }
@@ -112,15 +125,32 @@ export class EmbeddedEventStore implements EventStore {
     return this.reader().lastSeq;
   }
 
-  async subscribe(name: string, opts: SubscribeOptions, handler: (event: StoredEvent) => Promise<void>): Promise<Subscription> {
+  async subscribe(
+    name: string,
+    opts: SubscribeOptions,
+    handler: (event: StoredEvent) => Promise<void>,
+  ): Promise<Subscription> {
     this.assertWritable();
-    if (this.subs.has(name)) throw new TetherError('CONFLICT', `subscription ${name} is already active in this process; stop it first`);
+    if (this.subs.has(name))
+      throw new TetherError('CONFLICT', `subscription ${name} is already active in this process; stop it first`);
     const filter = opts.filter ?? subjects.allEvents;
     const saved = this.savedPosition(name);
     const position: Position = { floor: saved?.floor ?? 0, filter };
     if (saved?.filter !== filter) this.positions.write(name, 'put', position);
-    const deps = { log: this.log, positions: this.positions, logger: this.ctx.logger, waitForEvents: (s: AbortSignal) => this.waitForEvents(s) };
-    const consumer = new DurableConsumer(name, position, opts.ackWaitMs ?? 30_000, opts.maxInFlight ?? 1, handler, deps);
+    const deps = {
+      log: this.log,
+      positions: this.positions,
+      logger: this.ctx.logger,
+      waitForEvents: (s: AbortSignal) => this.waitForEvents(s),
+    };
+    const consumer = new DurableConsumer(
+      name,
+      position,
+      opts.ackWaitMs ?? 30_000,
+      opts.maxInFlight ?? 1,
+      handler,
+      deps,
+    );
     this.subs.set(name, consumer);
     return {
       name,

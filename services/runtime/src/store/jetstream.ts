@@ -1,4 +1,11 @@
-import { TetherError, decodeEnvelope, STREAM_EVENTS, subjects, type EventEnvelope, type StoredEvent } from '@tether/contracts';
+import {
+  TetherError,
+  decodeEnvelope,
+  STREAM_EVENTS,
+  subjects,
+  type EventEnvelope,
+  type StoredEvent,
+} from '@tether/contracts';
 import { durableConsumerConfig, eventsStreamConfig, kvBucketConfig, type EventsStreamOptions } from '@tether/infra';
 import {
   AckPolicy,
@@ -39,9 +46,20 @@ export interface JetStreamStoreOptions extends EventsStreamOptions {
 export async function connectNats(url: string, name = 'tether'): Promise<NatsConnection> {
   try {
     // noAsyncTraces: no stack captured per request, a measurable share of each command's CPU.
-    return await connect({ servers: url.split(','), name, maxReconnectAttempts: -1, reconnectTimeWait: 250, pingInterval: 5_000, noAsyncTraces: true });
+    return await connect({
+      servers: url.split(','),
+      name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      pingInterval: 5_000,
+      noAsyncTraces: true,
+    });
   } catch (err) {
-    throw new TetherError('UNAVAILABLE', `cannot reach NATS at ${url}: ${(err as Error).message}; start nats-server with -js or set NATS_URL`, { cause: err });
+    throw new TetherError(
+      'UNAVAILABLE',
+      `cannot reach NATS at ${url}: ${(err as Error).message}; start nats-server with -js or set NATS_URL`,
+      { cause: err },
+    );
   }
 }
 
@@ -70,7 +88,10 @@ export class JetStreamEventStore implements EventStore {
     for await (const s of this.nc.status()) {
       if (s.type === 'disconnect' || s.type === 'staleConnection') {
         this.connected = false;
-        const err = new TetherError('UNAVAILABLE', 'the NATS connection dropped while appending; the outcome is unknown: resend with the same command id');
+        const err = new TetherError(
+          'UNAVAILABLE',
+          'the NATS connection dropped while appending; the outcome is unknown: resend with the same command id',
+        );
         for (const fail of this.inflight) fail(err);
         this.inflight.clear();
       } else if (s.type === 'reconnect') this.connected = true;
@@ -89,7 +110,11 @@ export class JetStreamEventStore implements EventStore {
 
   private ensureConnected(what: string) {
     if (this.nc.isClosed()) throw new TetherError('UNAVAILABLE', `event store closed (${what})`);
-    if (!this.connected) throw new TetherError('UNAVAILABLE', `event store unavailable (${what}): the NATS connection is down and reconnecting; retry shortly`);
+    if (!this.connected)
+      throw new TetherError(
+        'UNAVAILABLE',
+        `event store unavailable (${what}): the NATS connection is down and reconnecting; retry shortly`,
+      );
   }
 
   static async open(nc: NatsConnection | string, opts: JetStreamStoreOptions = {}): Promise<JetStreamEventStore> {
@@ -110,11 +135,17 @@ export class JetStreamEventStore implements EventStore {
     return new JetStreamEventStore(conn, jetstream(conn, { timeout }), jsm, opts, owns);
   }
 
-  async append(event: EventEnvelope, { expectedLastSeq, msgId }: { expectedLastSeq: number; msgId: string }): Promise<AppendResult> {
+  async append(
+    event: EventEnvelope,
+    { expectedLastSeq, msgId }: { expectedLastSeq: number; msgId: string },
+  ): Promise<AppendResult> {
     const subject = subjects.event(event.entity, event.entityId);
     this.ensureConnected('append');
     try {
-      const publish = this.js.publish(subject, encodeJson(event), { msgID: msgId, expect: { lastSubjectSequence: expectedLastSeq } });
+      const publish = this.js.publish(subject, encodeJson(event), {
+        msgID: msgId,
+        expect: { lastSubjectSequence: expectedLastSeq },
+      });
       let fail!: (err: Error) => void;
       const dropped = new Promise<never>((_, reject) => (fail = reject));
       this.inflight.add(fail);
@@ -196,16 +227,32 @@ export class JetStreamEventStore implements EventStore {
     return info.state.last_seq;
   }
 
-  async subscribe(name: string, opts: SubscribeOptions, handler: (e: StoredEvent) => Promise<void>): Promise<Subscription> {
+  async subscribe(
+    name: string,
+    opts: SubscribeOptions,
+    handler: (e: StoredEvent) => Promise<void>,
+  ): Promise<Subscription> {
     const maxInFlight = Math.max(opts.maxInFlight ?? 1, 1);
-    const cfg = durableConsumerConfig(name, opts.filter ?? subjects.allEvents, opts.ackWaitMs ?? 30_000, maxInFlight * 4);
+    const cfg = durableConsumerConfig(
+      name,
+      opts.filter ?? subjects.allEvents,
+      opts.ackWaitMs ?? 30_000,
+      maxInFlight * 4,
+    );
     const ensureConsumer = () =>
       this.guarded('subscribe', async () => {
         try {
-          await this.jsm.consumers.add(STREAM_EVENTS, { ...cfg, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All });
+          await this.jsm.consumers.add(STREAM_EVENTS, {
+            ...cfg,
+            ack_policy: AckPolicy.Explicit,
+            deliver_policy: DeliverPolicy.All,
+          });
         } catch (err) {
           if (!(err instanceof JetStreamApiError)) throw err;
-          await this.jsm.consumers.update(STREAM_EVENTS, name, { ack_wait: cfg.ack_wait, max_ack_pending: cfg.max_ack_pending });
+          await this.jsm.consumers.update(STREAM_EVENTS, name, {
+            ack_wait: cfg.ack_wait,
+            max_ack_pending: cfg.max_ack_pending,
+          });
         }
       });
     await ensureConsumer();
@@ -224,7 +271,10 @@ export class JetStreamEventStore implements EventStore {
       while (!stopped && !this.nc.isClosed()) {
         try {
           const consumer = await this.js.consumers.get(STREAM_EVENTS, name);
-          const messages = await consumer.consume({ max_messages: cfg.max_ack_pending, abort_on_missing_resource: true });
+          const messages = await consumer.consume({
+            max_messages: cfg.max_ack_pending,
+            abort_on_missing_resource: true,
+          });
           current = messages;
           if (stopped) messages.stop();
           const inflight = new Set<Promise<void>>();
@@ -255,7 +305,8 @@ export class JetStreamEventStore implements EventStore {
     try {
       await this.jsm.consumers.delete(STREAM_EVENTS, name);
     } catch (err) {
-      if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw toUnavailable(err, 'delete subscription');
+      if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound))
+        throw toUnavailable(err, 'delete subscription');
     }
   }
 
@@ -272,7 +323,13 @@ export class JetStreamEventStore implements EventStore {
   kv(bucket: string): Promise<KvBucket> {
     let b = this.buckets.get(bucket);
     if (!b) {
-      b = this.guarded('kv open', async () => new JetStreamKv(bucket, await this.kvm.create(bucket, kvBucketConfig(this.opts)), (what, fn) => this.guarded(what, fn)));
+      b = this.guarded(
+        'kv open',
+        async () =>
+          new JetStreamKv(bucket, await this.kvm.create(bucket, kvBucketConfig(this.opts)), (what, fn) =>
+            this.guarded(what, fn),
+          ),
+      );
       b.catch(() => this.buckets.delete(bucket));
       this.buckets.set(bucket, b);
     }
@@ -284,7 +341,8 @@ export class JetStreamEventStore implements EventStore {
     try {
       await this.jsm.streams.delete(`KV_${bucket}`);
     } catch (err) {
-      if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw toUnavailable(err, 'destroy kv');
+      if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound))
+        throw toUnavailable(err, 'destroy kv');
     }
   }
 
@@ -314,7 +372,7 @@ class JetStreamKv implements KvBucket {
 
   async get<T>(key: string) {
     const e = await this.guarded('kv get', () => this.kv.get(key));
-    if (!e || e.operation !== 'PUT') return undefined;
+    if (e?.operation !== 'PUT') return undefined;
     return { key, value: decodeJson<T>(e.value), revision: e.revision };
   }
   put(key: string, value: unknown) {
@@ -347,7 +405,9 @@ class JetStreamKv implements KvBucket {
     return out;
   }
   async *watch<T>(opts: { signal: AbortSignal; initial?: boolean }): AsyncIterable<KvChange<T>> {
-    const it = await this.guarded('kv watch', () => this.kv.watch({ include: opts.initial === false ? 'updates' : 'lastValue' } as never));
+    const it = await this.guarded('kv watch', () =>
+      this.kv.watch({ include: opts.initial === false ? 'updates' : 'lastValue' } as never),
+    );
     const onAbort = () => it.stop();
     opts.signal.addEventListener('abort', onAbort, { once: true });
     if (opts.signal.aborted) onAbort(); // aborted while the watcher was being created
@@ -366,7 +426,9 @@ function orderedFrom(opts: ReadOptions) {
   const after = opts.afterStreamSeq ?? 0;
   return {
     filter_subjects: opts.filter ?? subjects.allEvents,
-    ...(after > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 } : { deliver_policy: DeliverPolicy.All }),
+    ...(after > 0
+      ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }
+      : { deliver_policy: DeliverPolicy.All }),
   };
 }
 
@@ -381,8 +443,13 @@ function isWrongLastSeq(err: unknown) {
 /** Timeouts, closed connections and "no responders" all mean the store cannot be reached now. */
 function toUnavailable(err: unknown, what: string): Error {
   if (err instanceof TetherError || err instanceof WrongLastSequenceError || err instanceof KvRevisionError) return err;
-  if (err instanceof JetStreamApiError) return new TetherError('INTERNAL', `JetStream ${what} failed: ${err.message} (code ${err.code})`, { cause: err });
-  return new TetherError('UNAVAILABLE', `event store unavailable (${what}): ${(err as Error)?.message ?? String(err)}; retry shortly`, { cause: err });
+  if (err instanceof JetStreamApiError)
+    return new TetherError('INTERNAL', `JetStream ${what} failed: ${err.message} (code ${err.code})`, { cause: err });
+  return new TetherError(
+    'UNAVAILABLE',
+    `event store unavailable (${what}): ${(err as Error)?.message ?? String(err)}; retry shortly`,
+    { cause: err },
+  );
 }
 
 async function unavailableOnFailure<T>(fn: () => Promise<T>, what = 'request'): Promise<T> {

@@ -26,7 +26,11 @@ export interface EventStore {
    * A durable subscription: each event is handed to `handler` and acknowledged when it resolves;
    * a throw, a crash or a missed ack deadline redelivers it. Survives restarts of both sides.
    */
-  subscribe(name: string, opts: SubscribeOptions, handler: (event: StoredEvent) => Promise<void>): Promise<Subscription>;
+  subscribe(
+    name: string,
+    opts: SubscribeOptions,
+    handler: (event: StoredEvent) => Promise<void>,
+  ): Promise<Subscription>;
   /** Removes a durable subscription and its position (used to rebuild a projection). */
   deleteSubscription(name: string): Promise<void>;
   /** Events not yet acknowledged by the named subscription (its lag). */
@@ -91,14 +95,21 @@ export interface KvBucket {
 
 /** Optimistic concurrency failure: someone else appended to the subject first. */
 export class WrongLastSequenceError extends Error {
-  constructor(readonly subject: string, readonly expected: number) {
+  constructor(
+    readonly subject: string,
+    readonly expected: number,
+  ) {
     super(`wrong last sequence on ${subject}: expected ${expected}`);
     this.name = 'WrongLastSequenceError';
   }
 }
 
 export class KvRevisionError extends Error {
-  constructor(readonly bucket: string, readonly key: string, readonly expected: number | 'absent') {
+  constructor(
+    readonly bucket: string,
+    readonly key: string,
+    readonly expected: number | 'absent',
+  ) {
     super(`kv ${bucket}/${key}: revision is not ${expected}`);
     this.name = 'KvRevisionError';
   }

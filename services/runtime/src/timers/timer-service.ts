@@ -48,7 +48,10 @@ export class TimerService {
     while (!this.abort.signal.aborted) {
       try {
         const bucket = await this.opts.store.kv(ACTORS_BUCKET);
-        for await (const change of bucket.watch<ProjectedDoc<SavedActor>>({ signal: this.abort.signal, initial: true })) {
+        for await (const change of bucket.watch<ProjectedDoc<SavedActor>>({
+          signal: this.abort.signal,
+          initial: true,
+        })) {
           this.rearm(change.key, change.value?.value);
         }
       } catch (err) {
@@ -82,12 +85,15 @@ export class TimerService {
     const delay = Math.max(0, Date.parse(at) - this.clock.now().getTime());
     timers.set(
       slot,
-      setTimeout(() => {
-        // setTimeout may wake early by the wall clock (or at its 24.8-day cap): then wait again.
-        if (this.clock.now().getTime() < Date.parse(at)) return this.arm(timers, actor, verb, at);
-        timers.delete(slot);
-        void this.fire(actor, verb, at);
-      }, Math.min(delay + 1, MAX_TIMEOUT)),
+      setTimeout(
+        () => {
+          // setTimeout may wake early by the wall clock (or at its 24.8-day cap): then wait again.
+          if (this.clock.now().getTime() < Date.parse(at)) return this.arm(timers, actor, verb, at);
+          timers.delete(slot);
+          void this.fire(actor, verb, at);
+        },
+        Math.min(delay + 1, MAX_TIMEOUT),
+      ),
     );
   }
 
@@ -104,15 +110,23 @@ export class TimerService {
       correlationId: id,
       causationId: id,
     };
-    const reply = await this.opts.send(cmd).catch((err) => ({ ok: false as const, error: { code: 'UNAVAILABLE' as const, message: String(err) } }));
+    const reply = await this.opts
+      .send(cmd)
+      .catch((err) => ({ ok: false as const, error: { code: 'UNAVAILABLE' as const, message: String(err) } }));
     if (reply.ok) {
-      this.log.info({ correlationId: id, entity: actor.entity, entityId: actor.entityId, verb, deadline: at }, 'deadline fired');
+      this.log.info(
+        { correlationId: id, entity: actor.entity, entityId: actor.entityId, verb, deadline: at },
+        'deadline fired',
+      );
     } else if (reply.error.code === 'UNAVAILABLE' || reply.error.code === 'CONFLICT') {
       this.log.warn({ correlationId: id, code: reply.error.code }, 'deadline command not delivered; retrying');
       setTimeout(() => void this.fire(actor, verb, at), this.opts.retryMs ?? 1_000).unref();
     } else {
       // The actor moved on (renewed, released) before the read model caught up: nothing to do.
-      this.log.debug({ correlationId: id, code: reply.error.code, msg: reply.error.message }, 'deadline no longer applies');
+      this.log.debug(
+        { correlationId: id, code: reply.error.code, msg: reply.error.message },
+        'deadline no longer applies',
+      );
     }
   }
 

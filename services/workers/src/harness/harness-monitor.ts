@@ -50,13 +50,20 @@ export class HarnessMonitor {
     } else {
       const recorded = existing.context as HarnessContext;
       if (recorded.url !== settings.url || recorded.cooldownMs !== settings.cooldownMs) {
-        this.pm.log.warn({ recorded: { url: recorded.url, cooldownMs: recorded.cooldownMs }, configured: settings }, 'harness settings changed; reconfiguring');
+        this.pm.log.warn(
+          { recorded: { url: recorded.url, cooldownMs: recorded.cooldownMs }, configured: settings },
+          'harness settings changed; reconfiguring',
+        );
         await this.pm.report(this.cause(`reconfigure-${Date.now()}`), 'harness', 'reconfigure', HARNESS_ID, settings);
       }
     }
     if (!this.opts.url) return;
     await this.checkNow().catch(() => undefined);
-    this.timer = setInterval(() => void this.checkNow().catch((err) => this.pm.log.warn({ err: String(err) }, 'harness check failed to record')), this.opts.everyMs ?? 5_000);
+    this.timer = setInterval(
+      () =>
+        void this.checkNow().catch((err) => this.pm.log.warn({ err: String(err) }, 'harness check failed to record')),
+      this.opts.everyMs ?? 5_000,
+    );
   }
 
   stop() {
@@ -78,7 +85,11 @@ export class HarnessMonitor {
         ...(result.reason ? { reason: result.reason } : {}),
         latencyMs: result.latencyMs,
       });
-      if (reply) this.pm.log.warn({ correlationId: reply.correlationId, status: result.status, reason: result.reason }, 'harness status changed');
+      if (reply)
+        this.pm.log.warn(
+          { correlationId: reply.correlationId, status: result.status, reason: result.reason },
+          'harness status changed',
+        );
     }
     return result;
   }
@@ -92,12 +103,16 @@ export class HarnessMonitor {
       await res.arrayBuffer();
       const latencyMs = Math.round(performance.now() - started);
       if (!res.ok) return { status: 'degraded', reason: `harness answered HTTP ${res.status} at ${url}`, latencyMs };
-      if (latencyMs > slowMs) return { status: 'degraded', reason: `harness slow: ${latencyMs} ms > ${slowMs} ms at ${url}`, latencyMs };
+      if (latencyMs > slowMs)
+        return { status: 'degraded', reason: `harness slow: ${latencyMs} ms > ${slowMs} ms at ${url}`, latencyMs };
       return { status: 'healthy', latencyMs };
     } catch (err) {
       const latencyMs = Math.round(performance.now() - started);
       const e = err as Error & { cause?: { code?: string } };
-      const why = e.name === 'TimeoutError' ? `no answer within ${this.opts.timeoutMs ?? 5_000} ms` : (e.cause?.code ?? e.message);
+      const why =
+        e.name === 'TimeoutError'
+          ? `no answer within ${this.opts.timeoutMs ?? 5_000} ms`
+          : (e.cause?.code ?? e.message);
       return { status: 'degraded', reason: `harness unreachable at ${url}: ${why}`, latencyMs };
     }
   }

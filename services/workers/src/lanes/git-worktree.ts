@@ -12,7 +12,9 @@ export const git = {
   /** `git worktree add -b <branch> <path>` unless that worktree exists already. */
   async addWorktree(repo: string, path: string, branch: string): Promise<void> {
     if (await this.isWorktree(repo, path)) return;
-    const hasBranch = (await execa('git', ['-C', repo, 'rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], { reject: false })).exitCode === 0;
+    const hasBranch =
+      (await execa('git', ['-C', repo, 'rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], { reject: false }))
+        .exitCode === 0;
     const args = hasBranch ? ['worktree', 'add', path, branch] : ['worktree', 'add', '-b', branch, path];
     const r = await execa('git', ['-C', repo, ...args], { reject: false });
     if (r.exitCode !== 0) throw new Error(`git worktree add failed: ${r.stderr.trim()}`);

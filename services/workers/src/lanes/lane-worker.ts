@@ -30,7 +30,10 @@ export class LaneWorker {
   async start(): Promise<void> {
     this.sub = await this.pm.subscribe(this.store, subjects.entityEvents('lane'), (e) => this.handle(e));
     this.watch = setInterval(
-      () => void this.checkWorktrees().catch((err) => !this.stopped && this.pm.log.warn({ err: String(err) }, 'worktree check failed')),
+      () =>
+        void this.checkWorktrees().catch(
+          (err) => !this.stopped && this.pm.log.warn({ err: String(err) }, 'worktree check failed'),
+        ),
       this.opts.watchEveryMs ?? 5_000,
     );
   }
@@ -51,9 +54,14 @@ export class LaneWorker {
         const ws = this.workspaces.get(data.workspaceId);
         const path = this.workspaces.worktreePath(ws.id, laneId);
         await git.addWorktree(ws.repo, path, laneBranch(laneId));
-        await this.pm.report(e.event, 'lane', 'provisioned', laneId, { worktreePath: path, branch: laneBranch(laneId) });
+        await this.pm.report(e.event, 'lane', 'provisioned', laneId, {
+          worktreePath: path,
+          branch: laneBranch(laneId),
+        });
       } catch (err) {
-        await this.pm.report(e.event, 'lane', 'provisionFailed', laneId, { reason: (err as Error).message.slice(0, 1_000) });
+        await this.pm.report(e.event, 'lane', 'provisionFailed', laneId, {
+          reason: (err as Error).message.slice(0, 1_000),
+        });
       }
     } else if (e.event.type === 'lane.cleanup') {
       await this.cleanup(e, laneId);
@@ -72,10 +80,13 @@ export class LaneWorker {
     const ctx = lane?.context as LaneContext | undefined;
     try {
       const workspaceId = ctx?.workspaceId ?? (e.event.data as { workspaceId?: string }).workspaceId;
-      if (ctx?.worktreePath && workspaceId) await git.removeWorktree(this.workspaces.get(workspaceId).repo, ctx.worktreePath);
+      if (ctx?.worktreePath && workspaceId)
+        await git.removeWorktree(this.workspaces.get(workspaceId).repo, ctx.worktreePath);
       await this.pm.report(e.event, 'lane', 'cleaned', laneId);
     } catch (err) {
-      await this.pm.report(e.event, 'lane', 'cleanupFailed', laneId, { reason: (err as Error).message.slice(0, 1_000) });
+      await this.pm.report(e.event, 'lane', 'cleanupFailed', laneId, {
+        reason: (err as Error).message.slice(0, 1_000),
+      });
     }
   }
 
@@ -85,11 +96,16 @@ export class LaneWorker {
     for (const lane of await listActors(this.store, 'lane', (a) => LIVE.has(String(a.value)))) {
       const path = (lane.context as LaneContext).worktreePath;
       if (path && !existsSync(path)) {
-        const cause = { id: `missing-${lane.entityId}-${lane.version}`, correlationId: `worktree-check-${lane.entityId}` };
-        this.pm.log.warn({ laneId: lane.entityId, worktreePath: path, correlationId: cause.correlationId }, 'lane worktree vanished');
+        const cause = {
+          id: `missing-${lane.entityId}-${lane.version}`,
+          correlationId: `worktree-check-${lane.entityId}`,
+        };
+        this.pm.log.warn(
+          { laneId: lane.entityId, worktreePath: path, correlationId: cause.correlationId },
+          'lane worktree vanished',
+        );
         await this.pm.report(cause, 'lane', 'worktreeMissing', lane.entityId, { worktreePath: path });
       }
     }
   }
-
 }

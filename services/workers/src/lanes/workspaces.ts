@@ -14,20 +14,32 @@ export interface Workspace {
 export class Workspaces {
   private readonly byId: Map<string, Workspace>;
 
-  constructor(spec: string | undefined, cwd: string, readonly worktreeRoot: string) {
+  constructor(
+    spec: string | undefined,
+    cwd: string,
+    readonly worktreeRoot: string,
+  ) {
     const entries = spec
-      ? spec.split(',').filter(Boolean).map((pair) => {
-          const [id, path] = pair.split('=');
-          if (!id || !path) throw new TetherError('INVALID_COMMAND', `TETHER_WORKSPACES entry "${pair}" is not id=/path/to/repo`);
-          return { id, repo: resolve(path) };
-        })
+      ? spec
+          .split(',')
+          .filter(Boolean)
+          .map((pair) => {
+            const [id, path] = pair.split('=');
+            if (!id || !path)
+              throw new TetherError('INVALID_COMMAND', `TETHER_WORKSPACES entry "${pair}" is not id=/path/to/repo`);
+            return { id, repo: resolve(path) };
+          })
       : [{ id: 'default', repo: resolve(cwd) }];
     this.byId = new Map(entries.map((w) => [w.id, w]));
   }
 
   get(id: string): Workspace {
     const ws = this.byId.get(id);
-    if (!ws) throw new TetherError('NOT_FOUND', `workspace "${id}" is not configured; known: ${[...this.byId.keys()].join(', ')} (set TETHER_WORKSPACES=id=/path/to/repo)`);
+    if (!ws)
+      throw new TetherError(
+        'NOT_FOUND',
+        `workspace "${id}" is not configured; known: ${[...this.byId.keys()].join(', ')} (set TETHER_WORKSPACES=id=/path/to/repo)`,
+      );
     return ws;
   }
 

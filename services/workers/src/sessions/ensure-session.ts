@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { invalid, sessionEnsure, TetherError, type Command, type CommandAccepted, type Transport } from '@tether/contracts';
+import {
+  invalid,
+  sessionEnsure,
+  TetherError,
+  type Command,
+  type CommandAccepted,
+  type Transport,
+} from '@tether/contracts';
 import { transportFor, type LaneContext, type SessionContext, type HarnessContext } from '@tether/machines';
 import { sessionView } from '../views.ts';
 import { uuid, type ActorHost, type ApplicationCommand, type IdGenerator, type SavedActor } from '@tether/runtime';
@@ -8,16 +15,24 @@ export const HARNESS_ID = 'cliproxy';
 const LIVE_LANE = new Set(['ready', 'running', 'blocked', 'shared']);
 
 /** A step's command id, derived from the caller's: a resent ensure repeats the same steps idempotently. */
-const stepId = (commandId: string, step: string) => createHash('sha256').update(`${commandId}:${step}`).digest('hex').slice(0, 40);
+const stepId = (commandId: string, step: string) =>
+  createHash('sha256').update(`${commandId}:${step}`).digest('hex').slice(0, 40);
 
 /** Which transport a new session gets, and why: explicit, never a silent fallback. */
-export async function chooseTransport(host: ActorHost, preferred: Transport | undefined): Promise<{ transport: Transport; degradeReason?: string }> {
-  if (preferred === 'native_openai') return { transport: 'native_openai', degradeReason: 'requested: preferred_transport native_openai' };
+export async function chooseTransport(
+  host: ActorHost,
+  preferred: Transport | undefined,
+): Promise<{ transport: Transport; degradeReason?: string }> {
+  if (preferred === 'native_openai')
+    return { transport: 'native_openai', degradeReason: 'requested: preferred_transport native_openai' };
   const harness = await host.state('harness', HARNESS_ID);
-  if (!harness) return { transport: 'native_openai', degradeReason: 'harness_not_configured: no cliproxy harness declared' };
+  if (!harness)
+    return { transport: 'native_openai', degradeReason: 'harness_not_configured: no cliproxy harness declared' };
   const transport = transportFor(harness.value as never);
   const why = (harness.context as HarnessContext).degradeReason;
-  return transport === 'cliproxy_harness' ? { transport } : { transport, degradeReason: `harness_${String(harness.value)}: ${why ?? 'unknown'}` };
+  return transport === 'cliproxy_harness'
+    ? { transport }
+    : { transport, degradeReason: `harness_${String(harness.value)}: ${why ?? 'unknown'}` };
 }
 
 /**
@@ -25,7 +40,10 @@ export async function chooseTransport(host: ActorHost, preferred: Transport | un
  * (bindSession is accepted once, by OCC on the lane), the codexSession entity keeps one codex id to
  * one active session across lanes; a crash between steps is repaired by the next ensure.
  */
-export function ensureSession(host: ActorHost, opts: { heartbeatTimeoutMs?: number; ids?: IdGenerator } = {}): ApplicationCommand {
+export function ensureSession(
+  host: ActorHost,
+  opts: { heartbeatTimeoutMs?: number; ids?: IdGenerator } = {},
+): ApplicationCommand {
   const ids = opts.ids ?? uuid;
   return async (cmd: Command): Promise<CommandAccepted> => {
     const parsed = sessionEnsure.data.safeParse(cmd.data ?? {});
@@ -34,13 +52,25 @@ export function ensureSession(host: ActorHost, opts: { heartbeatTimeoutMs?: numb
     }
     const req = parsed.data;
     const step = (entity: string, verb: string, entityId: string, data: Record<string, unknown>) =>
-      host.execute({ ...cmd, id: stepId(cmd.id, `${entity}.${verb}.${entityId}`), entity, verb, entityId, data, causationId: cmd.id });
+      host.execute({
+        ...cmd,
+        id: stepId(cmd.id, `${entity}.${verb}.${entityId}`),
+        entity,
+        verb,
+        entityId,
+        data,
+        causationId: cmd.id,
+      });
 
     for (let attempt = 0; attempt < 5; attempt++) {
       const lane = await host.state('lane', req.laneId);
       if (!lane) throw new TetherError('NOT_FOUND', `lane ${req.laneId} does not exist`);
       if (!LIVE_LANE.has(String(lane.value))) {
-        throw new TetherError('NOT_ALLOWED', `lane ${req.laneId} is ${String(lane.value)}; sessions need a ready lane`, { reason: 'LANE_NOT_READY' });
+        throw new TetherError(
+          'NOT_ALLOWED',
+          `lane ${req.laneId} is ${String(lane.value)}; sessions need a ready lane`,
+          { reason: 'LANE_NOT_READY' },
+        );
       }
       const lc = lane.context as LaneContext;
       if (lc.activeSessionId) {
@@ -48,19 +78,28 @@ export function ensureSession(host: ActorHost, opts: { heartbeatTimeoutMs?: numb
         if (existing && existing.value !== 'terminated') {
           const c = existing.context as SessionContext;
           if (req.codexSessionId && req.codexSessionId !== c.codexSessionId) {
-            throw new TetherError('NOT_ALLOWED', `lane ${req.laneId} already runs session ${existing.entityId} on codex session ${c.codexSessionId}; terminate it to switch codex sessions`, { reason: 'SESSION_ACTIVE' });
+            throw new TetherError(
+              'NOT_ALLOWED',
+              `lane ${req.laneId} already runs session ${existing.entityId} on codex session ${c.codexSessionId}; terminate it to switch codex sessions`,
+              { reason: 'SESSION_ACTIVE' },
+            );
           }
           if (existing.value === 'detached') {
             // Re-attach, on whatever route the harness offers now.
             const route = await chooseTransport(host, req.preferredTransport);
-            await step('session', 'attach', existing.entityId, { transport: route.transport, ...(route.degradeReason ? { degradeReason: route.degradeReason } : {}) }).catch(ignore('NOT_ALLOWED'));
+            await step('session', 'attach', existing.entityId, {
+              transport: route.transport,
+              ...(route.degradeReason ? { degradeReason: route.degradeReason } : {}),
+            }).catch(ignore('NOT_ALLOWED'));
             await step('session', 'attached', existing.entityId, {}).catch(ignore('NOT_ALLOWED'));
             return answer(cmd, (await host.state('session', existing.entityId))!, true);
           }
           return answer(cmd, existing, true);
         }
         if (existing) {
-          await step('lane', 'unbindSession', req.laneId, { sessionId: existing.entityId }).catch(ignore('NOT_ALLOWED'));
+          await step('lane', 'unbindSession', req.laneId, { sessionId: existing.entityId }).catch(
+            ignore('NOT_ALLOWED'),
+          );
           continue;
         }
         // Bound but never created: an earlier ensure stopped half way. Finish its work.
@@ -80,7 +119,10 @@ export function ensureSession(host: ActorHost, opts: { heartbeatTimeoutMs?: numb
       }
       return answer(cmd, await createAndAttach(sessionId, codexSessionId), false);
     }
-    throw new TetherError('CONFLICT', `lane ${req.laneId} kept changing its session; resend the command with the same id`);
+    throw new TetherError(
+      'CONFLICT',
+      `lane ${req.laneId} kept changing its session; resend the command with the same id`,
+    );
 
     /**
      * A claim whose session was never bound to its lane (an ensure that stopped between the two
@@ -94,7 +136,9 @@ export function ensureSession(host: ActorHost, opts: { heartbeatTimeoutMs?: numb
       const holderLane = await host.state('lane', holder.laneId);
       const bound = (holderLane?.context as LaneContext | undefined)?.activeSessionId === holder.sessionId;
       if (holderSession?.value === 'terminated' || (!holderSession && !bound)) {
-        await step('codexSession', 'release', codexSessionId, { sessionId: holder.sessionId }).catch(ignore('NOT_ALLOWED'));
+        await step('codexSession', 'release', codexSessionId, { sessionId: holder.sessionId }).catch(
+          ignore('NOT_ALLOWED'),
+        );
       }
     }
 

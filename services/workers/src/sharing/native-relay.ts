@@ -48,7 +48,11 @@ export function parseShareWriter(from: string): { shareId: string; participantId
   return kind === 'share' && shareId && participantId && rest.length === 0 ? { shareId, participantId } : undefined;
 }
 /** A close reason is at most 123 bytes; the full text went in the `ended` message before. */
-const shortReason = (s: string) => Buffer.from(s).subarray(0, 120).toString('utf8').replace(/\uFFFD$/, '');
+const shortReason = (s: string) =>
+  Buffer.from(s)
+    .subarray(0, 120)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
 
 /**
  * The native backend: tether's own relay. A share's terminal output fans out to its participants'
@@ -86,7 +90,14 @@ export class NativeRelays {
       refresh(pending.relay, share);
       return pending.done;
     }
-    const relay: Relay = { shareId, ctx: share.context as ShareContext, version: share.version, scrollback: new Scrollback(), conns: new Set(), stopFollow: () => undefined };
+    const relay: Relay = {
+      shareId,
+      ctx: share.context as ShareContext,
+      version: share.version,
+      scrollback: new Scrollback(),
+      conns: new Set(),
+      stopFollow: () => undefined,
+    };
     const done = this.start(relay);
     this.opening.set(shareId, { relay, done });
     return done;
@@ -123,7 +134,9 @@ export class NativeRelays {
       const opening = this.opening.get(shareId)?.relay;
       if (opening) refresh(opening, share);
       const ctx = (opening?.ctx ?? share.context) as ShareContext;
-      for (const w of this.waiting.get(shareId) ?? []) if (ctx.participants[w.participantId]?.kicked) this.end(w.ws, RelayClose.kicked, `you were removed from share ${shareId} by its owner`);
+      for (const w of this.waiting.get(shareId) ?? [])
+        if (ctx.participants[w.participantId]?.kicked)
+          this.end(w.ws, RelayClose.kicked, `you were removed from share ${shareId} by its owner`);
       return;
     }
     refresh(relay, share);
@@ -170,7 +183,10 @@ export class NativeRelays {
 
   /** Waits for the hello with the token, then admits the participant it names. */
   private greet(ws: WebSocket, shareId: string) {
-    const timer = setTimeout(() => this.end(ws, RelayClose.helloTimeout, 'no hello with a token within 5 s'), HELLO_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => this.end(ws, RelayClose.helloTimeout, 'no hello with a token within 5 s'),
+      HELLO_TIMEOUT_MS,
+    );
     ws.once('message', (raw: RawData, binary: boolean) => {
       clearTimeout(timer);
       void this.hello(ws, shareId, binary ? undefined : raw.toString()).catch((err) => {
@@ -182,7 +198,8 @@ export class NativeRelays {
 
   private async hello(ws: WebSocket, shareId: string, text: string | undefined) {
     const msg = text ? ViewerMessage.safeParse(safeJson(text)) : undefined;
-    if (!msg?.success || msg.data.type !== 'hello') return this.end(ws, RelayClose.badHello, 'the first message must be {"type":"hello","token":…}');
+    if (!msg?.success || msg.data.type !== 'hello')
+      return this.end(ws, RelayClose.badHello, 'the first message must be {"type":"hello","token":…}');
     const share = await this.deps.share(shareId);
     if (ws.readyState !== ws.OPEN) return; // the viewer left while the link was checked
     if (!share) return this.end(ws, RelayClose.unknownShare, `share ${shareId} does not exist`);
@@ -191,7 +208,8 @@ export class NativeRelays {
     const participantId = Object.keys(ctx.participants).find((id) => ctx.participants[id]!.tokenHash === hash);
     if (!participantId) return this.end(ws, RelayClose.badToken, `this link is not valid for share ${shareId}`);
     if (share.value === 'ended') return this.end(ws, RelayClose.shareEnded, endedText(shareId, ctx));
-    if (ctx.participants[participantId]!.kicked) return this.end(ws, RelayClose.kicked, `you were removed from share ${shareId} by its owner`);
+    if (ctx.participants[participantId]!.kicked)
+      return this.end(ws, RelayClose.kicked, `you were removed from share ${shareId} by its owner`);
     (ws as WebSocket & { via?: string }).via = msg.data.via;
     const relay = this.relays.get(shareId);
     if (relay) {
@@ -209,12 +227,14 @@ export class NativeRelays {
     });
     // A revoke that landed while the link was checked closed the waiting list before this entry joined it.
     const now = await this.deps.share(shareId);
-    if (now?.value === 'ended' && set.has(entry)) this.end(ws, RelayClose.shareEnded, endedText(shareId, now.context as ShareContext));
+    if (now?.value === 'ended' && set.has(entry))
+      this.end(ws, RelayClose.shareEnded, endedText(shareId, now.context as ShareContext));
   }
 
   private admit(relay: Relay, ws: WebSocket, participantId: string) {
     const p = relay.ctx.participants[participantId];
-    if (!p || p.kicked) return this.end(ws, RelayClose.kicked, `you were removed from share ${relay.shareId} by its owner`);
+    if (!p || p.kicked)
+      return this.end(ws, RelayClose.kicked, `you were removed from share ${relay.shareId} by its owner`);
     if (ws.readyState !== ws.OPEN) return;
     const access = this.writable(relay, participantId) ? 'write' : 'read';
     const conn: Conn = { id: randomUUID(), ws, participantId, lastRefusal: 0, told: `${access} ${p.writeUntil ?? ''}` };
@@ -231,15 +251,27 @@ export class NativeRelays {
       expires_at: relay.ctx.expiresAt ?? null,
     });
     // Someone joining during the grace period hears about it too.
-    if (relay.ctx.warnedAt && relay.ctx.expiresAt) send(ws, { type: 'warning', expires_at: relay.ctx.expiresAt, ms_left: Math.max(0, Date.parse(relay.ctx.expiresAt) - Date.now()) });
+    if (relay.ctx.warnedAt && relay.ctx.expiresAt)
+      send(ws, {
+        type: 'warning',
+        expires_at: relay.ctx.expiresAt,
+        ms_left: Math.max(0, Date.parse(relay.ctx.expiresAt) - Date.now()),
+      });
     const back = relay.scrollback.read();
     if (back.length > 0) ws.send(back);
-    void this.deps.report(relay.shareId, 'joined', `join-${conn.id}`, { participantId, via }).catch((err) => this.deps.log.warn({ shareId: relay.shareId, err: String(err) }, 'join not recorded'));
-    ws.on('message', (raw: RawData, binary: boolean) => this.onViewerMessage(relay, conn, binary ? undefined : raw.toString()));
+    void this.deps
+      .report(relay.shareId, 'joined', `join-${conn.id}`, { participantId, via })
+      .catch((err) => this.deps.log.warn({ shareId: relay.shareId, err: String(err) }, 'join not recorded'));
+    ws.on('message', (raw: RawData, binary: boolean) =>
+      this.onViewerMessage(relay, conn, binary ? undefined : raw.toString()),
+    );
     ws.once('close', (code: number) => {
       relay.conns.delete(conn);
-      const reason = code === RelayClose.kicked ? 'kicked' : code >= 4000 ? 'disconnected by tether' : 'closed the connection';
-      void this.deps.report(relay.shareId, 'left', `left-${conn.id}`, { participantId, reason }).catch((err) => this.deps.log.warn({ shareId: relay.shareId, err: String(err) }, 'leave not recorded'));
+      const reason =
+        code === RelayClose.kicked ? 'kicked' : code >= 4000 ? 'disconnected by tether' : 'closed the connection';
+      void this.deps
+        .report(relay.shareId, 'left', `left-${conn.id}`, { participantId, reason })
+        .catch((err) => this.deps.log.warn({ shareId: relay.shareId, err: String(err) }, 'leave not recorded'));
     });
   }
 
@@ -254,7 +286,10 @@ export class NativeRelays {
     // One notice a second is enough for a viewer typing into a read-only share.
     if (Date.now() - conn.lastRefusal < 1_000) return;
     conn.lastRefusal = Date.now();
-    send(conn.ws, { type: 'refused', message: 'read-only: your input was not sent; ask the share owner for write access' });
+    send(conn.ws, {
+      type: 'refused',
+      message: 'read-only: your input was not sent; ask the share owner for write access',
+    });
   }
 
   private fanOut(relay: Relay, chunk: Uint8Array) {
@@ -282,7 +317,7 @@ function refresh(relay: Relay, share: SavedActor) {
 }
 
 export function endedText(shareId: string, ctx: ShareContext): string {
-  return `share ${shareId} ${ctx.endReason === 'expired' ? 'expired' : ctx.endReason ?? 'ended'}${ctx.endDetail ? `: ${ctx.endDetail}` : ''}`;
+  return `share ${shareId} ${ctx.endReason === 'expired' ? 'expired' : (ctx.endReason ?? 'ended')}${ctx.endDetail ? `: ${ctx.endDetail}` : ''}`;
 }
 
 function send(ws: WebSocket, msg: RelayMessage) {

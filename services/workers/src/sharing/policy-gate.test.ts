@@ -19,14 +19,22 @@ const req = (over: Partial<ShareRequestFacts> = {}): ShareRequestFacts => ({
 describe('share policy gate', () => {
   it('denies by default, saying what was asked', () => {
     const d = new PolicyGate({ rules: [] }).decide(req());
-    expect(d).toEqual({ effect: 'deny', ruleId: null, reason: 'no rule allows human:alice to share terminal t-1 (lane lane-a) read-only over native; shares are denied by default (add an allow rule to the share policy file, TETHER_SHARE_POLICY)' });
+    expect(d).toEqual({
+      effect: 'deny',
+      ruleId: null,
+      reason:
+        'no rule allows human:alice to share terminal t-1 (lane lane-a) read-only over native; shares are denied by default (add an allow rule to the share policy file, TETHER_SHARE_POLICY)',
+    });
   });
 
   it('without a policy file people may share read-only; write shares, agents and services are denied', () => {
     const gate = policyFromEnv({}, mkdtempSync(join(tmpdir(), 'tether-nopolicy-')), silentLogger);
     expect(gate.decide(req())).toMatchObject({ effect: 'allow', ruleId: 'default-humans-read' });
     expect(gate.decide(req({ backend: 'tmate' })).effect).toBe('allow');
-    expect(gate.decide(req({ access: 'write' }))).toMatchObject({ effect: 'deny', reason: expect.stringContaining('read-write') });
+    expect(gate.decide(req({ access: 'write' }))).toMatchObject({
+      effect: 'deny',
+      reason: expect.stringContaining('read-write'),
+    });
     expect(gate.decide(req({ actor: { kind: 'ai', id: 'codex' } })).effect).toBe('deny');
     expect(gate.decide(req({ actor: { kind: 'service', id: 'ci' } })).effect).toBe('deny');
   });
@@ -35,7 +43,14 @@ describe('share policy gate', () => {
     const gate = new PolicyGate({
       rules: [
         { id: 'ops-read', effect: 'allow', actors: ['human:*'], access: ['read'] },
-        { id: 'alice-write-native', effect: 'allow', actors: ['human:alice'], backends: ['native'], access: ['write'], lanes: ['lane-*'] },
+        {
+          id: 'alice-write-native',
+          effect: 'allow',
+          actors: ['human:alice'],
+          backends: ['native'],
+          access: ['write'],
+          lanes: ['lane-*'],
+        },
       ],
     });
     expect(gate.decide(req()).ruleId).toBe('ops-read');
@@ -48,23 +63,44 @@ describe('share policy gate', () => {
   it('deny beats approval beats allow, whatever the order of the rules', () => {
     const rules: PolicyFile['rules'] = [
       { id: 'allow-all', effect: 'allow' },
-      { id: 'ai-needs-approval', effect: 'allow', actors: ['ai:*'], requireApproval: true, reason: 'an operator approves AI shares' },
+      {
+        id: 'ai-needs-approval',
+        effect: 'allow',
+        actors: ['ai:*'],
+        requireApproval: true,
+        reason: 'an operator approves AI shares',
+      },
       { id: 'no-upterm', effect: 'deny', backends: ['upterm'], reason: 'upterm is not allowed here' },
     ];
     for (const order of [rules, [...rules].reverse()]) {
       const gate = new PolicyGate({ rules: order });
       expect(gate.decide(req())).toMatchObject({ effect: 'allow', ruleId: 'allow-all' });
-      expect(gate.decide(req({ actor: { kind: 'ai', id: 'codex' } }))).toEqual({ effect: 'approval', ruleId: 'ai-needs-approval', reason: 'an operator approves AI shares' });
-      expect(gate.decide(req({ actor: { kind: 'ai', id: 'codex' }, backend: 'upterm' }))).toEqual({ effect: 'deny', ruleId: 'no-upterm', reason: 'upterm is not allowed here' });
+      expect(gate.decide(req({ actor: { kind: 'ai', id: 'codex' } }))).toEqual({
+        effect: 'approval',
+        ruleId: 'ai-needs-approval',
+        reason: 'an operator approves AI shares',
+      });
+      expect(gate.decide(req({ actor: { kind: 'ai', id: 'codex' }, backend: 'upterm' }))).toEqual({
+        effect: 'deny',
+        ruleId: 'no-upterm',
+        reason: 'upterm is not allowed here',
+      });
     }
   });
 
   it('refuses a bad policy file with a clear error instead of guessing', () => {
     const bad = (rules: unknown) => () => new PolicyGate({ rules } as PolicyFile);
     expect(bad([{ id: 'x', effect: 'permit' }])).toThrow(/rules\.0\.effect/);
-    expect(bad([{ id: 'x', effect: 'deny', requireApproval: true }])).toThrow(/requireApproval only makes sense on an allow rule/);
+    expect(bad([{ id: 'x', effect: 'deny', requireApproval: true }])).toThrow(
+      /requireApproval only makes sense on an allow rule/,
+    );
     expect(bad([{ id: 'x', effect: 'allow', actors: ['hu*man'] }])).toThrow(/prefix ending in "\*"/);
-    expect(bad([{ id: 'x', effect: 'allow' }, { id: 'x', effect: 'deny' }])).toThrow(/rule ids must be unique/);
+    expect(
+      bad([
+        { id: 'x', effect: 'allow' },
+        { id: 'x', effect: 'deny' },
+      ]),
+    ).toThrow(/rule ids must be unique/);
     const dir = mkdtempSync(join(tmpdir(), 'tether-policy-'));
     writeFileSync(join(dir, 'broken.json'), '{ "rules": [');
     const err = (() => {
@@ -76,13 +112,20 @@ describe('share policy gate', () => {
     })();
     expect(err).toBeInstanceOf(TetherError);
     expect((err as TetherError).message).toMatch(/broken\.json is not valid JSON/);
-    expect(() => PolicyGate.fromFile(join(dir, 'missing.json'))).toThrow(/cannot be read.*without a policy every share is denied/);
+    expect(() => PolicyGate.fromFile(join(dir, 'missing.json'))).toThrow(
+      /cannot be read.*without a policy every share is denied/,
+    );
     writeFileSync(join(dir, 'ok.json'), JSON.stringify({ rules: [{ id: 'r', effect: 'allow', access: ['read'] }] }));
     expect(PolicyGate.fromFile(join(dir, 'ok.json')).decide(req()).effect).toBe('allow');
   });
 
   it('scans 500 rules and finds the one that matches (the benchmark times it)', () => {
-    const rules: PolicyFile['rules'] = Array.from({ length: 499 }, (_, i) => ({ id: `r${i}`, effect: 'allow' as const, actors: [`human:user-${i}`], lanes: [`lane-${i}*`] }));
+    const rules: PolicyFile['rules'] = Array.from({ length: 499 }, (_, i) => ({
+      id: `r${i}`,
+      effect: 'allow' as const,
+      actors: [`human:user-${i}`],
+      lanes: [`lane-${i}*`],
+    }));
     rules.push({ id: 'last', effect: 'allow', actors: ['human:alice'] });
     const gate = new PolicyGate({ rules });
     expect(gate.size).toBe(500);

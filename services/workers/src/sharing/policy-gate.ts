@@ -30,12 +30,16 @@ export class PolicyGate {
     try {
       text = readFileSync(path, 'utf8');
     } catch (err) {
-      throw new TetherError('NOT_FOUND', `share policy ${path} cannot be read: ${(err as Error).message}; without a policy every share is denied`);
+      throw new TetherError(
+        'NOT_FOUND',
+        `share policy ${path} cannot be read: ${(err as Error).message}; without a policy every share is denied`,
+      );
     }
     try {
       return new PolicyGate(JSON.parse(text) as PolicyFile);
     } catch (err) {
-      if (err instanceof TetherError) throw new TetherError(err.code, `${path}: ${err.message}`, { issues: err.issues });
+      if (err instanceof TetherError)
+        throw new TetherError(err.code, `${path}: ${err.message}`, { issues: err.issues });
       throw new TetherError('INVALID_COMMAND', `share policy ${path} is not valid JSON: ${(err as Error).message}`);
     }
   }
@@ -49,11 +53,17 @@ export class PolicyGate {
     let allow: Rule | undefined;
     for (const { rule, matches } of this.rules) {
       if (!matches(f)) continue;
-      if (rule.effect === 'deny') return { effect: 'deny', ruleId: rule.id, reason: rule.reason ?? `denied by rule ${rule.id}` };
+      if (rule.effect === 'deny')
+        return { effect: 'deny', ruleId: rule.id, reason: rule.reason ?? `denied by rule ${rule.id}` };
       if (rule.requireApproval) approval ??= rule;
       else allow ??= rule;
     }
-    if (approval) return { effect: 'approval', ruleId: approval.id, reason: approval.reason ?? `rule ${approval.id} allows it after an operator approves` };
+    if (approval)
+      return {
+        effect: 'approval',
+        ruleId: approval.id,
+        reason: approval.reason ?? `rule ${approval.id} allows it after an operator approves`,
+      };
     if (allow) return { effect: 'allow', ruleId: allow.id, reason: allow.reason ?? `allowed by rule ${allow.id}` };
     return {
       effect: 'deny',
@@ -87,4 +97,7 @@ function matcher(pattern: string): Matcher {
   return (v) => v === pattern;
 }
 
-const anyOf = (ms: Matcher[]): Matcher => (v) => ms.some((m) => m(v));
+const anyOf =
+  (ms: Matcher[]): Matcher =>
+  (v) =>
+    ms.some((m) => m(v));

@@ -57,7 +57,12 @@ export class ProcessShares {
   }
 
   /** Starts the share's worker and waits until it is ready; throws (nothing left running) when it cannot. */
-  async start(shareId: string, backend: string, terminalId: string, access: 'read' | 'write'): Promise<{ pid: number; links: ShareLinks }> {
+  async start(
+    shareId: string,
+    backend: string,
+    terminalId: string,
+    access: 'read' | 'write',
+  ): Promise<{ pid: number; links: ShareLinks }> {
     const adapter = this.adapters[backend];
     if (!adapter) throw new Error(`no ${backend} adapter is configured`);
     const spec: BackendStartSpec = {
@@ -70,12 +75,22 @@ export class ProcessShares {
       readyTimeoutMs: this.opts.readyTimeoutMs ?? 10_000,
     };
     const worker = await adapter.start(spec);
-    const s: Supervised = { worker, stopping: false, misses: 0, probing: false, timer: setInterval(() => void this.heartbeat(shareId, s), this.opts.heartbeatMs ?? 1_000) };
+    const s: Supervised = {
+      worker,
+      stopping: false,
+      misses: 0,
+      probing: false,
+      timer: setInterval(() => void this.heartbeat(shareId, s), this.opts.heartbeatMs ?? 1_000),
+    };
     this.workers.set(shareId, s);
     void worker.exited.then(({ code, signal }) => {
       clearInterval(s.timer);
       if (this.workers.get(shareId) === s) this.workers.delete(shareId);
-      if (!s.stopping) this.onFailure(shareId, `the ${backend} worker (pid ${worker.pid}) exited ${signal ? `on ${signal}` : `with code ${code}`}`);
+      if (!s.stopping)
+        this.onFailure(
+          shareId,
+          `the ${backend} worker (pid ${worker.pid}) exited ${signal ? `on ${signal}` : `with code ${code}`}`,
+        );
     });
     return { pid: worker.pid, links: worker.links };
   }
@@ -101,7 +116,9 @@ export class ProcessShares {
     clearInterval(s.timer);
     this.workers.delete(shareId);
     await stopMarked('TETHER_SHARE_ID', shareId, 0);
-    await s.worker.stop().catch((e) => this.log.error({ shareId, err: String(e) }, 'hung share worker could not be stopped'));
+    await s.worker
+      .stop()
+      .catch((e) => this.log.error({ shareId, err: String(e) }, 'hung share worker could not be stopped'));
     this.onFailure(shareId, `the worker stopped answering (${s.misses} heartbeats missed in a row) and was killed`);
   }
 

@@ -16,7 +16,8 @@ export class SecretBox {
     }
     chmodSync(file, 0o600);
     const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
-    if (key.length !== 32) throw new Error(`${file} is not a 32-byte hex key; delete it to make a new one (existing links stop working)`);
+    if (key.length !== 32)
+      throw new Error(`${file} is not a 32-byte hex key; delete it to make a new one (existing links stop working)`);
     return new SecretBox(key);
   }
 

@@ -1,5 +1,16 @@
 import { createHash } from 'node:crypto';
-import { invalid, sameActor, ParticipantInviteBody, ShareCreateBody, ShareSwitchBody, TetherError, Token, type Command, type CommandAccepted, type ParticipantLink } from '@tether/contracts';
+import {
+  invalid,
+  sameActor,
+  ParticipantInviteBody,
+  ShareCreateBody,
+  ShareSwitchBody,
+  TetherError,
+  Token,
+  type Command,
+  type CommandAccepted,
+  type ParticipantLink,
+} from '@tether/contracts';
 import type { ShareContext } from '@tether/machines';
 import type { ActorHost, ApplicationCommand } from '@tether/runtime';
 import type { ShareGate } from './share-gate.ts';
@@ -17,15 +28,23 @@ export interface ShareCommandDeps {
 }
 
 /** A step's command id, derived from the caller's: a resent command repeats the same steps idempotently. */
-const stepId = (commandId: string, step: string) => createHash('sha256').update(`${commandId}:${step}`).digest('hex').slice(0, 40);
+const stepId = (commandId: string, step: string) =>
+  createHash('sha256').update(`${commandId}:${step}`).digest('hex').slice(0, 40);
 
 /** The share an application command acts on: its entityId, required. */
 function shareIdOf(cmd: Command): string {
-  if (cmd.entityId === undefined) throw new TetherError('INVALID_COMMAND', `share.${cmd.verb} needs the share id as entityId`, { issues: [{ path: ['entityId'], message: 'required' }] });
+  if (cmd.entityId === undefined)
+    throw new TetherError('INVALID_COMMAND', `share.${cmd.verb} needs the share id as entityId`, {
+      issues: [{ path: ['entityId'], message: 'required' }],
+    });
   return parse(Token, `share.${cmd.verb} entityId`, cmd.entityId);
 }
 
-function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } }, what: string, data: unknown): T {
+function parse<T>(
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } },
+  what: string,
+  data: unknown,
+): T {
   const r = schema.safeParse(data ?? {});
   if (!r.success) throw invalid(`invalid data for ${what}`, r.error);
   return r.data;
@@ -39,7 +58,15 @@ function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | 
 export function shareCommands(deps: ShareCommandDeps): Record<string, ApplicationCommand> {
   const { host, gate, secrets } = deps;
   const step = (cmd: Command, entity: string, verb: string, entityId: string, data: Record<string, unknown>) =>
-    host.execute({ ...cmd, id: stepId(cmd.id, `${entity}.${verb}.${entityId}`), entity, verb, entityId, data, causationId: cmd.id });
+    host.execute({
+      ...cmd,
+      id: stepId(cmd.id, `${entity}.${verb}.${entityId}`),
+      entity,
+      verb,
+      entityId,
+      data,
+      causationId: cmd.id,
+    });
 
   const invite = async (cmd: Command, shareId: string, name: string): Promise<ParticipantLink> => {
     // A resent command id is answered from the stream before any guard runs: check the owner here,
@@ -47,7 +74,9 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
     const s = await host.state('share', shareId);
     const owner = (s?.context as ShareContext | undefined)?.owner;
     if (!owner || !sameActor(owner, cmd.actor)) {
-      throw new TetherError('NOT_ALLOWED', `only the owner of share ${shareId} makes its links`, { reason: 'SHARE_NOT_OWNER' });
+      throw new TetherError('NOT_ALLOWED', `only the owner of share ${shareId} makes its links`, {
+        reason: 'SHARE_NOT_OWNER',
+      });
     }
     const participantId = `p-${stepId(cmd.id, `participant.${shareId}`).slice(0, 12)}`;
     const token = secrets.token(`${cmd.id}:${shareId}:${participantId}`);
@@ -67,7 +96,17 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
       for (const id of held) {
         const s = await host.state('share', id);
         if (s && s.value !== 'ended') continue;
-        await host.execute({ ...cmd, id: stepId(cmd.id, `free.${id}`), entity: 'terminal', verb: 'shareClose', entityId: terminalId, data: { shareId: id }, causationId: cmd.id }).catch(() => undefined);
+        await host
+          .execute({
+            ...cmd,
+            id: stepId(cmd.id, `free.${id}`),
+            entity: 'terminal',
+            verb: 'shareClose',
+            entityId: terminalId,
+            data: { shareId: id },
+            causationId: cmd.id,
+          })
+          .catch(() => undefined);
         freed++;
       }
       if (freed === 0) throw err;
@@ -75,12 +114,21 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
     }
   };
 
-  const create = async (cmd: Command, body: ReturnType<typeof ShareCreateBody.parse>, replaces?: string): Promise<CommandAccepted> => {
+  const create = async (
+    cmd: Command,
+    body: ReturnType<typeof ShareCreateBody.parse>,
+    replaces?: string,
+  ): Promise<CommandAccepted> => {
     const terminal = await gate.liveTerminal(host, body.terminal_id);
     const ttlMs = body.ttl_ms ?? gate.settings.defaultTtlMs;
     gate.checkTtl(ttlMs);
     const shareId = cmd.entityId ?? `sh-${stepId(cmd.id, 'share').slice(0, 16)}`;
-    const request = { terminalId: body.terminal_id, laneId: terminal.context.laneId, backend: body.backend, access: body.access };
+    const request = {
+      terminalId: body.terminal_id,
+      laneId: terminal.context.laneId,
+      backend: body.backend,
+      access: body.access,
+    };
     const verdict = gate.decide(cmd.actor, request);
     if (verdict.effect !== 'deny') {
       await deps.checkBackend(body.backend);
@@ -111,11 +159,26 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
       const s = await host.state('share', shareId);
       if (!s) throw new TetherError('NOT_FOUND', `share ${shareId} does not exist`);
       if ((s.context as ShareContext).backend !== 'native') {
-        throw new TetherError('NOT_ALLOWED', `share ${shareId} runs on ${(s.context as ShareContext).backend}, whose links come from the backend; per-participant links are a native-share feature`, { reason: 'SHARE_NOT_NATIVE' });
+        throw new TetherError(
+          'NOT_ALLOWED',
+          `share ${shareId} runs on ${(s.context as ShareContext).backend}, whose links come from the backend; per-participant links are a native-share feature`,
+          { reason: 'SHARE_NOT_NATIVE' },
+        );
       }
       const link = await invite(cmd, shareId, body.name);
       const after = (await host.state('share', shareId))!;
-      return { ok: true, commandId: cmd.id, entity: 'share', entityId: shareId, seq: after.version, streamSeq: after.streamSeq, state: after.value as string, correlationId: cmd.correlationId, duplicate: false, result: { link, share: shareView(after) } };
+      return {
+        ok: true,
+        commandId: cmd.id,
+        entity: 'share',
+        entityId: shareId,
+        seq: after.version,
+        streamSeq: after.streamSeq,
+        state: after.value as string,
+        correlationId: cmd.correlationId,
+        duplicate: false,
+        result: { link, share: shareView(after) },
+      };
     },
 
     /** Switching backend ends the old share (reason switched) and starts a new one under the same policy. */
@@ -125,15 +188,33 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
       const old = await host.state('share', oldId);
       if (!old) throw new TetherError('NOT_FOUND', `share ${oldId} does not exist`);
       const c = old.context as ShareContext;
-      if (c.backend === body.backend) throw new TetherError('INVALID_COMMAND', `share ${oldId} already runs on ${body.backend}`);
+      if (c.backend === body.backend)
+        throw new TetherError('INVALID_COMMAND', `share ${oldId} already runs on ${body.backend}`);
       const verdict = gate.decide(cmd.actor, { ...c, backend: body.backend });
-      if (verdict.effect === 'deny') throw new TetherError('NOT_ALLOWED', `switching share ${oldId} to ${body.backend} is denied: ${verdict.reason}`, { reason: 'SHARE_DENIED' });
+      if (verdict.effect === 'deny')
+        throw new TetherError(
+          'NOT_ALLOWED',
+          `switching share ${oldId} to ${body.backend} is denied: ${verdict.reason}`,
+          { reason: 'SHARE_DENIED' },
+        );
       await deps.checkBackend(body.backend);
       const newId = `sh-${stepId(cmd.id, 'share').slice(0, 16)}`;
       await step(cmd, 'share', 'switch', oldId, { toShareId: newId });
       await step(cmd, 'terminal', 'shareClose', c.terminalId, { shareId: oldId }).catch(() => undefined);
-      const left = c.expiresAt ? Math.max(gate.settings.minTtlMs, Date.parse(c.expiresAt) - Date.now()) : gate.settings.defaultTtlMs;
-      return create({ ...cmd, entityId: newId }, { terminal_id: c.terminalId, backend: body.backend, access: c.access, ttl_ms: Math.min(left, gate.settings.maxTtlMs), participant: 'viewer' }, oldId);
+      const left = c.expiresAt
+        ? Math.max(gate.settings.minTtlMs, Date.parse(c.expiresAt) - Date.now())
+        : gate.settings.defaultTtlMs;
+      return create(
+        { ...cmd, entityId: newId },
+        {
+          terminal_id: c.terminalId,
+          backend: body.backend,
+          access: c.access,
+          ttl_ms: Math.min(left, gate.settings.maxTtlMs),
+          participant: 'viewer',
+        },
+        oldId,
+      );
     },
   };
 }

@@ -25,9 +25,15 @@ export class ShareCoordinator {
 
   async start() {
     this.subs = [
-      await this.store.subscribe('pm_share_coordinator', { filter: 'tether.evt.share.*', ackWaitMs: 60_000 }, (e) => this.onShare(e)),
-      await this.store.subscribe('pm_share_approvals', { filter: 'tether.evt.approval.*', ackWaitMs: 60_000 }, (e) => this.onApproval(e)),
-      await this.store.subscribe('pm_share_terminals', { filter: 'tether.evt.terminal.*', ackWaitMs: 60_000 }, (e) => this.onTerminal(e)),
+      await this.store.subscribe('pm_share_coordinator', { filter: 'tether.evt.share.*', ackWaitMs: 60_000 }, (e) =>
+        this.onShare(e),
+      ),
+      await this.store.subscribe('pm_share_approvals', { filter: 'tether.evt.approval.*', ackWaitMs: 60_000 }, (e) =>
+        this.onApproval(e),
+      ),
+      await this.store.subscribe('pm_share_terminals', { filter: 'tether.evt.terminal.*', ackWaitMs: 60_000 }, (e) =>
+        this.onTerminal(e),
+      ),
     ];
   }
 
@@ -58,9 +64,18 @@ export class ShareCoordinator {
     const shareId = (await this.host.state('approval', ev.entityId))?.context as { shareId: string } | undefined;
     if (!shareId) return;
     const by = `${ev.actor.kind}:${ev.actor.id}`;
-    if (ev.type === 'approval.approve') await this.pm.report(ev, 'share', 'approved', shareId.shareId, { approvalId: ev.entityId, by });
-    if (ev.type === 'approval.deny') await this.pm.report(ev, 'share', 'rejected', shareId.shareId, { approvalId: ev.entityId, reason: `denied by ${by}: ${(ev.data as { reason: string }).reason}` });
-    if (ev.type === 'approval.expire') await this.pm.report(ev, 'share', 'rejected', shareId.shareId, { approvalId: ev.entityId, reason: 'nobody approved the share in time' });
+    if (ev.type === 'approval.approve')
+      await this.pm.report(ev, 'share', 'approved', shareId.shareId, { approvalId: ev.entityId, by });
+    if (ev.type === 'approval.deny')
+      await this.pm.report(ev, 'share', 'rejected', shareId.shareId, {
+        approvalId: ev.entityId,
+        reason: `denied by ${by}: ${(ev.data as { reason: string }).reason}`,
+      });
+    if (ev.type === 'approval.expire')
+      await this.pm.report(ev, 'share', 'rejected', shareId.shareId, {
+        approvalId: ev.entityId,
+        reason: 'nobody approved the share in time',
+      });
   }
 
   /** Closing (or the exit of) a terminal ends every share of it. */
@@ -70,9 +85,15 @@ export class ShareCoordinator {
     const t = (await this.host.state('terminal', ev.entityId))?.context as TerminalContext | undefined;
     const fromSlots = t?.shares ?? [];
     // The read model also finds shares whose slot was already freed but which have not ended yet.
-    const live = await listActors(this.store, 'share', (a) => isLiveShare(a.value) && (a.context as ShareContext).terminalId === ev.entityId);
+    const live = await listActors(
+      this.store,
+      'share',
+      (a) => isLiveShare(a.value) && (a.context as ShareContext).terminalId === ev.entityId,
+    );
     for (const id of new Set([...fromSlots, ...live.map((a) => a.entityId)])) {
-      await this.pm.report(ev, 'share', 'terminate', id, { reason: `terminal ${ev.entityId} closed (${t?.closeReason ?? 'closed'})` });
+      await this.pm.report(ev, 'share', 'terminate', id, {
+        reason: `terminal ${ev.entityId} closed (${t?.closeReason ?? 'closed'})`,
+      });
     }
   }
 }

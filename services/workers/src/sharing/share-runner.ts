@@ -1,6 +1,13 @@
 import type { StoredEvent } from '@tether/contracts';
 import { isLiveShare, type ShareContext } from '@tether/machines';
-import { listActors, type ActorHost, type EventStore, type Logger, type SavedActor, type Subscription } from '@tether/runtime';
+import {
+  listActors,
+  type ActorHost,
+  type EventStore,
+  type Logger,
+  type SavedActor,
+  type Subscription,
+} from '@tether/runtime';
 import { ProcessManager, type Send } from '../process-manager.ts';
 import { endedText, type NativeRelays } from './native-relay.ts';
 import type { ProcessShares } from './process-shares.ts';
@@ -31,7 +38,9 @@ export class ShareRunner {
 
   async start() {
     await this.recover();
-    this.sub = await this.store.subscribe('pm_share_runner', { filter: 'tether.evt.share.*', ackWaitMs: 60_000 }, (e) => this.handle(e));
+    this.sub = await this.store.subscribe('pm_share_runner', { filter: 'tether.evt.share.*', ackWaitMs: 60_000 }, (e) =>
+      this.handle(e),
+    );
   }
 
   async stop() {
@@ -43,7 +52,9 @@ export class ShareRunner {
   /** A share worker crashed or hung: the share fails (the terminal is untouched). */
   failed = (shareId: string, reason: string) => {
     const cause = { id: `worker-failed-${shareId}`, correlationId: `share-${shareId}` };
-    void this.pm.report(cause, 'share', 'failed', shareId, { reason }).catch((err) => this.pm.log.error({ shareId, err: String(err) }, 'share failure not recorded'));
+    void this.pm
+      .report(cause, 'share', 'failed', shareId, { reason })
+      .catch((err) => this.pm.log.error({ shareId, err: String(err) }, 'share failure not recorded'));
   };
 
   private async handle(e: StoredEvent) {
@@ -56,8 +67,14 @@ export class ShareRunner {
     if (state === 'starting') return this.begin(e, now);
     if (ctx.backend !== 'native') return;
     this.relays.update(now);
-    if (e.event.type === 'share.warn' && ctx.expiresAt) this.relays.notify(id, { type: 'warning', expires_at: ctx.expiresAt, ms_left: Math.max(0, Date.parse(ctx.expiresAt) - Date.now()) });
-    if (e.event.type === 'share.extend' && ctx.expiresAt) this.relays.notify(id, { type: 'extended', expires_at: ctx.expiresAt });
+    if (e.event.type === 'share.warn' && ctx.expiresAt)
+      this.relays.notify(id, {
+        type: 'warning',
+        expires_at: ctx.expiresAt,
+        ms_left: Math.max(0, Date.parse(ctx.expiresAt) - Date.now()),
+      });
+    if (e.event.type === 'share.extend' && ctx.expiresAt)
+      this.relays.notify(id, { type: 'extended', expires_at: ctx.expiresAt });
   }
 
   private async begin(e: StoredEvent, share: SavedActor) {
@@ -70,7 +87,10 @@ export class ShareRunner {
         .open(share)
         .then(
           () => this.pm.report(e.event, 'share', 'started', id, {}),
-          (err) => this.pm.report(e.event, 'share', 'failed', id, { reason: `native relay could not start: ${(err as Error).message}` }),
+          (err) =>
+            this.pm.report(e.event, 'share', 'failed', id, {
+              reason: `native relay could not start: ${(err as Error).message}`,
+            }),
         )
         .catch((err) => this.pm.log.error({ shareId: id, err: String(err) }, 'share start not recorded'));
       return;
@@ -82,9 +102,14 @@ export class ShareRunner {
       .then(async ({ pid, links }) => {
         // Revoked while the worker started: the end handler found nothing to stop, so stop it here.
         if ((await this.host.state('share', id))?.value === 'ended') return this.processes.stop(id);
-        return this.pm.report(e.event, 'share', 'started', id, { workerPid: pid, sealedLinks: this.secrets.seal(links) });
+        return this.pm.report(e.event, 'share', 'started', id, {
+          workerPid: pid,
+          sealedLinks: this.secrets.seal(links),
+        });
       })
-      .catch((err) => this.pm.report(e.event, 'share', 'failed', id, { reason: (err as Error).message.slice(0, 1_000) }))
+      .catch((err) =>
+        this.pm.report(e.event, 'share', 'failed', id, { reason: (err as Error).message.slice(0, 1_000) }),
+      )
       .catch((err) => this.pm.log.error({ shareId: id, err: String(err) }, 'share start not recorded'))
       .finally(() => this.starting.delete(id));
   }
@@ -101,23 +126,38 @@ export class ShareRunner {
    */
   private async recover() {
     const boot = Date.now();
-    for (const a of await listActors(this.store, 'share', (s) => isLiveShare(s.value) && s.value !== 'awaitingApproval')) {
+    for (const a of await listActors(
+      this.store,
+      'share',
+      (s) => isLiveShare(s.value) && s.value !== 'awaitingApproval',
+    )) {
       const ctx = a.context as ShareContext;
-      const cause = (what: string) => ({ id: `recover-${boot}-${a.entityId}-${what}`, correlationId: `share-${a.entityId}` });
+      const cause = (what: string) => ({
+        id: `recover-${boot}-${a.entityId}-${what}`,
+        correlationId: `share-${a.entityId}`,
+      });
       if (ctx.backend === 'native') {
         for (const [pid, p] of Object.entries(ctx.participants)) {
-          for (let i = 0; i < p.connections; i++) await this.pm.report(cause(`${pid}-${i}`), 'share', 'left', a.entityId, { participantId: pid, reason: 'tether restarted' });
+          for (let i = 0; i < p.connections; i++)
+            await this.pm.report(cause(`${pid}-${i}`), 'share', 'left', a.entityId, {
+              participantId: pid,
+              reason: 'tether restarted',
+            });
         }
         try {
           await this.relays.open(a);
           if (a.value === 'starting') await this.pm.report(cause('started'), 'share', 'started', a.entityId, {});
         } catch (err) {
-          await this.pm.report(cause('relay'), 'share', 'failed', a.entityId, { reason: `native relay could not resume after a restart: ${(err as Error).message}` });
+          await this.pm.report(cause('relay'), 'share', 'failed', a.entityId, {
+            reason: `native relay could not resume after a restart: ${(err as Error).message}`,
+          });
         }
         continue;
       }
       await this.processes.stop(a.entityId);
-      await this.pm.report(cause('worker'), 'share', 'failed', a.entityId, { reason: `tether restarted and the ${ctx.backend} session of its previous run was stopped; create a new share` });
+      await this.pm.report(cause('worker'), 'share', 'failed', a.entityId, {
+        reason: `tether restarted and the ${ctx.backend} session of its previous run was stopped; create a new share`,
+      });
     }
   }
 }

@@ -2,7 +2,13 @@ import type { ApprovalView, ParticipantView, ShareView } from '@tether/contracts
 import type { ApprovalContext, ShareContext } from '@tether/machines';
 import type { SavedActor } from '@tether/runtime';
 
-const STATUS: Record<string, ShareView['status']> = { awaitingApproval: 'awaiting_approval', starting: 'starting', active: 'active', expiring: 'expiring', ended: 'ended' };
+const STATUS: Record<string, ShareView['status']> = {
+  awaitingApproval: 'awaiting_approval',
+  starting: 'starting',
+  active: 'active',
+  expiring: 'expiring',
+  ended: 'ended',
+};
 
 /** A share as every surface shows it; `now` gives the time left. Never carries a token or a link. */
 export function shareView(a: SavedActor, now = Date.now()): ShareView {
@@ -22,7 +28,9 @@ export function shareView(a: SavedActor, now = Date.now()): ShareView {
     ms_left: !ended && c.expiresAt ? Math.max(0, Date.parse(c.expiresAt) - now) : null,
     approval_id: c.policy.effect === 'approval' ? a.entityId : null,
     policy: { effect: c.policy.effect, rule_id: c.policy.ruleId, reason: c.policy.reason },
-    ended: ended ? { reason: c.endReason ?? 'failed', detail: c.endDetail ?? null, at: c.endedAt ?? '', by: c.endedBy ?? '' } : null,
+    ended: ended
+      ? { reason: c.endReason ?? 'failed', detail: c.endDetail ?? null, at: c.endedAt ?? '', by: c.endedBy ?? '' }
+      : null,
     replaces: c.replaces ?? null,
     switched_to: c.switchedTo ?? null,
     participants: participantViews(c, now, ended),

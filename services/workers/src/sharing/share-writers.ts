@@ -12,6 +12,10 @@ export function shareWriteCheck(host: ActorHost) {
     const w = parseShareWriter(from);
     if (!w) return false;
     const s = await host.state('share', w.shareId);
-    return !!s && (s.context as ShareContext).terminalId === terminalId && participantMayType(s.value, s.context as ShareContext, w.participantId, Date.now());
+    return (
+      !!s &&
+      (s.context as ShareContext).terminalId === terminalId &&
+      participantMayType(s.value, s.context as ShareContext, w.participantId, Date.now())
+    );
   };
 }

@@ -14,7 +14,8 @@ export async function stopMarked(name: string, value: string, graceMs = 3_000): 
   };
   if (processesMarked(name, value).length === 0) return;
   for (const pid of processesMarked(name, value)) signal(pid, 'SIGTERM');
-  for (let waited = 0; waited < graceMs && processesMarked(name, value).length > 0; waited += 100) await new Promise((r) => setTimeout(r, 100));
+  for (let waited = 0; waited < graceMs && processesMarked(name, value).length > 0; waited += 100)
+    await new Promise((r) => setTimeout(r, 100));
   for (const pid of processesMarked(name, value)) signal(pid, 'SIGKILL');
   for (let i = 0; i < 20 && processesMarked(name, value).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
 }

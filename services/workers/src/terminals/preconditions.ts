@@ -9,12 +9,21 @@ export async function canSpawnTerminal(cmd: Command & { entityId: string }, host
   const { laneId, sessionId } = cmd.data as { laneId: string; sessionId: string };
   const lane = await host.state('lane', laneId);
   if (!lane) throw new TetherError('NOT_FOUND', `lane ${laneId} does not exist`);
-  if (!LIVE_LANE.has(String(lane.value))) throw new TetherError('NOT_ALLOWED', `lane ${laneId} is ${String(lane.value)}; terminals need a ready lane`, { reason: 'LANE_NOT_READY' });
+  if (!LIVE_LANE.has(String(lane.value)))
+    throw new TetherError('NOT_ALLOWED', `lane ${laneId} is ${String(lane.value)}; terminals need a ready lane`, {
+      reason: 'LANE_NOT_READY',
+    });
   const session = await host.state('session', sessionId);
   if (!session) throw new TetherError('NOT_FOUND', `session ${sessionId} does not exist`);
   const sc = session.context as SessionContext;
-  if (sc.laneId !== laneId) throw new TetherError('NOT_ALLOWED', `session ${sessionId} belongs to lane ${sc.laneId}, not ${laneId}`, { reason: 'SESSION_OF_OTHER_LANE' });
-  if (session.value === 'terminated') throw new TetherError('NOT_ALLOWED', `session ${sessionId} was terminated; ensure a new session first`, { reason: 'SESSION_TERMINATED' });
+  if (sc.laneId !== laneId)
+    throw new TetherError('NOT_ALLOWED', `session ${sessionId} belongs to lane ${sc.laneId}, not ${laneId}`, {
+      reason: 'SESSION_OF_OTHER_LANE',
+    });
+  if (session.value === 'terminated')
+    throw new TetherError('NOT_ALLOWED', `session ${sessionId} was terminated; ensure a new session first`, {
+      reason: 'SESSION_TERMINATED',
+    });
 }
 
 /** lane.create needs a configured workspace. */

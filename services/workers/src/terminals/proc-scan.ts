@@ -7,7 +7,8 @@ export function processesMarked(name: string, value: string): number[] {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
-      if ((readFileSync(`/proc/${entry}/environ`, 'latin1') + '\0').includes(needle) && !isZombie(entry)) out.push(Number(entry));
+      if (`${readFileSync(`/proc/${entry}/environ`, 'latin1')}\0`.includes(needle) && !isZombie(entry))
+        out.push(Number(entry));
     } catch {
       /* gone, or not ours to read */
     }

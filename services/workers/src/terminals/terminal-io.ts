@@ -37,7 +37,8 @@ export const termSubjects = {
   scrollback: (id: string) => `tether.term.${id}.scrollback`,
 };
 
-const notRunning = (id: string) => new Error(`terminal ${id} is not running on any tether host (no answer to its scrollback request)`);
+const notRunning = (id: string) =>
+  new Error(`terminal ${id} is not running on any tether host (no answer to its scrollback request)`);
 
 export class NatsTerminalIO implements TerminalIO {
   constructor(private readonly nc: NatsConnection) {}
@@ -46,7 +47,9 @@ export class NatsTerminalIO implements TerminalIO {
     const most = Math.max(1024, (this.nc.info?.max_payload ?? 1024 * 1024) - 4096);
     for (let start = 0; start < chunk.length; start += most) {
       const piece = chunk.subarray(start, start + most);
-      this.nc.publish(termSubjects.out(id), piece, { headers: offsetHeaders(endOffset - (chunk.length - start - piece.length)) });
+      this.nc.publish(termSubjects.out(id), piece, {
+        headers: offsetHeaders(endOffset - (chunk.length - start - piece.length)),
+      });
     }
   }
   onInput(id: string, handler: (msg: TerminalInput) => void) {
@@ -60,7 +63,9 @@ export class NatsTerminalIO implements TerminalIO {
     return () => sub.unsubscribe();
   }
   onOutput(id: string, handler: (chunk: Uint8Array, endOffset: number | undefined) => void) {
-    const sub = this.nc.subscribe(termSubjects.out(id), { callback: (err, m) => void (err ? undefined : handler(m.data, offsetOf(m.headers?.get(OFFSET_HEADER)))) });
+    const sub = this.nc.subscribe(termSubjects.out(id), {
+      callback: (err, m) => void (err ? undefined : handler(m.data, offsetOf(m.headers?.get(OFFSET_HEADER)))),
+    });
     return () => sub.unsubscribe();
   }
   sendInput(id: string, msg: TerminalInput) {
@@ -133,7 +138,11 @@ export class LocalTerminalIO implements TerminalIO {
  * before (the scrollback), then live output. The live subscription starts first; chunks the
  * scrollback already holds are dropped, so nothing is lost or repeated.
  */
-export async function followTerminal(io: TerminalIO, id: string, onChunk: (chunk: Uint8Array) => void): Promise<{ stop(): void }> {
+export async function followTerminal(
+  io: TerminalIO,
+  id: string,
+  onChunk: (chunk: Uint8Array) => void,
+): Promise<{ stop(): void }> {
   let cut: number | undefined;
   let early: Array<[Uint8Array, number | undefined]> = [];
   const newer = (end: number | undefined) => end === undefined || end > cut!;

@@ -77,7 +77,10 @@ export class TerminalWorker {
   async start(): Promise<void> {
     await this.reattach();
     this.sub = await this.pm.subscribe(this.store, subjects.entityEvents('terminal'), (e) => this.handle(e));
-    this.poll = setInterval(() => void this.watchExits().catch((err) => this.pm.log.warn({ err: String(err) }, 'exit check failed')), 500);
+    this.poll = setInterval(
+      () => void this.watchExits().catch((err) => this.pm.log.warn({ err: String(err) }, 'exit check failed')),
+      500,
+    );
   }
 
   async stop(): Promise<void> {
@@ -90,7 +93,10 @@ export class TerminalWorker {
   private statusFile = (id: string) => join(this.opts.dir, 'logs', `${id}.exit`);
 
   /** How the shell ended: its wrapper's status file first, tmux's record second. */
-  private exitOf(id: string, tmux: { code: number | null; signal: string | null }): { code: number | null; signal: string | null } {
+  private exitOf(
+    id: string,
+    tmux: { code: number | null; signal: string | null },
+  ): { code: number | null; signal: string | null } {
     try {
       const s = Number(readFileSync(this.statusFile(id), 'utf8'));
       if (Number.isInteger(s)) return s > 128 ? { code: null, signal: signalName(s - 128) } : { code: s, signal: null };
@@ -102,7 +108,8 @@ export class TerminalWorker {
 
   private async handle(e: StoredEvent): Promise<void> {
     const id = e.event.entityId;
-    if (e.event.type === 'terminal.spawn') return this.spawn(e, id, e.event.data as { laneId: string; sessionId: string });
+    if (e.event.type === 'terminal.spawn')
+      return this.spawn(e, id, e.event.data as { laneId: string; sessionId: string });
     if (e.event.type === 'terminal.close') return this.kill(id);
   }
 
@@ -113,11 +120,20 @@ export class TerminalWorker {
       if (!cwd) throw new Error(`lane ${data.laneId} has no worktree`);
       if (!(await this.tmux.hasSession(id))) {
         const env = { TETHER_OWNER: this.opts.ownerId, TETHER_TERMINAL_ID: id, TETHER_LANE_ID: data.laneId };
-        await this.tmux.newSession(id, cwd, env, this.opts.shell ?? process.env.SHELL ?? '/bin/bash', this.statusFile(id));
+        await this.tmux.newSession(
+          id,
+          cwd,
+          env,
+          this.opts.shell ?? process.env.SHELL ?? '/bin/bash',
+          this.statusFile(id),
+        );
       }
       this.attach(id, data.sessionId, false);
       await this.tmux.pipeOutput(id, this.logFile(id));
-      await this.pm.report(e.event, 'terminal', 'started', id, { tmuxSession: id, panePid: await this.tmux.panePid(id) });
+      await this.pm.report(e.event, 'terminal', 'started', id, {
+        tmuxSession: id,
+        panePid: await this.tmux.panePid(id),
+      });
     } catch (err) {
       await this.pm.report(e.event, 'terminal', 'spawnFailed', id, { reason: (err as Error).message.slice(0, 1_000) });
     }
@@ -135,7 +151,8 @@ export class TerminalWorker {
       queued: 0,
       stopInput: this.io.onInput(id, (msg) => {
         // Bounded: a flood (or a stuck check) drops input with a warning instead of growing memory.
-        if (relay.queued >= MAX_QUEUED_INPUT) return void this.pm.log.warn({ terminalId: id, from: msg.from }, 'input dropped: too much queued');
+        if (relay.queued >= MAX_QUEUED_INPUT)
+          return void this.pm.log.warn({ terminalId: id, from: msg.from }, 'input dropped: too much queued');
         relay.queued++;
         relay.input = relay.input.then(() => this.deliver(id, relay, msg.data, msg.from)).finally(() => relay.queued--);
       }),
@@ -148,7 +165,10 @@ export class TerminalWorker {
   private async deliver(id: string, relay: Relay, data: string, from: string) {
     try {
       if (this.relays.get(id) !== relay) return; // closed while this waited its turn
-      if (from !== relay.sessionId && !(await withTimeout(Promise.resolve(this.opts.mayWrite?.(id, from)), WRITE_CHECK_MS, false))) {
+      if (
+        from !== relay.sessionId &&
+        !(await withTimeout(Promise.resolve(this.opts.mayWrite?.(id, from)), WRITE_CHECK_MS, false))
+      ) {
         return void this.pm.log.debug({ terminalId: id, from }, 'input from a non-writer dropped');
       }
       await this.tmux.sendBytes(id, new TextEncoder().encode(data));
@@ -203,7 +223,9 @@ export class TerminalWorker {
 
   private async reportSelf(id: string, verb: string, data: Record<string, unknown>) {
     const cause = { id: `${verb}-${id}-${Date.now()}`, correlationId: `terminal-${id}` };
-    await this.pm.report(cause, 'terminal', verb, id, data).catch((err) => this.pm.log.warn({ terminalId: id, err: String(err) }, `${verb} not recorded`));
+    await this.pm
+      .report(cause, 'terminal', verb, id, data)
+      .catch((err) => this.pm.log.warn({ terminalId: id, err: String(err) }, `${verb} not recorded`));
   }
 
   private detach(id: string) {
@@ -224,7 +246,10 @@ export class TerminalWorker {
    */
   private async kill(id: string): Promise<void> {
     this.detach(id);
-    const pane = (await this.tmux.hasSession(id)) && !(await this.tmux.deadPanes()).has(id) ? await this.tmux.panePid(id).catch(() => 0) : 0;
+    const pane =
+      (await this.tmux.hasSession(id)) && !(await this.tmux.deadPanes()).has(id)
+        ? await this.tmux.panePid(id).catch(() => 0)
+        : 0;
     const marked = () => processesMarked('TETHER_TERMINAL_ID', id);
     for (const t of [...(pane > 0 ? [-pane] : []), ...marked()]) {
       signal(t, 'SIGHUP'); // a closing terminal is a hangup; interactive shells ignore SIGTERM
@@ -259,8 +284,13 @@ export class TerminalWorker {
 
   /** After a restart of tether: relay again every terminal whose tmux session survived. */
   private async reattach(): Promise<void> {
-    for (const doc of await listActors(this.store, 'terminal', (a) => a.value === 'active' || a.value === 'throttled')) {
-      if (await this.tmux.hasSession(doc.entityId)) this.attach(doc.entityId, (doc.context as TerminalContext).sessionId, true);
+    for (const doc of await listActors(
+      this.store,
+      'terminal',
+      (a) => a.value === 'active' || a.value === 'throttled',
+    )) {
+      if (await this.tmux.hasSession(doc.entityId))
+        this.attach(doc.entityId, (doc.context as TerminalContext).sessionId, true);
     }
   }
 }

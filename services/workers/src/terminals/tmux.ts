@@ -14,7 +14,9 @@ export class Tmux {
   }
 
   async hasSession(name: string): Promise<boolean> {
-    return (await execa('tmux', ['-S', this.socket, 'has-session', '-t', `=${name}`], { reject: false })).exitCode === 0;
+    return (
+      (await execa('tmux', ['-S', this.socket, 'has-session', '-t', `=${name}`], { reject: false })).exitCode === 0
+    );
   }
 
   /**
@@ -22,7 +24,13 @@ export class Tmux {
    * to `statusFile` (tmux's own record of it can lag far behind the pane's death); the pane stays
    * after exit so both can be read.
    */
-  async newSession(name: string, cwd: string, env: Record<string, string>, shell: string, statusFile: string): Promise<void> {
+  async newSession(
+    name: string,
+    cwd: string,
+    env: Record<string, string>,
+    shell: string,
+    statusFile: string,
+  ): Promise<void> {
     const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
     const wrapper = ['sh', '-c', '"$1"; s=$?; printf %s "$s" > "$2"; exit "$s"', 'tether-shell', shell, statusFile];
     await this.run(['new-session', '-d', '-s', name, '-c', cwd, '-x', '200', '-y', '50', ...envArgs, ...wrapper]);
@@ -41,17 +49,35 @@ export class Tmux {
   /** Types bytes into the pane exactly (hex, so control characters pass through too). */
   async sendBytes(name: string, bytes: Uint8Array): Promise<void> {
     if (bytes.length === 0) return;
-    await this.run(['send-keys', '-t', `=${name}:`, '-H', ...Array.from(bytes, (b) => b.toString(16).padStart(2, '0'))]);
+    await this.run([
+      'send-keys',
+      '-t',
+      `=${name}:`,
+      '-H',
+      ...Array.from(bytes, (b) => b.toString(16).padStart(2, '0')),
+    ]);
   }
 
   /** Dead panes with their exit status or the signal that ended them, by session name. */
   async deadPanes(): Promise<Map<string, { code: number | null; signal: string | null }>> {
-    const r = await execa('tmux', ['-S', this.socket, 'list-panes', '-a', '-F', '#{session_name} #{pane_dead} #{pane_dead_status} #{pane_dead_signal}'], { reject: false });
+    const r = await execa(
+      'tmux',
+      [
+        '-S',
+        this.socket,
+        'list-panes',
+        '-a',
+        '-F',
+        '#{session_name} #{pane_dead} #{pane_dead_status} #{pane_dead_signal}',
+      ],
+      { reject: false },
+    );
     const dead = new Map<string, { code: number | null; signal: string | null }>();
     if (r.exitCode !== 0) return dead;
     for (const line of r.stdout.split('\n')) {
       const [session, isDead, status, signal] = line.split(' ');
-      if (session && isDead === '1') dead.set(session, { code: status ? Number(status) : null, signal: signal ? signalName(Number(signal)) : null });
+      if (session && isDead === '1')
+        dead.set(session, { code: status ? Number(status) : null, signal: signal ? signalName(Number(signal)) : null });
     }
     return dead;
   }

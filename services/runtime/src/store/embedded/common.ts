@@ -43,8 +43,13 @@ export class Wake {
 export const sleep = (ms: number, signal: AbortSignal) => new Wake().wait(signal, ms);
 
 export const readOnlyError = (dir: string) =>
-  new TetherError('NOT_ALLOWED', `the embedded event store at ${dir} was opened read-only; writes go through the tether process that owns it`, {
-    reason: 'READ_ONLY',
-  });
+  new TetherError(
+    'NOT_ALLOWED',
+    `the embedded event store at ${dir} was opened read-only; writes go through the tether process that owns it`,
+    {
+      reason: 'READ_ONLY',
+    },
+  );
 
-export const closedError = (dir: string) => new TetherError('UNAVAILABLE', `the embedded event store at ${dir} is closed`);
+export const closedError = (dir: string) =>
+  new TetherError('UNAVAILABLE', `the embedded event store at ${dir} is closed`);

@@ -41,7 +41,13 @@ export class EventLog {
     if (seen) return { streamSeq: seen.streamSeq, duplicate: true };
     if (this.lastSubjectSeq(subject) !== expectedLastSeq) throw new WrongLastSequenceError(subject, expectedLastSeq);
     // A JSON copy: what is kept in memory is exactly what the file holds, whatever the caller does next.
-    const line: EventLine = { streamSeq: this.lastSeq + 1, subject, msgId, time: new Date(now).toISOString(), event: JSON.parse(JSON.stringify(event)) };
+    const line: EventLine = {
+      streamSeq: this.lastSeq + 1,
+      subject,
+      msgId,
+      time: new Date(now).toISOString(),
+      event: JSON.parse(JSON.stringify(event)),
+    };
     this.file.append(line);
     this.ingest(line);
     return { streamSeq: line.streamSeq, duplicate: false };
@@ -50,7 +56,8 @@ export class EventLog {
   /** Reads what another process appended (read-only stores). */
   refresh(): void {
     const { records, reset } = this.file.readNew();
-    if (reset) throw new TetherError('INTERNAL', `${this.file.path} was replaced or truncated while in use; reopen the store`);
+    if (reset)
+      throw new TetherError('INTERNAL', `${this.file.path} was replaced or truncated while in use; reopen the store`);
     for (const line of records) this.ingest(line);
   }
 
@@ -70,7 +77,8 @@ export class EventLog {
       const seqs = this.bySubject.get(filter) ?? [];
       return seqs[firstAfter(seqs, after)];
     }
-    for (let seq = after + 1; seq <= this.lastSeq; seq++) if (subjectMatches(filter, this.events[seq - 1]!.subject)) return seq;
+    for (let seq = after + 1; seq <= this.lastSeq; seq++)
+      if (subjectMatches(filter, this.events[seq - 1]!.subject)) return seq;
     return undefined;
   }
 
@@ -81,7 +89,8 @@ export class EventLog {
       return seqs.length - firstAfter(seqs, after);
     }
     let n = 0;
-    for (let seq = after + 1; seq <= this.lastSeq; seq++) if (subjectMatches(filter, this.events[seq - 1]!.subject)) n++;
+    for (let seq = after + 1; seq <= this.lastSeq; seq++)
+      if (subjectMatches(filter, this.events[seq - 1]!.subject)) n++;
     return n;
   }
 
@@ -91,7 +100,10 @@ export class EventLog {
 
   private ingest(line: EventLine): void {
     if (line.streamSeq !== this.lastSeq + 1) {
-      throw new TetherError('INTERNAL', `${this.file.path} is corrupt: stream sequence ${line.streamSeq} follows ${this.lastSeq}`);
+      throw new TetherError(
+        'INTERNAL',
+        `${this.file.path} is corrupt: stream sequence ${line.streamSeq} follows ${this.lastSeq}`,
+      );
     }
     this.events.push({ streamSeq: line.streamSeq, subject: line.subject, event: line.event });
     const seqs = this.bySubject.get(line.subject);

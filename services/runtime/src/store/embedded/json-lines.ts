@@ -1,4 +1,14 @@
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { TetherError } from '@tether/contracts';
 import { appendJsonLine, writeAll } from '../../files.ts';
@@ -27,7 +37,10 @@ export class JsonLinesFile<T> {
       this.fd = openSync(this.path, 'a');
       const actual = fstatSync(this.fd).size;
       if (actual > this.size) {
-        this.logger.warn({ file: this.path, bytes: actual - this.size }, 'cutting away a torn last line left by a crash');
+        this.logger.warn(
+          { file: this.path, bytes: actual - this.size },
+          'cutting away a torn last line left by a crash',
+        );
         ftruncateSync(this.fd, this.size);
       }
     }
@@ -74,7 +87,7 @@ export class JsonLinesFile<T> {
   /** Atomically replaces the content (compaction): readers see a new file and reload it. */
   rewrite(records: T[]): void {
     const tmp = `${this.path}.tmp`;
-    const buf = Buffer.from(records.map((r) => JSON.stringify(r) + '\n').join(''));
+    const buf = Buffer.from(records.map((r) => `${JSON.stringify(r)}\n`).join(''));
     const fd = openSync(tmp, 'w');
     try {
       writeAll(fd, buf);
@@ -111,7 +124,9 @@ function parseLines<T>(buf: Buffer, path: string, base: number): { records: T[];
     } catch (err) {
       // Only the last line can be damaged by a crash; a bad line with complete lines after it is corruption.
       if (buf.indexOf(10, nl + 1) !== -1) {
-        throw new TetherError('INTERNAL', `${path} is corrupt at byte ${base + start}: ${(err as Error).message}`, { cause: err });
+        throw new TetherError('INTERNAL', `${path} is corrupt at byte ${base + start}: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
       break;
     }

@@ -16,7 +16,8 @@ const BUCKET = /^[a-zA-Z0-9_-]+$/;
 const KEY = /^[-/_=.a-zA-Z0-9]+$/;
 
 export const checkBucketName = (bucket: string) => {
-  if (!BUCKET.test(bucket)) throw new TetherError('INVALID_COMMAND', `invalid kv bucket name "${bucket}": use letters, digits, "_" or "-"`);
+  if (!BUCKET.test(bucket))
+    throw new TetherError('INVALID_COMMAND', `invalid kv bucket name "${bucket}": use letters, digits, "_" or "-"`);
 };
 
 /** A KV bucket kept as a log of its changes in one JSON-lines file (compacted when opened). */
@@ -35,7 +36,8 @@ export class EmbeddedKv implements KvBucket {
     const records = file.load();
     for (const r of records) this.apply(r);
     // Only the last record per key matters; drop the history once it outweighs the live data.
-    if (!ctx.readOnly && records.length > 2 * this.last.size + 1000) file.rewrite([...this.last.values()].sort(byRevision));
+    if (!ctx.readOnly && records.length > 2 * this.last.size + 1000)
+      file.rewrite([...this.last.values()].sort(byRevision));
   }
 
   static open(ctx: StoreContext, name: string, path: string): EmbeddedKv {
@@ -106,9 +108,13 @@ export class EmbeddedKv implements KvBucket {
   write(key: string, op: 'put' | 'del', value?: unknown): number {
     this.assertWritable();
     if (!KEY.test(key) || key.startsWith('.') || key.endsWith('.')) {
-      throw new TetherError('INVALID_COMMAND', `invalid kv key "${key}": use letters, digits and - / _ = . (not first or last)`);
+      throw new TetherError(
+        'INVALID_COMMAND',
+        `invalid kv key "${key}": use letters, digits and - / _ = . (not first or last)`,
+      );
     }
-    const record: KvRecord = op === 'put' ? { rev: this.revision + 1, key, op, value: toJson(value) } : { rev: this.revision + 1, key, op };
+    const record: KvRecord =
+      op === 'put' ? { rev: this.revision + 1, key, op, value: toJson(value) } : { rev: this.revision + 1, key, op };
     this.file.append(record);
     this.apply(record);
     return record.rev;
@@ -156,14 +162,23 @@ export class EmbeddedKv implements KvBucket {
   }
 
   private assertOpen(): void {
-    if (this.destroyed) throw new TetherError('UNAVAILABLE', `kv bucket ${this.name} was destroyed; get it again with kv("${this.name}")`);
+    if (this.destroyed)
+      throw new TetherError(
+        'UNAVAILABLE',
+        `kv bucket ${this.name} was destroyed; get it again with kv("${this.name}")`,
+      );
     if (this.ended.signal.aborted) throw closedError(this.ctx.dir);
   }
 }
 
 const byRevision = (a: KvRecord, b: KvRecord) => a.rev - b.rev;
 
-const toChange = (r: KvRecord): KvChange => ({ key: r.key, value: r.op === 'put' ? r.value : undefined, revision: r.rev, op: r.op === 'put' ? 'put' : 'delete' });
+const toChange = (r: KvRecord): KvChange => ({
+  key: r.key,
+  value: r.op === 'put' ? r.value : undefined,
+  revision: r.rev,
+  op: r.op === 'put' ? 'put' : 'delete',
+});
 
 /** Values go through JSON, as on JetStream (dates become strings, undefined fields vanish). */
 function toJson(value: unknown): unknown {

@@ -87,7 +87,10 @@ export class DurableConsumer implements Subscription {
     return new Promise<Outcome>((resolve) => {
       const timer = setTimeout(() => {
         // Like JetStream: the late call is abandoned (its ack ignored) and the event redelivered.
-        this.deps.logger.warn({ subscription: this.name, streamSeq: seq, ackWaitMs: this.ackWaitMs }, 'handler missed its ack deadline; redelivering');
+        this.deps.logger.warn(
+          { subscription: this.name, streamSeq: seq, ackWaitMs: this.ackWaitMs },
+          'handler missed its ack deadline; redelivering',
+        );
         resolve('timeout');
       }, this.ackWaitMs);
       const settle = (outcome: Outcome) => {

@@ -2,7 +2,14 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TetherError } from '@tether/contracts';
-import { redactSessionStrings, runBounded, spawnGroup, stopGroup, type WorkerExit, type ProcessGroup } from './process-group.ts';
+import {
+  redactSessionStrings,
+  runBounded,
+  spawnGroup,
+  stopGroup,
+  type WorkerExit,
+  type ProcessGroup,
+} from './process-group.ts';
 
 export const DEFAULT_READY_TIMEOUT_MS = 10_000;
 
@@ -55,13 +62,21 @@ export const BackendReason = {
 } as const;
 
 // NOT_ALLOWED with a reason, not UNAVAILABLE: a share whose backend fails is reported failed, never redelivered forever.
-export const backendUnavailable = (message: string) => new TetherError('NOT_ALLOWED', message, { reason: BackendReason.UNAVAILABLE });
-export const backendNotReady = (message: string) => new TetherError('NOT_ALLOWED', message, { reason: BackendReason.NOT_READY });
-export const backendFailed = (message: string) => new TetherError('NOT_ALLOWED', message, { reason: BackendReason.FAILED });
+export const backendUnavailable = (message: string) =>
+  new TetherError('NOT_ALLOWED', message, { reason: BackendReason.UNAVAILABLE });
+export const backendNotReady = (message: string) =>
+  new TetherError('NOT_ALLOWED', message, { reason: BackendReason.NOT_READY });
+export const backendFailed = (message: string) =>
+  new TetherError('NOT_ALLOWED', message, { reason: BackendReason.FAILED });
 
 /** Absolute path of an executable: `bin` itself when it has a slash, else the first match on PATH. */
 export function findExecutable(bin: string, path = process.env.PATH ?? ''): string | undefined {
-  const candidates = bin.includes('/') ? [bin] : path.split(delimiter).filter(Boolean).map((d) => join(d, bin));
+  const candidates = bin.includes('/')
+    ? [bin]
+    : path
+        .split(delimiter)
+        .filter(Boolean)
+        .map((d) => join(d, bin));
   return candidates.find((c) => {
     try {
       accessSync(c, constants.X_OK);
@@ -73,7 +88,13 @@ export function findExecutable(bin: string, path = process.env.PATH ?? ''): stri
 }
 
 /** The RunningShareWorker over a started group; `probeArgs` is a client command that answers only while the worker does. */
-function runningWorker(group: ProcessGroup, links: ShareLinks, bin: string, probeArgs: string[], what: string): RunningShareWorker {
+function runningWorker(
+  group: ProcessGroup,
+  links: ShareLinks,
+  bin: string,
+  probeArgs: string[],
+  what: string,
+): RunningShareWorker {
   let stopping: Promise<void> | undefined;
   return {
     pid: group.pid,
@@ -83,7 +104,8 @@ function runningWorker(group: ProcessGroup, links: ShareLinks, bin: string, prob
       if (!group.alive()) throw backendFailed(`${what} is not running`);
       const r = await runBounded(bin, probeArgs, timeoutMs);
       if (r.timedOut) throw backendFailed(`${what} did not answer within ${timeoutMs} ms (hung?)`);
-      if (!r.ok) throw backendFailed(`${what} did not answer: ${redactSessionStrings(r.stderr || r.stdout || 'no output')}`);
+      if (!r.ok)
+        throw backendFailed(`${what} did not answer: ${redactSessionStrings(r.stderr || r.stdout || 'no output')}`);
     },
     stop: () => (stopping ??= stopGroup(group)),
   };
@@ -108,12 +130,21 @@ export interface Launch {
 export async function launchWorker(spec: BackendStartSpec, launch: Launch): Promise<RunningShareWorker> {
   mkdirSync(spec.workDir, { recursive: true, mode: 0o700 });
   const has = await runBounded('tmux', ['-S', spec.tmuxSocket, 'has-session', '-t', `=${spec.terminalId}`], 5_000);
-  if (!has.ok) throw backendFailed(`cannot share terminal ${spec.terminalId}: no tmux session of that name on ${spec.tmuxSocket}`);
+  if (!has.ok)
+    throw backendFailed(`cannot share terminal ${spec.terminalId}: no tmux session of that name on ${spec.tmuxSocket}`);
   const { args, stdin } = launch.command();
   const env = { ...spec.env, TETHER_SHARE_ID: spec.shareId };
-  const group = spawnGroup(launch.bin, args, { env, logFile: join(spec.workDir, `${launch.what}.log`), cwd: spec.workDir, stdin });
+  const group = spawnGroup(launch.bin, args, {
+    env,
+    logFile: join(spec.workDir, `${launch.what}.log`),
+    cwd: spec.workDir,
+    stdin,
+  });
   try {
-    const { links, probeArgs } = await launch.ready(group, Date.now() + (spec.readyTimeoutMs || DEFAULT_READY_TIMEOUT_MS));
+    const { links, probeArgs } = await launch.ready(
+      group,
+      Date.now() + (spec.readyTimeoutMs || DEFAULT_READY_TIMEOUT_MS),
+    );
     return runningWorker(group, links, launch.bin, probeArgs, launch.what);
   } catch (err) {
     await stopGroup(group);
@@ -133,7 +164,14 @@ export async function failIfExited(group: ProcessGroup, what: string): Promise<v
  * Repeats `attempt` (given the ms left) until it yields a value: BACKEND_FAILED as soon as the worker
  * has exited, `timeout()` at the deadline. Each attempt must itself be bounded by the ms it is given.
  */
-export async function untilReady<T>(group: ProcessGroup, what: string, deadline: number, timeout: () => Error, attempt: (leftMs: number) => Promise<T | undefined>, pauseMs = 50): Promise<T> {
+export async function untilReady<T>(
+  group: ProcessGroup,
+  what: string,
+  deadline: number,
+  timeout: () => Error,
+  attempt: (leftMs: number) => Promise<T | undefined>,
+  pauseMs = 50,
+): Promise<T> {
   for (;;) {
     await failIfExited(group, what);
     const left = deadline - Date.now();

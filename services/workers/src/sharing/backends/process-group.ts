@@ -40,7 +40,8 @@ export const WORKER_MARKER = 'TETHER_SHARE_WORKER';
 export function spawnGroup(file: string, args: string[], opts: SpawnGroupOptions): ProcessGroup {
   const marker = [WORKER_MARKER, randomUUID()] as const;
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'TMUX' && k !== 'TMUX_PANE') env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && k !== 'TMUX' && k !== 'TMUX_PANE') env[k] = v;
   Object.assign(env, opts.env, { [marker[0]]: marker[1] });
   const log = openSync(opts.logFile, 'w', 0o600); // the worker prints its session strings: bearer secrets
   let sub: ReturnType<typeof spawnDetached>;
@@ -64,7 +65,13 @@ export function spawnGroup(file: string, args: string[], opts: SpawnGroupOptions
 }
 
 // node:child_process here, not execa: the output goes straight to a file descriptor (execa types only take fds 3-9), and exitCode/signalCode say whether the leader is reaped.
-function spawnDetached(file: string, args: string[], env: Record<string, string>, log: number, opts: SpawnGroupOptions) {
+function spawnDetached(
+  file: string,
+  args: string[],
+  env: Record<string, string>,
+  log: number,
+  opts: SpawnGroupOptions,
+) {
   return spawn(file, args, { env, cwd: opts.cwd, detached: true, stdio: [opts.stdin ?? 'ignore', log, log] });
 }
 
@@ -107,9 +114,25 @@ export interface BoundedRunResult {
 }
 
 /** A short client command (tmate display, upterm session current) bounded by `timeoutMs`: a hung server makes it hang. */
-export async function runBounded(file: string, args: string[], timeoutMs: number, env: Record<string, string> = {}): Promise<BoundedRunResult> {
-  const r = await execa(file, args, { env, reject: false, timeout: Math.max(1, timeoutMs), forceKillAfterDelay: 500, stdin: 'ignore' });
-  return { ok: r.exitCode === 0 && !r.timedOut, timedOut: r.timedOut, stdout: String(r.stdout ?? '').trim(), stderr: String(r.stderr ?? '').trim() };
+export async function runBounded(
+  file: string,
+  args: string[],
+  timeoutMs: number,
+  env: Record<string, string> = {},
+): Promise<BoundedRunResult> {
+  const r = await execa(file, args, {
+    env,
+    reject: false,
+    timeout: Math.max(1, timeoutMs),
+    forceKillAfterDelay: 500,
+    stdin: 'ignore',
+  });
+  return {
+    ok: r.exitCode === 0 && !r.timedOut,
+    timedOut: r.timedOut,
+    stdout: String(r.stdout ?? '').trim(),
+    stderr: String(r.stderr ?? '').trim(),
+  };
 }
 
 /** Quotes one word for `sh -c`. */
@@ -118,7 +141,18 @@ export const shQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 /** The inner client that puts the tether terminal on the sharing backend's screen; read-only for read shares, and never resizing the terminal. */
 export function tmuxAttachCommand(tmuxSocket: string, terminalId: string, access: 'read' | 'write'): string {
   const flags = access === 'read' ? ['-r', '-f', 'ignore-size'] : ['-f', 'ignore-size'];
-  return ['env', '-u', 'TMUX', 'tmux', '-S', shQuote(tmuxSocket), 'attach-session', ...flags, '-t', shQuote(`=${terminalId}`)].join(' ');
+  return [
+    'env',
+    '-u',
+    'TMUX',
+    'tmux',
+    '-S',
+    shQuote(tmuxSocket),
+    'attach-session',
+    ...flags,
+    '-t',
+    shQuote(`=${terminalId}`),
+  ].join(' ');
 }
 
 /** A log tail goes into failure reasons (stream, audit, views): ssh targets and web links of a session are bearer secrets. */
@@ -139,7 +173,13 @@ function tail(file: string, lines: number): string {
     readSync(fd, buf, 0, buf.length, size - buf.length);
     const text = buf.toString('utf8').split('\n');
     if (buf.length < size) text.shift(); // read from mid-line: a cut-off fragment redaction might not recognise
-    return redactSessionStrings(text.map((l) => l.trim()).filter(Boolean).slice(-lines).join(' | '));
+    return redactSessionStrings(
+      text
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .slice(-lines)
+        .join(' | '),
+    );
   } catch {
     return '';
   } finally {

@@ -13,7 +13,16 @@ describe('worker log tails in failure reasons', () => {
       'Connecting to 127.0.0.1:1 failed',
     ].join(' | ');
     const out = redactSessionStrings(said);
-    for (const secret of ['AbC123xyz', 'WebTok456', 'IqKsfoiclsNnxqztDKoj', 'MTAuMC40OS4xNjY6MjI', 'PortTok789', 'WrappedTok000', 'CutTok111']) expect(out).not.toContain(secret);
+    for (const secret of [
+      'AbC123xyz',
+      'WebTok456',
+      'IqKsfoiclsNnxqztDKoj',
+      'MTAuMC40OS4xNjY6MjI',
+      'PortTok789',
+      'WrappedTok000',
+      'CutTok111',
+    ])
+      expect(out).not.toContain(secret);
     expect(out).toContain('<redacted ssh target>');
     expect(out).toContain('<redacted link>');
     expect(out).toContain('Connecting to 127.0.0.1:1 failed');

@@ -57,17 +57,25 @@ export class TmateAdapter implements ShareBackendAdapter {
   async check(): Promise<void> {
     const { serverHost, rsaFingerprint, ed25519Fingerprint } = this.opts;
     if (!findExecutable(this.bin)) {
-      throw backendUnavailable(`tmate is not installed (looked for "${this.bin}"${this.bin.includes('/') ? '' : ' on PATH'}); install the tmate package (apt-get install tmate) or set TETHER_TMATE_BIN`);
+      throw backendUnavailable(
+        `tmate is not installed (looked for "${this.bin}"${this.bin.includes('/') ? '' : ' on PATH'}); install the tmate package (apt-get install tmate) or set TETHER_TMATE_BIN`,
+      );
     }
     if (!serverHost) {
-      throw backendUnavailable('tmate needs a self-hosted tmate-ssh-server (the public tmate.io relay is retired): set TETHER_TMATE_HOST (and TETHER_TMATE_PORT, TETHER_TMATE_RSA_FINGERPRINT or TETHER_TMATE_ED25519_FINGERPRINT)');
+      throw backendUnavailable(
+        'tmate needs a self-hosted tmate-ssh-server (the public tmate.io relay is retired): set TETHER_TMATE_HOST (and TETHER_TMATE_PORT, TETHER_TMATE_RSA_FINGERPRINT or TETHER_TMATE_ED25519_FINGERPRINT)',
+      );
     }
     if (!rsaFingerprint && !ed25519Fingerprint) {
-      throw backendUnavailable(`tmate cannot verify the relay ${serverHost} without its key fingerprint: set TETHER_TMATE_ED25519_FINGERPRINT or TETHER_TMATE_RSA_FINGERPRINT (as printed by tmate-ssh-server, e.g. SHA256:…)`);
+      throw backendUnavailable(
+        `tmate cannot verify the relay ${serverHost} without its key fingerprint: set TETHER_TMATE_ED25519_FINGERPRINT or TETHER_TMATE_RSA_FINGERPRINT (as printed by tmate-ssh-server, e.g. SHA256:…)`,
+      );
     }
-    if (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535) throw backendUnavailable(`TETHER_TMATE_PORT must be a port number, not "${this.opts.serverPort}"`);
+    if (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535)
+      throw backendUnavailable(`TETHER_TMATE_PORT must be a port number, not "${this.opts.serverPort}"`);
     for (const v of [serverHost, rsaFingerprint, ed25519Fingerprint]) {
-      if (v && /['\n\r]/.test(v)) throw backendUnavailable(`tmate setting ${JSON.stringify(v)} contains a quote or newline`);
+      if (v && /['\n\r]/.test(v))
+        throw backendUnavailable(`tmate setting ${JSON.stringify(v)} contains a quote or newline`);
     }
   }
 
@@ -90,8 +98,15 @@ export class TmateAdapter implements ShareBackendAdapter {
       ready: async (group, deadline) => {
         await this.waitReady(group, sock, deadline, spec.readyTimeoutMs || DEFAULT_READY_TIMEOUT_MS);
         const links = await this.links(sock, spec.access, deadline);
-        const attach = await runBounded(this.bin, ['-S', sock, 'wait-for', '-S', ATTACH], Math.max(deadline - Date.now(), 2_000));
-        if (!attach.ok) throw backendFailed(`tmate is ready but its pane could not be told to attach: ${attach.timedOut ? 'no answer' : attach.stderr || 'no output'}`);
+        const attach = await runBounded(
+          this.bin,
+          ['-S', sock, 'wait-for', '-S', ATTACH],
+          Math.max(deadline - Date.now(), 2_000),
+        );
+        if (!attach.ok)
+          throw backendFailed(
+            `tmate is ready but its pane could not be told to attach: ${attach.timedOut ? 'no answer' : attach.stderr || 'no output'}`,
+          );
         return { links, probeArgs: ['-S', sock, 'display', '-p', '#{session_name}'] };
       },
     });
@@ -108,7 +123,7 @@ export class TmateAdapter implements ShareBackendAdapter {
       '# viewers see the tether terminal, not a tmate status line',
       'set -g status off',
     );
-    return lines.join('\n') + '\n';
+    return `${lines.join('\n')}\n`;
   }
 
   /** `tmate wait tmate-ready` never times out by itself (no relay = never ready), so every wait is bounded by the deadline. */
@@ -127,11 +142,20 @@ export class TmateAdapter implements ShareBackendAdapter {
 
   /** Only the read-only links for a read share: the read-write ones are never even read. */
   private async links(sock: string, access: 'read' | 'write', deadline: number): Promise<ShareLinks> {
-    const keys = (access === 'read' ? ['ssh_ro', 'web_ro'] : ['ssh_ro', 'web_ro', 'ssh_rw', 'web_rw']) as (keyof typeof LINKS)[];
+    const keys = (
+      access === 'read' ? ['ssh_ro', 'web_ro'] : ['ssh_ro', 'web_ro', 'ssh_rw', 'web_rw']
+    ) as (keyof typeof LINKS)[];
     const values = await Promise.all(
       keys.map(async (k) => {
-        const r = await runBounded(this.bin, ['-S', sock, 'display', '-p', `#{${LINKS[k]}}`], Math.max(deadline - Date.now(), 2_000));
-        if (!r.ok) throw backendFailed(`tmate is ready but did not tell its ${k} link: ${r.timedOut ? 'no answer' : r.stderr || 'no output'}`);
+        const r = await runBounded(
+          this.bin,
+          ['-S', sock, 'display', '-p', `#{${LINKS[k]}}`],
+          Math.max(deadline - Date.now(), 2_000),
+        );
+        if (!r.ok)
+          throw backendFailed(
+            `tmate is ready but did not tell its ${k} link: ${r.timedOut ? 'no answer' : r.stderr || 'no output'}`,
+          );
         return [k, r.stdout] as const;
       }),
     );

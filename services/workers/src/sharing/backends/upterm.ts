@@ -24,7 +24,11 @@ export interface UptermOptions {
 }
 
 export function uptermOptionsFromEnv(env: Record<string, string | undefined> = process.env): UptermOptions {
-  return { bin: env.TETHER_UPTERM_BIN || undefined, server: env.TETHER_UPTERM_SERVER || undefined, knownHosts: env.TETHER_UPTERM_KNOWN_HOSTS || undefined };
+  return {
+    bin: env.TETHER_UPTERM_BIN || undefined,
+    server: env.TETHER_UPTERM_SERVER || undefined,
+    knownHosts: env.TETHER_UPTERM_KNOWN_HOSTS || undefined,
+  };
 }
 
 /**
@@ -55,8 +59,12 @@ export class UptermAdapter implements ShareBackendAdapter {
 
   async check(): Promise<void> {
     if (!findExecutable(this.bin)) {
-      const where = this.bin.includes('/') ? `"${this.bin}" is not an executable file` : `looked for "${this.bin}" on PATH`;
-      throw backendUnavailable(`upterm is not installed (${where}); install it from https://github.com/owenthereal/upterm/releases or set TETHER_UPTERM_BIN`);
+      const where = this.bin.includes('/')
+        ? `"${this.bin}" is not an executable file`
+        : `looked for "${this.bin}" on PATH`;
+      throw backendUnavailable(
+        `upterm is not installed (${where}); install it from https://github.com/owenthereal/upterm/releases or set TETHER_UPTERM_BIN`,
+      );
     }
   }
 
@@ -72,12 +80,22 @@ export class UptermAdapter implements ShareBackendAdapter {
         // the hosted command tells us where upterm's admin socket is, then becomes the tmux client (upterm runs
         // it only once its tunnel is up, so a start that never gets ready never attaches to the terminal)
         const hosted = `printf %s "$UPTERM_ADMIN_SOCKET" > ${shQuote(adminFile)}; exec ${tmuxAttachCommand(spec.tmuxSocket, spec.terminalId, spec.access)}`;
-        const flags = ['--accept', ...(spec.access === 'read' ? ['--read-only'] : []), ...(server ? ['--server', server] : []), ...(knownHosts ? ['--known-hosts', knownHosts] : [])];
+        const flags = [
+          '--accept',
+          ...(spec.access === 'read' ? ['--read-only'] : []),
+          ...(server ? ['--server', server] : []),
+          ...(knownHosts ? ['--known-hosts', knownHosts] : []),
+        ];
         // stdin: a pipe never written to; upterm ends at EOF on stdin, and needs no tty when stdin is not one
         return { args: ['host', ...flags, '--', 'sh', '-c', hosted], stdin: 'pipe' };
       },
       ready: async (group, deadline) => {
-        const admin = await this.adminSocket(group, adminFile, deadline, spec.readyTimeoutMs || DEFAULT_READY_TIMEOUT_MS);
+        const admin = await this.adminSocket(
+          group,
+          adminFile,
+          deadline,
+          spec.readyTimeoutMs || DEFAULT_READY_TIMEOUT_MS,
+        );
         const probeArgs = ['session', 'current', '--admin-socket', admin];
         const ssh = await this.sshCommand(group, probeArgs, deadline, spec.readyTimeoutMs || DEFAULT_READY_TIMEOUT_MS);
         const links: ShareLinks = spec.access === 'read' ? { ssh_ro: ssh } : { ssh_rw: ssh };
@@ -95,14 +113,28 @@ export class UptermAdapter implements ShareBackendAdapter {
 
   /** The hosted command writes the admin socket path once upterm runs it. */
   private adminSocket(group: ProcessGroup, file: string, deadline: number, timeoutMs: number): Promise<string> {
-    return untilReady(group, 'upterm', deadline, () => this.notReady(group, timeoutMs, 'start its session'), async () => readIfThere(file) || undefined, 25);
+    return untilReady(
+      group,
+      'upterm',
+      deadline,
+      () => this.notReady(group, timeoutMs, 'start its session'),
+      async () => readIfThere(file) || undefined,
+      25,
+    );
   }
 
   private sshCommand(group: ProcessGroup, probeArgs: string[], deadline: number, timeoutMs: number): Promise<string> {
-    return untilReady(group, 'upterm', deadline, () => this.notReady(group, timeoutMs, 'give an ssh link'), async (left) => {
-      const r = await runBounded(this.bin, probeArgs, left);
-      return r.ok ? uptermSshCommand(r.stdout) : undefined;
-    }, 100);
+    return untilReady(
+      group,
+      'upterm',
+      deadline,
+      () => this.notReady(group, timeoutMs, 'give an ssh link'),
+      async (left) => {
+        const r = await runBounded(this.bin, probeArgs, left);
+        return r.ok ? uptermSshCommand(r.stdout) : undefined;
+      },
+      100,
+    );
   }
 }
 
