@@ -14,3 +14,4 @@ export * from './net.ts';
 export * from './bus/dispatcher.ts';
 export * from './actor/lru.ts';
 export * from './files.ts';
+export * from './reactors/reactor-runner.ts';

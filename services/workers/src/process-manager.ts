@@ -1,17 +1,7 @@
-import { createHash } from 'node:crypto';
-import {
-  TetherError,
-  type Command,
-  type CommandAccepted,
-  type EventEnvelope,
-  type StoredEvent,
-} from '@tether/contracts';
-import type { EventStore, Logger, Subscription } from '@tether/runtime';
+import type { CommandAccepted, StoredEvent } from '@tether/contracts';
+import { report, type Cause, type EventStore, type Logger, type Send, type Subscription } from '@tether/runtime';
 
-export type Send = (cmd: Command) => Promise<CommandAccepted>;
-
-/** What a report needs of its cause: a stable id and the correlation id to carry on. */
-export type Cause = Pick<EventEnvelope, 'id' | 'correlationId'>;
+export type { Cause, Send } from '@tether/runtime';
 
 /**
  * A process manager reacts to persisted events with effects, then reports back with commands whose
@@ -28,42 +18,14 @@ export class ProcessManager {
     return store.subscribe(`pm_${this.name}`, { filter, ackWaitMs: 120_000 }, handle);
   }
 
-  /**
-   * Sends a command caused by `cause` (a persisted event, or a worker's own observation with a
-   * stable id): the command id derives from it, so repeating the cause repeats nothing. A rejection that means the world moved on (not allowed,
-   * gone, exists) is logged and swallowed; unavailability throws so the event is redelivered.
-   */
-  async report(
+  /** Sends a command caused by `cause`; see runtime's `report`. */
+  report(
     cause: Cause,
     entity: string,
     verb: string,
     entityId: string,
     data: Record<string, unknown> = {},
   ): Promise<CommandAccepted | undefined> {
-    const id = createHash('sha256')
-      .update(`${this.name}:${cause.id}:${entity}.${verb}.${entityId}`)
-      .digest('hex')
-      .slice(0, 40);
-    try {
-      return await this.send({
-        id,
-        entity,
-        verb,
-        entityId,
-        data,
-        actor: { kind: 'system', id: `worker:${this.name}` },
-        correlationId: cause.correlationId,
-        causationId: cause.id,
-      });
-    } catch (err) {
-      if (err instanceof TetherError && ['NOT_ALLOWED', 'NOT_FOUND', 'ALREADY_EXISTS'].includes(err.code)) {
-        this.log.debug(
-          { correlationId: cause.correlationId, entity, verb, entityId, code: err.code, msg: err.message },
-          'report no longer applies',
-        );
-        return undefined;
-      }
-      throw err;
-    }
+    return report(this.name, this.send, this.log, cause, { entity, verb, entityId, data });
   }
 }
