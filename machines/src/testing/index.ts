@@ -1,0 +1,1 @@
+export { anEvent, reacting } from './reactor-spec.ts';
