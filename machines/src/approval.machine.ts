@@ -1,6 +1,7 @@
-import { assign, setup } from 'xstate';
+import { and, assign, setup } from 'xstate';
 import { sameActor, type Actor, type VerbData, type approvalContract } from '@tether/contracts';
-import type { Deadline, Rejection } from './entity.ts';
+import type { Deadline } from './entity.ts';
+import type { Reason, RejectionTable } from './rejections.ts';
 
 type C = typeof approvalContract;
 export type ApprovalEvent = {
@@ -19,8 +20,6 @@ export interface ApprovalContext {
 }
 
 const plus = (at: string, ms: number) => new Date(Date.parse(at) + ms).toISOString();
-/** Four eyes: a human decides, and not the one who asked. */
-const mayDecide = (ctx: ApprovalContext, a: Actor) => a.kind === 'human' && !sameActor(a, ctx.requestedBy);
 
 /** An operator's decision on a share a policy rule holds: pending → approved | denied | expired. */
 export const approvalMachine = setup({
@@ -38,7 +37,10 @@ export const approvalMachine = setup({
     })),
   },
   guards: {
-    operator: ({ context, event }) => mayDecide(context, event.actor),
+    byHuman: ({ event }) => event.actor.kind === 'human',
+    notRequester: ({ context, event }) => !sameActor(event.actor, context.requestedBy),
+    /** Four eyes: a human decides, and not the one who asked. */
+    operator: and(['byHuman', 'notRequester']),
     due: ({ context, event }) => Date.parse(event.at) >= Date.parse(context.expiresAt),
   },
 }).createMachine({
@@ -79,29 +81,26 @@ export function approvalDeadlines(value: unknown, ctx: ApprovalContext): Deadlin
   return value === 'pending' ? [{ verb: 'expire', at: ctx.expiresAt }] : [];
 }
 
-export function explainApproval(
-  id: string,
-  value: unknown,
-  ctx: ApprovalContext,
-  event: { type: string; actor?: Actor },
-): Rejection | undefined {
-  if (value !== 'pending' && value !== 'absent') {
-    return {
-      reason: `APPROVAL_${String(value).toUpperCase()}`,
-      message: `approval ${id} is already ${String(value)}${ctx.decidedBy ? ` by ${ctx.decidedBy}` : ''} at ${ctx.decidedAt}; ${event.type} is not possible`,
-    };
-  }
-  if (event.type === 'expire')
-    return { reason: 'APPROVAL_NOT_DUE', message: `approval ${id} is open until ${ctx.expiresAt}` };
-  if (event.actor && event.actor.kind !== 'human')
-    return {
+const decided: Reason<ApprovalContext> = ({ id, state, context, event }) => ({
+  reason: `APPROVAL_${state.toUpperCase()}`,
+  message: `approval ${id} is already ${state}${context.decidedBy ? ` by ${context.decidedBy}` : ''} at ${context.decidedAt}; ${event.type} is not possible`,
+});
+
+/** Why an approval refuses a decision: four eyes, its deadline, or it is decided already. */
+export const approvalRejections: RejectionTable<ApprovalContext> = {
+  guards: {
+    byHuman: ({ id, event }) => ({
       reason: 'APPROVER_NOT_HUMAN',
       message: `approval ${id} must be decided by a human operator, not ${event.actor.kind}:${event.actor.id}`,
-    };
-  if (event.actor)
-    return {
+    }),
+    notRequester: ({ id, context }) => ({
       reason: 'APPROVER_IS_REQUESTER',
-      message: `approval ${id} was requested by ${ctx.requestedBy.kind}:${ctx.requestedBy.id}, who cannot approve or deny it; ask another operator`,
-    };
-  return undefined;
-}
+      message: `approval ${id} was requested by ${context.requestedBy.kind}:${context.requestedBy.id}, who cannot approve or deny it; ask another operator`,
+    }),
+    due: ({ id, context }) => ({
+      reason: 'APPROVAL_NOT_DUE',
+      message: `approval ${id} is open until ${context.expiresAt}`,
+    }),
+  },
+  states: { approved: decided, denied: decided, expired: decided },
+};

@@ -1,6 +1,6 @@
 import { assign, setup } from 'xstate';
 import type { Actor, VerbData, codexSessionContract } from '@tether/contracts';
-import type { Rejection } from './entity.ts';
+import type { Reason, RejectionTable } from './rejections.ts';
 
 type C = typeof codexSessionContract;
 export type CodexSessionEvent = {
@@ -42,19 +42,19 @@ export const codexSessionMachine = setup({
   },
 });
 
-export function explainCodexSession(
-  id: string,
-  value: unknown,
-  ctx: CodexSessionContext,
-  event: { type: string },
-): Rejection | undefined {
-  if (value === 'claimed' && event.type === 'claim') {
-    return {
+const notHolder: Reason<CodexSessionContext> = ({ id }) => ({
+  reason: 'NOT_HOLDER',
+  message: `codex session ${id} is not held by that session`,
+});
+
+/** Why a codex session id refuses a claim or a release. */
+export const codexSessionRejections: RejectionTable<CodexSessionContext> = {
+  guards: {
+    sameSession: ({ id, context }) => ({
       reason: 'CODEX_SESSION_IN_USE',
-      message: `codex session ${id} is used by session ${ctx.sessionId} of lane ${ctx.laneId}; terminate it first or use another codex session id`,
-    };
-  }
-  if (event.type === 'release')
-    return { reason: 'NOT_HOLDER', message: `codex session ${id} is not held by that session` };
-  return undefined;
-}
+      message: `codex session ${id} is used by session ${context.sessionId} of lane ${context.laneId}; terminate it first or use another codex session id`,
+    }),
+    byHolder: notHolder,
+  },
+  states: { free: { release: notHolder } },
+};

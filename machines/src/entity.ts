@@ -1,16 +1,11 @@
 import type { AnyStateMachine } from 'xstate';
-import type { Actor, EntityContract } from '@tether/contracts';
+import type { EntityContract } from '@tether/contracts';
+import { checkTable, type RejectionTable } from './rejections.ts';
 
 /** A deadline kept in an actor's context; the timer service sends `verb` when it passes. */
 export interface Deadline {
   verb: string;
   at: string;
-}
-
-export interface Rejection {
-  /** Machine-specific code, e.g. LEASE_RELEASED. */
-  reason: string;
-  message: string;
 }
 
 /** Everything the runtime needs to host one kind of entity. */
@@ -19,16 +14,14 @@ export interface EntityDefinition {
   machine: AnyStateMachine;
   contract: EntityContract;
   /** Deadlines in the actor's context, armed by the timer service. */
+  // biome-ignore lint/suspicious/noExplicitAny: each machine's deadlines read its own context type.
   deadlines?: (value: unknown, context: any) => Deadline[];
-  /** Why the machine refused an event in this state; a generic reason is used when undefined. */
-  explain?: (
-    entityId: string,
-    value: unknown,
-    context: any,
-    event: { type: string; at: string; data?: unknown; actor?: Actor },
-  ) => Rejection | undefined;
+  /** Why the machine refuses, by guard and by state; a generic reason is used where it says nothing. */
+  // biome-ignore lint/suspicious/noExplicitAny: each table is typed by its machine's context where it is written.
+  rejections?: RejectionTable<any>;
 }
 
 export function defineEntity(def: EntityDefinition): EntityDefinition {
+  checkTable(def.name, def.machine, def.rejections);
   return def;
 }

@@ -1,6 +1,6 @@
 import { and, assign, setup } from 'xstate';
 import type { Actor, HarnessStatus, Transport, VerbData, harnessContract } from '@tether/contracts';
-import type { Rejection } from './entity.ts';
+import type { Reason, RejectionTable } from './rejections.ts';
 
 type C = typeof harnessContract;
 export type HarnessEvent = {
@@ -102,19 +102,20 @@ export const harnessMachine = setup({
   },
 });
 
-export function explainHarness(
-  id: string,
-  value: unknown,
-  ctx: HarnessContext,
-  event: { type: string; at: string },
-): Rejection | undefined {
-  if (event.type !== 'status.changed') return undefined;
-  const until = new Date(Date.parse(ctx.changedAt) + ctx.cooldownMs).toISOString();
-  if (Date.parse(event.at) < Date.parse(until)) {
-    return {
+const sameStatus: Reason<HarnessContext> = ({ id, state }) => ({
+  reason: 'HARNESS_SAME_STATUS',
+  message: `harness ${id} is ${state} already`,
+});
+
+/** Why a harness refuses a status change: it is that status already, or it is still cooling down. */
+export const harnessRejections: RejectionTable<HarnessContext> = {
+  guards: {
+    toHealthy: sameStatus,
+    toDegraded: sameStatus,
+    toUnavailable: sameStatus,
+    cooledDown: ({ id, state, context }) => ({
       reason: 'HARNESS_COOLDOWN',
-      message: `harness ${id} changed to ${String(value)} at ${ctx.changedAt}; it may recover only after the cooldown, at ${until}`,
-    };
-  }
-  return { reason: 'HARNESS_SAME_STATUS', message: `harness ${id} is ${String(value)} already` };
-}
+      message: `harness ${id} changed to ${state} at ${context.changedAt}; it may recover only after the cooldown, at ${new Date(Date.parse(context.changedAt) + context.cooldownMs).toISOString()}`,
+    }),
+  },
+};

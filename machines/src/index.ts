@@ -1,15 +1,18 @@
 import { entityContracts } from '@tether/contracts';
 import { defineEntity, type EntityDefinition } from './entity.ts';
-import { codexSessionMachine, explainCodexSession } from './codex-session.machine.ts';
-import { explainHarness, harnessMachine } from './harness.machine.ts';
-import { explainLane, laneMachine } from './lane.machine.ts';
-import { explainLease, leaseDeadlines, leaseMachine } from './lease.machine.ts';
-import { explainSession, sessionDeadlines, sessionMachine } from './session.machine.ts';
-import { explainTerminal, terminalMachine } from './terminal.machine.ts';
-import { explainShare, shareDeadlines, shareMachine } from './share.machine.ts';
-import { approvalDeadlines, approvalMachine, explainApproval } from './approval.machine.ts';
+import { codexSessionMachine, codexSessionRejections } from './codex-session.machine.ts';
+import { harnessRejections, harnessMachine } from './harness.machine.ts';
+import { laneRejections, laneMachine } from './lane.machine.ts';
+import { leaseRejections, leaseDeadlines, leaseMachine } from './lease.machine.ts';
+import { sessionRejections, sessionDeadlines, sessionMachine } from './session.machine.ts';
+import { terminalRejections, terminalMachine } from './terminal.machine.ts';
+import { shareRejections, shareDeadlines, shareMachine } from './share.machine.ts';
+import { approvalDeadlines, approvalMachine, approvalRejections } from './approval.machine.ts';
 
 export * from './entity.ts';
+export * from './rejections.ts';
+export * from './fold.ts';
+export * from './decide.ts';
 export * from './lease.machine.ts';
 export * from './lane.machine.ts';
 export * from './session.machine.ts';
@@ -24,38 +27,38 @@ export const lease = defineEntity({
   machine: leaseMachine,
   contract: entityContracts.lease,
   deadlines: leaseDeadlines,
-  explain: explainLease,
+  rejections: leaseRejections,
 });
 export const lane = defineEntity({
   name: 'lane',
   machine: laneMachine,
   contract: entityContracts.lane,
-  explain: explainLane,
+  rejections: laneRejections,
 });
 export const session = defineEntity({
   name: 'session',
   machine: sessionMachine,
   contract: entityContracts.session,
   deadlines: sessionDeadlines,
-  explain: explainSession,
+  rejections: sessionRejections,
 });
 export const terminal = defineEntity({
   name: 'terminal',
   machine: terminalMachine,
   contract: entityContracts.terminal,
-  explain: explainTerminal,
+  rejections: terminalRejections,
 });
 export const harness = defineEntity({
   name: 'harness',
   machine: harnessMachine,
   contract: entityContracts.harness,
-  explain: explainHarness,
+  rejections: harnessRejections,
 });
 export const codexSession = defineEntity({
   name: 'codexSession',
   machine: codexSessionMachine,
   contract: entityContracts.codexSession,
-  explain: explainCodexSession,
+  rejections: codexSessionRejections,
 });
 
 export const share = defineEntity({
@@ -63,14 +66,14 @@ export const share = defineEntity({
   machine: shareMachine,
   contract: entityContracts.share,
   deadlines: shareDeadlines,
-  explain: explainShare,
+  rejections: shareRejections,
 });
 export const approval = defineEntity({
   name: 'approval',
   machine: approvalMachine,
   contract: entityContracts.approval,
   deadlines: approvalDeadlines,
-  explain: explainApproval,
+  rejections: approvalRejections,
 });
 
 /** Every entity the runtime hosts, by name. */

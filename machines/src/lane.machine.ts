@@ -1,6 +1,6 @@
 import { assign, setup } from 'xstate';
 import type { Actor, VerbData, laneContract } from '@tether/contracts';
-import type { Rejection } from './entity.ts';
+import type { RejectionTable } from './rejections.ts';
 
 type C = typeof laneContract;
 export type LaneEvent = {
@@ -119,37 +119,38 @@ export const laneMachine = setup({
   },
 });
 
-export function explainLane(
-  id: string,
-  value: unknown,
-  ctx: LaneContext,
-  event: { type: string },
-): Rejection | undefined {
-  if (value === 'closed')
-    return {
+/** Why a lane refuses a command, in words an operator can act on. */
+export const laneRejections: RejectionTable<LaneContext> = {
+  guards: {
+    noActiveSession: ({ id, context }) => ({
+      reason: 'SESSION_ACTIVE',
+      message: `lane ${id} already has the active session ${context.activeSessionId}`,
+    }),
+    isActiveSession: ({ id, context }) => ({
+      reason: 'NOT_ACTIVE_SESSION',
+      message: `that session is not lane ${id}'s active session (${context.activeSessionId ?? 'none'})`,
+    }),
+  },
+  states: {
+    closed: ({ id, context, event }) => ({
       reason: 'LANE_CLOSED',
-      message: `lane ${id} was cleaned up at ${ctx.closedAt}; ${event.type} is not possible, create a new lane`,
-    };
-  if (value === 'cleaning')
-    return { reason: 'LANE_CLEANING', message: `lane ${id} is being cleaned up; ${event.type} is not possible` };
-  if (value === 'provisioning')
-    return {
+      message: `lane ${id} was cleaned up at ${context.closedAt}; ${event.type} is not possible, create a new lane`,
+    }),
+    cleaning: ({ id, event }) => ({
+      reason: 'LANE_CLEANING',
+      message: `lane ${id} is being cleaned up; ${event.type} is not possible`,
+    }),
+    provisioning: ({ id, event }) => ({
       reason: 'LANE_PROVISIONING',
       message: `lane ${id} is still creating its worktree; retry ${event.type} when it is ready`,
-    };
-  if (value === 'error')
-    return {
+    }),
+    error: ({ id, context }) => ({
       reason: 'LANE_ERROR',
-      message: `lane ${id} is in error (${ctx.error?.reason}: ${ctx.error?.message}); only cleanup is possible`,
-    };
-  if (event.type === 'bindSession' && ctx.activeSessionId)
-    return { reason: 'SESSION_ACTIVE', message: `lane ${id} already has the active session ${ctx.activeSessionId}` };
-  if (event.type === 'unbindSession')
-    return {
-      reason: 'NOT_ACTIVE_SESSION',
-      message: `that session is not lane ${id}'s active session (${ctx.activeSessionId ?? 'none'})`,
-    };
-  if (value === 'blocked')
-    return { reason: 'LANE_BLOCKED', message: `lane ${id} is blocked (${ctx.blockedReason}); unblock it first` };
-  return undefined;
-}
+      message: `lane ${id} is in error (${context.error?.reason}: ${context.error?.message}); only cleanup is possible`,
+    }),
+    blocked: ({ id, context }) => ({
+      reason: 'LANE_BLOCKED',
+      message: `lane ${id} is blocked (${context.blockedReason}); unblock it first`,
+    }),
+  },
+};

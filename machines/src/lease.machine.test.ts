@@ -1,73 +1,71 @@
 import { describe, expect, it } from 'vitest';
 import { initialTransition, transition, type AnyMachineSnapshot } from 'xstate';
 import { createTestModel } from 'xstate/graph';
-import { explainLease, leaseDeadlines, leaseMachine, type LeaseEvent } from './lease.machine.ts';
+import { lease } from './index.ts';
+import { leaseMachine, type LeaseEvent } from './lease.machine.ts';
+import { at, cmd, given, MIN } from './testing/index.ts';
 
-const actor = { kind: 'human' as const, id: 'ann' };
-const t0 = '2026-01-01T00:00:00.000Z';
-const at = (ms: number) => new Date(Date.parse(t0) + ms).toISOString();
-const start = () => initialTransition(leaseMachine)[0] as AnyMachineSnapshot;
-const step = (s: AnyMachineSnapshot, e: LeaseEvent) => transition(leaseMachine, s, e)[0] as AnyMachineSnapshot;
-const created = () => step(start(), { type: 'create', at: t0, actor, data: { holder: 'ann', ttlMs: 60_000 } });
+const create = cmd('create', { holder: 'ann', ttlMs: MIN });
+const released = [create, cmd('release', { reason: 'done' }, { at: 10 })];
 
-describe('lease machine (pure)', () => {
-  it('create sets an absolute deadline from the event time', () => {
-    const s = created();
-    expect(s.value).toBe('held');
-    expect(s.context).toMatchObject({ holder: 'ann', expiresAt: at(60_000), renewals: 0 });
-    expect(leaseDeadlines(s.value, s.context)).toEqual([{ verb: 'expire', at: at(60_000) }]);
+describe('lease', () => {
+  it('create sets an absolute deadline from the event time', () =>
+    given(lease)
+      .when(create)
+      .then({
+        state: 'held',
+        context: { holder: 'ann', expiresAt: at(MIN), renewals: 0 },
+        deadlines: [{ verb: 'expire', at: at(MIN) }],
+      }));
+
+  it('renew before the deadline extends it from the renewal', () =>
+    given(lease, create)
+      .when('renew', {}, { at: MIN - 1 })
+      .then({ context: { expiresAt: at(2 * MIN - 1), renewals: 1 } }));
+
+  it('renew at the deadline is refused: the lease expired', () =>
+    given(lease, create)
+      .when('renew', {}, { at: MIN })
+      .thenRejected('LEASE_EXPIRED', `lease lease-1 expired at ${at(MIN)}; renew is not possible, create a new lease`));
+
+  it('expire at the deadline ends the lease and its deadline', () =>
+    given(lease, create).when('expire', {}, { at: MIN }).then({ state: 'expired', deadlines: [] }));
+
+  it('expire before the deadline is refused', () =>
+    given(lease, create)
+      .when('expire', {}, { at: MIN - 1 })
+      .thenRejected('LEASE_NOT_DUE', /held until/));
+
+  it('release records when and why', () =>
+    given(lease, create)
+      .when('release', { reason: 'done' }, { at: 10 })
+      .then({ state: 'released', context: { endedAt: at(10), releaseReason: 'done' } }));
+
+  it('a released lease accepts nothing more', () => {
+    for (const verb of ['renew', 'release', 'expire'])
+      given(lease, ...released)
+        .when(verb, {}, { at: 20 })
+        .thenRejected('LEASE_RELEASED', `${verb} is not possible`);
   });
 
-  it('renew before the deadline extends it; at or after the deadline it is refused with a reason', () => {
-    const s = step(created(), { type: 'renew', at: at(59_999), actor, data: {} });
-    expect(s.context).toMatchObject({ expiresAt: at(119_999), renewals: 1 });
-    const late = { type: 'renew' as const, at: at(60_000), actor, data: {} };
-    expect(created().can(late)).toBe(false);
-    expect(explainLease('l1', 'held', created().context, late)).toEqual({
-      reason: 'LEASE_EXPIRED',
-      message: `lease l1 expired at ${at(60_000)}; renew is not possible, create a new lease`,
-    });
-  });
+  it('an expired lease says so', () =>
+    given(lease, create, cmd('expire', {}, { at: MIN }))
+      .when('renew')
+      .thenRejected('LEASE_EXPIRED', /create a new/));
 
-  it('expire only when due: exactly one of a racing renew and expire can win', () => {
-    const s = created();
-    const expire = { type: 'expire' as const, at: at(60_000), actor, data: {} };
-    const renew = { type: 'renew' as const, at: at(60_000), actor, data: {} };
-    expect([s.can(expire), s.can(renew)]).toEqual([true, false]);
-    const early = { ...expire, at: at(59_999) };
-    expect([s.can(early), s.can({ ...renew, at: at(59_999) })]).toEqual([false, true]);
-    expect(step(s, expire).value).toBe('expired');
-    expect(leaseDeadlines('expired', step(s, expire).context)).toEqual([]);
-  });
-
-  it('released and expired are final: nothing more is accepted', () => {
-    const released = step(created(), { type: 'release', at: at(10), actor, data: { reason: 'done' } });
-    expect(released.status).toBe('done');
-    expect(released.context).toMatchObject({ endedAt: at(10), releaseReason: 'done' });
-    for (const type of ['renew', 'release', 'expire'] as const)
-      expect(released.can({ type, at: at(20), actor, data: {} } as LeaseEvent)).toBe(false);
-    expect(explainLease('l1', 'released', released.context, { type: 'renew', at: at(20) })?.reason).toBe(
-      'LEASE_RELEASED',
-    );
-  });
-
-  it('is pure: the same events give the same snapshot', () => {
-    const run = () =>
-      step(step(created(), { type: 'renew', at: at(5), actor, data: { ttlMs: 5_000 } }), {
-        type: 'release',
-        at: at(6),
-        actor,
-        data: {},
-      });
+  it('is pure: the same commands give the same event and snapshot', () => {
+    const run = () => given(lease, create).when('renew', { ttlMs: 5_000 }, { at: 5 }).decision;
     expect(JSON.stringify(run())).toBe(JSON.stringify(run()));
   });
 
   it('every shortest path reaches its state through accepted events (xstate/graph)', () => {
+    const actor = { kind: 'human' as const, id: 'ann' };
+    const step = (s: AnyMachineSnapshot, e: LeaseEvent) => transition(leaseMachine, s, e)[0] as AnyMachineSnapshot;
     const model = createTestModel(leaseMachine, {
       // States are told apart by value: renew changes context for ever, the graph must stay finite.
       serializeState: (s) => JSON.stringify((s as AnyMachineSnapshot).value),
       events: [
-        { type: 'create', at: t0, actor, data: { holder: 'ann', ttlMs: 1_000 } },
+        { type: 'create', at: at(0), actor, data: { holder: 'ann', ttlMs: 1_000 } },
         { type: 'renew', at: at(500), actor, data: {} },
         { type: 'release', at: at(600), actor, data: {} },
         { type: 'expire', at: at(5_000), actor, data: {} },
@@ -78,7 +76,7 @@ describe('lease machine (pure)', () => {
     const visited = new Set(paths.flatMap((p) => p.steps.map((st) => JSON.stringify(st.state.value))));
     expect(visited).toEqual(new Set(['"absent"', '"held"', '"released"', '"expired"']));
     for (const p of paths) {
-      let s = start();
+      let s = initialTransition(leaseMachine)[0] as AnyMachineSnapshot;
       for (const st of p.steps.filter((x) => (x.event.type as string) !== 'xstate.init')) {
         expect(s.can(st.event)).toBe(true);
         s = step(s, st.event as LeaseEvent);

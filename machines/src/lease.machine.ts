@@ -1,7 +1,8 @@
 import { assign, setup } from 'xstate';
 import type { Actor, LeaseContext, VerbData } from '@tether/contracts';
 import type { leaseContract } from '@tether/contracts';
-import type { Deadline, Rejection } from './entity.ts';
+import type { Deadline } from './entity.ts';
+import type { RejectionTable } from './rejections.ts';
 
 type C = typeof leaseContract;
 type At = { at: string; actor: Actor };
@@ -65,32 +66,26 @@ export function leaseDeadlines(value: unknown, ctx: LeaseContext): Deadline[] {
   return value === 'held' ? [{ verb: 'expire', at: ctx.expiresAt }] : [];
 }
 
-/** Why the lease machine refused an event, in words an operator can act on. */
-export function explainLease(
-  id: string,
-  value: unknown,
-  ctx: LeaseContext,
-  event: { type: string; at: string },
-): Rejection | undefined {
-  if (value === 'released')
-    return {
-      reason: 'LEASE_RELEASED',
-      message: `lease ${id} was released at ${ctx.endedAt}; ${event.type} is not possible`,
-    };
-  if (value === 'expired')
-    return {
+/** Why a lease refuses a command, in words an operator can act on. */
+export const leaseRejections: RejectionTable<LeaseContext> = {
+  guards: {
+    notDue: ({ id, context }) => ({
       reason: 'LEASE_EXPIRED',
-      message: `lease ${id} expired at ${ctx.endedAt}; ${event.type} is not possible, create a new lease`,
-    };
-  if (value === 'held' && event.type === 'renew')
-    return {
-      reason: 'LEASE_EXPIRED',
-      message: `lease ${id} expired at ${ctx.expiresAt}; renew is not possible, create a new lease`,
-    };
-  if (value === 'held' && event.type === 'expire')
-    return {
+      message: `lease ${id} expired at ${context.expiresAt}; renew is not possible, create a new lease`,
+    }),
+    isDue: ({ id, context }) => ({
       reason: 'LEASE_NOT_DUE',
-      message: `lease ${id} is held until ${ctx.expiresAt}; it cannot expire before then`,
-    };
-  return undefined;
-}
+      message: `lease ${id} is held until ${context.expiresAt}; it cannot expire before then`,
+    }),
+  },
+  states: {
+    released: ({ id, context, event }) => ({
+      reason: 'LEASE_RELEASED',
+      message: `lease ${id} was released at ${context.endedAt}; ${event.type} is not possible`,
+    }),
+    expired: ({ id, context, event }) => ({
+      reason: 'LEASE_EXPIRED',
+      message: `lease ${id} expired at ${context.endedAt}; ${event.type} is not possible, create a new lease`,
+    }),
+  },
+};

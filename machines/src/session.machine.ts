@@ -1,6 +1,7 @@
 import { assign, setup } from 'xstate';
 import type { Actor, Transport, VerbData, sessionContract } from '@tether/contracts';
-import type { Deadline, Rejection } from './entity.ts';
+import type { Deadline } from './entity.ts';
+import type { RejectionTable } from './rejections.ts';
 
 type C = typeof sessionContract;
 export type SessionEvent = {
@@ -92,26 +93,24 @@ export function sessionDeadlines(value: unknown, ctx: SessionContext): Deadline[
 /** Sessions that still count as the lane's one session. */
 export const isActiveSession = (value: unknown) => value !== 'terminated';
 
-export function explainSession(
-  id: string,
-  value: unknown,
-  ctx: SessionContext,
-  event: { type: string },
-): Rejection | undefined {
-  if (value === 'terminated')
-    return {
-      reason: 'SESSION_TERMINATED',
-      message: `session ${id} was terminated at ${ctx.terminatedAt} (${ctx.terminatedReason}); ensure a new session on lane ${ctx.laneId}`,
-    };
-  if (value === 'detached' && event.type === 'heartbeat')
-    return {
-      reason: 'SESSION_DETACHED',
-      message: `session ${id} is detached; attach it again before sending heartbeats`,
-    };
-  if (event.type === 'heartbeatMissed')
-    return {
+/** Why a session refuses a command, in words an operator can act on. */
+export const sessionRejections: RejectionTable<SessionContext> = {
+  guards: {
+    heartbeatOverdue: ({ id, context }) => ({
       reason: 'HEARTBEAT_NOT_DUE',
-      message: `session ${id} had a heartbeat at ${ctx.lastHeartbeat}; it is not overdue`,
-    };
-  return undefined;
-}
+      message: `session ${id} had a heartbeat at ${context.lastHeartbeat}; it is not overdue`,
+    }),
+  },
+  states: {
+    terminated: ({ id, context }) => ({
+      reason: 'SESSION_TERMINATED',
+      message: `session ${id} was terminated at ${context.terminatedAt} (${context.terminatedReason}); ensure a new session on lane ${context.laneId}`,
+    }),
+    detached: {
+      heartbeat: ({ id }) => ({
+        reason: 'SESSION_DETACHED',
+        message: `session ${id} is detached; attach it again before sending heartbeats`,
+      }),
+    },
+  },
+};

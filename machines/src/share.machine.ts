@@ -1,6 +1,7 @@
-import { assign, setup } from 'xstate';
+import { and, assign, setup } from 'xstate';
 import { sameActor, type Actor, type ShareEndReason, type VerbData, type shareContract } from '@tether/contracts';
-import type { Deadline, Rejection } from './entity.ts';
+import type { Deadline } from './entity.ts';
+import type { Reason, Refused, RejectionTable } from './rejections.ts';
 
 type C = typeof shareContract;
 export type ShareEvent = {
@@ -112,30 +113,25 @@ export const shareMachine = setup({
     needsApproval: ({ event }) => event.type === 'request' && event.data.policy.effect === 'approval',
     byOwner: ({ context, event }) => isOwner(context, event.actor),
     mayRevoke: ({ context, event }) => isOwner(context, event.actor) || event.actor.kind === 'human',
-    mayInvite: ({ context, event }) =>
-      isOwner(context, event.actor) && event.type === 'invite' && !context.participants[event.data.participantId],
-    mayManage: ({ context, event }) =>
-      isOwner(context, event.actor) &&
-      !!participantOf(context, event.data) &&
-      !participantOf(context, event.data)!.kicked,
-    mayGrant: ({ context, event }) =>
-      isOwner(context, event.actor) &&
-      context.access === 'write' &&
-      !!participantOf(context, event.data) &&
-      !participantOf(context, event.data)!.kicked,
-    mayRevokeWrite: ({ context, event }) =>
-      isOwner(context, event.actor) && participantOf(context, event.data)?.access === 'write',
-    grantDue: ({ context, event }) => Object.values(context.participants).some((p) => isDue(event.at, p.writeUntil)),
+    newParticipant: ({ context, event }) => event.type === 'invite' && !context.participants[event.data.participantId],
     participantKnown: ({ context, event }) => !!participantOf(context, event.data),
-    participantWelcome: ({ context, event }) =>
-      !!participantOf(context, event.data) && !participantOf(context, event.data)!.kicked,
+    notKicked: ({ context, event }) => !participantOf(context, event.data)?.kicked,
+    writeShare: ({ context }) => context.access === 'write',
+    hasWriteGrant: ({ context, event }) => participantOf(context, event.data)?.access === 'write',
+    mayInvite: and(['byOwner', 'newParticipant']),
+    mayManage: and(['byOwner', 'participantKnown', 'notKicked']),
+    mayGrant: and(['byOwner', 'participantKnown', 'notKicked', 'writeShare']),
+    mayRevokeWrite: and(['byOwner', 'participantKnown', 'notKicked', 'hasWriteGrant']),
+    participantWelcome: and(['participantKnown', 'notKicked']),
+    grantDue: ({ context, event }) => Object.values(context.participants).some((p) => isDue(event.at, p.writeUntil)),
     expiryDue: ({ context, event }) => isDue(event.at, context.expiresAt),
     warnDue: ({ context, event }) => isDue(event.at, context.warnAt),
-    mayExtend: ({ context, event }) =>
+    notExpired: ({ context, event }) => !isDue(event.at, context.expiresAt),
+    /** The share's whole life, extensions included, stays within maxTtlMs of when its clock started. */
+    withinMaxTtl: ({ context, event }) =>
       event.type === 'extend' &&
-      isOwner(context, event.actor) &&
-      !isDue(event.at, context.expiresAt) &&
       Date.parse(plus(context.expiresAt!, event.data.ttlMs)) - Date.parse(clockOrigin(context)) <= context.maxTtlMs,
+    mayExtend: and(['byOwner', 'notExpired', 'withinMaxTtl']),
   },
   actions: {
     end: assign(({ event }, params: { reason: ShareEndReason }) => ({
@@ -323,89 +319,90 @@ export function shareDeadlines(value: unknown, ctx: ShareContext): Deadline[] {
   return out;
 }
 
-/** Why a share refused a command, in words an operator can act on. */
-export function explainShare(
-  id: string,
-  value: unknown,
-  ctx: ShareContext,
-  event: { type: string; at: string; data?: unknown; actor?: Actor },
-): Rejection | undefined {
-  const v = String(value);
-  if (v === 'ended') {
-    const how =
-      ctx.endReason === 'expired' ? 'expired' : ctx.endReason === 'denied' ? 'was denied' : `ended (${ctx.endReason})`;
-    const hint =
-      event.type === 'extend' ? '; extend is not possible, create a new share' : `; ${event.type} is not possible`;
-    return {
-      reason: `SHARE_${(ctx.endReason ?? 'ended').toUpperCase()}`,
-      message: `share ${id} ${how} at ${ctx.endedAt}${ctx.endDetail ? ` (${ctx.endDetail})` : ''}${hint}`,
-    };
-  }
-  const actor = event.actor;
-  const owner = who(ctx.owner);
-  const ownerOnly = ['extend', 'invite', 'kick', 'grantWrite', 'revokeWrite', 'switch'];
-  if (actor && ownerOnly.includes(event.type) && !isOwner(ctx, actor)) {
-    return {
+const notActive: Reason<ShareContext> = ({ id, state }) => ({
+  reason: 'SHARE_NOT_ACTIVE',
+  message: `share ${id} is ${state}; extend it once it is active`,
+});
+const pid = (event: Refused['event']) => (event.data as { participantId?: string }).participantId;
+
+/** Why a share refuses a command, in words an operator can act on: by the guard that said no, or by its state. */
+export const shareRejections: RejectionTable<ShareContext> = {
+  guards: {
+    byOwner: ({ id, context, event }) => ({
       reason: 'SHARE_NOT_OWNER',
-      message: `only the share's owner (${owner}) may ${event.type} share ${id}; ${who(actor)} may not`,
-    };
-  }
-  if (actor && event.type === 'revoke')
-    return {
+      message: `only the share's owner (${who(context.owner)}) may ${event.type} share ${id}; ${who(event.actor)} may not`,
+    }),
+    mayRevoke: ({ id, context, event }) => ({
       reason: 'SHARE_NOT_OWNER',
-      message: `share ${id} can be revoked by its owner (${owner}) or a human operator, not by ${who(actor)}`,
-    };
-  if (event.type === 'extend') {
-    if (v === 'awaitingApproval' || v === 'starting')
-      return { reason: 'SHARE_NOT_ACTIVE', message: `share ${id} is ${v}; extend it once it is active` };
-    if (isDue(event.at, ctx.expiresAt))
+      message: `share ${id} can be revoked by its owner (${who(context.owner)}) or a human operator, not by ${who(event.actor)}`,
+    }),
+    newParticipant: ({ id, event }) => ({
+      reason: 'PARTICIPANT_EXISTS',
+      message: `share ${id} already has a participant ${pid(event)}; pick another id`,
+    }),
+    participantKnown: ({ id, event }) => ({
+      reason: 'PARTICIPANT_UNKNOWN',
+      message: `share ${id} has no participant ${pid(event)}; see its participants`,
+    }),
+    notKicked: ({ id, event }) => ({
+      reason: 'PARTICIPANT_KICKED',
+      message: `participant ${pid(event)} was kicked from share ${id}; invite them again for a new link`,
+    }),
+    writeShare: ({ id }) => ({
+      reason: 'SHARE_READ_ONLY',
+      message: `share ${id} is read-only; create a share with access "write" to grant input`,
+    }),
+    hasWriteGrant: ({ id, event }) => ({
+      reason: 'PARTICIPANT_READ_ONLY',
+      message: `participant ${pid(event)} of share ${id} has no write grant`,
+    }),
+    notExpired: ({ id, context }) => ({
+      reason: 'SHARE_EXPIRED',
+      message: `share ${id} expired at ${context.expiresAt}; extend is not possible, create a new share`,
+    }),
+    withinMaxTtl: ({ id, context, event }) => {
+      const room = context.maxTtlMs - (Date.parse(context.expiresAt!) - Date.parse(clockOrigin(context)));
       return {
-        reason: 'SHARE_EXPIRED',
-        message: `share ${id} expired at ${ctx.expiresAt}; extend is not possible, create a new share`,
+        reason: 'SHARE_TTL_MAX',
+        message: `share ${id} may live at most ${context.maxTtlMs / 60_000} min in all (from ${clockOrigin(context)}); it expires at ${context.expiresAt}, so it can be extended by at most ${Math.max(0, Math.floor(room / 1_000))} s, not ${Math.floor((event.data.ttlMs ?? 0) / 1_000)} s`,
       };
-    const ms = (event.data as { ttlMs?: number } | undefined)?.ttlMs ?? 0;
-    const room = ctx.maxTtlMs - (Date.parse(ctx.expiresAt!) - Date.parse(clockOrigin(ctx)));
-    return {
-      reason: 'SHARE_TTL_MAX',
-      message: `share ${id} may live at most ${ctx.maxTtlMs / 60_000} min in all (from ${clockOrigin(ctx)}); it expires at ${ctx.expiresAt}, so it can be extended by at most ${Math.max(0, Math.floor(room / 1_000))} s, not ${Math.floor(ms / 1_000)} s`,
-    };
-  }
-  const p = participantOf(ctx, event.data);
-  const pid = (event.data as { participantId?: string } | undefined)?.participantId;
-  if (event.type === 'invite' && p)
-    return { reason: 'PARTICIPANT_EXISTS', message: `share ${id} already has a participant ${pid}; pick another id` };
-  if (['kick', 'grantWrite', 'revokeWrite', 'joined', 'left'].includes(event.type)) {
-    if (!p)
-      return { reason: 'PARTICIPANT_UNKNOWN', message: `share ${id} has no participant ${pid}; see its participants` };
-    if (p.kicked && event.type !== 'left')
-      return {
-        reason: 'PARTICIPANT_KICKED',
-        message: `participant ${pid} was kicked from share ${id}; invite them again for a new link`,
-      };
-    if (event.type === 'grantWrite' && ctx.access !== 'write') {
-      return {
-        reason: 'SHARE_READ_ONLY',
-        message: `share ${id} is read-only; create a share with access "write" to grant input`,
-      };
-    }
-    if (event.type === 'revokeWrite')
-      return { reason: 'PARTICIPANT_READ_ONLY', message: `participant ${pid} of share ${id} has no write grant` };
-    if (event.type === 'joined')
-      return { reason: 'SHARE_NOT_STARTED', message: `share ${id} is ${v}; participants can join once it is active` };
-  }
-  if (event.type === 'expire')
-    return {
+    },
+    expiryDue: ({ id, context }) => ({
       reason: 'SHARE_NOT_DUE',
-      message: `share ${id} runs until ${ctx.expiresAt}; it cannot expire before then`,
-    };
-  if (event.type === 'warn')
-    return { reason: 'SHARE_WARN_NOT_DUE', message: `share ${id} enters its grace period at ${ctx.warnAt}` };
-  if (event.type === 'writeExpired')
-    return { reason: 'GRANT_NOT_DUE', message: `no write grant of share ${id} is due` };
-  if (v === 'awaitingApproval')
-    return {
-      reason: 'SHARE_AWAITING_APPROVAL',
-      message: `share ${id} waits for approval ${ctx.approvalId ?? id}; ${event.type} is not possible yet`,
-    };
-  return undefined;
-}
+      message: `share ${id} runs until ${context.expiresAt}; it cannot expire before then`,
+    }),
+    warnDue: ({ id, context }) => ({
+      reason: 'SHARE_WARN_NOT_DUE',
+      message: `share ${id} enters its grace period at ${context.warnAt}`,
+    }),
+    grantDue: ({ id }) => ({ reason: 'GRANT_NOT_DUE', message: `no write grant of share ${id} is due` }),
+  },
+  states: {
+    ended: ({ id, context, event }) => {
+      const how =
+        context.endReason === 'expired'
+          ? 'expired'
+          : context.endReason === 'denied'
+            ? 'was denied'
+            : `ended (${context.endReason})`;
+      const hint =
+        event.type === 'extend' ? '; extend is not possible, create a new share' : `; ${event.type} is not possible`;
+      return {
+        reason: `SHARE_${(context.endReason ?? 'ended').toUpperCase()}`,
+        message: `share ${id} ${how} at ${context.endedAt}${context.endDetail ? ` (${context.endDetail})` : ''}${hint}`,
+      };
+    },
+    awaitingApproval: {
+      extend: notActive,
+      joined: ({ id, state }) => ({
+        reason: 'SHARE_NOT_STARTED',
+        message: `share ${id} is ${state}; participants can join once it is active`,
+      }),
+      '*': ({ id, context, event }) => ({
+        reason: 'SHARE_AWAITING_APPROVAL',
+        message: `share ${id} waits for approval ${context.approvalId ?? id}; ${event.type} is not possible yet`,
+      }),
+    },
+    starting: { extend: notActive },
+  },
+};

@@ -1,256 +1,312 @@
-import { describe, expect, it } from 'vitest';
-import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
-import { approvalDeadlines, approvalMachine, explainApproval } from './approval.machine.ts';
-import { explainShare, shareDeadlines, shareMachine, type ShareContext } from './share.machine.ts';
-import { explainTerminal, terminalMachine } from './terminal.machine.ts';
+import { describe, it } from 'vitest';
+import { approval, share, terminal } from './index.ts';
+import { at, cmd, given, MIN, type Step } from './testing/index.ts';
 
-const owner = { kind: 'human' as const, id: 'alice' };
-const t0 = Date.parse('2026-01-01T00:00:00.000Z');
-const at = (ms = 0) => new Date(t0 + ms).toISOString();
-const MIN = 60_000;
-type E = {
-  type: string;
-  data?: Record<string, unknown>;
-  ms?: number;
-  actor?: { kind: 'human' | 'ai' | 'system' | 'service'; id: string };
-};
-// Events are built loosely on purpose: the tests also feed events a machine must refuse.
-const ev = (e: E) => ({ type: e.type, data: e.data ?? {}, at: at(e.ms), actor: e.actor ?? owner }) as never;
+const request = (effect: 'allow' | 'approval' | 'deny', access = 'write', ttlMs = 30 * MIN): Step =>
+  cmd('request', {
+    ...{ terminalId: 't1', laneId: 'l1', backend: 'native', access, ttlMs },
+    ...{ maxTtlMs: 240 * MIN, warnBeforeMs: 5 * MIN, policy: { effect, ruleId: 'r1', reason: 'because' } },
+  });
+const invite = cmd('invite', { participantId: 'p1', name: 'bob', tokenHash: 'a'.repeat(64) });
+const active = [request('allow'), 'started', invite];
+const extend = (min: number, ms = 0, by?: Step['by']) => cmd('extend', { ttlMs: min * MIN }, { at: ms, by });
+const p1 = (verb: string, data = {}, ms = 0) => cmd(verb, { participantId: 'p1', ...data }, { at: ms });
+const granted = [...active, p1('joined', { via: 'browser' }), p1('grantWrite', { ttlMs: 5 * MIN }, MIN)];
 
-function run(machine: AnyStateMachine, events: E[]): AnyMachineSnapshot {
-  let s = initialTransition(machine)[0] as AnyMachineSnapshot;
-  for (const e of events) {
-    if (!s.can(ev(e))) throw new Error(`${e.type} refused in ${JSON.stringify(s.value)}`);
-    s = transition(machine, s, ev(e))[0] as AnyMachineSnapshot;
-  }
-  return s;
-}
-const can = (s: AnyMachineSnapshot, e: E) => s.can(ev(e));
+describe('share: its clock', () => {
+  it('an allowed share starts, with durable expire and warn deadlines', () =>
+    given(share, request('allow'))
+      .when('started')
+      .then({
+        state: 'active',
+        deadlines: [
+          { verb: 'expire', at: at(30 * MIN) },
+          { verb: 'warn', at: at(25 * MIN) },
+        ],
+      }));
 
-const request = (effect: 'allow' | 'approval' | 'deny', access: 'read' | 'write' = 'write'): E => ({
-  type: 'request',
-  data: {
-    terminalId: 't1',
-    laneId: 'l1',
-    backend: 'native',
-    access,
-    ttlMs: 30 * MIN,
-    maxTtlMs: 240 * MIN,
-    warnBeforeMs: 5 * MIN,
-    policy: { effect, ruleId: 'r1', reason: 'because' },
-  },
-});
-const hash = 'a'.repeat(64);
-const active = [
-  request('allow'),
-  { type: 'started', data: {} },
-  { type: 'invite', data: { participantId: 'p1', name: 'bob', tokenHash: hash } },
-];
-
-describe('share machine', () => {
-  it('allowed: starting → active → expiring (warn) → ended (expired), with durable deadlines in context', () => {
-    let s = run(shareMachine, active);
-    expect(s.value).toBe('active');
-    const c = s.context as ShareContext;
-    expect(c.expiresAt).toBe(at(30 * MIN));
-    expect(shareDeadlines(s.value, c)).toEqual([
-      { verb: 'expire', at: at(30 * MIN) },
-      { verb: 'warn', at: at(25 * MIN) },
-    ]);
-    expect(can(s, { type: 'warn', ms: 24 * MIN })).toBe(false);
-    s = run(shareMachine, [...active, { type: 'warn', ms: 25 * MIN, actor: { kind: 'system', id: 'timer' } }]);
-    expect(s.value).toBe('expiring');
-    expect(can(s, { type: 'expire', ms: 29 * MIN })).toBe(false);
-    s = run(shareMachine, [...active, { type: 'warn', ms: 25 * MIN }, { type: 'expire', ms: 30 * MIN }]);
-    expect(s.value).toBe('ended');
-    expect((s.context as ShareContext).endReason).toBe('expired');
+  it('warns at the warn deadline, not before', () => {
+    given(share, ...active)
+      .when('warn', {}, { at: 24 * MIN })
+      .thenRejected('SHARE_WARN_NOT_DUE');
+    given(share, ...active)
+      .when('warn', {}, { at: 25 * MIN, by: 'system:timer' })
+      .then('expiring');
   });
 
-  it('extensions keep the whole life within the maximum, counted from when the clock started', () => {
-    const long = run(shareMachine, [...active, { type: 'extend', data: { ttlMs: 200 * MIN }, ms: MIN }]);
-    expect((long.context as ShareContext).expiresAt).toBe(at(230 * MIN));
-    // At 200 min only 30 min are left, yet 20 more would make 250 min in all: refused.
-    expect(can(long, { type: 'extend', data: { ttlMs: 20 * MIN }, ms: 200 * MIN })).toBe(false);
-    expect(
-      explainShare('s1', long.value, long.context, ev({ type: 'extend', data: { ttlMs: 20 * MIN }, ms: 200 * MIN }))
-        ?.message,
-    ).toMatch(/at most 240 min in all .* at most 600 s/);
-    expect(can(long, { type: 'extend', data: { ttlMs: 10 * MIN }, ms: 200 * MIN })).toBe(true);
+  it('expires at its deadline, not before', () => {
+    const expiring = [...active, cmd('warn', {}, { at: 25 * MIN })];
+    given(share, ...expiring)
+      .when('expire', {}, { at: 29 * MIN })
+      .thenRejected('SHARE_NOT_DUE');
+    given(share, ...expiring)
+      .when('expire', {}, { at: 30 * MIN })
+      .then({ state: 'ended', context: { endReason: 'expired' } });
   });
 
-  it('a share that starts inside its grace period is warned through a due warn deadline, not silently', () => {
-    const short = { ...request('allow'), data: { ...request('allow').data, ttlMs: 3 * MIN } };
-    const s = run(shareMachine, [short, { type: 'started', data: {} }]);
-    expect(s.value).toBe('active');
-    expect(shareDeadlines(s.value, s.context)).toContainEqual({ verb: 'warn', at: at(-2 * MIN) });
-    expect(
-      run(shareMachine, [
-        short,
-        { type: 'started', data: {} },
-        { type: 'warn', actor: { kind: 'system', id: 'timer' } },
-      ]).value,
-    ).toBe('expiring');
-  });
-
-  it('denied by policy: ends at once with the reason; approval: waits, then starts or ends denied', () => {
-    const denied = run(shareMachine, [request('deny')]);
-    expect(denied.value).toBe('ended');
-    expect(denied.context).toMatchObject({ endReason: 'denied', endDetail: 'because' });
-    const waiting = run(shareMachine, [request('approval')]);
-    expect(waiting.value).toBe('awaitingApproval');
-    expect(shareDeadlines(waiting.value, waiting.context)).toEqual([]);
-    const approved = run(shareMachine, [
-      request('approval'),
-      { type: 'approved', data: { approvalId: 'a1', by: 'human:carol' }, ms: 10 * MIN },
-    ]);
-    expect(approved.value).toBe('starting');
-    expect((approved.context as ShareContext).expiresAt).toBe(at(40 * MIN)); // the clock starts at approval
-    const rejected = run(shareMachine, [
-      request('approval'),
-      { type: 'rejected', data: { approvalId: 'a1', reason: 'not today' } },
-    ]);
-    expect(rejected.context).toMatchObject({ endReason: 'denied', endDetail: 'not today' });
-  });
-
-  it('extend: owner only, within the maximum, and exactly one of extend/expire wins at the deadline', () => {
-    const s = run(shareMachine, active);
-    expect(can(s, { type: 'extend', data: { ttlMs: 10 * MIN }, actor: { kind: 'human', id: 'mallory' } })).toBe(false);
-    expect(
-      explainShare(
-        's1',
-        s.value,
-        s.context,
-        ev({ type: 'extend', data: { ttlMs: 1 }, actor: { kind: 'human', id: 'mallory' } }),
-      )?.reason,
-    ).toBe('SHARE_NOT_OWNER');
-    expect(can(s, { type: 'extend', data: { ttlMs: 211 * MIN } })).toBe(false); // 30 + 211 > 240 left
-    expect(explainShare('s1', s.value, s.context, ev({ type: 'extend', data: { ttlMs: 211 * MIN } }))?.reason).toBe(
-      'SHARE_TTL_MAX',
-    );
-    const longer = run(shareMachine, [...active, { type: 'extend', data: { ttlMs: 10 * MIN }, ms: MIN }]);
-    expect((longer.context as ShareContext).expiresAt).toBe(at(40 * MIN));
-    // At the deadline the extend is refused (expired) and the expiry is accepted; before it, the reverse.
-    expect(can(s, { type: 'extend', data: { ttlMs: MIN }, ms: 30 * MIN })).toBe(false);
-    expect(
-      explainShare('s1', s.value, s.context, ev({ type: 'extend', data: { ttlMs: MIN }, ms: 30 * MIN }))?.reason,
-    ).toBe('SHARE_EXPIRED');
-    expect(can(s, { type: 'expire', ms: 30 * MIN })).toBe(true);
-    expect(can(longer, { type: 'expire', ms: 30 * MIN })).toBe(false);
-    const ended = run(shareMachine, [...active, { type: 'expire', ms: 30 * MIN }]);
-    expect(
-      explainShare('s1', ended.value, ended.context, ev({ type: 'extend', data: { ttlMs: MIN } }))?.message,
-    ).toMatch(/expired at .*extend is not possible, create a new share/);
-  });
-
-  it('extending in the grace period returns to active and re-arms the warning', () => {
-    const s = run(shareMachine, [
-      ...active,
-      { type: 'warn', ms: 26 * MIN },
-      { type: 'extend', data: { ttlMs: 30 * MIN }, ms: 27 * MIN },
-    ]);
-    expect(s.value).toBe('active');
-    expect((s.context as ShareContext).warnAt).toBe(at(55 * MIN));
-  });
-
-  it('participants: invite read-only, join/leave, write grants with expiry, kick; read-only shares refuse grants', () => {
-    let s = run(shareMachine, [
-      ...active,
-      { type: 'joined', data: { participantId: 'p1', via: 'browser' } },
-      { type: 'grantWrite', data: { participantId: 'p1', ttlMs: 5 * MIN }, ms: MIN },
-    ]);
-    let p = (s.context as ShareContext).participants.p1!;
-    expect(p).toMatchObject({ access: 'write', connections: 1, writeUntil: at(6 * MIN) });
-    expect(shareDeadlines(s.value, s.context)).toContainEqual({ verb: 'writeExpired', at: at(6 * MIN) });
-    expect(can(s, { type: 'writeExpired', ms: 5 * MIN })).toBe(false);
-    s = transition(shareMachine, s, ev({ type: 'writeExpired', ms: 6 * MIN }))[0] as AnyMachineSnapshot;
-    expect((s.context as ShareContext).participants.p1!.access).toBe('read');
-    s = transition(shareMachine, s, ev({ type: 'kick', data: { participantId: 'p1' } }))[0] as AnyMachineSnapshot;
-    p = (s.context as ShareContext).participants.p1!;
-    expect(p).toMatchObject({ kicked: true, connections: 0 });
-    expect(can(s, { type: 'joined', data: { participantId: 'p1', via: 'cli' } })).toBe(false);
-    expect(
-      explainShare('s1', s.value, s.context, ev({ type: 'grantWrite', data: { participantId: 'p1', ttlMs: 1 } }))
-        ?.reason,
-    ).toBe('PARTICIPANT_KICKED');
-    expect(can(s, { type: 'grantWrite', data: { participantId: 'nobody', ttlMs: MIN } })).toBe(false);
-    const ro = run(shareMachine, [
-      request('allow', 'read'),
-      { type: 'started', data: {} },
-      { type: 'invite', data: { participantId: 'p1', name: 'bob', tokenHash: hash } },
-    ]);
-    expect(can(ro, { type: 'grantWrite', data: { participantId: 'p1', ttlMs: MIN } })).toBe(false);
-    expect(
-      explainShare('s1', ro.value, ro.context, ev({ type: 'grantWrite', data: { participantId: 'p1', ttlMs: MIN } }))
-        ?.reason,
-    ).toBe('SHARE_READ_ONLY');
-  });
-
-  it('ends revoked (owner or a human operator, not an ai), terminated, failed or switched; an ended share takes nothing', () => {
-    const ai = { kind: 'ai' as const, id: 'agent' };
-    const s = run(shareMachine, active);
-    expect(can(s, { type: 'revoke', data: {}, actor: ai })).toBe(false);
-    expect(can(s, { type: 'revoke', data: {}, actor: { kind: 'human', id: 'ops' } })).toBe(true);
-    for (const [type, data, reason] of [
-      ['revoke', { reason: 'done' }, 'revoked'],
-      ['terminate', { reason: 'terminal closed' }, 'terminated'],
-      ['failed', { reason: 'worker exited' }, 'failed'],
-      ['switch', { toShareId: 's2' }, 'switched'],
-    ] as const) {
-      const e = run(shareMachine, [...active, { type, data }]);
-      expect(e.value).toBe('ended');
-      expect((e.context as ShareContext).endReason).toBe(reason);
-      expect(can(e, { type: 'extend', data: { ttlMs: MIN } })).toBe(false);
-      expect(shareDeadlines(e.value, e.context)).toEqual([]);
-    }
+  it('a share that starts inside its grace period is warned through a due warn deadline', () => {
+    const short = request('allow', 'write', 3 * MIN);
+    given(share, short)
+      .when('started')
+      .then({
+        deadlines: [
+          { verb: 'expire', at: at(3 * MIN) },
+          { verb: 'warn', at: at(-2 * MIN) },
+        ],
+      });
+    given(share, short, 'started').when('warn', {}, { by: 'system:timer' }).then('expiring');
   });
 });
 
-describe('approval machine', () => {
-  const req: E = {
-    type: 'request',
-    actor: owner,
-    data: { shareId: 's1', requestedBy: owner, ruleId: 'r', reason: 'needs approval', timeoutMs: 15 * MIN },
-  };
-  it('pending → approved by another human; the requester and non-humans cannot decide', () => {
-    const s = run(approvalMachine, [req]);
-    expect(approvalDeadlines(s.value, s.context)).toEqual([{ verb: 'expire', at: at(15 * MIN) }]);
-    expect(can(s, { type: 'approve', data: {}, actor: owner })).toBe(false);
-    expect(explainApproval('a1', s.value, s.context, ev({ type: 'approve', actor: owner }))?.reason).toBe(
-      'APPROVER_IS_REQUESTER',
-    );
-    expect(can(s, { type: 'approve', data: {}, actor: { kind: 'ai', id: 'x' } })).toBe(false);
-    const ok = run(approvalMachine, [
-      req,
-      { type: 'approve', data: { note: 'fine' }, actor: { kind: 'human', id: 'carol' } },
-    ]);
-    expect(ok.value).toBe('approved');
-    expect(ok.context).toMatchObject({ decidedBy: 'human:carol', note: 'fine' });
-    expect(
-      run(approvalMachine, [req, { type: 'deny', data: { reason: 'no' }, actor: { kind: 'human', id: 'carol' } }])
-        .value,
-    ).toBe('denied');
-    expect(run(approvalMachine, [req, { type: 'expire', ms: 15 * MIN }]).value).toBe('expired');
+describe('share: policy and approval', () => {
+  it('denied by policy: ends at once with the reason', () =>
+    given(share)
+      .when(request('deny'))
+      .then({ state: 'ended', context: { endReason: 'denied', endDetail: 'because' } }));
+
+  it('approval: waits without deadlines', () =>
+    given(share).when(request('approval')).then({ state: 'awaitingApproval', deadlines: [] }));
+
+  it('approved: starts, its clock from the approval', () =>
+    given(share, request('approval'))
+      .when('approved', { approvalId: 'a1', by: 'human:carol' }, { at: 10 * MIN })
+      .then({ state: 'starting', context: { expiresAt: at(40 * MIN) } }));
+
+  it('rejected: ends denied with the reason', () =>
+    given(share, request('approval'))
+      .when('rejected', { approvalId: 'a1', reason: 'not today' })
+      .then({ context: { endReason: 'denied', endDetail: 'not today' } }));
+
+  it('waiting for approval, it cannot be extended or joined yet', () => {
+    given(share, request('approval'))
+      .when(extend(1))
+      .thenRejected('SHARE_NOT_ACTIVE', /extend it once it is active/);
+    given(share, request('approval'))
+      .when(p1('joined', { via: 'cli' }))
+      .thenRejected('SHARE_NOT_STARTED');
+    given(share, request('approval'))
+      .when('started')
+      .thenRejected('SHARE_AWAITING_APPROVAL', /waits for approval/);
   });
+});
+
+describe('share: extend', () => {
+  it('the owner extends it from its expiry', () =>
+    given(share, ...active)
+      .when(extend(10, MIN))
+      .then({ context: { expiresAt: at(40 * MIN), extensions: 1 } }));
+
+  it('only the owner may extend', () =>
+    given(share, ...active)
+      .when(extend(10, 0, 'human:mallory'))
+      .thenRejected('SHARE_NOT_OWNER', /only the share's owner \(human:ann\)/));
+
+  it('the whole life stays within the maximum, counted from when the clock started', () => {
+    const long = [...active, extend(200, MIN)];
+    given(share, ...long)
+      .when(extend(20, 200 * MIN))
+      .thenRejected('SHARE_TTL_MAX', /at most 240 min in all .* at most 600 s/);
+    given(share, ...long)
+      .when(extend(10, 200 * MIN))
+      .then({ context: { expiresAt: at(240 * MIN) } });
+    given(share, ...active)
+      .when(extend(211))
+      .thenRejected('SHARE_TTL_MAX');
+  });
+
+  it('at the deadline exactly one of extend and expire wins', () => {
+    given(share, ...active)
+      .when(extend(1, 30 * MIN))
+      .thenRejected('SHARE_EXPIRED', /create a new share/);
+    given(share, ...active)
+      .when('expire', {}, { at: 30 * MIN })
+      .then('ended');
+    given(share, ...active, extend(10, MIN))
+      .when('expire', {}, { at: 30 * MIN })
+      .thenRejected('SHARE_NOT_DUE');
+  });
+
+  it('an expired share says so', () =>
+    given(share, ...active, cmd('expire', {}, { at: 30 * MIN }))
+      .when(extend(1))
+      .thenRejected('SHARE_EXPIRED', /expired at .*extend is not possible, create a new share/));
+
+  it('extending in the grace period returns to active and re-arms the warning', () =>
+    given(share, ...active, cmd('warn', {}, { at: 26 * MIN }))
+      .when(extend(30, 27 * MIN))
+      .then({ state: 'active', context: { warnAt: at(55 * MIN) } }));
+});
+
+describe('share: participants', () => {
+  it('an invited participant is read-only until granted', () =>
+    given(share, request('allow'), 'started')
+      .when(invite)
+      .then({ context: { participants: { p1: { access: 'read', connections: 0 } } } }));
+
+  it('an id is invited once', () =>
+    given(share, ...active)
+      .when(invite)
+      .thenRejected('PARTICIPANT_EXISTS'));
+
+  it('a write grant has an expiry, kept as a deadline', () =>
+    given(share, ...granted.slice(0, -1))
+      .when(granted.at(-1)!)
+      .then({
+        context: { participants: { p1: { access: 'write', connections: 1, writeUntil: at(6 * MIN) } } },
+        deadlines: [
+          { verb: 'expire', at: at(30 * MIN) },
+          { verb: 'warn', at: at(25 * MIN) },
+          { verb: 'writeExpired', at: at(6 * MIN) },
+        ],
+      }));
+
+  it('the grant lapses at its deadline, not before', () => {
+    given(share, ...granted)
+      .when('writeExpired', {}, { at: 5 * MIN })
+      .thenRejected('GRANT_NOT_DUE');
+    given(share, ...granted)
+      .when('writeExpired', {}, { at: 6 * MIN })
+      .then({ context: { participants: { p1: { access: 'read' } } } });
+  });
+
+  it('revokeWrite takes a grant back; without one it is refused', () => {
+    given(share, ...granted)
+      .when(p1('revokeWrite'))
+      .then({ context: { participants: { p1: { access: 'read', writeUntil: undefined } } } });
+    given(share, ...active)
+      .when(p1('revokeWrite'))
+      .thenRejected('PARTICIPANT_READ_ONLY');
+  });
+
+  it('join and leave count connections', () =>
+    given(share, ...granted)
+      .when(p1('left'))
+      .then({ context: { participants: { p1: { connections: 0 } } } }));
+
+  it('a kicked participant loses access and cannot come back', () => {
+    given(share, ...granted)
+      .when(p1('kick'))
+      .then({ context: { participants: { p1: { kicked: true, connections: 0, access: 'read' } } } });
+    given(share, ...granted, p1('kick'))
+      .when(p1('joined', { via: 'cli' }))
+      .thenRejected('PARTICIPANT_KICKED');
+    given(share, ...granted, p1('kick'))
+      .when(p1('grantWrite', { ttlMs: 1 }))
+      .thenRejected('PARTICIPANT_KICKED', /invite them again/);
+  });
+
+  it('an unknown participant is refused', () =>
+    given(share, ...active)
+      .when('grantWrite', { participantId: 'nobody', ttlMs: MIN })
+      .thenRejected('PARTICIPANT_UNKNOWN'));
+
+  it('a read-only share refuses write grants', () =>
+    given(share, request('allow', 'read'), 'started', invite)
+      .when(p1('grantWrite', { ttlMs: MIN }))
+      .thenRejected('SHARE_READ_ONLY'));
+
+  it('only the owner manages participants', () =>
+    given(share, ...active)
+      .when(cmd('kick', { participantId: 'p1' }, { by: 'human:bob' }))
+      .thenRejected('SHARE_NOT_OWNER', /may kick/));
+});
+
+describe('share: ending', () => {
+  it('the owner or a human operator may revoke, not an ai', () => {
+    given(share, ...active)
+      .when('revoke', {}, { by: 'ai:agent' })
+      .thenRejected('SHARE_NOT_OWNER', /or a human operator/);
+    given(share, ...active)
+      .when('revoke', {}, { by: 'human:ops' })
+      .then({ context: { endReason: 'revoked', endedBy: 'human:ops' } });
+  });
+
+  it('ends revoked, terminated, failed or switched, with the detail and no deadlines', () => {
+    for (const [verb, data, endReason, endDetail] of [
+      ['revoke', { reason: 'done' }, 'revoked', 'done'],
+      ['terminate', { reason: 'terminal closed' }, 'terminated', 'terminal closed'],
+      ['failed', { reason: 'worker exited' }, 'failed', 'worker exited'],
+      ['switch', { toShareId: 's2' }, 'switched', 'switched to share s2'],
+    ] as const)
+      given(share, ...active)
+        .when(verb, data)
+        .then({ state: 'ended', context: { endReason, endDetail }, deadlines: [] });
+  });
+
+  it('an ended share takes nothing, naming how it ended', () =>
+    given(share, ...active, cmd('revoke', { reason: 'done' }))
+      .when(p1('kick'))
+      .thenRejected('SHARE_REVOKED', /ended \(revoked\) at .* \(done\); kick is not possible/));
+});
+
+describe('approval', () => {
+  const owner = 'human:ann';
+  const req = cmd('request', {
+    shareId: 's1',
+    requestedBy: { kind: 'human', id: 'ann' },
+    ruleId: 'r',
+    reason: 'x',
+    timeoutMs: 15 * MIN,
+  });
+
+  it('is pending until its deadline', () =>
+    given(approval)
+      .when(req)
+      .then({ state: 'pending', deadlines: [{ verb: 'expire', at: at(15 * MIN) }] }));
+
+  it('another human approves, with a note', () =>
+    given(approval, req)
+      .when('approve', { note: 'fine' }, { by: 'human:carol' })
+      .then({ state: 'approved', context: { decidedBy: 'human:carol', note: 'fine' } }));
+
+  it('another human denies', () =>
+    given(approval, req).when('deny', { reason: 'no' }, { by: 'human:carol' }).then('denied'));
+
+  it('the requester cannot decide', () =>
+    given(approval, req)
+      .when('approve', {}, { by: owner })
+      .thenRejected('APPROVER_IS_REQUESTER', /ask another operator/));
+
+  it('only a human decides', () =>
+    given(approval, req).when('approve', {}, { by: 'ai:x' }).thenRejected('APPROVER_NOT_HUMAN'));
+
+  it('expires at its deadline, not before', () => {
+    given(approval, req)
+      .when('expire', {}, { at: 15 * MIN - 1 })
+      .thenRejected('APPROVAL_NOT_DUE');
+    given(approval, req)
+      .when('expire', {}, { at: 15 * MIN })
+      .then('expired');
+  });
+
+  it('a decided approval says who decided', () =>
+    given(approval, req, cmd('deny', { reason: 'no' }, { by: 'human:carol' }))
+      .when('approve', {}, { by: 'human:dave' })
+      .thenRejected('APPROVAL_DENIED', /already denied by human:carol/));
 });
 
 describe('terminal share slots', () => {
-  it('holds at most `limit` shares; the next is refused with the reason', () => {
-    let s = run(terminalMachine, [
-      { type: 'spawn', data: { laneId: 'l', sessionId: 's' } },
-      { type: 'started', data: { tmuxSession: 't', panePid: 9 } },
-    ]);
-    for (const id of ['a', 'b', 'c'])
-      s = transition(
-        terminalMachine,
-        s,
-        ev({ type: 'shareOpen', data: { shareId: id, limit: 3 } }),
-      )[0] as AnyMachineSnapshot;
-    const fourth = { type: 'shareOpen', data: { shareId: 'd', limit: 3 } };
-    expect(can(s, fourth)).toBe(false);
-    expect(explainTerminal('t1', s.value, s.context, ev(fourth))?.message).toMatch(
-      /3 active shares \(a, b, c\), the limit is 3/,
-    );
-    s = transition(terminalMachine, s, ev({ type: 'shareClose', data: { shareId: 'b' } }))[0] as AnyMachineSnapshot;
-    expect(can(s, fourth)).toBe(true);
-  });
+  const open = (id: string) => cmd('shareOpen', { shareId: id, limit: 3 });
+  const full = [
+    cmd('spawn', { laneId: 'l', sessionId: 's' }),
+    cmd('started', { tmuxSession: 't', panePid: 9 }),
+    open('a'),
+    open('b'),
+    open('c'),
+  ];
+
+  it('holds at most `limit` shares; the next is refused with the reason', () =>
+    given(terminal, ...full)
+      .when(open('d'))
+      .thenRejected('TERMINAL_SHARE_LIMIT', /3 active shares \(a, b, c\), the limit is 3/));
+
+  it('closing a slot frees it', () =>
+    given(terminal, ...full, cmd('shareClose', { shareId: 'b' }))
+      .when(open('d'))
+      .then({ context: { shares: ['a', 'c', 'd'] } }));
+
+  it('closing a slot it does not hold is refused', () =>
+    given(terminal, ...full)
+      .when('shareClose', { shareId: 'x' })
+      .thenRejected('SHARE_SLOT_FREE'));
 });

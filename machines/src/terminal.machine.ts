@@ -1,6 +1,6 @@
 import { assign, setup } from 'xstate';
 import type { Actor, VerbData, terminalContract } from '@tether/contracts';
-import type { Rejection } from './entity.ts';
+import type { RejectionTable } from './rejections.ts';
 
 type C = typeof terminalContract;
 export type TerminalEvent = {
@@ -98,31 +98,26 @@ export const terminalMachine = setup({
   },
 });
 
-export function explainTerminal(
-  id: string,
-  value: unknown,
-  ctx: TerminalContext,
-  event: { type: string; data?: unknown },
-): Rejection | undefined {
-  if (event.type === 'shareOpen' && (value === 'active' || value === 'throttled')) {
-    const held = ctx.shares ?? [];
-    const limit = (event.data as { limit: number }).limit;
-    return {
-      reason: 'TERMINAL_SHARE_LIMIT',
-      message: `terminal ${id} already has ${held.length} active shares (${held.join(', ')}), the limit is ${limit}; revoke one first`,
-    };
-  }
-  if (event.type === 'shareClose')
-    return { reason: 'SHARE_SLOT_FREE', message: `terminal ${id} holds no slot for that share` };
-  if (value === 'closed')
-    return {
+/** Why a terminal refuses a command, in words an operator can act on. */
+export const terminalRejections: RejectionTable<TerminalContext> = {
+  guards: {
+    slotFree: ({ id, context, event }) => {
+      const held = context.shares ?? [];
+      return {
+        reason: 'TERMINAL_SHARE_LIMIT',
+        message: `terminal ${id} already has ${held.length} active shares (${held.join(', ')}), the limit is ${event.data.limit}; revoke one first`,
+      };
+    },
+    holdsSlot: ({ id }) => ({ reason: 'SHARE_SLOT_FREE', message: `terminal ${id} holds no slot for that share` }),
+  },
+  states: {
+    closed: ({ id, context, event }) => ({
       reason: 'TERMINAL_CLOSED',
-      message: `terminal ${id} was closed at ${ctx.closedAt} (${ctx.closeReason}); ${event.type} is not possible`,
-    };
-  if (value === 'spawning')
-    return {
+      message: `terminal ${id} was closed at ${context.closedAt} (${context.closeReason}); ${event.type} is not possible`,
+    }),
+    spawning: ({ id, event }) => ({
       reason: 'TERMINAL_SPAWNING',
       message: `terminal ${id} is still starting; retry ${event.type} in a moment`,
-    };
-  return undefined;
-}
+    }),
+  },
+};

@@ -35,6 +35,7 @@ export function reacting<View>(reactor: Reactor<View>) {
     given: (event: EventEnvelope, ...view: View extends undefined ? [] : [View]) => {
       const intents = () => reactor.react(event, view[0] as View);
       return {
+        // biome-ignore lint/suspicious/noThenProperty: given/when/then is the spec's shape; nothing awaits a spec.
         then: (expected: Intent[]) => expect(intents()).toEqual(expected),
         thenNothing: () => expect(intents()).toEqual([]),
       };

@@ -1,20 +1,17 @@
 import type { AnyMachineSnapshot } from 'xstate';
 import {
-  ENVELOPE_VERSION,
   invalid,
   TetherError,
   type Command,
   type CommandAccepted,
   type EventEnvelope,
-  type StoredEvent,
   type VerbContract,
 } from '@tether/contracts';
-import type { EntityDefinition } from '@tether/machines';
-import { transition } from 'xstate';
+import { decide, isRefusal, type EntityDefinition } from '@tether/machines';
 import { systemClock, uuid, type Clock, type IdGenerator } from '../clock.ts';
 import { silentLogger, type Logger } from '../logger.ts';
 import { WrongLastSequenceError, type EventStore, type KvBucket } from '../store/port.ts';
-import { applyEvent, initialSnapshot, machineEvent, restoreSnapshot, saveActor, type SavedActor } from './fold.ts';
+import { applyEvent, initialSnapshot, restoreSnapshot, saveActor, type SavedActor } from './fold.ts';
 import { LruMap } from './lru.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 
@@ -35,8 +32,6 @@ export interface ActorHostOptions {
    * after validation and throw a TetherError to reject. OCC still guards each entity.
    */
   preconditions?: Record<string, (cmd: Command & { entityId: string }, host: ActorHost) => Promise<void>>;
-  /** Called after an event is persisted; failures are logged, never undo the event. */
-  onPersisted?: (e: StoredEvent) => void | Promise<void>;
 }
 
 export const SNAPSHOT_BUCKET = 'tether_snapshots';
@@ -52,12 +47,9 @@ interface LoadedActor {
 
 const RECENT_COMMANDS = 64;
 
-/** Whether a verb starts an entity, continues one, or does either. */
-type Lifecycle = 'creates' | 'existing' | 'upsert';
-
 /**
- * Runs commands against actors: validate, load (cache → snapshot → replay), transition,
- * append with OCC and msgID = command id, retry conflicts, then effects.
+ * Runs commands against actors: validate, load (cache → snapshot → replay), decide (pure, in
+ * machines), append with OCC and msgID = command id, retry conflicts.
  */
 export class ActorHost {
   private readonly cache: LruMap<string, LoadedActor>;
@@ -113,23 +105,21 @@ export class ActorHost {
     const key = `${cmd.entity}.${entityId}`;
     const ready = { ...cmd, entityId, data: parsed.data };
     await this.opts.preconditions?.[`${cmd.entity}.${cmd.verb}`]?.(ready, this);
-    return this.queue.run(key, () =>
-      this.applyWithRetries(def, ready, key, verb.creates ? 'creates' : verb.upsert ? 'upsert' : 'existing'),
-    );
+    return this.queue.run(key, () => this.applyWithRetries(def, ready, key));
   }
 
   private async applyWithRetries(
     def: EntityDefinition,
     cmd: Command & { entityId: string },
     key: string,
-    lifecycle: Lifecycle,
   ): Promise<CommandAccepted> {
     const retries = this.opts.maxConflictRetries ?? 8;
     for (let attempt = 0; ; attempt++) {
       const actor = await this.load(def, cmd.entityId);
       const seen = actor.recent.get(cmd.id);
       if (seen) return this.accepted(cmd, seen.seq, seen.streamSeq, seen.state, seen.correlationId, true);
-      const envelope = this.propose(def, cmd, actor, lifecycle);
+      const envelope = decide(def, actor, cmd, { at: this.clock.now().toISOString(), eventId: this.ids() });
+      if (isRefusal(envelope)) throw new TetherError(envelope.code, envelope.message, { reason: envelope.reason });
       try {
         const { streamSeq, duplicate } = await this.opts.store.append(envelope.event, {
           expectedLastSeq: actor.streamSeq,
@@ -137,7 +127,7 @@ export class ActorHost {
         });
         if (duplicate) return await this.answerDuplicate(cmd, key, streamSeq);
         this.remember(key, actor, envelope.next, envelope.event, streamSeq);
-        await this.afterPersist(def, actor, { streamSeq, subject: '', event: envelope.event });
+        this.saveSnapshotEvery(def, actor, envelope.event);
         return this.accepted(
           cmd,
           envelope.event.seq,
@@ -164,49 +154,6 @@ export class ActorHost {
         await this.catchUp(def, actor);
       }
     }
-  }
-
-  /** Computes the event the command proposes, or throws why the machine refuses it. */
-  private propose(
-    def: EntityDefinition,
-    cmd: Command & { entityId: string },
-    actor: LoadedActor,
-    lifecycle: Lifecycle,
-  ) {
-    const id = cmd.entityId;
-    if (actor.version === 0 && lifecycle === 'existing')
-      throw new TetherError('NOT_FOUND', `${cmd.entity} ${id} does not exist`);
-    if (actor.version > 0 && lifecycle === 'creates') {
-      throw new TetherError(
-        'ALREADY_EXISTS',
-        `${cmd.entity} ${id} exists already (version ${actor.version}); pick another id`,
-        { reason: 'ALREADY_EXISTS' },
-      );
-    }
-    const at = this.clock.now().toISOString();
-    const proposed = { type: `${cmd.entity}.${cmd.verb}`, entity: cmd.entity, at, actor: cmd.actor, data: cmd.data };
-    const ev = machineEvent(proposed);
-    const s = actor.snapshot;
-    if (!s.can(ev)) {
-      const why = def.explain?.(id, s.value, s.context, { type: cmd.verb, at, data: cmd.data, actor: cmd.actor });
-      throw new TetherError(
-        'NOT_ALLOWED',
-        why?.message ?? `${cmd.entity} ${id} is ${JSON.stringify(s.value)}; ${cmd.verb} is not possible in that state`,
-        { reason: why?.reason ?? 'INVALID_STATE' },
-      );
-    }
-    const next = transition(def.machine, s, ev)[0] as AnyMachineSnapshot;
-    const event: EventEnvelope = {
-      id: this.ids(),
-      ...proposed,
-      entityId: id,
-      seq: actor.version + 1,
-      correlationId: cmd.correlationId,
-      causationId: cmd.id,
-      state: next.value as EventEnvelope['state'],
-      v: ENVELOPE_VERSION,
-    };
-    return { event, next };
   }
 
   private async answerDuplicate(
@@ -240,9 +187,9 @@ export class ActorHost {
     this.cache.set(key, actor);
   }
 
-  private async afterPersist(def: EntityDefinition, actor: LoadedActor, stored: StoredEvent) {
+  /** Writes a KV snapshot every `snapshotEvery` events, in the background: replay works without it. */
+  private saveSnapshotEvery(def: EntityDefinition, actor: LoadedActor, e: EventEnvelope) {
     const every = this.opts.snapshotEvery ?? 0;
-    const e = stored.event;
     if (every > 0 && e.seq % every === 0) {
       const saved = saveActor(def.name, e.entityId, actor.version, actor.streamSeq, actor.snapshot);
       void this.snapshotBucket()
@@ -253,14 +200,6 @@ export class ActorHost {
             'snapshot write failed; replay still works',
           ),
         );
-    }
-    try {
-      await this.opts.onPersisted?.(stored);
-    } catch (err) {
-      this.log.error(
-        { err: String(err), correlationId: e.correlationId, type: e.type },
-        'effect after persistence failed',
-      );
     }
   }
 
