@@ -32,7 +32,7 @@ export function anEvent(
 /** `reacting(r).given(event, view).then([...intents])` or `.thenNothing()`: a reactor spec in one line. */
 export function reacting<View>(reactor: Reactor<View>) {
   return {
-    given: (event: EventEnvelope, ...view: View extends undefined ? [] : [View]) => {
+    given: (event: EventEnvelope, ...view: [View] extends [undefined] ? [] : [View]) => {
       const intents = () => reactor.react(event, view[0] as View);
       return {
         // biome-ignore lint/suspicious/noThenProperty: given/when/then is the spec's shape; nothing awaits a spec.

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { subjects, type StoredEvent } from '@tether/contracts';
+import type { StoredEvent } from '@tether/contracts';
 import type { LaneContext } from '@tether/machines';
-import { listActors, type EventStore, type Logger, type SavedActor, type Subscription } from '@tether/runtime';
+import { listActors, report, type EventStore, type Logger, type SavedActor, type Subscription } from '@tether/runtime';
 import { ProcessManager, type Send } from '../process-manager.ts';
 import { git } from './git-worktree.ts';
+import { laneCleanup } from './lane-cleanup.reactor.ts';
 import { laneBranch, type Workspaces } from './workspaces.ts';
 
 const LIVE = new Set(['ready', 'running', 'blocked', 'shared']);
@@ -19,16 +20,16 @@ export class LaneWorker {
 
   constructor(
     private readonly store: EventStore,
-    send: Send,
+    private readonly send: Send,
     private readonly workspaces: Workspaces,
     log: Logger,
     private readonly opts: { watchEveryMs?: number } = {},
   ) {
-    this.pm = new ProcessManager('lanes', send, log);
+    this.pm = new ProcessManager(laneCleanup.name, send, log);
   }
 
   async start(): Promise<void> {
-    this.sub = await this.pm.subscribe(this.store, subjects.entityEvents('lane'), (e) => this.handle(e));
+    this.sub = await this.pm.subscribe(this.store, laneCleanup.filter, (e) => this.handle(e));
     this.watch = setInterval(
       () =>
         void this.checkWorktrees().catch(
@@ -68,15 +69,17 @@ export class LaneWorker {
     }
   }
 
+  /** The cascade (pure, see laneCleanup) first, then the worktree goes and the lane reports how it went. */
   private async cleanup(e: StoredEvent, laneId: string): Promise<void> {
+    const member = (a: SavedActor) => ({ id: a.entityId, state: String(a.value) });
     const ofLane = (a: SavedActor) => (a.context as { laneId: string }).laneId === laneId;
     const [lane] = await listActors(this.store, 'lane', (a) => a.entityId === laneId);
-    for (const t of await listActors(this.store, 'terminal', (a) => ofLane(a) && a.value !== 'closed')) {
-      await this.pm.report(e.event, 'terminal', 'close', t.entityId, { reason: 'lane cleanup' });
-    }
-    for (const s of await listActors(this.store, 'session', (a) => ofLane(a) && a.value !== 'terminated')) {
-      await this.pm.report(e.event, 'session', 'terminate', s.entityId, { reason: 'lane cleanup' });
-    }
+    const members = {
+      terminals: (await listActors(this.store, 'terminal', ofLane)).map(member),
+      sessions: (await listActors(this.store, 'session', ofLane)).map(member),
+    };
+    for (const intent of laneCleanup.react(e.event, members))
+      await report(laneCleanup.name, this.send, this.pm.log, e.event, intent);
     const ctx = lane?.context as LaneContext | undefined;
     try {
       const workspaceId = ctx?.workspaceId ?? (e.event.data as { workspaceId?: string }).workspaceId;

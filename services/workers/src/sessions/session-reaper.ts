@@ -1,36 +1,40 @@
-import type { StoredEvent } from '@tether/contracts';
 import type { SessionContext } from '@tether/machines';
-import type { ActorHost, EventStore, Logger, Subscription } from '@tether/runtime';
-import { ProcessManager, type Send } from '../process-manager.ts';
+import {
+  runReactor,
+  type ActorHost,
+  type EventStore,
+  type Logger,
+  type Send,
+  type Subscription,
+} from '@tether/runtime';
+import { sessionReaper, type ReapedSession } from './session-reaper.reactor.ts';
 
-/** When a session terminates, its lane and its codex session id become free again. */
+/** Runs the session reaper: reads the terminated session, then frees its lane and codex session id. */
 export class SessionReaper {
-  private readonly pm: ProcessManager;
   private sub?: Subscription;
 
   constructor(
     private readonly store: EventStore,
     private readonly host: ActorHost,
-    send: Send,
-    log: Logger,
-  ) {
-    this.pm = new ProcessManager('sessions', send, log);
-  }
+    private readonly send: Send,
+    private readonly log: Logger,
+  ) {}
 
   async start() {
-    this.sub = await this.pm.subscribe(this.store, 'tether.evt.session.*', (e) => this.handle(e));
+    this.sub = await runReactor(this.store, sessionReaper, {
+      send: this.send,
+      log: this.log,
+      ackWaitMs: 120_000,
+      // Only a terminate needs the session: heartbeats, the bulk of these events, read nothing.
+      load: async (e): Promise<ReapedSession> => {
+        if (e.type !== 'session.terminate') return undefined;
+        const s = await this.host.state('session', e.entityId);
+        return s && { id: s.entityId, ...(s.context as Pick<SessionContext, 'laneId' | 'codexSessionId'>) };
+      },
+    });
   }
 
   async stop() {
     await this.sub?.stop();
-  }
-
-  private async handle(e: StoredEvent) {
-    if (e.event.type !== 'session.terminate') return;
-    const s = await this.host.state('session', e.event.entityId);
-    if (!s) return;
-    const c = s.context as SessionContext;
-    await this.pm.report(e.event, 'lane', 'unbindSession', c.laneId, { sessionId: s.entityId });
-    await this.pm.report(e.event, 'codexSession', 'release', c.codexSessionId, { sessionId: s.entityId });
   }
 }
