@@ -118,22 +118,22 @@ export class ActorHost {
       const actor = await this.load(def, cmd.entityId);
       const seen = actor.recent.get(cmd.id);
       if (seen) return this.accepted(cmd, seen.seq, seen.streamSeq, seen.state, seen.correlationId, true);
-      const envelope = decide(def, actor, cmd, { at: this.clock.now().toISOString(), eventId: this.ids() });
-      if (isRefusal(envelope)) throw new TetherError(envelope.code, envelope.message, { reason: envelope.reason });
+      const decision = decide(def, actor, cmd, { at: this.clock.now().toISOString(), eventId: this.ids() });
+      if (isRefusal(decision)) throw new TetherError(decision.code, decision.message, { reason: decision.reason });
       try {
-        const { streamSeq, duplicate } = await this.opts.store.append(envelope.event, {
+        const { streamSeq, duplicate } = await this.opts.store.append(decision.event, {
           expectedLastSeq: actor.streamSeq,
           msgId: cmd.id,
         });
         if (duplicate) return await this.answerDuplicate(cmd, key, streamSeq);
-        this.remember(key, actor, envelope.next, envelope.event, streamSeq);
-        this.saveSnapshotEvery(def, actor, envelope.event);
+        this.remember(key, actor, decision.next, decision.event, streamSeq);
+        this.saveSnapshotEvery(def, actor, decision.event);
         return this.accepted(
           cmd,
-          envelope.event.seq,
+          decision.event.seq,
           streamSeq,
-          envelope.event.state,
-          envelope.event.correlationId,
+          decision.event.state,
+          decision.event.correlationId,
           false,
         );
       } catch (err) {
