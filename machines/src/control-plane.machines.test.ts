@@ -32,7 +32,7 @@ describe('lane', () => {
   it('cleans up, then closes with the time', () =>
     given(lane, ...ready, 'cleanup')
       .when('cleaned', {}, { at: 5 })
-      .then({ state: 'closed', context: { closedAt: at(5) } }));
+      .then({ state: 'closed', final: true, context: { closedAt: at(5) } }));
 
   it('records why provisioning failed', () =>
     given(lane, create)
@@ -229,7 +229,7 @@ describe('harness', () => {
       .when(on)
       .then({
         state: 'degraded',
-        context: { url: 'http://127.0.0.1:2', checked: false, degradeReason: 'no health check yet' },
+        context: { url: 'http://127.0.0.1:2', cooldownMs: 5_000, checked: false, degradeReason: 'no health check yet' },
       });
     given(harness, off, on).when(status('healthy', 11)).then('healthy');
   });

@@ -14,6 +14,7 @@ describe('lease', () => {
       .when(create)
       .then({
         state: 'held',
+        final: false,
         context: { holder: 'ann', expiresAt: at(MIN), renewals: 0 },
         deadlines: [{ verb: 'expire', at: at(MIN) }],
       }));
@@ -39,7 +40,7 @@ describe('lease', () => {
   it('release records when and why', () =>
     given(lease, create)
       .when('release', { reason: 'done' }, { at: 10 })
-      .then({ state: 'released', context: { endedAt: at(10), releaseReason: 'done' } }));
+      .then({ state: 'released', final: true, context: { endedAt: at(10), releaseReason: 'done' } }));
 
   it('a released lease accepts nothing more', () => {
     for (const verb of ['renew', 'release', 'expire'])

@@ -227,10 +227,14 @@ describe('share: ending', () => {
       ['terminate', { reason: 'terminal closed' }, 'terminated', 'terminal closed'],
       ['failed', { reason: 'worker exited' }, 'failed', 'worker exited'],
       ['switch', { toShareId: 's2' }, 'switched', 'switched to share s2'],
-    ] as const)
+    ] as const) {
       given(share, ...active)
         .when(verb, data)
         .then({ state: 'ended', context: { endReason, endDetail }, deadlines: [] });
+      given(share, ...active, cmd(verb, data))
+        .when(extend(1))
+        .thenRejected(`SHARE_${endReason.toUpperCase()}`);
+    }
   });
 
   it('an ended share takes nothing, naming how it ended', () =>

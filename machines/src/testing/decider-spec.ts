@@ -37,6 +37,8 @@ const actorOf = (by: Step['by'] = 'human:ann'): Actor => {
 /** What an accepted command should lead to; every field is optional. */
 export interface Expected {
   state?: string;
+  /** Whether the entity has reached a final state and takes nothing more. */
+  final?: boolean;
   /** Checked with toMatchObject: name only what the spec is about. */
   context?: Record<string, unknown>;
   deadlines?: Deadline[];
@@ -89,6 +91,7 @@ export function given(def: EntityDefinition, ...history: (Step | string)[]) {
           const { event, next } = accepted();
           const want = typeof expected === 'string' ? { state: expected } : expected;
           if (want.state !== undefined) expect(next.value).toEqual(want.state);
+          if (want.final !== undefined) expect(next.status === 'done').toBe(want.final);
           if (want.context) expect(next.context).toMatchObject(want.context);
           if (want.deadlines) expect(def.deadlines?.(next.value, next.context) ?? []).toEqual(want.deadlines);
           if (want.event) expect(event).toMatchObject(want.event);
