@@ -9,7 +9,7 @@ export interface Rejection {
 }
 
 /** What a reason is written from: the entity, its state and context, and the refused event. */
-export interface Refused<Ctx = unknown> {
+export interface ReasonInput<Ctx = unknown> {
   id: string;
   state: string;
   context: Ctx;
@@ -17,7 +17,7 @@ export interface Refused<Ctx = unknown> {
   event: { type: string; at: string; actor: Actor; data: any };
 }
 
-export type Reason<Ctx = unknown> = (r: Refused<Ctx>) => Rejection;
+export type Reason<Ctx = unknown> = (r: ReasonInput<Ctx>) => Rejection;
 
 /**
  * A machine's reasons for refusing, by guard name and by state. `guards` speaks for a guard that
@@ -87,10 +87,10 @@ function activeNodes(node: AnyStateMachine['root'], value: unknown): AnyStateMac
 export function explain(
   table: RejectionTable | undefined,
   snapshot: AnyMachineSnapshot,
-  refused: Omit<Refused, 'state' | 'context'>,
+  refused: Omit<ReasonInput, 'state' | 'context'>,
 ): Rejection | undefined {
   const state = typeof snapshot.value === 'string' ? snapshot.value : JSON.stringify(snapshot.value);
-  const r: Refused = { ...refused, state, context: snapshot.context };
+  const r: ReasonInput = { ...refused, state, context: snapshot.context };
   const args = { context: snapshot.context, event: refused.event, snapshot };
   const failures = candidates(snapshot, refused.event.type)
     .filter((t) => t.guard !== undefined)

@@ -1,7 +1,7 @@
 import { and, assign, setup } from 'xstate';
 import { sameActor, type Actor, type ShareEndReason, type VerbData, type shareContract } from '@tether/contracts';
 import type { Deadline } from './entity.ts';
-import type { Reason, Refused, RejectionTable } from './rejections.ts';
+import type { Reason, ReasonInput, RejectionTable } from './rejections.ts';
 
 type C = typeof shareContract;
 export type ShareEvent = {
@@ -323,7 +323,7 @@ const notActive: Reason<ShareContext> = ({ id, state }) => ({
   reason: 'SHARE_NOT_ACTIVE',
   message: `share ${id} is ${state}; extend it once it is active`,
 });
-const pid = (event: Refused['event']) => (event.data as { participantId?: string }).participantId;
+const pid = (event: ReasonInput['event']) => (event.data as { participantId?: string }).participantId;
 
 /** Why a share refuses a command, in words an operator can act on: by the guard that said no, or by its state. */
 export const shareRejections: RejectionTable<ShareContext> = {

@@ -126,6 +126,11 @@ describe('share: extend', () => {
       .thenRejected('SHARE_NOT_DUE');
   });
 
+  it('a share not started yet cannot be extended', () =>
+    given(share, request('allow'))
+      .when(extend(1))
+      .thenRejected('SHARE_NOT_ACTIVE', /is starting; extend it once/));
+
   it('an expired share says so', () =>
     given(share, ...active, cmd('expire', {}, { at: 30 * MIN }))
       .when(extend(1))
