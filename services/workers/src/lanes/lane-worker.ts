@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import type { StoredEvent } from '@tether/contracts';
+import { subjects, type StoredEvent } from '@tether/contracts';
 import type { LaneContext } from '@tether/machines';
 import { listActors, report, type EventStore, type Logger, type SavedActor, type Subscription } from '@tether/runtime';
 import { ProcessManager, type Send } from '../process-manager.ts';
@@ -25,11 +25,12 @@ export class LaneWorker {
     log: Logger,
     private readonly opts: { watchEveryMs?: number } = {},
   ) {
+    // One name for the worker and its cascade: the commands' ids derive from it, as before the cascade was pure.
     this.pm = new ProcessManager(laneCleanup.name, send, log);
   }
 
   async start(): Promise<void> {
-    this.sub = await this.pm.subscribe(this.store, laneCleanup.filter, (e) => this.handle(e));
+    this.sub = await this.pm.subscribe(this.store, subjects.entityEvents('lane'), (e) => this.handle(e));
     this.watch = setInterval(
       () =>
         void this.checkWorktrees().catch(
