@@ -11,7 +11,7 @@ export interface Position {
   filter: string;
 }
 
-export const REDELIVERY_DELAY_MS = 500;
+const REDELIVERY_DELAY_MS = 500;
 
 export interface ConsumerDeps {
   log: StreamFile;
