@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Token } from '../ids.ts';
-import type { EntityContract } from '../entities.ts';
+import type { EntityContract } from './contract.ts';
 
 // Lanes, sessions, terminals and the harness route (seed 004). Worker reports are commands too:
 // a process manager acts on a persisted event, then tells the machine what happened.

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Actor } from '../envelope.ts';
 import { Token } from '../ids.ts';
 import { AccessMode, ShareBackend } from '../policy.ts';
-import type { EntityContract } from '../entities.ts';
+import type { EntityContract } from './contract.ts';
 
 // Terminal sharing (seeds 000/001): a share actor per share, an approval actor per share that a
 // policy rule holds for an operator. Tokens never enter the stream: only their sha256 does.

@@ -3,7 +3,9 @@ import {
   KvRevisionError,
   LruMap,
   silentLogger,
-  type EventStore,
+  type DurableSubscriptions,
+  type EventLog,
+  type KeyValueStore,
   type KvBucket,
   type KvEntry,
   type Logger,
@@ -35,6 +37,9 @@ export class OutOfOrderError extends Error {
 
 export const consumerName = (projection: string) => `proj_${projection}`;
 
+/** What a projection runner uses of the store: its subscription, its bucket, and the log's length for its lag. */
+export type ProjectionStore = DurableSubscriptions & KeyValueStore & Pick<EventLog, 'lastStreamSeq'>;
+
 /**
  * Feeds a projection from a durable subscription into its KV bucket. Every document carries the
  * stream seq it reflects, so a redelivered or replayed event changes nothing.
@@ -47,7 +52,7 @@ export class ProjectionRunner<T> {
   private readonly log: Logger;
 
   constructor(
-    private readonly store: EventStore,
+    private readonly store: ProjectionStore,
     readonly projection: Projection<T>,
     private readonly opts: { logger?: Logger; ackWaitMs?: number } = {},
   ) {
@@ -152,7 +157,7 @@ export class ProjectionRunner<T> {
 }
 
 /** Every document of a read model, keyed, without revisions: what "identical after rebuild" compares. */
-export async function readModelContents(store: EventStore, bucket: string): Promise<Record<string, unknown>> {
+export async function readModelContents(store: KeyValueStore, bucket: string): Promise<Record<string, unknown>> {
   const kv = await store.kv(bucket);
   const out: Record<string, unknown> = {};
   for (const key of (await kv.keys()).sort()) out[key] = (await kv.get(key))?.value;

@@ -1,20 +1,25 @@
-import { subjects, type AuditEntry, type AuditRecord, type StateValue, type StoredEvent } from '@tether/contracts';
-import { LruMap, silentLogger, type EventStore, type Logger, type Subscription } from '@tether/runtime';
+import {
+  auditedEntities,
+  subjects,
+  type AuditEntry,
+  type AuditRecord,
+  type EntityNameOf,
+  type StateValue,
+  type StoredEvent,
+} from '@tether/contracts';
+import {
+  LruMap,
+  silentLogger,
+  type DurableSubscriptions,
+  type EventLog,
+  type Logger,
+  type Subscription,
+} from '@tether/runtime';
 import type { AuditLog } from './audit-log.ts';
 import { redact, scrubString } from './redact.ts';
 
-/** Entities whose every event is security-relevant: sharing, grants, handoff and control of terminals. */
-export const AUDITED_ENTITIES = [
-  'share',
-  'approval',
-  'handoff',
-  'terminal',
-  'lane',
-  'session',
-  'liveSession',
-  'taskRun',
-  'recovery',
-] as const;
+/** Entities whose every event is security-relevant, as the registry marks them (auditedEntities). */
+export const AUDITED_ENTITIES = (Object.keys(auditedEntities) as EntityNameOf[]).filter((e) => auditedEntities[e]);
 
 export const AUDIT_CONSUMER = 'audit';
 
@@ -42,7 +47,7 @@ export class AuditProjector {
   private readonly states = new LruMap<string, { seq: number; state: StateValue }>(10_000);
 
   constructor(
-    private readonly store: EventStore,
+    private readonly store: DurableSubscriptions & EventLog,
     readonly log: AuditLog,
     private readonly opts: AuditProjectorOptions = {},
   ) {
@@ -53,7 +58,8 @@ export class AuditProjector {
 
   async start(): Promise<void> {
     if (this.sub) return;
-    const stopping = (this.stopping = new AbortController());
+    const stopping = new AbortController();
+    this.stopping = stopping;
     this.sub = await this.store.subscribe(
       this.name,
       { filter: subjects.allEvents, maxInFlight: 1, ackWaitMs: this.opts.ackWaitMs },

@@ -1,6 +1,7 @@
 export * from './redact.ts';
 export * from './audit-record.ts';
 export * from './audit-log.ts';
+export * from './audit-log-for.ts';
 export * from './jetstream-audit-log.ts';
 export * from './file-audit-log.ts';
 export * from './audit-projector.ts';

@@ -2,15 +2,20 @@ import { AuditEntry, AuditRecord, STREAM_AUDIT, TetherError, auditSubjects, inva
 import { auditStreamConfig, type AuditStreamOptions } from '@tether/infra';
 import {
   DeliverPolicy,
-  JetStreamApiCodes,
-  JetStreamApiError,
   jetstream,
   jetstreamManager,
   type JetStreamClient,
   type JetStreamManager,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { LruMap } from '@tether/runtime';
+import {
+  LruMap,
+  ensureStream,
+  getStreamMessage,
+  isWrongLastSequence,
+  storeErrorsOf,
+  toStoreError,
+} from '@tether/runtime';
 import type { AuditLog, AuditReadOptions } from './audit-log.ts';
 import { ChainVerifier, sealRecord, type ChainVerdict } from './audit-record.ts';
 import { DEFAULT_AUDIT_READ_LIMIT, matchesRead, verbOf } from './read-filter.ts';
@@ -48,15 +53,9 @@ export class JetStreamAuditLog implements AuditLog {
     opts: AuditStreamOptions & { timeoutMs?: number } = {},
   ): Promise<JetStreamAuditLog> {
     const timeout = opts.timeoutMs ?? 5_000;
-    return unavailableOnFailure('open', async () => {
+    return auditErrorsOf('open', async () => {
       const jsm = await jetstreamManager(nc, { timeout });
-      const desired = auditStreamConfig(opts);
-      try {
-        await jsm.streams.add(desired);
-      } catch (err) {
-        if (err instanceof JetStreamApiError && err.code === 10058) await jsm.streams.update(desired.name, desired);
-        else throw err;
-      }
+      await ensureStream(jsm, auditStreamConfig(opts));
       return new JetStreamAuditLog(jetstream(nc, { timeout }), jsm);
     });
   }
@@ -97,12 +96,12 @@ export class JetStreamAuditLog implements AuditLog {
         this.recent.set(entry.eventId, ack.seq);
         return record;
       } catch (err) {
-        if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) {
+        if (isWrongLastSequence(err)) {
           await this.catchUp(); // another writer appended: chain to its record instead
           continue;
         }
         this.tail = undefined; // outcome unknown (timeout, disconnect): read the tail again next time
-        throw toUnavailable(err, 'append');
+        throw toStoreError(err, 'append', AUDIT_STREAM);
       }
     }
     throw new TetherError(
@@ -196,14 +195,7 @@ export class JetStreamAuditLog implements AuditLog {
   }
 
   private getMsg(query: { seq: number } | { last_by_subj: string }) {
-    return unavailableOnFailure('read', async () => {
-      try {
-        return (await this.jsm.streams.getMessage(STREAM_AUDIT, query)) ?? undefined;
-      } catch (err) {
-        if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.NoMessageFound) return undefined;
-        throw err;
-      }
-    });
+    return auditErrorsOf('read', () => getStreamMessage(this.jsm, STREAM_AUDIT, query));
   }
 
   /**
@@ -212,7 +204,7 @@ export class JetStreamAuditLog implements AuditLog {
    */
   private async *range(from: number, to: number, filter: string = auditSubjects.all): AsyncIterable<Raw> {
     if (to < from) return;
-    const consumer = await unavailableOnFailure('read', () =>
+    const consumer = await auditErrorsOf('read', () =>
       this.js.consumers.get(STREAM_AUDIT, {
         filter_subjects: filter,
         deliver_policy: DeliverPolicy.StartSequence,
@@ -247,23 +239,6 @@ function decode(data: Uint8Array): unknown {
   }
 }
 
-function toUnavailable(err: unknown, what: string): Error {
-  if (err instanceof TetherError) return err;
-  if (err instanceof JetStreamApiError)
-    return new TetherError('INTERNAL', `audit stream ${what} failed: ${err.message} (code ${err.code})`, {
-      cause: err,
-    });
-  return new TetherError(
-    'UNAVAILABLE',
-    `audit stream unavailable (${what}): ${(err as Error)?.message ?? String(err)}; retry shortly`,
-    { cause: err },
-  );
-}
+const AUDIT_STREAM = 'audit stream';
 
-async function unavailableOnFailure<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw toUnavailable(err, what);
-  }
-}
+const auditErrorsOf = <T>(what: string, fn: () => Promise<T>) => storeErrorsOf(fn, what, AUDIT_STREAM);

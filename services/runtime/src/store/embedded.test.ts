@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TetherError, type EventEnvelope, type StoredEvent } from '@tether/contracts';
-import { EmbeddedEventStore } from './embedded.ts';
+import { EmbeddedEventStore } from './embedded/index.ts';
 import { KvRevisionError, WrongLastSequenceError, type KvChange } from './port.ts';
 
 const dirs: string[] = [];
@@ -283,7 +283,7 @@ describe('EmbeddedEventStore: one writer, many readers', () => {
   }, async () => {
     const dir = tempDir();
     const script = join(dir, 'writer.mts');
-    const storeUrl = pathToFileURL(fileURLToPath(new URL('./embedded.ts', import.meta.url))).href;
+    const storeUrl = pathToFileURL(fileURLToPath(new URL('./embedded/index.ts', import.meta.url))).href;
     writeFileSync(
       script,
       `import { EmbeddedEventStore } from ${JSON.stringify(storeUrl)};

@@ -1,3 +1,3 @@
 export * from './port.ts';
-export * from './jetstream.ts';
-export * from './embedded.ts';
+export * from './jetstream/index.ts';
+export * from './embedded/index.ts';

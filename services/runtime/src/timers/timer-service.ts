@@ -4,10 +4,10 @@ import type { SavedActor } from '../actor/fold.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { silentLogger, type Logger } from '../logger.ts';
 import type { ProjectedDoc } from '../readmodel.ts';
-import type { EventStore } from '../store/port.ts';
+import type { KeyValueStore } from '../store/port.ts';
 
 export interface TimerServiceOptions {
-  store: EventStore;
+  store: KeyValueStore;
   registry: Record<string, EntityDefinition>;
   /** Delivers a fired deadline as a command (the local actor host, or the NATS bus). */
   send: (cmd: Command) => Promise<CommandReply>;

@@ -25,8 +25,3 @@ export async function canSpawnTerminal(cmd: Command & { entityId: string }, host
       reason: 'SESSION_TERMINATED',
     });
 }
-
-/** lane.create needs a configured workspace. */
-export const canCreateLane = (known: (id: string) => unknown) => async (cmd: Command & { entityId: string }) => {
-  known((cmd.data as { workspaceId: string }).workspaceId);
-};

@@ -1,13 +1,27 @@
 import { TetherError } from '@tether/contracts';
 import type { Logger } from '../../logger.ts';
 
-/** What the parts of one open store share. */
-export interface StoreContext {
-  dir: string;
-  readOnly: boolean;
-  logger: Logger;
-  /** Aborted when the store closes: ends followers and watchers. */
-  closing: AbortSignal;
+/** What the surfaces of one open store share, and the checks each call makes. */
+export class StoreContext {
+  /** Set once close has stopped the subscriptions: every call is refused from then on. */
+  closed = false;
+
+  constructor(
+    readonly dir: string,
+    readonly readOnly: boolean,
+    readonly logger: Logger,
+    /** Aborted when the store closes: ends followers and watchers. */
+    readonly closing: AbortSignal,
+  ) {}
+
+  assertOpen(): void {
+    if (this.closed) throw closedError(this.dir);
+  }
+
+  assertWritable(): void {
+    this.assertOpen();
+    if (this.readOnly) throw readOnlyError(this.dir);
+  }
 }
 
 /** How often a read-only store looks at the files for records written by the owning process. */

@@ -2,8 +2,8 @@ import type { StoredEvent } from '@tether/contracts';
 import type { Logger } from '../../logger.ts';
 import type { Subscription } from '../port.ts';
 import { sleep } from './common.ts';
-import type { EventLog } from './event-log.ts';
-import type { EmbeddedKv } from './kv.ts';
+import type { StreamFile } from './stream-file.ts';
+import type { EmbeddedKv } from './kv-bucket.ts';
 
 /** What is persisted per durable subscription: every matching event up to `floor` is acknowledged. */
 export interface Position {
@@ -11,10 +11,10 @@ export interface Position {
   filter: string;
 }
 
-export const REDELIVERY_DELAY_MS = 500;
+const REDELIVERY_DELAY_MS = 500;
 
 export interface ConsumerDeps {
-  log: EventLog;
+  log: StreamFile;
   /** The positions bucket, keyed by subscription name. */
   positions: EmbeddedKv;
   logger: Logger;

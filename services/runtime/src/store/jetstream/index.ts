@@ -1,0 +1,4 @@
+export { connectNats } from './connection.ts';
+export * from './errors.ts';
+export * from './store.ts';
+export * from './streams.ts';

@@ -1,0 +1,45 @@
+/** Named key-value buckets: actor snapshots, read models, subscription positions. */
+export interface KeyValueStore {
+  kv(bucket: string): Promise<KvBucket>;
+  /** Drops a whole KV bucket (used to rebuild a projection). */
+  destroyKv(bucket: string): Promise<void>;
+}
+
+export interface KvEntry<T = unknown> {
+  key: string;
+  value: T;
+  revision: number;
+}
+
+/** A change seen by a watcher; `value` is undefined when the key was deleted. */
+export interface KvChange<T = unknown> {
+  key: string;
+  value: T | undefined;
+  revision: number;
+  op: 'put' | 'delete';
+}
+
+export interface KvBucket {
+  readonly name: string;
+  get<T = unknown>(key: string): Promise<KvEntry<T> | undefined>;
+  put(key: string, value: unknown): Promise<number>;
+  /** Creates a key that must not exist yet. @throws KvRevisionError when it exists. */
+  create(key: string, value: unknown): Promise<number>;
+  /** Compare-and-set. @throws KvRevisionError when the key's revision is not `revision`. */
+  update(key: string, value: unknown, revision: number): Promise<number>;
+  delete(key: string): Promise<void>;
+  keys(): Promise<string[]>;
+  /** Current values first (when `initial`), then every change, until the signal aborts. */
+  watch<T = unknown>(opts: { signal: AbortSignal; initial?: boolean }): AsyncIterable<KvChange<T>>;
+}
+
+export class KvRevisionError extends Error {
+  constructor(
+    readonly bucket: string,
+    readonly key: string,
+    readonly expected: number | 'absent',
+  ) {
+    super(`kv ${bucket}/${key}: revision is not ${expected}`);
+    this.name = 'KvRevisionError';
+  }
+}
