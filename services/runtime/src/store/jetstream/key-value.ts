@@ -77,9 +77,10 @@ class JetStreamKv implements KvBucket {
     await this.conn.guarded('kv delete', () => this.kv.delete(key));
   }
   async keys() {
-    const out: string[] = [];
-    for await (const k of await this.conn.guarded('kv keys', () => this.kv.keys())) out.push(k);
-    return out;
+    // A Set: in a cluster the lister's ordered consumer may be reset and hand a key over twice.
+    const out = new Set<string>();
+    for await (const k of await this.conn.guarded('kv keys', () => this.kv.keys())) out.add(k);
+    return [...out];
   }
   async *watch<T>(opts: { signal: AbortSignal; initial?: boolean }): AsyncIterable<KvChange<T>> {
     const it = await this.conn.guarded('kv watch', () =>
