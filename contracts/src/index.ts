@@ -12,3 +12,4 @@ export * from './api/sharing.ts';
 export * from './audit.ts';
 export * from './http/schemas.ts';
 export * from './http/routes.ts';
+export * from './config/settings.ts';
