@@ -24,7 +24,11 @@ describe('settings', () => {
       TETHER_SHARE_TTL_MS: 1_800_000,
       TETHER_NO_CHILD_NATS: false,
     });
-    expect(config.NATS_URL).toBeUndefined();
+    expect([config.NATS_URL, config.TETHER_SHARE_POLICY, config.TETHER_WORKSPACES]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
     expect(new Set(Object.values(sources))).toEqual(new Set(['default']));
   });
 
@@ -84,7 +88,7 @@ describe('settings', () => {
   it('readConfig reports problems without throwing, with the good values alongside', () => {
     const r = readConfig({ TETHER_PORT: 'x', TETHER_HOME: '/data' });
     expect(r.problems.map((p) => p.name)).toEqual(['TETHER_PORT']);
-    expect(r.config.TETHER_HOME).toBe('/data');
+    expect([r.config.TETHER_HOME, r.config.TETHER_URL]).toEqual(['/data', undefined]);
   });
 
   it('documents every setting in one line, and the README table is current (`npm run config-docs`)', () => {

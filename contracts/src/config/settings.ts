@@ -30,7 +30,7 @@ const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
 
 const setting = <S extends z.ZodType>(s: Setting<S>) => s;
 
-/** A string used as given; "" counts as unset. */
+/** A string used as given; "" counts as unset. `default` is the value used when unset. */
 const text = (description: string, o: { scope: SettingScope; type?: string; default?: string; expects?: string }) =>
   setting({
     schema: o.default === undefined ? z.string().optional() : z.string().default(o.default),
@@ -129,7 +129,7 @@ export const settings = {
   }),
   TETHER_URL: {
     ...url('Where CLI commands find a running tether', { scope: 'cli', default: 'http://127.0.0.1:$TETHER_PORT' }),
-    derive: (c) => `http://127.0.0.1:${c.TETHER_PORT}`,
+    derive: (c) => (c.TETHER_PORT === undefined ? undefined : `http://127.0.0.1:${c.TETHER_PORT}`),
   },
   TETHER_ACTOR: {
     ...text('Who CLI commands act as: "alice" (a person) or "kind:id", e.g. "ai:codex-1"', {
@@ -189,11 +189,10 @@ export const settings = {
   TETHER_HARNESS_CHECK_MS: duration(5_000, 'How often the harness is checked'),
   TETHER_HARNESS_SLOW_MS: duration(2_000, 'A harness check slower than this degrades the route'),
   TETHER_HARNESS_COOLDOWN_MS: duration(10_000, 'How long after a change the harness route may recover', { min: 0 }),
-  TETHER_SHARE_POLICY: text('Share policy file: JSON rules of who may share which terminal, how', {
-    scope: 'server',
-    type: 'path',
+  TETHER_SHARE_POLICY: {
+    ...text('Share policy file: JSON rules of who may share which terminal, how', { scope: 'server', type: 'path' }),
     default: '$TETHER_HOME/share-policy.json if present, else built in (people share read-only)',
-  }),
+  },
   TETHER_SHARE_TTL_MS: duration(30 * 60_000, 'Lifetime of a share whose request names none'),
   TETHER_SHARE_MIN_TTL_MS: duration(60_000, 'Shortest share lifetime a request may ask for'),
   TETHER_SHARE_MAX_TTL_MS: duration(4 * 3_600_000, 'Longest share lifetime, extensions included'),
