@@ -445,6 +445,21 @@ export const routes = {
 } as const satisfies Record<string, RouteSpec>;
 
 export type OperationId = keyof typeof routes;
+type Routes = typeof routes;
+type Parsed<S> = S extends z.ZodType ? z.output<S> : never;
+/** What a handler receives and answers, by operation id: parsed path parameters, query and body, and its reply. */
+export type RouteParams<Op extends OperationId> = Routes[Op] extends { params: infer P }
+  ? Parsed<P>
+  : Record<string, never>;
+export type RouteQuery<Op extends OperationId> = Routes[Op] extends { query: infer Q }
+  ? Parsed<Q>
+  : Record<string, never>;
+export type RouteBody<Op extends OperationId> = Routes[Op] extends { body: { schema: infer B } }
+  ? Parsed<B>
+  : undefined;
+export type RouteReply<Op extends OperationId> = Routes[Op]['reply'] extends z.ZodType
+  ? z.input<Routes[Op]['reply']>
+  : string;
 
 /** The router's form of a route's path: /v1/shares/{share} → /v1/shares/:share. */
 export const routerPath = (path: string) => path.replace(/\{([^}]+)\}/g, ':$1');

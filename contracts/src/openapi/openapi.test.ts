@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { entityContracts } from '../entities.ts';
-import { routerPath, routes, type RouteSpec } from '../http/routes.ts';
+import {
+  type RouteBody,
+  type RouteParams,
+  type RouteReply,
+  type RouteSpec,
+  routerPath,
+  routes,
+} from '../http/routes.ts';
 import { openApiDocument } from './document.ts';
 import { OPENAPI_PATH, renderOpenApi } from './write.ts';
 
@@ -69,6 +76,15 @@ describe('openapi', () => {
       return JSON.stringify(inPath) !== JSON.stringify(Object.keys(r.params?.shape ?? {}).sort());
     });
     expect(wrong.map(([id]) => id)).toEqual([]);
+  });
+
+  it('types a handler by operation id', () => {
+    const params: RouteParams<'participants.kick'> = { share: 's1', participant: 'p1' };
+    const body: RouteBody<'shares.extend'> = { ttl_ms: 60_000 };
+    const reply: RouteReply<'healthz'> = { ok: true, store: 'embedded' };
+    expect(routes['participants.kick'].params.parse(params)).toEqual(params);
+    expect(routes['shares.extend'].body.schema.parse(body)).toEqual(body);
+    expect(routes.healthz.reply.parse(reply)).toEqual(reply);
   });
 
   it('turns an OpenAPI path into the router form', () => {

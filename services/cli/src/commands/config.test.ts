@@ -16,6 +16,9 @@ describe('tether config', () => {
     const lines = printed[0]!.human.split('\n');
     expect(lines[0]).toMatch(/^setting\s+value\s+from$/);
     expect(lines.find((l) => l.startsWith('TETHER_PORT '))).toMatch(/^TETHER_PORT\s+8080\s+env$/);
+    expect(lines.find((l) => l.startsWith('TETHER_SHARE_TTL_MS '))).toMatch(
+      /^TETHER_SHARE_TTL_MS\s+1800000 ms\s+default$/,
+    );
     expect(lines.find((l) => l.startsWith('TETHER_URL '))).toMatch(
       /^TETHER_URL\s+http:\/\/127\.0\.0\.1:8080\s+default$/,
     );

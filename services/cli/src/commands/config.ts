@@ -23,11 +23,13 @@ export async function configCmd(out: Out, _flags: { json?: boolean } = {}, env: 
       ...(problem ? { problem: problem.message } : {}),
     };
   });
-  const width = (k: 'name' | 'value') => Math.min(48, Math.max(...rows.map((r) => r[k].length)));
-  const [nameW, valueW] = [width('name'), width('value')];
+  const withUnit = (r: { value: string; unit?: string; source: string }) =>
+    r.unit && r.source !== 'invalid' ? `${r.value} ${r.unit}` : r.value;
+  const nameW = Math.max(...rows.map((r) => r.name.length));
+  const valueW = Math.min(48, Math.max(...rows.map((r) => withUnit(r).length)));
   const table = [
     `${'setting'.padEnd(nameW)}  ${'value'.padEnd(valueW)}  from`,
-    ...rows.map((r) => `${r.name.padEnd(nameW)}  ${r.value.padEnd(valueW)}  ${r.source}`),
+    ...rows.map((r) => `${r.name.padEnd(nameW)}  ${withUnit(r).padEnd(valueW)}  ${r.source}`),
   ].join('\n');
   out.print(table, { ok: problems.length === 0, settings: rows });
   if (problems.length > 0) throw configError(problems);
