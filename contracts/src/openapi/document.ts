@@ -49,16 +49,21 @@ export function openApiDocument() {
 /** The generic command route, once per entity verb: its own path, operation id and data schema. */
 function commandOperations(route: RouteSpec, components: Components) {
   // Application commands (session.ensure, share.create …) take the place of the entity verb of the same name.
+  const application: Record<string, Record<string, { data: z.ZodType; summary: string }>> = {
+    session: { ensure: sessionEnsure },
+    share: sharingApi.shareApplicationCommands,
+  };
   const commands: Record<string, Record<string, { data: z.ZodType; summary: string; creates?: boolean }>> = {
     ...entityContracts,
-    session: { ...entityContracts.session, ensure: sessionEnsure },
-    share: { ...entityContracts.share, ...sharingApi.shareApplicationCommands },
+    session: { ...entityContracts.session, ...application.session },
+    share: { ...entityContracts.share, ...application.share },
   };
   return Object.entries(commands).flatMap(([entity, verbs]) =>
     Object.entries(verbs).map(([verb, c]) => {
       const schema = CommandRequest.extend({ data: c.data });
       components.name(schema, `${cap(entity)}${cap(verb)}Command`);
-      const creates = 'creates' in c && c.creates === true;
+      // As the gateway answers: 201 for an entity verb that creates; an application command answers 200 here.
+      const creates = c.creates === true && !application[entity]?.[verb];
       return {
         operationId: `${entity}.${verb}`,
         route: {
