@@ -10,19 +10,15 @@ const END = '<!-- settings:end -->';
 const cell = (s: string) => s.replace(/\|/g, '\\|');
 const readers = { server: '`tether up`', cli: 'CLI commands', both: 'both' } as const;
 
-/** A Markdown table of every setting: name, type, unit, default, who reads it, what it does. */
+/** A Markdown table of every setting (name, type, unit, default, who reads it, what it does), aligned as Biome formats it. */
 export function renderSettingsTable(): string {
-  const rows = Object.entries(settings as Record<string, Setting>).map(
-    ([name, s]) =>
-      `| \`${name}\` | ${cell(s.type)} | ${s.unit ?? ''} | ${s.default === undefined ? 'unset' : cell(s.default)} | ${readers[s.scope]} | ${cell(s.description)} |`,
+  const head = ['setting', 'type', 'unit', 'default', 'read by', 'what it does'];
+  const rows = Object.entries(settings as Record<string, Setting>).map(([name, s]) =>
+    [`\`${name}\``, s.type, s.unit ?? '', s.default ?? 'unset', readers[s.scope], s.description].map(cell),
   );
-  return [
-    START,
-    '| setting | type | unit | default | read by | what it does |',
-    '|---|---|---|---|---|---|',
-    ...rows,
-    END,
-  ].join('\n');
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [START, line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), END].join('\n');
 }
 
 /** The README with its settings table replaced by the current one. */
