@@ -9,6 +9,8 @@ export const ErrorCode = z.enum([
   'CONFLICT',
   'UNAVAILABLE',
   'INTERNAL',
+  /** A setting (environment variable) has a bad value; tether does not start. */
+  'INVALID_CONFIG',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
@@ -34,6 +36,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   CONFLICT: 409,
   UNAVAILABLE: 503,
   INTERNAL: 500,
+  INVALID_CONFIG: 500,
 };
 
 /** A typed failure that crosses process boundaries as an ErrorBody. */

@@ -10,3 +10,6 @@ export * from './policy.ts';
 export * from './entities/sharing.ts';
 export * from './api/sharing.ts';
 export * from './audit.ts';
+export * from './http/schemas.ts';
+export * from './http/routes.ts';
+export * from './config/settings.ts';

@@ -11,6 +11,7 @@ import {
   ParticipantView,
   SessionView,
   ShareCreated,
+  StreamActor,
   ShareView,
   TerminalView,
 } from '@tether/contracts';
@@ -48,6 +49,29 @@ const Actor = z.object({
 type Case = { call: () => Promise<{ status: number; body: unknown }>; status: number; schema: z.ZodType };
 const get = (path: () => string) => () => api(cp.url, 'GET', path());
 const post = (path: () => string, body?: () => unknown) => () => api(cp.url, 'POST', path(), body?.());
+
+/** The events of a server-sent event stream up to its first `ready` event, with the status and content type. */
+async function sse(path: string): Promise<{ status: number; body: unknown }> {
+  const ac = new AbortController();
+  const res = await fetch(cp.url + path, { signal: ac.signal });
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const events: { event: string; data: unknown }[] = [];
+  let text = '';
+  while (!events.some((e) => e.event === 'ready')) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+    const blocks = text.split('\n\n');
+    text = blocks.pop()!;
+    for (const block of blocks) {
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (event && data) events.push({ event, data: JSON.parse(data) });
+    }
+  }
+  ac.abort();
+  return { status: res.status, body: { contentType: res.headers.get('content-type'), events } };
+}
 
 const cases: Record<string, Case> = {
   'post /v1/workspaces/{ws}/lanes': {
@@ -266,6 +290,22 @@ const cases: Record<string, Case> = {
     call: get(() => '/v1/projections'),
     status: 200,
     schema: z.object({ items: z.array(z.object({ name: z.string(), bucket: z.string(), lag: z.number().int() })) }),
+  },
+  // Every live actor first (the lanes above among them), then `ready`.
+  'get /v1/stream': {
+    call: () => sse('/v1/stream'),
+    status: 200,
+    schema: z.object({
+      contentType: z.literal('text/event-stream'),
+      events: z
+        .array(
+          z.discriminatedUnion('event', [
+            z.object({ event: z.literal('actor'), data: StreamActor }),
+            z.object({ event: z.literal('ready'), data: z.object({}).strict() }),
+          ]),
+        )
+        .refine((es) => es.some((e) => e.event === 'actor' && e.data.entity === 'lane'), 'the lanes are streamed'),
+    }),
   },
   'get /healthz': {
     call: get(() => '/healthz'),

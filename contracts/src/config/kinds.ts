@@ -1,0 +1,114 @@
+import { z } from 'zod';
+
+// The kinds of setting (text, URL, duration, integer, port, flag): how each parses its variable's text
+// and how it reads in the docs and in an error message.
+
+/** Who reads a setting: `tether up` (server), the other CLI commands (cli), or both. */
+export type SettingScope = 'server' | 'cli' | 'both';
+export type Env = Record<string, string | undefined>;
+
+export interface Setting<S extends z.ZodType = z.ZodType> {
+  /** Parses the variable's text into the value tether uses, the default applied when unset. */
+  schema: S;
+  type: string;
+  unit?: string;
+  /** The default as people read it; undefined when unset means "not used". */
+  default?: string;
+  /** What a valid value looks like, for the error message. */
+  expects: string;
+  description: string;
+  scope: SettingScope;
+  /** A number: "" is an error rather than unset (Number("") would be 0). */
+  numeric?: true;
+  /** A default that depends on other settings or the environment (TETHER_URL on TETHER_PORT). */
+  derive?: (config: Record<string, unknown>, env: Env) => unknown;
+}
+
+const DURATION = /^(\d+)(ms|s|m|h)?$/;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+
+export const setting = <S extends z.ZodType>(s: Setting<S>) => s;
+
+/** A string used as given; "" counts as unset. `default` is the value used when unset. */
+export const text = (
+  description: string,
+  o: { scope: SettingScope; type?: string; default?: string; expects?: string },
+) =>
+  setting({
+    schema: o.default === undefined ? z.string().optional() : z.string().default(o.default),
+    type: o.type ?? 'string',
+    default: o.default,
+    expects: o.expects ?? 'any text',
+    description,
+    scope: o.scope,
+  });
+
+export const url = (description: string, o: { scope: SettingScope; default?: string }) =>
+  setting({
+    schema: z.url({ protocol: /^https?$/, error: 'not an http(s) URL' }).optional(),
+    type: 'url',
+    default: o.default,
+    expects: 'an http(s) URL, e.g. http://127.0.0.1:8317',
+    description,
+    scope: o.scope,
+  });
+
+/** Milliseconds, or a whole number with a unit: 1500, 90s, 5m, 1h. */
+export const duration = (ms: number, description: string, o: { scope?: SettingScope; min?: number } = {}) => {
+  const min = o.min ?? 1;
+  return setting({
+    schema: z
+      .string()
+      .regex(DURATION, 'not a duration')
+      .transform((v) => {
+        const [, n, unit] = DURATION.exec(v)!;
+        return Number(n) * UNIT_MS[(unit ?? 'ms') as keyof typeof UNIT_MS];
+      })
+      .pipe(z.number().max(Number.MAX_SAFE_INTEGER, 'too large').min(min, `below the minimum of ${min} ms`))
+      .default(ms),
+    type: 'duration',
+    unit: 'ms',
+    numeric: true,
+    default: String(ms),
+    expects: `a whole number of milliseconds (e.g. ${ms}) or one with a unit (90s, 5m, 1h), at least ${min} ms`,
+    description,
+    scope: o.scope ?? 'server',
+  });
+};
+
+export const integer = (
+  def: number,
+  description: string,
+  o: { scope?: SettingScope; min: number; max: number; unit?: string; type?: string },
+) =>
+  setting({
+    schema: z
+      .string()
+      .regex(/^\d+$/, 'not a whole number')
+      .transform(Number)
+      .pipe(z.number().min(o.min, `below the minimum of ${o.min}`).max(o.max, `above the maximum of ${o.max}`))
+      .default(def),
+    type: o.type ?? 'integer',
+    unit: o.unit,
+    numeric: true,
+    default: String(def),
+    expects: `a whole number from ${o.min} to ${o.max}`,
+    description,
+    scope: o.scope ?? 'server',
+  });
+
+export const port = (def: number, description: string, o: { scope: SettingScope; min: number }) =>
+  integer(def, description, { ...o, max: 65_535, type: 'port' });
+
+export const flag = (description: string, scope: SettingScope) =>
+  setting({
+    schema: z
+      .enum(['1', '0', 'true', 'false', 'yes', 'no'], { error: 'not a yes/no value' })
+      .transform((v) => v === '1' || v === 'true' || v === 'yes')
+      .default(false),
+    type: 'flag',
+    default: '0',
+    expects: '1 or 0 (true/false, yes/no)',
+    description,
+    scope,
+  });

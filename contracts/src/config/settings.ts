@@ -1,0 +1,223 @@
+import { z } from 'zod';
+import { TetherError } from '../errors.ts';
+import { duration, type Env, flag, integer, port, type Setting, setting, text, url } from './kinds.ts';
+
+export type { Env, Setting, SettingScope } from './kinds.ts';
+
+// Every setting tether reads from its environment, parsed once at start. Pure: the caller passes the
+// environment in (parseConfig(process.env)); nothing here reads process.env.
+
+/** Every setting, by its environment variable. */
+export const settings = {
+  NATS_URL: text('NATS server(s) with JetStream holding the event log, e.g. nats://127.0.0.1:4222', {
+    scope: 'both',
+    type: 'url list',
+    expects: 'nats://host:port, or several separated by commas',
+  }),
+  TETHER_HOME: text('Data folder: embedded store, local nats-server, worktrees, tmux socket, logs, secret key', {
+    scope: 'both',
+    type: 'path',
+    default: '.tether',
+  }),
+  TETHER_PORT: port(7420, 'HTTP port of `tether up` (0: any free port; --port wins); the default TETHER_URL uses it', {
+    scope: 'both',
+    min: 0,
+  }),
+  TETHER_URL: {
+    ...url('Where CLI commands find a running tether', { scope: 'cli', default: 'http://127.0.0.1:$TETHER_PORT' }),
+    derive: (c) => (c.TETHER_PORT === undefined ? undefined : `http://127.0.0.1:${c.TETHER_PORT}`),
+  },
+  TETHER_ACTOR: {
+    ...text('Who CLI commands act as: "alice" (a person) or "kind:id", e.g. "ai:codex-1"', {
+      scope: 'cli',
+      expects: 'a name, or kind:id with kind human, ai or service',
+    }),
+    default: '$USER, else "cli"',
+    derive: (_c: Record<string, unknown>, env: Env) => env.USER || 'cli',
+  },
+  TETHER_WORKSPACE: text('Workspace of the lane, session and terminal commands (--workspace wins)', {
+    scope: 'cli',
+    default: 'default',
+  }),
+  TETHER_LOG_LEVEL: setting({
+    schema: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'not a log level' })
+      .default('info'),
+    type: 'level',
+    default: 'info',
+    expects: 'fatal, error, warn, info, debug, trace or silent',
+    description: 'How much tether logs (JSON lines on stderr)',
+    scope: 'both',
+  }),
+  TETHER_REPLICAS: integer(1, 'Replicas of the JetStream streams and buckets tether creates (3 on a cluster)', {
+    scope: 'both',
+    min: 1,
+    max: 5,
+    unit: 'replicas',
+  }),
+  TETHER_NO_CHILD_NATS: flag('Never start a local nats-server: without NATS_URL, use the embedded store', 'server'),
+  TETHER_WORKSPACES: setting({
+    schema: z
+      .string()
+      .regex(/^([^=,]+=[^,]+)(,[^=,]+=[^,]+)*,?$/, 'not a list of id=/path/to/repo')
+      .optional(),
+    type: 'id=path,…',
+    default: '"default" = the repository tether runs in',
+    expects: 'id=/path/to/repo, several separated by commas',
+    description: 'Git repositories lanes are worktrees of, by workspace id',
+    scope: 'server',
+  }),
+  TETHER_PUBLIC_URL: url('Base URL of participant links (set it behind a proxy)', {
+    scope: 'server',
+    default: 'the address tether listens on',
+  }),
+  TETHER_SESSION_HEARTBEAT_MS: duration(60_000, 'A session without a heartbeat for this long is detached'),
+  TETHER_TERMINAL_MAX_BPS: integer(2_000_000, 'Output rate above which a terminal is throttled', {
+    min: 1,
+    max: Number.MAX_SAFE_INTEGER,
+    unit: 'bytes/s',
+  }),
+  TETHER_HARNESS_URL: url('Base URL of the cliproxy harness; unset: sessions use native OpenAI', { scope: 'server' }),
+  TETHER_HARNESS_HEALTH_URL: url('Health endpoint of the harness', {
+    scope: 'server',
+    default: '$TETHER_HARNESS_URL/health',
+  }),
+  TETHER_HARNESS_CHECK_MS: duration(5_000, 'How often the harness is checked'),
+  TETHER_HARNESS_SLOW_MS: duration(2_000, 'A harness check slower than this degrades the route'),
+  TETHER_HARNESS_COOLDOWN_MS: duration(10_000, 'How long after a change the harness route may recover', { min: 0 }),
+  TETHER_SHARE_POLICY: {
+    ...text('Share policy file: JSON rules of who may share which terminal, how', { scope: 'server', type: 'path' }),
+    default: '$TETHER_HOME/share-policy.json if present, else built in (people share read-only)',
+  },
+  TETHER_SHARE_TTL_MS: duration(30 * 60_000, 'Lifetime of a share whose request names none'),
+  TETHER_SHARE_MIN_TTL_MS: duration(60_000, 'Shortest share lifetime a request may ask for'),
+  TETHER_SHARE_MAX_TTL_MS: duration(4 * 3_600_000, 'Longest share lifetime, extensions included'),
+  TETHER_SHARE_WARN_MS: duration(5 * 60_000, 'Participants are warned this long before a share expires', { min: 0 }),
+  TETHER_SHARE_MAX_PER_TERMINAL: integer(3, 'Live shares one terminal may have', {
+    min: 1,
+    max: 1_000,
+    unit: 'shares',
+  }),
+  TETHER_APPROVAL_TIMEOUT_MS: duration(15 * 60_000, 'A share held for approval is denied after this long'),
+  TETHER_SHARE_READY_MS: duration(10_000, 'How long a tmate or upterm share may take to start'),
+  TETHER_SHARE_HEARTBEAT_MS: duration(1_000, 'How often a tmate or upterm share worker is probed'),
+  TETHER_TMATE_BIN: text('tmate binary, a name on PATH or a path', { scope: 'server', type: 'path', default: 'tmate' }),
+  TETHER_TMATE_HOST: text('Self-hosted tmate-ssh-server (tmate shares need one; the public relay is retired)', {
+    scope: 'server',
+    type: 'host',
+  }),
+  TETHER_TMATE_PORT: port(22, 'SSH port of the tmate server', { scope: 'server', min: 1 }),
+  TETHER_TMATE_RSA_FINGERPRINT: text('RSA host key fingerprint of the tmate server (this or the Ed25519 one)', {
+    scope: 'server',
+    expects: 'SHA256:…',
+  }),
+  TETHER_TMATE_ED25519_FINGERPRINT: text('Ed25519 host key fingerprint of the tmate server, e.g. SHA256:…', {
+    scope: 'server',
+    expects: 'SHA256:…',
+  }),
+  TETHER_UPTERM_BIN: text('upterm binary, a name on PATH or a path', {
+    scope: 'server',
+    type: 'path',
+    default: 'upterm',
+  }),
+  TETHER_UPTERM_SERVER: text("uptermd address, e.g. ssh://uptermd.example.com:22 (unset: upterm's own default)", {
+    scope: 'server',
+  }),
+  TETHER_UPTERM_KNOWN_HOSTS: text("known_hosts file holding the uptermd server's host key", {
+    scope: 'server',
+    type: 'path',
+  }),
+} satisfies Record<string, Setting>;
+
+export type SettingName = keyof typeof settings;
+type Schemas = { [K in SettingName]: (typeof settings)[K]['schema'] };
+
+const names = Object.keys(settings) as SettingName[];
+const shareTtls = ['TETHER_SHARE_MIN_TTL_MS', 'TETHER_SHARE_TTL_MS', 'TETHER_SHARE_MAX_TTL_MS'] as const;
+
+/** Every setting parsed from its variable's text; a share TTL default outside its bounds is refused too. */
+export const TetherConfig = z
+  .object(Object.fromEntries(names.map((k) => [k, settings[k].schema])) as Schemas)
+  .superRefine((c, ctx) => {
+    const [min, ttl, max] = shareTtls.map((k) => c[k]);
+    if (!(min! <= ttl! && ttl! <= max!))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TETHER_SHARE_TTL_MS'],
+        message: `${ttl} ms is not between TETHER_SHARE_MIN_TTL_MS (${min}) and TETHER_SHARE_MAX_TTL_MS (${max})`,
+      });
+  });
+/** The effective configuration; derived defaults (TETHER_URL, TETHER_ACTOR) always hold a value. */
+export type TetherConfig = z.output<typeof TetherConfig> & { TETHER_URL: string; TETHER_ACTOR: string };
+
+export type ConfigSource = 'env' | 'default';
+export interface ConfigProblem {
+  name: SettingName;
+  value: string;
+  message: string;
+}
+
+/** What the environment sets: "" counts as unset for text, but is an error for a number or a duration. */
+function given(env: Env): Partial<Record<SettingName, string>> {
+  const out: Partial<Record<SettingName, string>> = {};
+  for (const k of names) {
+    const v = env[k];
+    if (v !== undefined && (v !== '' || (settings[k] as Setting).numeric)) out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * Reads every setting without throwing: the values (defaults where unset), where each came from, and
+ * the problems. `tether config` shows all three; parseConfig refuses to go on with a problem.
+ */
+export function readConfig(env: Env): {
+  config: Partial<TetherConfig>;
+  sources: Record<SettingName, ConfigSource>;
+  problems: ConfigProblem[];
+} {
+  const raw = given(env);
+  const sources = Object.fromEntries(names.map((k) => [k, k in raw ? 'env' : 'default'])) as Record<
+    SettingName,
+    ConfigSource
+  >;
+  const problems: ConfigProblem[] = [];
+  const config: Record<string, unknown> = {};
+  // Each setting on its own, so one bad value does not hide the others' values.
+  for (const k of names) {
+    const r = settings[k].schema.safeParse(raw[k]);
+    if (r.success) config[k] = r.data;
+    else problems.push(problem(k, raw[k] ?? '', r.error.issues[0]?.message ?? 'invalid'));
+  }
+  if (problems.length === 0) {
+    const all = TetherConfig.safeParse(raw);
+    if (!all.success)
+      for (const i of all.error.issues)
+        problems.push(problem(i.path[0] as SettingName, raw[i.path[0] as SettingName] ?? '', i.message));
+  }
+  for (const k of names) if (config[k] === undefined) config[k] = settings[k].derive?.(config, env);
+  return { config: config as Partial<TetherConfig>, sources, problems };
+}
+
+/** The configuration tether runs with, or INVALID_CONFIG naming every bad variable and what to set instead. */
+export function parseConfig(env: Env): { config: TetherConfig; sources: Record<SettingName, ConfigSource> } {
+  const { config, sources, problems } = readConfig(env);
+  if (problems.length > 0) throw configError(problems);
+  return { config: config as TetherConfig, sources };
+}
+
+export function configError(problems: ConfigProblem[]): TetherError {
+  const lines = problems.map((p) => `  ${p.name}=${JSON.stringify(p.value)}: ${p.message}`);
+  return new TetherError(
+    'INVALID_CONFIG',
+    `invalid configuration (${problems.length} setting${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`,
+    { issues: problems.map((p) => ({ path: [p.name], message: p.message })) },
+  );
+}
+
+function problem(name: SettingName, value: string, what: string): ConfigProblem {
+  const s: Setting = settings[name];
+  const empty = value === '' ? 'empty' : what;
+  const fallback = s.default !== undefined ? `, or unset it for the default (${s.default})` : ', or unset it';
+  return { name, value, message: `${empty}; set ${s.expects}${fallback}` };
+}

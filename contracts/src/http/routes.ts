@@ -1,0 +1,468 @@
+import { z } from 'zod';
+import {
+  HarnessStatusView,
+  Items,
+  LaneCleanupBody,
+  LaneCreateBody,
+  LaneView,
+  SessionEnsureBody,
+  SessionView,
+  TerminalSpawnBody,
+  TerminalView,
+} from '../api/control-plane.ts';
+import {
+  ApprovalApproveBody,
+  ApprovalDenyBody,
+  ApprovalView,
+  GrantWriteBody,
+  ParticipantInviteBody,
+  ParticipantLink,
+  ParticipantView,
+  ReasonBody,
+  ShareCreateBody,
+  ShareCreated,
+  ShareExtendBody,
+  ShareLinksView,
+  ShareSwitchBody,
+  ShareView,
+  shareApplicationCommands,
+} from '../api/sharing.ts';
+import { AuditList, AuditQuery, AuditVerdict } from '../audit.ts';
+import { CommandAccepted, CommandRequest } from '../command.ts';
+import type { ErrorCode } from '../errors.ts';
+import { Token } from '../ids.ts';
+import {
+  ActorList,
+  ActorState,
+  EntityKind,
+  Health,
+  OpenApiReply,
+  ProjectionsStatus,
+  ShareListQuery,
+  EventRecord,
+  StreamActor,
+} from './schemas.ts';
+
+/** Request headers the gateway reads, and what each means. */
+export const requestHeaders = {
+  'Idempotency-Key': 'Command id; a resend returns the original result',
+  'X-Correlation-Id': 'Correlation id of the command and the events it causes (default: the command id)',
+  'X-Tether-Actor': 'Who is asking: "alice" (a person) or "kind:id", e.g. "ai:codex-1"',
+} as const;
+export type RequestHeader = keyof typeof requestHeaders;
+
+/** A reply that is not a JSON document: its content type and, for a stream, the `data` of each event type. */
+export interface RawReply {
+  contentType: 'text/plain' | 'text/event-stream';
+  events?: Record<string, z.ZodType>;
+}
+
+/** One HTTP route: everything the gateway registers and the OpenAPI document says about it. */
+export interface RouteSpec {
+  method: 'GET' | 'POST';
+  /** OpenAPI form: /v1/shares/{share}. */
+  path: string;
+  summary: string;
+  /** More than the summary, where a client needs it (e.g. the event format of a stream). */
+  description?: string;
+  /** Path parameters, one key per `{param}` of the path. */
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: { schema: z.ZodType; required: boolean };
+  /** The success body: a zod schema for JSON, else a content type. */
+  reply: z.ZodType | RawReply;
+  /** 201 where a POST creates something. */
+  status: 200 | 201;
+  /** A resend with the same Idempotency-Key answers 200 with the original result instead of `status`. */
+  resendIsOk?: true;
+  headers?: readonly RequestHeader[];
+  /** Error codes a request may be refused with (default: every code a request can cause). */
+  errors?: readonly ErrorCode[];
+}
+
+const command = ['Idempotency-Key', 'X-Correlation-Id', 'X-Tether-Actor'] as const;
+const none: readonly ErrorCode[] = [];
+const entityErrors: readonly ErrorCode[] = ['INVALID_COMMAND', 'UNKNOWN_COMMAND', 'NOT_FOUND'];
+
+const actorParams = z.object({ entity: EntityKind, entityId: Token });
+const wsParams = z.object({ ws: z.string() });
+const laneParams = wsParams.extend({ lane: z.string() });
+const shareParams = z.object({ share: Token });
+const participantParams = shareParams.extend({ participant: Token });
+const approvalParams = z.object({ approval: Token });
+const body = (schema: z.ZodType, required = true) => ({ schema, required });
+
+/**
+ * Every HTTP route of the gateway, keyed by operation id. The gateway registers one handler per
+ * operation id; the OpenAPI document is generated from this table. `command` is one handler for
+ * every entity verb; the document lists it once per verb (operation `<entity>.<verb>`).
+ */
+export const routes = {
+  command: {
+    method: 'POST',
+    path: '/v1/commands/{entity}/{verb}',
+    summary: 'Send a command to an entity (201 where the verb creates one); also on NATS tether.cmd.<entity>.<verb>',
+    params: z.object({ entity: EntityKind, verb: z.string() }),
+    body: body(CommandRequest),
+    reply: CommandAccepted,
+    status: 200,
+    resendIsOk: true,
+    headers: ['Idempotency-Key', 'X-Correlation-Id'],
+  },
+  'entity.get': {
+    method: 'GET',
+    path: '/v1/entities/{entity}/{entityId}',
+    summary: 'Current state and context of one actor (replayed from its events)',
+    params: actorParams,
+    reply: ActorState,
+    status: 200,
+    errors: entityErrors,
+  },
+  'entity.events': {
+    method: 'GET',
+    path: '/v1/entities/{entity}/{entityId}/events',
+    summary: 'Every event of one actor, oldest first',
+    params: actorParams,
+    reply: z.array(EventRecord),
+    status: 200,
+    errors: entityErrors,
+  },
+  'entity.list': {
+    method: 'GET',
+    path: '/v1/entities/{entity}',
+    summary: 'Every actor of one entity kind, from the actors read model',
+    params: z.object({ entity: EntityKind }),
+    reply: ActorList,
+    status: 200,
+    errors: ['UNKNOWN_COMMAND'],
+  },
+  'projections.list': {
+    method: 'GET',
+    path: '/v1/projections',
+    summary: 'Read models and their lag',
+    reply: ProjectionsStatus,
+    status: 200,
+    errors: none,
+  },
+  metrics: {
+    method: 'GET',
+    path: '/metrics',
+    summary: 'Prometheus metrics (projection lag, stream head)',
+    reply: { contentType: 'text/plain' },
+    status: 200,
+    errors: none,
+  },
+  healthz: {
+    method: 'GET',
+    path: '/healthz',
+    summary: 'Liveness and store kind',
+    reply: Health,
+    status: 200,
+    errors: none,
+  },
+  openapi: {
+    method: 'GET',
+    path: '/openapi.json',
+    summary: 'This document',
+    reply: OpenApiReply,
+    status: 200,
+    errors: none,
+  },
+  stream: {
+    method: 'GET',
+    path: '/v1/stream',
+    summary: 'Live read model as server-sent events (the dashboard): every current actor, then every change',
+    description:
+      'Entities lane, session, terminal, harness, share and approval. An `actor` event per actor as it is now ' +
+      '(share secrets left out) or `{entity, entityId, deleted: true}`; one `ready` event after the first ' +
+      'actor; a `: keepalive` comment every 15 s; `retry: 1000`.',
+    reply: { contentType: 'text/event-stream', events: { actor: StreamActor, ready: z.object({}).strict() } },
+    status: 200,
+    errors: none,
+  },
+  'lanes.create': {
+    method: 'POST',
+    path: '/v1/workspaces/{ws}/lanes',
+    summary: 'Create a lane; answers once its worktree exists (or provisioning failed)',
+    params: wsParams,
+    body: body(LaneCreateBody),
+    reply: LaneView,
+    status: 201,
+    resendIsOk: true,
+    headers: command,
+  },
+  'lanes.list': {
+    method: 'GET',
+    path: '/v1/workspaces/{ws}/lanes',
+    summary: 'Lanes of the workspace',
+    params: wsParams,
+    reply: Items(LaneView),
+    status: 200,
+  },
+  'lanes.get': {
+    method: 'GET',
+    path: '/v1/workspaces/{ws}/lanes/{lane}',
+    summary: 'One lane',
+    params: laneParams,
+    reply: LaneView,
+    status: 200,
+  },
+  'lanes.attach': {
+    method: 'POST',
+    path: '/v1/workspaces/{ws}/lanes/{lane}/attach',
+    summary: 'Attach to a lane (ready → running)',
+    params: laneParams,
+    reply: LaneView,
+    status: 200,
+    headers: command,
+  },
+  'lanes.cleanup': {
+    method: 'POST',
+    path: '/v1/workspaces/{ws}/lanes/{lane}/cleanup',
+    summary: 'End a lane: close its terminals, end its session, remove its worktree',
+    params: laneParams,
+    body: body(LaneCleanupBody, false),
+    reply: LaneView,
+    status: 200,
+    headers: command,
+  },
+  'sessions.ensure': {
+    method: 'POST',
+    path: '/v1/workspaces/{ws}/lanes/{lane}/sessions',
+    summary: "Return the lane's active session or start one (also tether.cmd.session.ensure)",
+    params: laneParams,
+    body: body(SessionEnsureBody),
+    reply: SessionView,
+    status: 200,
+    headers: command,
+  },
+  'sessions.list': {
+    method: 'GET',
+    path: '/v1/workspaces/{ws}/lanes/{lane}/sessions',
+    summary: 'Sessions of the lane',
+    params: laneParams,
+    reply: Items(SessionView),
+    status: 200,
+  },
+  'terminals.spawn': {
+    method: 'POST',
+    path: '/v1/workspaces/{ws}/lanes/{lane}/terminals',
+    summary: "Spawn a shell in tmux in the lane's worktree",
+    params: laneParams,
+    body: body(TerminalSpawnBody),
+    reply: TerminalView,
+    status: 201,
+    resendIsOk: true,
+    headers: command,
+  },
+  'terminals.list': {
+    method: 'GET',
+    path: '/v1/workspaces/{ws}/lanes/{lane}/terminals',
+    summary: 'Terminals of the lane',
+    params: laneParams,
+    reply: Items(TerminalView),
+    status: 200,
+  },
+  'harness.status': {
+    method: 'GET',
+    path: '/v1/harness/cliproxy/status',
+    summary: 'Harness status and the route sessions get',
+    reply: HarnessStatusView,
+    status: 200,
+  },
+  'harness.check': {
+    method: 'POST',
+    path: '/v1/harness/cliproxy/check',
+    summary: 'Check the harness now',
+    reply: HarnessStatusView,
+    status: 200,
+  },
+  'shares.create': {
+    method: 'POST',
+    path: '/v1/shares',
+    summary: shareApplicationCommands.create.summary,
+    body: body(ShareCreateBody),
+    reply: ShareCreated,
+    status: 201,
+    resendIsOk: true,
+    headers: command,
+  },
+  'shares.list': {
+    method: 'GET',
+    path: '/v1/shares',
+    summary: 'Shares, optionally of one terminal or lane, or only live ones',
+    query: ShareListQuery,
+    reply: Items(ShareView),
+    status: 200,
+  },
+  'shares.get': {
+    method: 'GET',
+    path: '/v1/shares/{share}',
+    summary: 'One share',
+    params: shareParams,
+    reply: ShareView,
+    status: 200,
+  },
+  'shares.links': {
+    method: 'GET',
+    path: '/v1/shares/{share}/links',
+    summary: "A tmate/upterm share's links, for its owner only",
+    params: shareParams,
+    reply: ShareLinksView,
+    status: 200,
+    headers: ['X-Tether-Actor'],
+  },
+  'shares.extend': {
+    method: 'POST',
+    path: '/v1/shares/{share}/extend',
+    summary: 'Add time (owner; the time left stays within the maximum TTL)',
+    params: shareParams,
+    body: body(ShareExtendBody),
+    reply: ShareView,
+    status: 200,
+    headers: command,
+  },
+  'shares.revoke': {
+    method: 'POST',
+    path: '/v1/shares/{share}/revoke',
+    summary: 'End the share now; every participant is disconnected with the reason',
+    params: shareParams,
+    body: body(ReasonBody, false),
+    reply: ShareView,
+    status: 200,
+    headers: command,
+  },
+  'shares.switch': {
+    method: 'POST',
+    path: '/v1/shares/{share}/switch',
+    summary: shareApplicationCommands.switch.summary,
+    params: shareParams,
+    body: body(ShareSwitchBody),
+    reply: ShareCreated,
+    status: 201,
+    headers: command,
+  },
+  'participants.list': {
+    method: 'GET',
+    path: '/v1/shares/{share}/participants',
+    summary: 'Participants of the share',
+    params: shareParams,
+    reply: Items(ParticipantView),
+    status: 200,
+  },
+  'participants.invite': {
+    method: 'POST',
+    path: '/v1/shares/{share}/participants',
+    summary: shareApplicationCommands.invite.summary,
+    params: shareParams,
+    body: body(ParticipantInviteBody),
+    reply: ParticipantLink,
+    status: 201,
+    resendIsOk: true,
+    headers: command,
+  },
+  'participants.grantWrite': {
+    method: 'POST',
+    path: '/v1/shares/{share}/participants/{participant}/grant-write',
+    summary: 'Let one participant type until the grant expires (owner; write shares only)',
+    params: participantParams,
+    body: body(GrantWriteBody, false),
+    reply: ShareView,
+    status: 200,
+    headers: command,
+  },
+  'participants.revokeWrite': {
+    method: 'POST',
+    path: '/v1/shares/{share}/participants/{participant}/revoke-write',
+    summary: 'Make one participant read-only again (owner)',
+    params: participantParams,
+    body: body(ReasonBody, false),
+    reply: ShareView,
+    status: 200,
+    headers: command,
+  },
+  'participants.kick': {
+    method: 'POST',
+    path: '/v1/shares/{share}/participants/{participant}/kick',
+    summary: 'Disconnect one participant and invalidate their link (owner)',
+    params: participantParams,
+    body: body(ReasonBody, false),
+    reply: ShareView,
+    status: 200,
+    headers: command,
+  },
+  'approvals.list': {
+    method: 'GET',
+    path: '/v1/approvals',
+    summary: 'Approvals of shares held by a policy rule',
+    reply: Items(ApprovalView),
+    status: 200,
+  },
+  'approvals.get': {
+    method: 'GET',
+    path: '/v1/approvals/{approval}',
+    summary: 'One approval',
+    params: approvalParams,
+    reply: ApprovalView,
+    status: 200,
+  },
+  'approvals.approve': {
+    method: 'POST',
+    path: '/v1/approvals/{approval}/approve',
+    summary: 'Approve (a human other than the requester)',
+    params: approvalParams,
+    body: body(ApprovalApproveBody, false),
+    reply: ApprovalView,
+    status: 200,
+    headers: command,
+  },
+  'approvals.deny': {
+    method: 'POST',
+    path: '/v1/approvals/{approval}/deny',
+    summary: 'Deny with a reason',
+    params: approvalParams,
+    body: body(ApprovalDenyBody),
+    reply: ApprovalView,
+    status: 200,
+    headers: command,
+  },
+  'audit.list': {
+    method: 'GET',
+    path: '/v1/audit',
+    summary:
+      'Audit records (who, when, why; redacted, hash-chained), newest `limit` or the page after `after`; also on NATS stream TETHER_AUDIT, tether.audit.<entity>.<verb>',
+    query: AuditQuery,
+    reply: AuditList,
+    status: 200,
+  },
+  'audit.verify': {
+    method: 'GET',
+    path: '/v1/audit/verify',
+    summary: 'Check the hash chain of the whole audit trail',
+    reply: AuditVerdict,
+    status: 200,
+  },
+} as const satisfies Record<string, RouteSpec>;
+
+export type OperationId = keyof typeof routes;
+type Routes = typeof routes;
+type Parsed<S> = S extends z.ZodType ? z.output<S> : never;
+/** What a handler receives and answers, by operation id: parsed path parameters, query and body, and its reply. */
+export type RouteParams<Op extends OperationId> = Routes[Op] extends { params: infer P }
+  ? Parsed<P>
+  : Record<string, never>;
+export type RouteQuery<Op extends OperationId> = Routes[Op] extends { query: infer Q }
+  ? Parsed<Q>
+  : Record<string, never>;
+export type RouteBody<Op extends OperationId> = Routes[Op] extends { body: { schema: infer B } }
+  ? Parsed<B>
+  : undefined;
+export type RouteReply<Op extends OperationId> = Routes[Op]['reply'] extends z.ZodType
+  ? z.input<Routes[Op]['reply']>
+  : string;
+
+/** The router's form of a route's path: /v1/shares/{share} → /v1/shares/:share. */
+export const routerPath = (path: string) => path.replace(/\{([^}]+)\}/g, ':$1');
+
+/** Whether a route answers JSON (else `reply` is a content type). */
+export const repliesJson = (reply: RouteSpec['reply']): reply is z.ZodType => reply instanceof z.ZodType;
