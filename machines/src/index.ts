@@ -85,3 +85,4 @@ export const registry: Record<string, EntityDefinition> = {
   approval,
 };
 export * from './reactor.ts';
+export * from './contexts.ts';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { subjects, type StoredEvent } from '@tether/contracts';
 import type { LaneContext } from '@tether/machines';
 import { listActors, type EventStore, type Logger, type SavedActor, type Subscription } from '@tether/runtime';
-import { ProcessManager, type Send } from '../process-manager.ts';
+import { ProcessManager, type Send } from '@tether/runtime';
 import { git } from './git-worktree.ts';
 import { laneBranch, type Workspaces } from './workspaces.ts';
 

@@ -1,7 +1,7 @@
 import type { StoredEvent } from '@tether/contracts';
 import type { SessionContext } from '@tether/machines';
 import type { ActorHost, EventStore, Logger, Subscription } from '@tether/runtime';
-import { ProcessManager, type Send } from '../process-manager.ts';
+import { ProcessManager, type Send } from '@tether/runtime';
 
 /** When a session terminates, its lane and its codex session id become free again. */
 export class SessionReaper {

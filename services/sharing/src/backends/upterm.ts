@@ -12,7 +12,8 @@ import {
   type ShareLinks,
   untilReady,
 } from './backend.ts';
-import { runBounded, shQuote, tmuxAttachCommand, type ProcessGroup } from './process-group.ts';
+import type { ProcessGroup } from '@tether/runtime';
+import { runBounded, shQuote, tmuxAttachCommand } from './backend-commands.ts';
 
 export interface UptermOptions {
   /** Binary name on PATH or a path; default 'upterm'. */

@@ -1,11 +1,13 @@
-import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { CommandRequest, invalid, TetherError, type Command } from '@tether/contracts';
-import { uuid, type ActorHost, type SavedActor } from '@tether/runtime';
+import type { ActorHost } from '../actor/host.ts';
+import type { SavedActor } from '../actor/fold.ts';
+import type { HttpRequest } from '../capability.ts';
+import { uuid } from '../clock.ts';
 
 /** A command from an HTTP request: headers give its id, correlation id and actor, under the command contract. */
 export function commandFrom(
-  req: FastifyRequest,
+  req: Pick<HttpRequest, 'headers'>,
   entity: string,
   verb: string,
   entityId: string | undefined,

@@ -1,6 +1,6 @@
 import type { ApprovalView, ParticipantView, ShareView } from '@tether/contracts';
-import type { ApprovalContext, ShareContext } from '@tether/machines';
-import type { SavedActor } from '@tether/runtime';
+import type { ShareContext } from '@tether/machines';
+import type { ActorOf } from './actor-reads.ts';
 
 const STATUS: Record<string, ShareView['status']> = {
   awaitingApproval: 'awaiting_approval',
@@ -11,8 +11,8 @@ const STATUS: Record<string, ShareView['status']> = {
 };
 
 /** A share as every surface shows it; `now` gives the time left. Never carries a token or a link. */
-export function shareView(a: SavedActor, now = Date.now()): ShareView {
-  const c = a.context as ShareContext;
+export function shareView(a: ActorOf<'share'>, now = Date.now()): ShareView {
+  const c = a.context;
   const ended = a.value === 'ended';
   return {
     share_id: a.entityId,
@@ -50,8 +50,8 @@ export function participantViews(c: ShareContext, now = Date.now(), ended = fals
   }));
 }
 
-export function approvalView(a: SavedActor): ApprovalView {
-  const c = a.context as ApprovalContext;
+export function approvalView(a: ActorOf<'approval'>): ApprovalView {
+  const c = a.context;
   return {
     approval_id: a.entityId,
     share_id: c.shareId,

@@ -11,11 +11,10 @@ import {
   type CommandAccepted,
   type ParticipantLink,
 } from '@tether/contracts';
-import type { ShareContext } from '@tether/machines';
 import type { ActorHost, ApplicationCommand } from '@tether/runtime';
 import type { ShareGate } from './share-gate.ts';
 import { hashToken, type SecretBox } from './secrets.ts';
-import { shareView } from './share-views.ts';
+import { readActor, shareView } from '@tether/projector';
 
 export interface ShareCommandDeps {
   host: ActorHost;
@@ -71,8 +70,7 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
   const invite = async (cmd: Command, shareId: string, name: string): Promise<ParticipantLink> => {
     // A resent command id is answered from the stream before any guard runs: check the owner here,
     // or anyone who read a command id (it is the events' correlation id) could replay it for the token.
-    const s = await host.state('share', shareId);
-    const owner = (s?.context as ShareContext | undefined)?.owner;
+    const owner = (await readActor(host, 'share', shareId))?.context.owner;
     if (!owner || !sameActor(owner, cmd.actor)) {
       throw new TetherError('NOT_ALLOWED', `only the owner of share ${shareId} makes its links`, {
         reason: 'SHARE_NOT_OWNER',
@@ -146,7 +144,7 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
       throw new TetherError('NOT_ALLOWED', `share ${shareId} denied: ${verdict.reason}`, { reason: 'SHARE_DENIED' });
     }
     const link = body.backend === 'native' ? await invite(cmd, shareId, body.participant) : null;
-    const share = shareView((await host.state('share', shareId))!);
+    const share = shareView((await readActor(host, 'share', shareId))!);
     return { ...accepted, commandId: cmd.id, result: { share, link } };
   };
 
@@ -156,17 +154,17 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
     'share.invite': async (cmd) => {
       const shareId = shareIdOf(cmd);
       const body = parse(ParticipantInviteBody, 'share.invite', cmd.data);
-      const s = await host.state('share', shareId);
+      const s = await readActor(host, 'share', shareId);
       if (!s) throw new TetherError('NOT_FOUND', `share ${shareId} does not exist`);
-      if ((s.context as ShareContext).backend !== 'native') {
+      if (s.context.backend !== 'native') {
         throw new TetherError(
           'NOT_ALLOWED',
-          `share ${shareId} runs on ${(s.context as ShareContext).backend}, whose links come from the backend; per-participant links are a native-share feature`,
+          `share ${shareId} runs on ${s.context.backend}, whose links come from the backend; per-participant links are a native-share feature`,
           { reason: 'SHARE_NOT_NATIVE' },
         );
       }
       const link = await invite(cmd, shareId, body.name);
-      const after = (await host.state('share', shareId))!;
+      const after = (await readActor(host, 'share', shareId))!;
       return {
         ok: true,
         commandId: cmd.id,
@@ -185,9 +183,9 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
     'share.switch': async (cmd) => {
       const oldId = shareIdOf(cmd);
       const body = parse(ShareSwitchBody, 'share.switch', cmd.data);
-      const old = await host.state('share', oldId);
+      const old = await readActor(host, 'share', oldId);
       if (!old) throw new TetherError('NOT_FOUND', `share ${oldId} does not exist`);
-      const c = old.context as ShareContext;
+      const c = old.context;
       if (c.backend === body.backend)
         throw new TetherError('INVALID_COMMAND', `share ${oldId} already runs on ${body.backend}`);
       const verdict = gate.decide(cmd.actor, { ...c, backend: body.backend });

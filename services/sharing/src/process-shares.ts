@@ -1,9 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '@tether/runtime';
+import { processesMarked, stopMarked, type Logger } from '@tether/runtime';
 import type { BackendStartSpec, RunningShareWorker, ShareBackendAdapter, ShareLinks } from './backends/backend.ts';
-import { processesMarked } from '../terminals/proc-scan.ts';
-import { stopMarked } from './stop-marked.ts';
 
 export interface ProcessSharesOptions {
   /** Folder for each worker's sockets and config. */

@@ -11,7 +11,7 @@ import {
   type VerbData,
   type shareContract,
 } from '@tether/contracts';
-import type { TerminalContext } from '@tether/machines';
+import { readActor } from '@tether/projector';
 import type { ActorHost, Logger } from '@tether/runtime';
 import { PolicyGate } from './policy-gate.ts';
 
@@ -84,7 +84,7 @@ export class ShareGate {
   }
 
   async liveTerminal(host: ActorHost, terminalId: string) {
-    const t = await host.state('terminal', terminalId);
+    const t = await readActor(host, 'terminal', terminalId);
     if (!t) throw new TetherError('NOT_FOUND', `terminal ${terminalId} does not exist`);
     if (!LIVE_TERMINAL.has(String(t.value))) {
       throw new TetherError(
@@ -93,7 +93,7 @@ export class ShareGate {
         { reason: 'TERMINAL_NOT_ACTIVE' },
       );
     }
-    return { ...t, context: t.context as TerminalContext };
+    return t;
   }
 
   /**
@@ -102,10 +102,13 @@ export class ShareGate {
    */
   decided = async (cmd: Command & { entityId: string }, host: ActorHost): Promise<void> => {
     const { approvalId } = cmd.data as { approvalId: string };
-    const [a, share] = await Promise.all([host.state('approval', approvalId), host.state('share', cmd.entityId)]);
+    const [a, share] = await Promise.all([
+      readActor(host, 'approval', approvalId),
+      readActor(host, 'share', cmd.entityId),
+    ]);
     const expected = cmd.verb === 'approved' ? ['approved'] : ['denied', 'expired'];
-    const ac = a?.context as { shareId: string; requestedBy: Actor } | undefined;
-    const owner = (share?.context as { owner?: Actor } | undefined)?.owner;
+    const ac = a?.context;
+    const owner = share?.context.owner;
     const own =
       !!ac && !!owner && approvalId === cmd.entityId && ac.shareId === cmd.entityId && sameActor(ac.requestedBy, owner);
     if (!a || !own || !expected.includes(String(a.value))) {

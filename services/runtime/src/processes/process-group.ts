@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa } from 'execa';
-import { processesMarked } from '../../terminals/proc-scan.ts';
+import { processesMarked } from './proc-scan.ts';
+import { signal, terminate } from './terminate.ts';
 
 export type WorkerExit = { code: number | null; signal: string | null };
 
@@ -27,10 +27,11 @@ export interface SpawnGroupOptions {
   cwd?: string;
   /** 'pipe' keeps an open, never written stdin: some hosts (upterm) end at EOF on stdin. */
   stdin?: 'ignore' | 'pipe';
+  /** Name of the environment marker unique to this worker (its value is a fresh uuid); `stop` trusts only it once the leader is gone. */
+  markerName: string;
+  /** Applied to `logTail` (a worker's output may hold secrets). */
+  redact?: (text: string) => string;
 }
-
-/** Name of the marker unique to one started worker; `stop` trusts only it once the leader is gone. */
-export const WORKER_MARKER = 'TETHER_SHARE_WORKER';
 
 /**
  * Spawns `file args` as leader of a new session/process group (`detached`), with the environment of
@@ -38,7 +39,7 @@ export const WORKER_MARKER = 'TETHER_SHARE_WORKER';
  * fresh unique marker.
  */
 export function spawnGroup(file: string, args: string[], opts: SpawnGroupOptions): ProcessGroup {
-  const marker = [WORKER_MARKER, randomUUID()] as const;
+  const marker = [opts.markerName, randomUUID()] as const;
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env))
     if (v !== undefined && k !== 'TMUX' && k !== 'TMUX_PANE') env[k] = v;
@@ -60,7 +61,7 @@ export function spawnGroup(file: string, args: string[], opts: SpawnGroupOptions
     marker,
     exited,
     alive: () => sub.pid !== undefined && sub.exitCode === null && sub.signalCode === null,
-    logTail: (lines = 3) => tail(opts.logFile, lines),
+    logTail: (lines = 3) => (opts.redact ?? String)(tail(opts.logFile, lines)),
   };
 }
 
@@ -80,16 +81,11 @@ export const markedProcesses = (g: ProcessGroup): number[] => processesMarked(g.
 
 /** Signals the group (only while its leader is unreaped) and every process carrying its marker. */
 export function signalGroup(g: ProcessGroup, sig: NodeJS.Signals): void {
-  const targets = new Set(markedProcesses(g));
-  if (g.alive()) targets.add(-g.pid);
-  for (const t of targets) {
-    try {
-      process.kill(t, sig);
-    } catch {
-      /* already gone */
-    }
-  }
+  for (const t of new Set([...leader(g), ...markedProcesses(g)])) signal(t, sig);
 }
+
+/** `-pid` only while node has not reaped the leader: until then the group id cannot have been reused. */
+const leader = (g: ProcessGroup): number[] => (g.alive() ? [-g.pid] : []);
 
 /**
  * SIGTERM, up to `graceMs` for everything marked to go, then SIGKILL (which also ends a stopped
@@ -97,71 +93,9 @@ export function signalGroup(g: ProcessGroup, sig: NodeJS.Signals): void {
  * group (a tmux pane runs in a session of its own) are reached through the marker.
  */
 export async function stopGroup(g: ProcessGroup, graceMs = 3_000): Promise<void> {
-  const gone = () => !g.alive() && markedProcesses(g).length === 0;
-  signalGroup(g, 'SIGTERM');
-  const until = Date.now() + graceMs;
-  while (!gone() && Date.now() < until) await sleep(50);
-  if (!gone()) signalGroup(g, 'SIGKILL');
-  for (let i = 0; i < 100 && !gone(); i++) await sleep(20);
+  await terminate({ marked: () => markedProcesses(g), groups: () => leader(g), done: () => !g.alive(), graceMs });
   if (g.pid) await Promise.race([g.exited, sleep(2_000, undefined, { ref: false })]);
 }
-
-export interface BoundedRunResult {
-  ok: boolean;
-  timedOut: boolean;
-  stdout: string;
-  stderr: string;
-}
-
-/** A short client command (tmate display, upterm session current) bounded by `timeoutMs`: a hung server makes it hang. */
-export async function runBounded(
-  file: string,
-  args: string[],
-  timeoutMs: number,
-  env: Record<string, string> = {},
-): Promise<BoundedRunResult> {
-  const r = await execa(file, args, {
-    env,
-    reject: false,
-    timeout: Math.max(1, timeoutMs),
-    forceKillAfterDelay: 500,
-    stdin: 'ignore',
-  });
-  return {
-    ok: r.exitCode === 0 && !r.timedOut,
-    timedOut: r.timedOut,
-    stdout: String(r.stdout ?? '').trim(),
-    stderr: String(r.stderr ?? '').trim(),
-  };
-}
-
-/** Quotes one word for `sh -c`. */
-export const shQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-
-/** The inner client that puts the tether terminal on the sharing backend's screen; read-only for read shares, and never resizing the terminal. */
-export function tmuxAttachCommand(tmuxSocket: string, terminalId: string, access: 'read' | 'write'): string {
-  const flags = access === 'read' ? ['-r', '-f', 'ignore-size'] : ['-f', 'ignore-size'];
-  return [
-    'env',
-    '-u',
-    'TMUX',
-    'tmux',
-    '-S',
-    shQuote(tmuxSocket),
-    'attach-session',
-    ...flags,
-    '-t',
-    shQuote(`=${terminalId}`),
-  ].join(' ');
-}
-
-/** A log tail goes into failure reasons (stream, audit, views): ssh targets and web links of a session are bearer secrets. */
-export const redactSessionStrings = (text: string) =>
-  text
-    .replace(/\bssh(?:\s+-\S+(?:\s+\S+)?)*\s+\S+/gi, 'ssh <redacted>') // `ssh [-p 22] token@host`, however the token is spelled
-    .replace(/\S+@\S+/g, '<redacted ssh target>') // a target on a line of its own (upterm wraps long lines)
-    .replace(/\b(?:https?|wss?):\/\/\S+/gi, '<redacted link>')
-    .replace(/\S*\/t\/\S+/g, '<redacted link>'); // a tmate web link cut off before its scheme
 
 /** Last lines of a log that may be long (tmate prints every reconnection): only its last 4 KiB are read. */
 function tail(file: string, lines: number): string {
@@ -173,13 +107,11 @@ function tail(file: string, lines: number): string {
     readSync(fd, buf, 0, buf.length, size - buf.length);
     const text = buf.toString('utf8').split('\n');
     if (buf.length < size) text.shift(); // read from mid-line: a cut-off fragment redaction might not recognise
-    return redactSessionStrings(
-      text
-        .map((l) => l.trim())
-        .filter(Boolean)
-        .slice(-lines)
-        .join(' | '),
-    );
+    return text
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .slice(-lines)
+      .join(' | ');
   } catch {
     return '';
   } finally {

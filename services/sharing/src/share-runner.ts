@@ -1,14 +1,14 @@
 import type { StoredEvent } from '@tether/contracts';
 import { isLiveShare, type ShareContext } from '@tether/machines';
+import { listActorsOf, readActor, type ActorOf } from '@tether/projector';
 import {
-  listActors,
+  ProcessManager,
   type ActorHost,
   type EventStore,
   type Logger,
-  type SavedActor,
+  type Send,
   type Subscription,
 } from '@tether/runtime';
-import { ProcessManager, type Send } from '../process-manager.ts';
 import { endedText, type NativeRelays } from './native-relay.ts';
 import type { ProcessShares } from './process-shares.ts';
 import type { SecretBox } from './secrets.ts';
@@ -59,9 +59,9 @@ export class ShareRunner {
 
   private async handle(e: StoredEvent) {
     const id = e.event.entityId;
-    const now = await this.host.state('share', id);
+    const now = await readActor(this.host, 'share', id);
     if (!now) return;
-    const ctx = now.context as ShareContext;
+    const ctx = now.context;
     const state = String(now.value);
     if (state === 'ended') return this.end(id, ctx);
     if (state === 'starting') return this.begin(e, now);
@@ -77,9 +77,9 @@ export class ShareRunner {
       this.relays.notify(id, { type: 'extended', expires_at: ctx.expiresAt });
   }
 
-  private async begin(e: StoredEvent, share: SavedActor) {
+  private async begin(e: StoredEvent, share: ActorOf<'share'>) {
     const id = share.entityId;
-    const ctx = share.context as ShareContext;
+    const ctx = share.context;
     // Neither a relay fetching scrollback nor a tmate/upterm worker becoming ready may hold up the
     // events of other shares (a revoke must cut its viewers off at once).
     if (ctx.backend === 'native') {
@@ -126,12 +126,12 @@ export class ShareRunner {
    */
   private async recover() {
     const boot = Date.now();
-    for (const a of await listActors(
+    for (const a of await listActorsOf(
       this.store,
       'share',
       (s) => isLiveShare(s.value) && s.value !== 'awaitingApproval',
     )) {
-      const ctx = a.context as ShareContext;
+      const ctx = a.context;
       const cause = (what: string) => ({
         id: `recover-${boot}-${a.entityId}-${what}`,
         correlationId: `share-${a.entityId}`,

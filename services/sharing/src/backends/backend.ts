@@ -2,14 +2,11 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TetherError } from '@tether/contracts';
-import {
-  redactSessionStrings,
-  runBounded,
-  spawnGroup,
-  stopGroup,
-  type WorkerExit,
-  type ProcessGroup,
-} from './process-group.ts';
+import { spawnGroup, stopGroup, type ProcessGroup, type WorkerExit } from '@tether/runtime';
+import { redactSessionStrings, runBounded } from './backend-commands.ts';
+
+/** Marks every process of one share worker (a fresh uuid each): how stop and restart find them. */
+export const WORKER_MARKER = 'TETHER_SHARE_WORKER';
 
 export const DEFAULT_READY_TIMEOUT_MS = 10_000;
 
@@ -139,6 +136,8 @@ export async function launchWorker(spec: BackendStartSpec, launch: Launch): Prom
     logFile: join(spec.workDir, `${launch.what}.log`),
     cwd: spec.workDir,
     stdin,
+    markerName: WORKER_MARKER,
+    redact: redactSessionStrings,
   });
   try {
     const { links, probeArgs } = await launch.ready(

@@ -1,4 +1,5 @@
-import { participantMayType, type ShareContext } from '@tether/machines';
+import { participantMayType } from '@tether/machines';
+import { readActor } from '@tether/projector';
 import type { ActorHost } from '@tether/runtime';
 import { parseShareWriter } from './native-relay.ts';
 
@@ -11,11 +12,9 @@ export function shareWriteCheck(host: ActorHost) {
   return async (terminalId: string, from: string): Promise<boolean> => {
     const w = parseShareWriter(from);
     if (!w) return false;
-    const s = await host.state('share', w.shareId);
+    const s = await readActor(host, 'share', w.shareId);
     return (
-      !!s &&
-      (s.context as ShareContext).terminalId === terminalId &&
-      participantMayType(s.value, s.context as ShareContext, w.participantId, Date.now())
+      !!s && s.context.terminalId === terminalId && participantMayType(s.value, s.context, w.participantId, Date.now())
     );
   };
 }

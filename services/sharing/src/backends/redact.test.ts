@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactSessionStrings } from './process-group.ts';
+import { redactSessionStrings } from './backend-commands.ts';
 
 describe('worker log tails in failure reasons', () => {
   it('hide the ssh targets and web links a tmate or upterm session prints, and keep the rest', () => {

@@ -1,7 +1,7 @@
 import type { CommandAccepted, StoredEvent } from '@tether/contracts';
-import { report, type Cause, type EventStore, type Logger, type Send, type Subscription } from '@tether/runtime';
-
-export type { Cause, Send } from '@tether/runtime';
+import type { Logger } from '../logger.ts';
+import type { EventStore, Subscription } from '../store/port.ts';
+import { report, type Cause, type Send } from './reactor-runner.ts';
 
 /**
  * A process manager reacts to persisted events with effects, then reports back with commands whose

@@ -1,16 +1,10 @@
 import type { HarnessStatusView, LaneView, SessionView, TerminalView } from '@tether/contracts';
-import {
-  transportFor,
-  type HarnessContext,
-  type LaneContext,
-  type SessionContext,
-  type TerminalContext,
-} from '@tether/machines';
-import type { SavedActor } from '@tether/runtime';
+import { transportFor } from '@tether/machines';
+import type { ActorOf } from './actor-reads.ts';
 
 /** Actors as every surface shows them (HTTP, NATS results, CLI --json): the contract's snake_case views. */
-export function laneView(a: SavedActor): LaneView {
-  const c = a.context as LaneContext;
+export function laneView(a: ActorOf<'lane'>): LaneView {
+  const c = a.context;
   return {
     lane_id: a.entityId,
     workspace_id: c.workspaceId,
@@ -24,8 +18,8 @@ export function laneView(a: SavedActor): LaneView {
   };
 }
 
-export function terminalView(a: SavedActor): TerminalView {
-  const c = a.context as TerminalContext;
+export function terminalView(a: ActorOf<'terminal'>): TerminalView {
+  const c = a.context;
   return {
     terminal_id: a.entityId,
     lane_id: c.laneId,
@@ -37,7 +31,7 @@ export function terminalView(a: SavedActor): TerminalView {
   };
 }
 
-export function harnessView(a: SavedActor | undefined): HarnessStatusView {
+export function harnessView(a: ActorOf<'harness'> | undefined): HarnessStatusView {
   if (!a)
     return {
       status: 'unavailable',
@@ -46,7 +40,7 @@ export function harnessView(a: SavedActor | undefined): HarnessStatusView {
       degrade_reason: 'harness_not_configured: tether has not declared the harness yet',
       changed_at: null,
     };
-  const c = a.context as HarnessContext;
+  const c = a.context;
   const status = a.value as HarnessStatusView['status'];
   return {
     status,
@@ -57,8 +51,8 @@ export function harnessView(a: SavedActor | undefined): HarnessStatusView {
   };
 }
 
-export function sessionView(s: SavedActor): SessionView {
-  const c = s.context as SessionContext;
+export function sessionView(s: ActorOf<'session'>): SessionView {
+  const c = s.context;
   return {
     session_id: s.entityId,
     lane_id: c.laneId,

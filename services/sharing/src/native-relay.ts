@@ -4,7 +4,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { RelayClose, ViewerMessage, type RelayMessage } from '@tether/contracts';
 import { participantMayType, type ShareContext } from '@tether/machines';
-import type { Logger, SavedActor } from '@tether/runtime';
+import type { ActorOf } from '@tether/projector';
+import type { Logger } from '@tether/runtime';
 import { hashToken } from './secrets.ts';
 import { Scrollback } from './scrollback.ts';
 
@@ -15,7 +16,7 @@ export interface RelayDeps {
   /** Reports a participant's join or leave as a share command (cause id keeps it idempotent). */
   report(shareId: string, verb: 'joined' | 'left', causeId: string, data: Record<string, unknown>): Promise<unknown>;
   /** The share as persisted (strongly consistent). */
-  share(shareId: string): Promise<SavedActor | undefined>;
+  share(shareId: string): Promise<ActorOf<'share'> | undefined>;
   log: Logger;
   /** Bytes a slow viewer may have queued before output to it is dropped. */
   maxBufferedBytes?: number;
@@ -82,7 +83,7 @@ export class NativeRelays {
   }
 
   /** Starts relaying the share's terminal; participants who were waiting are let in once its scrollback is in. */
-  open(share: SavedActor): Promise<void> {
+  open(share: ActorOf<'share'>): Promise<void> {
     const shareId = share.entityId;
     if (this.relays.has(shareId)) return Promise.resolve(this.update(share));
     const pending = this.opening.get(shareId);
@@ -92,7 +93,7 @@ export class NativeRelays {
     }
     const relay: Relay = {
       shareId,
-      ctx: share.context as ShareContext,
+      ctx: share.context,
       version: share.version,
       scrollback: new Scrollback(),
       conns: new Set(),
@@ -106,7 +107,7 @@ export class NativeRelays {
   private async start(relay: Relay): Promise<void> {
     const stillOpening = () => this.opening.get(relay.shareId)?.relay === relay;
     let followed: Awaited<ReturnType<RelayDeps['follow']>> | undefined;
-    let now: SavedActor | undefined;
+    let now: ActorOf<'share'> | undefined;
     try {
       followed = await this.deps.follow(relay.ctx.terminalId, (chunk) => this.fanOut(relay, chunk));
       // A kick, grant or revoke may have landed while the scrollback was on its way.
@@ -127,13 +128,13 @@ export class NativeRelays {
   }
 
   /** A share changed (grant, kick, extend…): participants see their new access; kicked ones are cut off. */
-  update(share: SavedActor) {
+  update(share: ActorOf<'share'>) {
     const shareId = share.entityId;
     const relay = this.relays.get(shareId);
     if (!relay) {
       const opening = this.opening.get(shareId)?.relay;
       if (opening) refresh(opening, share);
-      const ctx = (opening?.ctx ?? share.context) as ShareContext;
+      const ctx = opening?.ctx ?? share.context;
       for (const w of this.waiting.get(shareId) ?? [])
         if (ctx.participants[w.participantId]?.kicked)
           this.end(w.ws, RelayClose.kicked, `you were removed from share ${shareId} by its owner`);
@@ -203,7 +204,7 @@ export class NativeRelays {
     const share = await this.deps.share(shareId);
     if (ws.readyState !== ws.OPEN) return; // the viewer left while the link was checked
     if (!share) return this.end(ws, RelayClose.unknownShare, `share ${shareId} does not exist`);
-    const ctx = share.context as ShareContext;
+    const ctx = share.context;
     const hash = hashToken(msg.data.token);
     const participantId = Object.keys(ctx.participants).find((id) => ctx.participants[id]!.tokenHash === hash);
     if (!participantId) return this.end(ws, RelayClose.badToken, `this link is not valid for share ${shareId}`);
@@ -227,8 +228,7 @@ export class NativeRelays {
     });
     // A revoke that landed while the link was checked closed the waiting list before this entry joined it.
     const now = await this.deps.share(shareId);
-    if (now?.value === 'ended' && set.has(entry))
-      this.end(ws, RelayClose.shareEnded, endedText(shareId, now.context as ShareContext));
+    if (now?.value === 'ended' && set.has(entry)) this.end(ws, RelayClose.shareEnded, endedText(shareId, now.context));
   }
 
   private admit(relay: Relay, ws: WebSocket, participantId: string) {
@@ -310,9 +310,9 @@ export class NativeRelays {
 }
 
 /** Takes `share` as the relay's copy unless the relay already holds a newer version. */
-function refresh(relay: Relay, share: SavedActor) {
+function refresh(relay: Relay, share: ActorOf<'share'>) {
   if (share.version < relay.version) return;
-  relay.ctx = share.context as ShareContext;
+  relay.ctx = share.context;
   relay.version = share.version;
 }
 

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
 import { TetherError } from '@tether/contracts';
+import type { WebPages } from '@tether/runtime';
+import type { NativeRelays } from './native-relay.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const pageDir = join(here, '..', 'viewer');
@@ -30,16 +31,17 @@ const SHARE_ID = /^[A-Za-z0-9_-]{1,128}$/;
  * The share viewer: `/v/<share>#t=<token>` is a participant's link. The token stays in the fragment,
  * which browsers never send; the page reads it and hands it to the share WebSocket in its hello.
  */
-export function viewerRoutes(app: FastifyInstance) {
-  app.get<{ Params: { share: string } }>('/v/:share', async (req, reply) => {
-    if (!SHARE_ID.test(req.params.share))
+export function viewerPages(app: WebPages, relays: NativeRelays) {
+  app.get('/v/:share', async (req, reply) => {
+    const share = req.params.share!;
+    if (!SHARE_ID.test(share))
       throw new TetherError(
         'NOT_FOUND',
-        `no share page for "${req.params.share.slice(0, 64)}": a share id is 1-128 letters, digits, "_" or "-"`,
+        `no share page for "${share.slice(0, 64)}": a share id is 1-128 letters, digits, "_" or "-"`,
       );
     return reply
       .headers({
-        'content-type': TYPES.html,
+        'content-type': TYPES.html!,
         'cache-control': 'no-store',
         'referrer-policy': 'no-referrer',
         'x-content-type-options': 'nosniff',
@@ -50,13 +52,21 @@ export function viewerRoutes(app: FastifyInstance) {
       .send(readFileSync(join(pageDir, 'index.html')));
   });
 
-  app.get<{ Params: { file: string } }>('/viewer/:file', async (req, reply) => {
-    const file = req.params.file;
+  app.get('/viewer/:file', async (req, reply) => {
+    const file = req.params.file!;
     const path = FILES.get(file);
     if (!path) return reply.callNotFound();
     return reply
       .type(TYPES[file.slice(file.lastIndexOf('.') + 1)]!)
       .header('x-content-type-options', 'nosniff')
       .send(readFileSync(path));
+  });
+
+  // Viewers: the WebSocket of a share (token in the first message, never in the URL or a log).
+  app.upgrade((req, socket, head) => {
+    const m = /^\/v1\/shares\/([A-Za-z0-9_-]{1,128})\/ws(?:\?.*)?$/.exec(req.url ?? '');
+    if (!m) return false;
+    relays.handleUpgrade(req, socket, head, m[1]!);
+    return true;
   });
 }
