@@ -4,7 +4,7 @@ import {
   Dispatcher,
   JetStreamEventStore,
   TimerService,
-  runCapabilities,
+  composeCapabilities,
   serveCommands,
   toRejection,
   type ApplicationCommand,
@@ -33,24 +33,18 @@ export interface ServerOptions {
 }
 
 /**
- * Everything `tether up` runs in one process: the actor host, the command bus, projections and timers,
- * then the capabilities (audit trail, control plane, sharing), then the gateway. Stopped in reverse.
+ * Everything `tether up` runs in one process: the actor host with the capabilities' commands and gates
+ * (audit trail, control plane, sharing), the command bus, projections, timers, the capabilities'
+ * reactors, then the gateway. Stopped in reverse.
  */
 export async function startServer(opts: ServerOptions) {
   const { store, logger } = opts;
-  // Filled by the capabilities before any command runs (runCapabilities).
+  // Filled by the capabilities before any command can arrive (composeCapabilities).
   const preconditions: Record<string, Precondition> = {};
   const commands: Record<string, ApplicationCommand> = {};
   const host = new ActorHost({ store, registry, logger, snapshotEvery: opts.snapshotEvery ?? 100, preconditions });
   const dispatcher = new Dispatcher(host, commands);
   const nc = store instanceof JetStreamEventStore ? store.nc : undefined;
-  const bus = nc ? serveCommands(nc, dispatcher, { logger }) : undefined;
-
-  const runners = Object.values(projections(registry)).map((p) => new ProjectionRunner(store, p, { logger }));
-  await Promise.all(runners.map((r) => r.start()));
-  const timers = new TimerService({ store, registry, logger, send: (cmd) => host.execute(cmd).catch(toRejection) });
-  await timers.start();
-
   let baseUrl = '';
   const deps: CapabilityDeps = {
     host,
@@ -67,8 +61,15 @@ export async function startServer(opts: ServerOptions) {
   const audit = await startAuditTrail(deps);
   const controlPlane = await startControlPlane(deps);
   const sharing = await startSharing({ ...deps, terminals: controlPlane.terminals });
-  // Terminals start before the share runner, which reattaches relays to them.
-  const capabilities = await runCapabilities([audit, controlPlane, sharing], { commands, preconditions });
+  const capabilities = composeCapabilities([audit, controlPlane, sharing], { commands, preconditions });
+
+  const bus = nc ? serveCommands(nc, dispatcher, { logger }) : undefined;
+  const runners = Object.values(projections(registry)).map((p) => new ProjectionRunner(store, p, { logger }));
+  await Promise.all(runners.map((r) => r.start()));
+  const timers = new TimerService({ store, registry, logger, send: (cmd) => host.execute(cmd).catch(toRejection) });
+  await timers.start();
+  // In order: the terminals start before the share runner, which reattaches relays to them.
+  await capabilities.start();
 
   const app = buildGateway({
     host,

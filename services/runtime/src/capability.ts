@@ -77,8 +77,9 @@ export interface CapabilityDeps {
 }
 
 /**
- * One capability of tether (the control plane, sharing, the audit trail): what it adds to the
- * dispatcher and the host, what it subscribes, its HTTP handlers and pages, and how it ends.
+ * One capability of tether (the control plane, sharing, the audit trail), as its `start(deps)` returns
+ * it: what it adds to the dispatcher and the host, what it subscribes, its HTTP handlers and pages, and
+ * how it ends. `start` builds and opens; nothing runs until the composition root starts the reactors.
  */
 export interface Capability {
   name: string;
@@ -94,40 +95,41 @@ export interface Capability {
   stop(): Promise<void>;
 }
 
-export type StartCapability<Deps extends CapabilityDeps = CapabilityDeps, C extends Capability = Capability> = (
-  deps: Deps,
-) => Promise<C>;
-
 /**
- * Registers each capability's commands and preconditions (into the records the dispatcher and the
- * host read), then starts their reactors in order. `stop` undoes it all in reverse.
+ * Registers each capability's commands and preconditions into the records the dispatcher and the host
+ * read (at once, so no command can arrive before its gate), and gathers their routes and pages.
+ * `start` then starts their reactors, capability by capability in order; `stop` undoes it in reverse.
  */
-export async function runCapabilities(
+export function composeCapabilities(
   capabilities: Capability[],
   into: { commands: Record<string, ApplicationCommand>; preconditions: Record<string, Precondition> },
 ) {
+  const routes: Routes = {};
   for (const c of capabilities) {
     claim(c.name, into.commands, c.commands);
     claim(c.name, into.preconditions, c.preconditions);
+    claim(c.name, routes, c.routes);
   }
-  const started: Reactive[] = [];
-  for (const c of capabilities) {
-    await Promise.all(c.reactors.map((r) => r.start()));
-    started.push(...c.reactors);
-  }
+  const started = new Set<Capability>();
   return {
-    routes: Object.assign({}, ...capabilities.map((c) => c.routes)) as Routes,
+    routes,
     pages: capabilities.flatMap((c) => (c.pages ? [c.pages] : [])),
+    async start() {
+      for (const c of capabilities) {
+        started.add(c);
+        await Promise.all(c.reactors.map((r) => r.start()));
+      }
+    },
     async stop() {
       for (const c of [...capabilities].reverse()) {
-        await Promise.all(c.reactors.map((r) => r.stop()));
+        if (started.has(c)) await Promise.all(c.reactors.map((r) => r.stop()));
         await c.stop();
       }
     },
   };
 }
 
-/** Two capabilities handling one "entity.verb" is a wiring mistake: refuse to start rather than let one win. */
+/** Two capabilities handling one "entity.verb" or operation is a wiring mistake: refuse to start rather than let one win. */
 function claim<T>(name: string, into: Record<string, T>, own: Record<string, T>) {
   for (const [key, value] of Object.entries(own)) {
     if (key in into) throw new Error(`capability ${name}: "${key}" is already registered by another capability`);
