@@ -1,5 +1,5 @@
 import type { PolicyFile, ShareRequestFacts } from '@tether/contracts';
-import { PolicyGate } from '@tether/workers';
+import { PolicyGate } from '@tether/sharing';
 import { percentile } from './timing.ts';
 
 /** One policy decision at 500 rules, the worst case: the matching rule is the last one scanned. */

@@ -88,3 +88,4 @@ export const registry: Record<string, EntityDefinition> = {
   approval,
 };
 export * from './reactor.ts';
+export * from './contexts.ts';

@@ -5,9 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditList, AuditVerdict, ErrorBody } from '@tether/contracts';
 import { registry } from '@tether/machines';
 import { ActorHost, Dispatcher, EmbeddedEventStore, silentLogger } from '@tether/runtime';
-import { AuditProjector, auditLogFor, type AuditLog } from '@tether/projector';
+import { AuditProjector, auditLogFor, auditRoutes, type AuditLog } from '@tether/projector';
 import type { FastifyInstance } from 'fastify';
-import { auditRoutes } from './audit.routes.ts';
 import { buildGateway } from './server.ts';
 
 let dir: string;
@@ -20,8 +19,14 @@ beforeAll(async () => {
   store = await EmbeddedEventStore.open(dir);
   log = await auditLogFor(store);
   const host = new ActorHost({ store, registry });
-  app = buildGateway({ host, dispatcher: new Dispatcher(host), store, logger: silentLogger, openapi: {} });
-  auditRoutes(app, log);
+  app = buildGateway({
+    host,
+    dispatcher: new Dispatcher(host),
+    store,
+    logger: silentLogger,
+    openapi: {},
+    routes: auditRoutes(log),
+  });
   const actor = { kind: 'human' as const, id: 'ann' };
   for (const [verb, id, data] of [
     ['create', 'l1', { holder: 'ann' }],

@@ -1,2 +1,3 @@
 export * from './server.ts';
 export * from './metrics.ts';
+export * from './register-routes.ts';

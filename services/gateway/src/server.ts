@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyReply } from 'fastify';
 import { HTTP_STATUS, TetherError, Token, type CommandReply } from '@tether/contracts';
 import {
   listActors,
@@ -9,36 +9,32 @@ import {
   type Dispatcher,
   type EventStore,
   type Logger,
+  type Routes,
+  type WebPages,
 } from '@tether/runtime';
 import type { ProjectionRunner } from '@tether/projector';
 import { renderMetrics } from './metrics.ts';
-import { controlPlaneRoutes, type ControlPlaneDeps } from './control-plane.routes.ts';
 import { dashboardRoutes } from './dashboard.routes.ts';
-import { streamRoutes } from './stream.routes.ts';
-import { shareRoutes, type ShareRouteDeps } from './share.routes.ts';
-import { viewerRoutes } from './viewer.routes.ts';
-import { auditRoutes } from './audit.routes.ts';
-import type { AuditLog } from '@tether/projector';
+import { streamHandler } from './stream.routes.ts';
+import { registerRoutes, webPages } from './register-routes.ts';
 
 export interface GatewayOptions {
   host: ActorHost;
   dispatcher: Dispatcher;
-  /** The lanes/sessions/terminals/harness API; absent in a bare runtime. */
-  controlPlane?: Omit<ControlPlaneDeps, 'dispatcher' | 'host' | 'store'>;
-  /** The audit trail (TETHER_AUDIT): GET /v1/audit and /v1/audit/verify. */
-  audit?: AuditLog;
-  /** Terminal sharing: its API, the viewer WebSocket and page. */
-  sharing?: Omit<ShareRouteDeps, 'dispatcher' | 'host' | 'store'>;
   store: EventStore;
   logger: Logger;
   projections?: ProjectionRunner<unknown>[];
   /** Extra gauges for /metrics (e.g. armed timers). */
   gauges?: () => Record<string, number>;
   openapi: unknown;
+  /** The capabilities' HTTP handlers, by operation id (lanes.create, shares.get, audit.list, …). */
+  routes?: Routes;
+  /** The capabilities' own pages (the share viewer and its WebSocket). */
+  pages?: Array<(pages: WebPages) => void>;
 }
 
 /** The HTTP face of the command bus: same commands, same replies, status codes from the error code. */
-export function buildGateway(opts: GatewayOptions): FastifyInstance {
+export function buildGateway(opts: GatewayOptions) {
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
     genReqId: (req) => (req.headers['x-correlation-id'] as string | undefined) ?? uuid(),
@@ -73,87 +69,17 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
       .send(toRejection(new TetherError('NOT_FOUND', `no route ${req.method} ${req.url}; see /openapi.json`))),
   );
 
-  app.post<{ Params: { entity: string; verb: string } }>('/v1/commands/:entity/:verb', async (req, reply) => {
-    const body = req.body ?? {};
-    const withHeaders =
-      body && typeof body === 'object' && !Array.isArray(body)
-        ? {
-            ...(idempotencyKey(req.headers) ? { id: idempotencyKey(req.headers) } : {}),
-            ...(req.headers['x-correlation-id'] ? { correlationId: req.headers['x-correlation-id'] } : {}),
-            ...body,
-          }
-        : body;
-    const cmd = toCommand(req.params.entity, req.params.verb, withHeaders, uuid, { kind: 'service', id: 'http' });
-    const accepted: CommandReply = await opts.dispatcher.accept(cmd);
-    req.log.info(
-      {
-        correlationId: accepted.correlationId,
-        entity: cmd.entity,
-        verb: cmd.verb,
-        entityId: accepted.entityId,
-        seq: accepted.seq,
-      },
-      'command accepted',
-    );
-    const created =
-      !opts.dispatcher.isApplication(cmd.entity, cmd.verb) &&
-      opts.host.verbContract(cmd.entity, cmd.verb)?.creates &&
-      !accepted.duplicate;
-    return reply.status(created ? 201 : 200).send(accepted);
-  });
-
-  app.get<{ Params: { entity: string; entityId: string } }>('/v1/entities/:entity/:entityId', async (req) => {
-    checkEntityId(opts.host, req.params);
-    const state = await opts.host.state(req.params.entity, req.params.entityId);
-    if (!state) throw new TetherError('NOT_FOUND', `${req.params.entity} ${req.params.entityId} does not exist`);
-    return state;
-  });
-
-  app.get<{ Params: { entity: string; entityId: string } }>('/v1/entities/:entity/:entityId/events', async (req) => {
-    checkEntityId(opts.host, req.params);
-    const events = await opts.store.readEntity(req.params.entity, req.params.entityId);
-    if (events.length === 0)
-      throw new TetherError('NOT_FOUND', `${req.params.entity} ${req.params.entityId} has no events`);
-    return events.map((e) => ({ streamSeq: e.streamSeq, ...e.event }));
-  });
-
-  app.get<{ Params: { entity: string } }>('/v1/entities/:entity', async (req) => {
-    opts.host.definition(req.params.entity);
-    const items = await listActors(opts.store, req.params.entity);
-    return { items };
-  });
-
-  app.get('/v1/projections', async () => ({
-    items: await Promise.all(
-      (opts.projections ?? []).map(async (p) => ({
-        name: p.projection.name,
-        bucket: p.projection.bucket,
-        lag: await p.lag(),
-      })),
-    ),
-  }));
-
-  app.get('/metrics', async (_req, reply) => {
-    const text = await renderMetrics(opts.store, opts.projections ?? [], opts.gauges?.() ?? {});
-    return reply.type('text/plain; version=0.0.4').send(text);
-  });
-
-  if (opts.controlPlane)
-    controlPlaneRoutes(app, { ...opts.controlPlane, dispatcher: opts.dispatcher, host: opts.host, store: opts.store });
-  if (opts.sharing)
-    shareRoutes(app, { ...opts.sharing, dispatcher: opts.dispatcher, host: opts.host, store: opts.store });
-  if (opts.audit) auditRoutes(app, opts.audit);
-  streamRoutes(app, opts.store);
+  registerRoutes(app, gatewayRoutes(opts));
+  registerRoutes(app, opts.routes ?? {}); // an operation served twice fails here (Fastify refuses a duplicate route)
   dashboardRoutes(app);
-  viewerRoutes(app);
-
-  app.get('/healthz', async () => ({ ok: true, store: opts.store.kind }));
-  app.get('/openapi.json', async () => opts.openapi);
+  const pages = webPages(app);
+  for (const add of opts.pages ?? []) add(pages);
   return app;
 }
 
 /** Unknown entity → UNKNOWN_COMMAND; an id that cannot be an entity id → INVALID_COMMAND (not a 500 from the store). */
-function checkEntityId(host: ActorHost, p: { entity: string; entityId: string }) {
+function entityParams(host: ActorHost, params: Record<string, string>) {
+  const p = params as { entity: string; entityId: string };
   host.definition(p.entity);
   const id = Token.safeParse(p.entityId);
   if (!id.success)
@@ -161,9 +87,83 @@ function checkEntityId(host: ActorHost, p: { entity: string; entityId: string })
       'INVALID_COMMAND',
       `invalid request: "${p.entityId.slice(0, 64)}" is not a ${p.entity} id: ${id.error.issues[0]?.message}`,
     );
+  return p;
 }
 
 function idempotencyKey(headers: Record<string, string | string[] | undefined>): string | undefined {
   const v = headers['idempotency-key'];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** The gateway's own operations: commands, entities, projections, metrics, health, the document, the stream. */
+function gatewayRoutes(opts: GatewayOptions): Routes {
+  return {
+    command: async (req, reply) => {
+      const body = req.body ?? {};
+      const withHeaders =
+        body && typeof body === 'object' && !Array.isArray(body)
+          ? {
+              ...(idempotencyKey(req.headers) ? { id: idempotencyKey(req.headers) } : {}),
+              ...(req.headers['x-correlation-id'] ? { correlationId: req.headers['x-correlation-id'] } : {}),
+              ...body,
+            }
+          : body;
+      const cmd = toCommand(req.params.entity!, req.params.verb!, withHeaders, uuid, { kind: 'service', id: 'http' });
+      const accepted: CommandReply = await opts.dispatcher.accept(cmd);
+      req.log.info(
+        {
+          correlationId: accepted.correlationId,
+          entity: cmd.entity,
+          verb: cmd.verb,
+          entityId: accepted.entityId,
+          seq: accepted.seq,
+        },
+        'command accepted',
+      );
+      const created =
+        !opts.dispatcher.isApplication(cmd.entity, cmd.verb) &&
+        opts.host.verbContract(cmd.entity, cmd.verb)?.creates &&
+        !accepted.duplicate;
+      return reply.status(created ? 201 : 200).send(accepted);
+    },
+
+    'entity.get': async (req) => {
+      const p = entityParams(opts.host, req.params);
+      const state = await opts.host.state(p.entity, p.entityId);
+      if (!state) throw new TetherError('NOT_FOUND', `${p.entity} ${p.entityId} does not exist`);
+      return state;
+    },
+
+    'entity.events': async (req) => {
+      const p = entityParams(opts.host, req.params);
+      const events = await opts.store.readEntity(p.entity, p.entityId);
+      if (events.length === 0) throw new TetherError('NOT_FOUND', `${p.entity} ${p.entityId} has no events`);
+      return events.map((e) => ({ streamSeq: e.streamSeq, ...e.event }));
+    },
+
+    'entity.list': async (req) => {
+      const entity = req.params.entity!;
+      opts.host.definition(entity);
+      return { items: await listActors(opts.store, entity) };
+    },
+
+    'projections.list': async () => ({
+      items: await Promise.all(
+        (opts.projections ?? []).map(async (p) => ({
+          name: p.projection.name,
+          bucket: p.projection.bucket,
+          lag: await p.lag(),
+        })),
+      ),
+    }),
+
+    metrics: async (_req, reply) => {
+      const text = await renderMetrics(opts.store, opts.projections ?? [], opts.gauges?.() ?? {});
+      return reply.type('text/plain; version=0.0.4').send(text);
+    },
+
+    healthz: async () => ({ ok: true, store: opts.store.kind }),
+    openapi: async () => opts.openapi,
+    stream: streamHandler(opts.store),
+  };
 }

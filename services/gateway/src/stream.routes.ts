@@ -1,6 +1,6 @@
-import type { FastifyInstance } from 'fastify';
 import { ACTORS_BUCKET } from '@tether/contracts';
-import type { EventStore, ProjectedDoc, SavedActor } from '@tether/runtime';
+import { actorOf } from '@tether/projector';
+import type { EventStore, ProjectedDoc, RouteHandler, SavedActor } from '@tether/runtime';
 
 /** Entities the dashboard shows. */
 const LIVE_KINDS = new Set(['lane', 'session', 'terminal', 'harness', 'share', 'approval']);
@@ -8,11 +8,7 @@ const LIVE_KINDS = new Set(['lane', 'session', 'terminal', 'harness', 'share', '
 /** What a dashboard never needs of a share: its participants' token hashes and the sealed backend links. */
 function forDashboard(a: SavedActor): SavedActor {
   if (a.entity !== 'share') return a;
-  const {
-    sealedLinks: _sealed,
-    participants = {},
-    ...context
-  } = a.context as { sealedLinks?: string; participants?: Record<string, { tokenHash?: string }> };
+  const { sealedLinks: _sealed, participants = {}, ...context } = actorOf('share', a).context;
   const safe = Object.fromEntries(Object.entries(participants).map(([id, { tokenHash: _hash, ...p }]) => [id, p]));
   return { ...a, context: { ...context, participants: safe } };
 }
@@ -21,8 +17,8 @@ function forDashboard(a: SavedActor): SavedActor {
  * GET /v1/stream: server-sent events of the read model. Each connection gets every current actor,
  * then every change, as it lands in the actors bucket: push, no polling.
  */
-export function streamRoutes(app: FastifyInstance, store: EventStore) {
-  app.get('/v1/stream', async (req, reply) => {
+export function streamHandler(store: EventStore): RouteHandler {
+  return async (req, reply) => {
     const ac = new AbortController();
     reply.hijack();
     const res = reply.raw;
@@ -59,5 +55,5 @@ export function streamRoutes(app: FastifyInstance, store: EventStore) {
       clearInterval(keepalive);
       res.end();
     }
-  });
+  };
 }

@@ -9,3 +9,6 @@ export function projections(registry: Record<string, EntityDefinition>) {
   return { actors: actorsProjection(registry) };
 }
 export * from './audit/index.ts';
+export * from './views/index.ts';
+export * from './audit.routes.ts';
+export * from './audit-trail.capability.ts';

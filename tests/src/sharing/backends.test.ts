@@ -15,7 +15,7 @@ import {
   uptermSshCommand,
   type BackendStartSpec,
   type RunningShareWorker,
-} from '@tether/workers';
+} from '@tether/sharing';
 import { eventually, uid } from '../harness/index.ts';
 
 // Named fakes (test doubles), not the real tools: see the comment at the top of each.

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { sendCommand } from '@tether/runtime';
 import { ShareView } from '@tether/contracts';
-import { ProcessShares, processesMarked, termSubjects } from '@tether/workers';
+import { processesMarked, sendCommand } from '@tether/runtime';
+import { ProcessShares } from '@tether/sharing';
+import { termSubjects } from '@tether/workers';
 import { eventually, useControlPlane } from '../harness/index.ts';
 import { as, createShare, fakeTmateEnv, runningTerminal } from './helpers.ts';
 

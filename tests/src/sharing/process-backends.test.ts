@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ShareView } from '@tether/contracts';
-import { ProcessShares } from '@tether/workers';
+import { ProcessShares } from '@tether/sharing';
 import { eventually, useControlPlane } from '../harness/index.ts';
 import { as, createShare, fakeTmateEnv, runningTerminal } from './helpers.ts';
 

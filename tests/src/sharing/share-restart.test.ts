@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { ShareView, type ShareCreated } from '@tether/contracts';
-import { processesMarked, termSubjects } from '@tether/workers';
+import { processesMarked } from '@tether/runtime';
+import { termSubjects } from '@tether/workers';
 import { TetherProcess, eventually, gitRepo, openViewer, useNats } from '../harness/index.ts';
 import { as, policyFile, runningTerminal } from './helpers.ts';
 

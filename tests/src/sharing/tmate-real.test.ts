@@ -1,7 +1,8 @@
 import { execaSync } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { ShareView } from '@tether/contracts';
-import { ProcessShares, termSubjects } from '@tether/workers';
+import { ProcessShares } from '@tether/sharing';
+import { termSubjects } from '@tether/workers';
 import { eventually, useControlPlane } from '../harness/index.ts';
 import { freePort } from '@tether/runtime';
 import { as, createShare, policyFile, runningTerminal } from './helpers.ts';

@@ -1,8 +1,7 @@
 import type { HarnessStatus } from '@tether/contracts';
-import type { HarnessContext } from '@tether/machines';
-import type { ActorHost, Logger } from '@tether/runtime';
+import { readActor } from '@tether/projector';
+import { ProcessManager, type ActorHost, type Cause, type Logger, type Send } from '@tether/runtime';
 import { HARNESS_ID } from '../sessions/ensure-session.ts';
-import { ProcessManager, type Cause, type Send } from '../process-manager.ts';
 
 export interface HarnessMonitorOptions {
   /** Base URL of the cliproxy harness; null when none is configured. */
@@ -43,12 +42,12 @@ export class HarnessMonitor {
   }
 
   async start(): Promise<void> {
-    const existing = await this.host.state('harness', HARNESS_ID);
+    const existing = await readActor(this.host, 'harness', HARNESS_ID);
     const settings = { url: this.opts.url, cooldownMs: this.opts.cooldownMs ?? 10_000 };
     if (!existing) {
       await this.pm.report(this.cause('configure'), 'harness', 'configure', HARNESS_ID, settings);
     } else {
-      const recorded = existing.context as HarnessContext;
+      const recorded = existing.context;
       if (recorded.url !== settings.url || recorded.cooldownMs !== settings.cooldownMs) {
         this.pm.log.warn(
           { recorded: { url: recorded.url, cooldownMs: recorded.cooldownMs }, configured: settings },

@@ -1,8 +1,16 @@
 import { existsSync } from 'node:fs';
 import { subjects, type StoredEvent } from '@tether/contracts';
 import type { LaneContext } from '@tether/machines';
-import { listActors, report, type EventStore, type Logger, type SavedActor, type Subscription } from '@tether/runtime';
-import { ProcessManager, type Send } from '../process-manager.ts';
+import {
+  listActors,
+  ProcessManager,
+  report,
+  type EventStore,
+  type Logger,
+  type SavedActor,
+  type Send,
+  type Subscription,
+} from '@tether/runtime';
 import { git } from './git-worktree.ts';
 import { laneCleanup } from './lane-cleanup.reactor.ts';
 import { laneBranch, type Workspaces } from './workspaces.ts';

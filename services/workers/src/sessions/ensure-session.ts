@@ -8,7 +8,7 @@ import {
   type Transport,
 } from '@tether/contracts';
 import { transportFor, type LaneContext, type SessionContext, type HarnessContext } from '@tether/machines';
-import { sessionView } from '../views.ts';
+import { actorOf, sessionView } from '@tether/projector';
 import { uuid, type ActorHost, type ApplicationCommand, type IdGenerator, type SavedActor } from '@tether/runtime';
 
 export const HARNESS_ID = 'cliproxy';
@@ -169,7 +169,7 @@ function answer(cmd: Command, s: SavedActor, existing: boolean): CommandAccepted
     state: s.value as CommandAccepted['state'],
     correlationId: cmd.correlationId,
     duplicate: false,
-    result: { ...sessionView(s), existing },
+    result: { ...sessionView(actorOf('session', s)), existing },
   };
 }
 

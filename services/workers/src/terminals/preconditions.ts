@@ -1,5 +1,5 @@
 import { TetherError, type Command } from '@tether/contracts';
-import type { SessionContext } from '@tether/machines';
+import { readActor } from '@tether/projector';
 import type { ActorHost } from '@tether/runtime';
 
 const LIVE_LANE = new Set(['ready', 'running', 'blocked', 'shared']);
@@ -13,9 +13,9 @@ export async function canSpawnTerminal(cmd: Command & { entityId: string }, host
     throw new TetherError('NOT_ALLOWED', `lane ${laneId} is ${String(lane.value)}; terminals need a ready lane`, {
       reason: 'LANE_NOT_READY',
     });
-  const session = await host.state('session', sessionId);
+  const session = await readActor(host, 'session', sessionId);
   if (!session) throw new TetherError('NOT_FOUND', `session ${sessionId} does not exist`);
-  const sc = session.context as SessionContext;
+  const sc = session.context;
   if (sc.laneId !== laneId)
     throw new TetherError('NOT_ALLOWED', `session ${sessionId} belongs to lane ${sc.laneId}, not ${laneId}`, {
       reason: 'SESSION_OF_OTHER_LANE',

@@ -1,11 +1,18 @@
 import { closeSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { subjects, type StoredEvent } from '@tether/contracts';
-import type { LaneContext, TerminalContext } from '@tether/machines';
-import { listActors, type ActorHost, type EventStore, type Logger, type Subscription } from '@tether/runtime';
-import { ProcessManager, type Send } from '../process-manager.ts';
+import { listActorsOf, readActor } from '@tether/projector';
+import {
+  ProcessManager,
+  processesMarked,
+  terminate,
+  type ActorHost,
+  type EventStore,
+  type Logger,
+  type Send,
+  type Subscription,
+} from '@tether/runtime';
 import { OutputTail } from './output-tail.ts';
-import { processesMarked } from './proc-scan.ts';
 import type { TerminalIO } from './terminal-io.ts';
 import { Tmux, signalName } from './tmux.ts';
 
@@ -115,8 +122,7 @@ export class TerminalWorker {
 
   private async spawn(e: StoredEvent, id: string, data: { laneId: string; sessionId: string }): Promise<void> {
     try {
-      const lane = await this.host.state('lane', data.laneId);
-      const cwd = (lane?.context as LaneContext | undefined)?.worktreePath;
+      const cwd = (await readActor(this.host, 'lane', data.laneId))?.context.worktreePath;
       if (!cwd) throw new Error(`lane ${data.laneId} has no worktree`);
       if (!(await this.tmux.hasSession(id))) {
         const env = { TETHER_OWNER: this.opts.ownerId, TETHER_TERMINAL_ID: id, TETHER_LANE_ID: data.laneId };
@@ -246,17 +252,15 @@ export class TerminalWorker {
    */
   private async kill(id: string): Promise<void> {
     this.detach(id);
-    const pane =
-      (await this.tmux.hasSession(id)) && !(await this.tmux.deadPanes()).has(id)
-        ? await this.tmux.panePid(id).catch(() => 0)
-        : 0;
-    const marked = () => processesMarked('TETHER_TERMINAL_ID', id);
-    for (const t of [...(pane > 0 ? [-pane] : []), ...marked()]) {
-      signal(t, 'SIGHUP'); // a closing terminal is a hangup; interactive shells ignore SIGTERM
-      signal(t, 'SIGTERM');
-    }
-    for (let i = 0; i < 30 && marked().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-    for (const t of marked()) signal(t, 'SIGKILL');
+    await terminate({
+      marked: () => processesMarked('TETHER_TERMINAL_ID', id),
+      groups: async () => {
+        const live = (await this.tmux.hasSession(id)) && !(await this.tmux.deadPanes()).has(id);
+        const pane = live ? await this.tmux.panePid(id).catch(() => 0) : 0;
+        return pane > 0 ? [-pane] : [];
+      },
+      signals: ['SIGHUP', 'SIGTERM'], // a closing terminal is a hangup; interactive shells ignore SIGTERM
+    });
     await this.tmux.killSession(id);
   }
 
@@ -284,21 +288,12 @@ export class TerminalWorker {
 
   /** After a restart of tether: relay again every terminal whose tmux session survived. */
   private async reattach(): Promise<void> {
-    for (const doc of await listActors(
+    for (const doc of await listActorsOf(
       this.store,
       'terminal',
       (a) => a.value === 'active' || a.value === 'throttled',
     )) {
-      if (await this.tmux.hasSession(doc.entityId))
-        this.attach(doc.entityId, (doc.context as TerminalContext).sessionId, true);
+      if (await this.tmux.hasSession(doc.entityId)) this.attach(doc.entityId, doc.context.sessionId, true);
     }
-  }
-}
-
-function signal(pid: number, sig: NodeJS.Signals) {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    /* already gone */
   }
 }

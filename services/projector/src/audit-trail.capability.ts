@@ -1,0 +1,16 @@
+import type { Capability, CapabilityDeps } from '@tether/runtime';
+import { AuditProjector, auditLogFor } from './audit/index.ts';
+import { auditRoutes } from './audit.routes.ts';
+
+/** Who did what, when and why, redacted and hash-chained, for ops on tether.audit.> and GET /v1/audit. */
+export async function startAuditTrail(deps: CapabilityDeps): Promise<Capability> {
+  const log = await auditLogFor(deps.store, { logger: deps.logger, replicas: Number(deps.env.TETHER_REPLICAS ?? 1) });
+  return {
+    name: 'audit',
+    commands: {},
+    preconditions: {},
+    reactors: [new AuditProjector(deps.store, log, { logger: deps.logger })],
+    routes: auditRoutes(log),
+    stop: () => log.close(),
+  };
+}

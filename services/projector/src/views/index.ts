@@ -1,0 +1,3 @@
+export * from './actor-reads.ts';
+export * from './control-plane-views.ts';
+export * from './share-views.ts';

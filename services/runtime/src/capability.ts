@@ -1,0 +1,149 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { ActorHost, ActorHostOptions } from './actor/host.ts';
+import type { ApplicationCommand, Dispatcher } from './bus/dispatcher.ts';
+import type { Logger } from './logger.ts';
+import type { Send } from './reactors/reactor-runner.ts';
+import type { EventStore, Subscription } from './store/port.ts';
+
+/** A check across entities before "entity.verb" runs (e.g. a terminal's lane must be ready); throws a TetherError to refuse. */
+export type Precondition = NonNullable<ActorHostOptions['preconditions']>[string];
+
+/** What a route handler sees of an HTTP request (the gateway hands it Fastify's request). */
+export interface HttpRequest {
+  /** The request id: the caller's X-Correlation-Id, or a fresh uuid. */
+  id: string;
+  params: Record<string, string>;
+  query: unknown;
+  body: unknown;
+  headers: IncomingHttpHeaders;
+  raw: IncomingMessage;
+  log: Pick<Logger, 'info' | 'warn' | 'error'>;
+}
+
+/** How a route handler answers, when returning the body is not enough (a status, a content type, a stream). */
+export interface HttpReply {
+  status(code: number): HttpReply;
+  type(contentType: string): HttpReply;
+  header(name: string, value: string): HttpReply;
+  headers(values: Record<string, string>): HttpReply;
+  send(payload?: unknown): HttpReply;
+  /** The handler writes `raw` itself (server-sent events). */
+  hijack(): unknown;
+  raw: ServerResponse;
+  /** Answers as if no route matched. */
+  callNotFound(): void;
+}
+
+/** An HTTP handler: returns the reply body, or answers through `reply`. A thrown TetherError becomes its status. */
+export type RouteHandler = (req: HttpRequest, reply: HttpReply) => unknown;
+
+/** HTTP handlers keyed by operation id; the gateway finds each one's method and path in the route table. */
+export type Routes = Record<string, RouteHandler>;
+
+/** Where a capability adds pages that are not part of the API (a viewer page, its files, a WebSocket). */
+export interface WebPages {
+  get(path: string, handler: RouteHandler): void;
+  /** Takes HTTP upgrades (WebSockets); a request nobody takes is refused. */
+  upgrade(handle: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean): void;
+}
+
+/** Something a capability subscribes or runs in the background; the composition root starts and stops it. */
+export interface Reactive {
+  start(): Promise<unknown>;
+  /** May return a promise, which is awaited. */
+  stop(): unknown;
+}
+
+/** What every capability is given by the composition root. */
+export interface CapabilityDeps {
+  host: ActorHost;
+  /** Application commands and the front door for outside callers (routes accept through it). */
+  dispatcher: Dispatcher;
+  /** How reactors and workers send their commands (the dispatcher, inside tether). */
+  send: Send;
+  store: EventStore;
+  logger: Logger;
+  /** The NATS connection when the store is JetStream (terminal I/O, the command bus). */
+  nc?: NatsConnection;
+  /** Data folder: worktrees, tmux socket, terminal logs, share workers, keys. */
+  home: string;
+  /** Marks the processes this tether starts (TETHER_OWNER). */
+  ownerId: string;
+  env: NodeJS.ProcessEnv;
+  /** The gateway's own URL, known once it listens. */
+  baseUrl: () => string;
+}
+
+/**
+ * One capability of tether (the control plane, sharing, the audit trail), as its `start(deps)` returns
+ * it: what it adds to the dispatcher and the host, what it subscribes, its HTTP handlers and pages, and
+ * how it ends. `start` builds and opens; nothing runs until the composition root starts the reactors.
+ */
+export interface Capability {
+  name: string;
+  /** Application commands for the Dispatcher, keyed "entity.verb". */
+  commands: Record<string, ApplicationCommand>;
+  /** Host preconditions, keyed "entity.verb". */
+  preconditions: Record<string, Precondition>;
+  /** Started in order once every capability is registered; stopped in reverse. */
+  reactors: Reactive[];
+  routes: Routes;
+  pages?: (pages: WebPages) => void;
+  /** Releases what `start` opened (after its reactors stopped). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Registers each capability's commands and preconditions into the records the dispatcher and the host
+ * read (at once, so no command can arrive before its gate), and gathers their routes and pages.
+ * `start` then starts their reactors, capability by capability in order; `stop` undoes it in reverse.
+ */
+export function composeCapabilities(
+  capabilities: Capability[],
+  into: { commands: Record<string, ApplicationCommand>; preconditions: Record<string, Precondition> },
+) {
+  const routes: Routes = {};
+  for (const c of capabilities) {
+    claim(c.name, into.commands, c.commands);
+    claim(c.name, into.preconditions, c.preconditions);
+    claim(c.name, routes, c.routes);
+  }
+  const started = new Set<Capability>();
+  return {
+    routes,
+    pages: capabilities.flatMap((c) => (c.pages ? [c.pages] : [])),
+    async start() {
+      for (const c of capabilities) {
+        started.add(c);
+        await Promise.all(c.reactors.map((r) => r.start()));
+      }
+    },
+    async stop() {
+      for (const c of [...capabilities].reverse()) {
+        if (started.has(c)) await Promise.all(c.reactors.map((r) => r.stop()));
+        await c.stop();
+      }
+    },
+  };
+}
+
+/** Two capabilities handling one "entity.verb" or operation is a wiring mistake: refuse to start rather than let one win. */
+function claim<T>(name: string, into: Record<string, T>, own: Record<string, T>) {
+  for (const [key, value] of Object.entries(own)) {
+    if (key in into) throw new Error(`capability ${name}: "${key}" is already registered by another capability`);
+    into[key] = value;
+  }
+}
+
+/** A durable subscription as a reactive part: opened on start, stopped on stop. */
+export function subscription(open: () => Promise<Subscription>): Reactive {
+  let sub: Subscription | undefined;
+  return {
+    start: async () => {
+      sub = await open();
+    },
+    stop: () => sub?.stop(),
+  };
+}

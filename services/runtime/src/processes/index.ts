@@ -1,0 +1,3 @@
+export * from './proc-scan.ts';
+export * from './terminate.ts';
+export * from './process-group.ts';

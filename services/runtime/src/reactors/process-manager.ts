@@ -1,0 +1,31 @@
+import type { CommandAccepted, StoredEvent } from '@tether/contracts';
+import type { Logger } from '../logger.ts';
+import type { EventStore, Subscription } from '../store/port.ts';
+import { report, type Cause, type Send } from './reactor-runner.ts';
+
+/**
+ * A process manager reacts to persisted events with effects, then reports back with commands whose
+ * ids derive from the event: a redelivered event repeats them without applying anything twice.
+ */
+export class ProcessManager {
+  constructor(
+    readonly name: string,
+    private readonly send: Send,
+    readonly log: Logger,
+  ) {}
+
+  subscribe(store: EventStore, filter: string, handle: (e: StoredEvent) => Promise<void>): Promise<Subscription> {
+    return store.subscribe(`pm_${this.name}`, { filter, ackWaitMs: 120_000 }, handle);
+  }
+
+  /** Sends a command caused by `cause`; see runtime's `report`. */
+  report(
+    cause: Cause,
+    entity: string,
+    verb: string,
+    entityId: string,
+    data: Record<string, unknown> = {},
+  ): Promise<CommandAccepted | undefined> {
+    return report(this.name, this.send, this.log, cause, { entity, verb, entityId, data });
+  }
+}

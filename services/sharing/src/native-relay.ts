@@ -1,0 +1,333 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { RelayClose, ViewerMessage, type RelayMessage } from '@tether/contracts';
+import { participantMayType, type ShareContext } from '@tether/machines';
+import type { ActorOf } from '@tether/projector';
+import type { Logger } from '@tether/runtime';
+import { hashToken } from './secrets.ts';
+import { Scrollback } from './scrollback.ts';
+
+export interface RelayDeps {
+  /** A terminal's output (wherever it runs) in order: what it printed before, then live; resolves once the former is in. */
+  follow(terminalId: string, onChunk: (chunk: Uint8Array) => void): Promise<{ stop(): void }>;
+  sendInput(terminalId: string, data: string, from: string): void;
+  /** Reports a participant's join or leave as a share command (cause id keeps it idempotent). */
+  report(shareId: string, verb: 'joined' | 'left', causeId: string, data: Record<string, unknown>): Promise<unknown>;
+  /** The share as persisted (strongly consistent). */
+  share(shareId: string): Promise<ActorOf<'share'> | undefined>;
+  log: Logger;
+  /** Bytes a slow viewer may have queued before output to it is dropped. */
+  maxBufferedBytes?: number;
+}
+
+interface Conn {
+  id: string;
+  ws: WebSocket;
+  participantId: string;
+  lastRefusal: number;
+  /** What this viewer was last told of its access ("write until …" or "read"): only a change is sent. */
+  told: string;
+}
+
+interface Relay {
+  shareId: string;
+  ctx: ShareContext;
+  /** The share's version `ctx` is from: a fresher read replaces it, an older one never does. */
+  version: number;
+  scrollback: Scrollback;
+  conns: Set<Conn>;
+  stopFollow: () => void;
+}
+
+const HELLO_TIMEOUT_MS = 5_000;
+/** Who typed, as the terminal sees it (`from` of the input message): the terminal checks the grant again. */
+export const shareWriter = (shareId: string, participantId: string) => `share:${shareId}:${participantId}`;
+export function parseShareWriter(from: string): { shareId: string; participantId: string } | undefined {
+  const [kind, shareId, participantId, ...rest] = from.split(':');
+  return kind === 'share' && shareId && participantId && rest.length === 0 ? { shareId, participantId } : undefined;
+}
+/** A close reason is at most 123 bytes; the full text went in the `ended` message before. */
+const shortReason = (s: string) =>
+  Buffer.from(s)
+    .subarray(0, 120)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
+
+/**
+ * The native backend: tether's own relay. A share's terminal output fans out to its participants'
+ * WebSockets (scrollback first), input is accepted only from a participant with an unexpired write
+ * grant, and kick, revoke and expiry close the sockets with a reason.
+ */
+export class NativeRelays {
+  private readonly relays = new Map<string, Relay>();
+  /** Relays subscribing and fetching scrollback: update() keeps their ctx current, close() cancels them. */
+  private readonly opening = new Map<string, { relay: Relay; done: Promise<void> }>();
+  /** Connections that said hello before their share started (awaiting approval or its worker). */
+  private readonly waiting = new Map<string, Set<{ ws: WebSocket; participantId: string }>>();
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 128 * 1024 });
+
+  constructor(private readonly deps: RelayDeps) {}
+
+  get size() {
+    return this.relays.size;
+  }
+
+  has(shareId: string) {
+    return this.relays.has(shareId);
+  }
+
+  connections(shareId: string) {
+    return this.relays.get(shareId)?.conns.size ?? 0;
+  }
+
+  /** Starts relaying the share's terminal; participants who were waiting are let in once its scrollback is in. */
+  open(share: ActorOf<'share'>): Promise<void> {
+    const shareId = share.entityId;
+    if (this.relays.has(shareId)) return Promise.resolve(this.update(share));
+    const pending = this.opening.get(shareId);
+    if (pending) {
+      refresh(pending.relay, share);
+      return pending.done;
+    }
+    const relay: Relay = {
+      shareId,
+      ctx: share.context,
+      version: share.version,
+      scrollback: new Scrollback(),
+      conns: new Set(),
+      stopFollow: () => undefined,
+    };
+    const done = this.start(relay);
+    this.opening.set(shareId, { relay, done });
+    return done;
+  }
+
+  private async start(relay: Relay): Promise<void> {
+    const stillOpening = () => this.opening.get(relay.shareId)?.relay === relay;
+    let followed: Awaited<ReturnType<RelayDeps['follow']>> | undefined;
+    let now: ActorOf<'share'> | undefined;
+    try {
+      followed = await this.deps.follow(relay.ctx.terminalId, (chunk) => this.fanOut(relay, chunk));
+      // A kick, grant or revoke may have landed while the scrollback was on its way.
+      now = await this.deps.share(relay.shareId);
+    } catch (err) {
+      followed?.stop();
+      if (stillOpening()) this.opening.delete(relay.shareId);
+      throw err;
+    }
+    if (!stillOpening()) return followed.stop(); // closed while it was opening
+    this.opening.delete(relay.shareId);
+    if (now) refresh(relay, now);
+    if (now?.value === 'ended') return followed.stop(); // ended meanwhile: the runner's close tells the waiting why
+    relay.stopFollow = followed.stop;
+    this.relays.set(relay.shareId, relay);
+    for (const w of this.waiting.get(relay.shareId) ?? []) this.admit(relay, w.ws, w.participantId);
+    this.waiting.delete(relay.shareId);
+  }
+
+  /** A share changed (grant, kick, extend…): participants see their new access; kicked ones are cut off. */
+  update(share: ActorOf<'share'>) {
+    const shareId = share.entityId;
+    const relay = this.relays.get(shareId);
+    if (!relay) {
+      const opening = this.opening.get(shareId)?.relay;
+      if (opening) refresh(opening, share);
+      const ctx = opening?.ctx ?? share.context;
+      for (const w of this.waiting.get(shareId) ?? [])
+        if (ctx.participants[w.participantId]?.kicked)
+          this.end(w.ws, RelayClose.kicked, `you were removed from share ${shareId} by its owner`);
+      return;
+    }
+    refresh(relay, share);
+    for (const c of relay.conns) {
+      const p = relay.ctx.participants[c.participantId];
+      if (!p || p.kicked) {
+        this.end(c.ws, RelayClose.kicked, `you were removed from share ${shareId} by its owner`);
+        continue;
+      }
+      const access = this.writable(relay, c.participantId) ? 'write' : 'read';
+      const told = `${access} ${p.writeUntil ?? ''}`;
+      if (told === c.told) continue; // joins, leaves and others' grants are no news to this viewer
+      c.told = told;
+      send(c.ws, { type: 'access', access, write_until: p.writeUntil ?? null });
+    }
+  }
+
+  notify(shareId: string, msg: RelayMessage) {
+    for (const c of this.relays.get(shareId)?.conns ?? []) send(c.ws, msg);
+  }
+
+  /** Ends the share's relay: every participant (and anyone waiting) is disconnected with the reason. */
+  close(shareId: string, reason: string, code: number = RelayClose.shareEnded) {
+    const relay = this.relays.get(shareId);
+    this.relays.delete(shareId);
+    this.opening.delete(shareId);
+    relay?.stopFollow();
+    for (const c of relay?.conns ?? []) this.end(c.ws, code, reason);
+    for (const w of this.waiting.get(shareId) ?? []) this.end(w.ws, code, reason);
+    this.waiting.delete(shareId);
+  }
+
+  closeAll(reason: string) {
+    for (const id of [...this.relays.keys(), ...this.waiting.keys()]) this.close(id, reason, RelayClose.shuttingDown);
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, shareId: string) {
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.greet(ws, shareId));
+  }
+
+  private writable(relay: Relay, participantId: string): boolean {
+    return participantMayType('active', relay.ctx, participantId, Date.now()); // a relay exists only while its share runs
+  }
+
+  /** Waits for the hello with the token, then admits the participant it names. */
+  private greet(ws: WebSocket, shareId: string) {
+    const timer = setTimeout(
+      () => this.end(ws, RelayClose.helloTimeout, 'no hello with a token within 5 s'),
+      HELLO_TIMEOUT_MS,
+    );
+    ws.once('message', (raw: RawData, binary: boolean) => {
+      clearTimeout(timer);
+      void this.hello(ws, shareId, binary ? undefined : raw.toString()).catch((err) => {
+        this.deps.log.warn({ shareId, err: String(err) }, 'share hello failed');
+        this.end(ws, 1011, 'tether could not check the link; try again');
+      });
+    });
+  }
+
+  private async hello(ws: WebSocket, shareId: string, text: string | undefined) {
+    const msg = text ? ViewerMessage.safeParse(safeJson(text)) : undefined;
+    if (!msg?.success || msg.data.type !== 'hello')
+      return this.end(ws, RelayClose.badHello, 'the first message must be {"type":"hello","token":…}');
+    const share = await this.deps.share(shareId);
+    if (ws.readyState !== ws.OPEN) return; // the viewer left while the link was checked
+    if (!share) return this.end(ws, RelayClose.unknownShare, `share ${shareId} does not exist`);
+    const ctx = share.context;
+    const hash = hashToken(msg.data.token);
+    const participantId = Object.keys(ctx.participants).find((id) => ctx.participants[id]!.tokenHash === hash);
+    if (!participantId) return this.end(ws, RelayClose.badToken, `this link is not valid for share ${shareId}`);
+    if (share.value === 'ended') return this.end(ws, RelayClose.shareEnded, endedText(shareId, ctx));
+    if (ctx.participants[participantId]!.kicked)
+      return this.end(ws, RelayClose.kicked, `you were removed from share ${shareId} by its owner`);
+    (ws as WebSocket & { via?: string }).via = msg.data.via;
+    const relay = this.relays.get(shareId);
+    if (relay) {
+      refresh(relay, share); // a participant invited a moment ago is not in an older copy
+      return this.admit(relay, ws, participantId);
+    }
+    send(ws, { type: 'waiting', status: String(share.value) });
+    const set = this.waiting.get(shareId) ?? new Set();
+    const entry = { ws, participantId };
+    set.add(entry);
+    this.waiting.set(shareId, set);
+    ws.once('close', () => {
+      set.delete(entry);
+      if (set.size === 0 && this.waiting.get(shareId) === set) this.waiting.delete(shareId);
+    });
+    // A revoke that landed while the link was checked closed the waiting list before this entry joined it.
+    const now = await this.deps.share(shareId);
+    if (now?.value === 'ended' && set.has(entry)) this.end(ws, RelayClose.shareEnded, endedText(shareId, now.context));
+  }
+
+  private admit(relay: Relay, ws: WebSocket, participantId: string) {
+    const p = relay.ctx.participants[participantId];
+    if (!p || p.kicked)
+      return this.end(ws, RelayClose.kicked, `you were removed from share ${relay.shareId} by its owner`);
+    if (ws.readyState !== ws.OPEN) return;
+    const access = this.writable(relay, participantId) ? 'write' : 'read';
+    const conn: Conn = { id: randomUUID(), ws, participantId, lastRefusal: 0, told: `${access} ${p.writeUntil ?? ''}` };
+    relay.conns.add(conn);
+    const via = (ws as WebSocket & { via?: string }).via ?? 'browser';
+    send(ws, {
+      type: 'welcome',
+      share_id: relay.shareId,
+      terminal_id: relay.ctx.terminalId,
+      participant_id: participantId,
+      name: p.name,
+      access,
+      write_until: p.writeUntil ?? null,
+      expires_at: relay.ctx.expiresAt ?? null,
+    });
+    // Someone joining during the grace period hears about it too.
+    if (relay.ctx.warnedAt && relay.ctx.expiresAt)
+      send(ws, {
+        type: 'warning',
+        expires_at: relay.ctx.expiresAt,
+        ms_left: Math.max(0, Date.parse(relay.ctx.expiresAt) - Date.now()),
+      });
+    const back = relay.scrollback.read();
+    if (back.length > 0) ws.send(back);
+    void this.deps
+      .report(relay.shareId, 'joined', `join-${conn.id}`, { participantId, via })
+      .catch((err) => this.deps.log.warn({ shareId: relay.shareId, err: String(err) }, 'join not recorded'));
+    ws.on('message', (raw: RawData, binary: boolean) =>
+      this.onViewerMessage(relay, conn, binary ? undefined : raw.toString()),
+    );
+    ws.once('close', (code: number) => {
+      relay.conns.delete(conn);
+      const reason =
+        code === RelayClose.kicked ? 'kicked' : code >= 4000 ? 'disconnected by tether' : 'closed the connection';
+      void this.deps
+        .report(relay.shareId, 'left', `left-${conn.id}`, { participantId, reason })
+        .catch((err) => this.deps.log.warn({ shareId: relay.shareId, err: String(err) }, 'leave not recorded'));
+    });
+  }
+
+  private onViewerMessage(relay: Relay, conn: Conn, text: string | undefined) {
+    const msg = text ? ViewerMessage.safeParse(safeJson(text)) : undefined;
+    if (!msg?.success || msg.data.type !== 'input') return;
+    const live = this.relays.get(relay.shareId) === relay;
+    if (live && this.writable(relay, conn.participantId)) {
+      this.deps.sendInput(relay.ctx.terminalId, msg.data.data, shareWriter(relay.shareId, conn.participantId));
+      return;
+    }
+    // One notice a second is enough for a viewer typing into a read-only share.
+    if (Date.now() - conn.lastRefusal < 1_000) return;
+    conn.lastRefusal = Date.now();
+    send(conn.ws, {
+      type: 'refused',
+      message: 'read-only: your input was not sent; ask the share owner for write access',
+    });
+  }
+
+  private fanOut(relay: Relay, chunk: Uint8Array) {
+    relay.scrollback.push(chunk);
+    const limit = this.deps.maxBufferedBytes ?? 1 << 20;
+    for (const c of relay.conns) {
+      // A viewer that cannot keep up misses output rather than growing tether's memory.
+      if (c.ws.bufferedAmount < limit) c.ws.send(chunk);
+    }
+  }
+
+  private end(ws: WebSocket, code: number, reason: string) {
+    send(ws, { type: 'ended', code, reason });
+    ws.close(code, shortReason(reason));
+    // A peer that never answers the close handshake is cut off.
+    setTimeout(() => ws.terminate(), 2_000).unref();
+  }
+}
+
+/** Takes `share` as the relay's copy unless the relay already holds a newer version. */
+function refresh(relay: Relay, share: ActorOf<'share'>) {
+  if (share.version < relay.version) return;
+  relay.ctx = share.context;
+  relay.version = share.version;
+}
+
+export function endedText(shareId: string, ctx: ShareContext): string {
+  return `share ${shareId} ${ctx.endReason === 'expired' ? 'expired' : (ctx.endReason ?? 'ended')}${ctx.endDetail ? `: ${ctx.endDetail}` : ''}`;
+}
+
+function send(ws: WebSocket, msg: RelayMessage) {
+  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,218 @@
+import { createHash } from 'node:crypto';
+import {
+  invalid,
+  sameActor,
+  ParticipantInviteBody,
+  ShareCreateBody,
+  ShareSwitchBody,
+  TetherError,
+  Token,
+  type Command,
+  type CommandAccepted,
+  type ParticipantLink,
+} from '@tether/contracts';
+import type { ActorHost, ApplicationCommand } from '@tether/runtime';
+import type { ShareGate } from './share-gate.ts';
+import { hashToken, type SecretBox } from './secrets.ts';
+import { readActor, shareView } from '@tether/projector';
+
+export interface ShareCommandDeps {
+  host: ActorHost;
+  gate: ShareGate;
+  secrets: SecretBox;
+  /** Where viewers open links (the gateway's address), known once it listens. */
+  baseUrl: () => string;
+  /** Rejects a backend that cannot run here (missing binary, no relay configured) before anything is written. */
+  checkBackend: (backend: string) => Promise<void>;
+}
+
+/** A step's command id, derived from the caller's: a resent command repeats the same steps idempotently. */
+const stepId = (commandId: string, step: string) =>
+  createHash('sha256').update(`${commandId}:${step}`).digest('hex').slice(0, 40);
+
+/** The share an application command acts on: its entityId, required. */
+function shareIdOf(cmd: Command): string {
+  if (cmd.entityId === undefined)
+    throw new TetherError('INVALID_COMMAND', `share.${cmd.verb} needs the share id as entityId`, {
+      issues: [{ path: ['entityId'], message: 'required' }],
+    });
+  return parse(Token, `share.${cmd.verb} entityId`, cmd.entityId);
+}
+
+function parse<T>(
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } },
+  what: string,
+  data: unknown,
+): T {
+  const r = schema.safeParse(data ?? {});
+  if (!r.success) throw invalid(`invalid data for ${what}`, r.error);
+  return r.data;
+}
+
+/**
+ * share.create, share.invite and share.switch: the commands that run the policy gate, take a
+ * terminal slot and mint participant tokens (HMAC of the command id: a resend gets the same link,
+ * and only the token's hash is written).
+ */
+export function shareCommands(deps: ShareCommandDeps): Record<string, ApplicationCommand> {
+  const { host, gate, secrets } = deps;
+  const step = (cmd: Command, entity: string, verb: string, entityId: string, data: Record<string, unknown>) =>
+    host.execute({
+      ...cmd,
+      id: stepId(cmd.id, `${entity}.${verb}.${entityId}`),
+      entity,
+      verb,
+      entityId,
+      data,
+      causationId: cmd.id,
+    });
+
+  const invite = async (cmd: Command, shareId: string, name: string): Promise<ParticipantLink> => {
+    // A resent command id is answered from the stream before any guard runs: check the owner here,
+    // or anyone who read a command id (it is the events' correlation id) could replay it for the token.
+    const owner = (await readActor(host, 'share', shareId))?.context.owner;
+    if (!owner || !sameActor(owner, cmd.actor)) {
+      throw new TetherError('NOT_ALLOWED', `only the owner of share ${shareId} makes its links`, {
+        reason: 'SHARE_NOT_OWNER',
+      });
+    }
+    const participantId = `p-${stepId(cmd.id, `participant.${shareId}`).slice(0, 12)}`;
+    const token = secrets.token(`${cmd.id}:${shareId}:${participantId}`);
+    await step(cmd, 'share', 'invite', shareId, { participantId, name, tokenHash: hashToken(token) });
+    return { participant_id: participantId, name, token, url: `${deps.baseUrl()}/v/${shareId}#t=${token}` };
+  };
+
+  /** A terminal slot, freeing slots whose share has ended or never got written (a crash between steps). */
+  const takeSlot = async (cmd: Command, terminalId: string, shareId: string) => {
+    const open = () => step(cmd, 'terminal', 'shareOpen', terminalId, { shareId, limit: gate.settings.maxPerTerminal });
+    try {
+      return await open();
+    } catch (err) {
+      if (!(err instanceof TetherError && err.reason === 'TERMINAL_SHARE_LIMIT')) throw err;
+      const held = (await gate.liveTerminal(host, terminalId)).context.shares ?? [];
+      let freed = 0;
+      for (const id of held) {
+        const s = await host.state('share', id);
+        if (s && s.value !== 'ended') continue;
+        await host
+          .execute({
+            ...cmd,
+            id: stepId(cmd.id, `free.${id}`),
+            entity: 'terminal',
+            verb: 'shareClose',
+            entityId: terminalId,
+            data: { shareId: id },
+            causationId: cmd.id,
+          })
+          .catch(() => undefined);
+        freed++;
+      }
+      if (freed === 0) throw err;
+      return open();
+    }
+  };
+
+  const create = async (
+    cmd: Command,
+    body: ReturnType<typeof ShareCreateBody.parse>,
+    replaces?: string,
+  ): Promise<CommandAccepted> => {
+    const terminal = await gate.liveTerminal(host, body.terminal_id);
+    const ttlMs = body.ttl_ms ?? gate.settings.defaultTtlMs;
+    gate.checkTtl(ttlMs);
+    const shareId = cmd.entityId ?? `sh-${stepId(cmd.id, 'share').slice(0, 16)}`;
+    const request = {
+      terminalId: body.terminal_id,
+      laneId: terminal.context.laneId,
+      backend: body.backend,
+      access: body.access,
+    };
+    const verdict = gate.decide(cmd.actor, request);
+    if (verdict.effect !== 'deny') {
+      await deps.checkBackend(body.backend);
+      await takeSlot(cmd, body.terminal_id, shareId);
+    }
+    const accepted = await step(cmd, 'share', 'request', shareId, {
+      ...request,
+      ttlMs,
+      maxTtlMs: gate.settings.maxTtlMs,
+      warnBeforeMs: gate.settings.warnBeforeMs,
+      policy: verdict,
+      ...(replaces ? { replaces } : {}),
+    });
+    if (verdict.effect === 'deny') {
+      throw new TetherError('NOT_ALLOWED', `share ${shareId} denied: ${verdict.reason}`, { reason: 'SHARE_DENIED' });
+    }
+    const link = body.backend === 'native' ? await invite(cmd, shareId, body.participant) : null;
+    const share = shareView((await readActor(host, 'share', shareId))!);
+    return { ...accepted, commandId: cmd.id, result: { share, link } };
+  };
+
+  return {
+    'share.create': (cmd) => create(cmd, parse(ShareCreateBody, 'share.create', cmd.data)),
+
+    'share.invite': async (cmd) => {
+      const shareId = shareIdOf(cmd);
+      const body = parse(ParticipantInviteBody, 'share.invite', cmd.data);
+      const s = await readActor(host, 'share', shareId);
+      if (!s) throw new TetherError('NOT_FOUND', `share ${shareId} does not exist`);
+      if (s.context.backend !== 'native') {
+        throw new TetherError(
+          'NOT_ALLOWED',
+          `share ${shareId} runs on ${s.context.backend}, whose links come from the backend; per-participant links are a native-share feature`,
+          { reason: 'SHARE_NOT_NATIVE' },
+        );
+      }
+      const link = await invite(cmd, shareId, body.name);
+      const after = (await readActor(host, 'share', shareId))!;
+      return {
+        ok: true,
+        commandId: cmd.id,
+        entity: 'share',
+        entityId: shareId,
+        seq: after.version,
+        streamSeq: after.streamSeq,
+        state: after.value as string,
+        correlationId: cmd.correlationId,
+        duplicate: false,
+        result: { link, share: shareView(after) },
+      };
+    },
+
+    /** Switching backend ends the old share (reason switched) and starts a new one under the same policy. */
+    'share.switch': async (cmd) => {
+      const oldId = shareIdOf(cmd);
+      const body = parse(ShareSwitchBody, 'share.switch', cmd.data);
+      const old = await readActor(host, 'share', oldId);
+      if (!old) throw new TetherError('NOT_FOUND', `share ${oldId} does not exist`);
+      const c = old.context;
+      if (c.backend === body.backend)
+        throw new TetherError('INVALID_COMMAND', `share ${oldId} already runs on ${body.backend}`);
+      const verdict = gate.decide(cmd.actor, { ...c, backend: body.backend });
+      if (verdict.effect === 'deny')
+        throw new TetherError(
+          'NOT_ALLOWED',
+          `switching share ${oldId} to ${body.backend} is denied: ${verdict.reason}`,
+          { reason: 'SHARE_DENIED' },
+        );
+      await deps.checkBackend(body.backend);
+      const newId = `sh-${stepId(cmd.id, 'share').slice(0, 16)}`;
+      await step(cmd, 'share', 'switch', oldId, { toShareId: newId });
+      await step(cmd, 'terminal', 'shareClose', c.terminalId, { shareId: oldId }).catch(() => undefined);
+      const left = c.expiresAt
+        ? Math.max(gate.settings.minTtlMs, Date.parse(c.expiresAt) - Date.now())
+        : gate.settings.defaultTtlMs;
+      return create(
+        { ...cmd, entityId: newId },
+        {
+          terminal_id: c.terminalId,
+          backend: body.backend,
+          access: c.access,
+          ttl_ms: Math.min(left, gate.settings.maxTtlMs),
+          participant: 'viewer',
+        },
+        oldId,
+      );
+    },
+  };
+}

@@ -1,0 +1,168 @@
+import { z } from 'zod';
+import {
+  ApprovalApproveBody,
+  ApprovalDenyBody,
+  GrantWriteBody,
+  ParticipantInviteBody,
+  ReasonBody,
+  sameActor,
+  ShareCreateBody,
+  ShareExtendBody,
+  ShareSwitchBody,
+  TetherError,
+  Token,
+  type ShareCreated,
+} from '@tether/contracts';
+import { actorOf, approvalView, listActorsOf, readActor, shareView } from '@tether/projector';
+import {
+  commandFrom,
+  parseBody,
+  settled,
+  type ActorHost,
+  type Dispatcher,
+  type EventStore,
+  type HttpRequest,
+  type RouteHandler,
+  type Routes,
+} from '@tether/runtime';
+import type { SecretBox } from './secrets.ts';
+
+export interface ShareRouteDeps {
+  dispatcher: Dispatcher;
+  host: ActorHost;
+  store: EventStore;
+  secrets: SecretBox;
+  /** How long a create waits for the backend to be ready (tmate/upterm: up to their ready timeout). */
+  settleMs?: number;
+}
+
+const ListQuery = z
+  .object({ terminal_id: Token.optional(), lane_id: Token.optional(), live: z.enum(['true', 'false']).optional() })
+  .strict();
+
+/** Terminal sharing over HTTP (the same commands as tether.cmd.share.*), keyed by operation id. */
+export function shareRoutes(deps: ShareRouteDeps): Routes {
+  const { dispatcher, host } = deps;
+  const settle = deps.settleMs ?? 15_000;
+
+  const share = async (id: string) => {
+    const s = await readActor(host, 'share', checkId(id, 'share'));
+    if (!s) throw new TetherError('NOT_FOUND', `share ${id} does not exist`);
+    return s;
+  };
+  const started = async (id: string) => actorOf('share', await settled(host, 'share', id, ['starting'], settle));
+  /** Runs a share verb, then answers with the share as it is now. */
+  const act = async (req: HttpRequest, verb: string, data: Record<string, unknown>) => {
+    await share(req.params.share!);
+    await dispatcher.accept(commandFrom(req, 'share', verb, req.params.share, data));
+    return shareView(await share(req.params.share!));
+  };
+  const participantAct =
+    (verb: string, body: (b: unknown) => Record<string, unknown>): RouteHandler =>
+    async (req) => {
+      const participantId = checkId(req.params.participant!, 'participant');
+      return act(req, verb, { participantId, ...body(req.body) });
+    };
+  const approval = async (req: HttpRequest) => {
+    const id = checkId(req.params.approval!, 'approval');
+    const a = await readActor(host, 'approval', id);
+    if (!a) throw new TetherError('NOT_FOUND', `approval ${id} does not exist`);
+    return a;
+  };
+  const decide =
+    (verb: 'approve' | 'deny', schema: z.ZodType<Record<string, unknown>>): RouteHandler =>
+    async (req) => {
+      const { entityId: id } = await approval(req);
+      await dispatcher.accept(commandFrom(req, 'approval', verb, id, parseBody(schema, req.body)));
+      return approvalView((await readActor(host, 'approval', id))!);
+    };
+
+  return {
+    'shares.create': async (req, reply) => {
+      const body = parseBody(ShareCreateBody, req.body);
+      const r = await dispatcher.accept(commandFrom(req, 'share', 'create', undefined, body));
+      const s = await started(r.entityId);
+      const created: ShareCreated = { share: shareView(s), link: (r.result as { link: ShareCreated['link'] }).link };
+      return reply.status(r.duplicate ? 200 : 201).send(created);
+    },
+
+    'shares.list': async (req) => {
+      const q = parseBody(ListQuery, req.query);
+      const items = await listActorsOf(
+        deps.store,
+        'share',
+        ({ context: c, value }) =>
+          (!q.terminal_id || c.terminalId === q.terminal_id) &&
+          (!q.lane_id || c.laneId === q.lane_id) &&
+          (q.live !== 'true' || value !== 'ended'),
+      );
+      return { items: items.map((a) => shareView(a)) };
+    },
+
+    'shares.get': async (req) => shareView(await share(req.params.share!)),
+
+    /** A tmate/upterm share's links, for its owner only (they are bearer secrets). */
+    'shares.links': async (req) => {
+      const s = await share(req.params.share!);
+      const c = s.context;
+      const who = commandFrom(req, 'share', 'links', req.params.share, {}).actor;
+      if (!sameActor(who, c.owner))
+        throw new TetherError(
+          'NOT_ALLOWED',
+          `only the owner (${c.owner.kind}:${c.owner.id}) may read share ${s.entityId}'s links`,
+          { reason: 'SHARE_NOT_OWNER' },
+        );
+      if (!c.sealedLinks || s.value === 'ended')
+        throw new TetherError(
+          'NOT_FOUND',
+          `share ${s.entityId} has no backend links (${c.backend === 'native' ? 'native shares use participant links' : String(s.value)})`,
+        );
+      return {
+        share_id: s.entityId,
+        backend: c.backend,
+        links: deps.secrets.open<Record<string, string>>(c.sealedLinks),
+      };
+    },
+
+    'shares.extend': async (req) => act(req, 'extend', { ttlMs: parseBody(ShareExtendBody, req.body).ttl_ms }),
+    'shares.revoke': async (req) => act(req, 'revoke', parseBody(ReasonBody, req.body)),
+
+    'shares.switch': async (req, reply) => {
+      await share(req.params.share!);
+      const r = await dispatcher.accept(
+        commandFrom(req, 'share', 'switch', req.params.share, parseBody(ShareSwitchBody, req.body)),
+      );
+      const s = await started(r.entityId);
+      return reply.status(201).send({ share: shareView(s), link: (r.result as { link: ShareCreated['link'] }).link });
+    },
+
+    'participants.list': async (req) => ({ items: shareView(await share(req.params.share!)).participants }),
+
+    'participants.invite': async (req, reply) => {
+      await share(req.params.share!);
+      const r = await dispatcher.accept(
+        commandFrom(req, 'share', 'invite', req.params.share, parseBody(ParticipantInviteBody, req.body)),
+      );
+      return reply.status(r.duplicate ? 200 : 201).send((r.result as { link: unknown }).link);
+    },
+
+    'participants.grantWrite': participantAct('grantWrite', (b) => ({ ttlMs: parseBody(GrantWriteBody, b).ttl_ms })),
+    'participants.revokeWrite': participantAct('revokeWrite', (b) => parseBody(ReasonBody, b)),
+    'participants.kick': participantAct('kick', (b) => parseBody(ReasonBody, b)),
+
+    'approvals.list': async () => ({ items: (await listActorsOf(deps.store, 'approval')).map(approvalView) }),
+    'approvals.get': async (req) => approvalView(await approval(req)),
+    'approvals.approve': decide('approve', ApprovalApproveBody),
+    'approvals.deny': decide('deny', ApprovalDenyBody),
+  };
+}
+
+function checkId(id: string, what: string): string {
+  const r = Token.safeParse(id);
+  if (!r.success)
+    throw new TetherError(
+      'INVALID_COMMAND',
+      `invalid request: "${id.slice(0, 64)}" is not a ${what} id: ${r.error.issues[0]?.message}`,
+    );
+  return r.data;
+}

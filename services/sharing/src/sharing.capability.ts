@@ -1,0 +1,129 @@
+import { join } from 'node:path';
+import { isLiveShare } from '@tether/machines';
+import { listActorsOf, readActor } from '@tether/projector';
+import { runReactor, subscription, type Capability, type CapabilityDeps } from '@tether/runtime';
+import { TmateAdapter, tmateOptionsFromEnv } from './backends/tmate.ts';
+import { UptermAdapter, uptermOptionsFromEnv } from './backends/upterm.ts';
+import { NativeRelays } from './native-relay.ts';
+import { ProcessShares } from './process-shares.ts';
+import { SecretBox } from './secrets.ts';
+import { shareCommands } from './share-commands.ts';
+import { policyFromEnv, ShareGate } from './share-gate.ts';
+import { shareRoutes } from './share.routes.ts';
+import { approvalDecisions, closesTerminal, shareLifecycle, terminalShares } from './share-saga.ts';
+import { ShareRunner } from './share-runner.ts';
+import { shareSettingsFromEnv } from './share-settings.ts';
+import { shareWriteCheck } from './share-writers.ts';
+import { viewerPages } from './viewer.pages.ts';
+
+/** What sharing needs of the terminals (the control plane's TerminalAccess). */
+export interface SharedTerminals {
+  follow(terminalId: string, onChunk: (chunk: Uint8Array) => void): Promise<{ stop(): void }>;
+  sendInput(terminalId: string, data: string, from: string): void;
+  tmuxSocket: string;
+  allowWriters(check: (terminalId: string, from: string) => Promise<boolean>): void;
+}
+
+export interface Sharing extends Capability {
+  /** Native shares' relays (one per live share), for tests and diagnostics. */
+  relays: NativeRelays;
+}
+
+/** Terminal sharing: policy and approvals, native relays and tmate/upterm workers, TTLs, the viewer page. */
+export async function startSharing(deps: CapabilityDeps & { terminals: SharedTerminals }): Promise<Sharing> {
+  const { host, store, send, logger: log, env, home, terminals } = deps;
+  const settings = shareSettingsFromEnv(env);
+  const gate = new ShareGate(policyFromEnv(env, home, log), settings);
+  const secrets = SecretBox.load(join(home, 'secret.key'));
+  const adapters = {
+    tmate: new TmateAdapter(tmateOptionsFromEnv(env)),
+    upterm: new UptermAdapter(uptermOptionsFromEnv(env)),
+  };
+  const readyMs = Number(env.TETHER_SHARE_READY_MS ?? 10_000);
+
+  // Participants' input goes over tether.term.<id>.in like any writer's; the terminal re-checks the grant.
+  terminals.allowWriters(shareWriteCheck(host));
+  const relays = new NativeRelays({
+    follow: terminals.follow,
+    sendInput: terminals.sendInput,
+    report: (shareId, verb, causeId, data) =>
+      send({
+        id: causeId,
+        entity: 'share',
+        verb,
+        entityId: shareId,
+        data,
+        actor: { kind: 'system', id: 'relay' },
+        correlationId: `share-${shareId}`,
+        causationId: causeId,
+      }),
+    share: (shareId) => readActor(host, 'share', shareId),
+    log,
+  });
+  let runner: ShareRunner | undefined;
+  const processes = new ProcessShares(adapters, (shareId, reason) => runner?.failed(shareId, reason), log, {
+    dir: join(home, 'shares'),
+    ownerId: deps.ownerId,
+    tmuxSocket: terminals.tmuxSocket,
+    readyTimeoutMs: readyMs,
+    heartbeatMs: Number(env.TETHER_SHARE_HEARTBEAT_MS ?? 1_000),
+  });
+  runner = new ShareRunner(store, host, send, relays, processes, secrets, log);
+
+  const saga = { send, log };
+  return {
+    name: 'sharing',
+    commands: shareCommands({
+      host,
+      gate,
+      secrets,
+      baseUrl: () => env.TETHER_PUBLIC_URL || deps.baseUrl(),
+      checkBackend: async (backend) =>
+        backend === 'native' ? undefined : adapters[backend as keyof typeof adapters].check(),
+    }),
+    preconditions: {
+      'share.request': gate.precondition,
+      'share.approved': gate.decided,
+      'share.rejected': gate.decided,
+    },
+    reactors: [
+      subscription(() =>
+        runReactor(store, shareLifecycle, {
+          ...saga,
+          load: async (ev) => ({
+            approvalTimeoutMs: settings.approvalTimeoutMs,
+            terminalId:
+              ev.state === 'ended' ? (await readActor(host, 'share', ev.entityId))?.context.terminalId : undefined,
+          }),
+        }),
+      ),
+      subscription(() =>
+        runReactor(store, approvalDecisions, {
+          ...saga,
+          load: async (ev) => ({ shareId: (await readActor(host, 'approval', ev.entityId))?.context.shareId }),
+        }),
+      ),
+      subscription(() =>
+        runReactor(store, terminalShares, {
+          ...saga,
+          load: async (ev) => {
+            if (!closesTerminal(ev)) return { shares: [] };
+            const t = (await readActor(host, 'terminal', ev.entityId))?.context;
+            // The read model also finds shares whose slot was already freed but which have not ended yet.
+            const live = await listActorsOf(
+              store,
+              'share',
+              (a) => isLiveShare(a.value) && a.context.terminalId === ev.entityId,
+            );
+            return { shares: [...(t?.shares ?? []), ...live.map((a) => a.entityId)], closeReason: t?.closeReason };
+          },
+        }),
+      ),
+      runner,
+    ],
+    routes: shareRoutes({ dispatcher: deps.dispatcher, host, store, secrets, settleMs: readyMs + 2_000 }),
+    pages: (app) => viewerPages(app, relays),
+    relays,
+    stop: async () => {},
+  };
+}
