@@ -81,6 +81,7 @@ export async function startServer(opts: ServerOptions) {
     openapi: openApiDocument(),
     routes: capabilities.routes,
     pages: capabilities.pages,
+    everyRoute: true,
   });
   await app.listen({ port: opts.port, host: opts.bind ?? '127.0.0.1' });
   const { port } = app.server.address() as { port: number };

@@ -1,22 +1,24 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpReply, HttpRequest, RouteHandler, Routes, WebPages } from '@tether/runtime';
-import { routes } from './route-table.tmp.ts';
-
-export type OperationId = keyof typeof routes;
-
-/** An OpenAPI path (`/v1/shares/{share}`) as Fastify writes it (`/v1/shares/:share`). */
-export const fastifyPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
+import { routerPath, routes, type OperationId } from '@tether/contracts';
 
 /**
  * Registers every handler at its operation's method and path from the route table. A handler for an
  * operation the table does not know is a wiring mistake: refused at start, not served at a guessed path.
  */
-export function registerRoutes(app: FastifyInstance, handlers: Routes): void {
-  for (const [id, handler] of Object.entries(handlers)) {
+export function registerRoutes(app: FastifyInstance, handlers: Routes): OperationId[] {
+  const ids = Object.keys(handlers) as OperationId[];
+  for (const id of ids) {
     if (!Object.hasOwn(routes, id)) throw new Error(`no route in the route table for operation "${id}"`);
-    const { method, path } = routes[id as OperationId];
-    app.route({ method, url: fastifyPath(path), handler: adapt(handler) });
+    const { method, path } = routes[id];
+    app.route({ method, url: routerPath(path), handler: adapt(handlers[id]!) });
   }
+  return ids;
+}
+
+/** Operations of the route table nobody serves: a full tether serves them all, or it does not start. */
+export function unserved(served: OperationId[]): OperationId[] {
+  return (Object.keys(routes) as OperationId[]).filter((id) => !served.includes(id));
 }
 
 /** Capabilities' own pages (not part of the API): plain GETs, and WebSocket upgrades nobody else takes. */

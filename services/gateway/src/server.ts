@@ -16,7 +16,7 @@ import type { ProjectionRunner } from '@tether/projector';
 import { renderMetrics } from './metrics.ts';
 import { dashboardRoutes } from './dashboard.routes.ts';
 import { streamHandler } from './stream.routes.ts';
-import { registerRoutes, webPages } from './register-routes.ts';
+import { registerRoutes, unserved, webPages } from './register-routes.ts';
 
 export interface GatewayOptions {
   host: ActorHost;
@@ -31,6 +31,8 @@ export interface GatewayOptions {
   routes?: Routes;
   /** The capabilities' own pages (the share viewer and its WebSocket). */
   pages?: Array<(pages: WebPages) => void>;
+  /** Refuse to build unless every operation of the route table is served (a full tether; a bare runtime serves less). */
+  everyRoute?: boolean;
 }
 
 /** The HTTP face of the command bus: same commands, same replies, status codes from the error code. */
@@ -69,8 +71,13 @@ export function buildGateway(opts: GatewayOptions) {
       .send(toRejection(new TetherError('NOT_FOUND', `no route ${req.method} ${req.url}; see /openapi.json`))),
   );
 
-  registerRoutes(app, gatewayRoutes(opts));
-  registerRoutes(app, opts.routes ?? {}); // an operation served twice fails here (Fastify refuses a duplicate route)
+  const served = [
+    ...registerRoutes(app, gatewayRoutes(opts)),
+    ...registerRoutes(app, opts.routes ?? {}), // an operation served twice fails here (Fastify refuses a duplicate route)
+  ];
+  const missing = unserved(served);
+  if (opts.everyRoute && missing.length > 0)
+    throw new Error(`the route table has operations nobody serves: ${missing.join(', ')}`);
   dashboardRoutes(app);
   const pages = webPages(app);
   for (const add of opts.pages ?? []) add(pages);

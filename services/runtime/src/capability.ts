@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { NatsConnection } from '@nats-io/nats-core';
+import type { OperationId } from '@tether/contracts';
 import type { ActorHost, ActorHostOptions } from './actor/host.ts';
 import type { ApplicationCommand, Dispatcher } from './bus/dispatcher.ts';
 import type { Logger } from './logger.ts';
@@ -40,7 +41,7 @@ export interface HttpReply {
 export type RouteHandler = (req: HttpRequest, reply: HttpReply) => unknown;
 
 /** HTTP handlers keyed by operation id; the gateway finds each one's method and path in the route table. */
-export type Routes = Record<string, RouteHandler>;
+export type Routes = Partial<Record<OperationId, RouteHandler>>;
 
 /** Where a capability adds pages that are not part of the API (a viewer page, its files, a WebSocket). */
 export interface WebPages {
