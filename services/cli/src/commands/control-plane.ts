@@ -10,7 +10,7 @@ import {
 } from '@tether/contracts';
 import { call } from '../http.ts';
 import type { Out } from '../output.ts';
-import { dataDir } from '../store.ts';
+import { dataDir } from '../data-dir.ts';
 
 export interface CpFlags {
   workspace?: string;
