@@ -1,4 +1,5 @@
-import { CommandRejected, TetherError } from '@tether/contracts';
+import type { CommandRejected } from '@tether/contracts';
+import { TetherError } from '@tether/contracts/tether-error';
 
 export const apiUrl = () => process.env.TETHER_URL ?? `http://127.0.0.1:${process.env.TETHER_PORT ?? 7420}`;
 
@@ -42,9 +43,10 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
     );
   }
   const json = JSON.parse(text) as unknown;
-  const rejected = CommandRejected.safeParse(json);
-  if (rejected.success) {
-    const e = rejected.data.error;
+  // tether's own reply: its shape is checked, not parsed with zod, which would load zod for every short command.
+  const rejected = json as Partial<CommandRejected> | null;
+  if (rejected?.ok === false && rejected.error) {
+    const e = rejected.error;
     throw new TetherError(e.code, e.message, { reason: e.reason, issues: e.issues });
   }
   return json as T;

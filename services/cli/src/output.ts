@@ -1,4 +1,4 @@
-import { TetherError } from '@tether/contracts';
+import { TetherError } from '@tether/contracts/tether-error';
 
 /** Every command prints for people by default and JSON with --json; errors likewise, to stderr. */
 export interface Out {

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { TetherError } from '@tether/contracts';
+import { TetherError } from '@tether/contracts/tether-error';
 import {
   EmbeddedEventStore,
   JetStreamEventStore,

@@ -41,9 +41,9 @@ describe('tether help, version and mistakes', () => {
     expect([...packagesLoadedBy(join(CLI, 'dist', 'main.js'))].sort()).toEqual(['commander', 'node:fs']);
   });
 
-  it('a client command loads its HTTP client, not the server', () => {
+  it('a client command loads its HTTP client: not the server, not even zod', () => {
     const loaded = packagesLoadedBy(chunk('control-plane'));
-    for (const server of ['fastify', 'pino', 'xstate', '@nats-io/jetstream', 'ws'])
+    for (const server of ['zod', 'fastify', 'pino', 'xstate', '@nats-io/jetstream', 'ws'])
       expect(loaded).not.toContain(server);
     expect(packagesLoadedBy(chunk('up'))).toContain('fastify');
   });

@@ -1,4 +1,4 @@
-import { TetherError } from '@tether/contracts';
+import { TetherError } from '@tether/contracts/tether-error';
 import type { Flags } from '../command-table.ts';
 import type { Out } from '../output.ts';
 
