@@ -41,51 +41,63 @@ function completionTable() {
 }
 
 const sq = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-const cases = (m: Map<string, Word[]>, pattern: (key: string) => string, body: (words: Word[]) => string) =>
-  [...m].map(([key, words]) => `    ${pattern(key)}) ${body(words)} ;;`).join('\n');
 
-function bash(): string {
+/** How one shell spells the parts of the completion function that differ. */
+interface Shell {
+  /** True when the word being completed is a flag. */
+  typingFlag: string;
+  /** The command and subcommand typed ("lane create"), matched against the flags' patterns. */
+  command: string;
+  /** Every word typed before the current one, matched against `next`. */
+  typed: string;
+  /** The assignment that offers these words. */
+  offer(words: Word[]): string;
+}
+
+/** The body shared by both shells: flags for the command being typed, else what may come next. */
+function dispatch(shell: Shell): string {
   const { next, flags } = completionTable();
-  const words = (ws: Word[]) => `words=${sq(ws.map(([w]) => w).join(' '))}`;
-  return `# tether completion for bash: eval "$(tether completion bash)", e.g. in ~/.bashrc
-_tether() {
-  local cur=\${COMP_WORDS[COMP_CWORD]} words=''
-  if [[ $cur == -* ]]; then
-    case "\${COMP_WORDS[1]} \${COMP_WORDS[2]}" in
-${cases(flags, (k) => k, words)}
+  const cases = (m: Map<string, Word[]>, pattern: (key: string) => string) =>
+    [...m].map(([key, words]) => `    ${pattern(key)}) ${shell.offer(words)} ;;`).join('\n');
+  return `  if ${shell.typingFlag}; then
+    case "${shell.command}" in
+${cases(flags, (k) => k)}
     esac
   else
-    case "\${COMP_WORDS[*]:1:COMP_CWORD-1}" in
-${cases(next, sq, words)}
+    case "${shell.typed}" in
+${cases(next, sq)}
     esac
-  fi
+  fi`;
+}
+
+const bash = () => `# tether completion for bash: eval "$(tether completion bash)", e.g. in ~/.bashrc
+_tether() {
+  local cur=\${COMP_WORDS[COMP_CWORD]} words=''
+${dispatch({
+  typingFlag: '[[ $cur == -* ]]',
+  command: `\${COMP_WORDS[1]} \${COMP_WORDS[2]}`,
+  typed: `\${COMP_WORDS[*]:1:COMP_CWORD-1}`,
+  offer: (ws) => `words=${sq(ws.map(([w]) => w).join(' '))}`,
+})}
   COMPREPLY=($(compgen -W "$words" -- "$cur"))
 }
 complete -F _tether tether
 `;
-}
 
-function zsh(): string {
-  const { next, flags } = completionTable();
-  const described = (ws: Word[]) => `offer=(${ws.map(([w, h]) => sq(`${w.replaceAll(':', '\\:')}:${h}`)).join(' ')})`;
-  return `#compdef tether
+const zsh = () => `#compdef tether
 # tether completion for zsh: source <(tether completion zsh), e.g. in ~/.zshrc after compinit
 _tether() {
   local -a offer
-  if [[ $PREFIX == -* ]]; then
-    case "$words[2] $words[3]" in
-${cases(flags, (k) => k, described)}
-    esac
-  else
-    case "\${(j: :)words[2,CURRENT-1]}" in
-${cases(next, sq, described)}
-    esac
-  fi
+${dispatch({
+  typingFlag: '[[ $PREFIX == -* ]]',
+  command: '$words[2] $words[3]',
+  typed: `\${(j: :)words[2,CURRENT-1]}`,
+  offer: (ws) => `offer=(${ws.map(([w, h]) => sq(`${w.replaceAll(':', '\\:')}:${h}`)).join(' ')})`,
+})}
   (( $#offer )) && _describe tether offer
 }
 if (( $+functions[compdef] )); then compdef _tether tether; fi
 `;
-}
 
 /** `tether completion bash|zsh`: the script; it offers words from this table, without running tether. */
 export function printCompletion(shell: string | undefined): number {
