@@ -45,6 +45,9 @@ function mistake({ reason, command }: ParseStop): string {
     const subs = command.commands.map((c) => c.name()).filter((n) => n !== 'help');
     return `\`${path}\` needs a subcommand: ${subs.join(', ')}; see \`${path} --help\``;
   }
-  const what = reason.message.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\?\)/, ' (did you mean $1?)');
+  const what = reason.message
+    .replace(/^error: /, '')
+    .replace(/\.$/, '')
+    .replace(/\n\(Did you mean (.*)\?\)/, ' (did you mean $1?)');
   return `${what.charAt(0).toUpperCase()}${what.slice(1)}; see \`${path} --help\``;
 }

@@ -64,6 +64,9 @@ describe('tether help, version and mistakes', () => {
     expect((await tether(['lane', 'create', '--nmae', 'x'])).stderr).toContain(
       "Unknown option '--nmae' (did you mean --name?); see `tether lane create --help`",
     );
+    const none = await tether([]);
+    expect(none.exitCode).toBe(2);
+    expect(none.stdout).toMatch(/^Usage: tether \[options\] \[command\]/);
     const bare = await tether(['share']);
     expect(bare.exitCode).toBe(2);
     expect(bare.stderr).toMatch(/INVALID_COMMAND: `tether share` needs a subcommand: create, list, show/);
