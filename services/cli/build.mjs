@@ -1,7 +1,7 @@
 // Bundles the CLI into dist/: a small entry plus one chunk per command, loaded when that command runs.
 // `npm ci` runs it (the root `prepare` script), and so do `npm test`, `npm start` and `npm run tether`.
 import { readdir, readFile, rm } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
@@ -49,7 +49,6 @@ export async function buildCli() {
   const current = new Set(Object.keys(result.metafile.outputs).map((p) => resolve(p)));
   for (const f of await readdir(outdir, { recursive: true, withFileTypes: true }))
     if (f.isFile() && !current.has(join(f.parentPath, f.name))) await rm(join(f.parentPath, f.name));
-  return relative(process.cwd(), outdir);
 }
 
 /** vitest globalSetup: tests spawn the bin, so they never run a bundle older than the sources. */
