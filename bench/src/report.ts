@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { cliLines } from './cli.ts';
 
 export const TARGETS = { commandRatio: 0.8, pipelinedRatio: 0.6, replayRatio: 0.7 } as const;
 
@@ -90,6 +91,7 @@ export function formatTable(r: Results, b: Record<string, any>): string {
       `  memory per live share with one viewer, ${r.sharesForMemory} shares after a full GC: ${Number(r.shareMemoryKb).toFixed(0)} KiB heap+external (goal < 2048, ${goal(r.shareMemoryKb, 2048)}), ${Number(r.shareMemoryRssKb).toFixed(0)} KiB RSS`,
     );
   }
+  out.push(...cliLines(r));
   out.push('', 'where one awaited command goes (µs):');
   const e = b.transport;
   out.push(

@@ -10,6 +10,7 @@ import { NatsServer, TetherProcess } from '@tether/tests';
 import { consumerName } from '@tether/projector';
 import { startBareHost } from './bare-host.ts';
 import { measureCommandSteps } from './breakdown.ts';
+import { benchCliAlone, measureCli } from './cli.ts';
 import { measureCommands } from './commands.ts';
 import { measureControlPlane } from './control-plane.ts';
 import { measurePolicyDecision } from './policy.ts';
@@ -142,6 +143,8 @@ async function main() {
     const policy = measurePolicyDecision();
     // 9. Native shares: request → link, revoke → 10 viewers gone, memory per live share.
     const sharing = await measureSharing(nats.url);
+    // 10. The CLI's start-up: `tether --help` and `tether lane list` against a bare node.
+    const cli = await measureCli(nats.url);
 
     // 7c. Tether's in-process work per command, no I/O.
     log('in-process cost of one command');
@@ -190,6 +193,7 @@ async function main() {
       ...controlPlane,
       ...policy,
       ...sharing,
+      ...cli,
       targets: TARGETS,
       rawPublishRuns: rawRuns.map((r) => Math.round(r.awaitedPerSec)),
       rawPipelinedRuns: rawRuns.map((r) => Math.round(r.pipelinedPerSec)),
@@ -221,7 +225,8 @@ async function main() {
 const exitsWithin = (p: Promise<unknown>, ms: number) =>
   Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
 
-main().then(
+// `npm run bench:cli` runs the CLI section alone.
+(process.argv[2] === 'cli' ? benchCliAlone() : main()).then(
   () => process.exit(0),
   (err) => {
     process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

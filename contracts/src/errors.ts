@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TetherError } from './tether-error.ts';
 
 export const ErrorCode = z.enum([
   'INVALID_COMMAND',
@@ -39,31 +40,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   INVALID_CONFIG: 500,
 };
 
-/** A typed failure that crosses process boundaries as an ErrorBody. */
-export class TetherError extends Error {
-  readonly code: ErrorCode;
-  readonly reason?: string;
-  readonly issues?: z.infer<typeof Issue>[];
-  constructor(
-    code: ErrorCode,
-    message: string,
-    opts: { reason?: string; issues?: z.infer<typeof Issue>[]; cause?: unknown } = {},
-  ) {
-    super(message, { cause: opts.cause });
-    this.name = 'TetherError';
-    this.code = code;
-    this.reason = opts.reason;
-    this.issues = opts.issues;
-  }
-  toBody(): ErrorBody {
-    return {
-      code: this.code,
-      message: this.message,
-      ...(this.reason ? { reason: this.reason } : {}),
-      ...(this.issues ? { issues: this.issues } : {}),
-    };
-  }
-}
+export { TetherError };
 
 export function issuesOf(err: z.ZodError): z.infer<typeof Issue>[] {
   return err.issues.map((i) => ({

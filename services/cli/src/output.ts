@@ -1,4 +1,4 @@
-import { TetherError } from '@tether/contracts';
+import { TetherError } from '@tether/contracts/tether-error';
 
 /** Every command prints for people by default and JSON with --json; errors likewise, to stderr. */
 export interface Out {
@@ -22,3 +22,7 @@ export function printError(err: unknown, json: boolean): number {
   else process.stderr.write(`error ${body.code}: ${body.message}\n`);
   return body.code === 'INVALID_COMMAND' || body.code === 'UNKNOWN_COMMAND' ? 2 : 1;
 }
+
+/** A command used wrongly (unknown command or flag, missing argument): INVALID_COMMAND, exit 2. */
+export const usageError = (message: string, json: boolean): number =>
+  printError(new TetherError('INVALID_COMMAND', message), json);

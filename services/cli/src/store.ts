@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
-import { TetherError } from '@tether/contracts';
+import { join } from 'node:path';
+import { TetherError } from '@tether/contracts/tether-error';
 import {
   EmbeddedEventStore,
   JetStreamEventStore,
@@ -10,8 +10,7 @@ import {
   type EventStore,
   type Logger,
 } from '@tether/runtime';
-
-export const dataDir = () => resolve(process.env.TETHER_HOME ?? '.tether');
+import { dataDir } from './data-dir.ts';
 
 export type StoreMode = 'nats-url' | 'child-nats' | 'embedded';
 

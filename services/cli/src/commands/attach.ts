@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
-import { TetherError, type RelayMessage } from '@tether/contracts';
+import type { RelayMessage } from '@tether/contracts';
+import { TetherError } from '@tether/contracts/tether-error';
 import type { Out } from '../output.ts';
 
 /** Splits a share link (http://host/v/<share>#t=<token>) into where to connect and the token. */

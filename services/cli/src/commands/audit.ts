@@ -1,4 +1,5 @@
-import { TetherError, type AuditList, type AuditRecord, type AuditVerdict } from '@tether/contracts';
+import type { AuditList, AuditRecord, AuditVerdict } from '@tether/contracts';
+import { TetherError } from '@tether/contracts/tether-error';
 import { call } from '../http.ts';
 import type { Out } from '../output.ts';
 

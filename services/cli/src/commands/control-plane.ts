@@ -1,16 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  TetherError,
-  type HarnessStatusView,
-  type LaneView,
-  type SessionView,
-  type TerminalView,
-} from '@tether/contracts';
+import type { HarnessStatusView, LaneView, SessionView, TerminalView } from '@tether/contracts';
+import { TetherError } from '@tether/contracts/tether-error';
 import { call } from '../http.ts';
 import type { Out } from '../output.ts';
-import { dataDir } from '../store.ts';
+import { dataDir } from '../data-dir.ts';
 
 export interface CpFlags {
   workspace?: string;

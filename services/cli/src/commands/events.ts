@@ -1,4 +1,5 @@
-import { subjects, TetherError, type StoredEvent } from '@tether/contracts';
+import { subjects, type StoredEvent } from '@tether/contracts';
+import { TetherError } from '@tether/contracts/tether-error';
 import { openStoreForClient } from '../store.ts';
 import type { Out } from '../output.ts';
 

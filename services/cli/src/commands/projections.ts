@@ -1,4 +1,4 @@
-import { TetherError } from '@tether/contracts';
+import { TetherError } from '@tether/contracts/tether-error';
 import { registry } from '@tether/machines';
 import { ProjectionRunner, projections, readModelContents } from '@tether/projector';
 import { openStoreForClient } from '../store.ts';

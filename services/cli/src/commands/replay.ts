@@ -1,4 +1,4 @@
-import { TetherError } from '@tether/contracts';
+import { TetherError } from '@tether/contracts/tether-error';
 import { registry } from '@tether/machines';
 import { applyEvent, initialSnapshot } from '@tether/runtime';
 import { openStoreForClient } from '../store.ts';

@@ -1,4 +1,5 @@
-import { TetherError, type CommandAccepted } from '@tether/contracts';
+import type { CommandAccepted } from '@tether/contracts';
+import { TetherError } from '@tether/contracts/tether-error';
 import { call } from '../http.ts';
 import type { Out } from '../output.ts';
 

@@ -1,11 +1,5 @@
-import {
-  TetherError,
-  type ApprovalView,
-  type ParticipantLink,
-  type ParticipantView,
-  type ShareCreated,
-  type ShareView,
-} from '@tether/contracts';
+import type { ApprovalView, ParticipantLink, ParticipantView, ShareCreated, ShareView } from '@tether/contracts';
+import { TetherError } from '@tether/contracts/tether-error';
 import { call } from '../http.ts';
 import type { Out } from '../output.ts';
 

@@ -1,6 +1,7 @@
 import { createLogger } from '@tether/runtime';
 import { startServer } from '../server.ts';
-import { dataDir, openStoreForServer } from '../store.ts';
+import { dataDir } from '../data-dir.ts';
+import { openStoreForServer } from '../store.ts';
 import type { Out } from '../output.ts';
 
 export async function up(out: Out, flags: { port?: string; bind?: string }): Promise<number> {

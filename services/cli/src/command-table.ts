@@ -1,0 +1,295 @@
+import type { Out } from './output.ts';
+
+/**
+ * Every `tether` command: its arguments, flags and summary, and the module that runs it.
+ * Modules are imported only when their command runs, so help, version and completion load none of them.
+ */
+
+/** Parsed flags by their long name (`entity-id`, `follow`); `json` is always there. */
+export type Flags = Record<string, string | boolean | undefined>;
+/** A flag as commander spells it (`--name <name>`, `--live`, `--no-follow`) and its help line. */
+export type Flag = readonly [spec: string, help: string];
+/** An argument as commander spells it (`<lane-id>`, `[name]`), or one with its allowed values. */
+export type Arg = string | { readonly spec: string; readonly choices: readonly string[] };
+
+export interface Leaf {
+  readonly summary: string;
+  readonly args?: readonly Arg[];
+  readonly flags?: readonly Flag[];
+  run(out: Out, args: (string | undefined)[], flags: Flags): Promise<number>;
+}
+export interface Group {
+  readonly summary: string;
+  /** Flags every subcommand takes. */
+  readonly flags?: readonly Flag[];
+  readonly subcommands: Readonly<Record<string, Leaf>>;
+}
+export type Entry = Leaf | Group;
+
+export const isGroup = (e: Entry): e is Group => 'subcommands' in e;
+
+const controlPlane = () => import('./commands/control-plane.ts');
+const sharing = () => import('./commands/share.ts');
+const audit = () => import('./commands/audit.ts');
+const projections = () => import('./commands/projections.ts');
+
+const WORKSPACE: Flag = ['--workspace <ws>', 'workspace (default: TETHER_WORKSPACE or "default")'];
+const LANE: Flag = ['--lane <lane-id>', 'the lane (required)'];
+const REASON: Flag = ['--reason <text>', 'why, for the audit log'];
+const NO_FOLLOW: Flag = ['--no-follow', 'print what is there and stop'];
+
+const lane =
+  (sub: string): Leaf['run'] =>
+  async (out, [id], f) =>
+    (await controlPlane()).lane(out, sub, id, f);
+const share =
+  (sub: string): Leaf['run'] =>
+  async (out, [id, participant], f) =>
+    (await sharing()).share(out, sub, id, participant, f);
+const approval =
+  (sub: string): Leaf['run'] =>
+  async (out, [id], f) =>
+    (await sharing()).approval(out, sub, id, f);
+
+export const COMMANDS: Readonly<Record<string, Entry>> = {
+  up: {
+    summary: 'run tether (NATS_URL, else a local nats-server, else the embedded store)',
+    flags: [
+      ['--port <n>', 'HTTP port (default TETHER_PORT or 7420; 0 picks a free one)'],
+      ['--bind <addr>', 'address to listen on (default 127.0.0.1)'],
+    ],
+    run: async (out, _args, f) => (await import('./commands/up.ts')).up(out, f),
+  },
+  send: {
+    summary: 'send one command through the gateway',
+    args: ['<entity>', '<verb>'],
+    flags: [
+      ['--entity-id <id>', 'the entity (default: a new id)'],
+      ['--id <command-id>', 'command id, for idempotent retries'],
+      ['--data <json>', 'the command data as JSON'],
+    ],
+    run: async (out, [entity, verb], f) => (await import('./commands/send.ts')).send(out, entity, verb, f),
+  },
+  events: {
+    summary: 'the event stream',
+    subcommands: {
+      tail: {
+        summary: 'print events as they are appended',
+        flags: [
+          ['--entity <entity>', 'only this entity type'],
+          ['--from-seq <n>', 'start at this stream sequence'],
+          ['--last <n>', 'start this many events back (default 10)'],
+          NO_FOLLOW,
+        ],
+        run: async (out, _args, f) => (await import('./commands/events.ts')).eventsTail(out, f),
+      },
+    },
+  },
+  replay: {
+    summary: 'every event of one entity with the state after it',
+    args: ['<entity>', '<id>'],
+    flags: [['--to-seq <n>', 'stop at this entity version']],
+    run: async (out, [entity, id], f) => (await import('./commands/replay.ts')).replay(out, entity, id, f),
+  },
+  projections: {
+    summary: 'read models',
+    subcommands: {
+      rebuild: {
+        summary: 'rebuild a read model from the whole stream',
+        args: ['<name>'],
+        run: async (out, [name]) => (await projections()).projectionsCmd(out, 'rebuild', name),
+      },
+      status: {
+        summary: 'lag of every read model',
+        run: async (out) => (await projections()).projectionsCmd(out, 'status', undefined),
+      },
+    },
+  },
+  lane: {
+    summary: 'lanes: a git worktree per piece of work',
+    flags: [WORKSPACE],
+    subcommands: {
+      create: {
+        summary: 'create a lane',
+        flags: [
+          ['--name <name>', 'display name (required)'],
+          ['--project <id>', 'project context (default "default")'],
+        ],
+        run: lane('create'),
+      },
+      list: { summary: 'every lane of the workspace', run: lane('list') },
+      show: { summary: 'one lane', args: ['<lane-id>'], run: lane('show') },
+      attach: { summary: 'mark a lane in use and print its worktree', args: ['<lane-id>'], run: lane('attach') },
+      cleanup: {
+        summary: 'close its terminals, end its session, remove the worktree',
+        args: ['<lane-id>'],
+        flags: [REASON],
+        run: lane('cleanup'),
+      },
+    },
+  },
+  session: {
+    summary: "a lane's agent session",
+    flags: [WORKSPACE, LANE],
+    subcommands: {
+      ensure: {
+        summary: "the lane's session, started if there is none",
+        flags: [
+          ['--transport <t>', 'preferred transport'],
+          ['--codex-session <id>', 'codex session id to continue'],
+        ],
+        run: async (out, _args, f) => (await controlPlane()).session(out, 'ensure', f),
+      },
+      list: {
+        summary: "the lane's sessions",
+        run: async (out, _args, f) => (await controlPlane()).session(out, 'list', f),
+      },
+    },
+  },
+  terminal: {
+    summary: 'shells in tmux inside a lane',
+    flags: [WORKSPACE],
+    subcommands: {
+      spawn: {
+        summary: 'start a shell in the lane',
+        flags: [LANE, ['--session <session-id>', 'the session it belongs to (required)'], ['--title <t>', 'title']],
+        run: async (out, _args, f) => (await controlPlane()).terminal(out, 'spawn', undefined, f),
+      },
+      list: {
+        summary: "the lane's terminals",
+        flags: [LANE],
+        run: async (out, _args, f) => (await controlPlane()).terminal(out, 'list', undefined, f),
+      },
+      attach: {
+        summary: 'this terminal in tmux (on the machine where tether runs)',
+        args: ['<terminal-id>'],
+        run: async (out, [id], f) => (await controlPlane()).terminal(out, 'attach', id, f),
+      },
+    },
+  },
+  harness: {
+    summary: 'the cliproxy harness route',
+    subcommands: {
+      status: {
+        summary: 'its status and the route sessions take',
+        flags: [['--check', 'probe it now']],
+        run: async (out, _args, f) => (await controlPlane()).harness(out, 'status', f.check === true),
+      },
+    },
+  },
+  share: {
+    summary: 'share a terminal: links, access, expiry',
+    subcommands: {
+      create: {
+        summary: 'share a terminal',
+        flags: [
+          ['--terminal <terminal-id>', 'the terminal (required)'],
+          ['--backend <backend>', 'native | tmate | upterm (default native)'],
+          ['--access <access>', 'read | write'],
+          ['--ttl <duration>', 'how long, e.g. 30m'],
+          ['--name <viewer>', 'make a link for this viewer'],
+        ],
+        run: share('create'),
+      },
+      list: {
+        summary: 'shares',
+        flags: [
+          ['--terminal <terminal-id>', 'of this terminal only'],
+          ['--live', 'live ones only'],
+        ],
+        run: share('list'),
+      },
+      show: { summary: 'one share with its participants', args: ['<share-id>'], run: share('show') },
+      links: { summary: "a tmate/upterm share's links", args: ['<share-id>'], run: share('links') },
+      participants: { summary: "a share's participants", args: ['<share-id>'], run: share('participants') },
+      extend: {
+        summary: 'push the expiry out',
+        args: ['<share-id>'],
+        flags: [['--ttl <duration>', 'by how much, e.g. 15m (required)']],
+        run: share('extend'),
+      },
+      revoke: { summary: 'end a share', args: ['<share-id>'], flags: [REASON], run: share('revoke') },
+      switch: {
+        summary: 'move a share to another backend',
+        args: ['<share-id>'],
+        flags: [['--backend <backend>', 'native | tmate | upterm (required)']],
+        run: share('switch'),
+      },
+      invite: {
+        summary: 'a link for one more viewer',
+        args: ['<share-id>'],
+        flags: [['--name <viewer>', 'who (required)']],
+        run: share('invite'),
+      },
+      'grant-write': {
+        summary: 'let a participant type, for a while',
+        args: ['<share-id>', '<participant-id>'],
+        flags: [['--ttl <duration>', 'how long, e.g. 15m']],
+        run: share('grant-write'),
+      },
+      'revoke-write': {
+        summary: 'read-only again',
+        args: ['<share-id>', '<participant-id>'],
+        flags: [REASON],
+        run: share('revoke-write'),
+      },
+      kick: {
+        summary: 'disconnect a participant for good',
+        args: ['<share-id>', '<participant-id>'],
+        flags: [REASON],
+        run: share('kick'),
+      },
+    },
+  },
+  approval: {
+    summary: 'share requests waiting for an operator',
+    subcommands: {
+      list: { summary: 'approvals', run: approval('list') },
+      approve: {
+        summary: 'approve one',
+        args: ['<approval-id>'],
+        flags: [['--note <text>', 'a note']],
+        run: approval('approve'),
+      },
+      deny: {
+        summary: 'deny one',
+        args: ['<approval-id>'],
+        flags: [['--reason <text>', 'why (required)']],
+        run: approval('deny'),
+      },
+    },
+  },
+  attach: {
+    summary: 'watch (and, once granted, type into) a shared terminal',
+    args: ['<share-link>'],
+    run: async (out, [link]) => (await import('./commands/attach.ts')).attach(out, link),
+  },
+  audit: {
+    summary: 'the audit log',
+    subcommands: {
+      tail: {
+        summary: 'the newest records, then new ones as they are written',
+        flags: [
+          ['--entity <entity>', 'only this entity type'],
+          ['--id <id>', 'only this entity'],
+          ['--last <n>', 'how many to start with (default 20)'],
+          NO_FOLLOW,
+        ],
+        run: async (out, _args, f) => (await audit()).audit(out, 'tail', f),
+      },
+      verify: {
+        summary: 'check the hash chain',
+        run: async (out, _args, f) => (await audit()).audit(out, 'verify', f),
+      },
+    },
+  },
+  config: {
+    summary: 'the effective configuration and where each value came from',
+    run: async (out, _args, f) => (await import('./commands/config.ts')).configCmd(out, f),
+  },
+  completion: {
+    summary: 'a completion script: eval "$(tether completion bash)" (or zsh)',
+    args: [{ spec: '<shell>', choices: ['bash', 'zsh'] }],
+    run: async (_out, [shell]) => (await import('./completion.ts')).printCompletion(shell),
+  },
+};

@@ -1,0 +1,69 @@
+import { Argument, Command, type CommanderError } from 'commander';
+import { COMMANDS, isGroup, type Flag, type Flags, type Leaf } from './command-table.ts';
+
+const ENVIRONMENT = `
+Environment: NATS_URL, TETHER_HOME (default ./.tether), TETHER_PORT, TETHER_URL, TETHER_WORKSPACE,
+TETHER_ACTOR (who you are: "alice" or "ai:codex-1"; default $USER).`;
+
+/** Parsing ended before any command ran: help or the version was printed, or `command` was used wrongly. */
+export class ParseStop extends Error {
+  constructor(
+    readonly reason: CommanderError,
+    readonly command: Command,
+  ) {
+    super(reason.message);
+  }
+}
+
+export type RunLeaf = (leaf: Leaf, args: (string | undefined)[], flags: Flags) => Promise<void>;
+
+/** The commander program for the command table; a command's module is loaded only in `run`. */
+export function buildProgram(version: string, run: RunLeaf): Command {
+  const program = configure(new Command('tether'))
+    .description('tether: control plane for terminals shared between humans and AI agents')
+    .version(version, '-v, --version', 'print the version')
+    .option('--json', 'print JSON (errors too, on stderr)')
+    .addHelpText('after', ENVIRONMENT);
+  for (const [name, entry] of Object.entries(COMMANDS)) {
+    if (!isGroup(entry)) {
+      addLeaf(program, name, entry, [], run);
+      continue;
+    }
+    const subs = Object.keys(entry.subcommands);
+    const group = configure(program.command(name))
+      .description(entry.summary)
+      .summary(`${entry.summary} (${subs.join(', ')})`);
+    for (const [sub, leaf] of Object.entries(entry.subcommands)) addLeaf(group, sub, leaf, entry.flags ?? [], run);
+  }
+  return program;
+}
+
+function addLeaf(parent: Command, name: string, leaf: Leaf, shared: readonly Flag[], run: RunLeaf) {
+  const cmd = configure(parent.command(name)).description(leaf.summary);
+  for (const a of leaf.args ?? [])
+    cmd.addArgument(typeof a === 'string' ? new Argument(a) : new Argument(a.spec).choices(a.choices));
+  for (const [spec, help] of [...shared, ...(leaf.flags ?? [])]) cmd.option(spec, help);
+  cmd.action(() => run(leaf, cmd.processedArgs, flagsOf(cmd)));
+}
+
+/** Commander reports instead of exiting or printing, so every mistake becomes a TetherError (see main). */
+function configure(cmd: Command): Command {
+  return cmd
+    .exitOverride((reason) => {
+      throw new ParseStop(reason, cmd);
+    })
+    .configureOutput({ writeErr: () => undefined })
+    .configureHelp({ showGlobalOptions: true })
+    .showSuggestionAfterError(true);
+}
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+/** Flags by their long name, as the command modules read them (`entity-id`, not `entityId`). */
+const flagsOf = (cmd: Command): Flags =>
+  Object.fromEntries(Object.entries(cmd.optsWithGlobals()).map(([k, v]) => [kebab(k), v]));
+
+export const commandPath = (cmd: Command): string => {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+};

@@ -1,0 +1,140 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TETHER_BIN, TetherProcess, gitRepo } from '../harness/index.ts';
+
+const CLI = fileURLToPath(new URL('../../../services/cli/', import.meta.url));
+const tether = async (args: string[], env: Record<string, string> = {}) => {
+  const r = await execa(process.execPath, [TETHER_BIN, ...args], { env: { ...process.env, ...env }, reject: false });
+  return { ...r, json: () => JSON.parse(r.stdout) };
+};
+
+/** The packages a bundle file loads before any of its code runs: its static imports, followed through chunks. */
+function packagesLoadedBy(file: string, seen = new Set<string>(), packages = new Set<string>()): Set<string> {
+  if (seen.has(file)) return packages;
+  seen.add(file);
+  for (const [, spec] of readFileSync(file, 'utf8').matchAll(/^(?:import|export)\s[^;]*?"([^"]+)";/gm)) {
+    if (spec!.startsWith('.')) packagesLoadedBy(join(file, '..', spec!), seen, packages);
+    else packages.add(spec!);
+  }
+  return packages;
+}
+const chunk = (name: string) => {
+  const f = readdirSync(join(CLI, 'dist', 'chunks')).find((c) => c.startsWith(`${name}-`) && c.endsWith('.js'));
+  return join(CLI, 'dist', 'chunks', f!);
+};
+
+describe('tether help, version and mistakes', () => {
+  it('--help and --version print without loading any command module', async () => {
+    const help = await tether(['--help']);
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toMatch(/^\s+lane\s+lanes: a git worktree per piece of work/m);
+    expect(help.stdout).toMatch(/^\s+completion <shell>/m);
+    const { version } = JSON.parse(readFileSync(join(CLI, 'package.json'), 'utf8'));
+    expect((await tether(['--version'])).stdout).toBe(version);
+    expect((await tether(['help', 'share'])).stdout).toMatch(
+      /^\s+grant-write \[options\] <share-id> <participant-id>/m,
+    );
+    expect([...packagesLoadedBy(join(CLI, 'dist', 'main.js'))].sort()).toEqual(['commander', 'node:fs']);
+  });
+
+  it('a client command loads its HTTP client: not the server, not even zod', () => {
+    const loaded = packagesLoadedBy(chunk('control-plane'));
+    for (const server of ['zod', 'fastify', 'pino', 'xstate', '@nats-io/jetstream', 'ws'])
+      expect(loaded).not.toContain(server);
+    expect(packagesLoadedBy(chunk('up'))).toContain('fastify');
+  });
+
+  it('answers a typo with a suggestion, as a TetherError with exit code 2', async () => {
+    const cmd = await tether(['lnae']);
+    expect(cmd.exitCode).toBe(2);
+    expect(cmd.stderr).toBe("error INVALID_COMMAND: Unknown command 'lnae' (did you mean lane?); see `tether --help`");
+    const sub = await tether(['lane', 'craete', '--json']);
+    expect(sub.exitCode).toBe(2);
+    expect(JSON.parse(sub.stderr)).toEqual({
+      ok: false,
+      error: {
+        code: 'INVALID_COMMAND',
+        message: "Unknown command 'craete' (did you mean create?); see `tether lane --help`",
+      },
+    });
+    expect((await tether(['lane', 'create', '--nmae', 'x'])).stderr).toContain(
+      "Unknown option '--nmae' (did you mean --name?); see `tether lane create --help`",
+    );
+    const none = await tether([]);
+    expect(none.exitCode).toBe(2);
+    expect(none.stdout).toMatch(/^Usage: tether \[options\] \[command\]/);
+    const bare = await tether(['share']);
+    expect(bare.exitCode).toBe(2);
+    expect(bare.stderr).toMatch(/INVALID_COMMAND: `tether share` needs a subcommand: create, list, show/);
+    expect((await tether(['completion', 'fish'])).stderr).toMatch(/INVALID_COMMAND: .*Allowed choices are bash, zsh/);
+  });
+
+  it('says what to run when the bundle is missing, instead of running anything', async () => {
+    const bin = join(mkdtempSync(join(tmpdir(), 'tether-nobundle-')), 'bin', 'tether.js');
+    mkdirSync(join(bin, '..'));
+    copyFileSync(TETHER_BIN, bin);
+    const r = await execa(process.execPath, [bin, '--help'], { reject: false });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(
+      /error UNAVAILABLE: the tether CLI is not built \(no .*dist\/main\.js\); run `npm run build:cli`/,
+    );
+  });
+});
+
+describe('tether completion', () => {
+  it('bash: completes commands, subcommands, flags and argument values in a real bash', async () => {
+    const script = join(mkdtempSync(join(tmpdir(), 'tether-completion-')), 'tether.bash');
+    writeFileSync(script, (await tether(['completion', 'bash'])).stdout);
+    const complete = async (...words: string[]) => {
+      const line = words.map((w) => `'${w}'`).join(' ');
+      const r = await execa('bash', [
+        '-c',
+        `source ${script}; COMP_WORDS=(${line}); COMP_CWORD=${words.length - 1}; _tether; echo "\${COMPREPLY[*]}"`,
+      ]);
+      return r.stdout;
+    };
+    expect(await complete('tether', 'la')).toBe('lane');
+    expect(await complete('tether', 'lane', '')).toBe('create list show attach cleanup');
+    expect(await complete('tether', 'share', 're')).toBe('revoke revoke-write');
+    expect(await complete('tether', 'lane', 'create', '--na')).toBe('--name');
+    expect(await complete('tether', 'up', '--')).toBe('--port --bind --json --help');
+    expect(await complete('tether', 'completion', '')).toBe('bash zsh');
+    expect((await execa('bash', ['-c', `source ${script}; complete -p tether`])).stdout).toBe(
+      'complete -F _tether tether',
+    );
+  });
+
+  it('zsh: a script that registers itself with compdef', async () => {
+    const r = await tether(['completion', 'zsh']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^#compdef tether\n/);
+    expect(r.stdout).toContain("'lane') offer=('create:create a lane' 'list:every lane of the workspace'");
+    expect(r.stdout).toContain('compdef _tether tether');
+  });
+});
+
+describe('per-command help against a running tether', () => {
+  let up: TetherProcess;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    const home = mkdtempSync(join(tmpdir(), 'tether-help-'));
+    env = { TETHER_HOME: home, TETHER_NO_CHILD_NATS: '1', NATS_URL: '', TETHER_WORKSPACES: `ws1=${await gitRepo()}` };
+    up = await TetherProcess.start(env);
+    Object.assign(env, { TETHER_URL: up.url, TETHER_WORKSPACE: 'ws1' });
+  });
+  afterAll(() => up?.kill());
+
+  it('prints the help and never runs the command', async () => {
+    const help = await tether(['lane', 'create', '--help', '--name', 'x'], env);
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: tether lane create \[options\]\n/);
+    expect(help.stdout).toMatch(/--name <name>\s+display name \(required\)/);
+    expect((await tether(['lane', 'list', '--json'], env)).json().items).toEqual([]);
+    expect((await tether(['lane', 'create', '--name', 'x', '--json'], env)).exitCode).toBe(0);
+    expect((await tether(['lane', 'list', '--json'], env)).json().items).toHaveLength(1);
+  });
+});
