@@ -16,6 +16,7 @@ import {
 import { ProjectionRunner, projections, startAuditTrail } from '@tether/projector';
 import { buildGateway } from '@tether/gateway';
 import { openApiDocument } from '@tether/contracts/openapi';
+import { parseConfig, type TetherConfig } from '@tether/contracts';
 import { startControlPlane } from '@tether/workers';
 import { startSharing } from '@tether/sharing';
 
@@ -29,6 +30,8 @@ export interface ServerOptions {
   home: string;
   /** Marks the processes this tether starts (TETHER_OWNER). */
   ownerId?: string;
+  /** The parsed settings; parsed from `env` (default process.env) when absent. */
+  config?: TetherConfig;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -55,7 +58,7 @@ export async function startServer(opts: ServerOptions) {
     nc,
     home: opts.home,
     ownerId: opts.ownerId ?? `tether-${process.pid}`,
-    env: opts.env ?? process.env,
+    config: opts.config ?? parseConfig(opts.env ?? process.env).config,
     baseUrl: () => baseUrl,
   };
   const audit = await startAuditTrail(deps);

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { TetherError } from '@tether/contracts/tether-error';
+import { parseConfig, type TetherConfig } from '@tether/contracts';
 import {
   EmbeddedEventStore,
   JetStreamEventStore,
@@ -17,14 +18,15 @@ export type StoreMode = 'nats-url' | 'child-nats' | 'embedded';
 /** Which store `tether up` uses: NATS_URL, else a child nats-server if installed, else embedded. */
 export async function openStoreForServer(
   log: Logger,
+  config: Pick<TetherConfig, 'NATS_URL' | 'TETHER_REPLICAS' | 'TETHER_NO_CHILD_NATS'>,
 ): Promise<{ store: EventStore; mode: StoreMode; natsUrl?: string; stop(): Promise<void> }> {
-  const url = process.env.NATS_URL;
+  const url = config.NATS_URL;
   if (url) {
-    const store = await JetStreamEventStore.open(url, { name: 'tether-up', replicas: replicas() });
+    const store = await JetStreamEventStore.open(url, { name: 'tether-up', replicas: config.TETHER_REPLICAS });
     log.info({ store: 'jetstream', natsUrl: url }, 'using NATS from NATS_URL');
     return { store, mode: 'nats-url', natsUrl: url, stop: () => store.close() };
   }
-  const bin = findOnPath('nats-server');
+  const bin = config.TETHER_NO_CHILD_NATS ? undefined : findOnPath('nats-server');
   if (bin) {
     const child = await ensureChildNats(bin);
     const store = await JetStreamEventStore.open(child.url, { name: 'tether-up' });
@@ -56,8 +58,10 @@ export async function openStoreForServer(
 
 /** Store for a short CLI command: NATS_URL, else the nats-server `tether up` started, else embedded read-only. */
 export async function openStoreForClient(opts: { write?: boolean } = {}): Promise<EventStore> {
-  const url = process.env.NATS_URL || readChildUrl();
-  if (url) return JetStreamEventStore.open(url, { name: 'tether-cli', timeoutMs: 5_000, replicas: replicas() });
+  const { config } = parseConfig(process.env);
+  const url = config.NATS_URL || readChildUrl();
+  if (url)
+    return JetStreamEventStore.open(url, { name: 'tether-cli', timeoutMs: 5_000, replicas: config.TETHER_REPLICAS });
   const dir = join(dataDir(), 'embedded');
   if (!existsSync(dir)) {
     throw new TetherError(
@@ -68,10 +72,7 @@ export async function openStoreForClient(opts: { write?: boolean } = {}): Promis
   return EmbeddedEventStore.open(dir, { readOnly: !opts.write });
 }
 
-const replicas = () => Number(process.env.TETHER_REPLICAS ?? 1);
-
 function findOnPath(name: string): string | undefined {
-  if (process.env.TETHER_NO_CHILD_NATS === '1') return undefined;
   for (const d of (process.env.PATH ?? '').split(':')) {
     const p = join(d, name);
     if (d && existsSync(p)) return p;

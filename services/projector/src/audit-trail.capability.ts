@@ -4,7 +4,7 @@ import { auditRoutes } from './audit.routes.ts';
 
 /** Who did what, when and why, redacted and hash-chained, for ops on tether.audit.> and GET /v1/audit. */
 export async function startAuditTrail(deps: CapabilityDeps): Promise<Capability> {
-  const log = await auditLogFor(deps.store, { logger: deps.logger, replicas: Number(deps.env.TETHER_REPLICAS ?? 1) });
+  const log = await auditLogFor(deps.store, { logger: deps.logger, replicas: deps.config.TETHER_REPLICAS });
   return {
     name: 'audit',
     commands: {},

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import type { OperationId } from '@tether/contracts';
+import type { OperationId, TetherConfig } from '@tether/contracts';
 import type { ActorHost, ActorHostOptions } from './actor/host.ts';
 import type { ApplicationCommand, Dispatcher } from './bus/dispatcher.ts';
 import type { Logger } from './logger.ts';
@@ -72,7 +72,8 @@ export interface CapabilityDeps {
   home: string;
   /** Marks the processes this tether starts (TETHER_OWNER). */
   ownerId: string;
-  env: NodeJS.ProcessEnv;
+  /** Every setting, parsed once at start (contracts/src/config). */
+  config: TetherConfig;
   /** The gateway's own URL, known once it listens. */
   baseUrl: () => string;
 }

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { TetherError, type PolicyFile, type ShareRequestFacts } from '@tether/contracts';
 import { silentLogger } from '@tether/runtime';
 import { PolicyGate } from './policy-gate.ts';
-import { policyFromEnv } from './share-gate.ts';
+import { policyFrom } from './share-gate.ts';
 
 const req = (over: Partial<ShareRequestFacts> = {}): ShareRequestFacts => ({
   actor: { kind: 'human', id: 'alice' },
@@ -28,7 +28,7 @@ describe('share policy gate', () => {
   });
 
   it('without a policy file people may share read-only; write shares, agents and services are denied', () => {
-    const gate = policyFromEnv({}, mkdtempSync(join(tmpdir(), 'tether-nopolicy-')), silentLogger);
+    const gate = policyFrom(undefined, mkdtempSync(join(tmpdir(), 'tether-nopolicy-')), silentLogger);
     expect(gate.decide(req())).toMatchObject({ effect: 'allow', ruleId: 'default-humans-read' });
     expect(gate.decide(req({ backend: 'tmate' })).effect).toBe('allow');
     expect(gate.decide(req({ access: 'write' }))).toMatchObject({

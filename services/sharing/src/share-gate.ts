@@ -35,10 +35,9 @@ export const DEFAULT_SHARE_POLICY: PolicyFile = {
 };
 
 /** The policy `tether up` uses: TETHER_SHARE_POLICY, else <home>/share-policy.json, else the built-in default (logged). */
-export function policyFromEnv(env: NodeJS.ProcessEnv, home: string, log: Logger): PolicyGate {
+export function policyFrom(policyFile: string | undefined, home: string, log: Logger): PolicyGate {
   const file =
-    env.TETHER_SHARE_POLICY ||
-    (existsSync(join(home, 'share-policy.json')) ? join(home, 'share-policy.json') : undefined);
+    policyFile || (existsSync(join(home, 'share-policy.json')) ? join(home, 'share-policy.json') : undefined);
   if (file) return PolicyGate.fromFile(file);
   log.info(
     { rules: DEFAULT_SHARE_POLICY.rules.length },

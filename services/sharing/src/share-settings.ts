@@ -1,16 +1,13 @@
-import { invalid, ShareSettings } from '@tether/contracts';
+import type { ShareSettings, TetherConfig } from '@tether/contracts';
 
-/** Share limits from the environment of `tether up`; a bad value stops the start with a clear error. */
-export function shareSettingsFromEnv(env: NodeJS.ProcessEnv): ShareSettings {
-  const num = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : Number(env[name]));
-  const r = ShareSettings.safeParse({
-    defaultTtlMs: num('TETHER_SHARE_TTL_MS'),
-    minTtlMs: num('TETHER_SHARE_MIN_TTL_MS'),
-    maxTtlMs: num('TETHER_SHARE_MAX_TTL_MS'),
-    warnBeforeMs: num('TETHER_SHARE_WARN_MS'),
-    maxPerTerminal: num('TETHER_SHARE_MAX_PER_TERMINAL'),
-    approvalTimeoutMs: num('TETHER_APPROVAL_TIMEOUT_MS'),
-  });
-  if (!r.success) throw invalid('invalid share settings (TETHER_SHARE_* environment)', r.error);
-  return r.data;
+/** Share limits from the configuration of `tether up` (already validated, bounds included, at start). */
+export function shareSettings(config: TetherConfig): ShareSettings {
+  return {
+    defaultTtlMs: config.TETHER_SHARE_TTL_MS,
+    minTtlMs: config.TETHER_SHARE_MIN_TTL_MS,
+    maxTtlMs: config.TETHER_SHARE_MAX_TTL_MS,
+    warnBeforeMs: config.TETHER_SHARE_WARN_MS,
+    maxPerTerminal: config.TETHER_SHARE_MAX_PER_TERMINAL,
+    approvalTimeoutMs: config.TETHER_APPROVAL_TIMEOUT_MS,
+  };
 }

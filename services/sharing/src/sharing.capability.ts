@@ -2,17 +2,17 @@ import { join } from 'node:path';
 import { isLiveShare } from '@tether/machines';
 import { listActorsOf, readActor } from '@tether/projector';
 import { runReactor, subscription, type Capability, type CapabilityDeps } from '@tether/runtime';
-import { TmateAdapter, tmateOptionsFromEnv } from './backends/tmate.ts';
-import { UptermAdapter, uptermOptionsFromEnv } from './backends/upterm.ts';
+import { TmateAdapter, tmateOptions } from './backends/tmate.ts';
+import { UptermAdapter, uptermOptions } from './backends/upterm.ts';
 import { NativeRelays } from './native-relay.ts';
 import { ProcessShares } from './process-shares.ts';
 import { SecretBox } from './secrets.ts';
 import { shareCommands } from './share-commands.ts';
-import { policyFromEnv, ShareGate } from './share-gate.ts';
+import { policyFrom, ShareGate } from './share-gate.ts';
 import { shareRoutes } from './share.routes.ts';
 import { approvalDecisions, closesTerminal, shareLifecycle, terminalShares } from './share-saga.ts';
 import { ShareRunner } from './share-runner.ts';
-import { shareSettingsFromEnv } from './share-settings.ts';
+import { shareSettings } from './share-settings.ts';
 import { shareWriteCheck } from './share-writers.ts';
 import { viewerPages } from './viewer.pages.ts';
 
@@ -31,15 +31,15 @@ export interface Sharing extends Capability {
 
 /** Terminal sharing: policy and approvals, native relays and tmate/upterm workers, TTLs, the viewer page. */
 export async function startSharing(deps: CapabilityDeps & { terminals: SharedTerminals }): Promise<Sharing> {
-  const { host, store, send, logger: log, env, home, terminals } = deps;
-  const settings = shareSettingsFromEnv(env);
-  const gate = new ShareGate(policyFromEnv(env, home, log), settings);
+  const { host, store, send, logger: log, config, home, terminals } = deps;
+  const settings = shareSettings(config);
+  const gate = new ShareGate(policyFrom(config.TETHER_SHARE_POLICY, home, log), settings);
   const secrets = SecretBox.load(join(home, 'secret.key'));
   const adapters = {
-    tmate: new TmateAdapter(tmateOptionsFromEnv(env)),
-    upterm: new UptermAdapter(uptermOptionsFromEnv(env)),
+    tmate: new TmateAdapter(tmateOptions(config)),
+    upterm: new UptermAdapter(uptermOptions(config)),
   };
-  const readyMs = Number(env.TETHER_SHARE_READY_MS ?? 10_000);
+  const readyMs = config.TETHER_SHARE_READY_MS;
 
   // Participants' input goes over tether.term.<id>.in like any writer's; the terminal re-checks the grant.
   terminals.allowWriters(shareWriteCheck(host));
@@ -66,7 +66,7 @@ export async function startSharing(deps: CapabilityDeps & { terminals: SharedTer
     ownerId: deps.ownerId,
     tmuxSocket: terminals.tmuxSocket,
     readyTimeoutMs: readyMs,
-    heartbeatMs: Number(env.TETHER_SHARE_HEARTBEAT_MS ?? 1_000),
+    heartbeatMs: config.TETHER_SHARE_HEARTBEAT_MS,
   });
   runner = new ShareRunner(store, host, send, relays, processes, secrets, log);
 
@@ -77,7 +77,7 @@ export async function startSharing(deps: CapabilityDeps & { terminals: SharedTer
       host,
       gate,
       secrets,
-      baseUrl: () => env.TETHER_PUBLIC_URL || deps.baseUrl(),
+      baseUrl: () => config.TETHER_PUBLIC_URL ?? deps.baseUrl(),
       checkBackend: async (backend) =>
         backend === 'native' ? undefined : adapters[backend as keyof typeof adapters].check(),
     }),

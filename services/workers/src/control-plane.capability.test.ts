@@ -1,3 +1,4 @@
+import { parseConfig } from '@tether/contracts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ beforeAll(async () => {
     logger: silentLogger,
     home,
     ownerId: 'test',
-    env: { TETHER_WORKSPACES: `ws1=${home}` },
+    config: parseConfig({ TETHER_WORKSPACES: `ws1=${home}` }).config,
     baseUrl: () => 'http://127.0.0.1:1',
   });
 });

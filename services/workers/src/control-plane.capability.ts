@@ -31,30 +31,30 @@ export interface ControlPlane extends Capability {
 
 /** Lanes (git worktrees), sessions, terminals (tmux) and the harness route: seed 004's control plane. */
 export async function startControlPlane(deps: CapabilityDeps): Promise<ControlPlane> {
-  const { host, store, send, logger, env, home, dispatcher } = deps;
-  const workspaces = new Workspaces(env.TETHER_WORKSPACES, process.cwd(), join(home, 'worktrees'));
+  const { host, store, send, logger, config, home, dispatcher } = deps;
+  const workspaces = new Workspaces(config.TETHER_WORKSPACES, process.cwd(), join(home, 'worktrees'));
   const io: TerminalIO = deps.nc ? new NatsTerminalIO(deps.nc) : new LocalTerminalIO();
   const writeChecks: WriteCheck[] = [];
   const terminals = new TerminalWorker(store, host, send, io, logger, {
     dir: join(home, 'terminals'),
     ownerId: deps.ownerId,
-    maxBytesPerSec: Number(env.TETHER_TERMINAL_MAX_BPS ?? 2_000_000),
+    maxBytesPerSec: config.TETHER_TERMINAL_MAX_BPS,
     mayWrite: async (terminalId, from) => {
       for (const check of writeChecks) if (await check(terminalId, from)) return true;
       return false;
     },
   });
   const harness = new HarnessMonitor(host, send, logger, {
-    url: env.TETHER_HARNESS_URL || null,
-    healthUrl: env.TETHER_HARNESS_HEALTH_URL || undefined,
-    everyMs: Number(env.TETHER_HARNESS_CHECK_MS ?? 5_000),
-    slowMs: Number(env.TETHER_HARNESS_SLOW_MS ?? 2_000),
-    cooldownMs: Number(env.TETHER_HARNESS_COOLDOWN_MS ?? 10_000),
+    url: config.TETHER_HARNESS_URL ?? null,
+    healthUrl: config.TETHER_HARNESS_HEALTH_URL,
+    everyMs: config.TETHER_HARNESS_CHECK_MS,
+    slowMs: config.TETHER_HARNESS_SLOW_MS,
+    cooldownMs: config.TETHER_HARNESS_COOLDOWN_MS,
   });
   return {
     name: 'control-plane',
     commands: {
-      'session.ensure': ensureSession(host, { heartbeatTimeoutMs: Number(env.TETHER_SESSION_HEARTBEAT_MS ?? 60_000) }),
+      'session.ensure': ensureSession(host, { heartbeatTimeoutMs: config.TETHER_SESSION_HEARTBEAT_MS }),
     },
     preconditions: {
       'terminal.spawn': canSpawnTerminal,
@@ -71,7 +71,7 @@ export async function startControlPlane(deps: CapabilityDeps): Promise<ControlPl
       host,
       store,
       workspaces,
-      checkHarness: env.TETHER_HARNESS_URL ? () => harness.checkNow() : undefined,
+      checkHarness: config.TETHER_HARNESS_URL ? () => harness.checkNow() : undefined,
     }),
     terminals: {
       follow: (terminalId, onChunk) => followTerminal(io, terminalId, onChunk),

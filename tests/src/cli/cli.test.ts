@@ -198,3 +198,17 @@ describe('tether up without NATS_URL', () => {
     );
   });
 });
+
+describe('tether up: configuration', () => {
+  it('a bad setting stops the start with INVALID_CONFIG, naming each bad variable, and opens nothing', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'tether-badconfig-'));
+    const env = { TETHER_HOME: home, TETHER_SHARE_READY_MS: 'abc', TETHER_PORT: '70000', NATS_URL: ctx.nats.url };
+    const r = await tether(['up', '--json'], env);
+    expect(r.exitCode).not.toBe(0);
+    const error = JSON.parse(r.stdout || r.stderr).error;
+    expect(error.code).toBe('INVALID_CONFIG');
+    expect(error.message).toContain('TETHER_SHARE_READY_MS="abc"');
+    expect(error.message).toContain('TETHER_PORT="70000"');
+    expect(existsSync(join(home, 'terminals'))).toBe(false);
+  });
+});

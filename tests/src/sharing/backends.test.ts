@@ -1,3 +1,4 @@
+import { parseConfig } from '@tether/contracts';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,8 +11,8 @@ import {
   TmateAdapter,
   UptermAdapter,
   findExecutable,
-  tmateOptionsFromEnv,
-  uptermOptionsFromEnv,
+  tmateOptions,
+  uptermOptions,
   uptermSshCommand,
   type BackendStartSpec,
   type RunningShareWorker,
@@ -158,13 +159,15 @@ describe('tmate adapter', () => {
       reason: 'BACKEND_UNAVAILABLE',
     });
     expect(
-      tmateOptionsFromEnv({
-        TETHER_TMATE_BIN: '/x/tmate',
-        TETHER_TMATE_HOST: 'h',
-        TETHER_TMATE_PORT: '2200',
-        TETHER_TMATE_RSA_FINGERPRINT: 'r',
-        TETHER_TMATE_ED25519_FINGERPRINT: 'e',
-      }),
+      tmateOptions(
+        parseConfig({
+          TETHER_TMATE_BIN: '/x/tmate',
+          TETHER_TMATE_HOST: 'h',
+          TETHER_TMATE_PORT: '2200',
+          TETHER_TMATE_RSA_FINGERPRINT: 'r',
+          TETHER_TMATE_ED25519_FINGERPRINT: 'e',
+        }).config,
+      ),
     ).toEqual({
       bin: '/x/tmate',
       serverHost: 'h',
@@ -230,7 +233,7 @@ describe('upterm adapter', () => {
     async () => {
       const hint =
         'upterm is not installed (looked for "upterm" on PATH); install it from https://github.com/owenthereal/upterm/releases or set TETHER_UPTERM_BIN';
-      const err = await rejection(new UptermAdapter(uptermOptionsFromEnv({})).check());
+      const err = await rejection(new UptermAdapter(uptermOptions(parseConfig({}).config)).check());
       expect(err).toMatchObject({ code: 'NOT_ALLOWED', reason: 'BACKEND_UNAVAILABLE', message: hint });
       expect(await rejection(new UptermAdapter().start(spec()))).toMatchObject({
         reason: 'BACKEND_UNAVAILABLE',

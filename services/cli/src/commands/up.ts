@@ -1,16 +1,31 @@
+import { parseConfig, TetherError } from '@tether/contracts';
 import { createLogger } from '@tether/runtime';
 import { startServer } from '../server.ts';
 import { dataDir } from '../data-dir.ts';
 import { openStoreForServer } from '../store.ts';
 import type { Out } from '../output.ts';
 
+/** --port as given on the command line: a whole number from 0 to 65535. */
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65_535)
+    throw new TetherError(
+      'INVALID_COMMAND',
+      `--port ${JSON.stringify(text)} is not a port; give a number from 0 to 65535`,
+    );
+  return port;
+}
+
 export async function up(out: Out, flags: { port?: string; bind?: string }): Promise<number> {
-  const log = createLogger('tether');
-  const { store, mode, natsUrl, stop: stopStore } = await openStoreForServer(log);
+  // Every setting is parsed once, here: a bad value stops the start before anything is opened.
+  const { config } = parseConfig(process.env);
+  const log = createLogger('tether', config.TETHER_LOG_LEVEL);
+  const { store, mode, natsUrl, stop: stopStore } = await openStoreForServer(log, config);
   const server = await startServer({
     store,
     logger: log,
-    port: Number(flags.port ?? process.env.TETHER_PORT ?? 7420),
+    config,
+    port: flags.port === undefined ? config.TETHER_PORT : parsePort(flags.port),
     bind: flags.bind,
     home: dataDir(),
   });

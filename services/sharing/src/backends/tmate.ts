@@ -1,3 +1,4 @@
+import type { TetherConfig } from '@tether/contracts';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -26,14 +27,13 @@ export interface TmateOptions {
   ed25519Fingerprint?: string;
 }
 
-export function tmateOptionsFromEnv(env: Record<string, string | undefined> = process.env): TmateOptions {
-  const port = env.TETHER_TMATE_PORT ? Number(env.TETHER_TMATE_PORT) : undefined;
+export function tmateOptions(config: TetherConfig): TmateOptions {
   return {
-    bin: env.TETHER_TMATE_BIN || undefined,
-    serverHost: env.TETHER_TMATE_HOST || undefined,
-    serverPort: port,
-    rsaFingerprint: env.TETHER_TMATE_RSA_FINGERPRINT || undefined,
-    ed25519Fingerprint: env.TETHER_TMATE_ED25519_FINGERPRINT || undefined,
+    bin: config.TETHER_TMATE_BIN,
+    serverHost: config.TETHER_TMATE_HOST,
+    serverPort: config.TETHER_TMATE_PORT,
+    rsaFingerprint: config.TETHER_TMATE_RSA_FINGERPRINT,
+    ed25519Fingerprint: config.TETHER_TMATE_ED25519_FINGERPRINT,
   };
 }
 

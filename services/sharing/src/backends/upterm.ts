@@ -1,3 +1,4 @@
+import type { TetherConfig } from '@tether/contracts';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -24,11 +25,11 @@ export interface UptermOptions {
   knownHosts?: string;
 }
 
-export function uptermOptionsFromEnv(env: Record<string, string | undefined> = process.env): UptermOptions {
+export function uptermOptions(config: TetherConfig): UptermOptions {
   return {
-    bin: env.TETHER_UPTERM_BIN || undefined,
-    server: env.TETHER_UPTERM_SERVER || undefined,
-    knownHosts: env.TETHER_UPTERM_KNOWN_HOSTS || undefined,
+    bin: config.TETHER_UPTERM_BIN,
+    server: config.TETHER_UPTERM_SERVER,
+    knownHosts: config.TETHER_UPTERM_KNOWN_HOSTS,
   };
 }
 
