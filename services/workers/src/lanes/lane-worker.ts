@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { subjects, type StoredEvent } from '@tether/contracts';
 import type { LaneContext } from '@tether/machines';
+import { listActorsOf } from '@tether/projector';
 import {
-  listActors,
   ProcessManager,
   report,
   type EventStore,
@@ -81,15 +81,14 @@ export class LaneWorker {
   /** The cascade (pure, see laneCleanup) first, then the worktree goes and the lane reports how it went. */
   private async cleanup(e: StoredEvent, laneId: string): Promise<void> {
     const member = (a: SavedActor) => ({ id: a.entityId, state: String(a.value) });
-    const ofLane = (a: SavedActor) => (a.context as { laneId: string }).laneId === laneId;
-    const [lane] = await listActors(this.store, 'lane', (a) => a.entityId === laneId);
+    const [lane] = await listActorsOf(this.store, 'lane', (a) => a.entityId === laneId);
     const members = {
-      terminals: (await listActors(this.store, 'terminal', ofLane)).map(member),
-      sessions: (await listActors(this.store, 'session', ofLane)).map(member),
+      terminals: (await listActorsOf(this.store, 'terminal', (a) => a.context.laneId === laneId)).map(member),
+      sessions: (await listActorsOf(this.store, 'session', (a) => a.context.laneId === laneId)).map(member),
     };
     for (const intent of laneCleanup.react(e.event, members))
       await report(laneCleanup.name, this.send, this.pm.log, e.event, intent);
-    const ctx = lane?.context as LaneContext | undefined;
+    const ctx = lane?.context;
     try {
       const workspaceId = ctx?.workspaceId ?? (e.event.data as { workspaceId?: string }).workspaceId;
       if (ctx?.worktreePath && workspaceId)
@@ -105,8 +104,8 @@ export class LaneWorker {
   /** A live lane whose worktree is gone is marked, not silently dropped. */
   async checkWorktrees(): Promise<void> {
     if (this.stopped) return;
-    for (const lane of await listActors(this.store, 'lane', (a) => LIVE.has(String(a.value)))) {
-      const path = (lane.context as LaneContext).worktreePath;
+    for (const lane of await listActorsOf(this.store, 'lane', (a) => LIVE.has(String(a.value)))) {
+      const path = lane.context.worktreePath;
       if (path && !existsSync(path)) {
         const cause = {
           id: `missing-${lane.entityId}-${lane.version}`,

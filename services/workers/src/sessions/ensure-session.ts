@@ -7,8 +7,8 @@ import {
   type CommandAccepted,
   type Transport,
 } from '@tether/contracts';
-import { transportFor, type LaneContext, type SessionContext, type HarnessContext } from '@tether/machines';
-import { actorOf, sessionView } from '@tether/projector';
+import { transportFor } from '@tether/machines';
+import { actorOf, readActor, sessionView } from '@tether/projector';
 import { uuid, type ActorHost, type ApplicationCommand, type IdGenerator, type SavedActor } from '@tether/runtime';
 
 export const HARNESS_ID = 'cliproxy';
@@ -25,11 +25,11 @@ export async function chooseTransport(
 ): Promise<{ transport: Transport; degradeReason?: string }> {
   if (preferred === 'native_openai')
     return { transport: 'native_openai', degradeReason: 'requested: preferred_transport native_openai' };
-  const harness = await host.state('harness', HARNESS_ID);
+  const harness = await readActor(host, 'harness', HARNESS_ID);
   if (!harness)
     return { transport: 'native_openai', degradeReason: 'harness_not_configured: no cliproxy harness declared' };
   const transport = transportFor(harness.value as never);
-  const why = (harness.context as HarnessContext).degradeReason;
+  const why = harness.context.degradeReason;
   return transport === 'cliproxy_harness'
     ? { transport }
     : { transport, degradeReason: `harness_${String(harness.value)}: ${why ?? 'unknown'}` };
@@ -63,7 +63,7 @@ export function ensureSession(
       });
 
     for (let attempt = 0; attempt < 5; attempt++) {
-      const lane = await host.state('lane', req.laneId);
+      const lane = await readActor(host, 'lane', req.laneId);
       if (!lane) throw new TetherError('NOT_FOUND', `lane ${req.laneId} does not exist`);
       if (!LIVE_LANE.has(String(lane.value))) {
         throw new TetherError(
@@ -72,11 +72,11 @@ export function ensureSession(
           { reason: 'LANE_NOT_READY' },
         );
       }
-      const lc = lane.context as LaneContext;
+      const lc = lane.context;
       if (lc.activeSessionId) {
-        const existing = await host.state('session', lc.activeSessionId);
+        const existing = await readActor(host, 'session', lc.activeSessionId);
         if (existing && existing.value !== 'terminated') {
-          const c = existing.context as SessionContext;
+          const c = existing.context;
           if (req.codexSessionId && req.codexSessionId !== c.codexSessionId) {
             throw new TetherError(
               'NOT_ALLOWED',
@@ -129,12 +129,12 @@ export function ensureSession(
      * steps) or has ended holds the codex id for nobody: release it.
      */
     async function releaseIfStale(codexSessionId: string): Promise<void> {
-      const claim = await host.state('codexSession', codexSessionId);
-      const holder = (claim?.context as { sessionId?: string; laneId?: string } | undefined) ?? {};
+      const claim = await readActor(host, 'codexSession', codexSessionId);
+      const holder = claim?.context ?? {};
       if (claim?.value !== 'claimed' || !holder.sessionId || !holder.laneId) return;
       const holderSession = await host.state('session', holder.sessionId);
-      const holderLane = await host.state('lane', holder.laneId);
-      const bound = (holderLane?.context as LaneContext | undefined)?.activeSessionId === holder.sessionId;
+      const holderLane = await readActor(host, 'lane', holder.laneId);
+      const bound = holderLane?.context.activeSessionId === holder.sessionId;
       if (holderSession?.value === 'terminated' || (!holderSession && !bound)) {
         await step('codexSession', 'release', codexSessionId, { sessionId: holder.sessionId }).catch(
           ignore('NOT_ALLOWED'),

@@ -1,4 +1,4 @@
-import type { SessionContext } from '@tether/machines';
+import { readActor } from '@tether/projector';
 import {
   runReactor,
   type ActorHost,
@@ -28,8 +28,8 @@ export class SessionReaper {
       // Only a terminate needs the session: heartbeats, the bulk of these events, read nothing.
       load: async (e): Promise<ReapedSession> => {
         if (e.type !== 'session.terminate') return undefined;
-        const s = await this.host.state('session', e.entityId);
-        return s && { id: s.entityId, ...(s.context as Pick<SessionContext, 'laneId' | 'codexSessionId'>) };
+        const s = await readActor(this.host, 'session', e.entityId);
+        return s && { id: s.entityId, laneId: s.context.laneId, codexSessionId: s.context.codexSessionId };
       },
     });
   }
