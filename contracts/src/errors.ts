@@ -1,18 +1,7 @@
 import { z } from 'zod';
-import { TetherError } from './tether-error.ts';
+import { ERROR_CODES, TetherError } from './tether-error.ts';
 
-export const ErrorCode = z.enum([
-  'INVALID_COMMAND',
-  'UNKNOWN_COMMAND',
-  'NOT_FOUND',
-  'ALREADY_EXISTS',
-  'NOT_ALLOWED',
-  'CONFLICT',
-  'UNAVAILABLE',
-  'INTERNAL',
-  /** A setting (environment variable) has a bad value; tether does not start. */
-  'INVALID_CONFIG',
-]);
+export const ErrorCode = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
 export const Issue = z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() });

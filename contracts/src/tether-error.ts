@@ -1,8 +1,34 @@
-import type { z } from 'zod';
-import type { ErrorBody, ErrorCode, Issue } from './errors.ts';
+// Its own module, free of zod (errors.ts builds the schemas from these), so a short CLI command can
+// throw it without loading zod, and nothing here imports back from errors.ts.
 
-// Its own module, free of zod at run time, so a short CLI command can throw it without loading zod.
-type IssueData = z.infer<typeof Issue>;
+/** Every error code; errors.ts turns the list into the ErrorCode schema. */
+export const ERROR_CODES = [
+  'INVALID_COMMAND',
+  'UNKNOWN_COMMAND',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'NOT_ALLOWED',
+  'CONFLICT',
+  'UNAVAILABLE',
+  'INTERNAL',
+  /** A setting (environment variable) has a bad value; tether does not start. */
+  'INVALID_CONFIG',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** One thing wrong with a request, at a path of its data. */
+export interface IssueData {
+  path: (string | number)[];
+  message: string;
+}
+
+/** The `error` of a rejected reply (schema: ErrorBody in errors.ts). */
+export interface ErrorBodyData {
+  code: ErrorCode;
+  reason?: string;
+  message: string;
+  issues?: IssueData[];
+}
 
 /** A typed failure that crosses process boundaries as an ErrorBody. */
 export class TetherError extends Error {
@@ -16,7 +42,7 @@ export class TetherError extends Error {
     this.reason = opts.reason;
     this.issues = opts.issues;
   }
-  toBody(): ErrorBody {
+  toBody(): ErrorBodyData {
     return {
       code: this.code,
       message: this.message,

@@ -1,32 +1,11 @@
-import type { Out } from './output.ts';
+import type { Entry, Flag, Leaf } from './command-shapes.ts';
+
+export { isGroup, type Arg, type Entry, type Flag, type Flags, type Group, type Leaf } from './command-shapes.ts';
 
 /**
  * Every `tether` command: its arguments, flags and summary, and the module that runs it.
  * Modules are imported only when their command runs, so help, version and completion load none of them.
  */
-
-/** Parsed flags by their long name (`entity-id`, `follow`); `json` is always there. */
-export type Flags = Record<string, string | boolean | undefined>;
-/** A flag as commander spells it (`--name <name>`, `--live`, `--no-follow`) and its help line. */
-export type Flag = readonly [spec: string, help: string];
-/** An argument as commander spells it (`<lane-id>`, `[name]`), or one with its allowed values. */
-export type Arg = string | { readonly spec: string; readonly choices: readonly string[] };
-
-export interface Leaf {
-  readonly summary: string;
-  readonly args?: readonly Arg[];
-  readonly flags?: readonly Flag[];
-  run(out: Out, args: (string | undefined)[], flags: Flags): Promise<number>;
-}
-export interface Group {
-  readonly summary: string;
-  /** Flags every subcommand takes. */
-  readonly flags?: readonly Flag[];
-  readonly subcommands: Readonly<Record<string, Leaf>>;
-}
-export type Entry = Leaf | Group;
-
-export const isGroup = (e: Entry): e is Group => 'subcommands' in e;
 
 const controlPlane = () => import('./commands/control-plane.ts');
 const sharing = () => import('./commands/share.ts');
@@ -290,6 +269,6 @@ export const COMMANDS: Readonly<Record<string, Entry>> = {
   completion: {
     summary: 'a completion script: eval "$(tether completion bash)" (or zsh)',
     args: [{ spec: '<shell>', choices: ['bash', 'zsh'] }],
-    run: async (_out, [shell]) => (await import('./completion.ts')).printCompletion(shell),
+    run: async (_out, [shell]) => (await import('./completion.ts')).printCompletion(shell, COMMANDS),
   },
 };

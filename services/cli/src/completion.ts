@@ -1,4 +1,6 @@
-import { COMMANDS, isGroup, type Arg, type Flag, type Leaf } from './command-table.ts';
+import { isGroup, type Arg, type Entry, type Flag, type Leaf } from './command-shapes.ts';
+
+type Commands = Readonly<Record<string, Entry>>;
 
 /** A word the shell may offer and what it means (zsh shows the meaning; bash only the word). */
 type Word = readonly [word: string, help: string];
@@ -15,8 +17,8 @@ const choices = (arg: Arg | undefined): Word[] =>
  * What to offer, from the command table: `next` by the words typed so far ("" → commands, "lane" → its
  * subcommands), `flags` by a case pattern for the command being typed ("lane create", "up "*).
  */
-function completionTable() {
-  const top: Word[] = Object.entries(COMMANDS).map(([name, e]) => [name, e.summary]);
+function completionTable(commands: Commands) {
+  const top: Word[] = Object.entries(commands).map(([name, e]) => [name, e.summary]);
   const next = new Map<string, Word[]>([
     ['', [...top, ['help', 'help for a command']]],
     ['help', top],
@@ -26,7 +28,7 @@ function completionTable() {
     flags.set(pattern, [...flagWords([...shared, ...(l.flags ?? [])]), ...GLOBAL]);
     if (choices(l.args?.[0]).length) next.set(typed, choices(l.args?.[0]));
   };
-  for (const [name, e] of Object.entries(COMMANDS)) {
+  for (const [name, e] of Object.entries(commands)) {
     if (!isGroup(e)) {
       leaf(`'${name} '*`, name, e);
       continue;
@@ -55,8 +57,8 @@ interface Shell {
 }
 
 /** The body shared by both shells: flags for the command being typed, else what may come next. */
-function dispatch(shell: Shell): string {
-  const { next, flags } = completionTable();
+function dispatch(shell: Shell, commands: Commands): string {
+  const { next, flags } = completionTable(commands);
   const cases = (m: Map<string, Word[]>, pattern: (key: string) => string) =>
     [...m].map(([key, words]) => `    ${pattern(key)}) ${shell.offer(words)} ;;`).join('\n');
   return `  if ${shell.typingFlag}; then
@@ -70,37 +72,43 @@ ${cases(next, sq)}
   fi`;
 }
 
-const bash = () => `# tether completion for bash: eval "$(tether completion bash)", e.g. in ~/.bashrc
+const bash = (commands: Commands) => `# tether completion for bash: eval "$(tether completion bash)", e.g. in ~/.bashrc
 _tether() {
   local cur=\${COMP_WORDS[COMP_CWORD]} words=''
-${dispatch({
-  typingFlag: '[[ $cur == -* ]]',
-  command: `\${COMP_WORDS[1]} \${COMP_WORDS[2]}`,
-  typed: `\${COMP_WORDS[*]:1:COMP_CWORD-1}`,
-  offer: (ws) => `words=${sq(ws.map(([w]) => w).join(' '))}`,
-})}
+${dispatch(
+  {
+    typingFlag: '[[ $cur == -* ]]',
+    command: `\${COMP_WORDS[1]} \${COMP_WORDS[2]}`,
+    typed: `\${COMP_WORDS[*]:1:COMP_CWORD-1}`,
+    offer: (ws) => `words=${sq(ws.map(([w]) => w).join(' '))}`,
+  },
+  commands,
+)}
   COMPREPLY=($(compgen -W "$words" -- "$cur"))
 }
 complete -F _tether tether
 `;
 
-const zsh = () => `#compdef tether
+const zsh = (commands: Commands) => `#compdef tether
 # tether completion for zsh: source <(tether completion zsh), e.g. in ~/.zshrc after compinit
 _tether() {
   local -a offer
-${dispatch({
-  typingFlag: '[[ $PREFIX == -* ]]',
-  command: '$words[2] $words[3]',
-  typed: `\${(j: :)words[2,CURRENT-1]}`,
-  offer: (ws) => `offer=(${ws.map(([w, h]) => sq(`${w.replaceAll(':', '\\:')}:${h}`)).join(' ')})`,
-})}
+${dispatch(
+  {
+    typingFlag: '[[ $PREFIX == -* ]]',
+    command: '$words[2] $words[3]',
+    typed: `\${(j: :)words[2,CURRENT-1]}`,
+    offer: (ws) => `offer=(${ws.map(([w, h]) => sq(`${w.replaceAll(':', '\\:')}:${h}`)).join(' ')})`,
+  },
+  commands,
+)}
   (( $#offer )) && _describe tether offer
 }
 if (( $+functions[compdef] )); then compdef _tether tether; fi
 `;
 
 /** `tether completion bash|zsh`: the script; it offers words from this table, without running tether. */
-export function printCompletion(shell: string | undefined): number {
-  process.stdout.write(shell === 'zsh' ? zsh() : bash());
+export function printCompletion(shell: string | undefined, commands: Commands): number {
+  process.stdout.write(shell === 'zsh' ? zsh(commands) : bash(commands));
   return 0;
 }
