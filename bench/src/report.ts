@@ -21,8 +21,39 @@ export interface Results {
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const met = (ratio: number, target: number) => (ratio >= target ? 'met' : 'NOT MET');
 
+type Cpu = Record<string, number>;
+
+/** Where one awaited command goes, as run.ts measures it. */
+export interface Breakdown {
+  transport: { echoPerSec: number; echoPipelinedPerSec: number };
+  inProcess: Record<
+    | 'hostExecuteMicros'
+    | 'intakeMicros'
+    | 'replyMicros'
+    | 'transitionMicros'
+    | 'canMicros'
+    | 'validateDataMicros'
+    | 'encodeEventMicros',
+    number
+  >;
+  modelledCommandMicros: number;
+  cpu: Record<
+    'awaitedCommandMicros' | 'pipelinedCommandMicros' | 'rawAwaitedPublishMicros' | 'rawPipelinedPublishMicros',
+    Cpu
+  >;
+  projectionLagAfterPipelined?: number;
+  bareHost: {
+    commandsPerSec: number;
+    commandP50Ms: number;
+    pipelinedCommandsPerSec: number;
+    awaitedCpuMicros: Cpu;
+    pipelinedCpuMicros: Cpu;
+  };
+  replayPhases: { readAllPerSec: number; foldRebuildPerSec: number; foldApplyEventPerSec: number };
+}
+
 /** The readable table: each tether figure next to the raw engine in the same run, its ratio and target. */
-export function formatTable(r: Results, b: Record<string, any>): string {
+export function formatTable(r: Results, b: Breakdown): string {
   const rows: string[][] = [
     ['figure', 'tether', 'raw engine', 'ratio', 'target', ''],
     [
@@ -134,7 +165,7 @@ export function formatTable(r: Results, b: Record<string, any>): string {
   return out.join('\n');
 }
 
-const fmtCpu = (o: Record<string, number>) =>
+const fmtCpu = (o: Cpu) =>
   Object.entries(o)
     .map(([k, v]) => `${k} ${v} µs`)
     .join(', ');
