@@ -15,12 +15,18 @@ export async function startBareHost(natsUrl: string): Promise<{ pid: number; sto
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => (proc.kill('SIGKILL'), reject(new Error('bare host did not start in 30 s'))),
-      30_000,
-    );
-    proc.stdout!.once('data', () => (clearTimeout(timer), resolve()));
-    proc.once('exit', (code) => (clearTimeout(timer), reject(new Error(`bare host exited with ${code}`))));
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error('bare host did not start in 30 s'));
+    }, 30_000);
+    proc.stdout!.once('data', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`bare host exited with ${code}`));
+    });
   });
   return {
     pid: proc.pid!,

@@ -30,7 +30,11 @@ export async function measureControlPlane(
     await new Promise<void>((r) => harness!.listen(harnessPort, '127.0.0.1', r));
   };
   const stopHarness = () =>
-    new Promise<void>((r) => (harness ? (harness.close(() => r()), harness.closeAllConnections()) : r()));
+    new Promise<void>((r) => {
+      if (!harness) return r();
+      harness.close(() => r());
+      harness.closeAllConnections();
+    });
   await startHarness();
   const tether = await startTether(
     natsUrl,
@@ -45,7 +49,8 @@ export async function measureControlPlane(
     await stopHarness();
     throw err;
   });
-  const call = (method: string, path: string, body?: unknown) => tether.call(method, path, body);
+  const call = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) =>
+    tether.call<T>(method, path, body);
   try {
     log(`control plane: ${counts.lanes} lanes (git worktree each)`);
     const laneMs: number[] = [];
@@ -53,10 +58,14 @@ export async function measureControlPlane(
     for (let i = 0; i < counts.lanes; i++) {
       laneMs.push(
         await timed(async () => {
-          const lane = await call('POST', '/v1/workspaces/bench/lanes', {
-            project_context_id: 'bench',
-            display_name: `lane ${i}`,
-          });
+          const lane = await call<{ lane_id: string; status: string; error?: unknown }>(
+            'POST',
+            '/v1/workspaces/bench/lanes',
+            {
+              project_context_id: 'bench',
+              display_name: `lane ${i}`,
+            },
+          );
           if (lane.status !== 'ready')
             throw new Error(`lane ${lane.lane_id} is ${lane.status}: ${JSON.stringify(lane.error)}`);
           laneId = lane.lane_id;
@@ -81,7 +90,7 @@ export async function measureControlPlane(
 
     log(`control plane: ${counts.failovers} harness failovers (checks every ${CHECK_EVERY_MS} ms)`);
     const status = () => call('GET', '/v1/harness/cliproxy/status');
-    const until = async (pred: (s: Record<string, any>) => boolean, ms: number) => {
+    const until = async (pred: (s: Record<string, unknown>) => boolean, ms: number) => {
       const end = Date.now() + ms;
       while (!pred(await status())) {
         if (Date.now() > end) throw new Error('harness status did not change in time');

@@ -70,27 +70,18 @@ export class FakeEventStore implements EventStore {
     return this.events.at(-1)?.streamSeq ?? 0;
   }
 
-  follow(): never {
-    return unsupported('follow');
-  }
-  subscribe(): never {
-    return unsupported('subscribe');
-  }
-  deleteSubscription(): never {
-    return unsupported('deleteSubscription');
-  }
-  subscriptionLag(): never {
-    return unsupported('subscriptionLag');
-  }
-  kv(): never {
-    return unsupported('kv');
-  }
-  destroyKv(): never {
-    return unsupported('destroyKv');
-  }
+  readonly follow = unsupported('follow');
+  readonly subscribe = unsupported('subscribe');
+  readonly deleteSubscription = unsupported('deleteSubscription');
+  readonly subscriptionLag = unsupported('subscriptionLag');
+  readonly kv = unsupported('kv');
+  readonly destroyKv = unsupported('destroyKv');
   async close() {}
 }
 
-function unsupported(what: string): never {
-  throw new Error(`FakeEventStore (benchmark breakdown only) does not support ${what}`);
+/** A method the fake does not have: it throws when called. */
+function unsupported(what: string): () => never {
+  return () => {
+    throw new Error(`FakeEventStore (benchmark breakdown only) does not support ${what}`);
+  };
 }

@@ -20,7 +20,7 @@ export async function attachMemoryProbe(wsUrl: string): Promise<MemoryProbe> {
     ws.once('error', reject);
   });
   let lastId = 0;
-  const pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   ws.on('message', (raw) => {
     const msg = JSON.parse(raw.toString()) as { id?: number; result?: unknown; error?: { message: string } };
     const p = msg.id === undefined ? undefined : pending.get(msg.id);
@@ -29,11 +29,13 @@ export async function attachMemoryProbe(wsUrl: string): Promise<MemoryProbe> {
     if (msg.error) p.reject(new Error(`inspector: ${msg.error.message}`));
     else p.resolve(msg.result);
   });
-  ws.on('error', (err) => pending.forEach((p) => p.reject(err)));
-  const send = (method: string, params: Record<string, unknown> = {}) =>
-    new Promise<any>((resolve, reject) => {
+  ws.on('error', (err) => {
+    for (const p of pending.values()) p.reject(err);
+  });
+  const send = <T = unknown>(method: string, params: Record<string, unknown> = {}) =>
+    new Promise<T>((resolve, reject) => {
       const id = ++lastId;
-      pending.set(id, { resolve, reject });
+      pending.set(id, { resolve: (v) => resolve(v as T), reject });
       ws.send(JSON.stringify({ id, method, params }));
     });
   return {
@@ -41,12 +43,12 @@ export async function attachMemoryProbe(wsUrl: string): Promise<MemoryProbe> {
       // Twice: the first pass can leave objects whose finalizers free more on the second.
       await send('HeapProfiler.collectGarbage');
       await send('HeapProfiler.collectGarbage');
-      const r = await send('Runtime.evaluate', {
+      const r = await send<{ result: { value: string }; exceptionDetails?: unknown }>('Runtime.evaluate', {
         expression: 'JSON.stringify(process.memoryUsage())',
         returnByValue: true,
       });
       if (r.exceptionDetails) throw new Error(`inspector: ${JSON.stringify(r.exceptionDetails)}`);
-      return JSON.parse(r.result.value as string) as NodeJS.MemoryUsage;
+      return JSON.parse(r.result.value) as NodeJS.MemoryUsage;
     },
     close: () => ws.close(),
   };

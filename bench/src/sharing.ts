@@ -47,10 +47,12 @@ export async function measureSharing(
     probe = await attachMemoryProbe(probeUrl);
     const { session, terminals } = await startTerminals(tether, counts.terminals);
     const share = async (terminalId: string) =>
-      (await tether.call('POST', '/v1/shares', { terminal_id: terminalId }, OWNER)) as {
-        share: { share_id: string; status: string };
-        link: { url: string };
-      };
+      tether.call<{ share: { share_id: string; status: string }; link: { url: string } }>(
+        'POST',
+        '/v1/shares',
+        { terminal_id: terminalId },
+        OWNER,
+      );
     const revoke = (shareId: string) => tether.call('POST', `/v1/shares/${shareId}/revoke`, { reason: 'bench' }, OWNER);
 
     // Memory first, on a warmed-up process: later phases leave ended shares and garbage behind.
@@ -80,7 +82,7 @@ export async function measureSharing(
     await new Promise((r) => setTimeout(r, 1_000));
     const after = await probe.memory();
     for (const id of memoryShares) await revoke(id);
-    viewers.forEach((v) => v.close());
+    for (const v of viewers) v.close();
 
     log(`sharing: ${counts.links} native shares, request → link`);
     const linkMs: number[] = [];
@@ -100,9 +102,12 @@ export async function measureSharing(
       for (let v = 1; v < counts.viewers; v++)
         links.push(
           (
-            (await tether.call('POST', `/v1/shares/${s.share_id}/participants`, { name: `viewer-${v}` }, OWNER)) as {
-              url: string;
-            }
+            await tether.call<{ url: string }>(
+              'POST',
+              `/v1/shares/${s.share_id}/participants`,
+              { name: `viewer-${v}` },
+              OWNER,
+            )
           ).url,
         );
       const open = await Promise.all(links.map((url) => openViewer(url)));
@@ -131,24 +136,30 @@ export async function measureSharing(
       revokeRuns: counts.revokes,
     };
   } finally {
-    viewers.forEach((v) => v.close());
+    for (const v of viewers) v.close();
     probe?.close();
     await tether.stop();
   }
 }
 
+type Terminal = { terminal_id: string; state: string; close_reason?: string };
+
 /** A lane, its session and `n` running terminals. */
 async function startTerminals(tether: BenchTether, n: number): Promise<{ session: string; terminals: string[] }> {
-  const lane = await tether.call('POST', '/v1/workspaces/bench/lanes', {
+  const lane = await tether.call<{ lane_id: string }>('POST', '/v1/workspaces/bench/lanes', {
     project_context_id: 'bench',
     display_name: 'sharing',
   });
-  const session = await tether.call('POST', `/v1/workspaces/bench/lanes/${lane.lane_id}/sessions`, {
-    provider: 'codex',
-  });
+  const session = await tether.call<{ session_id: string }>(
+    'POST',
+    `/v1/workspaces/bench/lanes/${lane.lane_id}/sessions`,
+    {
+      provider: 'codex',
+    },
+  );
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
-    const t = await tether.call('POST', `/v1/workspaces/bench/lanes/${lane.lane_id}/terminals`, {
+    const t = await tether.call<Terminal>('POST', `/v1/workspaces/bench/lanes/${lane.lane_id}/terminals`, {
       session_id: session.session_id,
       title: `share-${i}`,
     });

@@ -11,8 +11,8 @@ export interface BenchTether {
   readonly home: string;
   /** The child's stderr so far. */
   logs(): string;
-  /** An HTTP call to the gateway, as `actor` ("kind:id") when given; throws on an error reply. */
-  call(method: string, path: string, body?: unknown, actor?: string): Promise<Record<string, any>>;
+  /** An HTTP call to the gateway, as `actor` ("kind:id") when given; throws on an error reply. T: the fields read. */
+  call<T = Record<string, unknown>>(method: string, path: string, body?: unknown, actor?: string): Promise<T>;
   /** SIGTERM, then the tmux server of its terminals, then its home. */
   stop(): Promise<void>;
 }
@@ -35,7 +35,7 @@ export async function startTether(
     pid: tether.proc.pid,
     home,
     logs: () => tether.logs,
-    async call(method, path, body, actor) {
+    async call<T>(method: string, path: string, body?: unknown, actor?: string) {
       const headers: Record<string, string> = {};
       if (body !== undefined) headers['content-type'] = 'application/json';
       if (actor) headers['x-tether-actor'] = actor;
@@ -44,10 +44,10 @@ export async function startTether(
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
       });
-      const json = (await res.json()) as Record<string, any>;
+      const json = (await res.json()) as { ok?: boolean; error: { code: string; reason?: string; message: string } };
       if (json.ok === false)
         throw new Error(`${method} ${path}: ${json.error.code} ${json.error.reason ?? ''} ${json.error.message}`);
-      return json;
+      return json as T;
     },
     async stop() {
       await tether.kill('SIGTERM');

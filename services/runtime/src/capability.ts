@@ -57,6 +57,12 @@ export interface Reactive {
   stop(): unknown;
 }
 
+/** What a capability's route handlers are given: the front door for writes and the reads behind the replies. */
+export interface RouteDeps extends Pick<CapabilityDeps, 'dispatcher' | 'host' | 'store'> {
+  /** How long a write waits for its workers before it answers. */
+  settleMs?: number;
+}
+
 /** What every capability is given by the composition root. */
 export interface CapabilityDeps {
   host: ActorHost;

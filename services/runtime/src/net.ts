@@ -18,8 +18,12 @@ export async function waitForPort(port: number, timeoutMs = 10_000): Promise<voi
   for (;;) {
     const ok = await new Promise<boolean>((r) => {
       const c = connect(port, '127.0.0.1');
-      c.once('connect', () => (c.destroy(), r(true)));
-      c.once('error', () => (c.destroy(), r(false)));
+      const settle = (ok: boolean) => {
+        c.destroy();
+        r(ok);
+      };
+      c.once('connect', () => settle(true));
+      c.once('error', () => settle(false));
     });
     if (ok) return;
     if (Date.now() > until) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   invalid,
   sameActor,
@@ -11,7 +10,7 @@ import {
   type CommandAccepted,
   type ParticipantLink,
 } from '@tether/contracts';
-import type { ActorHost, ApplicationCommand } from '@tether/runtime';
+import { commandSteps, stepId, type ActorHost, type ApplicationCommand } from '@tether/runtime';
 import type { ShareGate } from './share-gate.ts';
 import { hashToken, type SecretBox } from './secrets.ts';
 import { readActor, shareView } from '@tether/projector';
@@ -25,10 +24,6 @@ export interface ShareCommandDeps {
   /** Rejects a backend that cannot run here (missing binary, no relay configured) before anything is written. */
   checkBackend: (backend: string) => Promise<void>;
 }
-
-/** A step's command id, derived from the caller's: a resent command repeats the same steps idempotently. */
-const stepId = (commandId: string, step: string) =>
-  createHash('sha256').update(`${commandId}:${step}`).digest('hex').slice(0, 40);
 
 /** The share an application command acts on: its entityId, required. */
 function shareIdOf(cmd: Command): string {
@@ -57,15 +52,7 @@ function parse<T>(
 export function shareCommands(deps: ShareCommandDeps): Record<string, ApplicationCommand> {
   const { host, gate, secrets } = deps;
   const step = (cmd: Command, entity: string, verb: string, entityId: string, data: Record<string, unknown>) =>
-    host.execute({
-      ...cmd,
-      id: stepId(cmd.id, `${entity}.${verb}.${entityId}`),
-      entity,
-      verb,
-      entityId,
-      data,
-      causationId: cmd.id,
-    });
+    commandSteps(host, cmd)(entity, verb, entityId, data);
 
   const invite = async (cmd: Command, shareId: string, name: string): Promise<ParticipantLink> => {
     // A resent command id is answered from the stream before any guard runs: check the owner here,
@@ -94,17 +81,9 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
       for (const id of held) {
         const s = await host.state('share', id);
         if (s && s.value !== 'ended') continue;
-        await host
-          .execute({
-            ...cmd,
-            id: stepId(cmd.id, `free.${id}`),
-            entity: 'terminal',
-            verb: 'shareClose',
-            entityId: terminalId,
-            data: { shareId: id },
-            causationId: cmd.id,
-          })
-          .catch(() => undefined);
+        await commandSteps(host, cmd)('terminal', 'shareClose', terminalId, { shareId: id }, `free.${id}`).catch(
+          () => undefined,
+        );
         freed++;
       }
       if (freed === 0) throw err;

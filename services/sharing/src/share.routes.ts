@@ -18,19 +18,14 @@ import {
   commandFrom,
   parseBody,
   settled,
-  type ActorHost,
-  type Dispatcher,
-  type EventStore,
   type HttpRequest,
+  type RouteDeps,
   type RouteHandler,
   type Routes,
 } from '@tether/runtime';
 import type { SecretBox } from './secrets.ts';
 
-export interface ShareRouteDeps {
-  dispatcher: Dispatcher;
-  host: ActorHost;
-  store: EventStore;
+export interface ShareRouteDeps extends RouteDeps {
   secrets: SecretBox;
   /** How long a create waits for the backend to be ready (tmate/upterm: up to their ready timeout). */
   settleMs?: number;

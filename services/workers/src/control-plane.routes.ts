@@ -1,23 +1,11 @@
 import { LaneCleanupBody, LaneCreateBody, SessionEnsureBody, TerminalSpawnBody, TetherError } from '@tether/contracts';
 import { actorOf, harnessView, laneView, listActorsOf, readActor, sessionView, terminalView } from '@tether/projector';
-import {
-  commandFrom,
-  parseBody,
-  settled,
-  type ActorHost,
-  type Dispatcher,
-  type EventStore,
-  type HttpRequest,
-  type Routes,
-} from '@tether/runtime';
+import { commandFrom, parseBody, settled, type HttpRequest, type RouteDeps, type Routes } from '@tether/runtime';
 import type { HarnessCheck } from './harness/harness-monitor.ts';
 import type { Workspaces } from './lanes/workspaces.ts';
 import { HARNESS_ID } from './sessions/ensure-session.ts';
 
-export interface ControlPlaneDeps {
-  dispatcher: Dispatcher;
-  host: ActorHost;
-  store: EventStore;
+export interface ControlPlaneDeps extends RouteDeps {
   workspaces: Workspaces;
   checkHarness?: () => Promise<HarnessCheck>;
   /** How long POSTs wait for workers to finish (worktree created, shell started). */
@@ -41,6 +29,9 @@ export function controlPlaneRoutes(deps: ControlPlaneDeps): Routes {
       throw new TetherError('NOT_FOUND', `lane ${p.lane} does not exist in workspace ${p.ws}`);
     return a;
   };
+  /** A command for the lane of the path (a session or terminal in it). */
+  const inLane = (req: HttpRequest, entity: string, verb: string, data: Record<string, unknown>) =>
+    dispatcher.accept(command(req, entity, verb, undefined, { laneId: req.params.lane, ...data }));
 
   return {
     'lanes.create': async (req, reply) => {
@@ -81,14 +72,11 @@ export function controlPlaneRoutes(deps: ControlPlaneDeps): Routes {
     'sessions.ensure': async (req) => {
       await lane(req);
       const body = parseBody(SessionEnsureBody, req.body);
-      const r = await dispatcher.accept(
-        command(req, 'session', 'ensure', undefined, {
-          laneId: req.params.lane,
-          provider: body.provider,
-          ...(body.preferred_transport ? { preferredTransport: body.preferred_transport } : {}),
-          ...(body.codex_session_id ? { codexSessionId: body.codex_session_id } : {}),
-        }),
-      );
+      const r = await inLane(req, 'session', 'ensure', {
+        provider: body.provider,
+        ...(body.preferred_transport ? { preferredTransport: body.preferred_transport } : {}),
+        ...(body.codex_session_id ? { codexSessionId: body.codex_session_id } : {}),
+      });
       return sessionView((await readActor(host, 'session', r.entityId))!);
     },
 
@@ -102,13 +90,10 @@ export function controlPlaneRoutes(deps: ControlPlaneDeps): Routes {
     'terminals.spawn': async (req, reply) => {
       await lane(req);
       const body = parseBody(TerminalSpawnBody, req.body);
-      const r = await dispatcher.accept(
-        command(req, 'terminal', 'spawn', undefined, {
-          laneId: req.params.lane,
-          sessionId: body.session_id,
-          ...(body.title ? { title: body.title } : {}),
-        }),
-      );
+      const r = await inLane(req, 'terminal', 'spawn', {
+        sessionId: body.session_id,
+        ...(body.title ? { title: body.title } : {}),
+      });
       const spawned = await until('terminal', r.entityId, ['spawning']);
       return reply.status(r.duplicate ? 200 : 201).send(terminalView(spawned));
     },

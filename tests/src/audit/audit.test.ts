@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { AuditRecord, STREAM_AUDIT, type StoredEvent } from '@tether/contracts';
 import { registry } from '@tether/machines';
-import { ActorHost, EmbeddedEventStore, type Logger } from '@tether/runtime';
+import { ActorHost, EmbeddedEventStore, type EventStore, type Logger } from '@tether/runtime';
 import { AuditProjector, FileAuditLog, JetStreamAuditLog, auditLogFor, type AuditLog } from '@tether/projector';
 import { cmd, eventually, uid, useNats } from '../harness/index.ts';
 
@@ -31,6 +31,24 @@ const leaseRun = async (host: ActorHost, id: string) => {
   await host.execute(cmd('lease', 'release', id, { reason: 'handing over to bo' }));
   return created;
 };
+
+/** A projector over lease `id`'s 3 events that crashes once per event between its append and its ack. */
+async function crashEachOnce(store: EventStore, log: AuditLog, name: string, id: string) {
+  const crashy = new AuditProjector(store, log, { entities: ['lease'] });
+  const crashed = new Set<string>();
+  const sub = await store.subscribe(name, { filter: `tether.evt.lease.${id}`, maxInFlight: 1 }, async (e) => {
+    await crashy.handle(e);
+    if (!crashed.has(e.event.id)) {
+      crashed.add(e.event.id);
+      throw new Error('crashed after the append, before the ack');
+    }
+  });
+  await eventually(
+    () => store.subscriptionLag(name),
+    (lag) => lag === 0 && crashed.size === 3,
+  );
+  await sub.stop();
+}
 
 const recordsOf = async (log: AuditLog, id: string) =>
   log.read({ entity: 'lease', entityId: id, afterSeq: 0, limit: 1_000 });
@@ -130,24 +148,7 @@ describe('audit trail on JetStream', () => {
     // A projector that crashes between its append and its ack: every event comes back once more.
     const id = ids[0]!;
     const before = (await allRecords(logA)).length;
-    const crashy = new AuditProjector(ctx.store, logB, { entities: ['lease'] });
-    const crashed = new Set<string>();
-    const sub = await ctx.store.subscribe(
-      `audit-crashy-${id}`,
-      { filter: `tether.evt.lease.${id}`, maxInFlight: 1 },
-      async (e) => {
-        await crashy.handle(e);
-        if (!crashed.has(e.event.id)) {
-          crashed.add(e.event.id);
-          throw new Error('crashed after the append, before the ack');
-        }
-      },
-    );
-    await eventually(
-      () => ctx.store.subscriptionLag(`audit-crashy-${id}`),
-      (lag) => lag === 0 && crashed.size === 3,
-    );
-    await sub.stop();
+    await crashEachOnce(ctx.store, logB, `audit-crashy-${id}`, id);
     expect((await allRecords(logA)).length).toBe(before);
     expect(await logA.verify()).toMatchObject({ ok: true });
   });
@@ -281,24 +282,7 @@ describe('audit trail on the embedded store', () => {
     expectOneRecordPerEvent(await recordsOf(log, id), await store.readEntity('lease', id));
 
     // Crash between append and ack, on a second subscription over the same events.
-    const crashy = new AuditProjector(store, log, { entities: ['lease'] });
-    const crashed = new Set<string>();
-    const sub = await store.subscribe(
-      'audit-crashy',
-      { filter: `tether.evt.lease.${id}`, maxInFlight: 1 },
-      async (e) => {
-        await crashy.handle(e);
-        if (!crashed.has(e.event.id)) {
-          crashed.add(e.event.id);
-          throw new Error('crashed after the append, before the ack');
-        }
-      },
-    );
-    await eventually(
-      () => store.subscriptionLag('audit-crashy'),
-      (lag) => lag === 0 && crashed.size === 3,
-    );
-    await sub.stop();
+    await crashEachOnce(store, log, 'audit-crashy', id);
     expect((await allRecords(log)).length).toBe(3);
 
     // Stop everything, write while the audit is down, reopen the files as a new process would.

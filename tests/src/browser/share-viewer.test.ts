@@ -29,7 +29,9 @@ describe('share viewer in Chromium', () => {
     let out = '';
     const decoder = new TextDecoder();
     const sub = cp.ctx.store.nc.subscribe(`tether.term.${term.terminal_id}.out`, {
-      callback: (err, m) => void (err ? undefined : (out += decoder.decode(m.data))),
+      callback: (err, m) => {
+        if (!err) out += decoder.decode(m.data);
+      },
     });
 
     // The dashboard shows the share on its terminal: native, nobody connected yet.

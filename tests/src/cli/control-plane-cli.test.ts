@@ -90,7 +90,7 @@ describe('tether lane / session / terminal / harness', () => {
   });
 
   it('send: any command through the gateway, with its typed answer', async () => {
-    const created = await tether(
+    const create = [
       'send',
       'lease',
       'create',
@@ -100,8 +100,8 @@ describe('tether lane / session / terminal / harness', () => {
       'cli-send-cmd-1',
       '--data',
       '{"holder":"me","ttlMs":60000}',
-      '--json',
-    );
+    ];
+    const created = await tether(...create, '--json');
     expect(created.json()).toMatchObject({
       ok: true,
       entity: 'lease',
@@ -110,21 +110,7 @@ describe('tether lane / session / terminal / harness', () => {
       state: 'held',
       duplicate: false,
     });
-    expect(
-      (
-        await tether(
-          'send',
-          'lease',
-          'create',
-          '--entity-id',
-          'cli-send-1',
-          '--id',
-          'cli-send-cmd-1',
-          '--data',
-          '{"holder":"me","ttlMs":60000}',
-        )
-      ).stdout,
-    ).toBe('lease cli-send-1 v1 -> "held" (already applied)');
+    expect((await tether(...create)).stdout).toBe('lease cli-send-1 v1 -> "held" (already applied)');
     const bad = await tether('send', 'lease', 'renew', '--entity-id', 'cli-send-1', '--data', '{"ttlMs":5}');
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toMatch(/INVALID_COMMAND: invalid data for lease.renew: ttlMs: ttlMs is at least 1000/);

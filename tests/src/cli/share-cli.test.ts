@@ -70,37 +70,24 @@ describe('tether share / approval / attach', () => {
     });
     let out = '';
     let err = '';
+    /** Until the attach's stdout or stderr shows `text`. */
+    const shows = (get: () => string, text: string) => eventually(get, (s) => s.includes(text));
     attach.stdout!.on('data', (d) => (out += d));
     attach.stderr!.on('data', (d) => (err += d));
-    await eventually(
-      () => err,
-      (e) => e.includes('read-only'),
-    );
+    await shows(() => err, 'read-only');
     ctx.store.nc.publish(
       termSubjects.in(term.terminal_id),
       JSON.stringify({ data: 'echo shown-to-bob-$((40+2))\r', from: session.session_id }),
     );
-    await eventually(
-      () => out,
-      (o) => o.includes('shown-to-bob-42'),
-    );
+    await shows(() => out, 'shown-to-bob-42');
     attach.stdin!.write('echo bob-types-$((5+5))\r');
-    await eventually(
-      () => err,
-      (e) => e.includes('your input was not sent'),
-    );
+    await shows(() => err, 'your input was not sent');
 
     const pid = shown.participants[0]!.participant_id;
     expect((await tether('share', 'grant-write', id, pid, '--ttl', '2m')).exitCode).toBe(0);
-    await eventually(
-      () => err,
-      (e) => e.includes('you may type now'),
-    );
+    await shows(() => err, 'you may type now');
     attach.stdin!.write('echo bob-types-$((5+5))\r');
-    await eventually(
-      () => out,
-      (o) => o.includes('bob-types-10'),
-    );
+    await shows(() => out, 'bob-types-10');
 
     const carol = (await tether('share', 'invite', id, '--name', 'carol', '--json')).json() as ParticipantLink;
     expect(carol.url).toContain(`/v/${id}#t=`);

@@ -50,7 +50,9 @@ describe('a terminal outlives a crash of tether', () => {
     procs.push(second);
     let out = '';
     const sub = ctx.store.nc.subscribe(termSubjects.out(term.terminal_id), {
-      callback: (_e, m) => void (out += new TextDecoder().decode(m.data)),
+      callback: (_e, m) => {
+        out += new TextDecoder().decode(m.data);
+      },
     });
     await new Promise((r) => setTimeout(r, 500));
     ctx.store.nc.publish(

@@ -26,7 +26,9 @@ async function terminal(title = 'shell') {
 function watch(id: string) {
   let text = '';
   const sub = cp.ctx.store.nc.subscribe(termSubjects.out(id), {
-    callback: (_e, m) => void (text += new TextDecoder().decode(m.data)),
+    callback: (_e, m) => {
+      text += new TextDecoder().decode(m.data);
+    },
   });
   return { text: () => text, stop: () => sub.unsubscribe() };
 }

@@ -25,7 +25,16 @@ let runner: ProjectionRunner<SavedActor>;
 beforeAll(async () => {
   // A clock that moves an hour per command: every deadline and cooldown a path needs has passed.
   let now = Date.parse('2026-01-01T00:00:00Z');
-  host = new ActorHost({ store: ctx.store, registry, clock: { now: () => new Date((now += 3_600_000)) } });
+  host = new ActorHost({
+    store: ctx.store,
+    registry,
+    clock: {
+      now: () => {
+        now += 3_600_000;
+        return new Date(now);
+      },
+    },
+  });
   runner = new ProjectionRunner(ctx.store, actorsProjection(registry));
   await runner.start();
 });

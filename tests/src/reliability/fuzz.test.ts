@@ -155,7 +155,7 @@ function httpSeen(contentType: string | undefined, payload: Uint8Array, headers:
       ...body,
     };
   };
-  const media = contentType?.split(';')[0]!.trim().toLowerCase();
+  const media = contentType?.split(';')[0]?.trim().toLowerCase();
   const text = decode(payload);
   if (media === 'application/json') {
     if (payload.length > BODY_LIMIT) return { bodies: [], parserRejects: true, oversize: true };
@@ -213,12 +213,21 @@ function failuresOf(from: number) {
   return f.length === 0 ? [] : [`${f.length} failing request(s) (FUZZ_SEED=${SEED}); first ones:`, ...f.slice(0, 12)];
 }
 
-/** Checks one command reply (NATS or HTTP) against the oracle; records what is wrong. */
-function judgeCommand(label: string, entity: string, verb: string, seen: Seen, reply: unknown, status?: number): void {
-  const fail = (why: string) =>
-    void tally.failures.push(
+/** Checks one command reply (NATS or HTTP) against the oracle; records what is wrong and returns false then. */
+function judgeCommand(
+  label: string,
+  entity: string,
+  verb: string,
+  seen: Seen,
+  reply: unknown,
+  status?: number,
+): boolean {
+  const fail = (why: string) => {
+    tally.failures.push(
       `${label}\n    ${why}\n    reply: ${trunc(JSON.stringify(reply))}${status ? ` (HTTP ${status})` : ''}`,
     );
+    return false;
+  };
   const parsed = CommandReply.safeParse(reply);
   if (!parsed.success) return fail(`the reply is not a CommandReply: ${issuesText(parsed.error)}`);
   const r = parsed.data;
@@ -249,7 +258,7 @@ function judgeCommand(label: string, entity: string, verb: string, seen: Seen, r
         correlationId: r.correlationId,
         app,
       });
-    return;
+    return true;
   }
   const { code, message } = r.error;
   bump(code);
@@ -262,10 +271,11 @@ function judgeCommand(label: string, entity: string, verb: string, seen: Seen, r
   if (!lookup(entity, verb)) allowed.add('UNKNOWN_COMMAND'); // whatever the body, an unknown name may be said first
   if (seen.parserRejects) allowed.add('INVALID_COMMAND');
   for (const b of seen.bodies) for (const c of staticCodes(entity, verb, b)) allowed.add(c);
-  if (valid.length > 0) STATEFUL.forEach((c) => allowed.add(c));
+  if (valid.length > 0) for (const c of STATEFUL) allowed.add(c);
   if (seen.bodies.some((b) => frontDoorRefuses(entity, verb, b))) allowed.add('NOT_ALLOWED');
   if (!allowed.has(code))
-    fail(`code ${code}, expected one of ${[...allowed].join(', ') || '(ok:true)'}: ${trunc(message)}`);
+    return fail(`code ${code}, expected one of ${[...allowed].join(', ') || '(ok:true)'}: ${trunc(message)}`);
+  return true;
 }
 
 /** Checks a non-command HTTP answer: 2xx where `ok` approves, or a contract rejection with an allowed code. */
@@ -277,24 +287,26 @@ function judgeHttp(
   ok?: (b: unknown) => boolean,
   must2xx = false,
 ): boolean {
-  const fail = (why: string) =>
-    void tally.failures.push(`${label}\n    ${why}\n    reply: ${trunc(JSON.stringify(body))} (HTTP ${status})`);
+  const fail = (why: string) => {
+    tally.failures.push(`${label}\n    ${why}\n    reply: ${trunc(JSON.stringify(body))} (HTTP ${status})`);
+    return false;
+  };
   if (status >= 200 && status < 300) {
     bump('ok');
-    if (!ok) return (fail('answered 2xx where an error was expected'), false);
-    if (!ok(body)) return (fail(`a ${status} with an unexpected body`), false);
+    if (!ok) return fail('answered 2xx where an error was expected');
+    if (!ok(body)) return fail(`a ${status} with an unexpected body`);
     return true;
   }
   const parsed = CommandRejected.safeParse(body);
-  if (!parsed.success) return (fail(`not {ok:false, error:{code, message}}: ${issuesText(parsed.error)}`), false);
+  if (!parsed.success) return fail(`not {ok:false, error:{code, message}}: ${issuesText(parsed.error)}`);
   const { code, message } = parsed.data.error;
   bump(code);
-  if (message.trim() === '') return (fail('empty error message'), false);
-  if (status !== HTTP_STATUS[code]) return (fail(`status ${status}, but ${code} is HTTP ${HTTP_STATUS[code]}`), false);
-  if (code === 'INTERNAL') return (fail(`INTERNAL: ${trunc(message)}`), false);
-  if (must2xx) return (fail(`expected 2xx, got ${code}: ${trunc(message)}`), false);
+  if (message.trim() === '') return fail('empty error message');
+  if (status !== HTTP_STATUS[code]) return fail(`status ${status}, but ${code} is HTTP ${HTTP_STATUS[code]}`);
+  if (code === 'INTERNAL') return fail(`INTERNAL: ${trunc(message)}`);
+  if (must2xx) return fail(`expected 2xx, got ${code}: ${trunc(message)}`);
   if (allowed !== 'any' && !allowed.has(code))
-    return (fail(`code ${code}, expected one of ${[...allowed].join(', ') || '(2xx)'}: ${trunc(message)}`), false);
+    return fail(`code ${code}, expected one of ${[...allowed].join(', ') || '(2xx)'}: ${trunc(message)}`);
   return false;
 }
 
@@ -366,8 +378,12 @@ async function postOversize(
     new Promise<void>((r) => {
       if (answered || sock.destroyed) return r();
       const t = setTimeout(r, ms);
-      sock.once('data', () => (clearTimeout(t), r()));
-      sock.once('close', () => (clearTimeout(t), r()));
+      const done = () => {
+        clearTimeout(t);
+        r();
+      };
+      sock.once('data', done);
+      sock.once('close', done);
     });
   const head = [
     `POST ${path} HTTP/1.1`,
@@ -386,7 +402,11 @@ async function postOversize(
     const ok = sock.write(
       chunked ? Buffer.concat([Buffer.from(`${part.length.toString(16)}\r\n`), part, Buffer.from('\r\n')]) : part,
     );
-    if (!ok) await new Promise<void>((r) => (sock.once('drain', r), sock.once('close', r)));
+    if (!ok)
+      await new Promise<void>((r) => {
+        sock.once('drain', r);
+        sock.once('close', r);
+      });
     const before = sent;
     sent += part.length;
     if (before <= BODY_LIMIT && sent > BODY_LIMIT)

@@ -10,7 +10,12 @@ const ctx = useNats();
 function manualClock(start = Date.parse('2026-01-01T00:00:00.000Z')) {
   let now = start;
   const clock: Clock = { now: () => new Date(now) };
-  return { clock, advance: (ms: number) => void (now += ms) };
+  return {
+    clock,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 describe('rebuildActors', () => {

@@ -65,7 +65,10 @@ const spec = (over: Partial<BackendStartSpec> = {}): BackendStartSpec => {
     ...over,
   };
 };
-const keep = (w: RunningShareWorker) => (started.push(w), w);
+const keep = (w: RunningShareWorker) => {
+  started.push(w);
+  return w;
+};
 
 /** A TCP port nothing listens on (bound, then closed). */
 async function closedPort(): Promise<number> {

@@ -15,7 +15,9 @@ const ROUNDS = 5;
 
 const share = async (id: string) => ShareView.parse((await as(cp.url, 'human:alice', 'GET', `/v1/shares/${id}`)).body);
 /** Signals each worker's process group (the worker leads it and was just seen alive, so its pid is not reused). */
-const signal = (leaders: number[], sig: NodeJS.Signals) => leaders.forEach((p) => process.kill(-p, sig));
+const signal = (leaders: number[], sig: NodeJS.Signals) => {
+  for (const p of leaders) process.kill(-p, sig);
+};
 
 async function sharedTerminal() {
   const t = await runningTerminal(cp.url);
@@ -37,7 +39,9 @@ async function sharedTerminal() {
 async function echoes(terminalId: string, sessionId: string) {
   let out = '';
   const sub = cp.ctx.store.nc.subscribe(termSubjects.out(terminalId), {
-    callback: (_e, m) => void (out += new TextDecoder().decode(m.data)),
+    callback: (_e, m) => {
+      out += new TextDecoder().decode(m.data);
+    },
   });
   const nonce = Math.floor(Math.random() * 1e6);
   cp.ctx.store.nc.publish(

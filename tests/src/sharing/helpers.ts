@@ -39,12 +39,7 @@ export async function as<T = unknown>(
   path: string,
   body?: unknown,
 ): Promise<{ status: number; body: T }> {
-  const res = await fetch(base + path, {
-    method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), 'x-tether-actor': actor },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as T };
+  return api<T>(base, method, path, body, { 'x-tether-actor': actor });
 }
 
 /** A lane, its session and a running terminal. */

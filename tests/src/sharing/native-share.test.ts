@@ -10,6 +10,13 @@ const cp = useControlPlane({
   TETHER_SHARE_WARN_MS: '1500',
 });
 const share = async (id: string) => ShareView.parse((await as(cp.url, 'human:alice', 'GET', `/v1/shares/${id}`)).body);
+/** A participant link on share `shareId`, made as `actor`. */
+const invite = async (actor: string, shareId: string, name: string) =>
+  (
+    await as<{ url: string; participant_id: string }>(cp.url, actor, 'POST', `/v1/shares/${shareId}/participants`, {
+      name,
+    })
+  ).body;
 
 describe('native share', () => {
   it('a viewer link is read-only; a write grant lets that participant type; kick and revoke disconnect with a reason', async () => {
@@ -104,15 +111,7 @@ describe('native share', () => {
     expect(mallory.body.error.reason).toBe('SHARE_NOT_OWNER');
 
     // A second participant with their own link; kicking bob leaves carol connected.
-    const carolLink = (
-      await as<{ url: string; participant_id: string }>(
-        cp.url,
-        'human:alice',
-        'POST',
-        `/v1/shares/${s.share_id}/participants`,
-        { name: 'carol' },
-      )
-    ).body;
+    const carolLink = await invite('human:alice', s.share_id, 'carol');
     const carol = await openViewer(carolLink.url, 'browser');
     await eventually(
       () => carol.messages,
@@ -201,15 +200,7 @@ describe('native share', () => {
       (m) => m.some((x) => x.type === 'waiting'),
     );
     // Kicked while waiting for the approval: cut off at once, and never let in with the scrollback.
-    const extra = (
-      await as<{ url: string; participant_id: string }>(
-        cp.url,
-        'ai:codex',
-        'POST',
-        `/v1/shares/${s.share_id}/participants`,
-        { name: 'extra' },
-      )
-    ).body;
+    const extra = await invite('ai:codex', s.share_id, 'extra');
     const extraViewer = await openViewer(extra.url);
     await eventually(
       () => extraViewer.messages,

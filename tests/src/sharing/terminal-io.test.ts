@@ -21,7 +21,10 @@ describe('terminal output over NATS (what a share relay follows)', () => {
     expect(got.length).toBeGreaterThan(1);
     expect(got.at(-1)![1]).toBe(10_000_000);
     let end = 10_000_000 - big.length;
-    for (const [len, offset] of got) expect(offset).toBe((end += len));
+    for (const [len, offset] of got) {
+      end += len;
+      expect(offset).toBe(end);
+    }
     stop();
   });
 

@@ -42,7 +42,9 @@ describe('real tmate and upterm failure paths', () => {
       expect(ProcessShares.leftovers(id)).toEqual([]);
       let out = '';
       const sub = cp.ctx.store.nc.subscribe(termSubjects.out(term.terminal_id), {
-        callback: (_e, m) => void (out += new TextDecoder().decode(m.data)),
+        callback: (_e, m) => {
+          out += new TextDecoder().decode(m.data);
+        },
       });
       cp.ctx.store.nc.publish(
         termSubjects.in(term.terminal_id),

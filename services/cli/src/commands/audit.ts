@@ -50,7 +50,9 @@ async function tail(out: Out, f: AuditFlags): Promise<number> {
     throw new TetherError('INVALID_COMMAND', '--last takes a number of records from 1 to 1000');
   const query = (extra: Record<string, string>) =>
     `/v1/audit?${new URLSearchParams({ ...(f.entity ? { entity: f.entity } : {}), ...(f.id ? { entity_id: f.id } : {}), ...extra })}`;
-  const show = (items: AuditRecord[]) => items.forEach((r) => out.line(r, auditLine(r)));
+  const show = (items: AuditRecord[]) => {
+    for (const r of items) out.line(r, auditLine(r));
+  };
 
   const first = await call<AuditList>('GET', query({ limit: String(last) }));
   show(first.items);

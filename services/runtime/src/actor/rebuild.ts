@@ -52,7 +52,10 @@ export async function rebuildActors(
   const initial = new Map<string, AnyMachineSnapshot>();
   const start = (def: EntityDefinition, entityId: string): Folding => {
     let s = initial.get(def.name);
-    if (!s) initial.set(def.name, (s = initialSnapshot(def)));
+    if (!s) {
+      s = initialSnapshot(def);
+      initial.set(def.name, s);
+    }
     return { def, entityId, snapshot: s, version: 0, streamSeq: 0, scope: replayScope(def.machine) };
   };
   for (const saved of opts.from ?? []) {
@@ -72,7 +75,10 @@ export async function rebuildActors(
     if (!def) continue;
     const key = actorKey(event.entity, event.entityId);
     let a = folding.get(key);
-    if (!a) folding.set(key, (a = start(def, event.entityId)));
+    if (!a) {
+      a = start(def, event.entityId);
+      folding.set(key, a);
+    }
     if (event.seq !== a.version + 1) {
       throw new TetherError(
         'INTERNAL',

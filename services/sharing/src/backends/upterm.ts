@@ -39,6 +39,7 @@ export function uptermOptions(config: TetherConfig): UptermOptions {
  * (`-o json` exists in newer releases but carries no ssh command.)
  */
 export function uptermSshCommand(table: string): string | undefined {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colour codes, which start with ESC
   const lines = table.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').split('\n');
   const at = lines.findIndex((l) => /SSH (?:Session|Command):/.test(l));
   if (at < 0) return undefined;

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   invalid,
   sessionEnsure,
@@ -9,14 +8,17 @@ import {
 } from '@tether/contracts';
 import { transportFor } from '@tether/machines';
 import { actorOf, readActor, sessionView } from '@tether/projector';
-import { uuid, type ActorHost, type ApplicationCommand, type IdGenerator, type SavedActor } from '@tether/runtime';
+import {
+  commandSteps,
+  uuid,
+  type ActorHost,
+  type ApplicationCommand,
+  type IdGenerator,
+  type SavedActor,
+} from '@tether/runtime';
 
 export const HARNESS_ID = 'cliproxy';
 const LIVE_LANE = new Set(['ready', 'running', 'blocked', 'shared']);
-
-/** A step's command id, derived from the caller's: a resent ensure repeats the same steps idempotently. */
-const stepId = (commandId: string, step: string) =>
-  createHash('sha256').update(`${commandId}:${step}`).digest('hex').slice(0, 40);
 
 /** Which transport a new session gets, and why: explicit, never a silent fallback. */
 export async function chooseTransport(
@@ -51,16 +53,7 @@ export function ensureSession(
       throw invalid(`invalid data for session.ensure`, parsed.error);
     }
     const req = parsed.data;
-    const step = (entity: string, verb: string, entityId: string, data: Record<string, unknown>) =>
-      host.execute({
-        ...cmd,
-        id: stepId(cmd.id, `${entity}.${verb}.${entityId}`),
-        entity,
-        verb,
-        entityId,
-        data,
-        causationId: cmd.id,
-      });
+    const step = commandSteps(host, cmd);
 
     for (let attempt = 0; attempt < 5; attempt++) {
       const lane = await readActor(host, 'lane', req.laneId);
