@@ -1,5 +1,23 @@
 import { fileURLToPath } from 'node:url';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
+
+/** The longest files (by measurement), started first so a fresh clone, with no timings cached yet, ends on no long tail. */
+const LONGEST_FIRST = [
+  'tests/src/sharing/chaos.test.ts',
+  'tests/src/cli/cli.test.ts',
+  'tests/src/conformance/cluster.test.ts',
+];
+
+class LongestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (f: TestSpecification) => {
+      const i = LONGEST_FIRST.findIndex((p) => f.moduleId.endsWith(p));
+      return i < 0 ? LONGEST_FIRST.length : i;
+    };
+    return (await super.sort(files)).sort((a, b) => rank(a) - rank(b));
+  }
+}
 
 export default defineConfig({
   test: {
@@ -10,5 +28,9 @@ export default defineConfig({
     pool: 'forks',
     // Tests spawn the `tether` bin: rebuild its bundle first so none runs code older than the sources.
     globalSetup: [fileURLToPath(new URL('./services/cli/build.mjs', import.meta.url))],
+    // One run for the whole repository. The integration files mostly wait on processes, sockets and
+    // timers, so more files than cores run at once; each uses its own nats-server, port and tmux socket.
+    maxWorkers: 3,
+    sequence: { sequencer: LongestFirst },
   },
 });

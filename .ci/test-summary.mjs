@@ -1,4 +1,4 @@
-// Prints one closing line over every package's vitest JSON report: "tests: N passed, N failed, N skipped".
+// Prints one closing line over the vitest JSON reports in .test-results: "tests: N passed, N failed, N skipped".
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 const dir = new URL('../.test-results/', import.meta.url);

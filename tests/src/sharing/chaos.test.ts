@@ -12,6 +12,8 @@ import { as, createShare, fakeTmateEnv, runningTerminal } from './helpers.ts';
 const cp = useControlPlane({ ...fakeTmateEnv() });
 const OWNER = `test-${process.pid}`;
 const ROUNDS = 5;
+/** Each test runs ROUNDS rounds of real processes and heartbeats (a hang takes about 6 s to notice): a budget per round. */
+const budget = { timeout: ROUNDS * 30_000 };
 
 const share = async (id: string) => ShareView.parse((await as(cp.url, 'human:alice', 'GET', `/v1/shares/${id}`)).body);
 /** Signals each worker's process group (the worker leads it and was just seen alive, so its pid is not reused). */
@@ -66,7 +68,7 @@ async function noOrphans(terminalIds: string[]) {
   );
 }
 
-describe('share worker chaos', () => {
+describe('share worker chaos', budget, () => {
   it(`a SIGKILLed worker fails its share; the terminal keeps working (×${ROUNDS})`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const { term, session, shareId, workers } = await sharedTerminal();
