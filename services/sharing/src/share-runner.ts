@@ -126,11 +126,11 @@ export class ShareRunner {
    */
   private async recover() {
     const boot = Date.now();
-    for (const a of await listActorsOf(
-      this.store,
-      'share',
-      (s) => isLiveShare(s.value) && s.value !== 'awaitingApproval',
-    )) {
+    const live = (s: { value: unknown }) => isLiveShare(s.value) && s.value !== 'awaitingApproval';
+    for (const listed of await listActorsOf(this.store, 'share', live)) {
+      // The read model may lag the log (a viewer's last `joined`): act on the share as its events say.
+      const a = await readActor(this.host, 'share', listed.entityId);
+      if (!a || !live(a)) continue;
       const ctx = a.context;
       const cause = (what: string) => ({
         id: `recover-${boot}-${a.entityId}-${what}`,
