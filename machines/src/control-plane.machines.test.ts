@@ -186,7 +186,9 @@ describe('terminal', () => {
 describe('harness', () => {
   const configure = cmd('configure', { url: 'http://127.0.0.1:1', cooldownMs: 10_000 });
   const off = cmd('configure', { url: null, cooldownMs: 0 });
-  const status = (s: string, ms: number, reason?: string) => cmd('status.changed', { status: s, reason }, { at: ms });
+  // A degraded or unavailable status carries a reason (the contract refuses one without).
+  const status = (s: string, ms: number, reason = s === 'healthy' ? undefined : 'check failed') =>
+    cmd('status.changed', { status: s, reason }, { at: ms });
   const down = [configure, status('healthy', 1), status('degraded', 5_000, 'connect ECONNREFUSED')];
 
   it('starts degraded until the first check, on the native route', () => {

@@ -185,7 +185,7 @@ describe('share: participants', () => {
 
   it('join and leave count connections', () =>
     given(share, ...granted)
-      .when(p1('left'))
+      .when(p1('left', { reason: 'tab closed' }))
       .then({ context: { participants: { p1: { connections: 0 } } } }));
 
   it('a kicked participant loses access and cannot come back', () => {

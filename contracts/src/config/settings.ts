@@ -147,8 +147,13 @@ export const TetherConfig = z
         message: `${ttl} ms is not between TETHER_SHARE_MIN_TTL_MS (${min}) and TETHER_SHARE_MAX_TTL_MS (${max})`,
       });
   });
-/** The effective configuration; derived defaults (TETHER_URL, TETHER_ACTOR) always hold a value. */
-export type TetherConfig = z.output<typeof TetherConfig> & { TETHER_URL: string; TETHER_ACTOR: string };
+/** The effective configuration; derived and text defaults (TETHER_URL, TETHER_ACTOR, TETHER_HOME, TETHER_WORKSPACE) always hold a value. */
+export type TetherConfig = z.output<typeof TetherConfig> & {
+  TETHER_URL: string;
+  TETHER_ACTOR: string;
+  TETHER_HOME: string;
+  TETHER_WORKSPACE: string;
+};
 
 export type ConfigSource = 'env' | 'default';
 export interface ConfigProblem {
@@ -199,10 +204,17 @@ export function readConfig(env: Env): {
   return { config: config as Partial<TetherConfig>, sources, problems };
 }
 
-/** The configuration tether runs with, or INVALID_CONFIG naming every bad variable and what to set instead. */
-export function parseConfig(env: Env): { config: TetherConfig; sources: Record<SettingName, ConfigSource> } {
+/**
+ * The configuration tether runs with, or INVALID_CONFIG naming every bad variable and what to set instead.
+ * `for: 'cli'` checks only what a CLI command reads (a bad server-only value is `tether up`'s to refuse).
+ */
+export function parseConfig(
+  env: Env,
+  opts: { for?: 'cli' } = {},
+): { config: TetherConfig; sources: Record<SettingName, ConfigSource> } {
   const { config, sources, problems } = readConfig(env);
-  if (problems.length > 0) throw configError(problems);
+  const relevant = opts.for === 'cli' ? problems.filter((p) => settings[p.name].scope !== 'server') : problems;
+  if (relevant.length > 0) throw configError(relevant);
   return { config: config as TetherConfig, sources };
 }
 

@@ -50,6 +50,12 @@ export interface Expected {
  * `.thenRejected('LEASE_EXPIRED', /renew is not possible/)`: a decider spec in the shape of Emmett's.
  * The given steps go through decide() as well, so a spec cannot start from a history the entity refuses.
  */
+/** The data as the host would hand it on: parsed by the verb's contract (an unknown verb passes through). */
+function verbData(def: EntityDefinition, verb: string, data: Record<string, unknown> = {}): Record<string, unknown> {
+  const contract = Object.hasOwn(def.contract, verb) ? def.contract[verb] : undefined;
+  return contract ? (contract.data.parse(data) as Record<string, unknown>) : data;
+}
+
 export function given(def: EntityDefinition, ...history: (Step | string)[]) {
   const entityId = `${def.name}-1`;
   let n = 0;
@@ -62,7 +68,8 @@ export function given(def: EntityDefinition, ...history: (Step | string)[]) {
       entity: def.name,
       verb: step.verb,
       entityId,
-      data: step.data ?? {},
+      // As the host does: the verb's contract validates the data and fills its defaults.
+      data: verbData(def, step.verb, step.data),
       actor: actorOf(step.by),
       correlationId: `corr-${n}`,
       causationId: `cause-${n}`,

@@ -1,7 +1,8 @@
 import type { CommandRejected } from '@tether/contracts';
 import { TetherError } from '@tether/contracts/tether-error';
+import { cliConfig } from './cli-config.ts';
 
-export const apiUrl = () => process.env.TETHER_URL ?? `http://127.0.0.1:${process.env.TETHER_PORT ?? 7420}`;
+export const apiUrl = () => cliConfig().TETHER_URL;
 
 /**
  * One call to the running tether's HTTP API; an error reply becomes the TetherError it describes.
@@ -22,7 +23,7 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
           // Who is asking: TETHER_ACTOR ("alice" or "ai:codex-1"), else the login name.
           headers: {
             ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
-            'x-tether-actor': process.env.TETHER_ACTOR || process.env.USER || 'cli',
+            'x-tether-actor': cliConfig().TETHER_ACTOR,
           },
         },
         (res) => {

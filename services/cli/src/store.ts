@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { TetherError } from '@tether/contracts/tether-error';
-import { parseConfig, type TetherConfig } from '@tether/contracts';
+import type { TetherConfig } from '@tether/contracts';
+import { cliConfig } from './cli-config.ts';
 import {
   EmbeddedEventStore,
   JetStreamEventStore,
@@ -58,7 +59,7 @@ export async function openStoreForServer(
 
 /** Store for a short CLI command: NATS_URL, else the nats-server `tether up` started, else embedded read-only. */
 export async function openStoreForClient(opts: { write?: boolean } = {}): Promise<EventStore> {
-  const { config } = parseConfig(process.env);
+  const config = cliConfig();
   const url = config.NATS_URL || readChildUrl();
   if (url)
     return JetStreamEventStore.open(url, { name: 'tether-cli', timeoutMs: 5_000, replicas: config.TETHER_REPLICAS });

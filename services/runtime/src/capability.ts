@@ -128,11 +128,18 @@ export function composeCapabilities(
         await Promise.all(c.reactors.map((r) => r.start()));
       }
     },
+    /** Stops every capability, even after one fails to stop; the first failure is thrown at the end. */
     async stop() {
+      const failures: unknown[] = [];
       for (const c of [...capabilities].reverse()) {
-        if (started.has(c)) await Promise.all(c.reactors.map((r) => r.stop()));
-        await c.stop();
+        try {
+          if (started.has(c)) await Promise.all(c.reactors.map((r) => r.stop()));
+          await c.stop();
+        } catch (err) {
+          failures.push(err);
+        }
       }
+      if (failures.length > 0) throw failures[0];
     },
   };
 }

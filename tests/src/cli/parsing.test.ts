@@ -41,11 +41,24 @@ describe('tether help, version and mistakes', () => {
     expect([...packagesLoadedBy(join(CLI, 'dist', 'main.js'))].sort()).toEqual(['commander', 'node:fs']);
   });
 
-  it('a client command loads its HTTP client: not the server, not even zod', () => {
+  it('a client command loads its HTTP client and the settings schema (zod): not the server', () => {
     const loaded = packagesLoadedBy(chunk('control-plane'));
-    for (const server of ['zod', 'fastify', 'pino', 'xstate', '@nats-io/jetstream', 'ws'])
+    expect(loaded).toContain('zod'); // TETHER_URL, TETHER_ACTOR, … are parsed by the one config schema
+    for (const server of ['fastify', 'pino', 'xstate', '@nats-io/jetstream', 'ws'])
       expect(loaded).not.toContain(server);
     expect(packagesLoadedBy(chunk('up'))).toContain('fastify');
+  });
+
+  it('a client command refuses a bad CLI setting with INVALID_CONFIG; a bad server-only one is not its business', async () => {
+    const bad = await tether(['lane', 'list'], { TETHER_PORT: 'abc', TETHER_URL: '' });
+    expect(bad.exitCode).not.toBe(0);
+    expect(bad.stderr).toContain('error INVALID_CONFIG');
+    expect(bad.stderr).toContain('TETHER_PORT="abc"');
+    const serverOnly = await tether(['lane', 'list'], {
+      TETHER_SHARE_READY_MS: 'abc',
+      TETHER_URL: 'http://127.0.0.1:1',
+    });
+    expect(serverOnly.stderr).toContain('error UNAVAILABLE: cannot reach tether at http://127.0.0.1:1');
   });
 
   it('answers a typo with a suggestion, as a TetherError with exit code 2', async () => {

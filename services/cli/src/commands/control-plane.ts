@@ -6,6 +6,7 @@ import { TetherError } from '@tether/contracts/tether-error';
 import { call } from '../http.ts';
 import type { Out } from '../output.ts';
 import { dataDir } from '../data-dir.ts';
+import { cliConfig } from '../cli-config.ts';
 
 export interface CpFlags {
   workspace?: string;
@@ -20,7 +21,7 @@ export interface CpFlags {
 }
 
 const lanesPath = (f: CpFlags) =>
-  `/v1/workspaces/${encodeURIComponent(f.workspace ?? process.env.TETHER_WORKSPACE ?? 'default')}/lanes`;
+  `/v1/workspaces/${encodeURIComponent(f.workspace ?? cliConfig().TETHER_WORKSPACE)}/lanes`;
 const need = (v: string | undefined, what: string, usage: string): string => {
   if (!v) throw new TetherError('INVALID_COMMAND', `${what} is required; usage: ${usage}`);
   return v;

@@ -15,7 +15,7 @@ export interface Termination {
   marked: () => number[];
   /** Process groups (as `-pgid`) that are safe to signal right now, e.g. while their leader is unreaped. */
   groups?: () => number[] | Promise<number[]>;
-  /** Also true once this holds (e.g. the leader is reaped); by default, once nothing marked is left. */
+  /** An extra condition for being done (e.g. the leader is reaped), on top of nothing marked being left. */
   done?: () => boolean;
   /** The first signals, in order; SIGTERM by default (a closing terminal adds SIGHUP: shells ignore SIGTERM). */
   signals?: NodeJS.Signals[];
