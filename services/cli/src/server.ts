@@ -16,7 +16,7 @@ import {
 import { ProjectionRunner, projections, startAuditTrail } from '@tether/projector';
 import { buildGateway } from '@tether/gateway';
 import { openApiDocument } from '@tether/contracts/openapi';
-import { parseConfig, type TetherConfig } from '@tether/contracts';
+import { parseConfig, TetherError, type TetherConfig } from '@tether/contracts';
 import { startControlPlane } from '@tether/workers';
 import { startSharing } from '@tether/sharing';
 
@@ -68,38 +68,56 @@ export async function startServer(opts: ServerOptions) {
 
   const bus = nc ? serveCommands(nc, dispatcher, { logger }) : undefined;
   const runners = Object.values(projections(registry)).map((p) => new ProjectionRunner(store, p, { logger }));
-  await Promise.all(runners.map((r) => r.start()));
   const timers = new TimerService({ store, registry, logger, send: (cmd) => host.execute(cmd).catch(toRejection) });
-  await timers.start();
-  // In order: the terminals start before the share runner, which reattaches relays to them.
-  await capabilities.start();
-
-  const app = buildGateway({
-    host,
-    dispatcher,
-    store,
-    logger,
-    projections: runners as ProjectionRunner<unknown>[],
-    gauges: () => ({ tether_timers_armed: timers.pending }),
-    openapi: openApiDocument(),
-    routes: capabilities.routes,
-    pages: capabilities.pages,
-    everyRoute: true,
-  });
-  await app.listen({ port: opts.port, host: opts.bind ?? '127.0.0.1' });
-  const { port } = app.server.address() as { port: number };
-  baseUrl = `http://${opts.bind ?? '127.0.0.1'}:${port}`;
-  return {
-    url: baseUrl,
-    host,
-    relays: sharing.relays,
-    natsBus: !!bus,
-    async stop() {
-      await app.close();
-      await bus?.stop();
-      await capabilities.stop();
-      await timers.stop();
-      await Promise.all(runners.map((r) => r.stop()));
-    },
+  let app: ReturnType<typeof buildGateway> | undefined;
+  // Everything started so far, stopped in reverse: on a failed start too, so a busy port ends the process.
+  const stopAll = async () => {
+    await app?.close();
+    await bus?.stop();
+    await capabilities.stop();
+    await timers.stop();
+    await Promise.all(runners.map((r) => r.stop()));
   };
+  try {
+    await Promise.all(runners.map((r) => r.start()));
+    await timers.start();
+    // Capability by capability: the control plane's terminals start before sharing reattaches relays to them.
+    await capabilities.start();
+    ({ app } = await listen(opts, {
+      host,
+      dispatcher,
+      store,
+      logger,
+      projections: runners as ProjectionRunner<unknown>[],
+      gauges: () => ({ tether_timers_armed: timers.pending }),
+      openapi: openApiDocument(),
+      routes: capabilities.routes,
+      pages: capabilities.pages,
+      everyRoute: true,
+    }));
+  } catch (err) {
+    await stopAll().catch((e) => logger.error({ err: String(e) }, 'stopping after a failed start failed'));
+    throw err;
+  }
+  const { port } = app!.server.address() as { port: number };
+  baseUrl = `http://${opts.bind ?? '127.0.0.1'}:${port}`;
+  return { url: baseUrl, host, relays: sharing.relays, natsBus: !!bus, stop: stopAll };
+}
+
+/** Builds the gateway and listens; a port in use is UNAVAILABLE with what to do, not an internal error. */
+async function listen(opts: ServerOptions, gateway: Parameters<typeof buildGateway>[0]) {
+  const app = buildGateway(gateway);
+  const host = opts.bind ?? '127.0.0.1';
+  try {
+    await app.listen({ port: opts.port, host });
+  } catch (err) {
+    await app.close();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw new TetherError(
+        'UNAVAILABLE',
+        `port ${opts.port} on ${host} is in use (another tether?); stop it, or pick another with --port or TETHER_PORT`,
+      );
+    throw err;
+  }
+  return { app }; // wrapped: a Fastify instance is thenable, and awaiting it would mean something else
 }

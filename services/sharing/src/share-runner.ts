@@ -127,7 +127,8 @@ export class ShareRunner {
   private async recover() {
     const boot = Date.now();
     const live = (s: { value: unknown }) => isLiveShare(s.value) && s.value !== 'awaitingApproval';
-    for (const listed of await listActorsOf(this.store, 'share', live)) {
+    // Listed by the read model as not ended (it may still show one approved just before a crash as awaiting).
+    for (const listed of await listActorsOf(this.store, 'share', (s) => isLiveShare(s.value))) {
       // The read model may lag the log (a viewer's last `joined`): act on the share as its events say.
       const a = await readActor(this.host, 'share', listed.entityId);
       if (!a || !live(a)) continue;

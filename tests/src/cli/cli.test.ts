@@ -1,3 +1,5 @@
+import { createServer, type AddressInfo } from 'node:net';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -210,5 +212,19 @@ describe('tether up: configuration', () => {
     expect(error.message).toContain('TETHER_SHARE_READY_MS="abc"');
     expect(error.message).toContain('TETHER_PORT="70000"');
     expect(existsSync(join(home, 'terminals'))).toBe(false);
+  });
+});
+
+describe('tether up: a failed start', () => {
+  it('a port in use is UNAVAILABLE with what to do, and the process ends instead of hanging', async () => {
+    const busy = createServer().listen(0, '127.0.0.1');
+    await once(busy, 'listening');
+    const port = (busy.address() as AddressInfo).port;
+    const home = mkdtempSync(join(tmpdir(), 'tether-busyport-'));
+    const r = await tether(['up', '--port', String(port)], { TETHER_HOME: home, NATS_URL: ctx.nats.url });
+    busy.close();
+    expect(r.timedOut).toBe(false);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stdout + r.stderr).toContain(`error UNAVAILABLE: port ${port} on 127.0.0.1 is in use`);
   });
 });

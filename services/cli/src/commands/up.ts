@@ -20,15 +20,15 @@ export async function up(out: Out, flags: { port?: string; bind?: string }): Pro
   // Every setting is parsed once, here: a bad value stops the start before anything is opened.
   const { config } = parseConfig(process.env);
   const log = createLogger('tether', config.TETHER_LOG_LEVEL);
+  const port = flags.port === undefined ? config.TETHER_PORT : parsePort(flags.port);
   const { store, mode, natsUrl, stop: stopStore } = await openStoreForServer(log, config);
-  const server = await startServer({
-    store,
-    logger: log,
-    config,
-    port: flags.port === undefined ? config.TETHER_PORT : parsePort(flags.port),
-    bind: flags.bind,
-    home: dataDir(),
-  });
+  // A failed start has stopped what it started; the store goes too, so the process ends with the error.
+  const server = await startServer({ store, logger: log, config, port, bind: flags.bind, home: dataDir() }).catch(
+    async (err) => {
+      await stopStore();
+      throw err;
+    },
+  );
   out.print(
     [
       `tether is up`,
