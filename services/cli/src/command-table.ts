@@ -15,6 +15,7 @@ const projections = () => import('./commands/projections.ts');
 const WORKSPACE: Flag = ['--workspace <ws>', 'workspace (default: TETHER_WORKSPACE or "default")'];
 const LANE: Flag = ['--lane <lane-id>', 'the lane (required)'];
 const REASON: Flag = ['--reason <text>', 'why, for the audit log'];
+const FOLLOW: Flag = ['--follow', 'keep printing new ones as they come (the default)'];
 const NO_FOLLOW: Flag = ['--no-follow', 'print what is there and stop'];
 
 const lane =
@@ -58,6 +59,7 @@ export const COMMANDS: Readonly<Record<string, Entry>> = {
           ['--entity <entity>', 'only this entity type'],
           ['--from-seq <n>', 'start at this stream sequence'],
           ['--last <n>', 'start this many events back (default 10)'],
+          FOLLOW,
           NO_FOLLOW,
         ],
         run: async (out, _args, f) => (await import('./commands/events.ts')).eventsTail(out, f),
@@ -252,6 +254,7 @@ export const COMMANDS: Readonly<Record<string, Entry>> = {
           ['--entity <entity>', 'only this entity type'],
           ['--id <id>', 'only this entity'],
           ['--last <n>', 'how many to start with (default 20)'],
+          FOLLOW,
           NO_FOLLOW,
         ],
         run: async (out, _args, f) => (await audit()).audit(out, 'tail', f),
