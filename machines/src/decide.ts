@@ -51,7 +51,7 @@ export function decide(def: EntityDefinition, actor: ActorState, cmd: EntityComm
   const ev = machineEvent({ ...proposed, data: cmd.data });
   const s = actor.snapshot;
   if (!s.can(ev)) {
-    const why = explain(def.rejections, s, { id, event: { ...ev, data: cmd.data } });
+    const why = explain(def.rejections, s, { id, event: ev });
     return {
       code: 'NOT_ALLOWED',
       reason: why?.reason ?? 'INVALID_STATE',

@@ -148,33 +148,15 @@ export const approvalContract = {
   expire: { internal: true, summary: 'Timer: nobody decided in time', data: noData },
 } satisfies EntityContract;
 
-/** Share limits an operator configures (environment of `tether up`). */
-export const ShareSettings = z
-  .object({
-    defaultTtlMs: z
-      .number()
-      .int()
-      .positive()
-      .default(30 * 60_000),
-    minTtlMs: z.number().int().positive().default(60_000),
-    maxTtlMs: z
-      .number()
-      .int()
-      .positive()
-      .default(4 * 3_600_000),
-    warnBeforeMs: z
-      .number()
-      .int()
-      .nonnegative()
-      .default(5 * 60_000),
-    maxPerTerminal: z.number().int().positive().default(3),
-    approvalTimeoutMs: z
-      .number()
-      .int()
-      .positive()
-      .default(15 * 60_000),
-  })
-  .refine((s) => s.minTtlMs <= s.defaultTtlMs && s.defaultTtlMs <= s.maxTtlMs, {
-    message: 'need minTtlMs <= defaultTtlMs <= maxTtlMs',
-  });
-export type ShareSettings = z.output<typeof ShareSettings>;
+/**
+ * Share limits an operator configures; their defaults and the min ≤ default ≤ max rule live with the
+ * settings (contracts/src/config/settings.ts), which parse them once at start.
+ */
+export interface ShareSettings {
+  defaultTtlMs: number;
+  minTtlMs: number;
+  maxTtlMs: number;
+  warnBeforeMs: number;
+  maxPerTerminal: number;
+  approvalTimeoutMs: number;
+}

@@ -63,6 +63,21 @@ export interface RouteDeps extends Pick<CapabilityDeps, 'dispatcher' | 'host' | 
   settleMs?: number;
 }
 
+/** Whether input `from` someone other than the terminal's session (a share participant) may reach it. */
+export type WriteCheck = (terminalId: string, from: string) => Promise<boolean> | boolean;
+
+/** What other capabilities get of the control plane's terminals (sharing relays and backends use it): their bytes, where tmux runs them, and a say in who may type. */
+export interface TerminalAccess {
+  /** A terminal's output from wherever it runs: its scrollback, then live chunks. */
+  follow(terminalId: string, onChunk: (chunk: Uint8Array) => void): Promise<{ stop(): void }>;
+  /** Input goes over tether.term.<id>.in like any writer's; the terminal checks `from` again. */
+  sendInput(terminalId: string, data: string, from: string): void;
+  /** tmux's socket (share backends attach their own client to it). */
+  tmuxSocket: string;
+  /** Adds a check that may let input from a non-session writer through (any check saying yes does). */
+  allowWriters(check: WriteCheck): void;
+}
+
 /** What every capability is given by the composition root. */
 export interface CapabilityDeps {
   host: ActorHost;

@@ -27,8 +27,6 @@ import type { SecretBox } from './secrets.ts';
 
 export interface ShareRouteDeps extends RouteDeps {
   secrets: SecretBox;
-  /** How long a create waits for the backend to be ready (tmate/upterm: up to their ready timeout). */
-  settleMs?: number;
 }
 
 const ListQuery = z

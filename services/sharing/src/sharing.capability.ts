@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { isLiveShare } from '@tether/machines';
 import { listActorsOf, readActor } from '@tether/projector';
-import { runReactor, subscription, type Capability, type CapabilityDeps } from '@tether/runtime';
+import { runReactor, subscription, type Capability, type CapabilityDeps, type TerminalAccess } from '@tether/runtime';
 import { TmateAdapter, tmateOptions } from './backends/tmate.ts';
 import { UptermAdapter, uptermOptions } from './backends/upterm.ts';
 import { NativeRelays } from './native-relay.ts';
@@ -16,21 +16,13 @@ import { shareSettings } from './share-settings.ts';
 import { shareWriteCheck } from './share-writers.ts';
 import { viewerPages } from './viewer.pages.ts';
 
-/** What sharing needs of the terminals (the control plane's TerminalAccess). */
-export interface SharedTerminals {
-  follow(terminalId: string, onChunk: (chunk: Uint8Array) => void): Promise<{ stop(): void }>;
-  sendInput(terminalId: string, data: string, from: string): void;
-  tmuxSocket: string;
-  allowWriters(check: (terminalId: string, from: string) => Promise<boolean>): void;
-}
-
 export interface Sharing extends Capability {
   /** Native shares' relays (one per live share), for tests and diagnostics. */
   relays: NativeRelays;
 }
 
 /** Terminal sharing: policy and approvals, native relays and tmate/upterm workers, TTLs, the viewer page. */
-export async function startSharing(deps: CapabilityDeps & { terminals: SharedTerminals }): Promise<Sharing> {
+export async function startSharing(deps: CapabilityDeps & { terminals: TerminalAccess }): Promise<Sharing> {
   const { host, store, send, logger: log, config, home, terminals } = deps;
   const settings = shareSettings(config);
   const gate = new ShareGate(policyFrom(config.TETHER_SHARE_POLICY, home, log), settings);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Capability, CapabilityDeps } from '@tether/runtime';
+import type { Capability, CapabilityDeps, TerminalAccess, WriteCheck } from '@tether/runtime';
 import { controlPlaneRoutes } from './control-plane.routes.ts';
 import { HarnessMonitor } from './harness/harness-monitor.ts';
 import { LaneWorker } from './lanes/lane-worker.ts';
@@ -9,21 +9,6 @@ import { SessionReaper } from './sessions/session-reaper.ts';
 import { canSpawnTerminal } from './terminals/preconditions.ts';
 import { followTerminal, LocalTerminalIO, NatsTerminalIO, type TerminalIO } from './terminals/terminal-io.ts';
 import { TerminalWorker } from './terminals/terminal-worker.ts';
-
-/** Whether input `from` someone other than the terminal's session (a share participant) may reach it. */
-export type WriteCheck = (terminalId: string, from: string) => Promise<boolean> | boolean;
-
-/** What other capabilities get of the terminals: their bytes, where tmux runs them, and a say in who may type. */
-export interface TerminalAccess {
-  /** A terminal's output from wherever it runs: its scrollback, then live chunks. */
-  follow(terminalId: string, onChunk: (chunk: Uint8Array) => void): Promise<{ stop(): void }>;
-  /** Input goes over tether.term.<id>.in like any writer's; the terminal checks `from` again. */
-  sendInput(terminalId: string, data: string, from: string): void;
-  /** tmux's socket (share backends attach their own client to it). */
-  tmuxSocket: string;
-  /** Adds a check that may let input from a non-session writer through (any check saying yes does). */
-  allowWriters(check: WriteCheck): void;
-}
 
 export interface ControlPlane extends Capability {
   terminals: TerminalAccess;

@@ -8,8 +8,6 @@ import { HARNESS_ID } from './sessions/ensure-session.ts';
 export interface ControlPlaneDeps extends RouteDeps {
   workspaces: Workspaces;
   checkHarness?: () => Promise<HarnessCheck>;
-  /** How long POSTs wait for workers to finish (worktree created, shell started). */
-  settleMs?: number;
 }
 
 /** The control-plane API of seed 004: lanes, sessions, terminals, harness status, keyed by operation id. */
@@ -17,7 +15,6 @@ export function controlPlaneRoutes(deps: ControlPlaneDeps): Routes {
   const { dispatcher, host, store, workspaces } = deps;
   const settle = deps.settleMs ?? 30_000;
 
-  const command = commandFrom;
   const until = async <E extends 'lane' | 'terminal'>(entity: E, id: string, pending: string[]) =>
     actorOf(entity, await settled(host, entity, id, pending, settle));
 
@@ -31,7 +28,7 @@ export function controlPlaneRoutes(deps: ControlPlaneDeps): Routes {
   };
   /** A command for the lane of the path (a session or terminal in it). */
   const inLane = (req: HttpRequest, entity: string, verb: string, data: Record<string, unknown>) =>
-    dispatcher.accept(command(req, entity, verb, undefined, { laneId: req.params.lane, ...data }));
+    dispatcher.accept(commandFrom(req, entity, verb, undefined, { laneId: req.params.lane, ...data }));
 
   return {
     'lanes.create': async (req, reply) => {
@@ -39,7 +36,7 @@ export function controlPlaneRoutes(deps: ControlPlaneDeps): Routes {
       workspaces.get(ws);
       const body = parseBody(LaneCreateBody, req.body);
       const r = await dispatcher.accept(
-        command(req, 'lane', 'create', body.lane_id, {
+        commandFrom(req, 'lane', 'create', body.lane_id, {
           workspaceId: ws,
           projectContextId: body.project_context_id,
           displayName: body.display_name,
@@ -58,14 +55,14 @@ export function controlPlaneRoutes(deps: ControlPlaneDeps): Routes {
 
     'lanes.attach': async (req) => {
       await lane(req);
-      await dispatcher.accept(command(req, 'lane', 'attach', req.params.lane, {}));
+      await dispatcher.accept(commandFrom(req, 'lane', 'attach', req.params.lane, {}));
       return laneView(await lane(req));
     },
 
     'lanes.cleanup': async (req) => {
       await lane(req);
       const body = parseBody(LaneCleanupBody, req.body ?? {});
-      await dispatcher.accept(command(req, 'lane', 'cleanup', req.params.lane, body));
+      await dispatcher.accept(commandFrom(req, 'lane', 'cleanup', req.params.lane, body));
       return laneView(await until('lane', req.params.lane!, ['cleaning']));
     },
 

@@ -4,7 +4,6 @@ import type { LaneContext } from '@tether/machines';
 import { listActorsOf } from '@tether/projector';
 import {
   ProcessManager,
-  report,
   type EventStore,
   type Logger,
   type SavedActor,
@@ -28,7 +27,7 @@ export class LaneWorker {
 
   constructor(
     private readonly store: EventStore,
-    private readonly send: Send,
+    send: Send,
     private readonly workspaces: Workspaces,
     log: Logger,
     private readonly opts: { watchEveryMs?: number } = {},
@@ -87,7 +86,7 @@ export class LaneWorker {
       sessions: (await listActorsOf(this.store, 'session', (a) => a.context.laneId === laneId)).map(member),
     };
     for (const intent of laneCleanup.react(e.event, members))
-      await report(laneCleanup.name, this.send, this.pm.log, e.event, intent);
+      await this.pm.report(e.event, intent.entity, intent.verb, intent.entityId, intent.data);
     const ctx = lane?.context;
     try {
       const workspaceId = ctx?.workspaceId ?? (e.event.data as { workspaceId?: string }).workspaceId;
