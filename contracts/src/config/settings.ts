@@ -71,6 +71,14 @@ export const settings = {
     scope: 'server',
     default: 'the address tether listens on',
   }),
+  TETHER_COMMAND_RETENTION_MS: duration(
+    7 * 24 * 3_600_000,
+    'How long a command id is remembered with its result: a resend within it gets the original reply, after it a COMMAND_EXPIRED error',
+  ),
+  TETHER_DUPLICATE_WINDOW_MS: duration(
+    2 * 60_000,
+    "JetStream's duplicate window on event appends (msgID); resends past it are answered from the command ledger",
+  ),
   TETHER_SESSION_HEARTBEAT_MS: duration(60_000, 'A session without a heartbeat for this long is detached'),
   TETHER_TERMINAL_MAX_BPS: integer(2_000_000, 'Output rate above which a terminal is throttled', {
     min: 1,

@@ -1,11 +1,13 @@
 import { registry } from '@tether/machines';
 import {
   ActorHost,
+  CommandLedger,
   Dispatcher,
   JetStreamEventStore,
   TimerService,
   composeCapabilities,
   serveCommands,
+  systemClock,
   toRejection,
   type ApplicationCommand,
   type CapabilityDeps,
@@ -45,8 +47,18 @@ export async function startServer(opts: ServerOptions) {
   // Filled by the capabilities before any command can arrive (composeCapabilities).
   const preconditions: Record<string, Precondition> = {};
   const commands: Record<string, ApplicationCommand> = {};
-  const host = new ActorHost({ store, registry, logger, snapshotEvery: opts.snapshotEvery ?? 100, preconditions });
-  const dispatcher = new Dispatcher(host, commands);
+  const config = opts.config ?? parseConfig(opts.env ?? process.env).config;
+  const retentionMs = config.TETHER_COMMAND_RETENTION_MS;
+  const host = new ActorHost({
+    store,
+    registry,
+    logger,
+    snapshotEvery: opts.snapshotEvery ?? 100,
+    preconditions,
+    commandRetentionMs: retentionMs,
+  });
+  const ledger = new CommandLedger({ store, clock: systemClock, log: logger, retentionMs });
+  const dispatcher = new Dispatcher(host, commands, ledger);
   const nc = store instanceof JetStreamEventStore ? store.nc : undefined;
   let baseUrl = '';
   const deps: CapabilityDeps = {
@@ -58,7 +70,7 @@ export async function startServer(opts: ServerOptions) {
     nc,
     home: opts.home,
     ownerId: opts.ownerId ?? `tether-${process.pid}`,
-    config: opts.config ?? parseConfig(opts.env ?? process.env).config,
+    config,
     baseUrl: () => baseUrl,
   };
   const audit = await startAuditTrail(deps);

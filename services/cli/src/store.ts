@@ -19,18 +19,25 @@ export type StoreMode = 'nats-url' | 'child-nats' | 'embedded';
 /** Which store `tether up` uses: NATS_URL, else a child nats-server if installed, else embedded. */
 export async function openStoreForServer(
   log: Logger,
-  config: Pick<TetherConfig, 'NATS_URL' | 'TETHER_REPLICAS' | 'TETHER_NO_CHILD_NATS'>,
+  config: Pick<TetherConfig, 'NATS_URL' | 'TETHER_REPLICAS' | 'TETHER_NO_CHILD_NATS' | 'TETHER_DUPLICATE_WINDOW_MS'>,
 ): Promise<{ store: EventStore; mode: StoreMode; natsUrl?: string; stop(): Promise<void> }> {
   const url = config.NATS_URL;
   if (url) {
-    const store = await JetStreamEventStore.open(url, { name: 'tether-up', replicas: config.TETHER_REPLICAS });
+    const store = await JetStreamEventStore.open(url, {
+      name: 'tether-up',
+      replicas: config.TETHER_REPLICAS,
+      duplicateWindowMs: config.TETHER_DUPLICATE_WINDOW_MS,
+    });
     log.info({ store: 'jetstream', natsUrl: url }, 'using NATS from NATS_URL');
     return { store, mode: 'nats-url', natsUrl: url, stop: () => store.close() };
   }
   const bin = config.TETHER_NO_CHILD_NATS ? undefined : findOnPath('nats-server');
   if (bin) {
     const child = await ensureChildNats(bin);
-    const store = await JetStreamEventStore.open(child.url, { name: 'tether-up' });
+    const store = await JetStreamEventStore.open(child.url, {
+      name: 'tether-up',
+      duplicateWindowMs: config.TETHER_DUPLICATE_WINDOW_MS,
+    });
     const what = child.reused
       ? 'reusing the local nats-server an earlier tether up started (it outlives a crash of tether)'
       : 'started a local nats-server under the data folder';
@@ -49,7 +56,10 @@ export async function openStoreForServer(
     };
   }
   const dir = join(dataDir(), 'embedded');
-  const store = await EmbeddedEventStore.open(dir, { logger: log });
+  const store = await EmbeddedEventStore.open(dir, {
+    logger: log,
+    duplicateWindowMs: config.TETHER_DUPLICATE_WINDOW_MS,
+  });
   log.warn(
     { store: 'embedded', dir },
     'no NATS_URL and no nats-server installed: using the embedded store (one process, no NATS command bus); for production install nats-server or set NATS_URL',

@@ -11,6 +11,7 @@ export * from './timers/timer-service.ts';
 export * from './net.ts';
 export * from './bus/dispatcher.ts';
 export * from './bus/command-steps.ts';
+export * from './bus/command-ledger.ts';
 export * from './actor/lru.ts';
 export * from './files.ts';
 export * from './reactors/reactor-runner.ts';

@@ -1,3 +1,4 @@
+import { createHash, randomUUID } from 'node:crypto';
 import type { AnyMachineSnapshot } from 'xstate';
 import {
   invalid,
@@ -8,7 +9,8 @@ import {
   type VerbContract,
 } from '@tether/contracts';
 import { decide, isRefusal, type EntityDefinition } from '@tether/machines';
-import { systemClock, uuid, type Clock, type IdGenerator } from '../clock.ts';
+import { DEFAULT_COMMAND_RETENTION_MS, expired } from '../bus/command-ledger.ts';
+import { systemClock, type Clock } from '../clock.ts';
 import { silentLogger, type Logger } from '../logger.ts';
 import { WrongLastSequenceError, type EventStore, type KvBucket } from '../store/port.ts';
 import { applyEvent, initialSnapshot, restoreSnapshot, saveActor, type SavedActor } from './fold.ts';
@@ -19,8 +21,9 @@ export interface ActorHostOptions {
   store: EventStore;
   registry: Record<string, EntityDefinition>;
   clock?: Clock;
-  ids?: IdGenerator;
   logger?: Logger;
+  /** A resend older than this is refused with COMMAND_EXPIRED, never applied again (default 7 days). */
+  commandRetentionMs?: number;
   /** Save a KV snapshot every N events of an entity (0 = never). */
   snapshotEvery?: number;
   /** Attempts after an optimistic-concurrency conflict before answering CONFLICT. */
@@ -41,11 +44,19 @@ interface LoadedActor {
   snapshot: AnyMachineSnapshot;
   version: number;
   streamSeq: number;
-  /** Recent command ids → the event they produced, so a resend is answered, not re-applied. */
-  recent: Map<string, { seq: number; streamSeq: number; state: unknown; correlationId: string }>;
+  /** Command id → the event it produced, for every event after `knownAfter`: a resend is answered, not re-applied. */
+  commands: Map<string, AppliedCommand>;
+  /** Stream sequence the command memory starts after (a KV snapshot's); 0 when it holds the whole history. */
+  knownAfter: number;
 }
 
-const RECENT_COMMANDS = 64;
+interface AppliedCommand {
+  seq: number;
+  streamSeq: number;
+  state: unknown;
+  correlationId: string;
+  at: string;
+}
 
 /**
  * Runs commands against actors: validate, load (cache → snapshot → replay), decide (pure, in
@@ -55,14 +66,12 @@ export class ActorHost {
   private readonly cache: LruMap<string, LoadedActor>;
   private readonly queue = new KeyedQueue();
   private readonly clock: Clock;
-  private readonly ids: IdGenerator;
   private readonly log: Logger;
   private snapshots?: Promise<KvBucket>;
 
   constructor(private readonly opts: ActorHostOptions) {
     this.cache = new LruMap(opts.cacheSize ?? 10_000);
     this.clock = opts.clock ?? systemClock;
-    this.ids = opts.ids ?? uuid;
     this.log = opts.logger ?? silentLogger;
   }
 
@@ -97,14 +106,21 @@ export class ActorHost {
     if (!parsed.success) {
       throw invalid(`invalid data for ${cmd.entity}.${cmd.verb}`, parsed.error);
     }
-    const entityId = cmd.entityId ?? (verb.creates ? this.ids() : undefined);
+    // A create's id derives from its command id: a resend after any crash or window names the same entity.
+    const entityId = cmd.entityId ?? (verb.creates ? derivedId(cmd.entity, cmd.id) : undefined);
     if (!entityId)
       throw new TetherError('INVALID_COMMAND', `${cmd.entity}.${cmd.verb} needs an entityId`, {
         issues: [{ path: ['entityId'], message: 'required' }],
       });
     const key = `${cmd.entity}.${entityId}`;
     const ready = { ...cmd, entityId, data: parsed.data };
-    await this.opts.preconditions?.[`${cmd.entity}.${cmd.verb}`]?.(ready, this);
+    const precondition = this.opts.preconditions?.[`${cmd.entity}.${cmd.verb}`];
+    if (precondition) {
+      // A resend is answered before the gate: the world it checks may have moved on since.
+      const seen = await this.queue.run(key, async () => this.recall(def, await this.load(def, entityId), ready));
+      if (seen) return seen;
+      await precondition(ready, this);
+    }
     return this.queue.run(key, () => this.applyWithRetries(def, ready, key));
   }
 
@@ -116,9 +132,9 @@ export class ActorHost {
     const retries = this.opts.maxConflictRetries ?? 8;
     for (let attempt = 0; ; attempt++) {
       const actor = await this.load(def, cmd.entityId);
-      const seen = actor.recent.get(cmd.id);
-      if (seen) return this.accepted(cmd, seen.seq, seen.streamSeq, seen.state, seen.correlationId, true);
-      const decision = decide(def, actor, cmd, { at: this.clock.now().toISOString(), eventId: this.ids() });
+      const seen = await this.recall(def, actor, cmd);
+      if (seen) return seen;
+      const decision = decide(def, actor, cmd, { at: this.clock.now().toISOString(), eventId: randomUUID() });
       if (isRefusal(decision)) throw new TetherError(decision.code, decision.message, { reason: decision.reason });
       try {
         const { streamSeq, duplicate } = await this.opts.store.append(decision.event, {
@@ -154,6 +170,29 @@ export class ActorHost {
         await this.catchUp(def, actor);
       }
     }
+  }
+
+  /** The original answer when the actor already applied `cmd.id`; COMMAND_EXPIRED past the retention. */
+  private async recall(
+    def: EntityDefinition,
+    actor: LoadedActor,
+    cmd: Command & { entityId: string },
+  ): Promise<CommandAccepted | undefined> {
+    if (!actor.commands.has(cmd.id) && actor.knownAfter > 0) await this.recallEarlier(def, actor);
+    const seen = actor.commands.get(cmd.id);
+    if (!seen) return undefined;
+    const retention = this.opts.commandRetentionMs ?? DEFAULT_COMMAND_RETENTION_MS;
+    if (Date.parse(seen.at) + retention <= this.clock.now().getTime()) throw expired(cmd.id, seen.at, retention);
+    return this.accepted(cmd, seen.seq, seen.streamSeq, seen.state, seen.correlationId, true);
+  }
+
+  /** An actor restored from a KV snapshot learns the command ids of the events before it, once. */
+  private async recallEarlier(def: EntityDefinition, actor: LoadedActor) {
+    for (const stored of await this.opts.store.readEntity(def.name, actor.entityId)) {
+      if (stored.streamSeq > actor.knownAfter) break;
+      rememberCommand(actor, stored.event, stored.streamSeq);
+    }
+    actor.knownAfter = 0;
   }
 
   private async answerDuplicate(
@@ -229,7 +268,14 @@ export class ActorHost {
     const key = `${def.name}.${entityId}`;
     const cached = this.cache.get(key);
     if (cached) return cached;
-    let actor: LoadedActor = { entityId, snapshot: initialSnapshot(def), version: 0, streamSeq: 0, recent: new Map() };
+    let actor: LoadedActor = {
+      entityId,
+      snapshot: initialSnapshot(def),
+      version: 0,
+      streamSeq: 0,
+      commands: new Map(),
+      knownAfter: 0,
+    };
     if ((this.opts.snapshotEvery ?? 0) > 0) {
       const saved = await this.readSnapshot(key);
       if (saved)
@@ -238,7 +284,8 @@ export class ActorHost {
           snapshot: restoreSnapshot(def, saved.value, saved.context),
           version: saved.version,
           streamSeq: saved.streamSeq,
-          recent: new Map(),
+          commands: new Map(),
+          knownAfter: saved.streamSeq,
         };
     }
     await this.catchUp(def, actor);
@@ -308,6 +355,18 @@ export class ActorHost {
 }
 
 function rememberCommand(actor: LoadedActor, e: EventEnvelope, streamSeq: number) {
-  actor.recent.set(e.causationId, { seq: e.seq, streamSeq, state: e.state, correlationId: e.correlationId });
-  if (actor.recent.size > RECENT_COMMANDS) actor.recent.delete(actor.recent.keys().next().value!);
+  actor.commands.set(e.causationId, {
+    seq: e.seq,
+    streamSeq,
+    state: e.state,
+    correlationId: e.correlationId,
+    at: e.at,
+  });
+}
+
+/** A UUID-shaped id that is a function of the command id (RFC 9562 version 8: custom). */
+export function derivedId(entity: string, commandId: string): string {
+  const h = createHash('sha256').update(`${entity}:${commandId}`).digest('hex');
+  const variant = ((Number.parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

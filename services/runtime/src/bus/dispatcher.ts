@@ -1,5 +1,6 @@
 import { TetherError, type Command, type CommandAccepted } from '@tether/contracts';
 import type { ActorHost } from '../actor/host.ts';
+import type { CommandLedger } from './command-ledger.ts';
 
 /** A command that spans entities (e.g. session.ensure): it runs other commands through the host. */
 export type ApplicationCommand = (cmd: Command) => Promise<CommandAccepted>;
@@ -12,6 +13,8 @@ export class Dispatcher {
   constructor(
     readonly host: ActorHost,
     private readonly application: Record<string, ApplicationCommand> = {},
+    /** Answers resent command ids from outside; without it, only the entity's history does. */
+    private readonly ledger?: CommandLedger,
   ) {}
 
   dispatch(cmd: Command): Promise<CommandAccepted> {
@@ -23,6 +26,7 @@ export class Dispatcher {
    * The front door for commands from outside tether (NATS subjects, HTTP): nobody outside speaks as
    * the system actor, and verbs that only tether's own services send (worker reports, timers, the
    * steps of an application command) are refused, so no caller can fake a report or skip a gate.
+   * A resent command id is answered from the ledger, before any gate: the world may have moved on.
    */
   async accept(cmd: Command): Promise<CommandAccepted> {
     const app = this.isApplication(cmd.entity, cmd.verb);
@@ -42,7 +46,11 @@ export class Dispatcher {
         { reason: 'INTERNAL_VERB' },
       );
     }
-    return this.dispatch(cmd);
+    const original = await this.ledger?.recall(cmd);
+    if (original) return original;
+    const reply = await this.dispatch(cmd);
+    if (!reply.duplicate) await this.ledger?.record(cmd, reply);
+    return reply;
   }
 
   /** True when the command is handled by an application command (it may create what it touches). */

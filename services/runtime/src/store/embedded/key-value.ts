@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { KeyValueStore, KvBucket } from '../ports/key-value.ts';
+import type { KeyValueStore, KvBucket, KvBucketOptions } from '../ports/key-value.ts';
 import type { StoreContext } from './common.ts';
 import { EmbeddedKv, checkBucketName } from './kv-bucket.ts';
 
@@ -10,12 +10,12 @@ export class EmbeddedKeyValue implements KeyValueStore {
 
   constructor(private readonly ctx: StoreContext) {}
 
-  async kv(bucket: string): Promise<KvBucket> {
+  async kv(bucket: string, opts: KvBucketOptions = {}): Promise<KvBucket> {
     this.ctx.assertOpen();
     checkBucketName(bucket);
     let b = this.buckets.get(bucket);
     if (!b) {
-      b = EmbeddedKv.open(this.ctx, bucket, this.path(bucket));
+      b = EmbeddedKv.open(this.ctx, bucket, this.path(bucket), opts.ttlMs);
       this.buckets.set(bucket, b);
     }
     return b;

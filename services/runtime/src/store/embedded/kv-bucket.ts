@@ -9,6 +9,8 @@ export interface KvRecord {
   key: string;
   op: 'put' | 'del';
   value?: unknown;
+  /** When a put was written (ms since the epoch), kept in buckets with a TTL. */
+  at?: number;
 }
 
 // The rules of NATS KV, so that what works here also works on JetStream.
@@ -32,21 +34,26 @@ export class EmbeddedKv implements KvBucket {
     readonly name: string,
     private readonly file: JsonLinesFile<KvRecord>,
     private readonly ctx: StoreContext,
+    private readonly ttlMs = 0,
   ) {
     const records = file.load();
     for (const r of records) this.apply(r);
-    // Only the last record per key matters; drop the history once it outweighs the live data.
-    if (!ctx.readOnly && records.length > 2 * this.last.size + 1000)
+    const expired = [...this.last.values()].filter((r) => this.isExpired(r));
+    for (const r of expired) this.last.delete(r.key);
+    // Only the last live record per key matters; drop the history once it outweighs the live data.
+    if (!ctx.readOnly && (expired.length > 1000 || records.length > 2 * this.last.size + 1000))
       file.rewrite([...this.last.values()].sort(byRevision));
   }
 
-  static open(ctx: StoreContext, name: string, path: string): EmbeddedKv {
-    return new EmbeddedKv(name, new JsonLinesFile<KvRecord>(path, !ctx.readOnly, ctx.logger), ctx);
+  static open(ctx: StoreContext, name: string, path: string, ttlMs?: number): EmbeddedKv {
+    return new EmbeddedKv(name, new JsonLinesFile<KvRecord>(path, !ctx.readOnly, ctx.logger), ctx, ttlMs);
   }
 
   async get<T = unknown>(key: string): Promise<KvEntry<T> | undefined> {
     const r = this.current(key);
-    return r?.op === 'put' ? { key, value: structuredClone(r.value) as T, revision: r.rev } : undefined;
+    return r?.op === 'put' && !this.isExpired(r)
+      ? { key, value: structuredClone(r.value) as T, revision: r.rev }
+      : undefined;
   }
 
   async put(key: string, value: unknown): Promise<number> {
@@ -113,8 +120,9 @@ export class EmbeddedKv implements KvBucket {
         `invalid kv key "${key}": use letters, digits and - / _ = . (not first or last)`,
       );
     }
-    const record: KvRecord =
-      op === 'put' ? { rev: this.revision + 1, key, op, value: toJson(value) } : { rev: this.revision + 1, key, op };
+    const rev = this.revision + 1;
+    const at = this.ttlMs > 0 ? { at: Date.now() } : {};
+    const record: KvRecord = op === 'put' ? { rev, key, op, value: toJson(value), ...at } : { rev, key, op };
     this.file.append(record);
     this.apply(record);
     return record.rev;
@@ -135,7 +143,12 @@ export class EmbeddedKv implements KvBucket {
 
   private live(): KvRecord[] {
     this.refresh();
-    return [...this.last.values()].filter((r) => r.op === 'put').sort(byRevision);
+    return [...this.last.values()].filter((r) => r.op === 'put' && !this.isExpired(r)).sort(byRevision);
+  }
+
+  /** Past its TTL, a value reads as absent (as on JetStream, where max_age removes it). */
+  private isExpired(r: KvRecord): boolean {
+    return this.ttlMs > 0 && r.at !== undefined && r.at + this.ttlMs <= Date.now();
   }
 
   private refresh(): void {

@@ -1,7 +1,13 @@
 import { kvBucketConfig } from '@tether/infra';
 import { Kvm, type KV } from '@nats-io/kv';
 import { decodeJson, encodeJson } from '../port.ts';
-import { KvRevisionError, type KeyValueStore, type KvBucket, type KvChange } from '../ports/key-value.ts';
+import {
+  KvRevisionError,
+  type KeyValueStore,
+  type KvBucket,
+  type KvBucketOptions,
+  type KvChange,
+} from '../ports/key-value.ts';
 import type { JetStreamConnection } from './connection.ts';
 import { isStreamNotFound, isWrongLastSequence, toStoreError } from './errors.ts';
 
@@ -17,17 +23,32 @@ export class JetStreamKeyValue implements KeyValueStore {
     this.kvm = new Kvm(conn.nc);
   }
 
-  kv(bucket: string): Promise<KvBucket> {
+  kv(bucket: string, opts: KvBucketOptions = {}): Promise<KvBucket> {
     let b = this.buckets.get(bucket);
     if (!b) {
-      b = this.conn.guarded(
-        'kv open',
-        async () => new JetStreamKv(bucket, await this.kvm.create(bucket, kvBucketConfig(this.opts)), this.conn),
-      );
+      b = this.conn.guarded('kv open', async () => {
+        const kv = await this.kvm.create(bucket, {
+          ...kvBucketConfig(this.opts),
+          ...(opts.ttlMs ? { ttl: opts.ttlMs } : {}),
+        });
+        await this.applyTtl(bucket, opts.ttlMs ?? 0);
+        return new JetStreamKv(bucket, kv, this.conn);
+      });
       b.catch(() => this.buckets.delete(bucket));
       this.buckets.set(bucket, b);
     }
     return b;
+  }
+
+  /** Kvm.create leaves an existing bucket as it was: bring its max_age to the TTL asked for now. */
+  private async applyTtl(bucket: string, ttlMs: number) {
+    const { jsm } = this.conn;
+    const info = await jsm.streams.info(`KV_${bucket}`);
+    const maxAge = ttlMs * 1_000_000;
+    if (info.config.max_age === maxAge) return;
+    // JetStream refuses a duplicate window longer than max_age.
+    const window = maxAge > 0 ? Math.min(info.config.duplicate_window, maxAge) : info.config.duplicate_window;
+    await jsm.streams.update(`KV_${bucket}`, { ...info.config, max_age: maxAge, duplicate_window: window });
   }
 
   async destroyKv(bucket: string): Promise<void> {

@@ -1,8 +1,14 @@
 /** Named key-value buckets: actor snapshots, read models, subscription positions. */
 export interface KeyValueStore {
-  kv(bucket: string): Promise<KvBucket>;
+  /** Opens (creating if needed) a bucket; with `ttlMs`, a value is dropped that long after it was written. */
+  kv(bucket: string, opts?: KvBucketOptions): Promise<KvBucket>;
   /** Drops a whole KV bucket (used to rebuild a projection). */
   destroyKv(bucket: string): Promise<void>;
+}
+
+export interface KvBucketOptions {
+  /** Age at which a value expires (JetStream: the bucket's max_age); unset: values are kept. */
+  ttlMs?: number;
 }
 
 export interface KvEntry<T = unknown> {
