@@ -17,6 +17,12 @@ export class NatsServer {
     return `nats://127.0.0.1:${this.port}`;
   }
 
+  /** The --server_name it was started with (cluster nodes have one). */
+  get name(): string | undefined {
+    const i = this.extraArgs.indexOf('--server_name');
+    return i >= 0 ? this.extraArgs[i + 1] : undefined;
+  }
+
   static async start(extraArgs: string[] = []): Promise<NatsServer> {
     const s = new NatsServer(await freePort(), mkdtempSync(join(tmpdir(), 'tether-nats-')), extraArgs);
     await s.restart();
