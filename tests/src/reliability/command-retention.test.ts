@@ -17,7 +17,8 @@ async function post(base: string, path: string, key: string, body: unknown) {
     headers: { 'content-type': 'application/json', 'idempotency-key': key },
     body: JSON.stringify(body),
   });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
+  const body = (await res.json()) as { entityId?: string; streamSeq?: number; error?: { message: string } };
+  return { status: res.status, body };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -41,7 +42,7 @@ function retentionSpec(env: () => Record<string, string>) {
     const [create, renew] = [uid('create'), uid('renew')];
     const made = await post(tether.url, '/v1/commands/lease/create', create, { data: { holder: 'ann' } });
     expect(made).toMatchObject({ status: 201, body: { ok: true, duplicate: false } });
-    const lease = made.body.entityId as string;
+    const lease = made.body.entityId!;
     const renewed = await post(tether.url, '/v1/commands/lease/renew', renew, { entityId: lease });
     expect(renewed.body).toMatchObject({ ok: true, seq: 2, duplicate: false });
 
@@ -74,7 +75,7 @@ function retentionSpec(env: () => Record<string, string>) {
     tether = await start();
     const late = await post(tether.url, '/v1/commands/lease/renew', renew, { entityId: lease });
     expect(late).toMatchObject({ status: 409, body: expired });
-    expect(late.body.error.message).toContain('TETHER_COMMAND_RETENTION_MS');
+    expect(late.body.error?.message).toContain('TETHER_COMMAND_RETENTION_MS');
     expect(
       (await post(tether.url, '/v1/commands/lease/create', create, { data: { holder: 'ann' } })).body,
     ).toMatchObject(expired);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { STREAM_EVENTS } from '@tether/contracts';
 import { JetStreamEventStore, sendCommand, type EventStore } from '@tether/runtime';
@@ -272,8 +273,7 @@ describe('resent commands after a crash: the original answer, never a second ent
           nc: () => nc,
           surfaces: Object.keys(surfaces),
           crash: async () => {
-            const leader = (await store.nc.jetstreamManager().then((j) => j.streams.info(STREAM_EVENTS))).cluster
-              ?.leader;
+            const leader = (await (await jetstreamManager(store.nc)).streams.info(STREAM_EVENTS)).cluster?.leader;
             const node = cluster.nodes.find((n) => n.name === leader);
             expect(node, `stream leader ${leader}`).toBeDefined();
             await node!.stop(true);
