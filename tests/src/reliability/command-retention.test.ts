@@ -17,8 +17,8 @@ async function post(base: string, path: string, key: string, body: unknown) {
     headers: { 'content-type': 'application/json', 'idempotency-key': key },
     body: JSON.stringify(body),
   });
-  const body = (await res.json()) as { entityId?: string; streamSeq?: number; error?: { message: string } };
-  return { status: res.status, body };
+  const answer = (await res.json()) as { entityId?: string; streamSeq?: number; error?: { message: string } };
+  return { status: res.status, body: answer };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
