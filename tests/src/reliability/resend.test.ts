@@ -69,7 +69,7 @@ async function untilAnswered(send: () => Promise<Answer>, deadlineMs = 45_000): 
   const end = Date.now() + deadlineMs;
   for (;;) {
     const a = await send();
-    if (a.ok || (a.code !== 'UNAVAILABLE' && a.code !== 'CONFLICT') || Date.now() > end) return a;
+    if (a.ok || a.code !== 'UNAVAILABLE' || Date.now() > end) return a;
     await new Promise((r) => setTimeout(r, 100));
   }
 }
