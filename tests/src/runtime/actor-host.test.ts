@@ -34,9 +34,47 @@ describe('actor host', () => {
     expect(events[0]!.event.actor).toEqual({ kind: 'human', id: 'ann' });
   });
 
-  it('generates an id for a creating command without one', async () => {
-    const r = await host().execute(cmd('lease', 'create', undefined, { holder: 'bo' }));
-    expect(r.entityId).toMatch(/^[0-9a-f-]{36}$/);
+  it('derives the id of a creating command without one from its command id: a resend names the same entity', async () => {
+    const c = cmd('lease', 'create', undefined, { holder: 'bo' });
+    const r = await host().execute(c);
+    expect(r.entityId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // Another process, past every cache and the stream's duplicate window alike: the history answers.
+    expect(await host().execute(c)).toMatchObject({ entityId: r.entityId, seq: 1, duplicate: true });
+    expect((await host().execute(cmd('lease', 'create', undefined, { holder: 'bo' }))).entityId).not.toBe(r.entityId);
+  });
+
+  it('answers a resend from the whole history, also of an actor restored from a KV snapshot', async () => {
+    const snapshotting = () => new ActorHost({ store: ctx.store, registry, snapshotEvery: 5 });
+    const id = uid('l');
+    const first = await snapshotting().execute(cmd('lease', 'create', id, { holder: 'ann', ttlMs: 60_000 }));
+    const renews = [];
+    for (let i = 0; i < 12; i++) renews.push(await snapshotting().execute(cmd('lease', 'renew', id)));
+    await new Promise((r) => setTimeout(r, 200)); // snapshots are written in the background
+    const fresh = snapshotting(); // loads from the snapshot at seq 10, then learns the ids before it
+    expect(await fresh.execute({ ...cmd('lease', 'renew', id), id: renews[1]!.commandId })).toMatchObject({
+      seq: 3,
+      streamSeq: renews[1]!.streamSeq,
+      duplicate: true,
+    });
+    expect(
+      await fresh.execute({ ...cmd('lease', 'create', id, { holder: 'ann', ttlMs: 60_000 }), id: first.commandId }),
+    ).toMatchObject({
+      seq: 1,
+      duplicate: true,
+    });
+    expect(await ctx.store.readEntity('lease', id)).toHaveLength(13);
+  });
+
+  it('refuses a resend older than the command retention and applies nothing', async () => {
+    const h = new ActorHost({ store: ctx.store, registry, commandRetentionMs: 50 });
+    const id = uid('l');
+    await h.execute(cmd('lease', 'create', id, { holder: 'ann', ttlMs: 60_000 }));
+    const renew = cmd('lease', 'renew', id);
+    await h.execute(renew);
+    await new Promise((r) => setTimeout(r, 80));
+    const err = await rejection(h.execute(renew));
+    expect([err.code, err.reason]).toEqual(['CONFLICT', 'COMMAND_EXPIRED']);
+    expect(await ctx.store.readEntity('lease', id)).toHaveLength(2);
   });
 
   it('rejects with a typed error and writes nothing', async () => {
