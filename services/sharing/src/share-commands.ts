@@ -10,7 +10,7 @@ import {
   type CommandAccepted,
   type ParticipantLink,
 } from '@tether/contracts';
-import { commandSteps, stepId, type ActorHost, type ApplicationCommand } from '@tether/runtime';
+import { commandSteps, stepId, withSecretReply, type ActorHost, type ApplicationCommand } from '@tether/runtime';
 import type { ShareGate } from './share-gate.ts';
 import { hashToken, type SecretBox } from './secrets.ts';
 import { readActor, shareView } from '@tether/projector';
@@ -128,9 +128,10 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
   };
 
   return {
-    'share.create': (cmd) => create(cmd, parse(ShareCreateBody, 'share.create', cmd.data)),
+    // Their replies carry participant tokens: the ledger keeps the id, never the token.
+    'share.create': withSecretReply((cmd) => create(cmd, parse(ShareCreateBody, 'share.create', cmd.data))),
 
-    'share.invite': async (cmd) => {
+    'share.invite': withSecretReply(async (cmd) => {
       const shareId = shareIdOf(cmd);
       const body = parse(ParticipantInviteBody, 'share.invite', cmd.data);
       const s = await readActor(host, 'share', shareId);
@@ -156,10 +157,10 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
         duplicate: false,
         result: { link, share: shareView(after) },
       };
-    },
+    }),
 
     /** Switching backend ends the old share (reason switched) and starts a new one under the same policy. */
-    'share.switch': async (cmd) => {
+    'share.switch': withSecretReply(async (cmd) => {
       const oldId = shareIdOf(cmd);
       const body = parse(ShareSwitchBody, 'share.switch', cmd.data);
       const old = await readActor(host, 'share', oldId);
@@ -192,6 +193,6 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
         },
         oldId,
       );
-    },
+    }),
   };
 }

@@ -9,7 +9,7 @@ import { TetherProcess, uid, useNats } from '../harness/index.ts';
  * on both stores; past it a resend is refused with COMMAND_EXPIRED and nothing is applied again,
  * also once the ledger has dropped the id (the entity's history still knows it).
  */
-const RETENTION_MS = 2_500;
+const RETENTION_MS = 2_000;
 
 async function post(base: string, path: string, key: string, body: unknown) {
   const res = await fetch(`${base}${path}`, {
@@ -26,21 +26,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function retentionSpec(env: () => Record<string, string>) {
   const procs: TetherProcess[] = [];
   afterAll(async () => Promise.all(procs.map((p) => p.kill())));
-
-  it('answers resends with the original result across a kill -9, then refuses them past the retention', async () => {
+  const starter = (extra: Record<string, string> = {}) => {
     const home = mkdtempSync(join(tmpdir(), 'tether-retention-'));
-    const start = async () => {
-      const p = await TetherProcess.start({
-        ...env(),
-        TETHER_HOME: home,
-        TETHER_COMMAND_RETENTION_MS: `${RETENTION_MS}`,
-      });
+    return async () => {
+      const p = await TetherProcess.start({ ...env(), TETHER_HOME: home, ...extra });
       procs.push(p);
       return p;
     };
+  };
+  const createLease = async (base: string, id: string) =>
+    post(base, '/v1/commands/lease/create', id, { data: { holder: 'ann' } });
+
+  it('answers resends with the original result across a kill -9', async () => {
+    const start = starter();
     let tether = await start();
     const [create, renew] = [uid('create'), uid('renew')];
-    const made = await post(tether.url, '/v1/commands/lease/create', create, { data: { holder: 'ann' } });
+    const made = await createLease(tether.url, create);
     expect(made).toMatchObject({ status: 201, body: { ok: true, duplicate: false } });
     const lease = made.body.entityId!;
     const renewed = await post(tether.url, '/v1/commands/lease/renew', renew, { entityId: lease });
@@ -48,8 +49,12 @@ function retentionSpec(env: () => Record<string, string>) {
 
     await tether.kill('SIGKILL');
     tether = await start();
-    const again = await post(tether.url, '/v1/commands/lease/create', create, { data: { holder: 'ann' } });
-    expect(again.body).toMatchObject({ ok: true, entityId: lease, seq: 1, duplicate: true });
+    expect((await createLease(tether.url, create)).body).toMatchObject({
+      ok: true,
+      entityId: lease,
+      seq: 1,
+      duplicate: true,
+    });
     expect((await post(tether.url, '/v1/commands/lease/renew', renew, { entityId: lease })).body).toMatchObject({
       ok: true,
       entityId: lease,
@@ -57,29 +62,33 @@ function retentionSpec(env: () => Record<string, string>) {
       streamSeq: renewed.body.streamSeq,
       duplicate: true,
     });
+  });
 
+  it('refuses resends past the retention and applies nothing, also once the ledger has dropped the id', async () => {
+    const start = starter({ TETHER_COMMAND_RETENTION_MS: `${RETENTION_MS}` });
+    let tether = await start();
+    const [create, renew] = [uid('create'), uid('renew')];
+    const lease = (await createLease(tether.url, create)).body.entityId!;
+    expect((await post(tether.url, '/v1/commands/lease/renew', renew, { entityId: lease })).body).toMatchObject({
+      ok: true,
+      seq: 2,
+    });
     const expired = { ok: false, error: { code: 'CONFLICT', reason: 'COMMAND_EXPIRED' } };
-    const events = async () =>
-      (await (await fetch(`${tether.url}/v1/entities/lease/${lease}/events`)).json()) as unknown[];
-    // Past the retention, while the ledger still holds the id (it keeps values twice as long) ...
     await sleep(RETENTION_MS + 200);
-    expect(
-      (await post(tether.url, '/v1/commands/lease/create', create, { data: { holder: 'ann' } })).body,
-    ).toMatchObject(expired);
+    expect((await createLease(tether.url, create)).body).toMatchObject(expired);
     expect((await post(tether.url, '/v1/commands/lease/renew', renew, { entityId: lease })).body).toMatchObject(
       expired,
     );
-    // ... and once the ledger has dropped it: the lease's own history knows the id, even in a new process.
+    // The ledger keeps values twice the retention; past that, a new process has only the lease's history.
     await sleep(RETENTION_MS + 500);
     await tether.kill('SIGKILL');
     tether = await start();
     const late = await post(tether.url, '/v1/commands/lease/renew', renew, { entityId: lease });
     expect(late).toMatchObject({ status: 409, body: expired });
     expect(late.body.error?.message).toContain('TETHER_COMMAND_RETENTION_MS');
-    expect(
-      (await post(tether.url, '/v1/commands/lease/create', create, { data: { holder: 'ann' } })).body,
-    ).toMatchObject(expired);
-    expect(await events()).toHaveLength(2); // nothing applied twice
+    expect((await createLease(tether.url, create)).body).toMatchObject(expired);
+    const events = (await (await fetch(`${tether.url}/v1/entities/lease/${lease}/events`)).json()) as unknown[];
+    expect(events).toHaveLength(2); // nothing applied twice
     // A fresh id is a new command, as always.
     expect((await post(tether.url, '/v1/commands/lease/renew', uid('r2'), { entityId: lease })).body).toMatchObject({
       ok: true,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ShareCreated, ShareView } from '@tether/contracts';
-import { sendCommand } from '@tether/runtime';
+import { COMMAND_LEDGER_BUCKET, sendCommand } from '@tether/runtime';
 import { eventually, openViewer, useControlPlane } from '../harness/index.ts';
 import { as, createShare, policyFile, runningTerminal } from './helpers.ts';
 
@@ -350,7 +350,7 @@ describe('native share', () => {
     });
     const replayBody = await replay.text();
     expect(replay.status).toBe(409);
-    expect(replayBody).toContain('SHARE_NOT_OWNER');
+    expect(replayBody).toContain('COMMAND_ID_REUSED'); // the ledger knows the id was alice's
     expect(replayBody).not.toContain(created.body.link!.token);
     const invited = await fetch(`${cp.url}/v1/shares/${s.share_id}/participants`, {
       method: 'POST',
@@ -372,6 +372,11 @@ describe('native share', () => {
       body: JSON.stringify({ name: 'bob' }),
     });
     expect(((await again.json()) as { token: string }).token).toBe(bobToken);
+    // The command ledger keeps these ids, never the tokens their replies carried.
+    const ledger = await cp.ctx.store.kv(COMMAND_LEDGER_BUCKET);
+    const kept = JSON.stringify(await Promise.all((await ledger.keys()).map((k) => ledger.get(k))));
+    expect(kept).toContain('"entity":"share","verb":"invite"');
+    for (const token of [created.body.link!.token, bobToken]) expect(kept).not.toContain(token);
     await as(cp.url, 'human:alice', 'POST', `/v1/shares/${s.share_id}/revoke`, {});
   });
 

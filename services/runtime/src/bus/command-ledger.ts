@@ -20,7 +20,8 @@ interface Fingerprint {
 
 interface LedgerEntry {
   fingerprint: Fingerprint;
-  reply: CommandAccepted;
+  /** Absent for a reply that carries a secret: the command answers its resend itself. */
+  reply?: CommandAccepted;
   at: string;
 }
 
@@ -46,8 +47,11 @@ export class CommandLedger {
     this.retentionMs = opts.retentionMs ?? DEFAULT_COMMAND_RETENTION_MS;
   }
 
-  /** The original reply to `cmd.id`, or undefined when the id is new. @throws CONFLICT when it was used otherwise. */
-  async recall(cmd: Command): Promise<CommandAccepted | undefined> {
+  /**
+   * What the ledger knows of `cmd.id`: its original reply (unless that was secret), or undefined when the id is new.
+   * @throws CONFLICT when the id was used for another request, or longer ago than the retention.
+   */
+  async recall(cmd: Command): Promise<{ reply?: CommandAccepted } | undefined> {
     const entry = (await (await this.open()).get<LedgerEntry>(ledgerKey(cmd.id)))?.value;
     if (!entry) return undefined;
     const mismatch = differences(entry.fingerprint, fingerprintOf(cmd));
@@ -60,14 +64,18 @@ export class CommandLedger {
     }
     if (Date.parse(entry.at) + this.retentionMs <= this.opts.clock.now().getTime())
       throw expired(cmd.id, entry.at, this.retentionMs);
-    return { ...entry.reply, duplicate: true };
+    return entry.reply ? { reply: { ...entry.reply, duplicate: true } } : {};
   }
 
-  /** Remembers the reply; a failed write is logged, not thrown: the command itself is done. */
-  async record(cmd: Command, reply: CommandAccepted): Promise<void> {
+  /** Remembers the id (and the reply, unless it is secret); a failed write is logged, not thrown: the command is done. */
+  async record(
+    cmd: Command,
+    reply: CommandAccepted,
+    opts: { withReply: boolean } = { withReply: true },
+  ): Promise<void> {
     const entry: LedgerEntry = {
       fingerprint: fingerprintOf(cmd),
-      reply: { ...reply, duplicate: false },
+      ...(opts.withReply ? { reply: { ...reply, duplicate: false } } : {}),
       at: this.opts.clock.now().toISOString(),
     };
     try {

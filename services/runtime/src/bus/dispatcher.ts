@@ -3,7 +3,17 @@ import type { ActorHost } from '../actor/host.ts';
 import type { CommandLedger } from './command-ledger.ts';
 
 /** A command that spans entities (e.g. session.ensure): it runs other commands through the host. */
-export type ApplicationCommand = (cmd: Command) => Promise<CommandAccepted>;
+export type ApplicationCommand = ((cmd: Command) => Promise<CommandAccepted>) & {
+  /**
+   * Its reply carries a secret (a participant token): the ledger keeps the id but not the reply, and
+   * a resend runs the command again, which must then answer the same from its idempotent steps.
+   */
+  secretReply?: true;
+};
+
+/** Marks an application command whose reply must not be stored (see ApplicationCommand.secretReply). */
+export const withSecretReply = (command: (cmd: Command) => Promise<CommandAccepted>): ApplicationCommand =>
+  Object.assign(command, { secretReply: true as const });
 
 /**
  * Where a command goes: an application command if one is registered for "entity.verb",
@@ -46,10 +56,12 @@ export class Dispatcher {
         { reason: 'INTERNAL_VERB' },
       );
     }
-    const original = await this.ledger?.recall(cmd);
-    if (original) return original;
+    const seen = await this.ledger?.recall(cmd);
+    if (seen?.reply) return seen.reply;
     const reply = await this.dispatch(cmd);
-    if (!reply.duplicate) await this.ledger?.record(cmd, reply);
+    if (seen) return { ...reply, duplicate: true }; // a secret reply, answered again by the command's idempotent steps
+    const secret = !!this.application[`${cmd.entity}.${cmd.verb}`]?.secretReply;
+    if (!reply.duplicate) await this.ledger?.record(cmd, reply, { withReply: !secret });
     return reply;
   }
 
