@@ -224,7 +224,11 @@ export const invariants: Record<string, Invariant> = {
   'the one harness route is the one tether declares, at the configured url': (w, s) =>
     [...w.harness.values()]
       .filter((h) => h.entityId !== 'cliproxy' || h.context.url !== s.harnessUrl)
-      .map((h) => `harness ${h.entityId} points at ${h.context.url} (tether declares cliproxy at ${s.harnessUrl})`),
+      .map((h) =>
+        h.entityId === 'cliproxy'
+          ? `harness cliproxy points at ${h.context.url}, not the configured ${s.harnessUrl}`
+          : `harness ${h.entityId} exists, but tether declares only cliproxy`,
+      ),
 
   'a lane is in a configured workspace': (w, s) =>
     [...w.lane.values()]
