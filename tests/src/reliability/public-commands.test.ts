@@ -34,7 +34,7 @@ import { violations, worldOf, type Settings } from './invariants.ts';
  */
 
 const SEED = Number(process.env.PROPERTY_SEED ?? 20_250_612);
-const RUNS = Number(process.env.PROPERTY_RUNS ?? 50);
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 40);
 const MAX_PER_TERMINAL = 3;
 
 // People share read-only at once, write shares and agents need an operator: every share path is reachable.
