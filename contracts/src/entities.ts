@@ -1,11 +1,13 @@
+import { shareApplicationCommands } from './api/sharing.ts';
 import {
   codexSessionContract,
   harnessContract,
   laneContract,
   sessionContract,
+  sessionEnsure,
   terminalContract,
 } from './entities/control-plane.ts';
-import type { EntityContract } from './entities/contract.ts';
+import type { EntityContract, VerbContract } from './entities/contract.ts';
 import { leaseContract } from './entities/lease.ts';
 import { approvalContract, shareContract } from './entities/sharing.ts';
 
@@ -23,6 +25,43 @@ export const entityContracts = {
   approval: approvalContract,
 } satisfies Record<string, EntityContract>;
 export type EntityNameOf = keyof typeof entityContracts;
+
+/**
+ * Commands that span entities, run by the capabilities' application services through the Dispatcher
+ * (`Capability.commands`, keyed "entity.verb"): each is the public way to the internal verbs it runs.
+ * One takes the place of an entity verb of the same name (share.invite).
+ */
+export const applicationCommands = {
+  session: { ensure: sessionEnsure },
+  share: shareApplicationCommands,
+} satisfies Partial<Record<EntityNameOf, Record<string, VerbContract>>>;
+
+/** A command that callers outside tether may send (NATS, HTTP, the CLI). */
+export interface PublicCommand {
+  entity: EntityNameOf;
+  verb: string;
+  contract: VerbContract;
+  /** Run by an application command rather than straight by the entity's machine. */
+  application: boolean;
+}
+
+/**
+ * Every command the front door lets in: each entity verb that is not internal, and each application
+ * command (which replaces an entity verb of the same name, internal or not). The OpenAPI document lists
+ * exactly these; the Dispatcher refuses the rest.
+ */
+export function publicCommands(): PublicCommand[] {
+  const apps: Partial<Record<string, Record<string, VerbContract>>> = applicationCommands;
+  return (Object.entries(entityContracts) as [EntityNameOf, EntityContract][]).flatMap(([entity, verbs]) => {
+    const own = apps[entity] ?? {};
+    return [
+      ...Object.entries(verbs)
+        .filter(([verb, contract]) => !contract.internal && !Object.hasOwn(own, verb))
+        .map(([verb, contract]) => ({ entity, verb, contract, application: false })),
+      ...Object.entries(own).map(([verb, contract]) => ({ entity, verb, contract, application: true })),
+    ];
+  });
+}
 
 /**
  * Whether an entity's events go to the audit trail: sharing, grants and control of terminals do.

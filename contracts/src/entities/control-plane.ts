@@ -58,20 +58,32 @@ export const laneContract = {
   },
 } satisfies EntityContract;
 
-/** Claim on a codex session id: at most one active tether session uses it, across all lanes. */
+/**
+ * Claim on a codex session id: at most one active tether session uses it, across all lanes. Only
+ * session.ensure claims and the session reaper releases: a claim from outside could free an id that a
+ * live session holds.
+ */
 export const codexSessionContract = {
   claim: {
     upsert: true,
-    summary: 'Claim the codex session id for a session',
+    internal: true,
+    summary: 'Step of session.ensure: claim the codex session id for a session',
     data: z.object({ laneId: Token, sessionId: Token }).strict(),
   },
-  release: { summary: 'The claiming session ended', data: z.object({ sessionId: Token }).strict() },
+  release: {
+    internal: true,
+    summary: 'The claiming session ended (session reaper), or an ensure gave the claim back',
+    data: z.object({ sessionId: Token }).strict(),
+  },
 } satisfies EntityContract;
 
+/** A session starts and attaches only through session.ensure, which keeps one per lane and one per codex id. */
 export const sessionContract = {
   create: {
     creates: true,
-    summary: 'Register a session of a lane (use POST .../sessions, which ensures one per lane)',
+    internal: true,
+    summary:
+      'Step of session.ensure: register the session its lane bound, on the codex session id it claimed (use session.ensure)',
     data: z
       .object({
         laneId: Token,
@@ -84,10 +96,15 @@ export const sessionContract = {
       })
       .strict(),
   },
-  attached: { summary: 'The session is attached to its transport', data: noData },
+  attached: {
+    internal: true,
+    summary: 'Step of session.ensure: the session is attached to its transport',
+    data: noData,
+  },
   detach: { summary: 'Detach the session (it can attach again)', data: noData },
   attach: {
-    summary: 'Attach a detached session again',
+    internal: true,
+    summary: 'Step of session.ensure: attach a detached session again, on the route the harness offers now',
     data: z.object({ transport: Transport, degradeReason: z.string().max(1_000).optional() }).strict(),
   },
   heartbeat: { summary: 'The client is alive', data: noData },
@@ -145,14 +162,18 @@ export const terminalContract = {
 export const HarnessStatus = z.enum(['healthy', 'degraded', 'unavailable']);
 export type HarnessStatus = z.infer<typeof HarnessStatus>;
 
+/** The cliproxy route: declared and checked by tether's harness monitor only, from its settings. */
 export const harnessContract = {
   configure: {
     creates: true,
-    summary: 'Declare the harness (null url: not configured) and its anti-flap cooldown',
+    internal: true,
+    summary: 'Harness monitor: declare the harness (null url: not configured) and its anti-flap cooldown',
     data: z.object({ url: z.url().nullable(), cooldownMs: z.number().int().nonnegative().default(10_000) }).strict(),
   },
   reconfigure: {
-    summary: 'Point the harness at another url (or none); the route starts over from its first health check',
+    internal: true,
+    summary:
+      'Harness monitor, at start: the configured url (TETHER_HARNESS_URL) changed; the route starts over from its first health check',
     data: z.object({ url: z.url().nullable(), cooldownMs: z.number().int().nonnegative().default(10_000) }).strict(),
   },
   'status.changed': {

@@ -4,8 +4,7 @@ import * as sharingApi from '../api/sharing.ts';
 import * as auditSchemas from '../audit.ts';
 import * as commandSchemas from '../command.ts';
 import { CommandRequest } from '../command.ts';
-import { entityContracts } from '../entities.ts';
-import { sessionEnsure } from '../entities/control-plane.ts';
+import { publicCommands } from '../entities.ts';
 import * as envelopeSchemas from '../envelope.ts';
 import { ErrorCode, HTTP_STATUS } from '../errors.ts';
 import { repliesJson, requestHeaders, routes, type RouteSpec } from '../http/routes.ts';
@@ -46,39 +45,31 @@ export function openApiDocument() {
   };
 }
 
-/** The generic command route, once per entity verb: its own path, operation id and data schema. */
+/**
+ * The generic command route, once per public command (publicCommands: the entity verbs that are not
+ * internal, and the application commands in place of the verb of the same name): its own path,
+ * operation id and data schema. Internal verbs are refused at the front door, so they are not offered.
+ */
 function commandOperations(route: RouteSpec, components: Components) {
-  // Application commands (session.ensure, share.create …) take the place of the entity verb of the same name.
-  const application: Record<string, Record<string, { data: z.ZodType; summary: string }>> = {
-    session: { ensure: sessionEnsure },
-    share: sharingApi.shareApplicationCommands,
-  };
-  const commands: Record<string, Record<string, { data: z.ZodType; summary: string; creates?: boolean }>> = {
-    ...entityContracts,
-    session: { ...entityContracts.session, ...application.session },
-    share: { ...entityContracts.share, ...application.share },
-  };
-  return Object.entries(commands).flatMap(([entity, verbs]) =>
-    Object.entries(verbs).map(([verb, c]) => {
-      const schema = CommandRequest.extend({ data: c.data });
-      components.name(schema, `${cap(entity)}${cap(verb)}Command`);
-      // As the gateway answers: 201 for an entity verb that creates; an application command answers 200 here.
-      const creates = c.creates === true && !application[entity]?.[verb];
-      return {
-        operationId: `${entity}.${verb}`,
-        route: {
-          ...route,
-          path: route.path.replace('{entity}', entity).replace('{verb}', verb),
-          summary: c.summary,
-          description: `Also on NATS: request/reply on tether.cmd.${entity}.${verb}.`,
-          params: undefined,
-          body: { schema, required: true },
-          status: creates ? 201 : 200,
-          resendIsOk: creates ? true : undefined,
-        } satisfies RouteSpec,
-      };
-    }),
-  );
+  return publicCommands().map(({ entity, verb, contract: c, application }) => {
+    const schema = CommandRequest.extend({ data: c.data });
+    components.name(schema, `${cap(entity)}${cap(verb)}Command`);
+    // As the gateway answers: 201 for an entity verb that creates; an application command answers 200 here.
+    const creates = c.creates === true && !application;
+    return {
+      operationId: `${entity}.${verb}`,
+      route: {
+        ...route,
+        path: route.path.replace('{entity}', entity).replace('{verb}', verb),
+        summary: c.summary,
+        description: `Also on NATS: request/reply on tether.cmd.${entity}.${verb}.`,
+        params: undefined,
+        body: { schema, required: true },
+        status: creates ? 201 : 200,
+        resendIsOk: creates ? true : undefined,
+      } satisfies RouteSpec,
+    };
+  });
 }
 
 function operation(operationId: string, route: RouteSpec, components: Components) {

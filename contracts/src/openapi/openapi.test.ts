@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { entityContracts } from '../entities.ts';
+import { entityContracts, publicCommands } from '../entities.ts';
 import {
   type RouteBody,
   type RouteParams,
@@ -40,13 +40,19 @@ describe('openapi', () => {
     expect(extra).toEqual([]);
   });
 
-  it('has a command route per entity verb with its data schema', () => {
+  it('has a command route per public command with its data schema, and none for an internal verb', () => {
     const doc = openApiDocument();
+    const offered = new Set(publicCommands().map((c) => `${c.entity}.${c.verb}`));
     for (const [entity, verbs] of Object.entries(entityContracts)) {
       for (const verb of Object.keys(verbs))
-        expect(operationOf(doc, `/v1/commands/${entity}/${verb}`, 'POST')?.operationId).toBe(`${entity}.${verb}`);
+        expect(operationOf(doc, `/v1/commands/${entity}/${verb}`, 'POST')?.operationId).toBe(
+          offered.has(`${entity}.${verb}`) ? `${entity}.${verb}` : undefined,
+        );
     }
+    const commandPaths = Object.keys(doc.paths).filter((p) => p.startsWith('/v1/commands/'));
+    expect(commandPaths.sort()).toEqual([...offered].map((c) => `/v1/commands/${c.replace('.', '/')}`).sort());
     expect(doc.paths).toHaveProperty(['/v1/commands/session/ensure']);
+    expect(doc.paths).not.toHaveProperty(['/v1/commands/session/create']);
     const create = doc.components.schemas.LeaseCreateCommand as {
       properties: { data: { properties: Record<string, unknown>; required?: string[] } };
     };

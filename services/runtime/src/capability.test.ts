@@ -66,13 +66,19 @@ describe('composeCapabilities', () => {
 
   it('refuses two capabilities claiming one command, precondition or operation', () => {
     for (const own of [
-      { commands: { 'x.y': never } },
+      { commands: { 'session.ensure': never } },
       { preconditions: { 'x.y': noop } },
       { routes: { 'shares.get': noop } },
     ]) {
       expect(() => composeCapabilities([capability('a', [], own), capability('b', [], own)], records())).toThrow(
-        /capability b: "(x\.y|shares\.get)" is already registered/,
+        /capability b: "(session\.ensure|x\.y|shares\.get)" is already registered/,
       );
     }
+  });
+
+  it('refuses an application command the contracts do not declare (it would be public, yet undocumented and untested)', () => {
+    expect(() =>
+      composeCapabilities([capability('a', [], { commands: { 'lane.teleport': never } })], records()),
+    ).toThrow(/capability a: application command "lane.teleport" is not declared/);
   });
 });

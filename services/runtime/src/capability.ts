@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import type { OperationId, TetherConfig } from '@tether/contracts';
+import { applicationCommands, type OperationId, type TetherConfig } from '@tether/contracts';
 import type { ActorHost, ActorHostOptions } from './actor/host.ts';
 import type { ApplicationCommand, Dispatcher } from './bus/dispatcher.ts';
 import type { Logger } from './logger.ts';
@@ -129,6 +129,7 @@ export function composeCapabilities(
 ) {
   const routes: Routes = {};
   for (const c of capabilities) {
+    requireDeclared(c);
     claim(c.name, into.commands, c.commands);
     claim(c.name, into.preconditions, c.preconditions);
     claim(c.name, routes, c.routes);
@@ -157,6 +158,18 @@ export function composeCapabilities(
       if (failures.length > 0) throw failures[0];
     },
   };
+}
+
+/** An application command is public: one the contracts do not declare would be missing from the OpenAPI document and the invariant tests. */
+function requireDeclared(c: Capability) {
+  const apps: Record<string, Record<string, unknown>> = applicationCommands;
+  for (const key of Object.keys(c.commands)) {
+    const dot = key.indexOf('.');
+    if (!Object.hasOwn(apps[key.slice(0, dot)] ?? {}, key.slice(dot + 1)))
+      throw new Error(
+        `capability ${c.name}: application command "${key}" is not declared in applicationCommands (contracts/src/entities.ts)`,
+      );
+  }
 }
 
 /** Two capabilities handling one "entity.verb" or operation is a wiring mistake: refuse to start rather than let one win. */

@@ -25,6 +25,10 @@ export interface ShareCommandDeps {
   checkBackend: (backend: string) => Promise<void>;
 }
 
+/** An answer that says nothing was written (as opposed to a lost or timed-out one, whose outcome is unknown). */
+const isRefusal = (err: unknown) =>
+  err instanceof TetherError && ['ALREADY_EXISTS', 'NOT_ALLOWED', 'NOT_FOUND', 'INVALID_COMMAND'].includes(err.code);
+
 /** The share an application command acts on: its entityId, required. */
 function shareIdOf(cmd: Command): string {
   if (cmd.entityId === undefined)
@@ -51,8 +55,14 @@ function parse<T>(
  */
 export function shareCommands(deps: ShareCommandDeps): Record<string, ApplicationCommand> {
   const { host, gate, secrets } = deps;
-  const step = (cmd: Command, entity: string, verb: string, entityId: string, data: Record<string, unknown>) =>
-    commandSteps(host, cmd)(entity, verb, entityId, data);
+  const step = (
+    cmd: Command,
+    entity: string,
+    verb: string,
+    entityId: string,
+    data: Record<string, unknown>,
+    key?: string,
+  ) => commandSteps(host, cmd)(entity, verb, entityId, data, key);
 
   const invite = async (cmd: Command, shareId: string, name: string): Promise<ParticipantLink> => {
     // A resent command id is answered from the stream before any guard runs: check the owner here,
@@ -118,6 +128,13 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
       warnBeforeMs: gate.settings.warnBeforeMs,
       policy: verdict,
       ...(replaces ? { replaces } : {}),
+    }).catch(async (err) => {
+      // Refused (the id names another share, the gate says no): no share holds the slot just taken, so it goes back.
+      if (verdict.effect !== 'deny' && isRefusal(err))
+        await step(cmd, 'terminal', 'shareClose', body.terminal_id, { shareId }, `unslot.${shareId}`).catch(
+          () => undefined,
+        );
+      throw err;
     });
     if (verdict.effect === 'deny') {
       throw new TetherError('NOT_ALLOWED', `share ${shareId} denied: ${verdict.reason}`, { reason: 'SHARE_DENIED' });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CommandRejected, Items, LaneView, SessionView } from '@tether/contracts';
 import { sendCommand } from '@tether/runtime';
-import { api, useControlPlane } from '../harness/index.ts';
+import { api, cmd, useControlPlane } from '../harness/index.ts';
 
 const cp = useControlPlane();
 const newLane = async () =>
@@ -92,19 +92,32 @@ describe('sessions after a crash half way through ensure', () => {
   it('a codex claim left without a bound session is released by the next ensure', async () => {
     const lane = await newLane();
     const codex = `codex-stale-${lane.lane_id}`;
-    // What an ensure that died after claiming and before binding leaves behind.
-    const nc = cp.ctx.store.nc;
+    // What an ensure that died after claiming and before binding leaves behind (claim is internal: only
+    // ensure's own step writes it, so the test writes it through the host as that step would).
     expect(
-      await sendCommand(nc, 'codexSession', 'claim', {
-        entityId: codex,
-        data: { laneId: lane.lane_id, sessionId: 'never-bound' },
-      }),
+      await cp.server.host.execute(
+        cmd('codexSession', 'claim', codex, { laneId: lane.lane_id, sessionId: 'never-bound' }),
+      ),
     ).toMatchObject({ ok: true });
     const s = SessionView.parse((await ensure(lane.lane_id, { provider: 'codex', codex_session_id: codex })).body);
     expect(s).toMatchObject({ codex_session_id: codex, status: 'attached' });
     expect((await cp.server.host.state('codexSession', codex))?.context).toMatchObject({
       sessionId: s.session_id,
       laneId: lane.lane_id,
+    });
+  });
+
+  it('a session left attaching is attached by the next ensure', async () => {
+    const lane = await newLane();
+    const s = SessionView.parse((await ensure(lane.lane_id)).body);
+    // What an ensure that died between re-attaching a detached session and its attached step leaves behind.
+    await cp.server.host.execute(cmd('session', 'detach', s.session_id));
+    expect(
+      await cp.server.host.execute(cmd('session', 'attach', s.session_id, { transport: 'native_openai' })),
+    ).toMatchObject({ state: 'attaching' });
+    expect(SessionView.parse((await ensure(lane.lane_id)).body)).toMatchObject({
+      session_id: s.session_id,
+      status: 'attached',
     });
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ShareCreated, ShareView } from '@tether/contracts';
+import { readActor } from '@tether/projector';
 import { COMMAND_LEDGER_BUCKET, sendCommand } from '@tether/runtime';
 import { eventually, openViewer, useControlPlane } from '../harness/index.ts';
 import { as, createShare, policyFile, runningTerminal } from './helpers.ts';
@@ -397,6 +398,20 @@ describe('native share', () => {
       () => createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id }),
       (r) => r.status === 201,
     );
+  });
+
+  it('share.create naming a share that exists is refused and leaves no slot taken on the other terminal', async () => {
+    const [a, b] = [await runningTerminal(cp.url), await runningTerminal(cp.url)];
+    const nc = cp.ctx.store.nc;
+    const alice = { kind: 'human' as const, id: 'alice' };
+    const shareId = `sh-taken-${a.term.terminal_id}`;
+    const create = (terminalId: string) =>
+      sendCommand(nc, 'share', 'create', { entityId: shareId, data: { terminal_id: terminalId }, actor: alice });
+    expect(await create(a.term.terminal_id)).toMatchObject({ ok: true, entityId: shareId });
+    expect(await create(b.term.terminal_id)).toMatchObject({ ok: false, error: { code: 'ALREADY_EXISTS' } });
+    const slots = async (id: string) => (await readActor(cp.server.host, 'terminal', id))?.context.shares ?? [];
+    expect(await slots(b.term.terminal_id)).toEqual([]);
+    expect(await slots(a.term.terminal_id)).toEqual([shareId]);
   });
 
   it('TTL: bad values refused; a grace warning reaches viewers; expiry ends the share and closes them; extend after expiry is a clear error', async () => {

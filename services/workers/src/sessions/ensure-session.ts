@@ -77,6 +77,7 @@ export function ensureSession(
               { reason: 'SESSION_ACTIVE' },
             );
           }
+          if (existing.value === 'attached') return answer(cmd, existing, true);
           if (existing.value === 'detached') {
             // Re-attach, on whatever route the harness offers now.
             const route = await chooseTransport(host, req.preferredTransport);
@@ -84,10 +85,10 @@ export function ensureSession(
               transport: route.transport,
               ...(route.degradeReason ? { degradeReason: route.degradeReason } : {}),
             }).catch(ignore('NOT_ALLOWED'));
-            await step('session', 'attached', existing.entityId, {}).catch(ignore('NOT_ALLOWED'));
-            return answer(cmd, (await host.state('session', existing.entityId))!, true);
           }
-          return answer(cmd, existing, true);
+          // Detached just now, or left attaching by an ensure that stopped half way: finish attaching.
+          await step('session', 'attached', existing.entityId, {}).catch(ignore('NOT_ALLOWED'));
+          return answer(cmd, (await host.state('session', existing.entityId))!, true);
         }
         if (existing) {
           await step('lane', 'unbindSession', req.laneId, { sessionId: existing.entityId }).catch(
