@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { entityContracts } from '../entities.ts';
+import { type EntityContract, entityContracts } from '../entities.ts';
 import {
+  applicationCommands,
   type RouteBody,
   type RouteParams,
   type RouteReply,
@@ -40,12 +41,23 @@ describe('openapi', () => {
     expect(extra).toEqual([]);
   });
 
-  it('has a command route per entity verb with its data schema', () => {
+  it('has a command route per public verb with its data schema, and none for an internal verb', () => {
     const doc = openApiDocument();
     for (const [entity, verbs] of Object.entries(entityContracts)) {
-      for (const verb of Object.keys(verbs))
-        expect(operationOf(doc, `/v1/commands/${entity}/${verb}`, 'POST')?.operationId).toBe(`${entity}.${verb}`);
+      const app: Record<string, unknown> = applicationCommands[entity as keyof typeof applicationCommands] ?? {};
+      for (const [verb, contract] of Object.entries(verbs as EntityContract)) {
+        const listed = operationOf(doc, `/v1/commands/${entity}/${verb}`, 'POST')?.operationId;
+        expect([entity, verb, listed]).toEqual([
+          entity,
+          verb,
+          contract.internal && !(verb in app) ? undefined : `${entity}.${verb}`,
+        ]);
+      }
     }
+    expect(operationOf(doc, '/v1/commands/lane/provisioned', 'POST')).toBeUndefined();
+    // The rest reach the generic route, which only refuses.
+    const generic = operationOf(doc, '/v1/commands/{entity}/{verb}', 'POST')!;
+    expect(Object.keys(generic.responses).sort()).toEqual(['400', '404', '409', '413', '500']);
     expect(doc.paths).toHaveProperty(['/v1/commands/session/ensure']);
     const create = doc.components.schemas.LeaseCreateCommand as {
       properties: { data: { properties: Record<string, unknown>; required?: string[] } };
