@@ -108,8 +108,15 @@ function operation(
     schema: { type: 'string' },
     description: requestHeaders[name],
   }));
-  // Any request may meet a bug (INTERNAL); the rest are the route's own.
-  const errors = [...new Set([...(route.errors ?? requestErrors), 'INTERNAL' as const])];
+  // Any request may meet a bug (INTERNAL); a path parameter may be malformed (a bad %-escape, too long:
+  // INVALID_COMMAND from the router); the rest are the route's own.
+  const errors = [
+    ...new Set([
+      ...(route.params ? (['INVALID_COMMAND'] as const) : []),
+      ...(route.errors ?? requestErrors),
+      'INTERNAL' as const,
+    ]),
+  ];
   const statuses = [...new Set(errors.map((c) => HTTP_STATUS[c]))].sort();
   const rejected = () => json(components.schema(commandSchemas.CommandRejected, 'output'));
   return {

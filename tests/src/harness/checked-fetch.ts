@@ -1,4 +1,4 @@
-import type { OpenApiChecker } from './openapi-checker.ts';
+import { isTetherUrl, type OpenApiChecker, type SeenResponse } from './openapi-checker.ts';
 
 /** What one test file's responses came to: how many were checked, and each one that broke the document. */
 export interface Tally {
@@ -6,55 +6,84 @@ export interface Tally {
   violations: string[];
 }
 
-/** Marks a checked fetch, so a test can tell the check is in place. */
-export const CHECKED = Symbol.for('tether.openapi.checkedFetch');
-
-export const newTally = (): Tally => ({ checked: 0, violations: [] });
-
 /** A response from tether that the OpenAPI document does not describe; thrown to the caller that fetched it. */
 export class ContractViolation extends Error {
   override name = 'ContractViolation';
 }
 
+/** Marks a checked fetch, so a test can tell the check is in place. */
+export const CHECKED = Symbol.for('tether.openapi.checkedFetch');
+
+/** Judges responses against the document and keeps the tally; the document and its schemas are built on first use. */
+export class ResponseCheck {
+  readonly tally: Tally = { checked: 0, violations: [] };
+  private checker?: OpenApiChecker;
+  /** Judgments still reading a body (a browser page's responses arrive as events). */
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly build: () => OpenApiChecker,
+    /** The document the checker holds, to compare every served /openapi.json with. */
+    private readonly expectedDocument: () => unknown,
+  ) {}
+
+  /** Counts one response from tether and returns what is wrong with it, recorded in the tally (undefined: nothing). */
+  judge(seen: SeenResponse): string | undefined {
+    this.checker ??= this.build();
+    this.tally.checked++;
+    const verdict = this.checker.check(seen);
+    const problems = [...verdict.problems];
+    if (verdict.route === 'get /openapi.json' && seen.status === 200 && !sameJson(seen.body, this.expectedDocument()))
+      problems.push('the served document differs from the one generated from contracts/ (npm run openapi)');
+    if (problems.length === 0) return undefined;
+    const message = `${seen.method} ${new URL(seen.url).pathname} → ${seen.status} does not match /openapi.json (${verdict.route}): ${problems.join('; ')}`;
+    this.tally.violations.push(message);
+    return message;
+  }
+
+  /** Keeps a judgment that runs on its own until `settled()`. */
+  track(judgment: Promise<unknown>): void {
+    const p = judgment.catch(() => undefined).finally(() => this.pending.delete(p));
+    this.pending.add(p);
+  }
+
+  /** Every tracked judgment is done. */
+  async settled(): Promise<void> {
+    await Promise.all(this.pending);
+  }
+
+  /** Whether the body must be read to judge a response of this content type (only JSON: a stream never ends). */
+  wantsBody(contentType: string): boolean {
+    return contentType.startsWith('application/json');
+  }
+}
+
 /**
  * `fetch` that checks every response from tether against the OpenAPI document before the caller sees
- * it: a violation is recorded in the tally and thrown, so the test that made the call fails even
- * where it only looks at the status. Responses from anything else pass through untouched.
+ * it: a violation is recorded and thrown, so the test that made the call fails even where it only
+ * looks at the status. Responses from anything else pass through untouched (and unslowed).
  */
-export function checkedFetch(
-  inner: typeof fetch,
-  checker: () => OpenApiChecker,
-  tally: Tally,
-  /** The document the checker holds, to compare every served /openapi.json with. */
-  expectedDocument: () => unknown,
-): typeof fetch {
+export function checkedFetch(inner: typeof fetch, check: ResponseCheck): typeof fetch {
   const checked: typeof fetch = async (input, init) => {
     const res = await inner(input, init);
     const request = input instanceof Request ? input : undefined;
     const url = res.url || (request?.url ?? String(input));
-    const c = checker();
-    if (!c.covers(url)) return res;
+    if (!isTetherUrl(url)) return res;
     const method = (init?.method ?? request?.method ?? 'GET').toUpperCase();
     const contentType = res.headers.get('content-type') ?? '';
     let body: unknown;
-    if (c.wantsBody(contentType)) {
+    if (check.wantsBody(contentType)) {
       try {
         body = await res.clone().json();
       } catch (err) {
-        // The caller aborted, or the body is not JSON although it says so: the first is the caller's, the second a violation.
+        // The caller aborted (theirs to see), or the body is not the JSON it says it is (a violation).
         if ((err as Error).name === 'AbortError') return res;
         body = `(unparsable: ${(err as Error).message})`;
       }
     }
-    tally.checked++;
-    const verdict = c.check({ method, url, status: res.status, contentType, body });
-    const problems = [...verdict.problems];
-    if (verdict.route === 'get /openapi.json' && res.status === 200 && !sameJson(body, expectedDocument()))
-      problems.push('the served document differs from the one generated from contracts/ (npm run openapi)');
-    if (problems.length === 0) return res;
-    const message = `${method} ${new URL(url).pathname} → ${res.status} does not match /openapi.json (${verdict.route}): ${problems.join('; ')}`;
-    tally.violations.push(message);
-    throw new ContractViolation(message);
+    const violation = check.judge({ method, url, status: res.status, contentType, body });
+    if (violation) throw new ContractViolation(violation);
+    return res;
   };
   return Object.assign(checked, { [CHECKED]: true });
 }

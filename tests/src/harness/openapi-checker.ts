@@ -1,5 +1,6 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import formats from 'ajv-formats';
+import { routes } from '@tether/contracts';
 
 // Checks HTTP responses against an OpenAPI 3.1 document with a JSON Schema (2020-12) validator, so
 // what the document promises is checked as a client reads it, not through the zod schemas it came from.
@@ -24,7 +25,7 @@ export interface SeenResponse {
   body?: unknown;
 }
 
-/** Whether the checker needs the body, and what the response was matched to. */
+/** What a response was matched to, and what is wrong with it (nothing: it is as declared). */
 export interface Verdict {
   /** Where the response was matched: `get /v1/shares/{share}`, or `unrouted` (the gateway's not-found answer). */
   route: string;
@@ -34,6 +35,18 @@ export interface Verdict {
 const DOC_ID = 'tether:openapi.json';
 /** tether's pages (not API): only their JSON answers are checked, and those are the error body. */
 const PAGES = /^\/(?:$|dashboard\/|assets\/|v\/|viewer\/)/;
+/** The routes outside /v1/ (/healthz, /metrics, /openapi.json), from the route table. */
+const TOP_LEVEL = new Set(Object.values(routes).map((r) => r.path as string));
+
+/**
+ * Whether a response to this URL comes from tether: an API path (under /v1/ or in the route table) or
+ * one of its pages. Cheap, and asked before anything is built: other servers' calls (the harness
+ * health check in-process) must not pay for the document.
+ */
+export function isTetherUrl(url: string): boolean {
+  const path = new URL(url).pathname;
+  return path.startsWith('/v1/') || PAGES.test(path) || TOP_LEVEL.has(path);
+}
 const ERROR_BODY = '#/components/schemas/CommandRejected';
 
 interface Template {
@@ -73,12 +86,6 @@ export class OpenApiChecker {
         }),
       )
       .sort((a, b) => compareRanks(a.rank, b.rank));
-  }
-
-  /** Whether a response to this URL comes from tether: an API path (documented or under /v1/) or one of its pages. */
-  covers(url: string): boolean {
-    const path = new URL(url).pathname;
-    return path.startsWith('/v1/') || PAGES.test(path) || this.templates.some((t) => t.pattern.test(path));
   }
 
   /** Whether the body must be read to check this response: only JSON is (a stream never ends). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { openApiDocument } from '@tether/contracts/openapi';
-import { CHECKED, checkedFetch, ContractViolation, newTally } from '../harness/checked-fetch.ts';
+import { CHECKED, checkedFetch, ContractViolation, ResponseCheck } from '../harness/checked-fetch.ts';
 import { OpenApiChecker, type OpenApiDoc } from '../harness/openapi-checker.ts';
 
 // The response check itself: fed responses that break the document, it must refuse each one, saying
@@ -12,18 +12,13 @@ const BASE = 'http://127.0.0.1:1';
 
 /** A fetch whose server answers `status` and `body`; the checked one around it, with its own tally. */
 function answering(status: number, body: unknown, contentType = 'application/json; charset=utf-8') {
-  const tally = newTally();
+  const check = new ResponseCheck(
+    () => checker,
+    () => doc,
+  );
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   const inner = (async () => new Response(text, { status, headers: { 'content-type': contentType } })) as typeof fetch;
-  return {
-    tally,
-    fetch: checkedFetch(
-      inner,
-      () => checker,
-      tally,
-      () => doc,
-    ),
-  };
+  return { tally: check.tally, fetch: checkedFetch(inner, check) };
 }
 
 const event = {
