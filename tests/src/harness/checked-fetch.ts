@@ -4,6 +4,8 @@ import { isTetherUrl, type OpenApiChecker, type SeenResponse } from './openapi-c
 export interface Tally {
   checked: number;
   violations: string[];
+  /** Time spent judging (building the checker, compiling and running schemas), for the overhead figure. */
+  ms: number;
 }
 
 /** A response from tether that the OpenAPI document does not describe; thrown to the caller that fetched it. */
@@ -16,7 +18,7 @@ export const CHECKED = Symbol.for('tether.openapi.checkedFetch');
 
 /** Judges responses against the document and keeps the tally; the document and its schemas are built on first use. */
 export class ResponseCheck {
-  readonly tally: Tally = { checked: 0, violations: [] };
+  readonly tally: Tally = { checked: 0, violations: [], ms: 0 };
   private checker?: OpenApiChecker;
   /** Judgments still reading a body (a browser page's responses arrive as events). */
   private readonly pending = new Set<Promise<unknown>>();
@@ -29,12 +31,14 @@ export class ResponseCheck {
 
   /** Counts one response from tether and returns what is wrong with it, recorded in the tally (undefined: nothing). */
   judge(seen: SeenResponse): string | undefined {
+    const started = performance.now();
     this.checker ??= this.build();
     this.tally.checked++;
     const verdict = this.checker.check(seen);
+    this.tally.ms += performance.now() - started;
     const problems = [...verdict.problems];
     if (verdict.route === 'get /openapi.json' && seen.status === 200 && !sameJson(seen.body, this.expectedDocument()))
-      problems.push('the served document differs from the one generated from contracts/ (npm run openapi)');
+      problems.push('the served document differs from contracts/openapi.json (run `npm run openapi`)');
     if (problems.length === 0) return undefined;
     const message = `${seen.method} ${new URL(seen.url).pathname} → ${seen.status} does not match /openapi.json (${verdict.route}): ${problems.join('; ')}`;
     this.tally.violations.push(message);

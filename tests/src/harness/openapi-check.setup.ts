@@ -5,7 +5,7 @@ import { checkedFetch } from './checked-fetch.ts';
 import { tetherResponses } from './tether-responses.ts';
 
 // vitest setupFile: every response from tether that a test file sees through fetch is checked against
-// the OpenAPI document (the generated one, which the served one equals: tests/src/openapi). A
+// the OpenAPI document (contracts/openapi.json, which the served one equals: tests/src/openapi). A
 // violation fails the call that got it and, in case a retry loop swallowed it, the file at its end.
 
 globalThis.fetch = checkedFetch(globalThis.fetch, tetherResponses);

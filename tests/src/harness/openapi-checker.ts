@@ -1,5 +1,6 @@
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import formats from 'ajv-formats';
+import { createRequire } from 'node:module';
+import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import type formatsPlugin from 'ajv-formats';
 import { routes } from '@tether/contracts';
 
 // Checks HTTP responses against an OpenAPI 3.1 document with a JSON Schema (2020-12) validator, so
@@ -59,13 +60,17 @@ interface Template {
 }
 
 export class OpenApiChecker {
-  private readonly ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false });
+  private readonly ajv: Ajv2020;
   private readonly templates: Template[];
   /** Compiled once per (operation, status) and reused: a worker pays for each schema once. */
   private readonly compiled = new Map<string, ValidateFunction>();
 
   constructor(readonly doc: OpenApiDoc) {
-    formats.default(this.ajv);
+    // Loaded on first use (ajv is CommonJS): a test file that never calls tether does not pay for it.
+    const require = createRequire(import.meta.url);
+    const { Ajv2020: Ajv } = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+    this.ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false });
+    (require('ajv-formats') as typeof formatsPlugin).default(this.ajv);
     // The document's own fields are not schema keywords; strict mode still checks every schema in it.
     this.ajv.addVocabulary(['openapi', 'info', 'paths', 'components']);
     // The document as one schema resource: every response schema is a JSON pointer into it, and its

@@ -23,8 +23,9 @@ export default function setup(project: TestProject) {
     const checked = files.reduce((n, f) => n + f.checked, 0);
     const bad = files.filter((f) => f.violations.length > 0);
     const violations = bad.reduce((n, f) => n + f.violations.length, 0);
+    const ms = Math.round(files.reduce((n, f) => n + f.ms, 0));
     console.log(
-      `openapi: ${checked} responses from tether in ${files.filter((f) => f.checked > 0).length} test files checked against /openapi.json, ${violations} did not match` +
+      `openapi: ${checked} responses from tether in ${files.filter((f) => f.checked > 0).length} test files checked against /openapi.json (${ms} ms of checking), ${violations} did not match` +
         bad
           .map((f) => `\n  ${relative(process.cwd(), f.file)}: ${f.violations.length}, first: ${f.violations[0]}`)
           .join(''),

@@ -67,7 +67,7 @@ describe('the OpenAPI response check', () => {
       const { fetch, tally } = answering(status, body);
       const res = await fetch(BASE + path, { method });
       expect([path, res.status, await res.json()]).toEqual([path, status, body]);
-      expect(tally).toEqual({ checked: 1, violations: [] });
+      expect([tally.checked, tally.violations]).toEqual([1, []]);
     }
   });
 
@@ -84,7 +84,7 @@ describe('the OpenAPI response check', () => {
       ['GET', '/v1/nowhere', 200, { ok: true }, /200 where no operation of the document is/],
       ['GET', '/v/bad', 404, { error: 'nope' }, /must have required property 'ok'/],
       ['GET', '/healthz', 200, 'ok', /content type "text\/plain", declared "application\/json"/, 'text/plain'],
-      ['GET', '/openapi.json', 200, { ...doc, info: { title: 'other' } }, /differs from the one generated/],
+      ['GET', '/openapi.json', 200, { ...doc, info: { title: 'other' } }, /differs from contracts\/openapi.json/],
     ];
     for (const [method, path, status, body, why, type] of bad) {
       const { fetch, tally } = answering(status, body, type);

@@ -1,13 +1,14 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BODY_LIMIT_BYTES, CommandAccepted, LaneView } from '@tether/contracts';
 import { openApiDocument } from '@tether/contracts/openapi';
 import { gitRepo, TetherProcess } from '../harness/index.ts';
+import { OPENAPI_FILE } from '../harness/tether-responses.ts';
 
-// The document every response is checked against (tests/src/harness/openapi-check.setup.ts) is the
-// generated one; this is where the one a real `tether up` serves is shown to be the same. The calls
+// The document every response is checked against (tests/src/harness/openapi-check.setup.ts) is
+// contracts/openapi.json; this is where the one a real `tether up` serves is shown to be the same. The calls
 // below are the mismatches once found between the two, each checked by the setup file as well.
 
 let up: TetherProcess;
@@ -26,10 +27,12 @@ const post = (path: string, body: string, headers: Record<string, string> = {}) 
   fetch(up.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 
 describe('the served /openapi.json', () => {
-  it('is the document generated from contracts/', async () => {
+  it('is the document generated from contracts/, which the response check reads', async () => {
     const res = await fetch(`${up.url}/openapi.json`);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(await res.json()).toEqual(JSON.parse(JSON.stringify(openApiDocument())));
+    const served = await res.json();
+    expect(served).toEqual(JSON.parse(JSON.stringify(openApiDocument())));
+    expect(served).toEqual(JSON.parse(readFileSync(OPENAPI_FILE, 'utf8')));
   });
 
   it('declares 413 for a body over the limit, and nothing is written', async () => {
