@@ -44,7 +44,8 @@ export function openApiDocument() {
       title: 'tether',
       version: '0.1.0',
       description:
-        'Control plane for terminals shared between humans and AI agents. Generated from contracts/; do not edit.',
+        'Control plane for terminals shared between humans and AI agents. Any other method or path answers 404 ' +
+        '(400 for a malformed path) with the CommandRejected body. Generated from contracts/; do not edit.',
     },
     paths,
     components: { schemas: components.schemas },
