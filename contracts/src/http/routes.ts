@@ -71,18 +71,21 @@ export interface RouteSpec {
   body?: { schema: z.ZodType; required: boolean };
   /** The success body: a zod schema for JSON, else a content type. */
   reply: z.ZodType | RawReply;
-  /** 201 where a POST creates something. */
+  /** 201 where a POST creates something; a resend with the same Idempotency-Key answers the same status. */
   status: 200 | 201;
-  /** A resend with the same Idempotency-Key answers 200 with the original result instead of `status`. */
-  resendIsOk?: true;
   headers?: readonly RequestHeader[];
   /** Error codes a request may be refused with (default: every code a request can cause). */
   errors?: readonly ErrorCode[];
 }
 
+/** The largest request body the gateway reads; a larger one is answered 413 and changes nothing. */
+export const BODY_LIMIT_BYTES = 1_048_576;
+
 const command = ['Idempotency-Key', 'X-Correlation-Id', 'X-Tether-Actor'] as const;
 const none: readonly ErrorCode[] = [];
-const entityErrors: readonly ErrorCode[] = ['INVALID_COMMAND', 'UNKNOWN_COMMAND', 'NOT_FOUND'];
+/** Reads of the store answer UNAVAILABLE while NATS is away. */
+const storeErrors: readonly ErrorCode[] = ['UNAVAILABLE'];
+const entityErrors: readonly ErrorCode[] = ['INVALID_COMMAND', 'UNKNOWN_COMMAND', 'NOT_FOUND', ...storeErrors];
 
 const actorParams = z.object({ entity: EntityKind, entityId: Token });
 const wsParams = z.object({ ws: z.string() });
@@ -95,7 +98,8 @@ const body = (schema: z.ZodType, required = true) => ({ schema, required });
 /**
  * Every HTTP route of the gateway, keyed by operation id. The gateway registers one handler per
  * operation id; the OpenAPI document is generated from this table. `command` is one handler for
- * every entity verb; the document lists it once per verb (operation `<entity>.<verb>`).
+ * every entity verb; the document lists it once per public command (operation `<entity>.<verb>`,
+ * see publicCommands) and once more at its own path for the rest, which it only refuses.
  */
 export const routes = {
   command: {
@@ -106,7 +110,6 @@ export const routes = {
     body: body(CommandRequest),
     reply: CommandAccepted,
     status: 200,
-    resendIsOk: true,
     headers: ['Idempotency-Key', 'X-Correlation-Id'],
   },
   'entity.get': {
@@ -134,7 +137,7 @@ export const routes = {
     params: z.object({ entity: EntityKind }),
     reply: ActorList,
     status: 200,
-    errors: ['UNKNOWN_COMMAND'],
+    errors: ['UNKNOWN_COMMAND', ...storeErrors],
   },
   'projections.list': {
     method: 'GET',
@@ -142,7 +145,7 @@ export const routes = {
     summary: 'Read models and their lag',
     reply: ProjectionsStatus,
     status: 200,
-    errors: none,
+    errors: storeErrors,
   },
   metrics: {
     method: 'GET',
@@ -150,7 +153,7 @@ export const routes = {
     summary: 'Prometheus metrics (projection lag, stream head)',
     reply: { contentType: 'text/plain' },
     status: 200,
-    errors: none,
+    errors: storeErrors,
   },
   healthz: {
     method: 'GET',
@@ -188,7 +191,6 @@ export const routes = {
     body: body(LaneCreateBody),
     reply: LaneView,
     status: 201,
-    resendIsOk: true,
     headers: command,
   },
   'lanes.list': {
@@ -252,7 +254,6 @@ export const routes = {
     body: body(TerminalSpawnBody),
     reply: TerminalView,
     status: 201,
-    resendIsOk: true,
     headers: command,
   },
   'terminals.list': {
@@ -284,7 +285,6 @@ export const routes = {
     body: body(ShareCreateBody),
     reply: ShareCreated,
     status: 201,
-    resendIsOk: true,
     headers: command,
   },
   'shares.list': {
@@ -358,7 +358,6 @@ export const routes = {
     body: body(ParticipantInviteBody),
     reply: ParticipantLink,
     status: 201,
-    resendIsOk: true,
     headers: command,
   },
   'participants.grantWrite': {

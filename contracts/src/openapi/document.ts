@@ -4,10 +4,10 @@ import * as sharingApi from '../api/sharing.ts';
 import * as auditSchemas from '../audit.ts';
 import * as commandSchemas from '../command.ts';
 import { CommandRequest } from '../command.ts';
-import { publicCommands } from '../entities.ts';
 import * as envelopeSchemas from '../envelope.ts';
 import { ErrorCode, HTTP_STATUS } from '../errors.ts';
-import { repliesJson, requestHeaders, routes, type RouteSpec } from '../http/routes.ts';
+import { publicCommands } from '../entities.ts';
+import { BODY_LIMIT_BYTES, repliesJson, requestHeaders, routes, type RouteSpec } from '../http/routes.ts';
 import * as httpSchemas from '../http/schemas.ts';
 
 /**
@@ -29,7 +29,7 @@ export function openApiDocument() {
     const ops = operationId === 'command' ? commandOperations(route, components) : [{ operationId, route }];
     for (const op of ops) {
       paths[op.route.path] ??= {};
-      paths[op.route.path]![op.route.method.toLowerCase()] = operation(op.operationId, op.route, components);
+      paths[op.route.path]![op.route.method.toLowerCase()] = operation(op, components);
     }
   }
   return {
@@ -38,7 +38,8 @@ export function openApiDocument() {
       title: 'tether',
       version: '0.1.0',
       description:
-        'Control plane for terminals shared between humans and AI agents. Generated from contracts/; do not edit.',
+        'Control plane for terminals shared between humans and AI agents. Any other method or path answers 404 ' +
+        '(400 for a malformed path) with the CommandRejected body. Generated from contracts/; do not edit.',
     },
     paths,
     components: { schemas: components.schemas },
@@ -46,33 +47,48 @@ export function openApiDocument() {
 }
 
 /**
- * The generic command route, once per public command (publicCommands: the entity verbs that are not
- * internal, and the application commands in place of the verb of the same name): its own path,
- * operation id and data schema. Internal verbs are refused at the front door, so they are not offered.
+ * The generic command route, once per public command (its own path, operation id and data schema),
+ * and once at its own path for every other entity and verb, which it refuses.
  */
 function commandOperations(route: RouteSpec, components: Components) {
-  return publicCommands().map(({ entity, verb, contract: c, application }) => {
-    const schema = CommandRequest.extend({ data: c.data });
+  const perCommand = publicCommands().map(({ entity, verb, contract, application }) => {
+    const schema = CommandRequest.extend({ data: contract.data });
     components.name(schema, `${cap(entity)}${cap(verb)}Command`);
     // As the gateway answers: 201 for an entity verb that creates; an application command answers 200 here.
-    const creates = c.creates === true && !application;
+    const creates = contract.creates === true && !application;
     return {
       operationId: `${entity}.${verb}`,
       route: {
         ...route,
         path: route.path.replace('{entity}', entity).replace('{verb}', verb),
-        summary: c.summary,
+        summary: contract.summary,
         description: `Also on NATS: request/reply on tether.cmd.${entity}.${verb}.`,
         params: undefined,
         body: { schema, required: true },
         status: creates ? 201 : 200,
-        resendIsOk: creates ? true : undefined,
       } satisfies RouteSpec,
     };
   });
+  const refused = {
+    operationId: 'command',
+    route: {
+      ...route,
+      summary: 'Any other entity or verb: refused, nothing written',
+      params: z.object({ entity: z.string(), verb: z.string() }),
+      description:
+        'An unknown entity or verb is UNKNOWN_COMMAND; a verb only tether itself sends (a worker report, a timer) is NOT_ALLOWED with reason INTERNAL_VERB.',
+      errors: ['INVALID_COMMAND', 'UNKNOWN_COMMAND', 'NOT_ALLOWED'],
+    } satisfies RouteSpec,
+    refusesOnly: true,
+  };
+  return [...perCommand, refused];
 }
 
-function operation(operationId: string, route: RouteSpec, components: Components) {
+/** One operation; `refusesOnly` lists no success response (the generic command route for verbs nobody outside may send). */
+function operation(
+  { operationId, route, refusesOnly }: { operationId: string; route: RouteSpec; refusesOnly?: boolean },
+  components: Components,
+) {
   const param = (where: 'path' | 'query', shape: z.ZodObject | undefined) =>
     Object.entries(shape?.shape ?? {}).map(([name, s]) => ({
       name,
@@ -87,8 +103,17 @@ function operation(operationId: string, route: RouteSpec, components: Components
     schema: { type: 'string' },
     description: requestHeaders[name],
   }));
-  const errors = route.errors ?? requestErrors;
+  // Any request may meet a bug (INTERNAL); a path parameter may be malformed (a bad %-escape, too long:
+  // INVALID_COMMAND from the router); the rest are the route's own.
+  const errors = [
+    ...new Set([
+      ...(route.params ? (['INVALID_COMMAND'] as const) : []),
+      ...(route.errors ?? requestErrors),
+      'INTERNAL' as const,
+    ]),
+  ];
   const statuses = [...new Set(errors.map((c) => HTTP_STATUS[c]))].sort();
+  const rejected = () => json(components.schema(commandSchemas.CommandRejected, 'output'));
   return {
     operationId,
     summary: route.summary,
@@ -98,27 +123,32 @@ function operation(operationId: string, route: RouteSpec, components: Components
       ? { requestBody: { required: route.body.required, content: json(components.schema(route.body.schema, 'input')) } }
       : {}),
     responses: {
-      [String(route.status)]: {
-        description: route.status === 201 ? 'created' : 'ok',
-        content: replyContent(route.reply, components),
-      },
-      ...(route.resendIsOk && route.status !== 200
-        ? {
-            '200': {
-              description: 'a resent Idempotency-Key: the original result',
+      ...(refusesOnly
+        ? {}
+        : {
+            [String(route.status)]: {
+              description: `${route.status === 201 ? 'created' : 'ok'}${route.headers?.includes('Idempotency-Key') ? '; a resent Idempotency-Key answers the original result with the same status' : ''}`,
               content: replyContent(route.reply, components),
             },
-          }
-        : {}),
+          }),
       ...Object.fromEntries(
         statuses.map((s) => [
           String(s),
           {
             description: `rejected, nothing written: ${errors.filter((c) => HTTP_STATUS[c] === s).join(' | ')}`,
-            content: json(components.schema(commandSchemas.CommandRejected, 'output')),
+            content: rejected(),
           },
         ]),
       ),
+      // The body limit holds for every request that may carry one, whatever the route reads of it.
+      ...(route.method === 'POST'
+        ? {
+            '413': {
+              description: `the body is larger than ${BODY_LIMIT_BYTES} bytes, nothing written: INVALID_COMMAND`,
+              content: rejected(),
+            },
+          }
+        : {}),
     },
   };
 }

@@ -49,8 +49,17 @@ describe('openapi', () => {
           offered.has(`${entity}.${verb}`) ? `${entity}.${verb}` : undefined,
         );
     }
-    const commandPaths = Object.keys(doc.paths).filter((p) => p.startsWith('/v1/commands/'));
+    const generic = '/v1/commands/{entity}/{verb}';
+    const commandPaths = Object.keys(doc.paths).filter((p) => p.startsWith('/v1/commands/') && p !== generic);
     expect(commandPaths.sort()).toEqual([...offered].map((c) => `/v1/commands/${c.replace('.', '/')}`).sort());
+    // The rest reach the generic route, which only refuses.
+    expect(Object.keys(operationOf(doc, generic, 'POST')!.responses).sort()).toEqual([
+      '400',
+      '404',
+      '409',
+      '413',
+      '500',
+    ]);
     expect(doc.paths).toHaveProperty(['/v1/commands/session/ensure']);
     expect(doc.paths).not.toHaveProperty(['/v1/commands/session/create']);
     const create = doc.components.schemas.LeaseCreateCommand as {

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyReply } from 'fastify';
-import { HTTP_STATUS, TetherError, Token, type CommandReply } from '@tether/contracts';
+import { BODY_LIMIT_BYTES, HTTP_STATUS, TetherError, Token, type CommandReply } from '@tether/contracts';
 import {
   listActors,
   toCommand,
@@ -43,6 +43,8 @@ export function buildGateway(opts: GatewayOptions) {
     // Entity ids are up to 128 chars (Token); the default 100 would refuse valid ids. Longer segments,
     // and malformed %-escapes, are answered by frameworkErrors in the contract's shape.
     routerOptions: { maxParamLength: 256 },
+    // The documented limit (413 above it), from the route table.
+    bodyLimit: BODY_LIMIT_BYTES,
     frameworkErrors: (err, _req, reply) => {
       const what =
         err.code === 'FST_ERR_MAX_PARAM_LENGTH'
@@ -127,10 +129,9 @@ function gatewayRoutes(opts: GatewayOptions): Routes {
         },
         'command accepted',
       );
+      // A resend (duplicate: true) answers the original status: 201 again where the verb creates.
       const created =
-        !opts.dispatcher.isApplication(cmd.entity, cmd.verb) &&
-        opts.host.verbContract(cmd.entity, cmd.verb)?.creates &&
-        !accepted.duplicate;
+        !opts.dispatcher.isApplication(cmd.entity, cmd.verb) && opts.host.verbContract(cmd.entity, cmd.verb)?.creates;
       return reply.status(created ? 201 : 200).send(accepted);
     },
 

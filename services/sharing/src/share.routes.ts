@@ -76,7 +76,7 @@ export function shareRoutes(deps: ShareRouteDeps): Routes {
       const r = await dispatcher.accept(commandFrom(req, 'share', 'create', undefined, body));
       const s = await started(r.entityId);
       const created: ShareCreated = { share: shareView(s), link: (r.result as { link: ShareCreated['link'] }).link };
-      return reply.status(r.duplicate ? 200 : 201).send(created);
+      return reply.status(201).send(created);
     },
 
     'shares.list': async (req) => {
@@ -136,7 +136,7 @@ export function shareRoutes(deps: ShareRouteDeps): Routes {
       const r = await dispatcher.accept(
         commandFrom(req, 'share', 'invite', req.params.share, parseBody(ParticipantInviteBody, req.body)),
       );
-      return reply.status(r.duplicate ? 200 : 201).send((r.result as { link: unknown }).link);
+      return reply.status(201).send((r.result as { link: unknown }).link);
     },
 
     'participants.grantWrite': participantAct('grantWrite', (b) => ({ ttlMs: parseBody(GrantWriteBody, b).ttl_ms })),

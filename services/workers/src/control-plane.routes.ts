@@ -42,7 +42,7 @@ export function controlPlaneRoutes(deps: ControlPlaneDeps): Routes {
           displayName: body.display_name,
         }),
       );
-      return reply.status(r.duplicate ? 200 : 201).send(laneView(await until('lane', r.entityId, ['provisioning'])));
+      return reply.status(201).send(laneView(await until('lane', r.entityId, ['provisioning'])));
     },
 
     'lanes.list': async (req) => {
@@ -92,7 +92,7 @@ export function controlPlaneRoutes(deps: ControlPlaneDeps): Routes {
         ...(body.title ? { title: body.title } : {}),
       });
       const spawned = await until('terminal', r.entityId, ['spawning']);
-      return reply.status(r.duplicate ? 200 : 201).send(terminalView(spawned));
+      return reply.status(201).send(terminalView(spawned));
     },
 
     'terminals.list': async (req) => {

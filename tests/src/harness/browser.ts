@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page, type Response } from 'playwright-core';
+import { isTetherUrl } from './openapi-checker.ts';
+import { tetherResponses } from './tether-responses.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 
@@ -7,7 +9,7 @@ export const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM))
     throw new Error(`Chromium is not installed at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_BIN)`);
-  return chromium.launch({
+  const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
       '--headless',
@@ -20,4 +22,22 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+  // What a page fetches from tether is checked against /openapi.json too, like the tests' own fetch.
+  const newPage = browser.newPage.bind(browser);
+  browser.newPage = async (options) => checkingResponses(await newPage(options));
+  return browser;
+}
+
+/** Judges each response from tether that the page gets; a violation is in the file's tally, which fails the file. */
+function checkingResponses(page: Page): Page {
+  const judge = async (r: Response) => {
+    if (!isTetherUrl(r.url())) return;
+    const contentType = r.headers()['content-type'] ?? '';
+    // A page closed before the body arrived has nothing left to judge.
+    const body = tetherResponses.wantsBody(contentType) ? await r.json().catch(() => undefined) : undefined;
+    if (body === undefined && tetherResponses.wantsBody(contentType)) return;
+    tetherResponses.judge({ method: r.request().method(), url: r.url(), status: r.status(), contentType, body });
+  };
+  page.on('response', (r) => tetherResponses.track(judge(r)));
+  return page;
 }

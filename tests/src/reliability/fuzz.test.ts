@@ -241,7 +241,7 @@ function judgeCommand(
     if (!app && r.entity !== entity) return fail(`reply for entity ${r.entity}, sent to ${entity}`);
     if (!app && req.entityId && r.entityId !== req.entityId)
       return fail(`reply entityId ${r.entityId}, sent ${req.entityId}`);
-    if (status !== undefined && status !== (!app && v.creates && !r.duplicate ? 201 : 200))
+    if (status !== undefined && status !== (!app && v.creates ? 201 : 200))
       return fail(`status ${status} for an accepted ${verb}`);
     tally.touched.add(`${r.entity}:${r.entityId}`);
     if (r.duplicate) tally.duplicates++;
