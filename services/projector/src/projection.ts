@@ -160,6 +160,6 @@ export class ProjectionRunner<T> {
 export async function readModelContents(store: KeyValueStore, bucket: string): Promise<Record<string, unknown>> {
   const kv = await store.kv(bucket);
   const out: Record<string, unknown> = {};
-  for (const key of (await kv.keys()).sort()) out[key] = (await kv.get(key))?.value;
+  for (const e of await kv.entries()) out[e.key] = e.value;
   return out;
 }

@@ -16,6 +16,7 @@ export * from './actor/lru.ts';
 export * from './files.ts';
 export * from './reactors/reactor-runner.ts';
 export * from './reactors/process-manager.ts';
+export * from './reactors/effect-outcome.ts';
 export * from './processes/index.ts';
 export * from './http/http-commands.ts';
 export * from './capability.ts';

@@ -15,11 +15,7 @@ export async function listActors(
   where: (a: SavedActor) => boolean = () => true,
 ): Promise<SavedActor[]> {
   const kv = await store.kv(ACTORS_BUCKET);
-  const prefix = entity ? `${entity}.` : '';
-  const out: SavedActor[] = [];
-  for (const key of (await kv.keys()).filter((k) => k.startsWith(prefix)).sort()) {
-    const doc = (await kv.get<ProjectedDoc<SavedActor>>(key))?.value.value;
-    if (doc && where(doc)) out.push(doc);
-  }
-  return out;
+  // entries(): each key once, even when the projection rewrites one while the list is read.
+  const docs = await kv.entries<ProjectedDoc<SavedActor>>(entity ? `${entity}.` : '');
+  return docs.map((d) => d.value.value).filter(where);
 }

@@ -3,6 +3,7 @@ import { isLiveShare, type ShareContext } from '@tether/machines';
 import { listActorsOf, readActor, type ActorOf } from '@tether/projector';
 import {
   ProcessManager,
+  outcomeOf,
   type ActorHost,
   type EventStore,
   type Logger,
@@ -97,19 +98,17 @@ export class ShareRunner {
     }
     if (this.starting.has(id) || this.processes.has(id)) return;
     this.starting.add(id);
-    void this.processes
-      .start(id, ctx.backend, ctx.terminalId, ctx.access)
-      .then(async ({ pid, links }) => {
+    // Only a worker that could not start is `failed`: a `started` report that cannot be sent is logged, not turned into one.
+    void outcomeOf(() => this.processes.start(id, ctx.backend, ctx.terminalId, ctx.access))
+      .then(async (started) => {
+        if (!started.ok) return this.pm.report(e.event, 'share', 'failed', id, { reason: started.reason });
         // Revoked while the worker started: the end handler found nothing to stop, so stop it here.
         if ((await this.host.state('share', id))?.value === 'ended') return this.processes.stop(id);
         return this.pm.report(e.event, 'share', 'started', id, {
-          workerPid: pid,
-          sealedLinks: this.secrets.seal(links),
+          workerPid: started.value.pid,
+          sealedLinks: this.secrets.seal(started.value.links),
         });
       })
-      .catch((err) =>
-        this.pm.report(e.event, 'share', 'failed', id, { reason: (err as Error).message.slice(0, 1_000) }),
-      )
       .catch((err) => this.pm.log.error({ shareId: id, err: String(err) }, 'share start not recorded'))
       .finally(() => this.starting.delete(id));
   }
@@ -145,14 +144,12 @@ export class ShareRunner {
               reason: 'tether restarted',
             });
         }
-        try {
-          await this.relays.open(a);
-          if (a.value === 'starting') await this.pm.report(cause('started'), 'share', 'started', a.entityId, {});
-        } catch (err) {
+        const relayed = await outcomeOf(() => this.relays.open(a));
+        if (!relayed.ok)
           await this.pm.report(cause('relay'), 'share', 'failed', a.entityId, {
-            reason: `native relay could not resume after a restart: ${(err as Error).message}`,
+            reason: `native relay could not resume after a restart: ${relayed.reason}`,
           });
-        }
+        else if (a.value === 'starting') await this.pm.report(cause('started'), 'share', 'started', a.entityId, {});
         continue;
       }
       await this.processes.stop(a.entityId);

@@ -151,6 +151,29 @@ export function eventStoreConformance(name: string, fixture: () => Promise<Store
       );
     });
 
+    it('long reads (hundreds of events, interleaved) return every match in order', async () => {
+      const { store } = await fixture();
+      const start = await store.lastStreamSeq();
+      const [a, b] = [uid('la'), uid('lb')];
+      const last = { [a]: 0, [b]: 0 };
+      const seqs: Record<string, number[]> = { [a]: [], [b]: [] };
+      for (let i = 1; i <= 300; i++) {
+        const id = i % 3 === 0 ? b : a;
+        const { streamSeq } = await store.append(event('lease', id, seqs[id]!.length + 1), {
+          expectedLastSeq: last[id]!,
+          msgId: uid('m'),
+        });
+        last[id] = streamSeq;
+        seqs[id]!.push(streamSeq);
+      }
+      expect((await store.readEntity('lease', a)).map((e) => e.streamSeq)).toEqual(seqs[a]);
+      expect((await store.readEntity('lease', a, seqs[a]![49])).map((e) => e.streamSeq)).toEqual(seqs[a]!.slice(50));
+      const filtered = await collect(store.readAll({ afterStreamSeq: start, filter: `tether.evt.lease.${b}` }));
+      expect(filtered.map((e) => e.streamSeq)).toEqual(seqs[b]);
+      const all = await collect(store.readAll({ afterStreamSeq: start }));
+      expect(all.map((e) => e.streamSeq)).toEqual(Array.from({ length: 300 }, (_, i) => start + i + 1));
+    });
+
     it('follows new events until aborted', async () => {
       const { store } = await fixture();
       const id = uid('f');
@@ -234,6 +257,14 @@ export function eventStoreConformance(name: string, fixture: () => Promise<Store
       expect((await kv.get('a'))?.value).toEqual({ n: 2 });
       await kv.put('b.c', { n: 9 });
       expect((await kv.keys()).sort()).toEqual(['a', 'b.c']);
+      const listed = async (prefix?: string) => (await kv.entries(prefix)).map((e) => [e.key, e.value, e.revision]);
+      expect(await listed()).toEqual([
+        ['a', { n: 2 }, r2],
+        ['b.c', { n: 9 }, (await kv.get('b.c'))?.revision],
+      ]);
+      expect((await listed('b.')).map(([k]) => k)).toEqual(['b.c']);
+      expect((await listed('a')).map(([k]) => k)).toEqual(['a']);
+      expect(await listed('zz.')).toEqual([]);
 
       const ac = new AbortController();
       const changes: KvChange[] = [];
@@ -256,6 +287,7 @@ export function eventStoreConformance(name: string, fixture: () => Promise<Store
       await watching;
       expect(await kv.get('b.c')).toBeUndefined();
       expect(await kv.keys()).toEqual(['a']);
+      expect((await kv.entries()).map((e) => e.key)).toEqual(['a']);
       await store.destroyKv(kv.name);
       expect(await (await store.kv(kv.name)).keys()).toEqual([]);
     });

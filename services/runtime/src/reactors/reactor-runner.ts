@@ -9,6 +9,7 @@ import {
 import type { Intent, Reactor } from '@tether/machines';
 import type { Logger } from '../logger.ts';
 import type { EventStore, Subscription } from '../store/port.ts';
+import { retryTransient } from './effect-outcome.ts';
 
 export type Send = (cmd: Command) => Promise<CommandAccepted>;
 
@@ -22,7 +23,7 @@ const MOVED_ON = new Set(['NOT_ALLOWED', 'NOT_FOUND', 'ALREADY_EXISTS']);
  * Sends the command `intent` calls for on behalf of worker `name`, caused by `cause` (a persisted event,
  * or a worker's own observation with a stable id): the command id derives from both, so repeating the
  * cause repeats nothing. A rejection that means the world moved on is logged and swallowed;
- * unavailability throws so the event is redelivered.
+ * unavailability is tried again for a moment (same id), then throws so the event is redelivered.
  */
 export async function report(
   name: string,
@@ -37,16 +38,18 @@ export async function report(
     .digest('hex')
     .slice(0, 40);
   try {
-    return await send({
-      id,
-      entity,
-      verb,
-      entityId,
-      data,
-      actor: { kind: 'system', id: `worker:${name}` },
-      correlationId: cause.correlationId,
-      causationId: cause.id,
-    });
+    return await retryTransient(() =>
+      send({
+        id,
+        entity,
+        verb,
+        entityId,
+        data,
+        actor: { kind: 'system', id: `worker:${name}` },
+        correlationId: cause.correlationId,
+        causationId: cause.id,
+      }),
+    );
   } catch (err) {
     if (err instanceof TetherError && MOVED_ON.has(err.code)) {
       const why = { correlationId: cause.correlationId, entity, verb, entityId, code: err.code, msg: err.message };

@@ -4,6 +4,7 @@ import type { LaneContext } from '@tether/machines';
 import { listActorsOf } from '@tether/projector';
 import {
   ProcessManager,
+  outcomeOf,
   type EventStore,
   type Logger,
   type SavedActor,
@@ -57,24 +58,26 @@ export class LaneWorker {
 
   private async handle(e: StoredEvent): Promise<void> {
     const laneId = e.event.entityId;
-    if (e.event.type === 'lane.create') {
-      const data = e.event.data as Pick<LaneContext, 'workspaceId'>;
-      try {
-        const ws = this.workspaces.get(data.workspaceId);
-        const path = this.workspaces.worktreePath(ws.id, laneId);
-        await git.addWorktree(ws.repo, path, laneBranch(laneId));
-        await this.pm.report(e.event, 'lane', 'provisioned', laneId, {
-          worktreePath: path,
-          branch: laneBranch(laneId),
-        });
-      } catch (err) {
-        await this.pm.report(e.event, 'lane', 'provisionFailed', laneId, {
-          reason: (err as Error).message.slice(0, 1_000),
-        });
-      }
-    } else if (e.event.type === 'lane.cleanup') {
-      await this.cleanup(e, laneId);
-    }
+    if (e.event.type === 'lane.create') await this.provision(e, laneId);
+    else if (e.event.type === 'lane.cleanup') await this.cleanup(e, laneId);
+  }
+
+  /**
+   * The worktree, then the report of how that went: only a worktree that could not be made is
+   * provisionFailed. A report that cannot be sent throws, the event comes again, and the worktree
+   * (idempotent) is found and reported provisioned.
+   */
+  private async provision(e: StoredEvent, laneId: string): Promise<void> {
+    const { workspaceId } = e.event.data as Pick<LaneContext, 'workspaceId'>;
+    const branch = laneBranch(laneId);
+    const made = await outcomeOf(async () => {
+      const ws = this.workspaces.get(workspaceId);
+      const path = this.workspaces.worktreePath(ws.id, laneId);
+      await git.addWorktree(ws.repo, path, branch);
+      return path;
+    });
+    if (made.ok) await this.pm.report(e.event, 'lane', 'provisioned', laneId, { worktreePath: made.value, branch });
+    else await this.pm.report(e.event, 'lane', 'provisionFailed', laneId, { reason: made.reason });
   }
 
   /** The cascade (pure, see laneCleanup) first, then the worktree goes and the lane reports how it went. */
@@ -88,16 +91,13 @@ export class LaneWorker {
     for (const intent of laneCleanup.react(e.event, members))
       await this.pm.report(e.event, intent.entity, intent.verb, intent.entityId, intent.data);
     const ctx = lane?.context;
-    try {
+    const removed = await outcomeOf(async () => {
       const workspaceId = ctx?.workspaceId ?? (e.event.data as { workspaceId?: string }).workspaceId;
       if (ctx?.worktreePath && workspaceId)
         await git.removeWorktree(this.workspaces.get(workspaceId).repo, ctx.worktreePath);
-      await this.pm.report(e.event, 'lane', 'cleaned', laneId);
-    } catch (err) {
-      await this.pm.report(e.event, 'lane', 'cleanupFailed', laneId, {
-        reason: (err as Error).message.slice(0, 1_000),
-      });
-    }
+    });
+    if (removed.ok) await this.pm.report(e.event, 'lane', 'cleaned', laneId);
+    else await this.pm.report(e.event, 'lane', 'cleanupFailed', laneId, { reason: removed.reason });
   }
 
   /** A live lane whose worktree is gone is marked, not silently dropped. */

@@ -4,6 +4,7 @@ import { subjects, type StoredEvent } from '@tether/contracts';
 import { listActorsOf, readActor } from '@tether/projector';
 import {
   ProcessManager,
+  outcomeOf,
   processesMarked,
   terminate,
   type ActorHost,
@@ -120,8 +121,9 @@ export class TerminalWorker {
     if (e.event.type === 'terminal.close') return this.kill(id);
   }
 
+  /** The shell in tmux, then the report: only a shell that could not be started is spawnFailed (see outcomeOf). */
   private async spawn(e: StoredEvent, id: string, data: { laneId: string; sessionId: string }): Promise<void> {
-    try {
+    const started = await outcomeOf(async () => {
       const cwd = (await readActor(this.host, 'lane', data.laneId))?.context.worktreePath;
       if (!cwd) throw new Error(`lane ${data.laneId} has no worktree`);
       if (!(await this.tmux.hasSession(id))) {
@@ -136,13 +138,10 @@ export class TerminalWorker {
       }
       this.attach(id, data.sessionId, false);
       await this.tmux.pipeOutput(id, this.logFile(id));
-      await this.pm.report(e.event, 'terminal', 'started', id, {
-        tmuxSession: id,
-        panePid: await this.tmux.panePid(id),
-      });
-    } catch (err) {
-      await this.pm.report(e.event, 'terminal', 'spawnFailed', id, { reason: (err as Error).message.slice(0, 1_000) });
-    }
+      return { tmuxSession: id, panePid: await this.tmux.panePid(id) };
+    });
+    if (started.ok) await this.pm.report(e.event, 'terminal', 'started', id, started.value);
+    else await this.pm.report(e.event, 'terminal', 'spawnFailed', id, { reason: started.reason });
   }
 
   /** Relays a running terminal: output and scrollback to viewers, the writer's input to the pane. */
@@ -278,10 +277,11 @@ export class TerminalWorker {
         this.statusWaits.set(id, waited + 1);
         continue;
       }
-      this.statusWaits.delete(id);
-      this.detach(id);
+      // Reported before the relay goes: a report that cannot be sent now is sent again on the next tick.
       const cause = { id: `exit-${id}`, correlationId: `terminal-${id}` };
       await this.pm.report(cause, 'terminal', 'exited', id, { code, signal });
+      this.statusWaits.delete(id);
+      this.detach(id);
       await this.tmux.killSession(id);
     }
   }

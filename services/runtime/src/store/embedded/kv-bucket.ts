@@ -78,6 +78,13 @@ export class EmbeddedKv implements KvBucket {
     return this.live().map((r) => r.key);
   }
 
+  async entries<T = unknown>(prefix = ''): Promise<KvEntry<T>[]> {
+    return this.live()
+      .filter((r) => r.key.startsWith(prefix))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .map((r) => ({ key: r.key, value: structuredClone(r.value) as T, revision: r.rev }));
+  }
+
   async *watch<T = unknown>(opts: { signal: AbortSignal; initial?: boolean }): AsyncIterable<KvChange<T>> {
     const signal = AbortSignal.any([opts.signal, this.ended.signal, this.ctx.closing]);
     const queue: KvChange[] = [];

@@ -7,9 +7,13 @@ import {
   type KvBucket,
   type KvBucketOptions,
   type KvChange,
+  type KvEntry,
 } from '../ports/key-value.ts';
 import type { JetStreamConnection } from './connection.ts';
 import { isStreamNotFound, isWrongLastSequence, toStoreError } from './errors.ts';
+
+/** Gets in flight at once when a list reads its entries. */
+const GET_BATCH = 64;
 
 /** NATS KV buckets (a stream KV_<bucket> each), opened once per store and cached. */
 export class JetStreamKeyValue implements KeyValueStore {
@@ -98,10 +102,36 @@ class JetStreamKv implements KvBucket {
     await this.conn.guarded('kv delete', () => this.kv.delete(key));
   }
   async keys() {
-    // A Set: in a cluster the lister's ordered consumer may be reset and hand a key over twice.
-    const out = new Set<string>();
-    for await (const k of await this.conn.guarded('kv keys', () => this.kv.keys())) out.add(k);
-    return [...out];
+    return (await this.entries()).map((e) => e.key);
+  }
+  async entries<T>(prefix = ''): Promise<KvEntry<T>[]> {
+    const keys = await this.keysUnder(prefix);
+    const out: KvEntry<T>[] = [];
+    // Gets in parallel, a batch at a time: a list of 1,000 actors is 1,000 gets.
+    for (let i = 0; i < keys.length; i += GET_BATCH) {
+      for (const e of await Promise.all(keys.slice(i, i + GET_BATCH).map((k) => this.get<T>(k)))) if (e) out.push(e);
+    }
+    return out;
+  }
+
+  /**
+   * The keys under `prefix`, sorted, from the stream's subject map (deleted keys too: their marker is a
+   * message; `get` drops them). Not kv.keys(): that one is an ephemeral consumer, which nats-server 2.9
+   * places on any replica, a dead one included (with one node of three killed, a third of the listings
+   * timed out), and it hands over a key that is written again mid-listing twice. The map comes from the
+   * stream leader, which a lost node only makes wait for an election, and names each subject once.
+   */
+  private async keysUnder(prefix: string): Promise<string[]> {
+    const base = `$KV.${this.name}.`;
+    // A prefix of whole tokens narrows the map on the server; any other is filtered here.
+    const subjects_filter = `${base}${prefix.endsWith('.') ? prefix : ''}>`;
+    const info = await this.conn.guarded('kv keys', () =>
+      this.conn.jsm.streams.info(`KV_${this.name}`, { subjects_filter }),
+    );
+    return Object.keys(info.state.subjects ?? {})
+      .map((subject) => subject.slice(base.length))
+      .filter((key) => key.startsWith(prefix))
+      .sort();
   }
   async *watch<T>(opts: { signal: AbortSignal; initial?: boolean }): AsyncIterable<KvChange<T>> {
     const it = await this.conn.guarded('kv watch', () =>

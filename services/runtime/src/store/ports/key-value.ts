@@ -34,7 +34,13 @@ export interface KvBucket {
   /** Compare-and-set. @throws KvRevisionError when the key's revision is not `revision`. */
   update(key: string, value: unknown, revision: number): Promise<number>;
   delete(key: string): Promise<void>;
+  /** Every key with a value, each once. */
   keys(): Promise<string[]>;
+  /**
+   * Every entry whose key starts with `prefix`, each key once, ordered by key: what lists read. Keys
+   * written during the call may or may not be in it, but none is in it twice.
+   */
+  entries<T = unknown>(prefix?: string): Promise<KvEntry<T>[]>;
   /** Current values first (when `initial`), then every change, until the signal aborts. */
   watch<T = unknown>(opts: { signal: AbortSignal; initial?: boolean }): AsyncIterable<KvChange<T>>;
 }
