@@ -292,6 +292,19 @@ export function eventStoreConformance(name: string, fixture: () => Promise<Store
       expect(await (await store.kv(kv.name)).keys()).toEqual([]);
     });
 
+    it('KV with a TTL: a value reads as absent once it is older than the TTL', async () => {
+      const { store } = await fixture();
+      const name = uid('tether_ttl').replace(/[^A-Za-z0-9_-]/g, '_');
+      const kv = await store.kv(name, { ttlMs: 1_000 });
+      await kv.put('k', { n: 1 });
+      expect((await kv.get('k'))?.value).toEqual({ n: 1 });
+      await until(async () => (await kv.get('k')) === undefined, 10_000);
+      expect(await kv.keys()).toEqual([]);
+      await kv.put('k2', { n: 2 }); // a bucket opened again keeps its TTL; a fresh value is there
+      expect((await (await store.kv(name, { ttlMs: 1_000 })).get('k2'))?.value).toEqual({ n: 2 });
+      await store.destroyKv(name);
+    });
+
     it('store errors are typed', async () => {
       const { store } = await fixture();
       await expect(
