@@ -65,7 +65,7 @@ export class JetStreamSubscriptions implements DurableSubscriptions {
         current?.stop();
       }
     })();
-    // Supervised: if the consumer vanishes (a rebuild elsewhere), the server restarts or the iterator fails, pull again.
+    // Supervised: if the consumer vanishes, the server restarts or the iterator fails, pull again.
     const done = (async () => {
       while (!stopped && !nc.isClosed()) {
         try {
@@ -79,10 +79,12 @@ export class JetStreamSubscriptions implements DurableSubscriptions {
           }
           if (!pullAgainNow) await new Promise((r) => setTimeout(r, RESTART_EVERY_MS));
           pullAgainNow = false;
-        } catch {
+        } catch (err) {
           if (stopped || nc.isClosed()) break;
           await new Promise((r) => setTimeout(r, RESTART_EVERY_MS));
-          await this.ensureConsumer(cfg).catch(() => undefined);
+          // Only a consumer that is gone is made again (a rebuild elsewhere deleted it); while a restarted
+          // server still recovers its consumers, a create could start one afresh beside the old position.
+          if (isConsumerNotFound(err)) await this.ensureConsumer(cfg).catch(() => undefined);
         }
       }
       // Closed under it (a crash in tests, the end of the process): nothing can be acked any more.
