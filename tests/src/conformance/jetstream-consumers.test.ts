@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { STREAM_EVENTS } from '@tether/contracts';
-import { JetStreamEventStore } from '@tether/runtime';
+import { JetStreamEventStore, failOnDisconnect } from '@tether/runtime';
+import { connect } from '@nats-io/transport-node';
 import { eventually, uid, useNats } from '../harness/index.ts';
 import { event } from './event-store.conformance.ts';
 
@@ -119,6 +120,30 @@ describe('JetStream durable subscriptions across processes', () => {
     const { config } = await jsm.consumers.info(STREAM_EVENTS, name);
     expect(config).toMatchObject({ ack_wait: 2_000_000_000, max_ack_pending: 1 });
     expect(config.filter_subject ?? '').toBe('');
+  });
+});
+
+describe('a request in flight when the NATS connection drops', () => {
+  it('fails at once instead of waiting out its timeout', async () => {
+    const nc = await connect({ servers: ctx.nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    const silent = await connect({ servers: ctx.nats.url });
+    silent.subscribe('tether.test.silent', { callback: () => undefined }); // takes requests, answers none
+    await silent.flush();
+    try {
+      const request = nc.request('tether.test.silent', '', { timeout: 30_000 });
+      const outcome = failOnDisconnect(nc, request, () => new Error('dropped')).then(
+        () => 'answered',
+        (err: Error) => err.message,
+      );
+      const t0 = Date.now();
+      await ctx.nats.stop();
+      expect(await outcome).toBe('dropped');
+      expect(Date.now() - t0).toBeLessThan(5_000); // the request's own timeout is 30 s
+    } finally {
+      await ctx.nats.restart();
+      await silent.close();
+      await nc.close();
+    }
   });
 });
 
