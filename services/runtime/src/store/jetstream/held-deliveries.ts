@@ -76,6 +76,11 @@ export class HeldDeliveries {
     this.release();
   }
 
+  /** The consumer was made anew: what was acked on the old one counts for nothing on the new one. */
+  forgetAcked(): void {
+    this.acked.clear();
+  }
+
   /** Resolves once fewer than `max` handlers run. */
   async whenFewerThan(max: number): Promise<void> {
     while (this.held.size >= max) await new Promise<void>((r) => this.freed.push(r));

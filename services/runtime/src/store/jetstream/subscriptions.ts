@@ -55,6 +55,7 @@ export class JetStreamSubscriptions implements DurableSubscriptions {
     let stopped = false;
     let current: ConsumerMessages | undefined;
     let pullAgainNow = false;
+    let createdAt: string | undefined;
     // After a reconnect the pull starts anew at once (the library's own reset may wait up to 30 s).
     const statuses = nc.status() as AsyncIterable<Status> & { stop(): void };
     void (async () => {
@@ -70,6 +71,10 @@ export class JetStreamSubscriptions implements DurableSubscriptions {
       while (!stopped && !nc.isClosed()) {
         try {
           const consumer = await js.consumers.get(STREAM_EVENTS, name);
+          // Made anew meanwhile (a rebuild elsewhere): it delivers everything again, and must not be told "done".
+          const { created } = await consumer.info(true);
+          if (createdAt !== undefined && created !== createdAt) held.forgetAcked();
+          createdAt = created;
           const messages = await consumer.consume({ max_messages: maxInFlight, abort_on_missing_resource: true });
           current = messages;
           if (stopped) messages.stop();
