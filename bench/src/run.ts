@@ -20,6 +20,7 @@ import { echoRoundTrips } from './echo.ts';
 import { leaseEvent } from './envelope.ts';
 import { createRawStream, measureRawPublishes } from './raw.ts';
 import { measureReplay } from './replay.ts';
+import { benchResumeAlone, measureResume } from './resume.ts';
 import { TARGETS, formatTable, writeResults, type Results } from './report.ts';
 import { log } from './timing.ts';
 
@@ -145,6 +146,8 @@ async function main() {
     const sharing = await measureSharing(nats.url);
     // 10. The CLI's start-up: `tether --help` and `tether lane list` against a bare node.
     const cli = await measureCli(nats.url);
+    // 11. Effects after a kill -9 of tether and a nats-server restart (its own nats-server: it is restarted).
+    const resume = await measureResume();
 
     // 7c. Tether's in-process work per command, no I/O.
     log('in-process cost of one command');
@@ -194,6 +197,7 @@ async function main() {
       ...policy,
       ...sharing,
       ...cli,
+      ...resume,
       targets: TARGETS,
       rawPublishRuns: rawRuns.map((r) => Math.round(r.awaitedPerSec)),
       rawPipelinedRuns: rawRuns.map((r) => Math.round(r.pipelinedPerSec)),
@@ -225,8 +229,9 @@ async function main() {
 const exitsWithin = (p: Promise<unknown>, ms: number) =>
   Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
 
-// `npm run bench:cli` runs the CLI section alone.
-(process.argv[2] === 'cli' ? benchCliAlone() : main()).then(
+// `npm run bench:cli` and `npm run bench:resume` run one section alone.
+const parts: Record<string, () => Promise<void>> = { cli: benchCliAlone, resume: benchResumeAlone };
+(parts[process.argv[2] ?? ''] ?? main)().then(
   () => process.exit(0),
   (err) => {
     process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -39,10 +39,15 @@ function appendOnlyStream(name: string, subject: string, replicas = 1, duplicate
   };
 }
 
+/**
+ * A durable pull consumer on TETHER_EVENTS. A filter of the whole stream is left out: nats-server
+ * before 2.9.15 counts the pending events of a wildcard-filtered consumer anew on every info
+ * request (measured: 100 ms each at 200k events over 100k subjects, 1 ms without the filter).
+ */
 export function durableConsumerConfig(name: string, filter: string, ackWaitMs: number, maxAckPending: number) {
   return {
     durable_name: name,
-    filter_subject: filter,
+    ...(filter === subjects.allEvents ? {} : { filter_subject: filter }),
     ack_policy: 'explicit' as const,
     deliver_policy: 'all' as const,
     ack_wait: ms(ackWaitMs),

@@ -96,8 +96,14 @@ export class ProjectionRunner<T> {
     if (!key) return;
     const bucket = this.bucket ?? (await this.store.kv(this.projection.bucket));
     for (;;) {
-      const cur = this.docs.get(key) ?? (await bucket.get<ProjectedDoc<T>>(key));
-      if (cur && cur.value.lastSeq >= e.streamSeq) return;
+      const cached = this.docs.get(key);
+      const cur = cached ?? (await bucket.get<ProjectedDoc<T>>(key));
+      if (cur && cur.value.lastSeq >= e.streamSeq) {
+        // Applied already, unless the cache outlived the bucket (rebuilt by another process): ask the bucket.
+        if (!cached) return;
+        this.docs.delete(key);
+        continue;
+      }
       try {
         const next = this.projection.apply(cur?.value.value, e);
         if (next === undefined) {

@@ -4,3 +4,4 @@ export * from './tether-process.ts';
 export * from './control-plane.ts';
 export * from './browser.ts';
 export * from './share-viewer.ts';
+export * from './lanes-in-flight.ts';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ACTORS_BUCKET } from '@tether/contracts';
 import { registry } from '@tether/machines';
 import { ActorHost, TimerService, toRejection, type ProjectedDoc, type SavedActor } from '@tether/runtime';
-import { ProjectionRunner, actorsProjection, readModelContents } from '@tether/projector';
+import { ProjectionRunner, actorsProjection, consumerName, readModelContents } from '@tether/projector';
 import { cmd, eventually, uid, useNats } from '../harness/index.ts';
 
 const ctx = useNats();
@@ -38,6 +38,26 @@ describe('projection runner', () => {
 
     await runner.rebuild();
     expect(await readModelContents(ctx.store, ACTORS_BUCKET)).toEqual(before);
+    await runner.stop();
+  });
+
+  it('a running runner replays into a read model another process rebuilt, though its cache says applied', async () => {
+    const host = new ActorHost({ store: ctx.store, registry });
+    const runner = new ProjectionRunner(ctx.store, actorsProjection(registry));
+    await runner.start();
+    const id = uid('rb');
+    await host.execute(cmd('lease', 'create', id, { holder: 'ann', ttlMs: 600_000 }));
+    await host.execute(cmd('lease', 'renew', id));
+    await runner.waitCaughtUp();
+    const before = await readModelContents(ctx.store, ACTORS_BUCKET);
+    // What `tether projections rebuild` does from another process: the consumer and the bucket go.
+    await ctx.store.deleteSubscription(consumerName('actors'));
+    await ctx.store.destroyKv(ACTORS_BUCKET);
+    // The running one makes the consumer again and replays every event with its cache still warm.
+    await eventually(
+      () => readModelContents(ctx.store, ACTORS_BUCKET),
+      (now) => JSON.stringify(now) === JSON.stringify(before),
+    );
     await runner.stop();
   });
 

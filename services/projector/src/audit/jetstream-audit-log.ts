@@ -11,6 +11,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import {
   LruMap,
   ensureStream,
+  failOnDisconnect,
   getStreamMessage,
   isWrongLastSequence,
   storeErrorsOf,
@@ -43,6 +44,7 @@ export class JetStreamAuditLog implements AuditLog {
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
+    private readonly nc: NatsConnection,
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
   ) {}
@@ -56,7 +58,7 @@ export class JetStreamAuditLog implements AuditLog {
     return auditErrorsOf('open', async () => {
       const jsm = await jetstreamManager(nc, { timeout });
       await ensureStream(jsm, auditStreamConfig(opts));
-      return new JetStreamAuditLog(jetstream(nc, { timeout }), jsm);
+      return new JetStreamAuditLog(nc, jetstream(nc, { timeout }), jsm);
     });
   }
 
@@ -78,10 +80,11 @@ export class JetStreamAuditLog implements AuditLog {
       if (earlier?.eventId === entry.eventId) return earlier;
       const record = sealRecord(entry, tail.seq + 1, tail.hash);
       try {
-        const ack = await this.js.publish(subject, encoder.encode(JSON.stringify(record)), {
+        const publish = this.js.publish(subject, encoder.encode(JSON.stringify(record)), {
           msgID: entry.eventId,
           expect: { lastSequence: tail.seq },
         });
+        const ack = await failOnDisconnect(this.nc, publish, () => dropped('append'));
         if (ack.duplicate) {
           const original = await this.get(ack.seq);
           if (!original)
@@ -195,7 +198,8 @@ export class JetStreamAuditLog implements AuditLog {
   }
 
   private getMsg(query: { seq: number } | { last_by_subj: string }) {
-    return auditErrorsOf('read', () => getStreamMessage(this.jsm, STREAM_AUDIT, query));
+    const get = () => getStreamMessage(this.jsm, STREAM_AUDIT, query);
+    return auditErrorsOf('read', () => failOnDisconnect(this.nc, get(), () => dropped('read')));
   }
 
   /**
@@ -204,13 +208,13 @@ export class JetStreamAuditLog implements AuditLog {
    */
   private async *range(from: number, to: number, filter: string = auditSubjects.all): AsyncIterable<Raw> {
     if (to < from) return;
-    const consumer = await auditErrorsOf('read', () =>
+    const ordered = () =>
       this.js.consumers.get(STREAM_AUDIT, {
         filter_subjects: filter,
         deliver_policy: DeliverPolicy.StartSequence,
         opt_start_seq: from,
-      }),
-    );
+      });
+    const consumer = await auditErrorsOf('read', () => failOnDisconnect(this.nc, ordered(), () => dropped('read')));
     const messages = await consumer.consume({ max_messages: 512 });
     try {
       for await (const m of messages) {
@@ -242,3 +246,7 @@ function decode(data: Uint8Array): unknown {
 const AUDIT_STREAM = 'audit stream';
 
 const auditErrorsOf = <T>(what: string, fn: () => Promise<T>) => storeErrorsOf(fn, what, AUDIT_STREAM);
+
+/** A request the connection dropped under: its answer will not come, so it fails at once. */
+const dropped = (what: string) =>
+  new TetherError('UNAVAILABLE', `${AUDIT_STREAM} unavailable (${what}): the NATS connection dropped; retry shortly`);

@@ -15,6 +15,8 @@ export class ProcessManager {
   ) {}
 
   subscribe(store: EventStore, filter: string, handle: (e: StoredEvent) => Promise<void>): Promise<Subscription> {
+    // An effect may take up to 2 minutes (a worktree of a big repo); a crashed process's events still
+    // move on within seconds (the store's lease, see JetStreamSubscriptions).
     return store.subscribe(`pm_${this.name}`, { filter, ackWaitMs: 120_000 }, handle);
   }
 

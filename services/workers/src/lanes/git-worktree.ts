@@ -17,7 +17,9 @@ export const git = {
         .exitCode === 0;
     const args = hasBranch ? ['worktree', 'add', path, branch] : ['worktree', 'add', '-b', branch, path];
     const r = await execa('git', ['-C', repo, ...args], { reject: false });
-    if (r.exitCode !== 0) throw new Error(`git worktree add failed: ${r.stderr.trim()}`);
+    // Made meanwhile by the same event's earlier delivery (a git left running by a killed tether): done.
+    if (r.exitCode !== 0 && !(await this.isWorktree(repo, path)))
+      throw new Error(`git worktree add failed: ${r.stderr.trim()}`);
   },
 
   /** Removes the worktree (forced: a lane's leftovers are the lane's) and prunes what vanished by hand. */

@@ -2,6 +2,7 @@ import { TetherError } from '@tether/contracts';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
+import { failOnDisconnect } from './disconnects.ts';
 import { storeErrorsOf } from './errors.ts';
 
 /** Connects to NATS; reconnects forever, so a restarted server is picked up. */
@@ -27,13 +28,12 @@ export async function connectNats(url: string, name = 'tether'): Promise<NatsCon
 
 /**
  * The JetStream clients of one store over one NATS connection, and what the surfaces share: whether
- * the connection is up (calls fail fast while it is down) and the appends awaiting their ack.
+ * the connection is up (calls fail fast while it is down), and requests in flight failed at once
+ * when it drops (see failOnDisconnect).
  */
 export class JetStreamConnection {
   /** False between a disconnect and the reconnect: calls then fail fast instead of waiting out a timeout. */
   private connected = true;
-  /** Appends awaiting their ack; a disconnect fails them at once (the caller resends with the same id). */
-  private readonly inflight = new Set<(err: Error) => void>();
 
   private constructor(
     readonly nc: NatsConnection,
@@ -48,14 +48,16 @@ export class JetStreamConnection {
     return new JetStreamConnection(nc, jetstream(nc, { timeout: timeoutMs }), jsm);
   }
 
-  /** Runs one request against the server: fails fast while disconnected, maps failures to typed errors. */
+  /** Runs one request against the server: fails fast while disconnected or when the connection drops, maps failures to typed errors. */
   guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       this.ensureConnected(what);
     } catch (err) {
       return Promise.reject(err);
     }
-    return storeErrorsOf(fn, what);
+    const dropped = () =>
+      new TetherError('UNAVAILABLE', `event store unavailable (${what}): the NATS connection dropped; retry shortly`);
+    return storeErrorsOf(() => failOnDisconnect(this.nc, fn(), dropped), what);
   }
 
   ensureConnected(what: string): void {
@@ -67,30 +69,23 @@ export class JetStreamConnection {
       );
   }
 
-  /** Races `ack` against a disconnect, which fails it at once: the outcome is then unknown. */
-  async untilDisconnect<T>(ack: Promise<T>): Promise<T> {
-    let fail!: (err: Error) => void;
-    const dropped = new Promise<never>((_, reject) => (fail = reject));
-    this.inflight.add(fail);
-    ack.catch(() => undefined); // if the disconnect wins, nobody awaits this one any more
-    try {
-      return await Promise.race([ack, dropped]);
-    } finally {
-      this.inflight.delete(fail);
-    }
+  /** Races an append's `ack` against a disconnect, which fails it at once: the outcome is then unknown. */
+  untilDisconnect<T>(ack: Promise<T>): Promise<T> {
+    return failOnDisconnect(
+      this.nc,
+      ack,
+      () =>
+        new TetherError(
+          'UNAVAILABLE',
+          'the NATS connection dropped while appending; the outcome is unknown: resend with the same command id',
+        ),
+    );
   }
 
   private async trackConnection() {
     for await (const s of this.nc.status()) {
-      if (s.type === 'disconnect' || s.type === 'staleConnection') {
-        this.connected = false;
-        const err = new TetherError(
-          'UNAVAILABLE',
-          'the NATS connection dropped while appending; the outcome is unknown: resend with the same command id',
-        );
-        for (const fail of this.inflight) fail(err);
-        this.inflight.clear();
-      } else if (s.type === 'reconnect') this.connected = true;
+      if (s.type === 'disconnect' || s.type === 'staleConnection') this.connected = false;
+      else if (s.type === 'reconnect') this.connected = true;
     }
   }
 }

@@ -1,4 +1,5 @@
 export { connectNats } from './connection.ts';
+export { failOnDisconnect } from './disconnects.ts';
 export * from './errors.ts';
 export * from './store.ts';
 export * from './streams.ts';

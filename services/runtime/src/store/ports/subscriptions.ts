@@ -19,7 +19,10 @@ export interface DurableSubscriptions {
 
 export interface SubscribeOptions {
   filter?: string;
-  /** How long a delivered event may stay unacknowledged before it is redelivered. */
+  /**
+   * How long a handler may run: past it the call is abandoned and the event delivered again. (A crashed
+   * process's events are delivered again much sooner: the store notices that nobody works on them.)
+   */
   ackWaitMs?: number;
   /** Events in flight to the handler at once; 1 keeps strict order. */
   maxInFlight?: number;
