@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { cliLines } from './cli.ts';
+import { resendLines } from './resend.ts';
 import { resumeLines } from './resume.ts';
 
 export const TARGETS = { commandRatio: 0.8, pipelinedRatio: 0.6, replayRatio: 0.7 } as const;
@@ -116,6 +117,7 @@ export function formatTable(r: Results, b: Breakdown): string {
   }
   out.push(...cliLines(r));
   out.push(...resumeLines(r));
+  out.push(...resendLines(r));
   out.push('', 'where one awaited command goes (µs):');
   const e = b.transport;
   out.push(

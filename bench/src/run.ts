@@ -20,6 +20,7 @@ import { echoRoundTrips } from './echo.ts';
 import { leaseEvent } from './envelope.ts';
 import { createRawStream, measureRawPublishes } from './raw.ts';
 import { measureReplay } from './replay.ts';
+import { benchResendAlone, measureResend } from './resend.ts';
 import { benchResumeAlone, measureResume } from './resume.ts';
 import { TARGETS, formatTable, writeResults, type Results } from './report.ts';
 import { log } from './timing.ts';
@@ -148,6 +149,8 @@ async function main() {
     const cli = await measureCli(nats.url);
     // 11. Effects after a kill -9 of tether and a nats-server restart (its own nats-server: it is restarted).
     const resume = await measureResume();
+    // 12. Resent command ids after a kill -9: the original answer, never a second entity.
+    const resend = await measureResend();
 
     // 7c. Tether's in-process work per command, no I/O.
     log('in-process cost of one command');
@@ -198,6 +201,7 @@ async function main() {
       ...sharing,
       ...cli,
       ...resume,
+      ...resend,
       targets: TARGETS,
       rawPublishRuns: rawRuns.map((r) => Math.round(r.awaitedPerSec)),
       rawPipelinedRuns: rawRuns.map((r) => Math.round(r.pipelinedPerSec)),
@@ -229,8 +233,12 @@ async function main() {
 const exitsWithin = (p: Promise<unknown>, ms: number) =>
   Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
 
-// `npm run bench:cli` and `npm run bench:resume` run one section alone.
-const parts: Record<string, () => Promise<void>> = { cli: benchCliAlone, resume: benchResumeAlone };
+// `npm run bench:cli`, `bench:resume` and `bench:resend` run one section alone.
+const parts: Record<string, () => Promise<void>> = {
+  cli: benchCliAlone,
+  resume: benchResumeAlone,
+  resend: benchResendAlone,
+};
 (parts[process.argv[2] ?? ''] ?? main)().then(
   () => process.exit(0),
   (err) => {
