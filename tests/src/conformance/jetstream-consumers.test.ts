@@ -124,7 +124,7 @@ describe('JetStream durable subscriptions across processes', () => {
 });
 
 describe('a request in flight when the NATS connection drops', () => {
-  it('fails at once instead of waiting out its timeout', async () => {
+  it('fails at once instead of waiting out its timeout, and so does one made while it is down', async () => {
     const nc = await connect({ servers: ctx.nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     const silent = await connect({ servers: ctx.nats.url });
     silent.subscribe('tether.test.silent', { callback: () => undefined }); // takes requests, answers none
@@ -139,6 +139,11 @@ describe('a request in flight when the NATS connection drops', () => {
       await ctx.nats.stop();
       expect(await outcome).toBe('dropped');
       expect(Date.now() - t0).toBeLessThan(5_000); // the request's own timeout is 30 s
+      // And one made while the connection is down fails at once too (it would be answered by nobody).
+      const t1 = Date.now();
+      const whileDown = nc.request('tether.test.silent', '', { timeout: 30_000 });
+      await expect(failOnDisconnect(nc, whileDown, () => new Error('down'))).rejects.toThrow('down');
+      expect(Date.now() - t1).toBeLessThan(1_000);
     } finally {
       await ctx.nats.restart();
       await silent.close();

@@ -1,34 +1,42 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 
-/** Per connection, the requests awaiting an answer; a drop fails them all at once. */
-const waiting = new WeakMap<NatsConnection, Set<() => void>>();
+/** Per connection: whether it is down (between a drop and the reconnect), and the requests awaiting an answer. */
+interface Watch {
+  down: boolean;
+  waiting: Set<() => void>;
+}
+const watches = new WeakMap<NatsConnection, Watch>();
 
-function waitingOn(nc: NatsConnection): Set<() => void> {
-  const set = waiting.get(nc);
-  if (set) return set;
-  const fresh = new Set<() => void>();
-  waiting.set(nc, fresh);
+function watchOf(nc: NatsConnection): Watch {
+  const known = watches.get(nc);
+  if (known) return known;
+  const w: Watch = { down: false, waiting: new Set() };
+  watches.set(nc, w);
   void (async () => {
     for await (const s of nc.status()) {
+      if (s.type === 'reconnect') w.down = false;
       if (s.type !== 'disconnect' && s.type !== 'staleConnection') continue;
-      for (const fail of [...fresh]) fail();
-      fresh.clear();
+      w.down = true;
+      for (const fail of [...w.waiting]) fail();
+      w.waiting.clear();
     }
   })();
-  return fresh;
+  return w;
 }
 
 /**
- * `pending` (a request on `nc`), unless the connection drops first: then `dropped()` at once. The
- * answer to a request sent before a drop never comes (it was bound for the old connection), so the
- * caller would otherwise wait out its whole timeout, and hold up whatever retries after a reconnect.
+ * `pending` (a request on `nc`), unless the connection is down or drops first: then `dropped()` at once.
+ * The answer to a request sent before a drop never comes (it was bound for the old connection), nor
+ * does one to a request made while down, so the caller would otherwise wait out its whole timeout, and
+ * hold up whatever retries after a reconnect.
  */
 export async function failOnDisconnect<T>(nc: NatsConnection, pending: Promise<T>, dropped: () => Error): Promise<T> {
-  const set = waitingOn(nc);
+  const { down, waiting: set } = watchOf(nc);
+  pending.catch(() => undefined); // if the drop wins, nobody awaits this one any more
+  if (down) throw dropped();
   let fail!: () => void;
   const lost = new Promise<never>((_, reject) => (fail = () => reject(dropped())));
   set.add(fail);
-  pending.catch(() => undefined); // if the drop wins, nobody awaits this one any more
   try {
     return await Promise.race([pending, lost]);
   } finally {

@@ -9,7 +9,7 @@ import { LruMap } from '../../actor/lru.ts';
 export const LEASE_MS = 2_000;
 /** "Still working" (+WPI) for each held delivery, four times a lease: a late timer or two lose nothing. */
 export const HEARTBEAT_MS = LEASE_MS / 4;
-/** Acks and naks kept to send again after a reconnect. */
+/** Acks kept to send again after a reconnect. */
 const RESENT_AFTER_RECONNECT = 256;
 
 // The acknowledgement payloads of JetStream (what JsMsg sends), published directly so they can be repeated.
@@ -29,14 +29,15 @@ interface Held {
 /**
  * The deliveries one durable subscription holds. While a handler runs, each of its deliveries is told
  * "still working" every HEARTBEAT_MS, up to `deadlineMs`: past that the call is abandoned and the event
- * handed back (a hung handler must not hold the subscription for good). Acks and naks are kept, so a
- * reconnect can send again those the server may not have read; a redelivery of an event acked here
+ * handed back (a hung handler must not hold the subscription for good). The latest acks are kept, so
+ * a reconnect can send again those the server may not have read; a redelivery of an event acked here
  * lately is acked again without running its handler.
  */
 export class HeldDeliveries {
   private readonly held = new Map<number, Held>();
   private readonly acked = new LruMap<number, true>(1_024);
-  private recent: { reply: string; payload: string }[] = [];
+  /** Ack subjects of the latest acks, to send again after a reconnect. */
+  private recent: string[] = [];
   private freed: (() => void)[] = [];
   private readonly timer: NodeJS.Timeout;
 
@@ -88,11 +89,11 @@ export class HeldDeliveries {
 
   /**
    * Back after a disconnect: the held events are ours still (say so before the server hands them
-   * on), and the acks and naks sent around the outage are sent again (acking twice changes nothing).
+   * on), and the acks sent around the outage are sent again (acking twice changes nothing).
    */
   reconnected(): void {
     for (const h of this.held.values()) for (const reply of h.replies) this.nc.publish(reply, WORKING);
-    for (const { reply, payload } of this.recent) this.nc.publish(reply, payload);
+    for (const reply of this.recent) this.nc.publish(reply, ACK);
   }
 
   /** Ends the heartbeats; handlers still running settle without effect on the server's side after this. */
@@ -116,7 +117,9 @@ export class HeldDeliveries {
   private send(reply: string, payload: string): void {
     if (this.nc.isClosed()) return;
     this.nc.publish(reply, payload);
-    this.recent.push({ reply, payload });
+    // Only acks are sent again: a nak repeated late could hand on an event another process now runs.
+    if (payload !== ACK) return;
+    this.recent.push(reply);
     if (this.recent.length > 2 * RESENT_AFTER_RECONNECT) this.recent = this.recent.slice(-RESENT_AFTER_RECONNECT);
   }
 
