@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMANDS, isGroup, type Leaf } from '@tether/cli';
 import { TETHER_BIN, TetherProcess, gitRepo } from '../harness/index.ts';
 
 const CLI = fileURLToPath(new URL('../../../services/cli/', import.meta.url));
@@ -98,6 +99,68 @@ describe('tether help, version and mistakes', () => {
   });
 });
 
+/** Every leaf command of the table with its words ("events tail"), flags (its group's too) and placeholder arguments. */
+const leaves = Object.entries(COMMANDS).flatMap(([name, e]) =>
+  isGroup(e)
+    ? Object.entries(e.subcommands).map(([sub, l]) => ({
+        words: [name, sub],
+        leaf: l,
+        flags: [...(e.flags ?? []), ...(l.flags ?? [])],
+      }))
+    : [{ words: [name], leaf: e as Leaf, flags: [...(e.flags ?? [])] }],
+);
+
+describe('numeric flags', () => {
+  const numeric = leaves.flatMap(({ words, leaf, flags }) =>
+    flags
+      .filter(([, , whole]) => whole)
+      .map(([spec, , whole]) => ({
+        name: `${words.join(' ')} ${spec.split(' ')[0]}`,
+        command: [...words, ...(leaf.args ?? []).map(() => 'x')], // placeholders for required arguments
+        flag: spec.split(' ')[0]!,
+        // Were the value not checked, the command would print what is there and stop, not follow forever.
+        rest: flags.some(([s]) => s === '--no-follow') ? ['--no-follow'] : [],
+        bad: [
+          'abc',
+          '1.5',
+          '-3',
+          String(whole!.min - 1),
+          ...(whole!.max === undefined ? [] : [String(whole!.max + 1)]),
+        ],
+      })),
+  );
+
+  it('the table declares the ones every command has', () => {
+    expect(numeric.map((n) => n.name).sort()).toEqual([
+      'audit tail --last',
+      'events tail --from-seq',
+      'events tail --last',
+      'replay --to-seq',
+      'up --port',
+    ]);
+  });
+
+  // Checked while the command line is parsed: nothing is opened, so nothing can hang (no tether, no NATS here).
+  it.each(numeric)('$name: a bad value is INVALID_COMMAND naming the flag, at once', async (n) => {
+    const dead = { NATS_URL: 'nats://127.0.0.1:9', TETHER_URL: 'http://127.0.0.1:9' };
+    const runs = await Promise.all(
+      n.bad.map((value) =>
+        execa(process.execPath, [TETHER_BIN, ...n.command, `${n.flag}=${value}`, ...n.rest], {
+          env: { ...process.env, ...dead },
+          reject: false,
+          timeout: 20_000,
+        }),
+      ),
+    );
+    for (const [i, r] of runs.entries()) {
+      expect(r.timedOut).toBe(false);
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`error INVALID_COMMAND: ${n.flag} takes a whole number`);
+      expect(r.stderr).toContain(`got ${JSON.stringify(n.bad[i])}`);
+    }
+  });
+});
+
 describe('tether completion', () => {
   it('bash: completes commands, subcommands, flags and argument values in a real bash', async () => {
     const script = join(mkdtempSync(join(tmpdir(), 'tether-completion-')), 'tether.bash');
@@ -111,6 +174,7 @@ describe('tether completion', () => {
       return r.stdout;
     };
     expect(await complete('tether', 'la')).toBe('lane');
+    expect(await complete('tether', 'do')).toBe('down');
     expect(await complete('tether', 'lane', '')).toBe('create list show attach cleanup');
     expect(await complete('tether', 'share', 're')).toBe('revoke revoke-write');
     expect(await complete('tether', 'lane', 'create', '--na')).toBe('--name');
