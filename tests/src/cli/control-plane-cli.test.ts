@@ -41,9 +41,10 @@ describe('tether lane / session / terminal / harness', () => {
     expect(created.exitCode).toBe(0);
     const lane = LaneView.parse(created.json());
     expect(lane).toMatchObject({ status: 'ready', display_name: 'Refactor auth', workspace_id: 'ws1' });
-    const [list, attach] = await Promise.all([tether('lane', 'list'), tether('lane', 'attach', lane.lane_id)]);
-    expect(list.stdout).toMatch(new RegExp(`${lane.lane_id}\\s+ready\\s+Refactor auth`));
+    expect((await tether('lane', 'list')).stdout).toMatch(new RegExp(`${lane.lane_id}\\s+ready\\s+Refactor auth`));
+    const attach = await tether('lane', 'attach', lane.lane_id); // after the list: it moves the lane to running
     expect(attach.stdout).toContain(`cd ${lane.worktree_path}`);
+    expect(attach.stdout).toMatch(new RegExp(`${lane.lane_id}\\s+running`));
     const cleaned = await tether('lane', 'cleanup', lane.lane_id, '--reason', 'merged');
     expect(cleaned.stdout).toMatch(new RegExp(`${lane.lane_id}\\s+closed`));
   });
