@@ -147,15 +147,22 @@ describe('tether up: a signal stops it cleanly, viewers told', () => {
     ['SIGINT', 'its own nats-server'],
     ['SIGTERM', 'NATS_URL'],
   ] as const)
-    it(`${signal} with viewers connected (${how}): exit 0 soon, every viewer told why, nothing left`, async () => {
+    it(`${signal} with viewers and a dashboard connected (${how}): exit 0 soon, every viewer told why, nothing left`, async () => {
       const home = newHome();
       const env = how === 'NATS_URL' ? { TETHER_HOME: home, NATS_URL: ctx.nats.url } : childNats(home);
       const { up, viewers } = await sharedWithViewers(env, ['cli', 'browser']);
       const natsPid = how === 'NATS_URL' ? undefined : natsPidOf(home);
+      // A dashboard's live stream is open too: it must not hold the gateway's close.
+      const dashboard = (await fetch(`${up.url}/v1/stream`)).body!.getReader();
+      await dashboard.read();
+      const streamEnded = (async () => {
+        while (!(await dashboard.read().catch(() => ({ done: true }))).done);
+      })();
       const t0 = Date.now();
       const exited = exitOf(up);
       up.proc.kill(signal);
       expect(await exited).toEqual({ code: 0, signal: null });
+      await streamEnded;
       // A clean stop takes a few hundred ms; the bound is loose for a loaded machine, far under the 10 s hard stop.
       expect(Date.now() - t0).toBeLessThan(5_000);
       console.log('STOPMS', signal, Date.now() - t0);
