@@ -3,10 +3,15 @@ import type { Out } from './output.ts';
 // The shape of the command table (command-table.ts), apart from it: the completion script reads
 // these types and is handed the table, so the table's lazy import of it makes no cycle.
 
-/** Parsed flags by their long name (`entity-id`, `follow`); `json` is always there. */
-export type Flags = Record<string, string | boolean | undefined>;
-/** A flag as commander spells it (`--name <name>`, `--live`, `--no-follow`) and its help line. */
-export type Flag = readonly [spec: string, help: string];
+/** Parsed flags by their long name (`entity-id`, `follow`); `json` is always there; a whole-number flag is a number. */
+export type Flags = Record<string, string | number | boolean | undefined>;
+/** The values a whole-number flag takes (`--port`: 0 to 65535); anything else is refused before the command runs. */
+export interface WholeNumber {
+  readonly min: number;
+  readonly max?: number;
+}
+/** A flag as commander spells it (`--name <name>`, `--live`, `--no-follow`), its help line, and its range if numeric. */
+export type Flag = readonly [spec: string, help: string, whole?: WholeNumber];
 /** An argument as commander spells it (`<lane-id>`, `[name]`), or one with its allowed values. */
 export type Arg = string | { readonly spec: string; readonly choices: readonly string[] };
 

@@ -1,6 +1,15 @@
 import type { Entry, Flag, Leaf } from './command-shapes.ts';
 
-export { isGroup, type Arg, type Entry, type Flag, type Flags, type Group, type Leaf } from './command-shapes.ts';
+export {
+  isGroup,
+  type Arg,
+  type Entry,
+  type Flag,
+  type Flags,
+  type Group,
+  type Leaf,
+  type WholeNumber,
+} from './command-shapes.ts';
 
 /**
  * Every `tether` command: its arguments, flags and summary, and the module that runs it.
@@ -35,10 +44,14 @@ export const COMMANDS: Readonly<Record<string, Entry>> = {
   up: {
     summary: 'run tether (NATS_URL, else a local nats-server, else the embedded store)',
     flags: [
-      ['--port <n>', 'HTTP port (default TETHER_PORT or 7420; 0 picks a free one)'],
+      ['--port <n>', 'HTTP port (default TETHER_PORT or 7420; 0 picks a free one)', { min: 0, max: 65_535 }],
       ['--bind <addr>', 'address to listen on (default 127.0.0.1)'],
     ],
     run: async (out, _args, f) => (await import('./commands/up.ts')).up(out, f),
+  },
+  down: {
+    summary: 'stop the tether running on this data folder (TETHER_HOME) and the nats-server it started',
+    run: async (out) => (await import('./commands/down.ts')).down(out),
   },
   send: {
     summary: 'send one command through the gateway',
@@ -57,8 +70,8 @@ export const COMMANDS: Readonly<Record<string, Entry>> = {
         summary: 'print events as they are appended',
         flags: [
           ['--entity <entity>', 'only this entity type'],
-          ['--from-seq <n>', 'start at this stream sequence'],
-          ['--last <n>', 'start this many events back (default 10)'],
+          ['--from-seq <n>', 'start at this stream sequence', { min: 1 }],
+          ['--last <n>', 'start this many events back (default 10)', { min: 1 }],
           FOLLOW,
           NO_FOLLOW,
         ],
@@ -69,7 +82,7 @@ export const COMMANDS: Readonly<Record<string, Entry>> = {
   replay: {
     summary: 'every event of one entity with the state after it',
     args: ['<entity>', '<id>'],
-    flags: [['--to-seq <n>', 'stop at this entity version']],
+    flags: [['--to-seq <n>', 'stop at this entity version', { min: 1 }]],
     run: async (out, [entity, id], f) => (await import('./commands/replay.ts')).replay(out, entity, id, f),
   },
   projections: {
@@ -253,7 +266,7 @@ export const COMMANDS: Readonly<Record<string, Entry>> = {
         flags: [
           ['--entity <entity>', 'only this entity type'],
           ['--id <id>', 'only this entity'],
-          ['--last <n>', 'how many to start with (default 20)'],
+          ['--last <n>', 'how many to start with (default 20)', { min: 1, max: 1_000 }],
           FOLLOW,
           NO_FOLLOW,
         ],

@@ -41,6 +41,9 @@ async function runLeaf(leaf: Leaf, args: (string | undefined)[], flags: Flags): 
 /** What was wrong and where to look: "Unknown command 'lnae' (did you mean lane?); see `tether --help`". */
 function mistake({ reason, command }: ParseStop): string {
   const path = commandPath(command);
+  // "option '--last <n>' argument 'abc' is invalid. --last takes …": the flag's own message says it all.
+  if (reason.code === 'commander.invalidArgument' && / is invalid\. --/.test(reason.message))
+    return `${reason.message.replace(/^.* is invalid\. /, '')}; see \`${path} --help\``;
   if (reason.code === 'commander.help') {
     const subs = command.commands.map((c) => c.name()).filter((n) => n !== 'help');
     return `\`${path}\` needs a subcommand: ${subs.join(', ')}; see \`${path} --help\``;

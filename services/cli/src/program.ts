@@ -1,5 +1,5 @@
-import { Argument, Command, type CommanderError } from 'commander';
-import { COMMANDS, isGroup, type Flag, type Flags, type Leaf } from './command-table.ts';
+import { Argument, Command, InvalidArgumentError, Option, type CommanderError } from 'commander';
+import { COMMANDS, isGroup, type Flag, type Flags, type Leaf, type WholeNumber } from './command-table.ts';
 
 const ENVIRONMENT = `
 Environment: NATS_URL, TETHER_HOME (default ./.tether), TETHER_PORT, TETHER_URL, TETHER_WORKSPACE,
@@ -42,8 +42,25 @@ function addLeaf(parent: Command, name: string, leaf: Leaf, shared: readonly Fla
   const cmd = configure(parent.command(name)).description(leaf.summary);
   for (const a of leaf.args ?? [])
     cmd.addArgument(typeof a === 'string' ? new Argument(a) : new Argument(a.spec).choices(a.choices));
-  for (const [spec, help] of [...shared, ...(leaf.flags ?? [])]) cmd.option(spec, help);
+  for (const [spec, help, whole] of [...shared, ...(leaf.flags ?? [])]) {
+    const option = new Option(spec, help);
+    if (whole) option.argParser(wholeNumber(option.long!, whole));
+    cmd.addOption(option);
+  }
   cmd.action(() => run(leaf, cmd.processedArgs, flagsOf(cmd)));
+}
+
+/** What a whole-number flag takes, in words: "a whole number from 1 to 65535". */
+export const wholeNumberText = ({ min, max }: WholeNumber) =>
+  `a whole number ${max === undefined ? `of at least ${min}` : `from ${min} to ${max}`}`;
+
+/** Checks a numeric flag while parsing, so a bad one stops the command before it opens anything. */
+function wholeNumber(flag: string, range: WholeNumber) {
+  return (text: string): number => {
+    const n = Number(text);
+    if (/^\d+$/.test(text) && n >= range.min && n <= (range.max ?? Number.MAX_SAFE_INTEGER)) return n;
+    throw new InvalidArgumentError(`${flag} takes ${wholeNumberText(range)}, got ${JSON.stringify(text)}`);
+  };
 }
 
 /** Commander reports instead of exiting or printing, so every mistake becomes a TetherError (see main). */

@@ -84,9 +84,14 @@ export async function startServer(opts: ServerOptions) {
   let app: ReturnType<typeof buildGateway> | undefined;
   // Everything started so far, stopped in reverse: on a failed start too, so a busy port ends the process.
   const stopAll = async () => {
-    await app?.close();
+    // The gateway stops listening and refuses new requests at once, but its close waits for every open
+    // socket: the capabilities end theirs first (sharing tells its viewers tether is stopping), then
+    // whatever is still open (a dashboard's /v1/stream) is cut.
+    const closing = app?.close();
     await bus?.stop();
     await capabilities.stop();
+    app?.server.closeAllConnections();
+    await closing;
     await timers.stop();
     await Promise.all(runners.map((r) => r.stop()));
   };
@@ -116,7 +121,7 @@ export async function startServer(opts: ServerOptions) {
   return { url: baseUrl, host, relays: sharing.relays, natsBus: !!bus, stop: stopAll };
 }
 
-/** Builds the gateway and listens; a port in use is UNAVAILABLE with what to do, not an internal error. */
+/** Builds the gateway and listens; a port or address it cannot have is a TetherError with what to do, not an internal error. */
 async function listen(opts: ServerOptions, gateway: Parameters<typeof buildGateway>[0]) {
   const app = buildGateway(gateway);
   const host = opts.bind ?? '127.0.0.1';
@@ -124,12 +129,31 @@ async function listen(opts: ServerOptions, gateway: Parameters<typeof buildGatew
     await app.listen({ port: opts.port, host });
   } catch (err) {
     await app.close();
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
-      throw new TetherError(
-        'UNAVAILABLE',
-        `port ${opts.port} on ${host} is in use (another tether?); stop it, or pick another with --port or TETHER_PORT`,
-      );
-    throw err;
+    throw listenError(err as NodeJS.ErrnoException, opts.port, host);
   }
   return { app }; // wrapped: a Fastify instance is thenable, and awaiting it would mean something else
+}
+
+function listenError(err: NodeJS.ErrnoException, port: number, host: string): unknown {
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return new TetherError(
+        'UNAVAILABLE',
+        `port ${port} on ${host} is in use (another tether?); stop it (\`tether down\`), or pick another with --port or TETHER_PORT`,
+      );
+    case 'EACCES':
+      return new TetherError(
+        'UNAVAILABLE',
+        `port ${port} on ${host} needs privileges tether does not have; pick a port above 1023 with --port or TETHER_PORT`,
+      );
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new TetherError(
+        'INVALID_COMMAND',
+        `--bind ${JSON.stringify(host)} is not an address of this machine; give one it has, e.g. 127.0.0.1 or 0.0.0.0`,
+      );
+    default:
+      return err;
+  }
 }

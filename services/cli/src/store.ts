@@ -1,18 +1,11 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TetherError } from '@tether/contracts/tether-error';
 import type { TetherConfig } from '@tether/contracts';
 import { cliConfig } from './cli-config.ts';
-import {
-  EmbeddedEventStore,
-  JetStreamEventStore,
-  freePort,
-  waitForPort,
-  type EventStore,
-  type Logger,
-} from '@tether/runtime';
+import { EmbeddedEventStore, JetStreamEventStore, type EventStore, type Logger } from '@tether/runtime';
 import { dataDir } from './data-dir.ts';
+import { localNatsUrl, startLocalNats, stopLocalNats } from './local-nats.ts';
 
 export type StoreMode = 'nats-url' | 'child-nats' | 'embedded';
 
@@ -33,13 +26,18 @@ export async function openStoreForServer(
   }
   const bin = config.TETHER_NO_CHILD_NATS ? undefined : findOnPath('nats-server');
   if (bin) {
-    const child = await ensureChildNats(bin);
+    const home = dataDir();
+    const child = await startLocalNats(bin, home);
+    // The nats-server is this tether's from here on: a failed connect stops it too.
     const store = await JetStreamEventStore.open(child.url, {
       name: 'tether-up',
       duplicateWindowMs: config.TETHER_DUPLICATE_WINDOW_MS,
+    }).catch(async (err) => {
+      await stopLocalNats(home);
+      throw err;
     });
     const what = child.reused
-      ? 'reusing the local nats-server an earlier tether up started (it outlives a crash of tether)'
+      ? 'reusing the local nats-server an earlier tether up started (it outlived a crash of tether; it stops with this one)'
       : 'started a local nats-server under the data folder';
     log.warn(
       { store: 'jetstream', natsUrl: child.url, dataDir: child.dir },
@@ -50,8 +48,8 @@ export async function openStoreForServer(
       mode: 'child-nats',
       natsUrl: child.url,
       stop: async () => {
-        await store.close();
-        await child.stop();
+        await store.close().catch((err) => log.warn({ err: String(err) }, 'closing the store failed'));
+        await stopLocalNats(home);
       },
     };
   }
@@ -70,7 +68,7 @@ export async function openStoreForServer(
 /** Store for a short CLI command: NATS_URL, else the nats-server `tether up` started, else embedded read-only. */
 export async function openStoreForClient(opts: { write?: boolean } = {}): Promise<EventStore> {
   const config = cliConfig();
-  const url = config.NATS_URL || readChildUrl();
+  const url = config.NATS_URL || localNatsUrl(dataDir());
   if (url)
     return JetStreamEventStore.open(url, { name: 'tether-cli', timeoutMs: 5_000, replicas: config.TETHER_REPLICAS });
   const dir = join(dataDir(), 'embedded');
@@ -89,48 +87,4 @@ function findOnPath(name: string): string | undefined {
     if (d && existsSync(p)) return p;
   }
   return undefined;
-}
-
-function readChildUrl(): string | undefined {
-  const f = join(dataDir(), 'nats', 'url');
-  if (!existsSync(f)) return undefined;
-  const [url, pid] = readFileSync(f, 'utf8').trim().split(' ');
-  return pid && alive(Number(pid)) ? url : undefined;
-}
-
-/** Reuses the child nats-server of an earlier `tether up` if it still runs (it outlives a crash of tether). */
-async function ensureChildNats(bin: string) {
-  const dir = join(dataDir(), 'nats');
-  mkdirSync(dir, { recursive: true });
-  const existing = readChildUrl();
-  if (existing) return { url: existing, dir, reused: true, stop: async () => undefined };
-  const port = await freePort();
-  const child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'jetstream')], {
-    stdio: 'ignore',
-    detached: true,
-    env: { ...process.env, TETHER_OWNER: `tether-up-${process.pid}` },
-  });
-  child.unref();
-  const url = `nats://127.0.0.1:${port}`;
-  writeFileSync(join(dir, 'url'), `${url} ${child.pid}\n`);
-  await waitForPort(port).catch(() => {
-    throw new TetherError('UNAVAILABLE', `the local nats-server did not open port ${port}; check ${dir}`);
-  });
-  return {
-    url,
-    dir,
-    reused: false,
-    stop: async () => {
-      child.kill('SIGTERM');
-    },
-  };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMANDS, isGroup, type Leaf } from '@tether/cli';
 import { TETHER_BIN, TetherProcess, gitRepo } from '../harness/index.ts';
 
 const CLI = fileURLToPath(new URL('../../../services/cli/', import.meta.url));
@@ -12,16 +13,20 @@ const tether = async (args: string[], env: Record<string, string> = {}) => {
   return { ...r, json: () => JSON.parse(r.stdout) };
 };
 
-/** The packages a bundle file loads before any of its code runs: its static imports, followed through chunks. */
-function packagesLoadedBy(file: string, seen = new Set<string>(), packages = new Set<string>()): Set<string> {
-  if (seen.has(file)) return packages;
-  seen.add(file);
+/** The bundle files and packages a bundle file loads before any of its code runs: its static imports, followed through chunks. */
+function loadedBy(file: string, files = new Set<string>(), packages = new Set<string>()) {
+  if (files.has(file)) return { files, packages };
+  files.add(file);
   for (const [, spec] of readFileSync(file, 'utf8').matchAll(/^(?:import|export)\s[^;]*?"([^"]+)";/gm)) {
-    if (spec!.startsWith('.')) packagesLoadedBy(join(file, '..', spec!), seen, packages);
+    if (spec!.startsWith('.')) loadedBy(join(file, '..', spec!), files, packages);
     else packages.add(spec!);
   }
-  return packages;
+  return { files, packages };
 }
+const packagesLoadedBy = (file: string) => loadedBy(file).packages;
+/** True when one of the bundle files `file` loads was bundled from `source` (esbuild marks each module with its path). */
+const bundles = (file: string, source: string) =>
+  [...loadedBy(file).files].some((f) => readFileSync(f, 'utf8').includes(`\n// ${source}`));
 const chunk = (name: string) => {
   const f = readdirSync(join(CLI, 'dist', 'chunks')).find((c) => c.startsWith(`${name}-`) && c.endsWith('.js'));
   return join(CLI, 'dist', 'chunks', f!);
@@ -43,7 +48,9 @@ describe('tether help, version and mistakes', () => {
 
   it('a client command loads its HTTP client and the settings schema (zod): not the server', () => {
     const loaded = packagesLoadedBy(chunk('control-plane'));
-    expect(loaded).toContain('zod'); // TETHER_URL, TETHER_ACTOR, … are parsed by the one config schema
+    // TETHER_URL, TETHER_ACTOR, … are parsed by the one config schema, with zod (bundled: see build.mjs).
+    expect(bundles(chunk('control-plane'), 'contracts/src/config/settings.ts')).toBe(true);
+    expect(bundles(chunk('control-plane'), 'node_modules/zod/')).toBe(true);
     for (const server of ['fastify', 'pino', 'xstate', '@nats-io/jetstream', 'ws'])
       expect(loaded).not.toContain(server);
     expect(packagesLoadedBy(chunk('up'))).toContain('fastify');
@@ -98,6 +105,68 @@ describe('tether help, version and mistakes', () => {
   });
 });
 
+/** Every leaf command of the table with its words ("events tail"), flags (its group's too) and placeholder arguments. */
+const leaves = Object.entries(COMMANDS).flatMap(([name, e]) =>
+  isGroup(e)
+    ? Object.entries(e.subcommands).map(([sub, l]) => ({
+        words: [name, sub],
+        leaf: l,
+        flags: [...(e.flags ?? []), ...(l.flags ?? [])],
+      }))
+    : [{ words: [name], leaf: e as Leaf, flags: [...(e.flags ?? [])] }],
+);
+
+describe('numeric flags', () => {
+  const numeric = leaves.flatMap(({ words, leaf, flags }) =>
+    flags
+      .filter(([, , whole]) => whole)
+      .map(([spec, , whole]) => ({
+        name: `${words.join(' ')} ${spec.split(' ')[0]}`,
+        command: [...words, ...(leaf.args ?? []).map(() => 'x')], // placeholders for required arguments
+        flag: spec.split(' ')[0]!,
+        // Were the value not checked, the command would print what is there and stop, not follow forever.
+        rest: flags.some(([s]) => s === '--no-follow') ? ['--no-follow'] : [],
+        bad: [
+          'abc',
+          '1.5',
+          '-3',
+          String(whole!.min - 1),
+          ...(whole!.max === undefined ? [] : [String(whole!.max + 1)]),
+        ],
+      })),
+  );
+
+  it('the table declares the ones every command has', () => {
+    expect(numeric.map((n) => n.name).sort()).toEqual([
+      'audit tail --last',
+      'events tail --from-seq',
+      'events tail --last',
+      'replay --to-seq',
+      'up --port',
+    ]);
+  });
+
+  // Checked while the command line is parsed: nothing is opened, so nothing can hang (no tether, no NATS here).
+  it.each(numeric)('$name: a bad value is INVALID_COMMAND naming the flag, at once', async (n) => {
+    const dead = { NATS_URL: 'nats://127.0.0.1:9', TETHER_URL: 'http://127.0.0.1:9' };
+    const runs = await Promise.all(
+      n.bad.map((value) =>
+        execa(process.execPath, [TETHER_BIN, ...n.command, `${n.flag}=${value}`, ...n.rest], {
+          env: { ...process.env, ...dead },
+          reject: false,
+          timeout: 20_000,
+        }),
+      ),
+    );
+    for (const [i, r] of runs.entries()) {
+      expect(r.timedOut).toBe(false);
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`error INVALID_COMMAND: ${n.flag} takes a whole number`);
+      expect(r.stderr).toContain(`got ${JSON.stringify(n.bad[i])}`);
+    }
+  });
+});
+
 describe('tether completion', () => {
   it('bash: completes commands, subcommands, flags and argument values in a real bash', async () => {
     const script = join(mkdtempSync(join(tmpdir(), 'tether-completion-')), 'tether.bash');
@@ -111,6 +180,7 @@ describe('tether completion', () => {
       return r.stdout;
     };
     expect(await complete('tether', 'la')).toBe('lane');
+    expect(await complete('tether', 'do')).toBe('down');
     expect(await complete('tether', 'lane', '')).toBe('create list show attach cleanup');
     expect(await complete('tether', 'share', 're')).toBe('revoke revoke-write');
     expect(await complete('tether', 'lane', 'create', '--na')).toBe('--name');

@@ -3,11 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { ShareCreated, ShareView, type ParticipantLink } from '@tether/contracts';
+import { type ApprovalView, ShareCreated, ShareView, type ParticipantLink } from '@tether/contracts';
 import { termSubjects } from '@tether/workers';
-import { TETHER_BIN, TetherProcess, eventually, gitRepo, useNats } from '../harness/index.ts';
-import { policyFile, runningTerminal } from '../sharing/helpers.ts';
+import { TETHER_BIN, TetherProcess, eventually, gitRepo, openViewer, useNats } from '../harness/index.ts';
+import { as, createShare, policyFile, runningTerminal } from '../sharing/helpers.ts';
 
+// One tether for the file; each test makes its own terminal and share through the API and drives
+// only what it is about through the CLI (every CLI call is a process start: a second or more on a busy machine).
 const ctx = useNats();
 let up: TetherProcess;
 let env: Record<string, string>;
@@ -31,10 +33,23 @@ const tether = async (...args: string[]) => {
   const r = await execa(process.execPath, [TETHER_BIN, ...args], { env: { ...process.env, ...env }, reject: false });
   return { ...r, json: () => JSON.parse(r.stdout) };
 };
+/** A write share of a new running terminal, with a link for bob, made through the API as alice. */
+async function sharedTerminal() {
+  const { term, session } = await runningTerminal(up.url);
+  const created = await createShare(up.url, 'human:alice', {
+    terminal_id: term.terminal_id,
+    access: 'write',
+    participant: 'bob',
+  });
+  const { share, link } = ShareCreated.parse(created.body);
+  return { term, session, id: share.share_id, link: link!, bob: link!.participant_id };
+}
+const shareOf = async (id: string) =>
+  ShareView.parse((await as(up.url, 'human:alice', 'GET', `/v1/shares/${id}`)).body);
 
-describe('tether share / approval / attach', () => {
-  it('creates, shows, extends, invites, grants, kicks and revokes; `tether attach` watches, types once granted, and ends with the reason', async () => {
-    const { term, session } = await runningTerminal(up.url);
+describe('tether share', () => {
+  it('create prints the share and a link to attach; show and extend print it; a bad --ttl is refused', async () => {
+    const { term } = await runningTerminal(up.url);
     const created = await tether(
       'share',
       'create',
@@ -48,22 +63,29 @@ describe('tether share / approval / attach', () => {
       'bob',
     );
     expect(created.exitCode).toBe(0);
-    expect(created.stdout).toMatch(/active\s+native read|active\s+native write/);
+    expect(created.stdout).toMatch(/active\s+native write/);
     const link = /tether attach '(.+)'/.exec(created.stdout)![1]!;
     const id = /\/v\/([^#]+)#/.exec(link)![1]!;
 
-    const shown = ShareView.parse((await tether('share', 'show', id, '--json')).json());
-    expect(shown).toMatchObject({
+    const [shown, bad] = await Promise.all([
+      tether('share', 'show', id, '--json'),
+      tether('share', 'extend', id, '--ttl', 'soon'),
+    ]);
+    const before = ShareView.parse(shown.json());
+    expect(before).toMatchObject({
       owner: 'human:alice',
       access: 'write',
       participants: [{ name: 'bob', access: 'read' }],
     });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('"soon" is not a duration');
     const ext = ShareView.parse((await tether('share', 'extend', id, '--ttl', '5m', '--json')).json());
-    expect(Date.parse(ext.expires_at!) - Date.parse(shown.expires_at!)).toBe(300_000);
-    expect((await tether('share', 'extend', id, '--ttl', 'soon')).stderr).toContain('is not a duration');
+    expect(Date.parse(ext.expires_at!) - Date.parse(before.expires_at!)).toBe(300_000);
+  });
 
-    // `tether attach`: read-only output first.
-    const attach = execa(process.execPath, [TETHER_BIN, 'attach', link], {
+  it('`tether attach` shows output read-only, types once granted, and ends with the reason of the revoke', async () => {
+    const { term, session, id, link, bob } = await sharedTerminal();
+    const attach = execa(process.execPath, [TETHER_BIN, 'attach', link.url], {
       env: { ...process.env, ...env },
       reject: false,
       stdin: 'pipe',
@@ -83,22 +105,10 @@ describe('tether share / approval / attach', () => {
     attach.stdin!.write('echo bob-types-$((5+5))\r');
     await shows(() => err, 'your input was not sent');
 
-    const pid = shown.participants[0]!.participant_id;
-    expect((await tether('share', 'grant-write', id, pid, '--ttl', '2m')).exitCode).toBe(0);
+    expect((await tether('share', 'grant-write', id, bob, '--ttl', '2m')).exitCode).toBe(0);
     await shows(() => err, 'you may type now');
     attach.stdin!.write('echo bob-types-$((5+5))\r');
     await shows(() => out, 'bob-types-10');
-
-    const carol = (await tether('share', 'invite', id, '--name', 'carol', '--json')).json() as ParticipantLink;
-    expect(carol.url).toContain(`/v/${id}#t=`);
-    expect((await tether('share', 'participants', id)).stdout).toMatch(
-      /bob\s+write.*connected[\s\S]*carol\s+read.*not connected/,
-    );
-    expect((await tether('share', 'revoke-write', id, pid)).stdout).toMatch(/bob\s+read/);
-    expect((await tether('share', 'kick', id, carol.participant_id, '--reason', 'wrong person')).stdout).toMatch(
-      /carol\s+read.*kicked/,
-    );
-    expect((await tether('share', 'list', '--terminal', term.terminal_id, '--live')).stdout).toContain(id);
 
     expect((await tether('share', 'revoke', id, '--reason', 'cli test over')).stdout).toMatch(
       /ended.*revoked: cli test over/,
@@ -108,7 +118,33 @@ describe('tether share / approval / attach', () => {
     expect(err).toMatch(/disconnected: share .* revoked: cli test over/);
   });
 
-  it('approvals from the CLI, and clear errors for bad input', async () => {
+  it('invite, participants, revoke-write, kick and list', async () => {
+    const { term, id, link, bob } = await sharedTerminal();
+    const viewer = await openViewer(link.url);
+    await as(up.url, 'human:alice', 'POST', `/v1/shares/${id}/participants/${bob}/grant-write`, { ttl_ms: 120_000 });
+    await eventually(
+      () => shareOf(id),
+      (s) => s.participants[0]!.connected && s.participants[0]!.access === 'write',
+    );
+
+    const carol = (await tether('share', 'invite', id, '--name', 'carol', '--json')).json() as ParticipantLink;
+    expect(carol.url).toContain(`/v/${id}#t=`);
+    expect((await tether('share', 'participants', id)).stdout).toMatch(
+      /bob\s+write.*connected[\s\S]*carol\s+read.*not connected/,
+    );
+    const [readOnly, kicked] = await Promise.all([
+      tether('share', 'revoke-write', id, bob),
+      tether('share', 'kick', id, carol.participant_id, '--reason', 'wrong person'),
+    ]);
+    expect(readOnly.stdout).toMatch(/bob\s+read/);
+    expect(kicked.stdout).toMatch(/carol\s+read.*kicked/);
+    expect((await tether('share', 'list', '--terminal', term.terminal_id, '--live')).stdout).toContain(id);
+    viewer.close();
+  });
+});
+
+describe('tether approval', () => {
+  it("lists an agent's share request and approves it under the operator's name", async () => {
     const { term } = await runningTerminal(up.url);
     const asAgent = await execa(
       process.execPath,
@@ -117,16 +153,25 @@ describe('tether share / approval / attach', () => {
     );
     const held = ShareCreated.parse(JSON.parse(asAgent.stdout));
     expect(held.share.status).toBe('awaiting_approval');
+    // The approval is a read model: wait for it through the API, then list it once through the CLI.
     await eventually(
-      async () => (await tether('approval', 'list')).stdout,
-      (o) => o.includes(held.share.share_id),
+      async () => (await as<{ items: ApprovalView[] }>(up.url, 'human:alice', 'GET', '/v1/approvals')).body.items,
+      (items) => items.some((a) => a.share_id === held.share.share_id),
     );
-    const ok = await tether('approval', 'approve', held.share.share_id, '--note', 'fine');
+    expect((await tether('approval', 'list')).stdout).toContain(held.share.share_id);
+    const ok = await tether('approval', 'approve', held.share.approval_id!, '--note', 'fine');
     expect(ok.stdout).toMatch(/approved.*decided by human:alice/);
-    const bad = await tether('share', 'create', '--terminal', term.terminal_id, '--backend', 'telnet');
+  });
+});
+
+describe('tether share: mistakes', () => {
+  it('a bad backend and a link that is not a share link are clear errors, exit 2', async () => {
+    const [bad, noLink] = await Promise.all([
+      tether('share', 'create', '--terminal', 'some-terminal', '--backend', 'telnet'),
+      tether('attach', 'http://127.0.0.1:1/nothing'),
+    ]);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toMatch(/error INVALID_COMMAND: invalid request body/);
-    const noLink = await tether('attach', 'http://127.0.0.1:1/nothing');
     expect(noLink.exitCode).toBe(2);
     expect(noLink.stderr).toContain('is not a share link');
   });

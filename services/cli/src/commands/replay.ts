@@ -9,14 +9,13 @@ export async function replay(
   out: Out,
   entity: string | undefined,
   id: string | undefined,
-  flags: { 'to-seq'?: string },
+  flags: { 'to-seq'?: number },
 ): Promise<number> {
   if (!entity || !id) throw new TetherError('INVALID_COMMAND', 'usage: tether replay <entity> <id> [--to-seq N]');
   const def = registry[entity];
   if (!def)
     throw new TetherError('UNKNOWN_COMMAND', `unknown entity "${entity}"; known: ${Object.keys(registry).join(', ')}`);
-  const toSeq = flags['to-seq'] === undefined ? Infinity : Number(flags['to-seq']);
-  if (!(toSeq >= 1)) throw new TetherError('INVALID_COMMAND', '--to-seq takes an entity version >= 1');
+  const toSeq = flags['to-seq'] ?? Infinity; // checked while parsing: a whole number >= 1
   const store = await openStoreForClient();
   try {
     const events = await store.readEntity(entity, id);

@@ -1,60 +1,100 @@
-import { parseConfig, TetherError } from '@tether/contracts';
-import { createLogger } from '@tether/runtime';
+import { parseConfig } from '@tether/contracts';
+import { createLogger, type Logger } from '@tether/runtime';
 import { startServer } from '../server.ts';
 import { dataDir } from '../data-dir.ts';
+import { stopLocalNatsNow } from '../local-nats.ts';
+import { claimRun } from '../run-state.ts';
 import { openStoreForServer } from '../store.ts';
 import type { Out } from '../output.ts';
 
-/** --port as given on the command line: a whole number from 0 to 65535. */
-function parsePort(text: string): number {
-  const port = Number(text);
-  if (!/^\d+$/.test(text) || port > 65_535)
-    throw new TetherError(
-      'INVALID_COMMAND',
-      `--port ${JSON.stringify(text)} is not a port; give a number from 0 to 65535`,
-    );
-  return port;
-}
+/** A clean stop takes well under 2 s; past this, tether exits anyway (status 1) rather than linger. */
+const HARD_STOP_MS = 10_000;
 
-export async function up(out: Out, flags: { port?: string; bind?: string }): Promise<number> {
-  // Every setting is parsed once, here: a bad value stops the start before anything is opened.
+export async function up(out: Out, flags: { port?: number; bind?: string }): Promise<number> {
+  // Every setting is parsed once, here, and --port while parsing the command line: a bad value stops
+  // the start before anything is opened.
   const { config } = parseConfig(process.env);
   const log = createLogger('tether', config.TETHER_LOG_LEVEL);
-  const port = flags.port === undefined ? config.TETHER_PORT : parsePort(flags.port);
-  const { store, mode, natsUrl, stop: stopStore } = await openStoreForServer(log, config);
-  // A failed start has stopped what it started; the store goes too, so the process ends with the error.
-  const server = await startServer({ store, logger: log, config, port, bind: flags.bind, home: dataDir() }).catch(
-    async (err) => {
-      await stopStore();
-      throw err;
-    },
-  );
-  out.print(
-    [
-      `tether is up`,
-      `  dashboard  ${server.url}/`,
-      `  api        ${server.url}  (OpenAPI at ${server.url}/openapi.json, metrics at ${server.url}/metrics)`,
-      `  store      ${mode === 'embedded' ? 'embedded (single process)' : `JetStream at ${natsUrl}`}`,
-      `  commands   ${server.natsBus ? 'NATS tether.cmd.<entity>.<verb> and ' : ''}POST ${server.url}/v1/commands/<entity>/<verb>`,
-      `  try        curl -s -XPOST ${server.url}/v1/commands/lease/create -H 'content-type: application/json' -d '{"data":{"holder":"me"}}'`,
-    ].join('\n'),
-    { ok: true, url: server.url, dashboard: `${server.url}/`, store: mode, natsUrl: natsUrl ?? null, pid: process.pid },
-  );
-  await new Promise<void>((resolve) => {
-    const shutdown = (sig: string) => {
-      log.info({ signal: sig }, 'shutting down');
+  const port = flags.port ?? config.TETHER_PORT;
+  const home = dataDir();
+  const stopRequested = stopSignals(log);
+  const run = claimRun(home);
+  let ownsNats = false;
+  // Whatever ends this process (a failed start, the hard stop, a crash in a handler) leaves no run file
+  // and no nats-server of its own behind; only a SIGKILL does, and the next `tether up` adopts that one.
+  const onExit = () => {
+    if (ownsNats) stopLocalNatsNow(home);
+    run.release();
+  };
+  process.once('exit', onExit);
+  try {
+    const opened = await openStoreForServer(log, config);
+    ownsNats = opened.mode === 'child-nats';
+    const stopStore = async () => {
+      await opened.stop();
+      ownsNats = false;
+    };
+    // A failed start has stopped what it started; the store goes too, so the process ends with the error.
+    const server = await startServer({ store: opened.store, logger: log, config, port, bind: flags.bind, home }).catch(
+      async (err) => {
+        await stopStore();
+        throw err;
+      },
+    );
+    run.ready(server.url);
+    const { mode, natsUrl } = opened;
+    out.print(
+      [
+        `tether is up (stop it with Ctrl-C or \`tether down\`)`,
+        `  dashboard  ${server.url}/`,
+        `  api        ${server.url}  (OpenAPI at ${server.url}/openapi.json, metrics at ${server.url}/metrics)`,
+        `  store      ${mode === 'embedded' ? 'embedded (single process)' : `JetStream at ${natsUrl}`}`,
+        `  commands   ${server.natsBus ? 'NATS tether.cmd.<entity>.<verb> and ' : ''}POST ${server.url}/v1/commands/<entity>/<verb>`,
+        `  try        curl -s -XPOST ${server.url}/v1/commands/lease/create -H 'content-type: application/json' -d '{"data":{"holder":"me"}}'`,
+      ].join('\n'),
+      {
+        ok: true,
+        url: server.url,
+        dashboard: `${server.url}/`,
+        store: mode,
+        natsUrl: natsUrl ?? null,
+        pid: process.pid,
+      },
+    );
+    await stopRequested;
+    const started = Date.now();
+    await server.stop();
+    await stopStore();
+    log.info({ ms: Date.now() - started }, 'tether stopped');
+    return 0;
+  } finally {
+    process.off('exit', onExit);
+    onExit();
+  }
+}
+
+/**
+ * Resolves at the first SIGINT, SIGTERM or SIGHUP (also one that arrives while tether starts: it stops
+ * right after). From then on tether has HARD_STOP_MS to stop; a second signal ends it at once.
+ */
+function stopSignals(log: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const first = (signal: NodeJS.Signals) => {
+      log.info({ signal }, 'shutting down');
+      const hard = setTimeout(() => {
+        log.error(`shutdown took over ${HARD_STOP_MS / 1000} s; exiting`);
+        process.exit(1);
+      }, HARD_STOP_MS);
+      hard.unref();
+      for (const s of SIGNALS) process.off(s, first).once(s, again);
       resolve();
     };
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
+    const again = (signal: NodeJS.Signals) => {
+      log.warn({ signal }, 'second signal: exiting without a clean stop');
+      process.exit(130);
+    };
+    for (const s of SIGNALS) process.once(s, first);
   });
-  // A clean stop lets in-flight work finish; if something hangs, exit anyway rather than linger.
-  const hard = setTimeout(() => {
-    log.error('shutdown took over 10 s; exiting');
-    process.exit(1);
-  }, 10_000);
-  hard.unref();
-  await server.stop();
-  await stopStore();
-  return 0;
 }
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
