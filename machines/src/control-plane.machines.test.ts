@@ -34,6 +34,11 @@ describe('lane', () => {
       .when('cleaned', {}, { at: 5 })
       .then({ state: 'closed', final: true, context: { closedAt: at(5) } }));
 
+  it('a closed lane holds no session, even when the unbind of its session had not arrived', () =>
+    given(lane, ...ready, cmd('bindSession', { sessionId: 's1', codexSessionId: 'c1' }), 'cleanup')
+      .when('cleaned', {}, { at: 5 })
+      .then({ state: 'closed', context: { activeSessionId: undefined } }));
+
   it('records why provisioning failed', () =>
     given(lane, create)
       .when(failed[1]!)

@@ -110,7 +110,11 @@ export const laneMachine = setup({
     cleaning: {
       on: {
         unbindSession: { guard: 'isActiveSession', actions: 'unbindSession' },
-        cleaned: { target: 'closed', actions: assign(({ event }) => ({ closedAt: event.at })) },
+        // The cascade's session unbind may land after this (another reactor): a closed lane holds no session.
+        cleaned: {
+          target: 'closed',
+          actions: assign(({ event }) => ({ closedAt: event.at, activeSessionId: undefined })),
+        },
         cleanupFailed: { target: 'error', actions: 'failed' },
       },
     },
