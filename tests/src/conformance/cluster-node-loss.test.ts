@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ACTORS_BUCKET, STREAM_EVENTS, type StoredEvent } from '@tether/contracts';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { registry } from '@tether/machines';
-import { ProjectionRunner, actorsProjection } from '@tether/projector';
+import { JetStreamAuditLog, ProjectionRunner, actorsProjection } from '@tether/projector';
 import { ActorHost, JetStreamEventStore, listActors } from '@tether/runtime';
 import { NatsCluster, cmd, uid } from '../harness/index.ts';
 
@@ -12,6 +12,7 @@ import { NatsCluster, cmd, uid } from '../harness/index.ts';
 const LEASES = 30;
 const LONG = 200; // renewals of one lease: its history is longer than the reads' first gets
 const READS = 30;
+const AUDITS = 100; // audit records
 const SETTLE_MS = 20_000;
 
 let cluster: NatsCluster | undefined;
@@ -47,7 +48,9 @@ async function collect(it: AsyncIterable<StoredEvent>, max = Infinity): Promise<
 }
 
 describe.each(['a follower', 'the stream leader'] as const)('three-node cluster with %s killed', (victimKind) => {
-  it('answers every list, entity read and readAll page once the election is over', { timeout: 90_000 }, async () => {
+  it('answers every list, entity read, readAll page and audit read once the election is over', {
+    timeout: 90_000,
+  }, async () => {
     cluster = await NatsCluster.start(3);
     const store = await openStore(cluster.url);
     const host = new ActorHost({ store, registry });
@@ -63,6 +66,25 @@ describe.each(['a follower', 'the stream leader'] as const)('three-node cluster 
     await projection.start();
     await projection.waitCaughtUp(30_000);
     await projection.stop();
+    // The audit trail's reads go the same way as the event log's (a range of one stream).
+    const audit = await JetStreamAuditLog.open(store.nc, { replicas: 3 });
+    for (let i = 0; i < AUDITS; i++) {
+      const id = uid('au');
+      await audit.append({
+        eventId: id,
+        streamSeq: i + 1,
+        at: new Date().toISOString(),
+        action: 'lease.renew',
+        entity: 'lease',
+        entityId: ids[i % LEASES]!,
+        actor: { kind: 'human', id: 'ann' },
+        reason: null,
+        state: 'held',
+        correlationId: id,
+        causationId: id,
+        data: {},
+      });
+    }
     const total = LEASES * 2 + LONG;
     expect(await store.lastStreamSeq()).toBe(start + total);
 
@@ -95,11 +117,16 @@ describe.each(['a follower', 'the stream leader'] as const)('three-node cluster 
           ),
         );
       },
+      audit: async (i: number) => {
+        // The newest 20 (windows read backwards), or 50 after a point.
+        const records = await (i % 2 ? audit.read({ limit: 20 }) : audit.read({ afterSeq: i % 10, limit: 50 }));
+        expect(records.length).toBe(i % 2 ? 20 : 50);
+      },
     };
     // A bounded settling time for the leader elections (and the client's reconnect, if its node died).
     const killedAt = Date.now();
     for (;;) {
-      const ok = await Promise.all([reads.list(), reads.entity(0), reads.page(0)]).then(
+      const ok = await Promise.all([reads.list(), reads.entity(0), reads.page(0), reads.audit(0)]).then(
         () => true,
         () => false,
       );
@@ -114,6 +141,7 @@ describe.each(['a follower', 'the stream leader'] as const)('three-node cluster 
       await attempt(`list ${i}`, reads.list);
       await attempt(`entity read ${i}`, () => reads.entity(i));
       await attempt(`readAll page ${i}`, () => reads.page(i));
+      await attempt(`audit read ${i}`, () => reads.audit(i));
       if (failures.length >= 3) break; // each costs a timeout: three say enough
     }
     expect(failures).toEqual([]);

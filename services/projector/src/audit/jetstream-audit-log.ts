@@ -1,15 +1,10 @@
 import { AuditEntry, AuditRecord, STREAM_AUDIT, TetherError, auditSubjects, invalid } from '@tether/contracts';
 import { auditStreamConfig, type AuditStreamOptions } from '@tether/infra';
-import {
-  DeliverPolicy,
-  jetstream,
-  jetstreamManager,
-  type JetStreamClient,
-  type JetStreamManager,
-} from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import {
   LruMap,
+  StreamRangeReader,
   ensureStream,
   failOnDisconnect,
   getStreamMessage,
@@ -43,11 +38,19 @@ export class JetStreamAuditLog implements AuditLog {
   private readonly recent = new LruMap<string, number>(RECENT_IDS);
   private queue: Promise<unknown> = Promise.resolve();
 
+  /** Record ranges: gets first, consumers only for long reads (see StreamRangeReader). */
+  private readonly ranges: StreamRangeReader;
+
   private constructor(
     private readonly nc: NatsConnection,
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
-  ) {}
+  ) {
+    // As every other audit read: typed errors, and a dropped connection fails the read at once.
+    this.ranges = new StreamRangeReader(nc, jsm, STREAM_AUDIT, (what, fn) =>
+      auditErrorsOf(what, () => failOnDisconnect(nc, fn(), () => dropped(what))),
+    );
+  }
 
   /** Declares the stream (or brings it to the declared config) on an open connection. */
   static async open(
@@ -202,29 +205,9 @@ export class JetStreamAuditLog implements AuditLog {
     return auditErrorsOf('read', () => failOnDisconnect(this.nc, get(), () => dropped('read')));
   }
 
-  /**
-   * Messages matching `filter` with stream seq in [from, to], through an ordered consumer. `to` must
-   * be at or after a matching message (a filtered consumer waits for the next match otherwise).
-   */
+  /** Messages matching `filter` with stream seq in [from, to]. */
   private async *range(from: number, to: number, filter: string = auditSubjects.all): AsyncIterable<Raw> {
-    if (to < from) return;
-    const ordered = () =>
-      this.js.consumers.get(STREAM_AUDIT, {
-        filter_subjects: filter,
-        deliver_policy: DeliverPolicy.StartSequence,
-        opt_start_seq: from,
-      });
-    const consumer = await auditErrorsOf('read', () => failOnDisconnect(this.nc, ordered(), () => dropped('read')));
-    const messages = await consumer.consume({ max_messages: 512 });
-    try {
-      for await (const m of messages) {
-        if (m.seq > to) break;
-        yield { seq: m.seq, value: decode(m.data) };
-        if (m.seq >= to) break;
-      }
-    } finally {
-      await messages.close().catch(() => undefined);
-    }
+    for await (const m of this.ranges.read(filter, from - 1, to)) yield { seq: m.seq, value: decode(m.data) };
   }
 }
 

@@ -1,5 +1,5 @@
 import { TetherError } from '@tether/contracts';
-import { KvRevisionError, type KvBucket, type KvChange, type KvEntry } from '../port.ts';
+import { KvRevisionError, checkKvKey, type KvBucket, type KvChange, type KvEntry } from '../port.ts';
 import { POLL_MS, Wake, closedError, readOnlyError, type StoreContext } from './common.ts';
 import { JsonLinesFile } from './json-lines.ts';
 
@@ -15,7 +15,6 @@ export interface KvRecord {
 
 // The rules of NATS KV, so that what works here also works on JetStream.
 const BUCKET = /^[a-zA-Z0-9_-]+$/;
-const KEY = /^[-/_=.a-zA-Z0-9]+$/;
 
 export const checkBucketName = (bucket: string) => {
   if (!BUCKET.test(bucket))
@@ -121,12 +120,7 @@ export class EmbeddedKv implements KvBucket {
   /** Appends a change and returns its revision; the synchronous core of put/create/update/delete. */
   write(key: string, op: 'put' | 'del', value?: unknown): number {
     this.assertWritable();
-    if (!KEY.test(key) || key.startsWith('.') || key.endsWith('.')) {
-      throw new TetherError(
-        'INVALID_COMMAND',
-        `invalid kv key "${key}": use letters, digits and - / _ = . (not first or last)`,
-      );
-    }
+    checkKvKey(key);
     const rev = this.revision + 1;
     const at = this.ttlMs > 0 ? { at: Date.now() } : {};
     const record: KvRecord = op === 'put' ? { rev, key, op, value: toJson(value), ...at } : { rev, key, op };

@@ -3,3 +3,4 @@ export { failOnDisconnect } from './disconnects.ts';
 export * from './errors.ts';
 export * from './store.ts';
 export * from './streams.ts';
+export * from './stream-range.ts';

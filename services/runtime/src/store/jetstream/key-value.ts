@@ -3,6 +3,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { decodeJson, encodeJson } from '../port.ts';
 import {
   KvRevisionError,
+  checkKvKey,
   type KeyValueStore,
   type KvBucket,
   type KvBucketOptions,
@@ -11,7 +12,10 @@ import {
 } from '../ports/key-value.ts';
 import type { JetStreamConnection } from './connection.ts';
 import { isStreamNotFound, isWrongLastSequence, toStoreError } from './errors.ts';
+import { getStreamMessage } from './streams.ts';
 
+/** The header that marks a KV delete or purge (nats.js kv). */
+const KV_OPERATION = 'KV-Operation';
 /** Gets in flight at once when a list reads its entries. */
 const GET_BATCH = 64;
 
@@ -66,16 +70,29 @@ export class JetStreamKeyValue implements KeyValueStore {
 }
 
 class JetStreamKv implements KvBucket {
+  /** The subject of key k is prefix + k. */
+  private readonly prefix: string;
+
   constructor(
     readonly name: string,
     private readonly kv: KV,
     private readonly conn: JetStreamConnection,
-  ) {}
+  ) {
+    this.prefix = `$KV.${name}.`;
+  }
 
+  /**
+   * Through the stream leader, not kv.get(): that is a direct get, which a replica that lags may answer
+   * (in an R3 bucket, 6 reads in 300 right after a put returned the value before it).
+   */
   async get<T>(key: string) {
-    const e = await this.conn.guarded('kv get', () => this.kv.get(key));
-    if (e?.operation !== 'PUT') return undefined;
-    return { key, value: decodeJson<T>(e.value), revision: e.revision };
+    checkKvKey(key);
+    const m = await this.conn.guarded('kv get', () =>
+      getStreamMessage(this.conn.jsm, `KV_${this.name}`, { last_by_subj: `${this.prefix}${key}` }),
+    );
+    const op = m?.header?.get(KV_OPERATION);
+    if (!m || op === 'DEL' || op === 'PURGE') return undefined;
+    return { key, value: decodeJson<T>(m.data), revision: m.seq };
   }
   put(key: string, value: unknown) {
     return this.conn.guarded('kv put', () => this.kv.put(key, encodeJson(value)));
@@ -122,7 +139,7 @@ class JetStreamKv implements KvBucket {
    * stream leader, which a lost node only makes wait for an election, and names each subject once.
    */
   private async keysUnder(prefix: string): Promise<string[]> {
-    const base = `$KV.${this.name}.`;
+    const base = this.prefix;
     // A prefix of whole tokens narrows the map on the server; any other is filtered here.
     const subjects_filter = `${base}${prefix.endsWith('.') ? prefix : ''}>`;
     const info = await this.conn.guarded('kv keys', () =>

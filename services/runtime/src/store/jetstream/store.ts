@@ -38,11 +38,15 @@ export class JetStreamEventStore extends ComposedEventStore {
   /** Connects (given a URL) and declares the events stream, or brings it to the declared config. */
   static async open(nc: NatsConnection | string, opts: JetStreamStoreOptions = {}): Promise<JetStreamEventStore> {
     const owns = typeof nc === 'string';
-    const conn = await JetStreamConnection.open(typeof nc === 'string' ? await connectNats(nc, opts.name) : nc, {
-      timeoutMs: opts.timeoutMs ?? 5_000,
-    });
-    await storeErrorsOf(() => ensureStream(conn.jsm, eventsStreamConfig(opts)), 'request');
-    return new JetStreamEventStore(conn, opts, owns);
+    const natsConn = typeof nc === 'string' ? await connectNats(nc, opts.name) : nc;
+    try {
+      const conn = await JetStreamConnection.open(natsConn, { timeoutMs: opts.timeoutMs ?? 5_000 });
+      await storeErrorsOf(() => ensureStream(conn.jsm, eventsStreamConfig(opts)), 'request');
+      return new JetStreamEventStore(conn, opts, owns);
+    } catch (err) {
+      if (owns) await natsConn.close(); // a failed open leaves no connection behind (it would reconnect forever)
+      throw err;
+    }
   }
 
   async close(): Promise<void> {

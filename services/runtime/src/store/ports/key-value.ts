@@ -1,3 +1,5 @@
+import { TetherError } from '@tether/contracts';
+
 /** Named key-value buckets: actor snapshots, read models, subscription positions. */
 export interface KeyValueStore {
   /** Opens (creating if needed) a bucket; with `ttlMs`, a value is dropped that long after it was written. */
@@ -43,6 +45,18 @@ export interface KvBucket {
   entries<T = unknown>(prefix?: string): Promise<KvEntry<T>[]>;
   /** Current values first (when `initial`), then every change, until the signal aborts. */
   watch<T = unknown>(opts: { signal: AbortSignal; initial?: boolean }): AsyncIterable<KvChange<T>>;
+}
+
+// The key rules of NATS KV, checked the same way by both adapters (on JetStream a wildcard in a key would read another key).
+const KV_KEY = /^[-/_=.a-zA-Z0-9]+$/;
+
+/** @throws TetherError INVALID_COMMAND when `key` is no valid KV key. */
+export function checkKvKey(key: string): void {
+  if (!KV_KEY.test(key) || key.startsWith('.') || key.endsWith('.'))
+    throw new TetherError(
+      'INVALID_COMMAND',
+      `invalid kv key "${key}": use letters, digits and - / _ = . (not first or last)`,
+    );
 }
 
 export class KvRevisionError extends Error {
