@@ -7,6 +7,9 @@ const LONGEST_FIRST = [
   'tests/src/sharing/chaos.test.ts',
   'tests/src/cli/cli.test.ts',
   'tests/src/conformance/cluster.test.ts',
+  'tests/src/reliability/resend.test.ts',
+  'tests/src/conformance/cluster-node-loss.test.ts',
+  'tests/src/reliability/public-commands.test.ts',
 ];
 
 class LongestFirst extends BaseSequencer {
