@@ -96,18 +96,19 @@ describe('tether up: a bad start ends at once and leaves nothing running', () =>
   });
 
   it('--port abc, --port 70000 and a --bind that is not ours: INVALID_COMMAND naming the flag', async () => {
-    const home = newHome();
-    for (const [args, message] of [
+    const cases = [
       [['--port', 'abc'], '--port takes a whole number from 0 to 65535, got "abc"'],
       [['--port', '70000'], '--port takes a whole number from 0 to 65535, got "70000"'],
       [['--port', '0', '--bind', '203.0.113.7'], '--bind "203.0.113.7" is not an address of this machine'],
-    ] as const) {
-      const r = await tether(['up', ...args], childNats(home));
+    ] as const;
+    const homes = cases.map(() => newHome());
+    const runs = await Promise.all(cases.map(([args], i) => tether(['up', ...args], childNats(homes[i]!))));
+    for (const [i, r] of runs.entries()) {
       expect(r.timedOut).toBe(false);
       expect(r.exitCode, r.stderr).not.toBe(0);
-      expect(r.stderr).toContain(`error INVALID_COMMAND: ${message}`);
+      expect(r.stderr).toContain(`error INVALID_COMMAND: ${cases[i]![1]}`);
+      nothingLeft(homes[i]!);
     }
-    nothingLeft(home);
   });
 
   it('a second tether up on the same data folder is refused; the first keeps running', async () => {
