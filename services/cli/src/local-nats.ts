@@ -31,7 +31,21 @@ export function localNatsUrl(home: string): string | undefined {
 }
 
 /** Pids of the local nats-servers of this data folder (one, unless something went wrong). */
-export const localNatsPids = (home: string): number[] => processesMarked(MARK, natsDir(home));
+export function localNatsPids(home: string): number[] {
+  const pids = processesMarked(MARK, natsDir(home));
+  // One started before the marker existed: its URL file's pid, if that process serves this folder's store.
+  const listed = Number(existsSync(urlFile(home)) ? readFileSync(urlFile(home), 'utf8').trim().split(' ')[1] : NaN);
+  if (listed && !pids.includes(listed) && servesStore(listed, home)) pids.push(listed);
+  return pids;
+}
+
+function servesStore(pid: number, home: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(`\0${join(natsDir(home), 'jetstream')}\0`);
+  } catch {
+    return false;
+  }
+}
 
 /** Starts the local nats-server, or adopts the one a crashed `tether up` left; a failed start leaves nothing running. */
 export async function startLocalNats(bin: string, home: string): Promise<LocalNats> {

@@ -26,6 +26,7 @@ export interface GatewayOptions {
   projections?: ProjectionRunner<unknown>[];
   /** Extra gauges for /metrics (e.g. armed timers). */
   gauges?: () => Record<string, number>;
+  /** The OpenAPI document, or a function that builds it (on the first GET /openapi.json, not at start). */
   openapi: unknown;
   /** The capabilities' HTTP handlers, by operation id (lanes.create, shares.get, audit.list, …). */
   routes?: Routes;
@@ -171,7 +172,7 @@ function gatewayRoutes(opts: GatewayOptions): Routes {
     },
 
     healthz: async () => ({ ok: true, store: opts.store.kind }),
-    openapi: async () => opts.openapi,
+    openapi: async () => (typeof opts.openapi === 'function' ? opts.openapi() : opts.openapi),
     stream: streamHandler(opts.store),
   };
 }

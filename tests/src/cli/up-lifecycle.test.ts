@@ -1,12 +1,13 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { RelayClose, ShareCreated } from '@tether/contracts';
-import { processesMarked, signal } from '@tether/runtime';
+import { freePort, processesMarked, signal, waitForPort } from '@tether/runtime';
 import { TETHER_BIN, TetherProcess, eventually, gitRepo, openViewer, useNats } from '../harness/index.ts';
 import { createShare, policyFile, runningTerminal } from '../sharing/helpers.ts';
 
@@ -16,8 +17,10 @@ import { createShare, policyFile, runningTerminal } from '../sharing/helpers.ts'
 const ctx = useNats();
 const procs: TetherProcess[] = [];
 const homes: string[] = [];
+const others: ChildProcess[] = [];
 afterAll(async () => {
   await Promise.all(procs.map((p) => p.kill()));
+  for (const p of others) p.kill('SIGKILL');
   for (const home of homes) {
     for (const pid of processesMarked('TETHER_HOME', home)) signal(pid, 'SIGKILL');
     await execa('tmux', ['-S', join(home, 'terminals', 'tmux.sock'), 'kill-server'], { reject: false });
@@ -96,18 +99,19 @@ describe('tether up: a bad start ends at once and leaves nothing running', () =>
   });
 
   it('--port abc, --port 70000 and a --bind that is not ours: INVALID_COMMAND naming the flag', async () => {
-    const home = newHome();
-    for (const [args, message] of [
+    const cases = [
       [['--port', 'abc'], '--port takes a whole number from 0 to 65535, got "abc"'],
       [['--port', '70000'], '--port takes a whole number from 0 to 65535, got "70000"'],
       [['--port', '0', '--bind', '203.0.113.7'], '--bind "203.0.113.7" is not an address of this machine'],
-    ] as const) {
-      const r = await tether(['up', ...args], childNats(home));
+    ] as const;
+    const homes = cases.map(() => newHome());
+    const runs = await Promise.all(cases.map(([args], i) => tether(['up', ...args], childNats(homes[i]!))));
+    for (const [i, r] of runs.entries()) {
       expect(r.timedOut).toBe(false);
       expect(r.exitCode, r.stderr).not.toBe(0);
-      expect(r.stderr).toContain(`error INVALID_COMMAND: ${message}`);
+      expect(r.stderr).toContain(`error INVALID_COMMAND: ${cases[i]![1]}`);
+      nothingLeft(homes[i]!);
     }
-    nothingLeft(home);
   });
 
   it('a second tether up on the same data folder is refused; the first keeps running', async () => {
@@ -225,5 +229,26 @@ describe('tether down', () => {
       `no tether was running on ${home}; stopped the nats-server it left behind (pid ${natsPid})`,
     );
     nothingLeft(home);
+  });
+
+  it('finds by its store folder a nats-server an older tether left (one without the marker)', async () => {
+    const home = newHome();
+    const port = await freePort();
+    mkdirSync(join(home, 'nats'), { recursive: true });
+    const nats = spawn(
+      'nats-server',
+      ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(home, 'nats', 'jetstream')],
+      {
+        stdio: 'ignore',
+      },
+    );
+    others.push(nats);
+    writeFileSync(join(home, 'nats', 'url'), `nats://127.0.0.1:${port} ${nats.pid}\n`);
+    await waitForPort(port);
+    const exited = new Promise((resolve) => nats.once('exit', resolve));
+    const r = await tether(['down'], { TETHER_HOME: home });
+    expect(r.stdout, r.stderr).toContain(`stopped the nats-server it left behind (pid ${nats.pid})`);
+    await exited;
+    expect(existsSync(join(home, 'nats', 'url'))).toBe(false);
   });
 });

@@ -31,7 +31,14 @@ export async function down(out: Out): Promise<number> {
   }
   const nats = localNatsPids(home);
   const started = Date.now();
-  process.kill(run.pid, 'SIGTERM');
+  try {
+    process.kill(run.pid, 'SIGTERM');
+  } catch (err) {
+    throw new TetherError(
+      'NOT_ALLOWED',
+      `cannot signal tether (pid ${run.pid}): ${(err as NodeJS.ErrnoException).code}; run \`tether down\` as the user that started it`,
+    );
+  }
   while (isTether(run.pid)) {
     if (Date.now() - started > STOP_WAIT_MS)
       throw new TetherError(

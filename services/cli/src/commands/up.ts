@@ -19,20 +19,21 @@ export async function up(out: Out, flags: { port?: number; bind?: string }): Pro
   const home = dataDir();
   const stopRequested = stopSignals(log);
   const run = claimRun(home);
-  let ownsNats = false;
-  // Whatever ends this process (a failed start, the hard stop, a crash in a handler) leaves no run file
-  // and no nats-server of its own behind; only a SIGKILL does, and the next `tether up` adopts that one.
+  // Without NATS_URL, a local nats-server of this data folder is this tether's (started or adopted: it holds
+  // the folder). Whatever ends this process (a failed start, the hard stop, a second signal, a crash in a
+  // handler) leaves no run file and no such nats-server behind; only a SIGKILL does, and the next
+  // `tether up` (or `tether down`) takes that one over.
+  let natsStopped = Boolean(config.NATS_URL);
   const onExit = () => {
-    if (ownsNats) stopLocalNatsNow(home);
+    if (!natsStopped) stopLocalNatsNow(home);
     run.release();
   };
   process.once('exit', onExit);
   try {
     const opened = await openStoreForServer(log, config);
-    ownsNats = opened.mode === 'child-nats';
     const stopStore = async () => {
-      await opened.stop();
-      ownsNats = false;
+      await opened.stop(); // closes the store, then stops a local nats-server
+      natsStopped = true;
     };
     // A failed start has stopped what it started; the store goes too, so the process ends with the error.
     const server = await startServer({ store: opened.store, logger: log, config, port, bind: flags.bind, home }).catch(
