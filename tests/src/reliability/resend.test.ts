@@ -83,12 +83,18 @@ interface Run {
   /** The crash, called once when half the creates are acknowledged; resolves when tether can be used again. */
   crash: () => Promise<void>;
   surfaces: string[];
+  /** Creates per surface (default PER_SURFACE). */
+  perSurface?: number;
 }
 
 /** Sends every create (4 at a time), crashing halfway; returns the first answer per command id. */
 async function createWithCrash(run: Run) {
   const plan = run.surfaces.flatMap((s) =>
-    Array.from({ length: PER_SURFACE }, (_, i) => ({ surface: s, id: uid('rs'), name: `${s.slice(0, 4)}-${i}` })),
+    Array.from({ length: run.perSurface ?? PER_SURFACE }, (_, i) => ({
+      surface: s,
+      id: uid('rs'),
+      name: `${s.slice(0, 4)}-${i}`,
+    })),
   );
   const first = new Map<string, Answer>();
   let next = 0;
@@ -275,12 +281,16 @@ describe('resent commands after a crash: the original answer, never a second ent
       await cluster?.dispose();
     });
 
-    it('keeps answering and effects keep running: 0 lost, 0 duplicates, no lane in error', async () => {
+    // A leader election and the failover of commands (5-10 s) come on top of the work: a longer budget.
+    it('keeps answering and effects keep running: 0 lost, 0 duplicates, no lane in error', {
+      timeout: 120_000,
+    }, async () => {
       await exactlyOnce(
         {
           base: () => tether.url,
           nc: () => nc,
           surfaces: Object.keys(surfaces),
+          perSurface: 3,
           crash: async () => {
             const leader = (await (await jetstreamManager(store.nc)).streams.info(STREAM_EVENTS)).cluster?.leader;
             const node = cluster.nodes.find((n) => n.name === leader);
