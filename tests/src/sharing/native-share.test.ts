@@ -351,7 +351,8 @@ describe('native share', () => {
     });
     const replayBody = await replay.text();
     expect(replay.status).toBe(409);
-    expect(replayBody).toContain('COMMAND_ID_REUSED'); // the ledger knows the id was alice's
+    expect(replayBody).toContain('COMMAND_ID_REUSED'); // the ledger knows the id was alice's ...
+    expect(replayBody).not.toMatch(/alice|share\.create|sh-/); // ... and tells mallory nothing about her command
     expect(replayBody).not.toContain(created.body.link!.token);
     const invited = await fetch(`${cp.url}/v1/shares/${s.share_id}/participants`, {
       method: 'POST',

@@ -56,9 +56,13 @@ export class CommandLedger {
     if (!entry) return undefined;
     const mismatch = differences(entry.fingerprint, fingerprintOf(cmd));
     if (mismatch.length > 0) {
+      // Another actor's command is none of this caller's business: say only that the id is taken.
+      const what = mismatch.includes('actor')
+        ? 'by another actor'
+        : `for ${describe(entry.fingerprint)}, with another ${mismatch.join(', ')}`;
       throw new TetherError(
         'CONFLICT',
-        `command id ${cmd.id} was already used for ${describe(entry.fingerprint)}, with another ${mismatch.join(', ')}; send a fresh id for a new command`,
+        `command id ${cmd.id} was already used ${what}; send a fresh id for a new command`,
         { reason: 'COMMAND_ID_REUSED' },
       );
     }
@@ -122,7 +126,7 @@ function fingerprintOf(cmd: Command): Fingerprint {
 const differences = (a: Fingerprint, b: Fingerprint): string[] =>
   (['entity', 'verb', 'entityId', 'actor', 'data'] as const).filter((k) => a[k] !== b[k]);
 
-const describe = (f: Fingerprint) => `${f.entity}.${f.verb}${f.entityId ? ` on ${f.entityId}` : ''} by ${f.actor}`;
+const describe = (f: Fingerprint) => `${f.entity}.${f.verb}${f.entityId ? ` on ${f.entityId}` : ''}`;
 
 /** JSON with object keys sorted, so {a,b} and {b,a} are one request. */
 function stableJson(v: unknown): string {
