@@ -154,11 +154,13 @@ describe('native share', () => {
     expect(denied.body.error!.message).toMatch(/no rule allows service:ci .* denied by default/);
     const byRule = await createShare(cp.url, 'human:eve', { terminal_id: term.terminal_id, backend: 'tmate' });
     expect(byRule.body.error!.message).toContain('eve may not use tmate');
-    // The denial is on record (audited), and no relay runs for it.
-    const list = (
-      await as<{ items: ShareView[] }>(cp.url, 'human:alice', 'GET', `/v1/shares?terminal_id=${term.terminal_id}`)
-    ).body.items;
-    expect(list.filter((s) => s.status === 'ended' && s.ended?.reason === 'denied')).toHaveLength(2);
+    // The denial is on record (audited), and no relay runs for it. The list is a read model: it catches up.
+    const deniedOnes = async () =>
+      (
+        await as<{ items: ShareView[] }>(cp.url, 'human:alice', 'GET', `/v1/shares?terminal_id=${term.terminal_id}`)
+      ).body.items.filter((s) => s.status === 'ended' && s.ended?.reason === 'denied');
+    const list = await eventually(deniedOnes, (l) => l.length >= 2);
+    expect(list).toHaveLength(2);
     expect(cp.server.relays.size).toBe(0);
 
     // A request sent straight to the entity cannot bring its own "allow": not from outside (only
