@@ -27,6 +27,14 @@ export interface Setting<S extends z.ZodType = z.ZodType> {
 const DURATION = /^(\d+)(ms|s|m|h)?$/;
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
 
+/** A duration as a duration setting is written (largest whole unit: 604800000 → "168h"), for messages. */
+export function formatDuration(ms: number): string {
+  const [unit, size] = Object.entries(UNIT_MS)
+    .reverse()
+    .find(([, size]) => ms % size === 0)!;
+  return `${ms / size}${unit}`;
+}
+
 export const setting = <S extends z.ZodType>(s: Setting<S>) => s;
 
 /** A string used as given; "" counts as unset. `default` is the value used when unset. */

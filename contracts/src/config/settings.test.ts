@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { TetherError } from '../errors.ts';
 import { README_PATH, withSettingsTable } from './docs.ts';
-import { parseConfig, readConfig, settings } from './settings.ts';
+import { formatDuration, parseConfig, readConfig, settings } from './settings.ts';
 
 const refused = (env: Record<string, string>) => {
   try {
@@ -97,5 +97,17 @@ describe('settings', () => {
     }
     const readme = readFileSync(README_PATH, 'utf8');
     expect(readme).toBe(withSettingsTable(readme));
+  });
+
+  it('formats a duration as the setting is written, and the setting reads it back', () => {
+    for (const [ms, text] of [
+      [604_800_000, '168h'],
+      [90_000, '90s'],
+      [120_000, '2m'],
+      [1_500, '1500ms'],
+    ] as const) {
+      expect(formatDuration(ms)).toBe(text);
+      expect(parseConfig({ TETHER_COMMAND_RETENTION_MS: text }).config.TETHER_COMMAND_RETENTION_MS).toBe(ms);
+    }
   });
 });

@@ -3,6 +3,7 @@ import { TetherError } from '../errors.ts';
 import { duration, type Env, flag, integer, port, type Setting, setting, text, url } from './kinds.ts';
 
 export type { Env, Setting, SettingScope } from './kinds.ts';
+export { formatDuration } from './kinds.ts';
 
 // Every setting tether reads from its environment, parsed once at start. Pure: the caller passes the
 // environment in (parseConfig(process.env)); nothing here reads process.env.

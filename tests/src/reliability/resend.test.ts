@@ -7,7 +7,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { STREAM_EVENTS } from '@tether/contracts';
 import { JetStreamEventStore, sendCommand, type EventStore } from '@tether/runtime';
-import { NatsCluster, TetherProcess, eventually, gitRepo, uid, useNats } from '../harness/index.ts';
+import { NatsCluster, TetherProcess, eventually, gitRepo, laneStates, uid, useNats } from '../harness/index.ts';
 
 /**
  * A careful client over every surface: lane creates with command ids, a crash (tether, nats-server, or
@@ -142,16 +142,12 @@ async function created(store: EventStore, ids: Set<string>) {
   return { lanes, byCommand };
 }
 
-async function laneStates(base: string, ids: string[]) {
+/** Why each of these lanes is in error, as its context says. */
+async function errorsOf(base: string, ids: string[]) {
   return Promise.all(
     ids.map(async (id) => {
-      const res = await fetch(`${base}/v1/entities/lane/${id}`).catch(() => undefined);
-      if (!res?.ok) return 'unreadable';
-      const lane = (await res.json()) as { value: unknown; context: { error?: unknown } };
-      // An error names its reason, so a failure here says why.
-      return lane.value === 'error'
-        ? `error: ${JSON.stringify(lane.context.error ?? lane.context)}`
-        : String(lane.value);
+      const lane = (await (await fetch(`${base}/v1/entities/lane/${id}`)).json()) as { context: { error?: unknown } };
+      return `${id}: ${JSON.stringify(lane.context.error)}`;
     }),
   );
 }
@@ -171,10 +167,16 @@ async function exactlyOnce(run: Run, store: () => EventStore) {
   const ids = [...lanes.keys()];
   const states = await eventually(
     () => laneStates(run.base(), ids),
-    (s) => s.every((v) => v === 'ready'),
+    (s) => s.every((v) => v === 'ready' || v === 'error'),
     30_000,
   );
-  expect(states.filter((s) => s.startsWith('error'))).toEqual([]);
+  expect(
+    await errorsOf(
+      run.base(),
+      ids.filter((_, i) => states[i] === 'error'),
+    ),
+  ).toEqual([]);
+  expect(states.every((v) => v === 'ready')).toBe(true);
 }
 
 describe('resent commands after a crash: the original answer, never a second entity', () => {

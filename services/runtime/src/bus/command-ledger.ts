@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { TetherError, type Command, type CommandAccepted } from '@tether/contracts';
+import { formatDuration, TetherError, type Command, type CommandAccepted } from '@tether/contracts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import type { KeyValueStore, KvBucket } from '../store/port.ts';
@@ -103,7 +103,7 @@ export class CommandLedger {
 export function expired(commandId: string, at: string, retentionMs: number): TetherError {
   return new TetherError(
     'CONFLICT',
-    `command id ${commandId} was applied at ${at}, longer ago than the ${formatMs(retentionMs)} results are kept (TETHER_COMMAND_RETENTION_MS); nothing was done again. Read the entity for its state, or send a fresh id for a new command`,
+    `command id ${commandId} was applied at ${at}, longer ago than results are kept (TETHER_COMMAND_RETENTION_MS, ${formatDuration(retentionMs)}); nothing was done again. Read the entity for its state, or send a fresh id for a new command`,
     { reason: 'COMMAND_EXPIRED' },
   );
 }
@@ -137,15 +137,4 @@ function stableJson(v: unknown): string {
       .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
       .join(',')}}`;
   return JSON.stringify(v) ?? 'null';
-}
-
-function formatMs(ms: number): string {
-  const units: [number, string][] = [
-    [86_400_000, 'd'],
-    [3_600_000, 'h'],
-    [60_000, 'min'],
-    [1_000, 's'],
-  ];
-  for (const [size, unit] of units) if (ms % size === 0) return `${ms / size} ${unit}`;
-  return `${ms} ms`;
 }

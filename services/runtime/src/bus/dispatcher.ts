@@ -28,7 +28,7 @@ export class Dispatcher {
   ) {}
 
   dispatch(cmd: Command): Promise<CommandAccepted> {
-    const app = this.application[`${cmd.entity}.${cmd.verb}`];
+    const app = this.applicationFor(cmd.entity, cmd.verb);
     return app ? app(cmd) : this.host.execute(cmd);
   }
 
@@ -39,7 +39,7 @@ export class Dispatcher {
    * A resent command id is answered from the ledger, before any gate: the world may have moved on.
    */
   async accept(cmd: Command): Promise<CommandAccepted> {
-    const app = this.isApplication(cmd.entity, cmd.verb);
+    const app = this.applicationFor(cmd.entity, cmd.verb);
     const contract = this.host.verbContract(cmd.entity, cmd.verb);
     if (!app && !contract) return this.dispatch(cmd); // an unknown command: the host answers UNKNOWN_COMMAND
     if (cmd.actor.kind === 'system') {
@@ -60,13 +60,17 @@ export class Dispatcher {
     if (seen?.reply) return seen.reply;
     const reply = await this.dispatch(cmd);
     if (seen) return { ...reply, duplicate: true }; // a secret reply, answered again by the command's idempotent steps
-    const secret = !!this.application[`${cmd.entity}.${cmd.verb}`]?.secretReply;
-    if (!reply.duplicate) await this.ledger?.record(cmd, reply, { withReply: !secret });
+    if (!reply.duplicate) await this.ledger?.record(cmd, reply, { withReply: !app?.secretReply });
     return reply;
   }
 
   /** True when the command is handled by an application command (it may create what it touches). */
   isApplication(entity: string, verb: string): boolean {
-    return `${entity}.${verb}` in this.application;
+    return this.applicationFor(entity, verb) !== undefined;
+  }
+
+  private applicationFor(entity: string, verb: string): ApplicationCommand | undefined {
+    const key = `${entity}.${verb}`;
+    return Object.hasOwn(this.application, key) ? this.application[key] : undefined;
   }
 }
