@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { AnyMachineSnapshot } from 'xstate';
 import {
   invalid,
@@ -10,7 +10,7 @@ import {
 } from '@tether/contracts';
 import { decide, isRefusal, type EntityDefinition } from '@tether/machines';
 import { DEFAULT_COMMAND_RETENTION_MS, expired } from '../bus/command-ledger.ts';
-import { systemClock, type Clock } from '../clock.ts';
+import { systemClock, uuid, type Clock, type IdGenerator } from '../clock.ts';
 import { silentLogger, type Logger } from '../logger.ts';
 import { WrongLastSequenceError, type EventStore, type KvBucket } from '../store/port.ts';
 import { applyEvent, initialSnapshot, restoreSnapshot, saveActor, type SavedActor } from './fold.ts';
@@ -21,6 +21,8 @@ export interface ActorHostOptions {
   store: EventStore;
   registry: Record<string, EntityDefinition>;
   clock?: Clock;
+  /** Event ids (entity ids of creates derive from their command ids instead). */
+  ids?: IdGenerator;
   logger?: Logger;
   /** A resend older than this is refused with COMMAND_EXPIRED, never applied again (default 7 days). */
   commandRetentionMs?: number;
@@ -66,12 +68,14 @@ export class ActorHost {
   private readonly cache: LruMap<string, LoadedActor>;
   private readonly queue = new KeyedQueue();
   private readonly clock: Clock;
+  private readonly ids: IdGenerator;
   private readonly log: Logger;
   private snapshots?: Promise<KvBucket>;
 
   constructor(private readonly opts: ActorHostOptions) {
     this.cache = new LruMap(opts.cacheSize ?? 10_000);
     this.clock = opts.clock ?? systemClock;
+    this.ids = opts.ids ?? uuid;
     this.log = opts.logger ?? silentLogger;
   }
 
@@ -134,7 +138,7 @@ export class ActorHost {
       const actor = await this.load(def, cmd.entityId);
       const seen = await this.recall(def, actor, cmd);
       if (seen) return seen;
-      const decision = decide(def, actor, cmd, { at: this.clock.now().toISOString(), eventId: randomUUID() });
+      const decision = decide(def, actor, cmd, { at: this.clock.now().toISOString(), eventId: this.ids() });
       if (isRefusal(decision)) throw new TetherError(decision.code, decision.message, { reason: decision.reason });
       try {
         const { streamSeq, duplicate } = await this.opts.store.append(decision.event, {
