@@ -92,8 +92,8 @@ export class HeldDeliveries {
    * on), and the acks sent around the outage are sent again (acking twice changes nothing).
    */
   reconnected(): void {
-    for (const h of this.held.values()) for (const reply of h.replies) this.nc.publish(reply, WORKING);
-    for (const reply of this.recent) this.nc.publish(reply, ACK);
+    for (const h of this.held.values()) for (const reply of h.replies) this.publish(reply, WORKING);
+    for (const reply of this.recent) this.publish(reply, ACK);
   }
 
   /** Ends the heartbeats; handlers still running settle without effect on the server's side after this. */
@@ -105,7 +105,7 @@ export class HeldDeliveries {
   private tick(now: number): void {
     for (const [seq, h] of this.held) {
       if (now - h.since < this.deadlineMs) {
-        if (!this.nc.isClosed()) for (const reply of h.replies) this.nc.publish(reply, WORKING);
+        for (const reply of h.replies) this.publish(reply, WORKING);
         continue;
       }
       this.held.delete(seq);
@@ -115,12 +115,17 @@ export class HeldDeliveries {
   }
 
   private send(reply: string, payload: string): void {
-    if (this.nc.isClosed()) return;
-    this.nc.publish(reply, payload);
+    this.publish(reply, payload);
     // Only acks are sent again: a nak repeated late could hand on an event another process now runs.
     if (payload !== ACK) return;
     this.recent.push(reply);
     if (this.recent.length > 2 * RESENT_AFTER_RECONNECT) this.recent = this.recent.slice(-RESENT_AFTER_RECONNECT);
+  }
+
+  /** A connection that is closing takes no more messages (publish would throw): the server hands the event on. */
+  private publish(reply: string, payload: string): void {
+    if (this.nc.isClosed() || this.nc.isDraining()) return;
+    this.nc.publish(reply, payload);
   }
 
   private release(): void {
