@@ -35,7 +35,10 @@ export default defineConfig({
       fileURLToPath(new URL('./tests/src/harness/openapi-tally.global.ts', import.meta.url)),
     ],
     // Every response from tether that a test sees is checked against /openapi.json (ajv), errors included.
-    setupFiles: [fileURLToPath(new URL('./tests/src/harness/openapi-check.setup.ts', import.meta.url))],
+    setupFiles: [
+      fileURLToPath(new URL('./tests/src/harness/openapi-check.setup.ts', import.meta.url)),
+      fileURLToPath(new URL('./tests/src/harness/test-shell.setup.ts', import.meta.url)),
+    ],
     // One run for the whole repository. The integration files mostly wait on processes, sockets and
     // timers, so more files than cores run at once; each uses its own nats-server, port and tmux socket.
     maxWorkers: 3,

@@ -81,6 +81,15 @@ export const settings = {
     "JetStream's duplicate window on event appends (msgID); resends past it are answered from the command ledger",
   ),
   TETHER_SESSION_HEARTBEAT_MS: duration(60_000, 'A session without a heartbeat for this long is detached'),
+  TETHER_SHELL: {
+    ...text('The command each new terminal runs (a shell command line, e.g. "bash --login")', {
+      scope: 'server',
+      type: 'command',
+      expects: 'a shell command line, e.g. /bin/bash or "zsh -l"',
+    }),
+    default: '$SHELL, else /bin/bash',
+    derive: (_c: Record<string, unknown>, env: Env) => env.SHELL || '/bin/bash',
+  },
   TETHER_TERMINAL_MAX_BPS: integer(2_000_000, 'Output rate above which a terminal is throttled', {
     min: 1,
     max: Number.MAX_SAFE_INTEGER,
@@ -156,12 +165,13 @@ export const TetherConfig = z
         message: `${ttl} ms is not between TETHER_SHARE_MIN_TTL_MS (${min}) and TETHER_SHARE_MAX_TTL_MS (${max})`,
       });
   });
-/** The effective configuration; derived and text defaults (TETHER_URL, TETHER_ACTOR, TETHER_HOME, TETHER_WORKSPACE) always hold a value. */
+/** The effective configuration; derived and text defaults (TETHER_URL, TETHER_ACTOR, TETHER_HOME, TETHER_WORKSPACE, TETHER_SHELL) always hold a value. */
 export type TetherConfig = z.output<typeof TetherConfig> & {
   TETHER_URL: string;
   TETHER_ACTOR: string;
   TETHER_HOME: string;
   TETHER_WORKSPACE: string;
+  TETHER_SHELL: string;
 };
 
 export type ConfigSource = 'env' | 'default';

@@ -23,6 +23,7 @@ export async function startControlPlane(deps: CapabilityDeps): Promise<ControlPl
   const terminals = new TerminalWorker(store, host, send, io, logger, {
     dir: join(home, 'terminals'),
     ownerId: deps.ownerId,
+    shell: config.TETHER_SHELL,
     maxBytesPerSec: config.TETHER_TERMINAL_MAX_BPS,
     mayWrite: async (terminalId, from) => {
       for (const check of writeChecks) if (await check(terminalId, from)) return true;

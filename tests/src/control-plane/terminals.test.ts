@@ -45,10 +45,15 @@ describe('terminals', () => {
       tmux_session: term.terminal_id,
     });
     const out = watch(term.terminal_id);
-    type(term.terminal_id, 'echo "cwd=$(pwd) owner=$TETHER_OWNER"\r', session.session_id);
+    // The shell is TETHER_SHELL's command line, arguments included (the harness's bash without rc files).
+    type(
+      term.terminal_id,
+      `echo "cwd=$(pwd) owner=$TETHER_OWNER shell=$(tr '\\0' ' ' </proc/$$/cmdline)"\r`,
+      session.session_id,
+    );
     await eventually(
       () => out.text(),
-      (t) => t.includes(`cwd=${lane.worktree_path} owner=test-${process.pid}`),
+      (t) => t.includes(`cwd=${lane.worktree_path} owner=test-${process.pid} shell=bash --noprofile --norc `),
     );
     // Input from anyone but the writer is dropped.
     type(term.terminal_id, 'echo intruder-was-here\r', 'someone-else');

@@ -6,6 +6,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { createLogger, silentLogger } from '@tether/runtime';
 import { startServer } from '@tether/cli';
 import { useNats } from './fixtures.ts';
+import { TEST_SHELL } from './test-shell.setup.ts';
 
 /** A git repository with one commit, as a workspace for lanes. */
 export async function gitRepo(): Promise<string> {
@@ -32,7 +33,7 @@ export function useControlPlane(env: Record<string, string> = {}) {
       port: 0,
       home: cp.home,
       ownerId: `test-${process.pid}`,
-      env: { TETHER_WORKSPACES: `ws1=${cp.repo},nogit=${tmpdir()}`, ...env },
+      env: { TETHER_WORKSPACES: `ws1=${cp.repo},nogit=${tmpdir()}`, TETHER_SHELL: TEST_SHELL, ...env },
     });
     cp.url = cp.server.url;
   });

@@ -22,7 +22,8 @@ export interface TerminalWorkerOptions {
   dir: string;
   /** Marks every process tether starts, so orphans can be found by scanning /proc. */
   ownerId: string;
-  shell?: string;
+  /** The command line each terminal runs (TETHER_SHELL). */
+  shell: string;
   /** Output above this rate throttles the terminal (bytes per second). */
   maxBytesPerSec?: number;
   /** Input from someone other than the terminal's session (a share participant): allowed only if this says so. */
@@ -128,13 +129,7 @@ export class TerminalWorker {
       if (!cwd) throw new Error(`lane ${data.laneId} has no worktree`);
       if (!(await this.tmux.hasSession(id))) {
         const env = { TETHER_OWNER: this.opts.ownerId, TETHER_TERMINAL_ID: id, TETHER_LANE_ID: data.laneId };
-        await this.tmux.newSession(
-          id,
-          cwd,
-          env,
-          this.opts.shell ?? process.env.SHELL ?? '/bin/bash',
-          this.statusFile(id),
-        );
+        await this.tmux.newSession(id, cwd, env, this.opts.shell, this.statusFile(id));
       }
       this.attach(id, data.sessionId, false);
       await this.tmux.pipeOutput(id, this.logFile(id));

@@ -20,7 +20,8 @@ export class Tmux {
   }
 
   /**
-   * A detached session running `shell` in `cwd`. A small sh wrapper writes the shell's exit status
+   * A detached session running the command line `shell` in `cwd` (as tmux's own default-command would,
+   * through sh). A small sh wrapper writes the shell's exit status
    * to `statusFile` (tmux's own record of it can lag far behind the pane's death); the pane stays
    * after exit so both can be read.
    */
@@ -32,7 +33,14 @@ export class Tmux {
     statusFile: string,
   ): Promise<void> {
     const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-    const wrapper = ['sh', '-c', '"$1"; s=$?; printf %s "$s" > "$2"; exit "$s"', 'tether-shell', shell, statusFile];
+    const wrapper = [
+      'sh',
+      '-c',
+      'eval "$1"; s=$?; printf %s "$s" > "$2"; exit "$s"',
+      'tether-shell',
+      shell,
+      statusFile,
+    ];
     await this.run(['new-session', '-d', '-s', name, '-c', cwd, '-x', '200', '-y', '50', ...envArgs, ...wrapper]);
     await this.run(['set-option', '-t', `=${name}:`, 'remain-on-exit', 'on']);
   }
