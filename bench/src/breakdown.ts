@@ -4,6 +4,8 @@ import { CommandReply, type Command } from '@tether/contracts';
 import type { EntityDefinition } from '@tether/machines';
 import { ActorHost, encodeJson, initialSnapshot, machineEvent, parseJsonBody, toCommand, uuid } from '@tether/runtime';
 import { BUS_ACTOR, TTL_MS, leaseEvent } from './envelope.ts';
+
+const BUS_PRINCIPAL = { actor: BUS_ACTOR, role: 'service' as const, credentialId: 'bench' };
 import { FakeEventStore } from './fake-store.ts';
 import { microsPerCall, oneAtATime } from './timing.ts';
 
@@ -39,7 +41,7 @@ export async function measureCommandSteps(registry: Record<string, EntityDefinit
 
   const steps = {
     /** bus: decode the request body and validate the command envelope (zod). */
-    intakeMicros: microsPerCall(n, () => toCommand('lease', 'renew', parseJsonBody(request), uuid, BUS_ACTOR)),
+    intakeMicros: microsPerCall(n, () => toCommand('lease', 'renew', parseJsonBody(request), uuid, BUS_PRINCIPAL)),
     /** host: validate the verb's data (zod). */
     validateDataMicros: microsPerCall(n, () => def.contract.renew!.data.safeParse({})),
     /** host: may the machine take the event? */

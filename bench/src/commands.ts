@@ -12,12 +12,16 @@ function accepted(r: CommandReply, what: string): void {
   if (!r.ok) throw new Error(`${what} was rejected: ${r.error.code} ${r.error.message}`);
 }
 
-const create = (nc: NatsConnection, entityId: string) =>
-  sendCommand(nc, 'lease', 'create', { entityId, data: { holder: `holder-${entityId}`, ttlMs: TTL_MS } }).then((r) =>
-    accepted(r, `lease.create ${entityId}`),
-  );
-const renew = (nc: NatsConnection, entityId: string) =>
-  sendCommand(nc, 'lease', 'renew', { entityId }).then((r) => accepted(r, `lease.renew ${entityId}`));
+const create = (nc: NatsConnection, credential: string, entityId: string) =>
+  sendCommand(
+    nc,
+    'lease',
+    'create',
+    { entityId, data: { holder: `holder-${entityId}`, ttlMs: TTL_MS } },
+    { credential },
+  ).then((r) => accepted(r, `lease.create ${entityId}`));
+const renew = (nc: NatsConnection, credential: string, entityId: string) =>
+  sendCommand(nc, 'lease', 'renew', { entityId }, { credential }).then((r) => accepted(r, `lease.renew ${entityId}`));
 
 export interface CommandRunOptions {
   awaited: number;
@@ -30,6 +34,8 @@ export interface CommandRunOptions {
   pids: Record<string, number | undefined>;
   /** Durable consumer whose lag is reported after the pipelined run (the projection of `tether up`). */
   lagOf?: string;
+  /** The token every command carries (Tether-Credential). */
+  credential: string;
 }
 
 /** Awaited then pipelined lease.renew commands against whatever serves tether.cmd.> (one `tether up`). */
@@ -37,19 +43,19 @@ export async function measureCommands(nc: NatsConnection, jsm: JetStreamManager,
   const few = entityIds('aw', o.awaitedEntities);
   const many = entityIds('pl', o.pipelinedEntities);
   log(`creating ${few.length + many.length} leases`);
-  await windowed(few.length, 16, (i) => create(nc, few[i]!));
-  await windowed(many.length, o.window, (i) => create(nc, many[i]!));
+  await windowed(few.length, 16, (i) => create(nc, o.credential, few[i]!));
+  await windowed(many.length, o.window, (i) => create(nc, o.credential, many[i]!));
 
   log(`awaited renews: warm-up, then ${o.awaited}`);
-  await oneAtATime(300, (i) => renew(nc, few[i % few.length]!));
+  await oneAtATime(300, (i) => renew(nc, o.credential, few[i % few.length]!));
   let cpu = cpuMeter(o.pids);
-  const awaited = await oneAtATime(o.awaited, (i) => renew(nc, few[i % few.length]!));
+  const awaited = await oneAtATime(o.awaited, (i) => renew(nc, o.credential, few[i % few.length]!));
   const awaitedCpuMicros = cpu.microsPerOp(o.awaited);
 
   log(`pipelined renews (${o.window} in flight): warm-up, then ${o.pipelined}`);
-  await windowed(2_000, o.window, (i) => renew(nc, many[i % many.length]!));
+  await windowed(2_000, o.window, (i) => renew(nc, o.credential, many[i % many.length]!));
   cpu = cpuMeter(o.pids);
-  const pipelinedMs = await windowed(o.pipelined, o.window, (i) => renew(nc, many[i % many.length]!));
+  const pipelinedMs = await windowed(o.pipelined, o.window, (i) => renew(nc, o.credential, many[i % many.length]!));
   const pipelinedCpuMicros = cpu.microsPerOp(o.pipelined);
   const projectionLag = o.lagOf ? await lag(jsm, o.lagOf) : undefined;
 

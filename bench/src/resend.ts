@@ -1,7 +1,7 @@
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { sendCommand } from '@tether/runtime';
-import { NatsServer, TetherProcess } from '@tether/tests';
+import { NatsServer, TetherProcess, type Tether } from '@tether/tests';
 import { log } from './timing.ts';
 
 /** A reply reduced to what a resend must repeat. */
@@ -36,7 +36,7 @@ export async function measureResend(n = 200): Promise<ResendResults> {
   const nc = await connect({ servers: nats.url, name: 'bench-resend' });
   try {
     const ids = Array.from({ length: n }, (_, i) => `bench-resend-${process.pid}-${i}`);
-    const send = (i: number) => untilAnswered(() => create(tether.url, nc, ids[i]!, i % 2 === 0));
+    const send = (i: number) => untilAnswered(() => create(tether, nc, ids[i]!, i % 2 === 0));
     const first: Answer[] = [];
     let next = 0;
     let crash: Promise<void> | undefined;
@@ -84,16 +84,16 @@ export async function measureResend(n = 200): Promise<ResendResults> {
   }
 }
 
-async function create(base: string, nc: NatsConnection, id: string, overHttp: boolean): Promise<Answer> {
+async function create(base: Tether, nc: NatsConnection, id: string, overHttp: boolean): Promise<Answer> {
   const data = { holder: 'bench', ttlMs: 3_600_000 };
   if (!overHttp) {
-    const r = await sendCommand(nc, 'lease', 'create', { id, data }, 5_000);
+    const r = await sendCommand(nc, 'lease', 'create', { id, data }, { credential: base.token, timeoutMs: 5_000 });
     return r.ok ? r : { ok: false, code: r.error.code };
   }
   try {
-    const res = await fetch(`${base}/v1/commands/lease/create`, {
+    const res = await fetch(`${base.url}/v1/commands/lease/create`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': id },
+      headers: { 'content-type': 'application/json', 'idempotency-key': id, authorization: `Bearer ${base.token}` },
       body: JSON.stringify({ data }),
       signal: AbortSignal.timeout(10_000),
     });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { JetStreamApiError, jetstream } from '@nats-io/jetstream';
 import { EventRecord, subjects } from '@tether/contracts';
-import { NatsServer, TetherProcess, createLanes, gitRepo, laneStates } from '@tether/tests';
+import { NatsServer, TetherProcess, createLanes, gitRepo, laneStates, type Tether } from '@tether/tests';
 import { log, percentile } from './timing.ts';
 
 // How soon effects resume after an outage (issue 10): lanes are created, then tether is killed
@@ -42,22 +42,22 @@ export async function measureResume(runs = 5, lanes = 4): Promise<ResumeResults>
     log(`effects resume: ${runs} kill -9 of tether, ${lanes} lanes in flight each`);
     tether = await TetherProcess.start(env);
     for (let i = 0; i < runs; i++) {
-      const ids = await createLanes(tether.url, 'bench', lanes, `kill${i}`);
+      const ids = await createLanes(tether, 'bench', lanes, `kill${i}`);
       const outage = Date.now();
       await tether.kill('SIGKILL');
       tether = await TetherProcess.start(env);
-      afterKill.push(...(await resumeTimes(tether.url, ids, outage, Date.now(), failed)));
+      afterKill.push(...(await resumeTimes(tether, ids, outage, Date.now(), failed)));
     }
     const afterRestart: number[] = [];
     log(`effects resume: ${runs} nats-server restarts (${OUTAGE_MS} ms down), ${lanes} lanes in flight each`);
     for (let i = 0; i < runs; i++) {
-      const ids = await createLanes(tether.url, 'bench', lanes, `nats${i}`);
+      const ids = await createLanes(tether, 'bench', lanes, `nats${i}`);
       const outage = Date.now();
       await nats.stop();
       await new Promise((r) => setTimeout(r, OUTAGE_MS));
       await nats.restart();
       await streamListens(nats.url);
-      afterRestart.push(...(await resumeTimes(tether.url, ids, outage, Date.now(), failed)));
+      afterRestart.push(...(await resumeTimes(tether, ids, outage, Date.now(), failed)));
     }
     const kill = percentile(afterKill, 95);
     const restart = percentile(afterRestart, 95);
@@ -82,7 +82,7 @@ export async function measureResume(runs = 5, lanes = 4): Promise<ResumeResults>
  * For each lane whose worker reported after `outage`: ms from `back` to that report (0 if before).
  * The report is `provisioned`, or `provisionFailed` if a report failed on the way (counted in `failed`).
  */
-async function resumeTimes(url: string, ids: string[], outage: number, back: number, failed: string[]) {
+async function resumeTimes(url: Tether, ids: string[], outage: number, back: number, failed: string[]) {
   const until = Date.now() + 60_000;
   while ((await laneStates(url, ids)).some((s) => s !== 'ready' && s !== 'error')) {
     if (Date.now() > until) throw new Error(`lanes ${ids.join(', ')} not all provisioned 60 s after the outage`);

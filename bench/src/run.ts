@@ -107,6 +107,7 @@ async function main() {
       pipelinedEntities: N.pipelinedEntities,
       pids: { ...pids, tether: tether.proc.pid },
       lagOf: consumerName('actors'),
+      credential: tether.token,
     });
     // Stop it: its projection would otherwise chew on the replay history below.
     if (!(await exitsWithin(tether.kill('SIGTERM'), 10_000))) {
@@ -123,10 +124,28 @@ async function main() {
 
     // 7b. The same commands against a bare ActorHost process (no projection, timers or snapshots).
     log('bare host (ActorHost + serveCommands only) for the breakdown');
-    const bare = await startBareHost(nats.url);
+    const bare = await startBareHost(nats.url, { auth: true });
     cleanup.unshift(() => bare.stop());
-    const bareHost = await measureCommands(nc, jsm, { ...N_BARE, pids: { ...pids, host: bare.pid } });
+    const bareHost = await measureCommands(nc, jsm, {
+      ...N_BARE,
+      pids: { ...pids, host: bare.pid },
+      credential: bare.credential,
+    });
     await bare.stop();
+    // authOverheadPct: the same bare host taking every command without checking a credential.
+    log('bare host without credential checks (the baseline of authOverheadPct)');
+    const open = await startBareHost(nats.url, { auth: false });
+    cleanup.unshift(() => open.stop());
+    const unchecked = await measureCommands(nc, jsm, {
+      ...N_BARE,
+      pids: { ...pids, host: open.pid },
+      credential: open.credential,
+    });
+    await open.stop();
+    const authOverheadPct = Math.round((unchecked.commandsPerSec / bareHost.commandsPerSec - 1) * 1000) / 10;
+    log(
+      `authOverheadPct ${authOverheadPct}% (awaited ${bareHost.commandsPerSec.toFixed(0)}/s with credentials, ${unchecked.commandsPerSec.toFixed(0)}/s without)`,
+    );
 
     // 6 (+3). Rebuild every actor from 100k events vs the raw ordered read of the same events.
     const store = await JetStreamEventStore.open(nats.url, { name: 'bench-replay' });
@@ -185,6 +204,7 @@ async function main() {
       replayPhases: replay.replayPhases,
     };
     const results: Results = {
+      authOverheadPct,
       rawPublishPerSec,
       commandsPerSec: cmd.commandsPerSec,
       commandRatio: cmd.commandsPerSec / rawPublishPerSec,

@@ -36,6 +36,8 @@ export const AuditRecord = z
     entity: EntityName,
     entityId: Token,
     actor: Actor,
+    /** The credential the actor authenticated with; absent for tether's own workers and timers. */
+    credentialId: z.string().min(1).optional(),
     /** data.reason, data.note, or the state change the event made; null when none of these says anything. */
     reason: z.string().nullable(),
     state: StateValue,

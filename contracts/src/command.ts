@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Actor, StateValue } from './envelope.ts';
 import { ErrorBody } from './errors.ts';
 import { Token } from './ids.ts';
+import type { Principal } from './identity.ts';
 
 /**
  * The body of a command, as sent on tether.cmd.<entity>.<verb> or POSTed to the gateway.
@@ -27,6 +28,8 @@ export interface Command {
   entityId?: string;
   data: Record<string, unknown>;
   actor: Actor;
+  /** Who authenticated, for a command from outside; its actor is `actor`. Absent: tether's own. */
+  principal?: Principal;
   correlationId: string;
   causationId: string;
 }

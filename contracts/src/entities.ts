@@ -1,3 +1,4 @@
+import { identityApplicationCommands } from './api/identity.ts';
 import { shareApplicationCommands } from './api/sharing.ts';
 import {
   codexSessionContract,
@@ -8,6 +9,7 @@ import {
   terminalContract,
 } from './entities/control-plane.ts';
 import type { EntityContract, VerbContract } from './entities/contract.ts';
+import { credentialContract } from './entities/identity.ts';
 import { leaseContract } from './entities/lease.ts';
 import { approvalContract, shareContract } from './entities/sharing.ts';
 
@@ -23,6 +25,7 @@ export const entityContracts = {
   codexSession: codexSessionContract,
   share: shareContract,
   approval: approvalContract,
+  credential: credentialContract,
 } satisfies Record<string, EntityContract>;
 export type EntityNameOf = keyof typeof entityContracts;
 
@@ -34,6 +37,7 @@ export type EntityNameOf = keyof typeof entityContracts;
 export const applicationCommands = {
   session: { ensure: sessionEnsure },
   share: shareApplicationCommands,
+  credential: identityApplicationCommands,
 } satisfies Partial<Record<EntityNameOf, Record<string, VerbContract>>>;
 
 /** A command that callers outside tether may send (NATS, HTTP, the CLI). */
@@ -76,4 +80,5 @@ export const auditedEntities = {
   codexSession: false,
   share: true,
   approval: true,
+  credential: true,
 } as const satisfies Record<EntityNameOf, boolean>;

@@ -29,6 +29,8 @@ export const EventEnvelope = z
     correlationId: z.string().min(1),
     causationId: z.string().min(1),
     actor: Actor,
+    /** The credential the actor authenticated with (absent for tether's own workers and timers). */
+    credentialId: z.string().min(1).optional(),
     data: z.record(z.string(), z.unknown()),
     /** State value after the transition. */
     state: StateValue,

@@ -27,6 +27,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   UNAVAILABLE: 503,
   INTERNAL: 500,
   INVALID_CONFIG: 500,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
 };
 
 export { TetherError };

@@ -13,6 +13,10 @@ export const ERROR_CODES = [
   'INTERNAL',
   /** A setting (environment variable) has a bad value; tether does not start. */
   'INVALID_CONFIG',
+  /** No credential, or one that is unknown, revoked or expired. */
+  'UNAUTHENTICATED',
+  /** The credential is valid, but its actor or role may not do this (the refusing rule is the reason). */
+  'FORBIDDEN',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

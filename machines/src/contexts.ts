@@ -1,4 +1,4 @@
-import type { LeaseContext } from '@tether/contracts';
+import type { CredentialContext, LeaseContext } from '@tether/contracts';
 import type { ApprovalContext } from './approval.machine.ts';
 import type { CodexSessionContext } from './codex-session.machine.ts';
 import type { HarnessContext } from './harness.machine.ts';
@@ -17,6 +17,7 @@ export interface EntityContexts {
   codexSession: CodexSessionContext;
   share: ShareContext;
   approval: ApprovalContext;
+  credential: CredentialContext;
 }
 
 export type EntityName = keyof EntityContexts;

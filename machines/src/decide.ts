@@ -68,6 +68,7 @@ export function decide(def: EntityDefinition, actor: ActorState, cmd: EntityComm
     seq: actor.version + 1,
     correlationId: cmd.correlationId,
     causationId: cmd.id,
+    ...(cmd.principal ? { credentialId: cmd.principal.credentialId } : {}),
     state: next.value as EventEnvelope['state'],
     v: ENVELOPE_VERSION,
   };

@@ -1,5 +1,5 @@
 import { and, assign, setup } from 'xstate';
-import { sameActor, type Actor, type ShareEndReason, type VerbData, type shareContract } from '@tether/contracts';
+import type { Actor, ShareEndReason, VerbData, shareContract } from '@tether/contracts';
 import type { Deadline } from './entity.ts';
 import type { Reason, ReasonInput, RejectionTable } from './rejections.ts';
 
@@ -47,7 +47,6 @@ const plus = (at: string, ms: number) => new Date(Date.parse(at) + ms).toISOStri
 const isDue = (at: string, deadline: string | undefined) =>
   deadline !== undefined && Date.parse(at) >= Date.parse(deadline);
 const who = (a: Actor) => `${a.kind}:${a.id}`;
-const isOwner = (ctx: ShareContext, a: Actor) => a.kind === 'system' || sameActor(a, ctx.owner);
 const participantOf = (ctx: ShareContext, data: unknown) =>
   ctx.participants[(data as { participantId?: string }).participantId ?? ''];
 const LIVE = ['awaitingApproval', 'starting', 'active', 'expiring'];
@@ -80,12 +79,15 @@ const withParticipant = (ctx: ShareContext, e: ShareEvent, fn: (p: Participant) 
   return { participants: { ...ctx.participants, [id]: { ...ctx.participants[id]!, ...fn(ctx.participants[id]!) } } };
 };
 
-/** Every share not ended: revoke, terminal closed, switch, participant management. */
+/**
+ * Every share not ended: revoke, terminal closed, switch, participant management. Who may do these
+ * (the owner or an operator) is the authorization table's to decide (contracts/authorization.ts).
+ */
 const common = {
-  revoke: { guard: 'mayRevoke', ...end('revoked') },
+  revoke: end('revoked'),
   terminate: end('terminated'),
-  switch: { guard: 'byOwner', ...end('switched') },
-  invite: { guard: 'mayInvite', actions: 'invite' },
+  switch: end('switched'),
+  invite: { guard: 'newParticipant', actions: 'invite' },
   kick: { guard: 'mayManage', actions: 'kick' },
   grantWrite: { guard: 'mayGrant', actions: 'grantWrite' },
   revokeWrite: { guard: 'mayRevokeWrite', actions: 'revokeWrite' },
@@ -111,17 +113,14 @@ export const shareMachine = setup({
   guards: {
     allowed: ({ event }) => event.type === 'request' && event.data.policy.effect === 'allow',
     needsApproval: ({ event }) => event.type === 'request' && event.data.policy.effect === 'approval',
-    byOwner: ({ context, event }) => isOwner(context, event.actor),
-    mayRevoke: ({ context, event }) => isOwner(context, event.actor) || event.actor.kind === 'human',
     newParticipant: ({ context, event }) => event.type === 'invite' && !context.participants[event.data.participantId],
     participantKnown: ({ context, event }) => !!participantOf(context, event.data),
     notKicked: ({ context, event }) => !participantOf(context, event.data)?.kicked,
     writeShare: ({ context }) => context.access === 'write',
     hasWriteGrant: ({ context, event }) => participantOf(context, event.data)?.access === 'write',
-    mayInvite: and(['byOwner', 'newParticipant']),
-    mayManage: and(['byOwner', 'participantKnown', 'notKicked']),
-    mayGrant: and(['byOwner', 'participantKnown', 'notKicked', 'writeShare']),
-    mayRevokeWrite: and(['byOwner', 'participantKnown', 'notKicked', 'hasWriteGrant']),
+    mayManage: and(['participantKnown', 'notKicked']),
+    mayGrant: and(['participantKnown', 'notKicked', 'writeShare']),
+    mayRevokeWrite: and(['participantKnown', 'notKicked', 'hasWriteGrant']),
     participantWelcome: and(['participantKnown', 'notKicked']),
     grantDue: ({ context, event }) => Object.values(context.participants).some((p) => isDue(event.at, p.writeUntil)),
     expiryDue: ({ context, event }) => isDue(event.at, context.expiresAt),
@@ -131,7 +130,7 @@ export const shareMachine = setup({
     withinMaxTtl: ({ context, event }) =>
       event.type === 'extend' &&
       Date.parse(plus(context.expiresAt!, event.data.ttlMs)) - Date.parse(clockOrigin(context)) <= context.maxTtlMs,
-    mayExtend: and(['byOwner', 'notExpired', 'withinMaxTtl']),
+    mayExtend: and(['notExpired', 'withinMaxTtl']),
   },
   actions: {
     end: assign(({ event }, params: { reason: ShareEndReason }) => ({
@@ -328,14 +327,6 @@ const pid = (event: ReasonInput['event']) => (event.data as { participantId?: st
 /** Why a share refuses a command, in words an operator can act on: by the guard that said no, or by its state. */
 export const shareRejections: RejectionTable<ShareContext> = {
   guards: {
-    byOwner: ({ id, context, event }) => ({
-      reason: 'SHARE_NOT_OWNER',
-      message: `only the share's owner (${who(context.owner)}) may ${event.type} share ${id}; ${who(event.actor)} may not`,
-    }),
-    mayRevoke: ({ id, context, event }) => ({
-      reason: 'SHARE_NOT_OWNER',
-      message: `share ${id} can be revoked by its owner (${who(context.owner)}) or a human operator, not by ${who(event.actor)}`,
-    }),
     newParticipant: ({ id, event }) => ({
       reason: 'PARTICIPANT_EXISTS',
       message: `share ${id} already has a participant ${pid(event)}; pick another id`,

@@ -20,6 +20,8 @@ export interface Setting<S extends z.ZodType = z.ZodType> {
   scope: SettingScope;
   /** A number: "" is an error rather than unset (Number("") would be 0). */
   numeric?: true;
+  /** A credential: `tether config` shows whether it is set, never its value. */
+  secret?: true;
   /** A default that depends on other settings or the environment (TETHER_URL on TETHER_PORT). */
   derive?: (config: Record<string, unknown>, env: Env) => unknown;
 }

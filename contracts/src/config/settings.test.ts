@@ -19,7 +19,6 @@ describe('settings', () => {
     expect(config).toMatchObject({
       TETHER_PORT: 7420,
       TETHER_URL: 'http://127.0.0.1:7420',
-      TETHER_ACTOR: 'ann',
       TETHER_HOME: '.tether',
       TETHER_SHARE_TTL_MS: 1_800_000,
       TETHER_NO_CHILD_NATS: false,

@@ -28,13 +28,14 @@ export const settings = {
     ...url('Where CLI commands find a running tether', { scope: 'cli', default: 'http://127.0.0.1:$TETHER_PORT' }),
     derive: (c) => (c.TETHER_PORT === undefined ? undefined : `http://127.0.0.1:${c.TETHER_PORT}`),
   },
-  TETHER_ACTOR: {
-    ...text('Who CLI commands act as: "alice" (a person) or "kind:id", e.g. "ai:codex-1"', {
+  TETHER_TOKEN: {
+    ...text('The credential CLI commands send (`tether token create` makes one)', {
       scope: 'cli',
-      expects: 'a name, or kind:id with kind human, ai or service',
+      type: 'token',
+      expects: 'a token tth_…',
     }),
-    default: '$USER, else "cli"',
-    derive: (_c: Record<string, unknown>, env: Env) => env.USER || 'cli',
+    default: "the owner's, in $TETHER_HOME/credential",
+    secret: true as const,
   },
   TETHER_WORKSPACE: text('Workspace of the lane, session and terminal commands (--workspace wins)', {
     scope: 'cli',
@@ -68,6 +69,11 @@ export const settings = {
     description: 'Git repositories lanes are worktrees of, by workspace id',
     scope: 'server',
   }),
+  TETHER_TLS_CERT: text('TLS certificate (PEM) of the gateway; with TETHER_TLS_KEY, tether serves https', {
+    scope: 'server',
+    type: 'path',
+  }),
+  TETHER_TLS_KEY: text('TLS private key (PEM) of the gateway, for TETHER_TLS_CERT', { scope: 'server', type: 'path' }),
   TETHER_PUBLIC_URL: url('Base URL of participant links (set it behind a proxy)', {
     scope: 'server',
     default: 'the address tether listens on',
@@ -165,10 +171,9 @@ export const TetherConfig = z
         message: `${ttl} ms is not between TETHER_SHARE_MIN_TTL_MS (${min}) and TETHER_SHARE_MAX_TTL_MS (${max})`,
       });
   });
-/** The effective configuration; derived and text defaults (TETHER_URL, TETHER_ACTOR, TETHER_HOME, TETHER_WORKSPACE, TETHER_SHELL) always hold a value. */
+/** The effective configuration; derived and text defaults (TETHER_URL, TETHER_HOME, TETHER_WORKSPACE, TETHER_SHELL) always hold a value. */
 export type TetherConfig = z.output<typeof TetherConfig> & {
   TETHER_URL: string;
-  TETHER_ACTOR: string;
   TETHER_HOME: string;
   TETHER_WORKSPACE: string;
   TETHER_SHELL: string;

@@ -27,6 +27,14 @@ import {
   ShareView,
   shareApplicationCommands,
 } from '../api/sharing.ts';
+import {
+  CredentialCreateBody,
+  CredentialCreated,
+  CredentialRevokeBody,
+  CredentialView,
+  LoginLink,
+  Me,
+} from '../api/identity.ts';
 import { AuditList, AuditQuery, AuditVerdict } from '../audit.ts';
 import { CommandAccepted, CommandRequest } from '../command.ts';
 import type { ErrorCode } from '../errors.ts';
@@ -47,7 +55,7 @@ import {
 export const requestHeaders = {
   'Idempotency-Key': 'Command id; a resend returns the original result',
   'X-Correlation-Id': 'Correlation id of the command and the events it causes (default: the command id)',
-  'X-Tether-Actor': 'Who is asking: "alice" (a person) or "kind:id", e.g. "ai:codex-1"',
+  'X-Tether-Csrf': 'A dashboard session (cookie) sends its csrf_token (GET /v1/me) with every POST',
 } as const;
 export type RequestHeader = keyof typeof requestHeaders;
 
@@ -76,12 +84,14 @@ export interface RouteSpec {
   headers?: readonly RequestHeader[];
   /** Error codes a request may be refused with (default: every code a request can cause). */
   errors?: readonly ErrorCode[];
+  /** Served without a credential (health, this document); every other route needs one. */
+  public?: true;
 }
 
 /** The largest request body the gateway reads; a larger one is answered 413 and changes nothing. */
 export const BODY_LIMIT_BYTES = 1_048_576;
 
-const command = ['Idempotency-Key', 'X-Correlation-Id', 'X-Tether-Actor'] as const;
+const command = ['Idempotency-Key', 'X-Correlation-Id'] as const;
 const none: readonly ErrorCode[] = [];
 /** Reads of the store answer UNAVAILABLE while NATS is away. */
 const storeErrors: readonly ErrorCode[] = ['UNAVAILABLE'];
@@ -162,6 +172,7 @@ export const routes = {
     reply: Health,
     status: 200,
     errors: none,
+    public: true,
   },
   openapi: {
     method: 'GET',
@@ -170,6 +181,7 @@ export const routes = {
     reply: OpenApiReply,
     status: 200,
     errors: none,
+    public: true,
   },
   stream: {
     method: 'GET',
@@ -310,7 +322,6 @@ export const routes = {
     params: shareParams,
     reply: ShareLinksView,
     status: 200,
-    headers: ['X-Tether-Actor'],
   },
   'shares.extend': {
     method: 'POST',
@@ -388,6 +399,49 @@ export const routes = {
     body: body(ReasonBody, false),
     reply: ShareView,
     status: 200,
+    headers: command,
+  },
+  me: {
+    method: 'GET',
+    path: '/v1/me',
+    summary: 'Who the credential of this request speaks for, and a dashboard session its CSRF token',
+    reply: Me,
+    status: 200,
+    errors: none,
+  },
+  'credentials.list': {
+    method: 'GET',
+    path: '/v1/credentials',
+    summary: 'Every credential (never a token or its hash), newest first',
+    reply: Items(CredentialView),
+    status: 200,
+    errors: storeErrors,
+  },
+  'credentials.create': {
+    method: 'POST',
+    path: '/v1/credentials',
+    summary: 'Create a credential for an actor with a role (operators); the reply carries its token, shown once',
+    body: body(CredentialCreateBody),
+    reply: CredentialCreated,
+    status: 201,
+    headers: command,
+  },
+  'credentials.revoke': {
+    method: 'POST',
+    path: '/v1/credentials/{credential}/revoke',
+    summary: 'Revoke a credential (its holder or an operator): it stops working at once',
+    params: z.object({ credential: Token }),
+    body: body(CredentialRevokeBody, false),
+    reply: CredentialView,
+    status: 200,
+    headers: command,
+  },
+  'loginLinks.create': {
+    method: 'POST',
+    path: '/v1/login-links',
+    summary: 'A one-time dashboard sign-in link for the caller (works once, for 15 minutes)',
+    reply: LoginLink,
+    status: 201,
     headers: command,
   },
   'approvals.list': {

@@ -42,7 +42,20 @@ export function openApiDocument() {
         '(400 for a malformed path) with the CommandRejected body. Generated from contracts/; do not edit.',
     },
     paths,
-    components: { schemas: components.schemas },
+    // A token (tether token create) as a bearer, or the dashboard's session cookie (with X-Tether-Csrf on writes).
+    security: [{ bearer: [] }, { session: [] }],
+    components: {
+      schemas: components.schemas,
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'a token tth_… from `tether token create`' },
+        session: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'tether_session',
+          description: 'set by a one-time sign-in link',
+        },
+      },
+    },
   };
 }
 
@@ -105,10 +118,15 @@ function operation(
   }));
   // Any request may meet a bug (INTERNAL); a path parameter may be malformed (a bad %-escape, too long:
   // INVALID_COMMAND from the router); the rest are the route's own.
+  // Every route but the public ones needs a credential (401); a write may be refused by a rule or CSRF (403).
+  const auth: ErrorCode[] = route.public
+    ? []
+    : ['UNAUTHENTICATED', ...(route.method === 'POST' ? (['FORBIDDEN'] as const) : [])];
   const errors = [
     ...new Set([
       ...(route.params ? (['INVALID_COMMAND'] as const) : []),
       ...(route.errors ?? requestErrors),
+      ...auth,
       'INTERNAL' as const,
     ]),
   ];
@@ -118,6 +136,7 @@ function operation(
     operationId,
     summary: route.summary,
     ...(route.description ? { description: route.description } : {}),
+    ...(route.public ? { security: [] } : {}),
     parameters: [...param('path', route.params), ...param('query', route.query), ...headers],
     ...(route.body
       ? { requestBody: { required: route.body.required, content: json(components.schema(route.body.schema, 'input')) } }

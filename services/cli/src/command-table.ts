@@ -20,6 +20,7 @@ const controlPlane = () => import('./commands/control-plane.ts');
 const sharing = () => import('./commands/share.ts');
 const audit = () => import('./commands/audit.ts');
 const projections = () => import('./commands/projections.ts');
+const tokens = () => import('./commands/token.ts');
 
 const WORKSPACE: Flag = ['--workspace <ws>', 'workspace (default: TETHER_WORKSPACE or "default")'];
 const LANE: Flag = ['--lane <lane-id>', 'the lane (required)'];
@@ -252,6 +253,35 @@ export const COMMANDS: Readonly<Record<string, Entry>> = {
         run: approval('deny'),
       },
     },
+  },
+  token: {
+    summary: 'credentials: who may use tether, as whom, in which role',
+    subcommands: {
+      create: {
+        summary: 'create a credential and print its token once (operators)',
+        flags: [
+          ['--actor <who>', 'who it speaks for: human:alice, ai:codex-1, service:ci (required)'],
+          ['--role <role>', 'operator, member, viewer, agent or service (required)'],
+          ['--ttl <duration>', 'how long it works, e.g. 30d (default), 12h'],
+          ['--label <text>', 'a note for the list'],
+        ],
+        run: async (out, _args, f) => (await tokens()).token(out, 'create', undefined, f),
+      },
+      list: {
+        summary: 'every credential (never a token)',
+        run: async (out) => (await tokens()).token(out, 'list', undefined, {}),
+      },
+      revoke: {
+        summary: 'revoke a credential: it stops working at once',
+        args: ['<credential-id>'],
+        flags: [REASON],
+        run: async (out, [id], f) => (await tokens()).token(out, 'revoke', id, f),
+      },
+    },
+  },
+  login: {
+    summary: 'print a one-time link that signs the dashboard in as you',
+    run: async (out) => (await tokens()).login(out),
   },
   attach: {
     summary: 'watch (and, once granted, type into) a shared terminal',

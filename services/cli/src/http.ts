@@ -1,8 +1,26 @@
 import type { CommandRejected } from '@tether/contracts';
 import { TetherError } from '@tether/contracts/tether-error';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { cliConfig } from './cli-config.ts';
+import { dataDir } from './data-dir.ts';
 
 export const apiUrl = () => cliConfig().TETHER_URL;
+
+/** Who the CLI is: TETHER_TOKEN, else the owner's token that `tether up` keeps in $TETHER_HOME/credential. */
+export function credential(): string {
+  const token = cliConfig().TETHER_TOKEN;
+  if (token) return token;
+  const file = join(dataDir(), 'credential');
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    throw new TetherError(
+      'UNAUTHENTICATED',
+      `no credential: ${file} does not exist; run \`tether up\` here (it writes the owner's), or set TETHER_TOKEN to a token from \`tether token create\``,
+    );
+  }
+}
 
 /**
  * One call to the running tether's HTTP API; an error reply becomes the TetherError it describes.
@@ -12,6 +30,7 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
   const url = new URL(apiUrl() + path);
   const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
   const payload = body === undefined ? undefined : JSON.stringify(body);
+  const authorization = `Bearer ${credential()}`; // before the call: a missing credential is not an unreachable tether
   let text: string;
   try {
     text = await new Promise<string>((resolve, reject) => {
@@ -20,10 +39,9 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
         {
           method,
           agent: false, // no keep-alive: the process exits as soon as the answer is in
-          // Who is asking: TETHER_ACTOR ("alice" or "ai:codex-1"), else the login name.
           headers: {
             ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
-            'x-tether-actor': cliConfig().TETHER_ACTOR,
+            authorization,
           },
         },
         (res) => {

@@ -3,7 +3,7 @@ import { COMMANDS, isGroup, type Flag, type Flags, type Leaf, type WholeNumber }
 
 const ENVIRONMENT = `
 Environment: NATS_URL, TETHER_HOME (default ./.tether), TETHER_PORT, TETHER_URL, TETHER_WORKSPACE,
-TETHER_ACTOR (who you are: "alice" or "ai:codex-1"; default $USER).`;
+TETHER_TOKEN (your credential; default the owner's, which \`tether up\` keeps in $TETHER_HOME/credential).`;
 
 /** Parsing ended before any command ran: help or the version was printed, or `command` was used wrongly. */
 export class ParseStop extends Error {

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { registry } from '@tether/machines';
 import {
   ActorHost,
+  Authenticator,
   CommandLedger,
   Dispatcher,
   JetStreamEventStore,
@@ -16,7 +18,7 @@ import {
   type Precondition,
 } from '@tether/runtime';
 import { ProjectionRunner, projections, startAuditTrail } from '@tether/projector';
-import { buildGateway } from '@tether/gateway';
+import { buildGateway, commandAs, ensureOwnerCredential, loginLink, startIdentity } from '@tether/gateway';
 import { openApiDocument } from '@tether/contracts/openapi';
 import { parseConfig, TetherError, type TetherConfig } from '@tether/contracts';
 import { startControlPlane } from '@tether/workers';
@@ -35,6 +37,8 @@ export interface ServerOptions {
   /** The parsed settings; parsed from `env` (default process.env) when absent. */
   config?: TetherConfig;
   env?: NodeJS.ProcessEnv;
+  /** Who the owner's credential ($TETHER_HOME/credential) is issued to on first start (default $USER). */
+  owner?: string;
 }
 
 /**
@@ -73,12 +77,24 @@ export async function startServer(opts: ServerOptions) {
     config,
     baseUrl: () => baseUrl,
   };
+  const authenticator = new Authenticator(host);
+  const owner = await ensureOwnerCredential(host, authenticator, {
+    home: opts.home,
+    user: opts.owner ?? process.env.USER ?? 'owner',
+    logger,
+  });
+  const identity = startIdentity({ ...deps, authenticator });
   const audit = await startAuditTrail(deps);
   const controlPlane = await startControlPlane(deps);
   const sharing = await startSharing({ ...deps, terminals: controlPlane.terminals });
-  const capabilities = composeCapabilities([audit, controlPlane, sharing], { commands, preconditions });
+  const capabilities = composeCapabilities([identity, audit, controlPlane, sharing], {
+    commands,
+    preconditions,
+  });
 
-  const bus = nc ? serveCommands(nc, dispatcher, { logger }) : undefined;
+  const bus = nc
+    ? serveCommands(nc, dispatcher, { logger, authenticate: (token) => authenticator.verify(token) })
+    : undefined;
   const runners = Object.values(projections(registry)).map((p) => new ProjectionRunner(store, p, { logger }));
   const timers = new TimerService({ store, registry, logger, send: (cmd) => host.execute(cmd).catch(toRejection) });
   let app: ReturnType<typeof buildGateway> | undefined;
@@ -111,14 +127,39 @@ export async function startServer(opts: ServerOptions) {
       routes: capabilities.routes,
       pages: capabilities.pages,
       everyRoute: true,
+      authenticator,
+      tls: tlsFiles(config),
     }));
   } catch (err) {
     await stopAll().catch((e) => logger.error({ err: String(e) }, 'stopping after a failed start failed'));
     throw err;
   }
   const { port } = app!.server.address() as { port: number };
-  baseUrl = `http://${opts.bind ?? '127.0.0.1'}:${port}`;
-  return { url: baseUrl, host, relays: sharing.relays, natsBus: !!bus, stop: stopAll };
+  baseUrl = `${config.TETHER_TLS_CERT ? 'https' : 'http'}://${opts.bind ?? '127.0.0.1'}:${port}`;
+  return {
+    url: baseUrl,
+    host,
+    relays: sharing.relays,
+    natsBus: !!bus,
+    /** The owner's token (also in $TETHER_HOME/credential). */
+    token: owner.token,
+    /** A fresh one-time dashboard sign-in link for the owner. */
+    loginLink: () => loginLink(host, commandAs(owner.principal, 'credential', 'issue'), baseUrl),
+    stop: stopAll,
+  };
+}
+
+/** TETHER_TLS_CERT and TETHER_TLS_KEY, both or neither; a file that cannot be read stops the start. */
+function tlsFiles(config: TetherConfig): { cert: Buffer; key: Buffer } | undefined {
+  const [certFile, keyFile] = [config.TETHER_TLS_CERT, config.TETHER_TLS_KEY];
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile)
+    throw new TetherError('INVALID_CONFIG', 'set both TETHER_TLS_CERT and TETHER_TLS_KEY (PEM files), or neither');
+  try {
+    return { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+  } catch (err) {
+    throw new TetherError('INVALID_CONFIG', `cannot read the TLS files: ${(err as Error).message}`);
+  }
 }
 
 let openApi: ReturnType<typeof openApiDocument> | undefined;

@@ -206,10 +206,8 @@ function render({ connection, lane, session, terminal, harness, share }) {
   );
 }
 
-// Approvals: an operator names themselves once (kept in this browser) and approves or denies pending
-// share requests; the gateway refuses the requester and non-humans, and the refusal is shown in the row.
-const OPERATOR_KEY = 'tether.operator';
-const operatorName = () => localStorage.getItem(OPERATOR_KEY) ?? '';
+// Approvals: the signed-in operator approves or denies pending share requests; the gateway refuses
+// the requester and anyone but an operator, and the refusal is shown in the row.
 
 function renderApprovals({ approval, share, decisionErrors }) {
   const box = document.getElementById('approvals');
@@ -223,17 +221,8 @@ function renderApprovals({ approval, share, decisionErrors }) {
   box.hidden = pending.length === 0;
   if (box.hidden) return box.replaceChildren();
   const typed = Object.fromEntries([...box.querySelectorAll('input[data-note]')].map((i) => [i.dataset.note, i.value]));
-  const operator = box.querySelector('#operator')?.value ?? operatorName();
   box.replaceChildren(
     el('h2', {}, `pending approvals (${pending.length})`),
-    el(
-      'label',
-      {},
-      'you are human: ',
-      Object.assign(el('input', { id: 'operator', placeholder: 'your name', autocomplete: 'username' }), {
-        value: operator,
-      }),
-    ),
     ...pending.map((a) => {
       const c = a.context;
       const s = share[c.shareId];
@@ -261,19 +250,13 @@ function renderApprovals({ approval, share, decisionErrors }) {
 }
 
 async function decide(id, verb) {
-  const name = document.getElementById('operator').value.trim();
   const note = document.querySelector(`input[data-note="${CSS.escape(id)}"]`).value.trim();
-  if (!name)
-    return store.trigger.decisionFailed({
-      id,
-      message: 'Enter your name first: approvals are audited with who decided.',
-    });
   if (verb === 'deny' && !note)
     return store.trigger.decisionFailed({ id, message: 'A denial needs a reason: type it in the box.' });
-  localStorage.setItem(OPERATOR_KEY, name);
   const res = await fetch(`/v1/approvals/${encodeURIComponent(id)}/${verb}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-tether-actor': `human:${name}` },
+    // The session cookie says who decides; the CSRF token proves this page sent it.
+    headers: { 'content-type': 'application/json', 'x-tether-csrf': me?.csrf_token ?? '' },
     body: JSON.stringify(verb === 'deny' ? { reason: note } : note ? { note } : {}),
   }).catch((err) => ({ ok: false, json: async () => ({ error: { message: String(err) } }) }));
   if (!res.ok) {
@@ -309,7 +292,19 @@ document.addEventListener('keydown', (e) => {
   }
 });
 
-const events = new EventSource('/v1/stream');
-events.addEventListener('open', () => store.trigger.connection({ state: 'open' }));
-events.addEventListener('error', () => store.trigger.connection({ state: 'closed' }));
-events.addEventListener('actor', (e) => store.trigger.actor({ actor: JSON.parse(e.data) }));
+// Who is signed in (the session cookie a one-time link set); without a session, say how to get one.
+let me;
+const who = document.getElementById('who');
+const res = await fetch('/v1/me');
+if (res.ok) {
+  me = await res.json();
+  who.textContent = `${me.actor} (${me.role})`;
+  const events = new EventSource('/v1/stream');
+  events.addEventListener('open', () => store.trigger.connection({ state: 'open' }));
+  events.addEventListener('error', () => store.trigger.connection({ state: 'closed' }));
+  events.addEventListener('actor', (e) => store.trigger.actor({ actor: JSON.parse(e.data) }));
+} else {
+  store.trigger.connection({ state: 'closed' });
+  who.textContent = 'not signed in: run `tether login` and open the link it prints';
+  who.dataset.state = 'signed-out';
+}

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditList, AuditVerdict, ErrorBody } from '@tether/contracts';
 import { registry } from '@tether/machines';
-import { ActorHost, Dispatcher, EmbeddedEventStore, silentLogger } from '@tether/runtime';
+import { ActorHost, Authenticator, Dispatcher, EmbeddedEventStore, mintToken, silentLogger } from '@tether/runtime';
 import { AuditProjector, auditLogFor, auditRoutes, type AuditLog } from '@tether/projector';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from './server.ts';
@@ -13,13 +13,25 @@ let dir: string;
 let store: EmbeddedEventStore;
 let log: AuditLog;
 let app: FastifyInstance;
+let token: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tether-audit-routes-'));
   store = await EmbeddedEventStore.open(dir);
   log = await auditLogFor(store);
   const host = new ActorHost({ store, registry });
+  const minted = mintToken('00000000-0000-4000-8000-000000000001');
+  token = minted.token;
+  await host.execute({
+    ...{ id: 'c-cred', correlationId: 'c-cred', causationId: 'c-cred' },
+    entity: 'credential',
+    verb: 'issue',
+    entityId: '00000000-0000-4000-8000-000000000001',
+    actor: { kind: 'system', id: 'test' },
+    data: { actor: { kind: 'human', id: 'ann' }, role: 'viewer', purpose: 'token', hash: minted.hash },
+  });
   app = buildGateway({
+    authenticator: new Authenticator(host),
     host,
     dispatcher: new Dispatcher(host),
     store,
@@ -59,7 +71,7 @@ afterAll(async () => {
 });
 
 async function get(url: string) {
-  const res = await app.inject({ method: 'GET', url });
+  const res = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
   return { status: res.statusCode, body: res.json() as unknown };
 }
 

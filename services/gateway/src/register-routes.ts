@@ -1,17 +1,23 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpReply, HttpRequest, RouteHandler, Routes, WebPages } from '@tether/runtime';
-import { routerPath, routes, type OperationId } from '@tether/contracts';
+import { routerPath, routes, type OperationId, type RouteSpec } from '@tether/contracts';
 
 /**
  * Registers every handler at its operation's method and path from the route table. A handler for an
  * operation the table does not know is a wiring mistake: refused at start, not served at a guessed path.
  */
-export function registerRoutes(app: FastifyInstance, handlers: Routes): OperationId[] {
+export function registerRoutes(
+  app: FastifyInstance,
+  handlers: Routes,
+  authenticate: (req: HttpRequest & { method: string }) => Promise<void>,
+): OperationId[] {
   const ids = Object.keys(handlers) as OperationId[];
   for (const id of ids) {
     if (!Object.hasOwn(routes, id)) throw new Error(`no route in the route table for operation "${id}"`);
-    const { method, path } = routes[id];
-    app.route({ method, url: routerPath(path), handler: adapt(handlers[id]!) });
+    const spec: RouteSpec = routes[id];
+    // Every operation needs a credential but the table's public ones (health, the document).
+    const onRequest = spec.public ? undefined : (req: FastifyRequest) => authenticate(req as never);
+    app.route({ method: spec.method, url: routerPath(spec.path), onRequest, handler: adapt(handlers[id]!) });
   }
   return ids;
 }
@@ -29,6 +35,7 @@ export function webPages(app: FastifyInstance): WebPages {
   });
   return {
     get: (path, handler) => void app.get(path, adapt(handler)),
+    post: (path, handler) => void app.post(path, adapt(handler)),
     upgrade: (take) => void upgrades.push(take),
   };
 }

@@ -2,10 +2,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyReply }
 import { BODY_LIMIT_BYTES, HTTP_STATUS, TetherError, Token, type CommandReply } from '@tether/contracts';
 import {
   listActors,
+  principalOf,
   toCommand,
   toRejection,
   uuid,
   type ActorHost,
+  type Authenticator,
   type Dispatcher,
   type EventStore,
   type Logger,
@@ -17,6 +19,7 @@ import { renderMetrics } from './metrics.ts';
 import { dashboardRoutes } from './dashboard.routes.ts';
 import { streamHandler } from './stream.routes.ts';
 import { registerRoutes, unserved, webPages } from './register-routes.ts';
+import { httpAuthentication } from './identity/http-auth.ts';
 
 export interface GatewayOptions {
   host: ActorHost;
@@ -34,11 +37,16 @@ export interface GatewayOptions {
   pages?: Array<(pages: WebPages) => void>;
   /** Refuse to build unless every operation of the route table is served (a full tether; a bare runtime serves less). */
   everyRoute?: boolean;
+  /** Proves who each API request comes from (every route but the public ones needs a credential). */
+  authenticator: Authenticator;
+  /** PEM certificate and key: the gateway serves https. */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 /** The HTTP face of the command bus: same commands, same replies, status codes from the error code. */
 export function buildGateway(opts: GatewayOptions) {
   const app = Fastify({
+    ...(opts.tls ? { https: opts.tls } : {}),
     loggerInstance: opts.logger as FastifyBaseLogger,
     genReqId: (req) => (req.headers['x-correlation-id'] as string | undefined) ?? uuid(),
     // Entity ids are up to 128 chars (Token); the default 100 would refuse valid ids. Longer segments,
@@ -66,6 +74,7 @@ export function buildGateway(opts: GatewayOptions) {
     }
     const body = toRejection(err);
     if (body.error.code === 'INTERNAL') req.log.error({ err: String(err), correlationId: req.id }, 'request failed');
+    if (body.error.code === 'UNAUTHENTICATED') reply.header('www-authenticate', 'Bearer realm="tether"');
     return reply.status(HTTP_STATUS[body.error.code]).send(body);
   });
   app.setNotFoundHandler((req, reply) =>
@@ -74,9 +83,10 @@ export function buildGateway(opts: GatewayOptions) {
       .send(toRejection(new TetherError('NOT_FOUND', `no route ${req.method} ${req.url}; see /openapi.json`))),
   );
 
+  const authenticate = httpAuthentication(opts.authenticator);
   const served = [
-    ...registerRoutes(app, gatewayRoutes(opts)),
-    ...registerRoutes(app, opts.routes ?? {}), // an operation served twice fails here (Fastify refuses a duplicate route)
+    ...registerRoutes(app, gatewayRoutes(opts), authenticate),
+    ...registerRoutes(app, opts.routes ?? {}, authenticate), // an operation served twice fails here (Fastify refuses a duplicate route)
   ];
   const missing = unserved(served);
   if (opts.everyRoute && missing.length > 0)
@@ -118,7 +128,7 @@ function gatewayRoutes(opts: GatewayOptions): Routes {
               ...body,
             }
           : body;
-      const cmd = toCommand(req.params.entity!, req.params.verb!, withHeaders, uuid, { kind: 'service', id: 'http' });
+      const cmd = toCommand(req.params.entity!, req.params.verb!, withHeaders, uuid, principalOf(req));
       const accepted: CommandReply = await opts.dispatcher.accept(cmd);
       req.log.info(
         {

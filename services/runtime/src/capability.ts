@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { applicationCommands, type OperationId, type TetherConfig } from '@tether/contracts';
+import { applicationCommands, type OperationId, type Principal, type TetherConfig } from '@tether/contracts';
 import type { ActorHost, ActorHostOptions } from './actor/host.ts';
 import type { ApplicationCommand, Dispatcher } from './bus/dispatcher.ts';
 import type { Logger } from './logger.ts';
@@ -19,6 +19,8 @@ export interface HttpRequest {
   query: unknown;
   body: unknown;
   headers: IncomingHttpHeaders;
+  /** Who is asking, proved by a credential; set on every route but the public ones (health, the document). */
+  principal?: Principal;
   raw: IncomingMessage;
   log: Pick<Logger, 'info' | 'warn' | 'error'>;
 }
@@ -46,6 +48,8 @@ export type Routes = Partial<Record<OperationId, RouteHandler>>;
 /** Where a capability adds pages that are not part of the API (a viewer page, its files, a WebSocket). */
 export interface WebPages {
   get(path: string, handler: RouteHandler): void;
+  /** A form a page posts to (sign in, sign out); not part of the API. */
+  post(path: string, handler: RouteHandler): void;
   /** Takes HTTP upgrades (WebSockets); a request nobody takes is refused. */
   upgrade(handle: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean): void;
 }

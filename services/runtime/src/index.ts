@@ -20,3 +20,5 @@ export * from './reactors/effect-outcome.ts';
 export * from './processes/index.ts';
 export * from './http/http-commands.ts';
 export * from './capability.ts';
+export * from './auth/authenticator.ts';
+export * from './auth/tokens.ts';

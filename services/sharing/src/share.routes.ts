@@ -16,6 +16,7 @@ import {
 import { actorOf, approvalView, listActorsOf, readActor, shareView } from '@tether/projector';
 import {
   commandFrom,
+  principalOf,
   parseBody,
   settled,
   type HttpRequest,
@@ -98,12 +99,12 @@ export function shareRoutes(deps: ShareRouteDeps): Routes {
     'shares.links': async (req) => {
       const s = await share(req.params.share!);
       const c = s.context;
-      const who = commandFrom(req, 'share', 'links', req.params.share, {}).actor;
+      const who = principalOf(req).actor;
       if (!sameActor(who, c.owner))
         throw new TetherError(
-          'NOT_ALLOWED',
-          `only the owner (${c.owner.kind}:${c.owner.id}) may read share ${s.entityId}'s links`,
-          { reason: 'SHARE_NOT_OWNER' },
+          'FORBIDDEN',
+          `only the owner (${c.owner.kind}:${c.owner.id}) may read share ${s.entityId}'s links; ${who.kind}:${who.id} may not`,
+          { reason: 'share-links-owner-only' },
         );
       if (!c.sealedLinks || s.value === 'ended')
         throw new TetherError(

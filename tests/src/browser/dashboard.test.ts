@@ -35,7 +35,7 @@ describe('dashboard in Chromium', () => {
     // A lane created through the API appears without a reload.
     const lane = LaneView.parse(
       (
-        await api(cp.url, 'POST', '/v1/workspaces/ws1/lanes', {
+        await api(cp, 'POST', '/v1/workspaces/ws1/lanes', {
           project_context_id: 'p',
           display_name: 'Fix the login page',
         })

@@ -5,6 +5,12 @@ import { eventually, launchChromium, useControlPlane } from '../harness/index.ts
 import { as, createShare, policyFile, runningTerminal } from '../sharing/helpers.ts';
 
 const cp = useControlPlane({ TETHER_SHARE_POLICY: policyFile() });
+
+/** Opens the owner's one-time sign-in link (human:ops, an operator): the page lands on the dashboard. */
+async function signIn(page: Page) {
+  await page.goto((await cp.server.loginLink()).url);
+  await page.waitForURL(`${cp.url}/`);
+}
 let browser: Browser;
 beforeAll(async () => {
   browser = await launchChromium();
@@ -19,8 +25,8 @@ const viewerText = (page: Page) =>
 
 describe('share viewer in Chromium', () => {
   it('a participant watches, is refused, is granted write and types, then is disconnected by a revoke; the dashboard follows', async () => {
-    const { term, session } = await runningTerminal(cp.url);
-    const created = await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id, access: 'write' });
+    const { term, session } = await runningTerminal(cp);
+    const created = await createShare(cp, 'human:alice', { terminal_id: term.terminal_id, access: 'write' });
     expect(created.status).toBe(201);
     const { share, link } = ShareCreated.parse(created.body);
     const shareId = share.share_id;
@@ -98,7 +104,7 @@ describe('share viewer in Chromium', () => {
 
     // The owner grants write: the page says so, and the same keystrokes now run.
     const grant = await as(
-      cp.url,
+      cp,
       'human:alice',
       'POST',
       `/v1/shares/${shareId}/participants/${link!.participant_id}/grant-write`,
@@ -119,7 +125,7 @@ describe('share viewer in Chromium', () => {
     await detail.locator(`tr[data-participant-id="${link!.participant_id}"] td`, { hasText: 'write until' }).waitFor();
 
     // Revoke: the viewer is disconnected with the reason; the badge goes, the detail shows the end.
-    const revoked = await as(cp.url, 'human:alice', 'POST', `/v1/shares/${shareId}/revoke`, { reason: 'demo over' });
+    const revoked = await as(cp, 'human:alice', 'POST', `/v1/shares/${shareId}/revoke`, { reason: 'demo over' });
     expect(revoked.status).toBe(200);
     await viewer.locator('body[data-state="closed"]').waitFor();
     const banner = await viewer.locator('#banner').innerText();
@@ -139,76 +145,70 @@ describe('share viewer in Chromium', () => {
   });
 
   it('the dashboard flags a share in its grace period, and clears the flag when the owner extends it', async () => {
-    const { term } = await runningTerminal(cp.url);
+    const { term } = await runningTerminal(cp);
     // 2 min left is inside the default 5 min warning window: the share starts in its grace period.
     const { share } = ShareCreated.parse(
-      (await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id, ttl_ms: 120_000 })).body,
+      (await createShare(cp, 'human:alice', { terminal_id: term.terminal_id, ttl_ms: 120_000 })).body,
     );
     const page = await browser.newPage();
-    await page.goto(`${cp.url}/`);
+    await signIn(page);
     const badge = page.locator(`.share-badge[data-share-id="${share.share_id}"]`);
     await page
       .locator(`.share-badge[data-share-id="${share.share_id}"][data-status="expiring"][data-warning="true"]`)
       .waitFor();
     expect(await badge.innerText()).toMatch(/^native · 0[12]:\d\d · 0\/1$/);
     expect(
-      (await as(cp.url, 'human:alice', 'POST', `/v1/shares/${share.share_id}/extend`, { ttl_ms: 600_000 })).status,
+      (await as(cp, 'human:alice', 'POST', `/v1/shares/${share.share_id}/extend`, { ttl_ms: 600_000 })).status,
     ).toBe(200);
     await page
       .locator(`.share-badge[data-share-id="${share.share_id}"][data-status="active"][data-warning="false"]`)
       .waitFor();
     expect(await badge.innerText()).toMatch(/^native · 1[12]:\d\d · 0\/1$/);
-    await as(cp.url, 'human:alice', 'POST', `/v1/shares/${share.share_id}/revoke`, {});
+    await as(cp, 'human:alice', 'POST', `/v1/shares/${share.share_id}/revoke`, {});
     await badge.waitFor({ state: 'detached' });
     await page.close();
   });
 
   it('an operator approves and denies held shares from the dashboard; the requester cannot approve its own', async () => {
-    const { term } = await runningTerminal(cp.url);
-    const first = (await createShare(cp.url, 'ai:codex', { terminal_id: term.terminal_id })).body.share;
-    const second = (await createShare(cp.url, 'ai:codex', { terminal_id: term.terminal_id })).body.share;
+    const { term } = await runningTerminal(cp);
+    const first = (await createShare(cp, 'ai:codex', { terminal_id: term.terminal_id })).body.share;
+    const second = (await createShare(cp, 'ai:codex', { terminal_id: term.terminal_id })).body.share;
     expect([first.status, second.status]).toEqual(['awaiting_approval', 'awaiting_approval']);
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(`${cp.url}/`);
+    await signIn(page);
     const row = (id: string) => page.locator(`#approvals [data-approval-id="${id}"]`);
     await row(first.share_id).waitFor();
     expect(await row(first.share_id).innerText()).toContain('ai:codex asks to share terminal');
 
-    // Without a name nothing is sent; a deny without a reason neither.
-    await row(first.share_id).locator('[data-decide="approve"]').click();
-    await row(first.share_id).locator('.error', { hasText: 'Enter your name' }).waitFor();
-    // The gateway's refusal shows in the row: the requester is not an operator of its own request.
-    await page.fill('#operator', 'codex');
-    const asRequester = await page.evaluate(
+    // The requester may not decide its own request (nor may any agent), and a page POST without the
+    // session's CSRF token is refused before anything is written.
+    expect((await as(cp, 'ai:codex', 'POST', `/v1/approvals/${first.share_id}/approve`, {})).body).toMatchObject({
+      error: { code: 'FORBIDDEN', reason: 'operators-decide-approvals' },
+    });
+    const withoutCsrf = await page.evaluate(
       async (id) =>
         (
           await fetch(`/v1/approvals/${id}/approve`, {
             method: 'POST',
-            headers: { 'content-type': 'application/json', 'x-tether-actor': 'ai:codex' },
+            headers: { 'content-type': 'application/json' },
             body: '{}',
           })
         ).status,
       first.share_id,
     );
-    expect(asRequester).toBe(409);
+    expect(withoutCsrf).toBe(403);
 
-    await page.fill('#operator', 'ops');
     await page.fill(`input[data-note="${first.share_id}"]`, 'pairing');
     await row(first.share_id).locator('[data-decide="approve"]').click();
     await row(first.share_id).waitFor({ state: 'detached' });
     await eventually(
-      () => as<{ status: string }>(cp.url, 'human:ops', 'GET', `/v1/shares/${first.share_id}`),
+      () => as<{ status: string }>(cp, 'human:ops', 'GET', `/v1/shares/${first.share_id}`),
       (r) => r.body.status === 'active',
     );
     const approved = (
-      await as<{ decided_by: string; decision_note: string }>(
-        cp.url,
-        'human:ops',
-        'GET',
-        `/v1/approvals/${first.share_id}`,
-      )
+      await as<{ decided_by: string; decision_note: string }>(cp, 'human:ops', 'GET', `/v1/approvals/${first.share_id}`)
     ).body;
     expect(approved).toMatchObject({ decided_by: 'human:ops', decision_note: 'pairing' });
 
@@ -220,7 +220,7 @@ describe('share viewer in Chromium', () => {
     const denied = await eventually(
       () =>
         as<{ status: string; ended: { reason: string; detail: string } }>(
-          cp.url,
+          cp,
           'human:ops',
           'GET',
           `/v1/shares/${second.share_id}`,
@@ -228,15 +228,8 @@ describe('share viewer in Chromium', () => {
       (r) => r.body.status === 'ended',
     );
     expect(denied.body.ended).toMatchObject({ reason: 'denied', detail: expect.stringContaining('not today') });
-    expect(
-      await page.evaluate(() =>
-        (globalThis as unknown as { localStorage: { getItem(k: string): string | null } }).localStorage.getItem(
-          'tether.operator',
-        ),
-      ),
-    ).toBe('ops'); // remembered for the next decision
     expect(errors).toEqual([]);
-    await as(cp.url, 'human:ops', 'POST', `/v1/shares/${first.share_id}/revoke`, {});
+    await as(cp, 'human:ops', 'POST', `/v1/shares/${first.share_id}/revoke`, {});
     await page.close();
   });
 
@@ -247,10 +240,8 @@ describe('share viewer in Chromium', () => {
     expect((await fetch(`${cp.url}/v/${'x'.repeat(129)}`)).status).toBe(404);
     expect((await fetch(`${cp.url}/viewer/..%2Fpackage.json`)).status).toBe(404);
 
-    const { term } = await runningTerminal(cp.url);
-    const { link } = ShareCreated.parse(
-      (await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id })).body,
-    );
+    const { term } = await runningTerminal(cp);
+    const { link } = ShareCreated.parse((await createShare(cp, 'human:alice', { terminal_id: term.terminal_id })).body);
     const page = await fetch(link!.url); // fetch drops the #fragment, as browsers do
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toContain('text/html');

@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { ACTORS_BUCKET } from '@tether/contracts';
 import { JetStreamEventStore } from '@tether/runtime';
 import { readModelContents } from '@tether/projector';
-import { TETHER_BIN, TetherProcess, eventually, uid, useNats } from '../harness/index.ts';
+import { bearer, TETHER_BIN, TetherProcess, eventually, uid, useNats, type Tether } from '../harness/index.ts';
 import { postCommand } from '../reliability/helpers.ts';
 
 const ctx = useNats();
@@ -30,7 +30,7 @@ const tether = (args: string[], env: Record<string, string>) =>
     timeout: 60_000,
   });
 
-async function someHistory(url: string) {
+async function someHistory(url: Tether) {
   const id = uid('cli');
   expect(
     await postCommand(url, 'lease', 'create', { entityId: id, data: { holder: 'ann', ttlMs: 600_000 } }),
@@ -52,7 +52,7 @@ describe('tether CLI against NATS', () => {
   });
 
   it('replay prints every event with the state after it, up to --to-seq', async () => {
-    const id = await someHistory(up.url);
+    const id = await someHistory(up);
     const nats = { NATS_URL: ctx.nats.url };
     const [r, partial, human, missing, bad] = await Promise.all([
       tether(['replay', 'lease', id, '--json'], nats),
@@ -79,7 +79,7 @@ describe('tether CLI against NATS', () => {
 
   it('events tail prints history and follows new events, filtered by entity', async () => {
     const before = await ctx.store.lastStreamSeq();
-    const id = await someHistory(up.url);
+    const id = await someHistory(up);
     const once = await tether(
       ['events', 'tail', '--entity', 'lease', '--from-seq', String(before + 1), '--no-follow', '--json'],
       { NATS_URL: ctx.nats.url },
@@ -106,7 +106,7 @@ describe('tether CLI against NATS', () => {
       () => seen,
       (s) => s.includes(`"entityId":"${id}"`),
     );
-    const later = await someHistory(up.url);
+    const later = await someHistory(up);
     await eventually(
       () => seen,
       (s) => s.includes(`"entityId":"${later}"`) && s.includes('lease.release'),
@@ -116,10 +116,13 @@ describe('tether CLI against NATS', () => {
   });
 
   it('projections rebuild gives an identical read model while tether runs', async () => {
-    await someHistory(up.url);
+    await someHistory(up);
     // Caught up: polled through the API (a CLI call per poll is a process start each), then shown once by the CLI.
     await eventually(
-      async () => (await (await fetch(`${up.url}/v1/projections`)).json()) as { items: { lag: number }[] },
+      async () =>
+        (await (await fetch(`${up.url}/v1/projections`, { headers: bearer(up) })).json()) as {
+          items: { lag: number }[];
+        },
       (s) => s.items.every((p) => p.lag === 0),
     );
     const status = await tether(['projections', 'status', '--json'], { NATS_URL: ctx.nats.url });
@@ -134,7 +137,7 @@ describe('tether CLI against NATS', () => {
     const fresh = await JetStreamEventStore.open(ctx.nats.url);
     expect(await readModelContents(fresh, ACTORS_BUCKET)).toEqual(before);
     // The running tether keeps projecting after the rebuild.
-    const id = await someHistory(up.url);
+    const id = await someHistory(up);
     await eventually(
       async () => (await readModelContents(fresh, ACTORS_BUCKET))[`lease.${id}`],
       (d) => (d as { value?: { version: number } })?.value?.version === 3,
@@ -161,7 +164,7 @@ describe('tether up without NATS_URL', () => {
     procs.push(up);
     expect(await (await fetch(`${up.url}/healthz`)).json()).toEqual({ ok: true, store: 'embedded' });
     expect(up.logs).toMatch(/using the embedded store/);
-    const id = await someHistory(up.url);
+    const id = await someHistory(up);
     // Readers open the embedded files read-only while tether up owns them; a writer needs the lock.
     const [r, tail, rebuild] = await Promise.all([
       tether(['replay', 'lease', id, '--json'], env),
@@ -179,12 +182,16 @@ describe('tether up without NATS_URL', () => {
     expect(rebuild.exitCode).toBe(1);
     expect(rebuild.stderr).toMatch(/UNAVAILABLE: another tether process \(pid \d+\) owns the embedded event store/);
     // Expiry works on the embedded store too (timers, projections, host in one process).
-    const lease = await postCommand(up.url, 'lease', 'create', { data: { holder: 'ann', ttlMs: 1_000 } });
+    const lease = await postCommand(up, 'lease', 'create', { data: { holder: 'ann', ttlMs: 1_000 } });
     expect(lease.ok).toBe(true);
     if (lease.ok)
       await eventually(
         async () =>
-          ((await (await fetch(`${up.url}/v1/entities/lease/${lease.entityId}`)).json()) as { value: string }).value,
+          (
+            (await (await fetch(`${up.url}/v1/entities/lease/${lease.entityId}`, { headers: bearer(up) })).json()) as {
+              value: string;
+            }
+          ).value,
         (v) => v === 'expired',
       );
   });
@@ -200,7 +207,7 @@ describe('tether up without NATS_URL', () => {
     childNatsPids.push(Number(pid));
     expect(await (await fetch(`${up.url}/healthz`)).json()).toEqual({ ok: true, store: 'jetstream' });
     expect(up.logs).toMatch(/started a local nats-server under the data folder/);
-    const id = await someHistory(up.url);
+    const id = await someHistory(up);
     expect(JSON.parse((await tether(['replay', 'lease', id, '--json'], env)).stdout).steps.length).toBe(3);
     // tether crashes; the nats-server (and the data) stay; the next tether up reuses it.
     await up.kill('SIGKILL');
@@ -208,9 +215,13 @@ describe('tether up without NATS_URL', () => {
     procs.push(again);
     expect(again.logs).toMatch(/no NATS_URL: reusing the local nats-server an earlier tether up started/);
     expect(again.logs).toContain(`"natsUrl":"${natsUrl}"`);
-    expect(((await (await fetch(`${again.url}/v1/entities/lease/${id}`)).json()) as { value: string }).value).toBe(
-      'released',
-    );
+    expect(
+      (
+        (await (await fetch(`${again.url}/v1/entities/lease/${id}`, { headers: bearer(again) })).json()) as {
+          value: string;
+        }
+      ).value,
+    ).toBe('released');
   });
 });
 

@@ -32,7 +32,7 @@ const tether = async (...args: string[]) => {
 /** A lane made through the API (a git worktree), for the tests that are not about creating one. */
 const apiLane = async () =>
   LaneView.parse(
-    (await api(up.url, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'cli' })).body,
+    (await api(up, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'cli' })).body,
   );
 
 describe('tether lane / session / terminal / harness', () => {
@@ -66,7 +66,7 @@ describe('tether lane / session / terminal / harness', () => {
   });
 
   it('terminal attach opens the shell in tmux, in a real terminal (an outer tmux) that types into it', async () => {
-    const { term } = await runningTerminal(up.url);
+    const { term } = await runningTerminal(up);
     const inner = join(env.TETHER_HOME!, 'terminals', 'tmux.sock');
     await execa('tmux', [
       '-S',

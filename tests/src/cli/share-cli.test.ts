@@ -35,8 +35,8 @@ const tether = async (...args: string[]) => {
 };
 /** A write share of a new running terminal, with a link for bob, made through the API as alice. */
 async function sharedTerminal() {
-  const { term, session } = await runningTerminal(up.url);
-  const created = await createShare(up.url, 'human:alice', {
+  const { term, session } = await runningTerminal(up);
+  const created = await createShare(up, 'human:alice', {
     terminal_id: term.terminal_id,
     access: 'write',
     participant: 'bob',
@@ -44,12 +44,11 @@ async function sharedTerminal() {
   const { share, link } = ShareCreated.parse(created.body);
   return { term, session, id: share.share_id, link: link!, bob: link!.participant_id };
 }
-const shareOf = async (id: string) =>
-  ShareView.parse((await as(up.url, 'human:alice', 'GET', `/v1/shares/${id}`)).body);
+const shareOf = async (id: string) => ShareView.parse((await as(up, 'human:alice', 'GET', `/v1/shares/${id}`)).body);
 
 describe('tether share', () => {
   it('create prints the share and a link to attach; show and extend print it; a bad --ttl is refused', async () => {
-    const { term } = await runningTerminal(up.url);
+    const { term } = await runningTerminal(up);
     const created = await tether(
       'share',
       'create',
@@ -121,7 +120,7 @@ describe('tether share', () => {
   it('invite, participants, revoke-write, kick and list', async () => {
     const { term, id, link, bob } = await sharedTerminal();
     const viewer = await openViewer(link.url);
-    await as(up.url, 'human:alice', 'POST', `/v1/shares/${id}/participants/${bob}/grant-write`, { ttl_ms: 120_000 });
+    await as(up, 'human:alice', 'POST', `/v1/shares/${id}/participants/${bob}/grant-write`, { ttl_ms: 120_000 });
     await eventually(
       () => shareOf(id),
       (s) => s.participants[0]!.connected && s.participants[0]!.access === 'write',
@@ -145,7 +144,7 @@ describe('tether share', () => {
 
 describe('tether approval', () => {
   it("lists an agent's share request and approves it under the operator's name", async () => {
-    const { term } = await runningTerminal(up.url);
+    const { term } = await runningTerminal(up);
     const asAgent = await execa(
       process.execPath,
       [TETHER_BIN, 'share', 'create', '--terminal', term.terminal_id, '--json'],
@@ -155,7 +154,7 @@ describe('tether approval', () => {
     expect(held.share.status).toBe('awaiting_approval');
     // The approval is a read model: wait for it through the API, then list it once through the CLI.
     await eventually(
-      async () => (await as<{ items: ApprovalView[] }>(up.url, 'human:alice', 'GET', '/v1/approvals')).body.items,
+      async () => (await as<{ items: ApprovalView[] }>(up, 'human:alice', 'GET', '/v1/approvals')).body.items,
       (items) => items.some((a) => a.share_id === held.share.share_id),
     );
     expect((await tether('approval', 'list')).stdout).toContain(held.share.share_id);

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { RelayClose, ShareCreated } from '@tether/contracts';
 import { freePort, processesMarked, signal, waitForPort } from '@tether/runtime';
-import { TETHER_BIN, TetherProcess, eventually, gitRepo, openViewer, useNats } from '../harness/index.ts';
+import { bearer, TETHER_BIN, TetherProcess, eventually, gitRepo, openViewer, useNats } from '../harness/index.ts';
 import { createShare, policyFile, runningTerminal } from '../sharing/helpers.ts';
 
 // `tether up`'s life cycle with real processes: a bad start ends at once and leaves nothing, a signal
@@ -135,8 +135,8 @@ describe('tether up: a signal stops it cleanly, viewers told', () => {
       TETHER_WORKSPACES: `ws1=${await gitRepo()}`,
       TETHER_SHARE_POLICY: policyFile(),
     });
-    const { term } = await runningTerminal(up.url);
-    const created = await createShare(up.url, 'human:alice', { terminal_id: term.terminal_id, participant: 'bob' });
+    const { term } = await runningTerminal(up);
+    const created = await createShare(up, 'human:alice', { terminal_id: term.terminal_id, participant: 'bob' });
     const { link } = ShareCreated.parse(created.body);
     const opened = await Promise.all(viewers.map((via) => openViewer(link!.url, via)));
     for (const v of opened)
@@ -157,7 +157,7 @@ describe('tether up: a signal stops it cleanly, viewers told', () => {
       const { up, viewers } = await sharedWithViewers(env, ['cli', 'browser']);
       const natsPid = how === 'NATS_URL' ? undefined : natsPidOf(home);
       // A dashboard's live stream is open too: it must not hold the gateway's close.
-      const dashboard = (await fetch(`${up.url}/v1/stream`)).body!.getReader();
+      const dashboard = (await fetch(`${up.url}/v1/stream`, { headers: bearer(up) })).body!.getReader();
       await dashboard.read();
       const streamEnded = (async () => {
         while (!(await dashboard.read().catch(() => ({ done: true }))).done);

@@ -16,7 +16,7 @@ import {
   TerminalView,
 } from '@tether/contracts';
 import { openApiDocument } from '@tether/contracts/openapi';
-import { api, eventually, useControlPlane } from '../harness/index.ts';
+import { bearer, api, eventually, useControlPlane } from '../harness/index.ts';
 import { policyFile } from '../sharing/helpers.ts';
 
 // Every route of the OpenAPI document (but the per-verb command routes, which the bus, gateway and
@@ -47,13 +47,13 @@ const Actor = z.object({
   context: z.record(z.string(), z.unknown()),
 });
 type Case = { call: () => Promise<{ status: number; body: unknown }>; status: number; schema: z.ZodType };
-const get = (path: () => string) => () => api(cp.url, 'GET', path());
-const post = (path: () => string, body?: () => unknown) => () => api(cp.url, 'POST', path(), body?.());
+const get = (path: () => string) => () => api(cp, 'GET', path());
+const post = (path: () => string, body?: () => unknown) => () => api(cp, 'POST', path(), body?.());
 
 /** The events of a server-sent event stream up to its first `ready` event, with the status and content type. */
 async function sse(path: string): Promise<{ status: number; body: unknown }> {
   const ac = new AbortController();
-  const res = await fetch(cp.url + path, { signal: ac.signal });
+  const res = await fetch(cp.url + path, { headers: bearer(cp), signal: ac.signal });
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   const events: { event: string; data: unknown }[] = [];
   let text = '';
@@ -329,8 +329,7 @@ describe('HTTP API against its contract', () => {
 
   it('every route answers with the status and body its contract gives', async () => {
     ids.cleanupLane = LaneView.parse(
-      (await api(cp.url, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'to clean' }))
-        .body,
+      (await api(cp, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'to clean' })).body,
     ).lane_id;
     for (const [op, c] of Object.entries(cases)) {
       const r = await c.call();
@@ -348,7 +347,7 @@ describe('HTTP API against its contract', () => {
           (r.body as ShareCreated).link!.participant_id,
         ];
     }
-    const metrics = await fetch(`${cp.url}/metrics`);
+    const metrics = await fetch(`${cp.url}/metrics`, { headers: bearer(cp) });
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(await metrics.text()).toMatch(/^tether_stream_last_seq \d+$/m);
   });

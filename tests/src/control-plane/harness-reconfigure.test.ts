@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HarnessStatusView } from '@tether/contracts';
 import { freePort } from '@tether/runtime';
-import { TetherProcess, eventually, useNats } from '../harness/index.ts';
+import { bearer, TetherProcess, eventually, useNats, type Tether } from '../harness/index.ts';
 
 const ctx = useNats();
 const procs: TetherProcess[] = [];
@@ -12,11 +12,13 @@ describe('harness settings across restarts', () => {
   it('a restart with another harness url reconfigures the route instead of keeping the old one', async () => {
     const first = await TetherProcess.start({ NATS_URL: ctx.nats.url });
     procs.push(first);
-    const status = async (url: string) =>
-      HarnessStatusView.parse(await (await fetch(`${url}/v1/harness/cliproxy/status`)).json());
+    const status = async (t: Tether) =>
+      HarnessStatusView.parse(
+        await (await fetch(`${t.url}/v1/harness/cliproxy/status`, { headers: bearer(t) })).json(),
+      );
     expect(
       await eventually(
-        () => status(first.url),
+        () => status(first),
         (s) => s.status === 'unavailable',
       ),
     ).toMatchObject({ transport: 'native_openai' });
@@ -34,7 +36,7 @@ describe('harness settings across restarts', () => {
       procs.push(second);
       expect(
         await eventually(
-          () => status(second.url),
+          () => status(second),
           (s) => s.status === 'healthy',
         ),
       ).toMatchObject({ transport: 'cliproxy_harness' });

@@ -33,14 +33,14 @@ const cp = useControlPlane({
   TETHER_HARNESS_COOLDOWN_MS: '1500',
 });
 
-const status = async () => HarnessStatusView.parse((await api(cp.url, 'GET', '/v1/harness/cliproxy/status')).body);
-const check = async () => HarnessStatusView.parse((await api(cp.url, 'POST', '/v1/harness/cliproxy/check')).body);
+const status = async () => HarnessStatusView.parse((await api(cp, 'GET', '/v1/harness/cliproxy/status')).body);
+const check = async () => HarnessStatusView.parse((await api(cp, 'POST', '/v1/harness/cliproxy/check')).body);
 async function sessionOnNewLane() {
   const lane = LaneView.parse(
-    (await api(cp.url, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'h' })).body,
+    (await api(cp, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'h' })).body,
   );
   return SessionView.parse(
-    (await api(cp.url, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/sessions`, { provider: 'codex' })).body,
+    (await api(cp, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/sessions`, { provider: 'codex' })).body,
   );
 }
 

@@ -8,10 +8,10 @@ const cp = useControlPlane({ TETHER_SESSION_HEARTBEAT_MS: '1500', TETHER_TERMINA
 
 async function laneWithSession() {
   const lane = LaneView.parse(
-    (await api(cp.url, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'live' })).body,
+    (await api(cp, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'live' })).body,
   );
   const session = SessionView.parse(
-    (await api(cp.url, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/sessions`, { provider: 'codex' })).body,
+    (await api(cp, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/sessions`, { provider: 'codex' })).body,
   );
   return { lane, session };
 }
@@ -22,7 +22,9 @@ describe('liveness', () => {
     const nc = cp.ctx.store.nc;
     for (let i = 0; i < 6; i++) {
       await new Promise((r) => setTimeout(r, 500));
-      expect(await sendCommand(nc, 'session', 'heartbeat', { entityId: session.session_id })).toMatchObject({
+      expect(
+        await sendCommand(nc, 'session', 'heartbeat', { entityId: session.session_id }, { credential: cp.token }),
+      ).toMatchObject({
         ok: true,
         state: 'attached',
       });
@@ -38,7 +40,7 @@ describe('liveness', () => {
     expect(missed?.event.actor).toEqual({ kind: 'system', id: 'timer' });
     expect(detached.version).toBeGreaterThan(6);
     const again = SessionView.parse(
-      (await api(cp.url, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/sessions`, { provider: 'codex' })).body,
+      (await api(cp, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/sessions`, { provider: 'codex' })).body,
     );
     expect(again).toMatchObject({
       session_id: session.session_id,
@@ -51,7 +53,7 @@ describe('liveness', () => {
     const { lane, session } = await laneWithSession();
     const term = TerminalView.parse(
       (
-        await api(cp.url, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/terminals`, {
+        await api(cp, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/terminals`, {
           session_id: session.session_id,
         })
       ).body,

@@ -6,10 +6,10 @@ import { api, cmd, useControlPlane } from '../harness/index.ts';
 const cp = useControlPlane();
 const newLane = async () =>
   LaneView.parse(
-    (await api(cp.url, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'agent' })).body,
+    (await api(cp, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'agent' })).body,
   );
 const ensure = (laneId: string, body: Record<string, unknown> = { provider: 'codex' }) =>
-  api(cp.url, 'POST', `/v1/workspaces/ws1/lanes/${laneId}/sessions`, body);
+  api(cp, 'POST', `/v1/workspaces/ws1/lanes/${laneId}/sessions`, body);
 
 describe('sessions', () => {
   it('ensure starts one session and returns it again (codex session continuity)', async () => {
@@ -22,7 +22,7 @@ describe('sessions', () => {
     expect(s.diagnostics.degrade_reason).toMatch(/^harness_unavailable: not_configured/);
     expect(SessionView.parse((await ensure(lane.lane_id)).body)).toEqual(s);
     const list = Items(SessionView).parse(
-      (await api(cp.url, 'GET', `/v1/workspaces/ws1/lanes/${lane.lane_id}/sessions`)).body,
+      (await api(cp, 'GET', `/v1/workspaces/ws1/lanes/${lane.lane_id}/sessions`)).body,
     );
     expect(list.items.map((x) => x.session_id)).toContain(s.session_id);
   });
@@ -54,7 +54,7 @@ describe('sessions', () => {
       reason: 'CODEX_SESSION_IN_USE',
     });
     expect(
-      LaneView.parse((await api(cp.url, 'GET', `/v1/workspaces/ws1/lanes/${b.lane_id}`)).body).active_session_id,
+      LaneView.parse((await api(cp, 'GET', `/v1/workspaces/ws1/lanes/${b.lane_id}`)).body).active_session_id,
     ).toBeNull();
   });
 
@@ -63,7 +63,13 @@ describe('sessions', () => {
     const s1 = SessionView.parse((await ensure(lane.lane_id)).body);
     const nc = cp.ctx.store.nc;
     expect(
-      await sendCommand(nc, 'session', 'terminate', { entityId: s1.session_id, data: { reason: 'agent finished' } }),
+      await sendCommand(
+        nc,
+        'session',
+        'terminate',
+        { entityId: s1.session_id, data: { reason: 'agent finished' } },
+        { credential: cp.token },
+      ),
     ).toMatchObject({ ok: true, state: 'terminated' });
     let s2 = s1;
     for (let i = 0; i < 100 && s2.session_id === s1.session_id; i++) {
@@ -77,13 +83,25 @@ describe('sessions', () => {
 
   it('session.ensure works over NATS too, with the session view in the reply', async () => {
     const lane = await newLane();
-    const r = await sendCommand(cp.ctx.store.nc, 'session', 'ensure', {
-      data: { laneId: lane.lane_id, provider: 'codex' },
-    });
+    const r = await sendCommand(
+      cp.ctx.store.nc,
+      'session',
+      'ensure',
+      {
+        data: { laneId: lane.lane_id, provider: 'codex' },
+      },
+      { credential: cp.token },
+    );
     expect(r.ok).toBe(true);
     if (r.ok) expect(SessionView.parse(r.result)).toMatchObject({ lane_id: lane.lane_id, status: 'attached' });
     expect(
-      await sendCommand(cp.ctx.store.nc, 'session', 'ensure', { data: { laneId: 'nope', provider: 'codex' } }),
+      await sendCommand(
+        cp.ctx.store.nc,
+        'session',
+        'ensure',
+        { data: { laneId: 'nope', provider: 'codex' } },
+        { credential: cp.token },
+      ),
     ).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
   });
 });

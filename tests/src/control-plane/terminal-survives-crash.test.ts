@@ -22,15 +22,14 @@ describe('a terminal outlives a crash of tether', () => {
     const first = await TetherProcess.start(env);
     procs.push(first);
     const lane = LaneView.parse(
-      (await api(first.url, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'crash' }))
-        .body,
+      (await api(first, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'crash' })).body,
     );
     const session = SessionView.parse(
-      (await api(first.url, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/sessions`, { provider: 'codex' })).body,
+      (await api(first, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/sessions`, { provider: 'codex' })).body,
     );
     const term = TerminalView.parse(
       (
-        await api(first.url, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/terminals`, {
+        await api(first, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/terminals`, {
           session_id: session.session_id,
         })
       ).body,

@@ -9,12 +9,12 @@ const cp = useControlPlane();
 
 async function terminal(title = 'shell') {
   const lane = LaneView.parse(
-    (await api(cp.url, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'term' })).body,
+    (await api(cp, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'term' })).body,
   );
   const session = SessionView.parse(
-    (await api(cp.url, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/sessions`, { provider: 'codex' })).body,
+    (await api(cp, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/sessions`, { provider: 'codex' })).body,
   );
-  const r = await api(cp.url, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/terminals`, {
+  const r = await api(cp, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/terminals`, {
     session_id: session.session_id,
     title,
   });
@@ -65,7 +65,7 @@ describe('terminals', () => {
     expect(out.text()).not.toContain('intruder-was-here');
     out.stop();
     const list = Items(TerminalView).parse(
-      (await api(cp.url, 'GET', `/v1/workspaces/ws1/lanes/${lane.lane_id}/terminals`)).body,
+      (await api(cp, 'GET', `/v1/workspaces/ws1/lanes/${lane.lane_id}/terminals`)).body,
     );
     expect(list.items.map((t) => t.terminal_id)).toContain(term.terminal_id);
   });
@@ -82,7 +82,13 @@ describe('terminals', () => {
     const child = Number(/child=(\d+)/.exec(text)![1]);
     expect(readFileSync(`/proc/${child}/environ`, 'utf8')).toContain(`TETHER_OWNER=test-${process.pid}`);
     expect(
-      await sendCommand(cp.ctx.store.nc, 'terminal', 'close', { entityId: term.terminal_id, data: { reason: 'done' } }),
+      await sendCommand(
+        cp.ctx.store.nc,
+        'terminal',
+        'close',
+        { entityId: term.terminal_id, data: { reason: 'done' } },
+        { credential: cp.token },
+      ),
     ).toMatchObject({ ok: true, state: 'closed' });
     await eventually(
       () => isAlive(child),
@@ -111,17 +117,17 @@ describe('terminals', () => {
   it("refuses to spawn on a closed lane or with another lane's session", async () => {
     const a = await terminal();
     const other = LaneView.parse(
-      (await api(cp.url, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'other' })).body,
+      (await api(cp, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'other' })).body,
     );
-    const wrong = await api(cp.url, 'POST', `/v1/workspaces/ws1/lanes/${other.lane_id}/terminals`, {
+    const wrong = await api(cp, 'POST', `/v1/workspaces/ws1/lanes/${other.lane_id}/terminals`, {
       session_id: a.session.session_id,
     });
     expect(CommandRejected.parse(wrong.body).error).toMatchObject({
       code: 'NOT_ALLOWED',
       reason: 'SESSION_OF_OTHER_LANE',
     });
-    await api(cp.url, 'POST', `/v1/workspaces/ws1/lanes/${a.lane.lane_id}/cleanup`, {});
-    const closed = await api(cp.url, 'POST', `/v1/workspaces/ws1/lanes/${a.lane.lane_id}/terminals`, {
+    await api(cp, 'POST', `/v1/workspaces/ws1/lanes/${a.lane.lane_id}/cleanup`, {});
+    const closed = await api(cp, 'POST', `/v1/workspaces/ws1/lanes/${a.lane.lane_id}/terminals`, {
       session_id: a.session.session_id,
     });
     expect(closed.status).toBe(409);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,15 +12,19 @@ export class TetherProcess {
   private constructor(
     readonly proc: ChildProcess,
     readonly url: string,
+    /** The owner's token, which `tether up` wrote to $TETHER_HOME/credential: the tests' calls send it. */
+    readonly token: string,
+    readonly home: string,
   ) {}
 
   static async start(env: Record<string, string>, args: string[] = []): Promise<TetherProcess> {
+    const home = env.TETHER_HOME ?? mkdtempSync(join(tmpdir(), 'tether-home-'));
     const proc = spawn(process.execPath, [TETHER_BIN, 'up', '--port', '0', '--json', ...args], {
       env: {
         ...process.env,
-        TETHER_HOME: mkdtempSync(join(tmpdir(), 'tether-home-')),
         TETHER_LOG_LEVEL: 'warn',
         ...env,
+        TETHER_HOME: home,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -45,7 +49,7 @@ export class TetherProcess {
         reject(new Error(`tether up exited with ${code}: ${err.slice(-2000)}`));
       });
     });
-    const t = new TetherProcess(proc, url);
+    const t = new TetherProcess(proc, url, readFileSync(join(home, 'credential'), 'utf8').trim(), home);
     proc.stderr!.on('data', (d) => (t.logs += d));
     t.logs = err;
     return t;

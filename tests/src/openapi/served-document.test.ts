@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BODY_LIMIT_BYTES, CommandAccepted, LaneView } from '@tether/contracts';
 import { openApiDocument } from '@tether/contracts/openapi';
-import { gitRepo, TetherProcess } from '../harness/index.ts';
+import { bearer, gitRepo, TetherProcess } from '../harness/index.ts';
 import { OPENAPI_FILE } from '../harness/tether-responses.ts';
 
 // The document every response is checked against (tests/src/harness/openapi-check.setup.ts) is
@@ -24,7 +24,11 @@ beforeAll(async () => {
 afterAll(async () => up?.kill('SIGTERM'));
 
 const post = (path: string, body: string, headers: Record<string, string> = {}) =>
-  fetch(up.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  fetch(up.url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...bearer(up), ...headers },
+    body,
+  });
 
 describe('the served /openapi.json', () => {
   it('is the document generated from contracts/, which the response check reads', async () => {
@@ -40,7 +44,9 @@ describe('the served /openapi.json', () => {
     const res = await post('/v1/commands/lease/create', big, { 'idempotency-key': 'too-big' });
     expect(res.status).toBe(413);
     expect(await res.json()).toMatchObject({ ok: false, error: { code: 'INVALID_COMMAND' } });
-    expect((await fetch(`${up.url}/v1/entities/lease`).then((r) => r.json())) as object).toEqual({ items: [] });
+    expect(
+      (await fetch(`${up.url}/v1/entities/lease`, { headers: bearer(up) }).then((r) => r.json())) as object,
+    ).toEqual({ items: [] });
   });
 
   it('answers a resent create with its original status, 201, and the original result', async () => {

@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { EmbeddedEventStore, type EventStore } from '@tether/runtime';
-import { TetherProcess, createLanes, eventually, gitRepo, lanesCaughtUp, useNats } from '../harness/index.ts';
+import {
+  TetherProcess,
+  createLanes,
+  eventually,
+  gitRepo,
+  lanesCaughtUp,
+  useNats,
+  type Tether,
+} from '../harness/index.ts';
 
 // Issue 10, defects 2 and 7: after a kill -9 of tether, or a restart of nats-server, the effects and
 // read models of events appended just before carry on at once, not after a consumer's ack wait.
@@ -37,7 +45,7 @@ async function laneEnv(): Promise<Record<string, string>> {
 }
 
 /** Waits until every lane is ready, listed ready by the read model and audited; returns how long that took. */
-async function caughtUpWithin(url: () => string, ids: string[]): Promise<number> {
+async function caughtUpWithin(url: () => Tether, ids: string[]): Promise<number> {
   const t0 = Date.now();
   const n = ids.length;
   await eventually(
@@ -70,25 +78,25 @@ describe('effects and read models resume at once', () => {
   it('after a kill -9 of tether while lanes are provisioned, the next tether finishes, lists and audits them', async () => {
     const env = { NATS_URL: ctx.nats.url, ...(await laneEnv()) };
     const first = await start(env);
-    const ids = await createLanes(first.url, 'ws1', LANES);
+    const ids = await createLanes(first, 'ws1', LANES);
     await first.kill('SIGKILL');
     // Otherwise this run would show nothing: the kill must catch worktrees still being made.
     expect(await unprovisioned(ctx.store, ids)).toBeGreaterThan(0);
 
     const second = await start(env);
-    const ms = await caughtUpWithin(() => second.url, ids);
+    const ms = await caughtUpWithin(() => second, ids);
     console.log(`kill -9: ${LANES} lanes ready, listed and audited ${ms} ms after the new tether was up`);
     await expectProvisionedOnce(ctx.store, ids);
   });
 
   it('after nats-server is stopped and started again on its store, tether finishes, lists and audits the lanes', async () => {
     const tether = await start({ NATS_URL: ctx.nats.url, ...(await laneEnv()) });
-    const ids = await createLanes(tether.url, 'ws1', LANES);
+    const ids = await createLanes(tether, 'ws1', LANES);
     await ctx.nats.stop(); // SIGTERM, as an operator would
     await new Promise((r) => setTimeout(r, 2_000));
     await ctx.nats.restart();
 
-    const ms = await caughtUpWithin(() => tether.url, ids);
+    const ms = await caughtUpWithin(() => tether, ids);
     console.log(`nats restart: ${LANES} lanes ready, listed and audited ${ms} ms after nats-server was back`);
     expect(tether.alive).toBe(true);
     await expectProvisionedOnce(ctx.store, ids);
@@ -98,14 +106,14 @@ describe('effects and read models resume at once', () => {
     const lanes = await laneEnv();
     const env = { NATS_URL: '', TETHER_NO_CHILD_NATS: '1', ...lanes };
     const first = await start(env);
-    const ids = await createLanes(first.url, 'ws1', LANES);
+    const ids = await createLanes(first, 'ws1', LANES);
     await first.kill('SIGKILL');
     // A reader beside the one writer process: what the killed tether left.
     const reader = await EmbeddedEventStore.open(join(lanes.TETHER_HOME!, 'embedded'), { readOnly: true });
     try {
       expect(await unprovisioned(reader, ids)).toBeGreaterThan(0);
       const second = await start(env);
-      const ms = await caughtUpWithin(() => second.url, ids);
+      const ms = await caughtUpWithin(() => second, ids);
       console.log(`embedded kill -9: ${LANES} lanes ready, listed and audited ${ms} ms after the new tether was up`);
       await expectProvisionedOnce(reader, ids);
     } finally {

@@ -320,6 +320,9 @@ async function pool<T>(items: T[], concurrency: number, fn: (item: T, i: number)
   );
 }
 
+/** The fuzzed tether's owner token. */
+let ownerToken = '';
+
 /** fetch that always yields a status and a parsed JSON body, or records why it could not. */
 async function fetchJson(
   label: string,
@@ -328,7 +331,9 @@ async function fetchJson(
   textOk = false,
 ): Promise<{ status: number; body: unknown } | undefined> {
   try {
-    const res = await fetch(url, { ...init, signal: AbortSignal.timeout(45_000) });
+    // Every call is the owner's (what is fuzzed is the input, not who sends it; authentication has its own tests).
+    const headers = { authorization: `Bearer ${ownerToken}`, ...(init.headers as Record<string, string> | undefined) };
+    const res = await fetch(url, { ...init, headers, signal: AbortSignal.timeout(45_000) });
     const text = await res.text();
     try {
       return { status: res.status, body: JSON.parse(text) };
@@ -683,15 +688,16 @@ describe('(d) fuzzing every command subject and endpoint', () => {
     // accepted lane.create only ever fails to provision (and never adds a worktree to this checkout).
     workspaceDir = mkdtempSync(join(tmpdir(), 'tether-fuzz-ws-'));
     tether = await TetherProcess.start({ NATS_URL: nats.url, TETHER_WORKSPACES: `${WORKSPACE}=${workspaceDir}` });
+    ownerToken = tether.token;
     nc = await connect({ servers: nats.url, name: 'fuzz' });
     store = await JetStreamEventStore.open(nats.url);
     for (const id of [...held, released]) {
       expect(
-        await postCommand(tether.url, 'lease', 'create', { entityId: id, data: { holder: 'fuzz', ttlMs: 86_400_000 } }),
+        await postCommand(tether, 'lease', 'create', { entityId: id, data: { holder: 'fuzz', ttlMs: 86_400_000 } }),
       ).toMatchObject({ ok: true });
     }
     expect(
-      await postCommand(tether.url, 'lease', 'release', { entityId: released, data: { reason: 'fuzz' } }),
+      await postCommand(tether, 'lease', 'release', { entityId: released, data: { reason: 'fuzz' } }),
     ).toMatchObject({ ok: true });
     before = await store.lastStreamSeq();
   });
@@ -1076,7 +1082,7 @@ describe('(d) fuzzing every command subject and endpoint', () => {
       { weight: 1, arbitrary: fc.integer({ min: MAX_TOKEN + 1, max: 400 }).map((n) => 'p'.repeat(n)) },
     );
     const headers = fc.record(
-      { 'idempotency-key': headerValue, 'x-correlation-id': headerValue, 'x-tether-actor': headerValue },
+      { 'idempotency-key': headerValue, 'x-correlation-id': headerValue, 'x-tether-csrf': headerValue },
       { requiredKeys: [] },
     );
     const contentType = fc.oneof(
@@ -1107,7 +1113,7 @@ describe('(d) fuzzing every command subject and endpoint', () => {
     // once with each odd header value, since headers become command ids, correlation ids and actors.
     const lanes: string[] = [];
     const oddHeaders: Record<string, string>[] = [
-      { 'x-tether-actor': 'h'.repeat(300) },
+      { 'x-tether-csrf': 'h'.repeat(300) },
       { 'idempotency-key': 'a.b c' },
       { 'idempotency-key': 'k'.repeat(MAX_TOKEN + 1) },
       { 'x-correlation-id': '*' },
@@ -1255,7 +1261,7 @@ describe('(d) fuzzing every command subject and endpoint', () => {
     expect(await health.json()).toMatchObject({ ok: true });
     const id = uid('fz-after');
     expect(
-      await postCommand(tether.url, 'lease', 'create', { entityId: id, data: { holder: 'after', ttlMs: 60_000 } }),
+      await postCommand(tether, 'lease', 'create', { entityId: id, data: { holder: 'after', ttlMs: 60_000 } }),
     ).toMatchObject({ ok: true, entityId: id, seq: 1 });
     const m = await nc.request(subjects.command('lease', 'renew'), JSON.stringify({ entityId: id }), {
       timeout: 10_000,

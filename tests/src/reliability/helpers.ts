@@ -1,18 +1,19 @@
 import { CommandReply, type CommandRequest } from '@tether/contracts';
 import type { EventStore } from '@tether/runtime';
+import { bearer, type Tether } from '../harness/index.ts';
 
 /** POSTs a command; network failures and 503s come back as UNAVAILABLE replies, like the NATS client. */
 export async function postCommand(
-  base: string,
+  base: Tether,
   entity: string,
   verb: string,
   body: CommandRequest,
   timeoutMs = 15_000,
 ): Promise<CommandReply> {
   try {
-    const res = await fetch(`${base}/v1/commands/${entity}/${verb}`, {
+    const res = await fetch(`${base.url}/v1/commands/${entity}/${verb}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...bearer(base) },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs),
     });
@@ -32,7 +33,7 @@ export async function commandCounts(store: EventStore, filter = 'tether.evt.>'):
 
 /** A well-behaved client: resends with the same command id until it gets an answer that is not UNAVAILABLE or CONFLICT. */
 export async function postUntilAnswered(
-  base: () => string,
+  base: () => Tether,
   entity: string,
   verb: string,
   body: CommandRequest,

@@ -9,6 +9,8 @@ import { commandCounts } from './helpers.ts';
 const ctx = useNats();
 const procs: TetherProcess[] = [];
 let nc: NatsConnection | undefined;
+/** The first tether's owner token: the credential lives in the stream, so every later host honours it. */
+let token = '';
 afterAll(async () => {
   await nc?.close();
   await Promise.all(procs.map((p) => p.kill()));
@@ -17,7 +19,7 @@ afterAll(async () => {
 /** Resends with the same command id until some host answers: what every tether client should do. */
 async function sendWithRetries(entityId: string, id: string): Promise<CommandReply> {
   for (;;) {
-    const r = await sendCommand(nc!, 'lease', 'renew', { entityId, id }, 2_000);
+    const r = await sendCommand(nc!, 'lease', 'renew', { entityId, id }, { credential: token, timeoutMs: 2_000 });
     if (r.ok || (r.error.code !== 'UNAVAILABLE' && r.error.code !== 'CONFLICT')) return r;
     await new Promise((res) => setTimeout(res, 25));
   }
@@ -26,13 +28,20 @@ async function sendWithRetries(entityId: string, id: string): Promise<CommandRep
 describe('(b) kill -9 of the actor host while a client sends 1,000 commands with retries', () => {
   it('every acknowledged command is in the stream exactly once', async () => {
     procs.push(await TetherProcess.start({ NATS_URL: ctx.nats.url }));
+    token ||= procs[0]!.token;
     nc = await connect({ servers: ctx.nats.url });
     const leases = Array.from({ length: 10 }, () => uid('k'));
     for (const id of leases)
       expect(await sendWithRetries(id, `warm-${id}`)).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
     for (const id of leases)
       expect(
-        await sendCommand(nc, 'lease', 'create', { entityId: id, data: { holder: 'ann', ttlMs: 3_600_000 } }),
+        await sendCommand(
+          nc,
+          'lease',
+          'create',
+          { entityId: id, data: { holder: 'ann', ttlMs: 3_600_000 } },
+          { credential: token },
+        ),
       ).toMatchObject({ ok: true });
 
     const commands = Array.from({ length: 1_000 }, (_, i) => ({

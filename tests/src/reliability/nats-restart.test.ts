@@ -12,7 +12,7 @@ describe('(c) nats-server stops and restarts mid-run', () => {
     tether = await TetherProcess.start({ NATS_URL: ctx.nats.url });
     const id = uid('r');
     expect(
-      await postCommand(tether.url, 'lease', 'create', { entityId: id, data: { holder: 'ann', ttlMs: 3_600_000 } }),
+      await postCommand(tether, 'lease', 'create', { entityId: id, data: { holder: 'ann', ttlMs: 3_600_000 } }),
     ).toMatchObject({ ok: true });
 
     const acked = new Map<string, CommandReply>();
@@ -24,7 +24,7 @@ describe('(c) nats-server stops and restarts mid-run', () => {
         const cid = uid(`nr-${i}`);
         for (;;) {
           const t0 = Date.now();
-          const r = await postCommand(tether!.url, 'lease', 'renew', { entityId: id, id: cid }, 20_000);
+          const r = await postCommand(tether!, 'lease', 'renew', { entityId: id, id: cid }, 20_000);
           if (r.ok) {
             acked.set(cid, r);
             break;

@@ -129,8 +129,8 @@ async function run(step: Step, known: Known): Promise<{ sent: CommandRequest; re
   };
   const reply =
     step.via === 'nats'
-      ? await sendCommand(cp.ctx.store.nc, entity, verb, sent, 30_000)
-      : await postCommand(cp.url, entity, verb, sent, 30_000);
+      ? await sendCommand(cp.ctx.store.nc, entity, verb, sent, { credential: cp.token, timeoutMs: 30_000 })
+      : await postCommand(cp, entity, verb, sent, 30_000);
   const t = tried.get(step.command) ?? tried.set(step.command, { sent: 0, ok: 0, refused: {} }).get(step.command)!;
   t.sent++;
   if (reply.ok) t.ok++;
@@ -180,7 +180,7 @@ let chains = 0;
 /** Sends a command as ann that must be accepted (the world the property starts from). */
 async function must(entity: string, verb: string, entityId: string | undefined, data: Record<string, unknown>) {
   const req = { ...(entityId ? { entityId } : {}), data, actor: ACTORS[0]! };
-  const r = await sendCommand(cp.ctx.store.nc, entity, verb, req, 30_000);
+  const r = await sendCommand(cp.ctx.store.nc, entity, verb, req, { credential: cp.token, timeoutMs: 30_000 });
   if (!r.ok) throw new Error(`preparing the world, ${entity}.${verb} was refused: ${r.error.code} ${r.error.message}`);
   return r;
 }
@@ -238,11 +238,17 @@ describe('no public command breaks an invariant', () => {
     for (const name of new Set(every)) {
       const [entity, verb] = split(name);
       // Data the verb refuses: a public command is refused for its data (or its entity), an internal one at the door.
-      const r = await sendCommand(cp.ctx.store.nc, entity, verb, {
-        entityId: 'no-such',
-        data: { '?': 1 },
-        actor: ACTORS[0],
-      });
+      const r = await sendCommand(
+        cp.ctx.store.nc,
+        entity,
+        verb,
+        {
+          entityId: 'no-such',
+          data: { '?': 1 },
+          actor: ACTORS[0],
+        },
+        { credential: cp.token },
+      );
       const refusedAtDoor = !r.ok && r.error.reason === 'INTERNAL_VERB';
       if (r.ok || r.error.code === 'UNKNOWN_COMMAND' || refusedAtDoor === pub.has(name))
         wrong.push(

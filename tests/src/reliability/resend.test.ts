@@ -32,11 +32,14 @@ type Surface = (base: string, nc: NatsConnection | undefined, id: string, name: 
 
 const laneData = (name: string) => ({ workspaceId: 'ws1', projectContextId: 'resend', displayName: name });
 
+/** The owner's token of the tether started last (credentials live in the stream: any host honours it). */
+let token = '';
+
 async function http(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Answer> {
   try {
     const res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(20_000),
     });
@@ -62,7 +65,13 @@ const surfaces: Record<string, Surface> = {
     ),
   'NATS tether.cmd.lane.create': async (_, nc, id, name) => {
     if (!nc) return { ok: false, code: 'UNAVAILABLE' };
-    const r = await sendCommand(nc, 'lane', 'create', { id, data: laneData(name) }, 5_000);
+    const r = await sendCommand(
+      nc,
+      'lane',
+      'create',
+      { id, data: laneData(name) },
+      { credential: token, timeoutMs: 5_000 },
+    );
     return r.ok ? { ...r } : { ok: false, code: r.error.code, reason: r.error.reason };
   },
 };
@@ -146,7 +155,11 @@ async function created(store: EventStore, ids: Set<string>) {
 async function errorsOf(base: string, ids: string[]) {
   return Promise.all(
     ids.map(async (id) => {
-      const lane = (await (await fetch(`${base}/v1/entities/lane/${id}`)).json()) as { context: { error?: unknown } };
+      const lane = (await (
+        await fetch(`${base}/v1/entities/lane/${id}`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as {
+        context: { error?: unknown };
+      };
       return `${id}: ${JSON.stringify(lane.context.error)}`;
     }),
   );
@@ -166,7 +179,7 @@ async function exactlyOnce(run: Run, store: () => EventStore) {
   expect(new Set([...first.values()].map((a) => a.entityId)).size).toBe(plan.length);
   const ids = [...lanes.keys()];
   const states = await eventually(
-    () => laneStates(run.base(), ids),
+    () => laneStates({ url: run.base(), token }, ids),
     (s) => s.every((v) => v === 'ready' || v === 'error'),
     30_000,
   );
@@ -193,6 +206,7 @@ describe('resent commands after a crash: the original answer, never a second ent
         TETHER_DUPLICATE_WINDOW_MS: String(WINDOW_MS),
       };
       tether = await TetherProcess.start(env);
+      token = tether.token;
       nc = await connect({ servers: ctx.nats.url });
     });
     afterAll(async () => {
@@ -209,6 +223,7 @@ describe('resent commands after a crash: the original answer, never a second ent
           crash: async () => {
             await tether.kill('SIGKILL');
             tether = await TetherProcess.start(env);
+            token = tether.token;
           },
         },
         () => ctx.store,

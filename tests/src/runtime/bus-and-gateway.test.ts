@@ -6,10 +6,11 @@ import { CommandReply } from '@tether/contracts';
 import { openApiDocument } from '@tether/contracts/openapi';
 import { sendCommand, silentLogger } from '@tether/runtime';
 import { startServer } from '@tether/cli';
-import { eventually, uid, useNats } from '../harness/index.ts';
+import { bearer, eventually, uid, useNats } from '../harness/index.ts';
 
 const ctx = useNats();
 let server: Awaited<ReturnType<typeof startServer>>;
+let token = '';
 beforeAll(async () => {
   server = await startServer({
     store: ctx.store,
@@ -17,13 +18,14 @@ beforeAll(async () => {
     port: 0,
     home: mkdtempSync(join(tmpdir(), 'tether-gw-')),
   });
+  token = server.token;
 });
 afterAll(async () => server?.stop());
 
 async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(server.url + path, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   return { status: res.status, body: CommandReply.parse(await res.json()) };
@@ -33,20 +35,40 @@ describe('NATS command bus', () => {
   it('accepts, rejects with typed errors, and answers resends', async () => {
     const nc = ctx.store.nc;
     const id = uid('b');
-    const created = await sendCommand(nc, 'lease', 'create', { entityId: id, data: { holder: 'svc' }, id: `c-${id}` });
+    const created = await sendCommand(
+      nc,
+      'lease',
+      'create',
+      { entityId: id, data: { holder: 'svc' }, id: `c-${id}` },
+      { credential: token },
+    );
     expect(created).toMatchObject({ ok: true, entityId: id, seq: 1, state: 'held', correlationId: `c-${id}` });
     expect(
-      await sendCommand(nc, 'lease', 'create', { entityId: id, data: { holder: 'svc' }, id: `c-${id}` }),
+      await sendCommand(
+        nc,
+        'lease',
+        'create',
+        { entityId: id, data: { holder: 'svc' }, id: `c-${id}` },
+        { credential: token },
+      ),
     ).toMatchObject({ ok: true, duplicate: true, seq: 1 });
-    expect(await sendCommand(nc, 'lease', 'renew', { entityId: id, data: { ttlMs: 'soon' as never } })).toMatchObject({
+    expect(
+      await sendCommand(
+        nc,
+        'lease',
+        'renew',
+        { entityId: id, data: { ttlMs: 'soon' as never } },
+        { credential: token },
+      ),
+    ).toMatchObject({
       ok: false,
       error: { code: 'INVALID_COMMAND' },
     });
-    expect(await sendCommand(nc, 'lease', 'fly', { entityId: id })).toMatchObject({
+    expect(await sendCommand(nc, 'lease', 'fly', { entityId: id }, { credential: token })).toMatchObject({
       ok: false,
       error: { code: 'UNKNOWN_COMMAND' },
     });
-    expect(await sendCommand(nc, 'lease', 'renew', { entityId: uid('none') })).toMatchObject({
+    expect(await sendCommand(nc, 'lease', 'renew', { entityId: uid('none') }, { credential: token })).toMatchObject({
       ok: false,
       error: { code: 'NOT_FOUND' },
     });
@@ -54,7 +76,13 @@ describe('NATS command bus', () => {
       (await nc.request('tether.cmd.lease.create', '{"data": {', { timeout: 5_000 })).json(),
     );
     expect(raw).toMatchObject({ ok: false, error: { code: 'INVALID_COMMAND' } });
-    const fromCorr = await sendCommand(nc, 'lease', 'renew', { entityId: id, correlationId: 'flow-1' });
+    const fromCorr = await sendCommand(
+      nc,
+      'lease',
+      'renew',
+      { entityId: id, correlationId: 'flow-1' },
+      { credential: token },
+    );
     expect(fromCorr).toMatchObject({ ok: true, correlationId: 'flow-1' });
     const [, ev] = await ctx.store.readEntity('lease', id);
     expect(ev!.event.correlationId).toBe('flow-1');
@@ -96,21 +124,25 @@ describe('HTTP gateway', () => {
     const id = uid('h');
     await post('/v1/commands/lease/create', { entityId: id, data: { holder: 'ann' } });
     await post('/v1/commands/lease/release', { entityId: id, data: { reason: 'bye' } });
-    const state = (await (await fetch(`${server.url}/v1/entities/lease/${id}`)).json()) as object;
+    const state = (await (
+      await fetch(`${server.url}/v1/entities/lease/${id}`, { headers: bearer(server) })
+    ).json()) as object;
     expect(state).toMatchObject({ entity: 'lease', entityId: id, version: 2, value: 'released' });
-    const events = (await (await fetch(`${server.url}/v1/entities/lease/${id}/events`)).json()) as { type: string }[];
+    const events = (await (
+      await fetch(`${server.url}/v1/entities/lease/${id}/events`, { headers: bearer(server) })
+    ).json()) as { type: string }[];
     expect(events.map((e: { type: string }) => e.type)).toEqual(['lease.create', 'lease.release']);
-    expect((await fetch(`${server.url}/v1/entities/lease/${uid('no')}`)).status).toBe(404);
+    expect((await fetch(`${server.url}/v1/entities/lease/${uid('no')}`, { headers: bearer(server) })).status).toBe(404);
     const list = await eventually(
       async () =>
-        (await (await fetch(`${server.url}/v1/entities/lease`)).json()) as {
+        (await (await fetch(`${server.url}/v1/entities/lease`, { headers: bearer(server) })).json()) as {
           items: { entityId: string; version: number }[];
         },
       (l) => l.items.some((i) => i.entityId === id && i.version === 2),
     );
     expect(list.items.length).toBeGreaterThan(0);
     const metrics = await eventually(
-      async () => (await fetch(`${server.url}/metrics`)).text(),
+      async () => (await fetch(`${server.url}/metrics`, { headers: bearer(server) })).text(),
       (t) => /tether_projection_lag\{projection="actors"\} 0/.test(t),
     );
     expect(metrics).toMatch(/tether_stream_last_seq \d+/);
@@ -118,6 +150,6 @@ describe('HTTP gateway', () => {
     expect(await (await fetch(`${server.url}/openapi.json`)).json()).toEqual(
       JSON.parse(JSON.stringify(openApiDocument())),
     );
-    expect((await fetch(`${server.url}/v1/nowhere`)).status).toBe(404);
+    expect((await fetch(`${server.url}/v1/nowhere`, { headers: bearer(server) })).status).toBe(404);
   });
 });

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ActorList } from '@tether/contracts';
 import { EmbeddedEventStore, JetStreamEventStore, silentLogger, type EventStore } from '@tether/runtime';
 import { startServer } from '@tether/cli';
-import { NatsServer, uid } from '../harness/index.ts';
+import { bearer, NatsServer, uid } from '../harness/index.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
@@ -51,7 +51,7 @@ describe.each([
     const send = (verb: string, entityId: string, data: Record<string, unknown> = {}) =>
       fetch(`${server.url}/v1/commands/lease/${verb}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...bearer(server) },
         body: JSON.stringify({ entityId, data }),
       }).then((r) => expect(r.status).toBeLessThan(300));
     let writing = true;
@@ -71,7 +71,7 @@ describe.each([
     const repeats: string[] = [];
     let seen = 0;
     while (writing || seen < ids.length) {
-      const res = await fetch(`${server.url}/v1/entities/lease`);
+      const res = await fetch(`${server.url}/v1/entities/lease`, { headers: bearer(server) });
       expect(res.status).toBe(200);
       const mine = ActorList.parse(await res.json()).items.filter((a) => a.entityId.startsWith(prefix));
       const unique = new Set(mine.map((a) => a.entityId));

@@ -15,19 +15,19 @@ const ROUNDS = 5;
 /** Each test runs ROUNDS rounds of real processes and heartbeats (a hang takes about 6 s to notice): a budget per round. */
 const budget = { timeout: ROUNDS * 30_000 };
 
-const share = async (id: string) => ShareView.parse((await as(cp.url, 'human:alice', 'GET', `/v1/shares/${id}`)).body);
+const share = async (id: string) => ShareView.parse((await as(cp, 'human:alice', 'GET', `/v1/shares/${id}`)).body);
 /** Signals each worker's process group (the worker leads it and was just seen alive, so its pid is not reused). */
 const signal = (leaders: number[], sig: NodeJS.Signals) => {
   for (const p of leaders) process.kill(-p, sig);
 };
 
 async function sharedTerminal() {
-  const t = await runningTerminal(cp.url);
-  const r = await createShare(cp.url, 'human:alice', { terminal_id: t.term.terminal_id, backend: 'tmate' });
+  const t = await runningTerminal(cp);
+  const r = await createShare(cp, 'human:alice', { terminal_id: t.term.terminal_id, backend: 'tmate' });
   expect(r.body.share).toMatchObject({ status: 'active' });
   const actor = (
     await as<{ context: { workerPid: number } }>(
-      cp.url,
+      cp,
       'human:alice',
       'GET',
       `/v1/entities/share/${r.body.share.share_id}`,
@@ -60,7 +60,13 @@ async function echoes(terminalId: string, sessionId: string) {
 /** Closes the round's terminals; then nothing this tether started may be left. */
 async function noOrphans(terminalIds: string[]) {
   for (const id of terminalIds)
-    await sendCommand(cp.ctx.store.nc, 'terminal', 'close', { entityId: id, data: { reason: 'chaos round over' } });
+    await sendCommand(
+      cp.ctx.store.nc,
+      'terminal',
+      'close',
+      { entityId: id, data: { reason: 'chaos round over' } },
+      { credential: cp.token },
+    );
   await eventually(
     () => processesMarked('TETHER_OWNER', OWNER),
     (p) => p.length === 0,
@@ -115,7 +121,7 @@ describe('share worker chaos', budget, () => {
       const survivor = shared[2]!;
       expect((await share(survivor.shareId)).status).toBe('active');
       expect(ProcessShares.leftovers(survivor.shareId).length).toBeGreaterThan(0);
-      expect((await as(cp.url, 'human:alice', 'GET', `/v1/shares/${survivor.shareId}/links`)).status).toBe(200);
+      expect((await as(cp, 'human:alice', 'GET', `/v1/shares/${survivor.shareId}/links`)).status).toBe(200);
       for (const s of shared) await echoes(s.term.terminal_id, s.session.session_id);
       await noOrphans(shared.map((s) => s.term.terminal_id));
       expect((await share(survivor.shareId)).ended?.reason).toBe('terminated');

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
-import { LaneView, SessionView, TerminalView, type PolicyFile, type ShareCreated } from '@tether/contracts';
-import { api } from '../harness/index.ts';
+import { LaneView, SessionView, TerminalView, type PolicyFile, type Role, type ShareCreated } from '@tether/contracts';
+import { api, asActor, type Tether } from '../harness/index.ts';
 
 /** A policy file for the sharing tests: people may share, agents need an operator, services are denied (no rule). */
 export function policyFile(
@@ -31,19 +31,29 @@ export function policyFile(
   return file;
 }
 
-/** An HTTP call made as `actor` ("kind:id"). */
+/** The role each test actor gets: "human:ops" is an operator, other people members, agents agents, services services. */
+export const roleOf = (actor: string): Role =>
+  actor === 'human:ops'
+    ? 'operator'
+    : actor.startsWith('ai:')
+      ? 'agent'
+      : actor.startsWith('service:')
+        ? 'service'
+        : 'member';
+
+/** An HTTP call made as `actor` ("kind:id"), with a credential of its role (roleOf). */
 export async function as<T = unknown>(
-  base: string,
+  t: Tether,
   actor: string,
   method: string,
   path: string,
   body?: unknown,
 ): Promise<{ status: number; body: T }> {
-  return api<T>(base, method, path, body, { 'x-tether-actor': actor });
+  return api<T>(await asActor(t, actor, roleOf(actor)), method, path, body);
 }
 
 /** A lane, its session and a running terminal. */
-export async function runningTerminal(url: string) {
+export async function runningTerminal(url: Tether) {
   const lane = LaneView.parse(
     (await api(url, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'share' })).body,
   );
@@ -57,7 +67,7 @@ export async function runningTerminal(url: string) {
   return { lane, session, term: TerminalView.parse(r.body) };
 }
 
-export async function createShare(url: string, actor: string, body: Record<string, unknown>) {
+export async function createShare(url: Tether, actor: string, body: Record<string, unknown>) {
   const r = await as<ShareCreated & { error?: { code: string; reason?: string; message: string } }>(
     url,
     actor,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ShareCreated, ShareView } from '@tether/contracts';
 import { readActor } from '@tether/projector';
 import { COMMAND_LEDGER_BUCKET, sendCommand } from '@tether/runtime';
-import { eventually, openViewer, useControlPlane } from '../harness/index.ts';
+import { asActor, bearer, eventually, openViewer, useControlPlane } from '../harness/index.ts';
 import { as, createShare, policyFile, runningTerminal } from './helpers.ts';
 
 const cp = useControlPlane({
@@ -10,23 +10,23 @@ const cp = useControlPlane({
   TETHER_SHARE_MIN_TTL_MS: '1000',
   TETHER_SHARE_WARN_MS: '1500',
 });
-const share = async (id: string) => ShareView.parse((await as(cp.url, 'human:alice', 'GET', `/v1/shares/${id}`)).body);
+const share = async (id: string) => ShareView.parse((await as(cp, 'human:alice', 'GET', `/v1/shares/${id}`)).body);
 /** A participant link on share `shareId`, made as `actor`. */
 const invite = async (actor: string, shareId: string, name: string) =>
   (
-    await as<{ url: string; participant_id: string }>(cp.url, actor, 'POST', `/v1/shares/${shareId}/participants`, {
+    await as<{ url: string; participant_id: string }>(cp, actor, 'POST', `/v1/shares/${shareId}/participants`, {
       name,
     })
   ).body;
 
 describe('native share', () => {
   it('a viewer link is read-only; a write grant lets that participant type; kick and revoke disconnect with a reason', async () => {
-    const { term, session } = await runningTerminal(cp.url);
+    const { term, session } = await runningTerminal(cp);
     cp.ctx.store.nc.publish(
       `tether.term.${term.terminal_id}.in`,
       JSON.stringify({ data: 'echo before-share-$((6*7))\r', from: session.session_id }),
     );
-    const created = await createShare(cp.url, 'human:alice', {
+    const created = await createShare(cp, 'human:alice', {
       terminal_id: term.terminal_id,
       access: 'write',
       participant: 'bob',
@@ -43,9 +43,7 @@ describe('native share', () => {
     expect(Buffer.from(link!.token, 'base64url').length).toBeGreaterThanOrEqual(16);
 
     // The token is shown once: the stream and the views only have its hash.
-    const events = JSON.stringify(
-      (await as(cp.url, 'human:alice', 'GET', `/v1/entities/share/${s.share_id}/events`)).body,
-    );
+    const events = JSON.stringify((await as(cp, 'human:alice', 'GET', `/v1/entities/share/${s.share_id}/events`)).body);
     expect(events).not.toContain(link!.token);
     expect(JSON.stringify(await share(s.share_id))).not.toContain(link!.token);
 
@@ -77,7 +75,7 @@ describe('native share', () => {
     await new Promise((r) => setTimeout(r, 1_000));
     expect(bob.output()).not.toContain('around-relay-5');
     const grant = await as(
-      cp.url,
+      cp,
       'human:alice',
       'POST',
       `/v1/shares/${s.share_id}/participants/${link!.participant_id}/grant-write`,
@@ -102,7 +100,7 @@ describe('native share', () => {
 
     // Only the owner manages participants.
     const mallory = await as<{ error: { reason: string } }>(
-      cp.url,
+      cp,
       'human:mallory',
       'POST',
       `/v1/shares/${s.share_id}/participants/${link!.participant_id}/revoke-write`,
@@ -124,14 +122,14 @@ describe('native share', () => {
     );
     // Bob heard of his own grant, not of carol's invite and join.
     expect(bob.messages.filter((x) => x.type === 'access').map((x) => x.access)).toEqual(['write']);
-    await as(cp.url, 'human:alice', 'POST', `/v1/shares/${s.share_id}/participants/${link!.participant_id}/kick`, {
+    await as(cp, 'human:alice', 'POST', `/v1/shares/${s.share_id}/participants/${link!.participant_id}/kick`, {
       reason: 'done watching',
     });
     expect(await bob.closed).toMatchObject({ code: 4403 });
     const again = await openViewer(link!.url);
     expect((await again.closed).code).toBe(4403); // a kicked link stays dead
 
-    const revoked = await as(cp.url, 'human:alice', 'POST', `/v1/shares/${s.share_id}/revoke`, {
+    const revoked = await as(cp, 'human:alice', 'POST', `/v1/shares/${s.share_id}/revoke`, {
       reason: 'meeting over',
     });
     expect(revoked.body).toMatchObject({
@@ -147,17 +145,17 @@ describe('native share', () => {
   });
 
   it('policy: deny by default with the reason (nothing started), approval held for an operator who is not the requester', async () => {
-    const { term } = await runningTerminal(cp.url);
-    const denied = await createShare(cp.url, 'service:ci', { terminal_id: term.terminal_id });
+    const { term } = await runningTerminal(cp);
+    const denied = await createShare(cp, 'service:ci', { terminal_id: term.terminal_id });
     expect(denied.status).toBe(409);
     expect(denied.body.error).toMatchObject({ code: 'NOT_ALLOWED', reason: 'SHARE_DENIED' });
     expect(denied.body.error!.message).toMatch(/no rule allows service:ci .* denied by default/);
-    const byRule = await createShare(cp.url, 'human:eve', { terminal_id: term.terminal_id, backend: 'tmate' });
+    const byRule = await createShare(cp, 'human:eve', { terminal_id: term.terminal_id, backend: 'tmate' });
     expect(byRule.body.error!.message).toContain('eve may not use tmate');
     // The denial is on record (audited), and no relay runs for it. The list is a read model: it catches up.
     const deniedOnes = async () =>
       (
-        await as<{ items: ShareView[] }>(cp.url, 'human:alice', 'GET', `/v1/shares?terminal_id=${term.terminal_id}`)
+        await as<{ items: ShareView[] }>(cp, 'human:alice', 'GET', `/v1/shares?terminal_id=${term.terminal_id}`)
       ).body.items.filter((s) => s.status === 'ended' && s.ended?.reason === 'denied');
     const list = await eventually(deniedOnes, (l) => l.length >= 2);
     expect(list).toHaveLength(2);
@@ -175,11 +173,17 @@ describe('native share', () => {
       warnBeforeMs: 1_500,
       policy: { effect: 'allow', ruleId: 'people', reason: 'trust me' },
     };
-    const forged = await sendCommand(cp.ctx.store.nc, 'share', 'request', {
-      entityId: 'forged-1',
-      data: forgedRequest,
-      actor: { kind: 'service', id: 'ci' },
-    });
+    const forged = await sendCommand(
+      cp.ctx.store.nc,
+      'share',
+      'request',
+      {
+        entityId: 'forged-1',
+        data: forgedRequest,
+        actor: { kind: 'service', id: 'ci' },
+      },
+      { credential: cp.token },
+    );
     expect(forged).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED', reason: 'INTERNAL_VERB' } });
     const inside = {
       id: 'forged-cmd-1',
@@ -193,7 +197,7 @@ describe('native share', () => {
     };
     await expect(cp.server.host.execute(inside)).rejects.toMatchObject({ reason: 'POLICY_MISMATCH' });
 
-    const held = await createShare(cp.url, 'ai:codex', { terminal_id: term.terminal_id });
+    const held = await createShare(cp, 'ai:codex', { terminal_id: term.terminal_id });
     expect(held.status).toBe(201);
     const s = held.body.share;
     expect(s).toMatchObject({ status: 'awaiting_approval', approval_id: s.share_id });
@@ -209,31 +213,43 @@ describe('native share', () => {
       () => extraViewer.messages,
       (m) => m.some((x) => x.type === 'waiting'),
     );
-    await as(cp.url, 'ai:codex', 'POST', `/v1/shares/${s.share_id}/participants/${extra.participant_id}/kick`, {});
+    await as(cp, 'ai:codex', 'POST', `/v1/shares/${s.share_id}/participants/${extra.participant_id}/kick`, {});
     expect((await extraViewer.closed).code).toBe(4403);
     await eventually(
-      () => as<{ items: Array<{ approval_id: string; status: string }> }>(cp.url, 'human:ops', 'GET', '/v1/approvals'),
+      () => as<{ items: Array<{ approval_id: string; status: string }> }>(cp, 'human:ops', 'GET', '/v1/approvals'),
       (r) => r.body.items.some((a) => a.approval_id === s.share_id && a.status === 'pending'),
     );
     // Nobody approves a share around its approval actor: not from outside, and inside only a decision
     // on the share's own approval counts (not one made up for it, naming someone else as requester).
-    const sneaky = await sendCommand(cp.ctx.store.nc, 'share', 'approved', {
-      entityId: s.share_id,
-      data: { approvalId: s.share_id, by: 'human:me' },
-      actor: { kind: 'ai', id: 'codex' },
-    });
-    expect(sneaky).toMatchObject({ ok: false, error: { reason: 'INTERNAL_VERB' } });
-    const made = await sendCommand(cp.ctx.store.nc, 'approval', 'request', {
-      entityId: 'made-up',
-      data: {
-        shareId: s.share_id,
-        requestedBy: { kind: 'ai', id: 'nobody' },
-        ruleId: 'x',
-        reason: 'x',
-        timeoutMs: 60_000,
+    const sneaky = await sendCommand(
+      cp.ctx.store.nc,
+      'share',
+      'approved',
+      {
+        entityId: s.share_id,
+        data: { approvalId: s.share_id, by: 'human:me' },
+        actor: { kind: 'ai', id: 'codex' },
       },
-      actor: { kind: 'ai', id: 'codex' },
-    });
+      { credential: cp.token },
+    );
+    expect(sneaky).toMatchObject({ ok: false, error: { reason: 'INTERNAL_VERB' } });
+    const made = await sendCommand(
+      cp.ctx.store.nc,
+      'approval',
+      'request',
+      {
+        entityId: 'made-up',
+        data: {
+          shareId: s.share_id,
+          requestedBy: { kind: 'ai', id: 'nobody' },
+          ruleId: 'x',
+          reason: 'x',
+          timeoutMs: 60_000,
+        },
+        actor: { kind: 'ai', id: 'codex' },
+      },
+      { credential: cp.token },
+    );
     expect(made).toMatchObject({ ok: false, error: { reason: 'INTERNAL_VERB' } });
     const step = (
       id: string,
@@ -264,14 +280,14 @@ describe('native share', () => {
     ).rejects.toMatchObject({ reason: 'APPROVAL_NOT_DECIDED' });
     expect((await share(s.share_id)).status).toBe('awaiting_approval');
     const self = await as<{ error: { reason: string } }>(
-      cp.url,
+      cp,
       'ai:codex',
       'POST',
       `/v1/approvals/${s.share_id}/approve`,
       {},
     );
     expect(self.body.error.reason).toBe('APPROVER_NOT_HUMAN');
-    const ok = await as(cp.url, 'human:ops', 'POST', `/v1/approvals/${s.share_id}/approve`, {
+    const ok = await as(cp, 'human:ops', 'POST', `/v1/approvals/${s.share_id}/approve`, {
       note: 'pairing session',
     });
     expect(ok.body).toMatchObject({ status: 'approved', decided_by: 'human:ops' });
@@ -284,12 +300,12 @@ describe('native share', () => {
       (m) => m.some((x) => x.type === 'welcome'),
     ); // the waiting viewer is let in
 
-    const other = await createShare(cp.url, 'ai:codex', { terminal_id: term.terminal_id });
+    const other = await createShare(cp, 'ai:codex', { terminal_id: term.terminal_id });
     await eventually(
-      () => as<{ items: Array<{ approval_id: string }> }>(cp.url, 'human:ops', 'GET', '/v1/approvals'),
+      () => as<{ items: Array<{ approval_id: string }> }>(cp, 'human:ops', 'GET', '/v1/approvals'),
       (r) => r.body.items.some((a) => a.approval_id === other.body.share.share_id),
     );
-    await as(cp.url, 'human:ops', 'POST', `/v1/approvals/${other.body.share.share_id}/deny`, { reason: 'not on prod' });
+    await as(cp, 'human:ops', 'POST', `/v1/approvals/${other.body.share.share_id}/deny`, { reason: 'not on prod' });
     const ended = await eventually(
       () => share(other.body.share.share_id),
       (v) => v.status === 'ended',
@@ -299,26 +315,37 @@ describe('native share', () => {
   });
 
   it('the front door: nobody outside speaks as the system, sends a worker report or takes a slot, or replays a command id for a link', async () => {
-    const { term } = await runningTerminal(cp.url);
-    const created = await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id });
+    const { term } = await runningTerminal(cp);
+    const created = await createShare(cp, 'human:alice', { terminal_id: term.terminal_id });
     const { share: s } = ShareCreated.parse(created.body);
     const nc = cp.ctx.store.nc;
 
-    // The system actor (the owner of every share to the machine) is tether's own, over HTTP and NATS.
+    // Nobody outside speaks as the system actor (tether's own): an actor in the body is ignored, over
+    // HTTP and NATS, and the command is the credential's.
+    const [alice, mallory] = [await asActor(cp, 'human:alice', 'member'), await asActor(cp, 'human:mallory', 'member')];
     const asSystem = await fetch(`${cp.url}/v1/commands/share/invite`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...bearer(alice) },
       body: JSON.stringify({ entityId: s.share_id, data: { name: 'mallory' }, actor: { kind: 'system', id: 'x' } }),
     });
-    expect(asSystem.status).toBe(409);
-    expect(await asSystem.json()).toMatchObject({ error: { code: 'NOT_ALLOWED', reason: 'SYSTEM_ACTOR' } });
+    expect(asSystem.status).toBe(200);
+    const invite = (await cp.ctx.store.readEntity('share', s.share_id)).findLast(
+      (e) => e.event.type === 'share.invite',
+    );
+    expect(invite?.event.actor).toEqual({ kind: 'human', id: 'alice' });
     expect(
-      await sendCommand(nc, 'share', 'grantWrite', {
-        entityId: s.share_id,
-        data: { participantId: 'p-x', ttlMs: 60_000 },
-        actor: { kind: 'system', id: 'x' },
-      }),
-    ).toMatchObject({ ok: false, error: { reason: 'SYSTEM_ACTOR' } });
+      await sendCommand(
+        nc,
+        'share',
+        'grantWrite',
+        {
+          entityId: s.share_id,
+          data: { participantId: 'p-x', ttlMs: 60_000 },
+          actor: { kind: 'system', id: 'x' },
+        },
+        { credential: cp.token },
+      ),
+    ).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED' } }); // refused as the owner's, for the participant
 
     // Worker and timer reports, and the terminal's slots, are tether's own too.
     for (const [entity, verb, entityId, data] of [
@@ -329,7 +356,13 @@ describe('native share', () => {
       ['terminal', 'shareClose', term.terminal_id, { shareId: s.share_id }],
     ] as const) {
       expect(
-        await sendCommand(nc, entity, verb, { entityId, data, actor: { kind: 'service', id: 'ci' } }),
+        await sendCommand(
+          nc,
+          entity,
+          verb,
+          { entityId, data, actor: { kind: 'service', id: 'ci' } },
+          { credential: cp.token },
+        ),
         `${entity}.${verb}`,
       ).toMatchObject({ ok: false, error: { reason: 'INTERNAL_VERB' } });
     }
@@ -339,7 +372,7 @@ describe('native share', () => {
     // gets no token, neither for the first link nor for an invite.
     const events = (
       await as<Array<{ correlationId: string; type: string }>>(
-        cp.url,
+        cp,
         'human:alice',
         'GET',
         `/v1/entities/share/${s.share_id}/events`,
@@ -348,7 +381,7 @@ describe('native share', () => {
     const createId = events.find((e) => e.type === 'share.invite')!.correlationId;
     const replay = await fetch(`${cp.url}/v1/shares`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': createId, 'x-tether-actor': 'human:mallory' },
+      headers: { 'content-type': 'application/json', 'idempotency-key': createId, ...bearer(mallory) },
       body: JSON.stringify({ terminal_id: term.terminal_id }),
     });
     const replayBody = await replay.text();
@@ -358,13 +391,13 @@ describe('native share', () => {
     expect(replayBody).not.toContain(created.body.link!.token);
     const invited = await fetch(`${cp.url}/v1/shares/${s.share_id}/participants`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': 'invite-1', 'x-tether-actor': 'human:alice' },
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'invite-1', ...bearer(alice) },
       body: JSON.stringify({ name: 'bob' }),
     });
     const bobToken = ((await invited.json()) as { token: string }).token;
     const stolen = await fetch(`${cp.url}/v1/shares/${s.share_id}/participants`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': 'invite-1', 'x-tether-actor': 'human:mallory' },
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'invite-1', ...bearer(mallory) },
       body: JSON.stringify({ name: 'bob' }),
     });
     expect(stolen.status).toBe(409);
@@ -372,7 +405,7 @@ describe('native share', () => {
     // The owner's own resend is still answered with the same link (a retry after a lost reply).
     const again = await fetch(`${cp.url}/v1/shares/${s.share_id}/participants`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': 'invite-1', 'x-tether-actor': 'human:alice' },
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'invite-1', ...bearer(alice) },
       body: JSON.stringify({ name: 'bob' }),
     });
     expect(((await again.json()) as { token: string }).token).toBe(bobToken);
@@ -381,35 +414,41 @@ describe('native share', () => {
     const kept = JSON.stringify(await Promise.all((await ledger.keys()).map((k) => ledger.get(k))));
     expect(kept).toContain('"entity":"share","verb":"invite"');
     for (const token of [created.body.link!.token, bobToken]) expect(kept).not.toContain(token);
-    await as(cp.url, 'human:alice', 'POST', `/v1/shares/${s.share_id}/revoke`, {});
+    await as(cp, 'human:alice', 'POST', `/v1/shares/${s.share_id}/revoke`, {});
   });
 
   it('at most 3 live shares per terminal; the fourth is refused with the reason; revoking frees a slot', async () => {
-    const { term } = await runningTerminal(cp.url);
+    const { term } = await runningTerminal(cp);
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const r = await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id });
+      const r = await createShare(cp, 'human:alice', { terminal_id: term.terminal_id });
       expect(r.status).toBe(201);
       ids.push(r.body.share.share_id);
     }
-    const fourth = await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id });
+    const fourth = await createShare(cp, 'human:alice', { terminal_id: term.terminal_id });
     expect(fourth.status).toBe(409);
     expect(fourth.body.error).toMatchObject({ reason: 'TERMINAL_SHARE_LIMIT' });
     expect(fourth.body.error!.message).toContain('the limit is 3');
-    await as(cp.url, 'human:alice', 'POST', `/v1/shares/${ids[0]}/revoke`, {});
+    await as(cp, 'human:alice', 'POST', `/v1/shares/${ids[0]}/revoke`, {});
     await eventually(
-      () => createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id }),
+      () => createShare(cp, 'human:alice', { terminal_id: term.terminal_id }),
       (r) => r.status === 201,
     );
   });
 
   it('share.create naming a share that exists is refused and leaves no slot taken on the other terminal', async () => {
-    const [a, b] = [await runningTerminal(cp.url), await runningTerminal(cp.url)];
+    const [a, b] = [await runningTerminal(cp), await runningTerminal(cp)];
     const nc = cp.ctx.store.nc;
     const alice = { kind: 'human' as const, id: 'alice' };
     const shareId = `sh-taken-${a.term.terminal_id}`;
     const create = (terminalId: string) =>
-      sendCommand(nc, 'share', 'create', { entityId: shareId, data: { terminal_id: terminalId }, actor: alice });
+      sendCommand(
+        nc,
+        'share',
+        'create',
+        { entityId: shareId, data: { terminal_id: terminalId }, actor: alice },
+        { credential: cp.token },
+      );
     expect(await create(a.term.terminal_id)).toMatchObject({ ok: true, entityId: shareId });
     expect(await create(b.term.terminal_id)).toMatchObject({ ok: false, error: { code: 'ALREADY_EXISTS' } });
     const slots = async (id: string) => (await readActor(cp.server.host, 'terminal', id))?.context.shares ?? [];
@@ -418,24 +457,24 @@ describe('native share', () => {
   });
 
   it('TTL: bad values refused; a grace warning reaches viewers; expiry ends the share and closes them; extend after expiry is a clear error', async () => {
-    const { term } = await runningTerminal(cp.url);
+    const { term } = await runningTerminal(cp);
     for (const ttl of [10, 5 * 3_600_000]) {
-      const bad = await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id, ttl_ms: ttl });
+      const bad = await createShare(cp, 'human:alice', { terminal_id: term.terminal_id, ttl_ms: ttl });
       expect(bad.status).toBe(400);
       expect(bad.body.error!.message).toMatch(/outside 1000 ms … 14400000 ms/);
     }
-    const r = await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id, ttl_ms: 3_000 });
+    const r = await createShare(cp, 'human:alice', { terminal_id: term.terminal_id, ttl_ms: 3_000 });
     const s = r.body.share;
     const viewer = await openViewer(r.body.link!.url);
     const tooLong = await as<{ error: { reason: string } }>(
-      cp.url,
+      cp,
       'human:alice',
       'POST',
       `/v1/shares/${s.share_id}/extend`,
       { ttl_ms: 4 * 3_600_000 },
     );
     expect(tooLong.body.error.reason).toBe('SHARE_TTL_MAX');
-    const extended = await as<ShareView>(cp.url, 'human:alice', 'POST', `/v1/shares/${s.share_id}/extend`, {
+    const extended = await as<ShareView>(cp, 'human:alice', 'POST', `/v1/shares/${s.share_id}/extend`, {
       ttl_ms: 1_000,
     });
     expect(Date.parse(extended.body.expires_at!)).toBe(Date.parse(s.expires_at!) + 1_000);
@@ -451,7 +490,7 @@ describe('native share', () => {
     expect(closed).toMatchObject({ code: 4410, reason: expect.stringContaining('expired') });
     expect((await share(s.share_id)).ended).toMatchObject({ reason: 'expired' });
     const late = await as<{ error: { reason: string; message: string } }>(
-      cp.url,
+      cp,
       'human:alice',
       'POST',
       `/v1/shares/${s.share_id}/extend`,
@@ -462,26 +501,25 @@ describe('native share', () => {
     expect(late.body.error.message).toMatch(/expired at .*extend is not possible, create a new share/);
 
     // A share that starts inside its grace period (1.2 s left, warning at 1.5 s) is still warned, on record.
-    const short = (await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id, ttl_ms: 1_200 })).body
-      .share;
+    const short = (await createShare(cp, 'human:alice', { terminal_id: term.terminal_id, ttl_ms: 1_200 })).body.share;
     await eventually(
       () => share(short.share_id),
       (v) => v.status === 'ended',
     );
     const types = (
-      await as<Array<{ type: string }>>(cp.url, 'human:alice', 'GET', `/v1/entities/share/${short.share_id}/events`)
+      await as<Array<{ type: string }>>(cp, 'human:alice', 'GET', `/v1/entities/share/${short.share_id}/events`)
     ).body.map((e) => e.type);
     expect(types.indexOf('share.warn')).toBeGreaterThan(types.indexOf('share.started'));
     expect(types.indexOf('share.warn')).toBeLessThan(types.indexOf('share.expire'));
   });
 
   it('an extend racing the expiry has exactly one winner', async () => {
-    const { term } = await runningTerminal(cp.url);
+    const { term } = await runningTerminal(cp);
     for (let round = 0; round < 3; round++) {
-      const s = (await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id, ttl_ms: 1_000 })).body.share;
+      const s = (await createShare(cp, 'human:alice', { terminal_id: term.terminal_id, ttl_ms: 1_000 })).body.share;
       await new Promise((res) => setTimeout(res, Date.parse(s.expires_at!) - Date.now() - 5));
       const ext = await as<ShareView & { error?: { reason: string } }>(
-        cp.url,
+        cp,
         'human:alice',
         'POST',
         `/v1/shares/${s.share_id}/extend`,
@@ -498,19 +536,25 @@ describe('native share', () => {
         expect(ext.body.error!.reason).toMatch(/SHARE_EXPIRED/);
         expect(after.ended?.reason).toBe('expired');
       }
-      await as(cp.url, 'human:alice', 'POST', `/v1/shares/${s.share_id}/revoke`, {});
+      await as(cp, 'human:alice', 'POST', `/v1/shares/${s.share_id}/revoke`, {});
     }
   });
 
   it('closing the terminal ends its shares (terminated) and disconnects their viewers', async () => {
-    const { term, lane } = await runningTerminal(cp.url);
-    const r = await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id });
+    const { term, lane } = await runningTerminal(cp);
+    const r = await createShare(cp, 'human:alice', { terminal_id: term.terminal_id });
     const viewer = await openViewer(r.body.link!.url);
     await eventually(
       () => viewer.messages,
       (m) => m.some((x) => x.type === 'welcome'),
     );
-    await sendCommand(cp.ctx.store.nc, 'terminal', 'close', { entityId: term.terminal_id, data: { reason: 'done' } });
+    await sendCommand(
+      cp.ctx.store.nc,
+      'terminal',
+      'close',
+      { entityId: term.terminal_id, data: { reason: 'done' } },
+      { credential: cp.token },
+    );
     expect((await viewer.closed).code).toBe(4410);
     const s = await eventually(
       () => share(r.body.share.share_id),
@@ -524,11 +568,17 @@ describe('native share', () => {
   });
 
   it('works over NATS too: tether.cmd.share.create answers with the share and the link', async () => {
-    const { term } = await runningTerminal(cp.url);
-    const r = await sendCommand(cp.ctx.store.nc, 'share', 'create', {
-      data: { terminal_id: term.terminal_id },
-      actor: { kind: 'human', id: 'alice' },
-    });
+    const { term } = await runningTerminal(cp);
+    const r = await sendCommand(
+      cp.ctx.store.nc,
+      'share',
+      'create',
+      {
+        data: { terminal_id: term.terminal_id },
+        actor: { kind: 'human', id: 'alice' },
+      },
+      { credential: cp.token },
+    );
     expect(r).toMatchObject({
       ok: true,
       entity: 'share',
@@ -542,24 +592,30 @@ describe('native share', () => {
       () => share(id),
       (v) => v.status === 'active',
     );
-    const revoked = await sendCommand(cp.ctx.store.nc, 'share', 'revoke', {
-      entityId: id,
-      data: { reason: 'over nats' },
-      actor: { kind: 'human', id: 'alice' },
-    });
+    const revoked = await sendCommand(
+      cp.ctx.store.nc,
+      'share',
+      'revoke',
+      {
+        entityId: id,
+        data: { reason: 'over nats' },
+        actor: { kind: 'human', id: 'alice' },
+      },
+      { credential: cp.token },
+    );
     expect(revoked).toMatchObject({ ok: true, state: 'ended' });
   });
 
   it('bad input: unknown terminal, bad backend, bad token, unknown share', async () => {
-    expect((await createShare(cp.url, 'human:alice', { terminal_id: 'nope' })).status).toBe(404);
-    const { term } = await runningTerminal(cp.url);
-    const bad = await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id, backend: 'ssh' });
+    expect((await createShare(cp, 'human:alice', { terminal_id: 'nope' })).status).toBe(404);
+    const { term } = await runningTerminal(cp);
+    const bad = await createShare(cp, 'human:alice', { terminal_id: term.terminal_id, backend: 'ssh' });
     expect(bad.status).toBe(400);
-    const r = await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id });
+    const r = await createShare(cp, 'human:alice', { terminal_id: term.terminal_id });
     const forged = await openViewer(r.body.link!.url.replace(/#t=.*/, `#t=${'A'.repeat(43)}`));
     expect(await forged.closed).toMatchObject({ code: 4401 });
     const unknown = await openViewer(r.body.link!.url.replace(r.body.share.share_id, 'no-such-share'));
     expect((await unknown.closed).code).toBe(4404);
-    expect((await as(cp.url, 'human:alice', 'GET', '/v1/shares/no-such-share')).status).toBe(404);
+    expect((await as(cp, 'human:alice', 'GET', '/v1/shares/no-such-share')).status).toBe(404);
   });
 });

@@ -7,12 +7,12 @@ import { as, createShare, fakeTmateEnv, runningTerminal } from './helpers.ts';
 // The tmate backend through tether with a NAMED FAKE tmate (tests/fakes/fake-tmate.mjs): no tmate relay
 // can run on this machine. The real binary's failure path is in tmate-real.test.ts.
 const cp = useControlPlane({ ...fakeTmateEnv(), TETHER_SHARE_HEARTBEAT_MS: '300' });
-const share = async (id: string) => ShareView.parse((await as(cp.url, 'human:alice', 'GET', `/v1/shares/${id}`)).body);
+const share = async (id: string) => ShareView.parse((await as(cp, 'human:alice', 'GET', `/v1/shares/${id}`)).body);
 
 describe('tmate backend (fake tmate)', () => {
   it('starts a worker in its own process group, links only for the owner, revoke stops it', async () => {
-    const { term } = await runningTerminal(cp.url);
-    const r = await createShare(cp.url, 'human:alice', {
+    const { term } = await runningTerminal(cp);
+    const r = await createShare(cp, 'human:alice', {
       terminal_id: term.terminal_id,
       backend: 'tmate',
       access: 'read',
@@ -25,27 +25,20 @@ describe('tmate backend (fake tmate)', () => {
     expect(workers.length).toBeGreaterThan(0);
 
     const links = await as<{ links: Record<string, string> }>(
-      cp.url,
+      cp,
       'human:alice',
       'GET',
       `/v1/shares/${s.share_id}/links`,
     );
     expect(Object.keys(links.body.links).sort()).toEqual(['ssh_ro', 'web_ro']); // read-only share: no rw links
     expect(links.body.links.ssh_ro).toContain('fake-tmate');
-    const stranger = await as<{ error: { reason: string } }>(
-      cp.url,
-      'human:bob',
-      'GET',
-      `/v1/shares/${s.share_id}/links`,
-    );
+    const stranger = await as<{ error: { reason: string } }>(cp, 'human:bob', 'GET', `/v1/shares/${s.share_id}/links`);
     expect(stranger.body.error.reason).toBe('SHARE_NOT_OWNER');
     // The links are sealed in the stream, not readable there.
-    const events = JSON.stringify(
-      (await as(cp.url, 'human:alice', 'GET', `/v1/entities/share/${s.share_id}/events`)).body,
-    );
+    const events = JSON.stringify((await as(cp, 'human:alice', 'GET', `/v1/entities/share/${s.share_id}/events`)).body);
     expect(events).not.toContain(links.body.links.ssh_ro);
 
-    await as(cp.url, 'human:alice', 'POST', `/v1/shares/${s.share_id}/revoke`, { reason: 'done' });
+    await as(cp, 'human:alice', 'POST', `/v1/shares/${s.share_id}/revoke`, { reason: 'done' });
     await eventually(
       () => ProcessShares.leftovers(s.share_id),
       (p) => p.length === 0,
@@ -53,9 +46,9 @@ describe('tmate backend (fake tmate)', () => {
   });
 
   it('switching backend ends the old share (switched) and starts a new one', async () => {
-    const { term } = await runningTerminal(cp.url);
-    const first = (await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id })).body.share;
-    const sw = await as<{ share: ShareView }>(cp.url, 'human:alice', 'POST', `/v1/shares/${first.share_id}/switch`, {
+    const { term } = await runningTerminal(cp);
+    const first = (await createShare(cp, 'human:alice', { terminal_id: term.terminal_id })).body.share;
+    const sw = await as<{ share: ShareView }>(cp, 'human:alice', 'POST', `/v1/shares/${first.share_id}/switch`, {
       backend: 'tmate',
     });
     expect(sw.status).toBe(201);
@@ -66,14 +59,14 @@ describe('tmate backend (fake tmate)', () => {
       switched_to: sw.body.share.share_id,
     });
     const denied = await as<{ error: { reason: string } }>(
-      cp.url,
+      cp,
       'human:eve',
       'POST',
       `/v1/shares/${sw.body.share.share_id}/switch`,
       { backend: 'native' },
     );
     expect(denied.status).toBe(409);
-    await as(cp.url, 'human:alice', 'POST', `/v1/shares/${sw.body.share.share_id}/revoke`, {});
+    await as(cp, 'human:alice', 'POST', `/v1/shares/${sw.body.share.share_id}/revoke`, {});
     await eventually(
       () => ProcessShares.leftovers(sw.body.share.share_id),
       (p) => p.length === 0,

@@ -31,10 +31,10 @@ describe('shares survive a crash of tether', () => {
     };
     const first = await TetherProcess.start(env);
     procs.push(first);
-    const { term, session } = await runningTerminal(first.url);
+    const { term, session } = await runningTerminal(first);
     const create = async (ttl: number) =>
       (
-        await as<ShareCreated>(first.url, 'human:alice', 'POST', '/v1/shares', {
+        await as<ShareCreated>(first, 'human:alice', 'POST', '/v1/shares', {
           terminal_id: term.terminal_id,
           ttl_ms: ttl,
         })
@@ -54,7 +54,7 @@ describe('shares survive a crash of tether', () => {
     const second = await TetherProcess.start(env);
     procs.push(second);
     const get = async (id: string) =>
-      ShareView.parse((await as(second.url, 'human:alice', 'GET', `/v1/shares/${id}`)).body);
+      ShareView.parse((await as(second, 'human:alice', 'GET', `/v1/shares/${id}`)).body);
     const expired = await eventually(
       () => get(short.share.share_id),
       (s) => s.status === 'ended',
@@ -75,7 +75,7 @@ describe('shares survive a crash of tether', () => {
       () => back.output(),
       (o) => o.includes('after-crash-42'),
     );
-    await as(second.url, 'human:alice', 'POST', `/v1/shares/${long.share.share_id}/revoke`, {});
+    await as(second, 'human:alice', 'POST', `/v1/shares/${long.share.share_id}/revoke`, {});
     expect((await back.closed).code).toBe(4410);
     expect(processesMarked('TETHER_SHARE_ID', long.share.share_id)).toEqual([]);
   });

@@ -27,11 +27,11 @@ describe('real tmate and upterm failure paths', () => {
   it.skipIf(!hasTmate)(
     'tmate with no reachable relay: share failed with the reason, terminal still works, no process left',
     async () => {
-      const { term, session } = await runningTerminal(cp.url);
-      const r = await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id, backend: 'tmate' });
+      const { term, session } = await runningTerminal(cp);
+      const r = await createShare(cp, 'human:alice', { terminal_id: term.terminal_id, backend: 'tmate' });
       const id = r.body.share.share_id;
       const s = await eventually(
-        async () => ShareView.parse((await as(cp.url, 'human:alice', 'GET', `/v1/shares/${id}`)).body),
+        async () => ShareView.parse((await as(cp, 'human:alice', 'GET', `/v1/shares/${id}`)).body),
         (v) => v.status === 'ended',
         20_000,
       );
@@ -59,15 +59,15 @@ describe('real tmate and upterm failure paths', () => {
   );
 
   it('upterm missing: refused before anything is written, with the install hint', async () => {
-    const { term } = await runningTerminal(cp.url);
-    const r = await createShare(cp.url, 'human:alice', { terminal_id: term.terminal_id, backend: 'upterm' });
+    const { term } = await runningTerminal(cp);
+    const r = await createShare(cp, 'human:alice', { terminal_id: term.terminal_id, backend: 'upterm' });
     expect(r.status).toBe(409);
     expect(r.body.error).toMatchObject({
       reason: 'BACKEND_UNAVAILABLE',
       message: expect.stringContaining('github.com/owenthereal/upterm'),
     });
     const list = (
-      await as<{ items: ShareView[] }>(cp.url, 'human:alice', 'GET', `/v1/shares?terminal_id=${term.terminal_id}`)
+      await as<{ items: ShareView[] }>(cp, 'human:alice', 'GET', `/v1/shares?terminal_id=${term.terminal_id}`)
     ).body.items;
     expect(list).toEqual([]);
   });

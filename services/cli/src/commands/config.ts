@@ -17,7 +17,12 @@ export async function configCmd(out: Out, _flags: { json?: boolean } = {}, env: 
     const problem = bad.get(name);
     return {
       name,
-      value: problem ? redact(problem.value) : shown(config[name]),
+      value:
+        settings[name].secret && config[name] !== undefined
+          ? '(set)'
+          : problem
+            ? redact(problem.value)
+            : shown(config[name]),
       source: problem ? ('invalid' as const) : sources[name],
       ...(settings[name].unit ? { unit: settings[name].unit } : {}),
       ...(problem ? { problem: problem.message } : {}),

@@ -1,5 +1,6 @@
 import type { ApprovalView, ParticipantLink, ParticipantView, ShareCreated, ShareView } from '@tether/contracts';
 import { TetherError } from '@tether/contracts/tether-error';
+import { parseDuration } from '../duration.ts';
 import { call } from '../http.ts';
 import type { Out } from '../output.ts';
 
@@ -26,13 +27,6 @@ const need = (v: string | undefined, what: string): string => {
   if (!v) throw new TetherError('INVALID_COMMAND', `${what} is required\n${USAGE}`);
   return v;
 };
-
-/** "90s", "15m", "2h" or plain milliseconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new TetherError('INVALID_COMMAND', `"${text}" is not a duration; use e.g. 90s, 15m, 2h`);
-  return Math.round(Number(m[1]) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms']);
-}
 
 const left = (ms: number | null) =>
   ms === null

@@ -44,19 +44,34 @@ export async function up(out: Out, flags: { port?: number; bind?: string }): Pro
     );
     run.ready(server.url);
     const { mode, natsUrl } = opened;
+    const login = await server.loginLink();
+    const exposed = flags.bind && !isLoopback(flags.bind);
+    if (exposed && !server.url.startsWith('https:'))
+      log.warn(
+        { bind: flags.bind },
+        'listening on a non-loopback address without TLS: tokens and cookies cross the network in clear text; set TETHER_TLS_CERT and TETHER_TLS_KEY, or put tether behind a TLS reverse proxy',
+      );
     out.print(
       [
         `tether is up (stop it with Ctrl-C or \`tether down\`)`,
-        `  dashboard  ${server.url}/`,
+        ...(exposed && !server.url.startsWith('https:')
+          ? [
+              `  WARNING    ${flags.bind} is reachable from the network and this is plain http: set TETHER_TLS_CERT/TETHER_TLS_KEY`,
+            ]
+          : []),
+        `  dashboard  ${login.url}`,
+        `             (a one-time sign-in link; \`tether login\` prints another)`,
         `  api        ${server.url}  (OpenAPI at ${server.url}/openapi.json, metrics at ${server.url}/metrics)`,
         `  store      ${mode === 'embedded' ? 'embedded (single process)' : `JetStream at ${natsUrl}`}`,
         `  commands   ${server.natsBus ? 'NATS tether.cmd.<entity>.<verb> and ' : ''}POST ${server.url}/v1/commands/<entity>/<verb>`,
-        `  try        curl -s -XPOST ${server.url}/v1/commands/lease/create -H 'content-type: application/json' -d '{"data":{"holder":"me"}}'`,
+        `  token      ${home}/credential (the owner's; the CLI here uses it, \`tether token create\` makes more)`,
+        `  try        curl -s -XPOST ${server.url}/v1/commands/lease/create -H "authorization: Bearer $(cat ${home}/credential)" -H 'content-type: application/json' -d '{"data":{"holder":"me"}}'`,
       ].join('\n'),
       {
         ok: true,
         url: server.url,
         dashboard: `${server.url}/`,
+        loginUrl: login.url,
         store: mode,
         natsUrl: natsUrl ?? null,
         pid: process.pid,
@@ -73,6 +88,8 @@ export async function up(out: Out, flags: { port?: number; bind?: string }): Pro
     onExit();
   }
 }
+
+const isLoopback = (addr: string) => /^(127\.|::1$|localhost$)/.test(addr);
 
 /**
  * Resolves at the first SIGINT, SIGTERM or SIGHUP (also one that arrives while tether starts: it stops

@@ -116,6 +116,7 @@ export class AuditProjector {
       entity: event.entity,
       entityId: event.entityId,
       actor: event.actor,
+      ...(event.credentialId ? { credentialId: event.credentialId } : {}),
       reason: await this.reasonOf(event),
       state: event.state,
       correlationId: event.correlationId,

@@ -67,6 +67,7 @@ interface AppliedCommand {
 export class ActorHost {
   private readonly cache: LruMap<string, LoadedActor>;
   private readonly queue = new KeyedQueue();
+  private readonly applied: ((e: EventEnvelope) => void)[] = [];
   private readonly clock: Clock;
   private readonly ids: IdGenerator;
   private readonly log: Logger;
@@ -94,6 +95,11 @@ export class ActorHost {
   verbContract(entity: string, verb: string): VerbContract | undefined {
     const def = Object.hasOwn(this.opts.registry, entity) ? this.opts.registry[entity] : undefined;
     return def && Object.hasOwn(def.contract, verb) ? def.contract[verb] : undefined;
+  }
+
+  /** Called with each event this host appends, once it is stored (e.g. a revoked credential stops working at once). */
+  onApplied(listener: (e: EventEnvelope) => void): void {
+    this.applied.push(listener);
   }
 
   /** Validates and applies one command; throws TetherError when it is rejected (nothing written). */
@@ -148,6 +154,7 @@ export class ActorHost {
         if (duplicate) return await this.answerDuplicate(cmd, key, streamSeq);
         this.remember(key, actor, decision.next, decision.event, streamSeq);
         this.saveSnapshotEvery(def, actor, decision.event);
+        for (const listener of this.applied) listener(decision.event);
         return this.accepted(
           cmd,
           decision.event.seq,

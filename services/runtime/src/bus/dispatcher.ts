@@ -1,4 +1,4 @@
-import { TetherError, type Command, type CommandAccepted } from '@tether/contracts';
+import { authorize, ownerField, TetherError, type Actor, type Command, type CommandAccepted } from '@tether/contracts';
 import type { ActorHost } from '../actor/host.ts';
 import type { CommandLedger } from './command-ledger.ts';
 
@@ -56,12 +56,36 @@ export class Dispatcher {
         { reason: 'INTERNAL_VERB' },
       );
     }
+    await this.authorize(cmd);
     const seen = await this.ledger?.recall(cmd);
     if (seen?.reply) return seen.reply;
     const reply = await this.dispatch(cmd);
     if (seen) return { ...reply, duplicate: true }; // a secret reply, answered again by the command's idempotent steps
     if (!reply.duplicate) await this.ledger?.record(cmd, reply, { withReply: !app?.secretReply });
     return reply;
+  }
+
+  /**
+   * Who may send what is decided by the rules of contracts/authorization.ts: a command from outside
+   * carries the principal its credential proved (its actor is the principal's), and a refusal is
+   * FORBIDDEN with the rule that refused, before anything is written.
+   */
+  private async authorize(cmd: Command): Promise<void> {
+    const principal = cmd.principal;
+    if (!principal)
+      throw new TetherError('UNAUTHENTICATED', `${cmd.entity}.${cmd.verb} came without a credential`, {
+        reason: 'NO_CREDENTIAL',
+      });
+    const field = ownerField(cmd.entity, cmd.verb);
+    const owner = field && cmd.entityId ? await this.ownerOf(cmd.entity, cmd.entityId, field) : undefined;
+    const refusal = authorize({ principal, entity: cmd.entity, verb: cmd.verb, owner });
+    if (refusal) throw new TetherError('FORBIDDEN', refusal.message, { reason: refusal.rule });
+  }
+
+  /** Whose the target is (a share's owner, an approval's requester, a credential's holder); undefined if it does not exist. */
+  private async ownerOf(entity: string, entityId: string, field: string): Promise<Actor | undefined> {
+    const context = (await this.host.state(entity, entityId))?.context as Record<string, unknown> | undefined;
+    return context?.[field] as Actor | undefined;
   }
 
   /** True when the command is handled by an application command (it may create what it touches). */

@@ -4,14 +4,23 @@ import {
   invalid,
   TetherError,
   Verb,
-  type Actor,
   type Command,
   type CommandReply,
+  type Principal,
 } from '@tether/contracts';
 import type { IdGenerator } from '../clock.ts';
 
-/** Turns an untrusted request (NATS payload or HTTP body) into a Command, or a typed INVALID_COMMAND. */
-export function toCommand(entity: string, verb: string, body: unknown, ids: IdGenerator, defaultActor: Actor): Command {
+/**
+ * Turns an untrusted request (NATS payload or HTTP body) into a Command from `principal`, or a typed
+ * INVALID_COMMAND. The actor is the principal's: an `actor` in the body is ignored.
+ */
+export function toCommand(
+  entity: string,
+  verb: string,
+  body: unknown,
+  ids: IdGenerator,
+  principal: Principal,
+): Command {
   const name = EntityName.safeParse(entity);
   const v = Verb.safeParse(verb);
   if (!name.success || !v.success)
@@ -42,7 +51,8 @@ export function toCommand(entity: string, verb: string, body: unknown, ids: IdGe
     verb,
     entityId: r.entityId,
     data: r.data,
-    actor: r.actor ?? defaultActor,
+    actor: principal.actor,
+    principal,
     correlationId: r.correlationId ?? id,
     causationId: r.causationId ?? id,
   };

@@ -1,5 +1,13 @@
-import { CommandReply, TetherError, parseCommandSubject, subjects, type CommandRequest } from '@tether/contracts';
-import type { NatsConnection, Subscription } from '@nats-io/nats-core';
+import {
+  CommandReply,
+  CREDENTIAL_HEADER,
+  TetherError,
+  parseCommandSubject,
+  subjects,
+  type CommandRequest,
+  type Principal,
+} from '@tether/contracts';
+import { headers, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import { uuid, type IdGenerator } from '../clock.ts';
 import { silentLogger, type Logger } from '../logger.ts';
 import type { Dispatcher } from './dispatcher.ts';
@@ -14,7 +22,12 @@ export const COMMAND_QUEUE = 'tether-hosts';
 export function serveCommands(
   nc: NatsConnection,
   dispatcher: Dispatcher,
-  opts: { logger?: Logger; ids?: IdGenerator } = {},
+  opts: {
+    /** Who the Tether-Credential header proves; a command without a valid one is refused, nothing written. */
+    authenticate: (credential: string | undefined) => Promise<Principal>;
+    logger?: Logger;
+    ids?: IdGenerator;
+  },
 ): { stop(): Promise<void> } {
   const log = opts.logger ?? silentLogger;
   const ids = opts.ids ?? uuid;
@@ -28,10 +41,8 @@ export function serveCommands(
         try {
           const parts = parseCommandSubject(msg.subject);
           if (!parts) throw new TetherError('UNKNOWN_COMMAND', `${msg.subject} is not tether.cmd.<entity>.<verb>`);
-          const cmd = toCommand(parts.entity, parts.verb, parseJsonBody(msg.data), ids, {
-            kind: 'service',
-            id: 'nats',
-          });
+          const principal = await opts.authenticate(msg.headers?.get(CREDENTIAL_HEADER) || undefined);
+          const cmd = toCommand(parts.entity, parts.verb, parseJsonBody(msg.data), ids, principal);
           correlationId = cmd.correlationId;
           reply = await dispatcher.accept(cmd);
           log.debug({ correlationId, subject: msg.subject, seq: reply.seq }, 'command accepted');
@@ -50,16 +61,21 @@ export function serveCommands(
   return { stop: async () => sub.drain() };
 }
 
-/** Client side: sends a command and returns the typed reply; no responders/timeouts become UNAVAILABLE. */
+/** Client side: sends a command with its credential and returns the typed reply; no responders/timeouts become UNAVAILABLE. */
 export async function sendCommand(
   nc: NatsConnection,
   entity: string,
   verb: string,
   req: CommandRequest,
-  timeoutMs = 10_000,
+  opts: { credential: string; timeoutMs?: number },
 ): Promise<CommandReply> {
   try {
-    const m = await nc.request(subjects.command(entity, verb), JSON.stringify(req), { timeout: timeoutMs });
+    const h = headers();
+    h.set(CREDENTIAL_HEADER, opts.credential);
+    const m = await nc.request(subjects.command(entity, verb), JSON.stringify(req), {
+      timeout: opts.timeoutMs ?? 10_000,
+      headers: h,
+    });
     return CommandReply.parse(m.json());
   } catch (err) {
     if (err instanceof TetherError) return toRejection(err);

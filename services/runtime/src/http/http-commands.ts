@@ -1,13 +1,13 @@
 import type { z } from 'zod';
-import { CommandRequest, invalid, TetherError, type Command } from '@tether/contracts';
+import { CommandRequest, invalid, TetherError, type Command, type Principal } from '@tether/contracts';
 import type { ActorHost } from '../actor/host.ts';
 import type { SavedActor } from '../actor/fold.ts';
 import type { HttpRequest } from '../capability.ts';
 import { uuid } from '../clock.ts';
 
-/** A command from an HTTP request: headers give its id, correlation id and actor, under the command contract. */
+/** A command from an HTTP request: from its authenticated principal, with the id and correlation id its headers give. */
 export function commandFrom(
-  req: Pick<HttpRequest, 'headers'>,
+  req: Pick<HttpRequest, 'headers' | 'principal'>,
   entity: string,
   verb: string,
   entityId: string | undefined,
@@ -17,18 +17,10 @@ export function commandFrom(
     const v = req.headers[name];
     return (Array.isArray(v) ? v[0] : v) || undefined;
   };
-  const [key, corr, who] = [header('idempotency-key'), header('x-correlation-id'), header('x-tether-actor')];
-  const h = CommandRequest.safeParse({
-    ...(key ? { id: key } : {}),
-    ...(corr ? { correlationId: corr } : {}),
-    actor: actorOf(who),
-  });
+  const [key, corr] = [header('idempotency-key'), header('x-correlation-id')];
+  const h = CommandRequest.safeParse({ ...(key ? { id: key } : {}), ...(corr ? { correlationId: corr } : {}) });
   if (!h.success) {
-    const names: Record<string, string> = {
-      id: 'Idempotency-Key',
-      correlationId: 'X-Correlation-Id',
-      actor: 'X-Tether-Actor',
-    };
+    const names: Record<string, string> = { id: 'Idempotency-Key', correlationId: 'X-Correlation-Id' };
     const issues = h.error.issues.map((i) => ({
       path: [names[String(i.path[0])] ?? String(i.path[0])],
       message: i.message,
@@ -39,6 +31,7 @@ export function commandFrom(
       { issues },
     );
   }
+  const principal = principalOf(req);
   const id = h.data.id ?? uuid();
   return {
     id,
@@ -46,10 +39,17 @@ export function commandFrom(
     verb,
     entityId,
     data,
-    actor: h.data.actor!,
+    actor: principal.actor,
+    principal,
     correlationId: h.data.correlationId ?? id,
     causationId: id,
   };
+}
+
+/** Who an authenticated route's request comes from (the gateway sets it before any handler runs). */
+export function principalOf(req: Pick<HttpRequest, 'principal'>): Principal {
+  if (!req.principal) throw new TetherError('UNAUTHENTICATED', 'this request carries no credential');
+  return req.principal;
 }
 
 export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
@@ -72,11 +72,4 @@ export async function settled(
     if (a && (!pending.includes(String(a.value)) || Date.now() > end)) return a;
     await new Promise((r) => setTimeout(r, 15));
   }
-}
-
-/** X-Tether-Actor is "id" (a person) or "kind:id", e.g. "ai:codex-1". */
-function actorOf(header: string | undefined) {
-  // "system" is tether's own workers and timers: no caller may claim it.
-  const m = /^(human|ai|service):(.+)$/.exec(header ?? '');
-  return m ? { kind: m[1], id: m[2] } : { kind: 'human', id: header ?? 'http' };
 }

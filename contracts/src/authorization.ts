@@ -1,0 +1,120 @@
+import { type Actor, sameActor } from './envelope.ts';
+import { actorRef, type Principal } from './identity.ts';
+
+// Who may send which command: decided here and only here (the Dispatcher asks before anything runs),
+// as a table of rules, each with an id a refusal names. Reads are open to every valid credential.
+
+/** What a rule looks at: the caller, the command, and whose the target is (when a rule needs it). */
+export interface AuthorizationFacts {
+  principal: Principal;
+  entity: string;
+  verb: string;
+  /** The target's owner: a share's owner, an approval's requester, a credential's holder. */
+  owner?: Actor;
+}
+
+export interface AuthorizationRule {
+  id: string;
+  /** What the rule says, for the README and the refusal. */
+  says: string;
+  applies(f: AuthorizationFacts): boolean;
+  allows(f: AuthorizationFacts): boolean;
+}
+
+const is = (f: AuthorizationFacts, entity: string, ...verbs: string[]) => f.entity === entity && verbs.includes(f.verb);
+const operator = (f: AuthorizationFacts) => f.principal.role === 'operator';
+const owns = (f: AuthorizationFacts) => f.owner !== undefined && sameActor(f.owner, f.principal.actor);
+
+/** Share verbs that change someone's access: the share's owner or an operator only. */
+const SHARE_MANAGEMENT = ['revoke', 'kick', 'extend', 'grantWrite', 'revokeWrite', 'switch', 'invite'];
+
+/** What an agent may send: work in the lanes it is given, share where the policy allows, hand off. */
+const AGENT_COMMANDS = new Set([
+  'session.ensure',
+  'session.heartbeat',
+  'session.detach',
+  'terminal.spawn',
+  'terminal.close',
+  'share.create',
+  'handoff.request',
+  'handoff.accept',
+  'handoff.cancel',
+]);
+
+export const AUTHORIZATION_RULES: readonly AuthorizationRule[] = [
+  {
+    id: 'viewers-watch-only',
+    says: 'a viewer sends no command: viewers watch, and type only where a share grants them write',
+    applies: (f) => f.principal.role === 'viewer',
+    allows: () => false,
+  },
+  {
+    id: 'agents-act-where-allowed',
+    says: `an agent sends only ${[...AGENT_COMMANDS].join(', ')}; sharing is then up to the share policy`,
+    applies: (f) => f.principal.role === 'agent',
+    allows: (f) => AGENT_COMMANDS.has(`${f.entity}.${f.verb}`),
+  },
+  {
+    id: 'operators-issue-credentials',
+    says: 'only an operator creates credentials',
+    applies: (f) => is(f, 'credential', 'create'),
+    allows: operator,
+  },
+  {
+    id: 'own-credential-or-operator',
+    says: 'a credential is revoked by its holder or an operator',
+    applies: (f) => is(f, 'credential', 'revoke'),
+    allows: (f) => operator(f) || owns(f),
+  },
+  {
+    id: 'share-owner-or-operator',
+    says: `only a share's owner or an operator may ${SHARE_MANAGEMENT.join(', ')} it`,
+    applies: (f) => is(f, 'share', ...SHARE_MANAGEMENT),
+    allows: (f) => operator(f) || owns(f),
+  },
+  {
+    id: 'operators-decide-approvals',
+    says: 'only an operator approves or denies',
+    applies: (f) => is(f, 'approval', 'approve', 'deny') || is(f, 'handoff', 'approve', 'deny'),
+    allows: operator,
+  },
+  {
+    id: 'four-eyes',
+    says: 'an approval is decided by someone other than its requester',
+    applies: (f) => is(f, 'approval', 'approve', 'deny') || is(f, 'handoff', 'approve', 'deny'),
+    allows: (f) => !owns(f),
+  },
+];
+
+/** Where each entity keeps whose it is, for the rules that ask: the Dispatcher reads it only for those commands. */
+const OWNER_FIELD: Record<string, string> = {
+  share: 'owner',
+  approval: 'requestedBy',
+  handoff: 'requestedBy',
+  credential: 'actor',
+};
+const OWNED_COMMANDS = new Set([
+  ...SHARE_MANAGEMENT.map((v) => `share.${v}`),
+  'approval.approve',
+  'approval.deny',
+  'handoff.approve',
+  'handoff.deny',
+  'credential.revoke',
+]);
+
+/** The context field holding the target's owner when a rule for this command looks at it. */
+export const ownerField = (entity: string, verb: string): string | undefined =>
+  OWNED_COMMANDS.has(`${entity}.${verb}`) ? OWNER_FIELD[entity] : undefined;
+
+export interface Refusal {
+  rule: string;
+  message: string;
+}
+
+/** The first rule that applies and does not allow, or undefined: the command may go on. */
+export function authorize(f: AuthorizationFacts): Refusal | undefined {
+  const rule = AUTHORIZATION_RULES.find((r) => r.applies(f) && !r.allows(f));
+  if (!rule) return undefined;
+  const who = `${actorRef(f.principal.actor)} (${f.principal.role})`;
+  return { rule: rule.id, message: `${who} may not ${f.entity}.${f.verb}: ${rule.says}` };
+}

@@ -1,0 +1,85 @@
+import {
+  actorRef,
+  type CredentialContext,
+  type CredentialPurpose,
+  type Principal,
+  TetherError,
+} from '@tether/contracts';
+import type { ActorHost } from '../actor/host.ts';
+import { type Clock, systemClock } from '../clock.ts';
+import { LruMap } from '../actor/lru.ts';
+import { parseToken, secretMatches } from './tokens.ts';
+
+/** A credential as last read: good for RECHECK_MS, or until this host appends one of its events. */
+interface Known {
+  context: CredentialContext;
+  state: string;
+  readAt: number;
+}
+
+/** How long a credential read from the log is trusted before it is read again (another host may have revoked it). */
+export const CREDENTIAL_RECHECK_MS = 1_000;
+
+const HOW =
+  'send Authorization: Bearer <token> (HTTP) or the Tether-Credential header (NATS); `tether token create` makes one';
+
+/**
+ * Turns a token into who is asking. Reads the credential through the actor host (the log is the truth),
+ * keeps it for a second, and forgets it at once when this host revokes it, uses it or expires it.
+ */
+export class Authenticator {
+  private readonly known = new LruMap<string, Known>(10_000);
+
+  constructor(
+    private readonly host: Pick<ActorHost, 'state' | 'onApplied'>,
+    private readonly opts: { clock?: Clock; recheckMs?: number } = {},
+  ) {
+    host.onApplied((e) => {
+      if (e.entity === 'credential') this.known.delete(e.entityId);
+    });
+  }
+
+  /**
+   * The principal a token stands for; UNAUTHENTICATED when it is missing, malformed, unknown, wrong,
+   * revoked, used or expired, or not for one of `purposes`. An unknown id and a wrong secret read alike.
+   */
+  async verify(token: string | undefined, purposes: readonly CredentialPurpose[] = ['token']): Promise<Principal> {
+    if (!token) throw new TetherError('UNAUTHENTICATED', `no credential: ${HOW}`, { reason: 'NO_CREDENTIAL' });
+    const parsed = parseToken(token);
+    const known = parsed && (await this.read(parsed.credentialId));
+    if (!parsed || !known || !secretMatches(parsed.secret, known.context.hash))
+      throw new TetherError('UNAUTHENTICATED', `the credential is not valid: ${HOW}`, { reason: 'INVALID_CREDENTIAL' });
+    const c = known.context;
+    const now = (this.opts.clock ?? systemClock).now().getTime();
+    if (known.state !== 'active')
+      throw new TetherError(
+        'UNAUTHENTICATED',
+        `credential ${parsed.credentialId} was ${known.state} at ${c.endedAt}; ask an operator for a new one`,
+        { reason: `CREDENTIAL_${known.state.toUpperCase()}` },
+      );
+    if (c.expiresAt && Date.parse(c.expiresAt) <= now)
+      throw new TetherError(
+        'UNAUTHENTICATED',
+        `credential ${parsed.credentialId} expired at ${c.expiresAt}; ask an operator for a new one`,
+        { reason: 'CREDENTIAL_EXPIRED' },
+      );
+    if (!purposes.includes(c.purpose))
+      throw new TetherError(
+        'UNAUTHENTICATED',
+        `credential ${parsed.credentialId} is a ${c.purpose} credential (${actorRef(c.actor)}), not usable here: ${HOW}`,
+        { reason: 'WRONG_PURPOSE' },
+      );
+    return { actor: c.actor, role: c.role, credentialId: parsed.credentialId };
+  }
+
+  private async read(id: string): Promise<Known | undefined> {
+    const now = Date.now();
+    const cached = this.known.get(id);
+    if (cached && now - cached.readAt < (this.opts.recheckMs ?? CREDENTIAL_RECHECK_MS)) return cached;
+    const a = await this.host.state('credential', id);
+    if (!a) return undefined;
+    const known = { context: a.context as CredentialContext, state: String(a.value), readAt: now };
+    this.known.set(id, known);
+    return known;
+  }
+}
