@@ -42,7 +42,7 @@ export async function startBareHost(natsUrl: string): Promise<{ pid: number; sto
 }
 
 async function serve() {
-  const nc = await connectNats(process.env.NATS_URL!, 'bench-bare-host');
+  const nc = await connectNats(process.env.NATS_URL!, { name: 'bench-bare-host' });
   const store = await JetStreamEventStore.open(nc);
   const bus = serveCommands(nc, new Dispatcher(new ActorHost({ store, registry })));
   await nc.flush();
