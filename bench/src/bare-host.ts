@@ -60,7 +60,7 @@ export async function startBareHost(
 }
 
 async function serve() {
-  const nc = await connectNats(process.env.NATS_URL!, 'bench-bare-host');
+  const nc = await connectNats(process.env.NATS_URL!, { name: 'bench-bare-host' });
   const store = await JetStreamEventStore.open(nc);
   const host = new ActorHost({ store, registry });
   const { credential, authenticate } = process.env.BENCH_AUTH ? await withCredential(host) : withoutCredential();

@@ -20,7 +20,7 @@ export interface Setting<S extends z.ZodType = z.ZodType> {
   scope: SettingScope;
   /** A number: "" is an error rather than unset (Number("") would be 0). */
   numeric?: true;
-  /** A credential: `tether config` shows whether it is set, never its value. */
+  /** A password: `tether config` and INVALID_CONFIG show *** instead of its value. */
   secret?: true;
   /** A default that depends on other settings or the environment (TETHER_URL on TETHER_PORT). */
   derive?: (config: Record<string, unknown>, env: Env) => unknown;
@@ -51,6 +51,17 @@ export const text = (
     expects: o.expects ?? 'any text',
     description,
     scope: o.scope,
+  });
+
+/** Text never shown: `tether config` and error messages print *** for it; "" counts as unset. */
+export const secret = (description: string, o: { scope: SettingScope }) =>
+  setting({
+    schema: z.string().optional(),
+    type: 'secret',
+    expects: 'any text',
+    description,
+    scope: o.scope,
+    secret: true,
   });
 
 export const url = (description: string, o: { scope: SettingScope; default?: string }) =>

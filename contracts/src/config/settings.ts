@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TetherError } from '../errors.ts';
-import { duration, type Env, flag, integer, port, type Setting, setting, text, url } from './kinds.ts';
+import { duration, type Env, flag, integer, port, secret, type Setting, setting, text, url } from './kinds.ts';
 
 export type { Env, Setting, SettingScope } from './kinds.ts';
 export { formatDuration } from './kinds.ts';
@@ -10,11 +10,26 @@ export { formatDuration } from './kinds.ts';
 
 /** Every setting, by its environment variable. */
 export const settings = {
-  NATS_URL: text('NATS server(s) with JetStream holding the event log, e.g. nats://127.0.0.1:4222', {
-    scope: 'both',
+  NATS_URL: setting({
+    // nats.js ignores a user or password in the URL, and a URL is logged and printed: credentials have their own settings.
+    schema: z
+      .string()
+      .refine((v) => !v.includes('@'), 'holds a user or password, which the NATS client would ignore')
+      .optional(),
     type: 'url list',
-    expects: 'nats://host:port, or several separated by commas',
+    expects:
+      'nats://host:port, or several separated by commas, with the user in TETHER_NATS_USER and the password in TETHER_NATS_PASSWORD',
+    description: 'NATS server(s) with JetStream holding the event log, e.g. nats://127.0.0.1:4222',
+    scope: 'both',
   }),
+  TETHER_NATS_USER: text('NATS user tether connects as, with TETHER_NATS_PASSWORD (infra/nats/roles.conf: "tether")', {
+    scope: 'both',
+    expects: 'a NATS user name, together with TETHER_NATS_PASSWORD',
+  }),
+  TETHER_NATS_PASSWORD: {
+    ...secret('Password of TETHER_NATS_USER; never printed or logged', { scope: 'both' }),
+    expects: 'the password of TETHER_NATS_USER, together with it',
+  },
   TETHER_HOME: text('Data folder: embedded store, local nats-server, worktrees, tmux socket, logs, secret key', {
     scope: 'both',
     type: 'path',
@@ -170,6 +185,14 @@ export const TetherConfig = z
         path: ['TETHER_SHARE_TTL_MS'],
         message: `${ttl} ms is not between TETHER_SHARE_MIN_TTL_MS (${min}) and TETHER_SHARE_MAX_TTL_MS (${max})`,
       });
+    // A user without its password (or the reverse) would fail at connect with a vaguer "Authorization Violation".
+    const [user, password] = [c.TETHER_NATS_USER, c.TETHER_NATS_PASSWORD];
+    if (Boolean(user) !== Boolean(password))
+      ctx.addIssue({
+        code: 'custom',
+        path: [user ? 'TETHER_NATS_USER' : 'TETHER_NATS_PASSWORD'],
+        message: `set without ${user ? 'TETHER_NATS_PASSWORD' : 'TETHER_NATS_USER'}`,
+      });
   });
 /** The effective configuration; derived and text defaults (TETHER_URL, TETHER_HOME, TETHER_WORKSPACE, TETHER_SHELL) always hold a value. */
 export type TetherConfig = z.output<typeof TetherConfig> & {
@@ -242,6 +265,15 @@ export function parseConfig(
   return { config: config as TetherConfig, sources };
 }
 
+/** The settings that hold a secret (TETHER_NATS_PASSWORD): kept out of the environment of what tether starts. */
+export const secretSettings = names.filter((k) => (settings[k] as Setting).secret);
+
+/** A setting's value as it may be shown: a secret as ***, a password inside a URL (nats://ann:secret@host) as ***. */
+export function shownValue(name: SettingName, value: string): string {
+  if ((settings[name] as Setting).secret) return '***';
+  return value.replace(/(\/\/[^/:@\s]+:)[^@/\s]+@/g, '$1***@');
+}
+
 export function configError(problems: ConfigProblem[]): TetherError {
   const lines = problems.map((p) => `  ${p.name}=${JSON.stringify(p.value)}: ${p.message}`);
   return new TetherError(
@@ -255,5 +287,5 @@ function problem(name: SettingName, value: string, what: string): ConfigProblem 
   const s: Setting = settings[name];
   const empty = value === '' ? 'empty' : what;
   const fallback = s.default !== undefined ? `, or unset it for the default (${s.default})` : ', or unset it';
-  return { name, value, message: `${empty}; set ${s.expects}${fallback}` };
+  return { name, value: shownValue(name, value), message: `${empty}; set ${s.expects}${fallback}` };
 }

@@ -3,25 +3,40 @@ import { join } from 'node:path';
 import { TetherError } from '@tether/contracts/tether-error';
 import type { TetherConfig } from '@tether/contracts';
 import { cliConfig } from './cli-config.ts';
-import { EmbeddedEventStore, JetStreamEventStore, type EventStore, type Logger } from '@tether/runtime';
+import {
+  EmbeddedEventStore,
+  JetStreamEventStore,
+  type EventStore,
+  type Logger,
+  type NatsCredentials,
+} from '@tether/runtime';
 import { dataDir } from './data-dir.ts';
 import { localNatsUrl, startLocalNats, stopLocalNats } from './local-nats.ts';
 
 export type StoreMode = 'nats-url' | 'child-nats' | 'embedded';
 
+type NatsSettings = Pick<TetherConfig, 'TETHER_NATS_USER' | 'TETHER_NATS_PASSWORD'>;
+
+/** The NATS user of NATS_URL (parseConfig has checked that user and password come together). */
+const natsCredentials = (c: NatsSettings): NatsCredentials | undefined =>
+  c.TETHER_NATS_USER && c.TETHER_NATS_PASSWORD ? { user: c.TETHER_NATS_USER, pass: c.TETHER_NATS_PASSWORD } : undefined;
+
 /** Which store `tether up` uses: NATS_URL, else a child nats-server if installed, else embedded. */
 export async function openStoreForServer(
   log: Logger,
-  config: Pick<TetherConfig, 'NATS_URL' | 'TETHER_REPLICAS' | 'TETHER_NO_CHILD_NATS' | 'TETHER_DUPLICATE_WINDOW_MS'>,
+  config: Pick<TetherConfig, 'NATS_URL' | 'TETHER_REPLICAS' | 'TETHER_NO_CHILD_NATS' | 'TETHER_DUPLICATE_WINDOW_MS'> &
+    NatsSettings,
 ): Promise<{ store: EventStore; mode: StoreMode; natsUrl?: string; stop(): Promise<void> }> {
   const url = config.NATS_URL;
   if (url) {
+    const credentials = natsCredentials(config);
     const store = await JetStreamEventStore.open(url, {
       name: 'tether-up',
       replicas: config.TETHER_REPLICAS,
       duplicateWindowMs: config.TETHER_DUPLICATE_WINDOW_MS,
+      credentials,
     });
-    log.info({ store: 'jetstream', natsUrl: url }, 'using NATS from NATS_URL');
+    log.info({ store: 'jetstream', natsUrl: url, natsUser: credentials?.user ?? null }, 'using NATS from NATS_URL');
     return { store, mode: 'nats-url', natsUrl: url, stop: () => store.close() };
   }
   const bin = config.TETHER_NO_CHILD_NATS ? undefined : findOnPath('nats-server');
@@ -70,7 +85,13 @@ export async function openStoreForClient(opts: { write?: boolean } = {}): Promis
   const config = cliConfig();
   const url = config.NATS_URL || localNatsUrl(dataDir());
   if (url)
-    return JetStreamEventStore.open(url, { name: 'tether-cli', timeoutMs: 5_000, replicas: config.TETHER_REPLICAS });
+    return JetStreamEventStore.open(url, {
+      name: 'tether-cli',
+      timeoutMs: 5_000,
+      replicas: config.TETHER_REPLICAS,
+      // The local nats-server of `tether up` has no users.
+      credentials: config.NATS_URL ? natsCredentials(config) : undefined,
+    });
   const dir = join(dataDir(), 'embedded');
   if (!existsSync(dir)) {
     throw new TetherError(

@@ -17,7 +17,7 @@ let nc: NatsConnection;
 let jsm: JetStreamManager;
 beforeAll(async () => {
   nats = await NatsServer.start();
-  nc = await connectNats(nats.url, 'streams-test');
+  nc = await connectNats(nats.url, { name: 'streams-test' });
   jsm = await jetstreamManager(nc);
 });
 afterAll(async () => {

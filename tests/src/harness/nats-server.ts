@@ -4,14 +4,26 @@ import { freePort, waitForPort } from '@tether/runtime';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+export interface NatsServerOptions {
+  /** More command-line flags (cluster nodes: --server_name, --cluster, --routes). */
+  args?: string[];
+  /** A config file (`-c`), e.g. infra/nats/roles.conf; the flags above (address, port, store) override its values. */
+  config?: string;
+  /** Variables the config reads ($TETHER_NATS_PASSWORD …), added to this process's environment. */
+  env?: Record<string, string>;
+}
+
 /** A real nats-server with JetStream on a free port and a temp store dir; stop and start keep the data. */
 export class NatsServer {
   private proc?: ChildProcess;
+  private readonly extraArgs: string[];
   private constructor(
     readonly port: number,
     readonly storeDir: string,
-    private readonly extraArgs: string[] = [],
-  ) {}
+    private readonly opts: NatsServerOptions = {},
+  ) {
+    this.extraArgs = [...(opts.config ? ['-c', opts.config] : []), ...(opts.args ?? [])];
+  }
 
   get url() {
     return `nats://127.0.0.1:${this.port}`;
@@ -23,8 +35,8 @@ export class NatsServer {
     return i >= 0 ? this.extraArgs[i + 1] : undefined;
   }
 
-  static async start(extraArgs: string[] = []): Promise<NatsServer> {
-    const s = new NatsServer(await freePort(), mkdtempSync(join(tmpdir(), 'tether-nats-')), extraArgs);
+  static async start(opts: NatsServerOptions = {}): Promise<NatsServer> {
+    const s = new NatsServer(await freePort(), mkdtempSync(join(tmpdir(), 'tether-nats-')), opts);
     await s.restart();
     return s;
   }
@@ -34,9 +46,7 @@ export class NatsServer {
     const proc = spawn(
       process.env.NATS_SERVER_BIN ?? 'nats-server',
       ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir, ...this.extraArgs],
-      {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...this.opts.env } },
     );
     let stderr = '';
     proc.stderr?.on('data', (d) => (stderr += d));
@@ -78,16 +88,18 @@ export class NatsCluster {
     const routes = routePorts.map((p) => `nats://127.0.0.1:${p}`).join(',');
     const nodes = await Promise.all(
       routePorts.map((p, i) =>
-        NatsServer.start([
-          '--server_name',
-          `n${i + 1}`,
-          '--cluster_name',
-          'tether',
-          '--cluster',
-          `nats://127.0.0.1:${p}`,
-          '--routes',
-          routes,
-        ]),
+        NatsServer.start({
+          args: [
+            '--server_name',
+            `n${i + 1}`,
+            '--cluster_name',
+            'tether',
+            '--cluster',
+            `nats://127.0.0.1:${p}`,
+            '--routes',
+            routes,
+          ],
+        }),
       ),
     );
     return new NatsCluster(nodes);

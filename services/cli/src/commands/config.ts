@@ -1,10 +1,9 @@
-import { configError, readConfig, settings, type Env, type SettingName } from '@tether/contracts';
+import { configError, readConfig, settings, shownValue, type Env, type SettingName } from '@tether/contracts';
 import type { Out } from '../output.ts';
 
-/** A URL's password is never printed: nats://ann:secret@host → nats://ann:***@host. */
-const redact = (v: string) => v.replace(/(\/\/[^/:@\s]+:)[^@/\s]+@/g, '$1***@');
-
-const shown = (v: unknown) => (v === undefined ? '(unset)' : redact(typeof v === 'string' ? v : JSON.stringify(v)));
+/** A value as printed: a password never (see shownValue). */
+const shown = (name: SettingName, v: unknown) =>
+  v === undefined ? '(unset)' : shownValue(name, typeof v === 'string' ? v : JSON.stringify(v));
 
 /**
  * `tether config [--json]`: every setting's effective value and where it came from (the environment or
@@ -17,12 +16,7 @@ export async function configCmd(out: Out, _flags: { json?: boolean } = {}, env: 
     const problem = bad.get(name);
     return {
       name,
-      value:
-        settings[name].secret && config[name] !== undefined
-          ? '(set)'
-          : problem
-            ? redact(problem.value)
-            : shown(config[name]),
+      value: problem ? problem.value : shown(name, config[name]),
       source: problem ? ('invalid' as const) : sources[name],
       ...(settings[name].unit ? { unit: settings[name].unit } : {}),
       ...(problem ? { problem: problem.message } : {}),

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { childEnv } from './child-env.ts';
 import { processesMarked } from './proc-scan.ts';
 import { signal, terminate } from './terminate.ts';
 
@@ -35,15 +36,12 @@ export interface SpawnGroupOptions {
 
 /**
  * Spawns `file args` as leader of a new session/process group (`detached`), with the environment of
- * this process minus TMUX (the worker must not think it runs inside tether's tmux), plus `env` and a
- * fresh unique marker.
+ * this process minus tether's secrets and TMUX (the worker must not think it runs inside tether's
+ * tmux), plus `env` and a fresh unique marker.
  */
 export function spawnGroup(file: string, args: string[], opts: SpawnGroupOptions): ProcessGroup {
   const marker = [opts.markerName, randomUUID()] as const;
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (v !== undefined && k !== 'TMUX' && k !== 'TMUX_PANE') env[k] = v;
-  Object.assign(env, opts.env, { [marker[0]]: marker[1] });
+  const env = Object.assign(childEnv(['TMUX', 'TMUX_PANE']), opts.env, { [marker[0]]: marker[1] });
   const log = openSync(opts.logFile, 'w', 0o600); // the worker prints its session strings: bearer secrets
   let sub: ReturnType<typeof spawnDetached>;
   try {

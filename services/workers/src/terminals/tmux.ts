@@ -1,22 +1,26 @@
 import { constants } from 'node:os';
 import { execa } from 'execa';
+import { childEnv } from '@tether/runtime';
 
 /** tmux on a tether-owned socket: sessions live in the tmux server, so they outlive a crash of tether. */
 export class Tmux {
   constructor(readonly socket: string) {}
 
+  /** One tmux client call; the server it may start passes its environment to every shell, so no secret of tether's is in it. */
+  private tmux(args: string[], timeout?: number) {
+    return execa('tmux', ['-S', this.socket, ...args], { reject: false, timeout, env: childEnv(), extendEnv: false });
+  }
+
   private async run(args: string[]): Promise<string> {
     // A wedged tmux server must not hang the caller (e.g. a terminal's input queue) for ever.
-    const r = await execa('tmux', ['-S', this.socket, ...args], { reject: false, timeout: 10_000 });
+    const r = await this.tmux(args, 10_000);
     if (r.timedOut) throw new Error(`tmux ${args[0]} did not answer within 10 s`);
     if (r.exitCode !== 0) throw new Error(`tmux ${args[0]} failed: ${(r.stderr || r.stdout).trim()}`);
     return r.stdout;
   }
 
   async hasSession(name: string): Promise<boolean> {
-    return (
-      (await execa('tmux', ['-S', this.socket, 'has-session', '-t', `=${name}`], { reject: false })).exitCode === 0
-    );
+    return (await this.tmux(['has-session', '-t', `=${name}`])).exitCode === 0;
   }
 
   /**
@@ -68,18 +72,12 @@ export class Tmux {
 
   /** Dead panes with their exit status or the signal that ended them, by session name. */
   async deadPanes(): Promise<Map<string, { code: number | null; signal: string | null }>> {
-    const r = await execa(
-      'tmux',
-      [
-        '-S',
-        this.socket,
-        'list-panes',
-        '-a',
-        '-F',
-        '#{session_name} #{pane_dead} #{pane_dead_status} #{pane_dead_signal}',
-      ],
-      { reject: false },
-    );
+    const r = await this.tmux([
+      'list-panes',
+      '-a',
+      '-F',
+      '#{session_name} #{pane_dead} #{pane_dead_status} #{pane_dead_signal}',
+    ]);
     const dead = new Map<string, { code: number | null; signal: string | null }>();
     if (r.exitCode !== 0) return dead;
     for (const line of r.stdout.split('\n')) {
@@ -91,7 +89,7 @@ export class Tmux {
   }
 
   async killSession(name: string): Promise<void> {
-    await execa('tmux', ['-S', this.socket, 'kill-session', '-t', `=${name}`], { reject: false });
+    await this.tmux(['kill-session', '-t', `=${name}`]);
   }
 
   async capture(name: string): Promise<string> {

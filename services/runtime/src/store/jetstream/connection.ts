@@ -1,23 +1,40 @@
 import { TetherError } from '@tether/contracts';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
+import { AuthorizationError, type NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { failOnDisconnect } from './disconnects.ts';
 import { storeErrorsOf } from './errors.ts';
 
-/** Connects to NATS; reconnects forever, so a restarted server is picked up. */
-export async function connectNats(url: string, name = 'tether'): Promise<NatsConnection> {
+/** A NATS user and its password (TETHER_NATS_USER, TETHER_NATS_PASSWORD); the password is never logged. */
+export interface NatsCredentials {
+  user: string;
+  pass: string;
+}
+
+/** Connects to NATS (as `credentials.user` when given); reconnects forever, so a restarted server is picked up. */
+export async function connectNats(
+  url: string,
+  opts: { name?: string; credentials?: NatsCredentials } = {},
+): Promise<NatsConnection> {
+  const { name = 'tether', credentials } = opts;
   try {
     // noAsyncTraces: no stack captured per request, a measurable share of each command's CPU.
     return await connect({
       servers: url.split(','),
       name,
+      ...credentials,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       pingInterval: 5_000,
       noAsyncTraces: true,
     });
   } catch (err) {
+    if (err instanceof AuthorizationError)
+      throw new TetherError(
+        'UNAVAILABLE',
+        `NATS at ${url} refused ${credentials ? `user "${credentials.user}"` : 'a connection without a user'} (${err.message}); set TETHER_NATS_USER and TETHER_NATS_PASSWORD to a user of the server's config (infra/nats/roles.conf: user "tether")`,
+        { cause: err },
+      );
     throw new TetherError(
       'UNAVAILABLE',
       `cannot reach NATS at ${url}: ${(err as Error).message}; start nats-server with -js or set NATS_URL`,

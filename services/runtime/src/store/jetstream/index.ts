@@ -1,4 +1,4 @@
-export { connectNats } from './connection.ts';
+export { connectNats, type NatsCredentials } from './connection.ts';
 export { failOnDisconnect } from './disconnects.ts';
 export * from './errors.ts';
 export * from './store.ts';

@@ -1,7 +1,7 @@
 import { eventsStreamConfig, type EventsStreamOptions } from '@tether/infra';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { ComposedEventStore } from '../composed-store.ts';
-import { JetStreamConnection, connectNats } from './connection.ts';
+import { JetStreamConnection, connectNats, type NatsCredentials } from './connection.ts';
 import { storeErrorsOf } from './errors.ts';
 import { JetStreamEventLog } from './event-log.ts';
 import { JetStreamKeyValue } from './key-value.ts';
@@ -12,6 +12,8 @@ export interface JetStreamStoreOptions extends EventsStreamOptions {
   /** Milliseconds to wait for the server's answer before calling it unavailable. */
   timeoutMs?: number;
   name?: string;
+  /** The NATS user to connect as (given a URL). */
+  credentials?: NatsCredentials;
 }
 
 /** The event store on NATS JetStream: TETHER_EVENTS, durable consumers on it, and KV buckets. */
@@ -38,7 +40,8 @@ export class JetStreamEventStore extends ComposedEventStore {
   /** Connects (given a URL) and declares the events stream, or brings it to the declared config. */
   static async open(nc: NatsConnection | string, opts: JetStreamStoreOptions = {}): Promise<JetStreamEventStore> {
     const owns = typeof nc === 'string';
-    const natsConn = typeof nc === 'string' ? await connectNats(nc, opts.name) : nc;
+    const natsConn =
+      typeof nc === 'string' ? await connectNats(nc, { name: opts.name, credentials: opts.credentials }) : nc;
     try {
       const conn = await JetStreamConnection.open(natsConn, { timeoutMs: opts.timeoutMs ?? 5_000 });
       await storeErrorsOf(() => ensureStream(conn.jsm, eventsStreamConfig(opts)), 'request');
