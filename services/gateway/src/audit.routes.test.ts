@@ -17,7 +17,7 @@ let app: FastifyInstance;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tether-audit-routes-'));
   store = await EmbeddedEventStore.open(dir);
-  log = await auditLogFor(store);
+  log = await auditLogFor(store, { key: Buffer.alloc(32, 1) });
   const host = new ActorHost({ store, registry });
   app = buildGateway({
     host,
