@@ -102,9 +102,7 @@ export const ShareExtendDetails = z
 export type ShareExtendDetails = z.infer<typeof ShareExtendDetails>;
 
 /** share.grantWrite: who may type, and until when. */
-export const ShareGrantDetails = z
-  .object({ participantId: Token, participant: z.string(), writeUntil: Iso })
-  .strict();
+export const ShareGrantDetails = z.object({ participantId: Token, participant: z.string(), writeUntil: Iso }).strict();
 export type ShareGrantDetails = z.infer<typeof ShareGrantDetails>;
 
 /** Every event that ends a share (revoke, expire, terminate, failed, switch, rejected, a denied request). */

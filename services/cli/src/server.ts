@@ -2,6 +2,7 @@ import { registry } from '@tether/machines';
 import {
   ActorHost,
   CommandLedger,
+  CorrelationOrigins,
   Dispatcher,
   JetStreamEventStore,
   TimerService,
@@ -80,7 +81,13 @@ export async function startServer(opts: ServerOptions) {
 
   const bus = nc ? serveCommands(nc, dispatcher, { logger }) : undefined;
   const runners = Object.values(projections(registry)).map((p) => new ProjectionRunner(store, p, { logger }));
-  const timers = new TimerService({ store, registry, logger, send: (cmd) => host.execute(cmd).catch(toRejection) });
+  const timers = new TimerService({
+    store,
+    registry,
+    logger,
+    send: (cmd) => host.execute(cmd).catch(toRejection),
+    origins: new CorrelationOrigins(store),
+  });
   let app: ReturnType<typeof buildGateway> | undefined;
   // Everything started so far, stopped in reverse: on a failed start too, so a busy port ends the process.
   const stopAll = async () => {

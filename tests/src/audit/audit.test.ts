@@ -138,7 +138,10 @@ describe('audit trail on JetStream', () => {
 
   it('two projectors on one subscription, each with its own writer, and a redelivery after a crash add no duplicate and fork nothing', async () => {
     const host = new ActorHost({ store: ctx.store, registry });
-    const [logA, logB] = [await JetStreamAuditLog.open(ctx.store.nc, { key }), await JetStreamAuditLog.open(ctx.store.nc, { key })];
+    const [logA, logB] = [
+      await JetStreamAuditLog.open(ctx.store.nc, { key }),
+      await JetStreamAuditLog.open(ctx.store.nc, { key }),
+    ];
     const a = new AuditProjector(ctx.store, logA, { entities: ['lease'] });
     const b = new AuditProjector(ctx.store, logB, { entities: ['lease'] });
     await Promise.all([a.start(), b.start()]);
@@ -207,7 +210,10 @@ describe('audit trail on JetStream', () => {
   });
 
   it('two writers racing for the end of the chain both land, in one unforked chain, and a shared event id lands once', async () => {
-    const [a, b] = [await JetStreamAuditLog.open(ctx.store.nc, { key }), await JetStreamAuditLog.open(ctx.store.nc, { key })];
+    const [a, b] = [
+      await JetStreamAuditLog.open(ctx.store.nc, { key }),
+      await JetStreamAuditLog.open(ctx.store.nc, { key }),
+    ];
     await Promise.all([a.last(), b.last()]);
     const entry = (n: string) => ({
       eventId: n,

@@ -25,7 +25,6 @@ import type { AnyMachineSnapshot } from 'xstate';
 import type { AuditLog } from './audit-log.ts';
 import { shareDetails, type Folded } from './share-details.ts';
 
-
 /** Entities whose every event is security-relevant, as the registry marks them (auditedEntities). */
 export const AUDITED_ENTITIES = (Object.keys(auditedEntities) as EntityNameOf[]).filter((e) => auditedEntities[e]);
 

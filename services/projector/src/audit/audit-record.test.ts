@@ -84,7 +84,10 @@ describe('audit record hash chain', () => {
   it('verifies a tail of the trail from an anchor', () => {
     const records = chain(5);
     expect(verifyChain(records.slice(3), KEY, { seq: 3, hash: records[2]!.hash })).toEqual({ ok: true, records: 2 });
-    expect(verifyChain(records.slice(3), KEY, { seq: 3, hash: records[1]!.hash })).toMatchObject({ ok: false, brokenAt: 4 });
+    expect(verifyChain(records.slice(3), KEY, { seq: 3, hash: records[1]!.hash })).toMatchObject({
+      ok: false,
+      brokenAt: 4,
+    });
   });
 
   it('is keyed: a record appended with a recomputed plain sha256 does not verify, claiming the key or not', () => {
