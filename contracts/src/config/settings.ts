@@ -15,7 +15,7 @@ export const settings = {
     type: 'url list',
     expects: 'nats://host:port, or several separated by commas',
   }),
-  TETHER_HOME: text('Data folder: embedded store, local nats-server, worktrees, tmux socket, logs, secret key', {
+  TETHER_HOME: text('Data folder: embedded store, local nats-server, worktrees, tmux socket, logs, keys (secret.key, audit.key)', {
     scope: 'both',
     type: 'path',
     default: '.tether',
