@@ -15,11 +15,14 @@ export const settings = {
     type: 'url list',
     expects: 'nats://host:port, or several separated by commas',
   }),
-  TETHER_HOME: text('Data folder: embedded store, local nats-server, worktrees, tmux socket, logs, keys (secret.key, audit.key)', {
-    scope: 'both',
-    type: 'path',
-    default: '.tether',
-  }),
+  TETHER_HOME: text(
+    'Data folder: embedded store, local nats-server, worktrees, tmux socket, logs, keys (secret.key, audit.key)',
+    {
+      scope: 'both',
+      type: 'path',
+      default: '.tether',
+    },
+  ),
   TETHER_PORT: port(7420, 'HTTP port of `tether up` (0: any free port; --port wins); the default TETHER_URL uses it', {
     scope: 'both',
     min: 0,
