@@ -137,11 +137,6 @@ export class AuditProjector {
   }
 
   /** Record fields of one event: everything from its envelope, data redacted, and what its history adds. */
-  async entryFor(e: StoredEvent): Promise<AuditEntry> {
-    const before = await this.before(e.event);
-    return this.entry(e, before, this.next(before, e.event));
-  }
-
   private entry({ event, streamSeq }: StoredEvent, before: Known | undefined, after: Known): AuditEntry {
     const details = this.detailsOf(event, before?.snapshot, after.snapshot);
     return {
