@@ -187,7 +187,8 @@ export class AuditProjector {
   private next(before: Known | undefined, event: EventEnvelope): Known {
     const origin = before?.origin ?? event.correlationId;
     const def = this.registry[event.entity];
-    const from = before ? before.snapshot : def && initialSnapshot(def);
+    // Only a first event starts from the machine's initial state: a history with a gap is not guessed at.
+    const from = before ? before.snapshot : event.seq === 1 && def ? initialSnapshot(def) : undefined;
     let snapshot: AnyMachineSnapshot | undefined;
     try {
       snapshot = def && from ? applyEvent(def, from, event) : undefined;
