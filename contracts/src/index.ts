@@ -17,3 +17,5 @@ export * from './audit.ts';
 export * from './http/schemas.ts';
 export * from './http/routes.ts';
 export * from './config/settings.ts';
+export * from './redact.ts';
+export * from './free-text.ts';

@@ -30,11 +30,14 @@ export const settings = {
     ...secret('Password of TETHER_NATS_USER; never printed or logged', { scope: 'both' }),
     expects: 'the password of TETHER_NATS_USER, together with it',
   },
-  TETHER_HOME: text('Data folder: embedded store, local nats-server, worktrees, tmux socket, logs, secret key', {
-    scope: 'both',
-    type: 'path',
-    default: '.tether',
-  }),
+  TETHER_HOME: text(
+    'Data folder: embedded store, local nats-server, worktrees, tmux socket, logs, keys (secret.key, audit.key)',
+    {
+      scope: 'both',
+      type: 'path',
+      default: '.tether',
+    },
+  ),
   TETHER_PORT: port(7420, 'HTTP port of `tether up` (0: any free port; --port wins); the default TETHER_URL uses it', {
     scope: 'both',
     min: 0,

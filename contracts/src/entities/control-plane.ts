@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { freeText } from '../free-text.ts';
 import { Token } from '../ids.ts';
 import type { EntityContract } from './contract.ts';
 
 // Lanes, sessions, terminals and the harness route (seed 004). Worker reports are commands too:
 // a process manager acts on a persisted event, then tells the machine what happened.
 
-const reason = z.string().min(1).max(1_000);
+const reason = freeText(1_000).min(1);
 const noData = z.object({}).strict();
 
 export const Transport = z.enum(['cliproxy_harness', 'native_openai']);
@@ -19,7 +20,7 @@ export const laneContract = {
       .object({
         workspaceId: Token,
         projectContextId: z.string().min(1).max(256),
-        displayName: z.string().min(1).max(256),
+        displayName: freeText(256).min(1),
       })
       .strict(),
   },
@@ -90,7 +91,7 @@ export const sessionContract = {
         codexSessionId: Token,
         provider: z.literal('codex'),
         transport: Transport,
-        degradeReason: z.string().max(1_000).optional(),
+        degradeReason: freeText(1_000).optional(),
         /** A session without a heartbeat for this long detaches (durable deadline). */
         heartbeatTimeoutMs: z.number().int().min(1_000).max(86_400_000).default(60_000),
       })
@@ -105,7 +106,7 @@ export const sessionContract = {
   attach: {
     internal: true,
     summary: 'Step of session.ensure: attach a detached session again, on the route the harness offers now',
-    data: z.object({ transport: Transport, degradeReason: z.string().max(1_000).optional() }).strict(),
+    data: z.object({ transport: Transport, degradeReason: freeText(1_000).optional() }).strict(),
   },
   heartbeat: { summary: 'The client is alive', data: noData },
   heartbeatMissed: {
@@ -120,7 +121,7 @@ export const terminalContract = {
   spawn: {
     creates: true,
     summary: 'Spawn a shell in a tmux session in the lane worktree',
-    data: z.object({ laneId: Token, sessionId: Token, title: z.string().min(1).max(256).optional() }).strict(),
+    data: z.object({ laneId: Token, sessionId: Token, title: freeText(256).min(1).optional() }).strict(),
   },
   started: {
     internal: true,
@@ -182,7 +183,7 @@ export const harnessContract = {
     data: z
       .object({
         status: HarnessStatus,
-        reason: z.string().min(1).max(1_000).optional(),
+        reason: freeText(1_000).min(1).optional(),
         latencyMs: z.number().nonnegative().optional(),
       })
       .strict()

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { freeText } from '../free-text.ts';
 import { Iso } from '../ids.ts';
 import type { EntityContract } from './contract.ts';
 
@@ -10,7 +11,7 @@ export const leaseContract = {
   create: {
     creates: true,
     summary: 'Create a lease held by `holder` until now + ttlMs',
-    data: z.object({ holder: z.string().min(1).max(256), ttlMs: ttlMs.default(300_000) }).strict(),
+    data: z.object({ holder: freeText(256).min(1), ttlMs: ttlMs.default(300_000) }).strict(),
   },
   renew: {
     summary: 'Extend a held lease to now + ttlMs (default: its original ttl)',
@@ -18,7 +19,7 @@ export const leaseContract = {
   },
   release: {
     summary: 'Release a held lease',
-    data: z.object({ reason: z.string().max(512).optional() }).strict(),
+    data: z.object({ reason: freeText(512).optional() }).strict(),
   },
   expire: {
     internal: true,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Actor } from '../envelope.ts';
+import { freeText } from '../free-text.ts';
 import { Token } from '../ids.ts';
 import { AccessMode, ShareBackend } from '../policy.ts';
 import type { EntityContract } from './contract.ts';
@@ -7,7 +8,7 @@ import type { EntityContract } from './contract.ts';
 // Terminal sharing (seeds 000/001): a share actor per share, an approval actor per share that a
 // policy rule holds for an operator. Tokens never enter the stream: only their sha256 does.
 
-const reason = z.string().min(1).max(1_000);
+const reason = freeText(1_000).min(1);
 const noData = z.object({}).strict();
 /** The stream's hard bounds; the configured limits (default 1 min … 4 h) are checked by the share gate. */
 const Millis = z
@@ -26,7 +27,7 @@ export const PolicyVerdict = z
   .object({
     effect: z.enum(['allow', 'approval', 'deny']),
     ruleId: z.string().nullable(),
-    reason: z.string().max(2_000),
+    reason: freeText(2_000),
   })
   .strict();
 
@@ -98,7 +99,7 @@ export const shareContract = {
   invite: {
     internal: true,
     summary: 'Add a participant with their own read-only link (use share.invite, which makes the token)',
-    data: z.object({ participantId: ParticipantId, name: z.string().min(1).max(128), tokenHash: Sha256 }).strict(),
+    data: z.object({ participantId: ParticipantId, name: freeText(128).min(1), tokenHash: Sha256 }).strict(),
   },
   joined: {
     internal: true,
@@ -135,14 +136,14 @@ export const approvalContract = {
         shareId: Token,
         requestedBy: Actor,
         ruleId: z.string().min(1).max(128),
-        reason: z.string().max(2_000),
+        reason: freeText(2_000),
         timeoutMs: Millis,
       })
       .strict(),
   },
   approve: {
     summary: 'An operator (a human other than the requester) approves',
-    data: z.object({ note: z.string().max(1_000).optional() }).strict(),
+    data: z.object({ note: freeText(1_000).optional() }).strict(),
   },
   deny: { summary: 'An operator denies', data: z.object({ reason }).strict() },
   expire: { internal: true, summary: 'Timer: nobody decided in time', data: noData },

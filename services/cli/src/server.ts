@@ -4,6 +4,7 @@ import {
   ActorHost,
   Authenticator,
   CommandLedger,
+  CorrelationOrigins,
   Dispatcher,
   JetStreamEventStore,
   TimerService,
@@ -96,7 +97,13 @@ export async function startServer(opts: ServerOptions) {
     ? serveCommands(nc, dispatcher, { logger, authenticate: (token) => authenticator.verify(token) })
     : undefined;
   const runners = Object.values(projections(registry)).map((p) => new ProjectionRunner(store, p, { logger }));
-  const timers = new TimerService({ store, registry, logger, send: (cmd) => host.execute(cmd).catch(toRejection) });
+  const timers = new TimerService({
+    store,
+    registry,
+    logger,
+    send: (cmd) => host.execute(cmd).catch(toRejection),
+    origins: new CorrelationOrigins(store),
+  });
   let app: ReturnType<typeof buildGateway> | undefined;
   // Everything started so far, stopped in reverse: on a failed start too, so a busy port ends the process.
   const stopAll = async () => {

@@ -18,7 +18,7 @@ let token: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tether-audit-routes-'));
   store = await EmbeddedEventStore.open(dir);
-  log = await auditLogFor(store);
+  log = await auditLogFor(store, { key: Buffer.alloc(32, 1) });
   const host = new ActorHost({ store, registry });
   const minted = mintToken('00000000-0000-4000-8000-000000000001');
   token = minted.token;

@@ -1,10 +1,14 @@
 import type { Capability, CapabilityDeps } from '@tether/runtime';
-import { AuditProjector, auditLogFor } from './audit/index.ts';
+import { AuditProjector, auditLogFor, loadAuditKey } from './audit/index.ts';
 import { auditRoutes } from './audit.routes.ts';
 
 /** Who did what, when and why, redacted and hash-chained, for ops on tether.audit.> and GET /v1/audit. */
 export async function startAuditTrail(deps: CapabilityDeps): Promise<Capability> {
-  const log = await auditLogFor(deps.store, { logger: deps.logger, replicas: deps.config.TETHER_REPLICAS });
+  const log = await auditLogFor(deps.store, {
+    key: loadAuditKey(deps.home),
+    logger: deps.logger,
+    replicas: deps.config.TETHER_REPLICAS,
+  });
   return {
     name: 'audit',
     commands: {},

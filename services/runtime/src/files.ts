@@ -1,4 +1,15 @@
-import { ftruncateSync, linkSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  ftruncateSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { TetherError } from '@tether/contracts';
 
 // Single-writer files of the embedded store and the file audit trail: a pid lock and whole-line appends.
@@ -41,6 +52,23 @@ export function appendJsonLine(fd: number, size: number, path: string, value: un
     throw new TetherError('UNAVAILABLE', `cannot write ${path}: ${(err as Error).message}`, { cause: err });
   }
   return size + buf.length;
+}
+
+/**
+ * A folder only tether's user may enter (0700), for terminal output and keys: made if missing, and
+ * narrowed if it exists (made by an older tether, or under a loose umask).
+ */
+export function privateDir(path: string): string {
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  chmodSync(path, 0o700);
+  return path;
+}
+
+/** A file only tether's user may read (0600): made empty if missing, narrowed if it exists; its content is kept. */
+export function privateFile(path: string): string {
+  closeSync(openSync(path, 'a', 0o600));
+  chmodSync(path, 0o600);
+  return path;
 }
 
 export function writeAll(fd: number, buf: Buffer): void {

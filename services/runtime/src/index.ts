@@ -14,6 +14,8 @@ export * from './bus/command-steps.ts';
 export * from './bus/command-ledger.ts';
 export * from './actor/lru.ts';
 export * from './files.ts';
+export * from './key-file.ts';
+export * from './correlation-origins.ts';
 export * from './reactors/reactor-runner.ts';
 export * from './reactors/process-manager.ts';
 export * from './reactors/effect-outcome.ts';

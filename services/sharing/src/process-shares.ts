@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { processesMarked, stopMarked, type Logger } from '@tether/runtime';
+import { privateDir, processesMarked, stopMarked, type Logger } from '@tether/runtime';
 import type { BackendStartSpec, RunningShareWorker, ShareBackendAdapter, ShareLinks } from './backends/backend.ts';
 
 export interface ProcessSharesOptions {
@@ -40,7 +40,9 @@ export class ProcessShares {
     private readonly onFailure: WorkerFailure,
     private readonly log: Logger,
     private readonly opts: ProcessSharesOptions,
-  ) {}
+  ) {
+    privateDir(opts.dir); // workers' logs hold their session strings: bearer secrets
+  }
 
   adapter(backend: string): ShareBackendAdapter | undefined {
     return this.adapters[backend];

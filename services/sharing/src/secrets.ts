@@ -1,6 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { loadKeyFile } from '@tether/runtime';
 
 /**
  * tether's secret key (32 random bytes in the data folder, mode 0600): derives participant tokens,
@@ -10,15 +9,7 @@ export class SecretBox {
   private constructor(private readonly key: Buffer) {}
 
   static load(file: string): SecretBox {
-    if (!existsSync(file)) {
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
-    }
-    chmodSync(file, 0o600);
-    const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
-    if (key.length !== 32)
-      throw new Error(`${file} is not a 32-byte hex key; delete it to make a new one (existing links stop working)`);
-    return new SecretBox(key);
+    return new SecretBox(loadKeyFile(file, 'existing links stop working'));
   }
 
   /** A 256-bit bearer token, fixed for `seed` (e.g. command id + participant id). */

@@ -5,6 +5,7 @@ import {
   ProcessManager,
   outcomeOf,
   type ActorHost,
+  type CorrelationOrigins,
   type EventStore,
   type Logger,
   type Send,
@@ -32,6 +33,7 @@ export class ShareRunner {
     private readonly relays: NativeRelays,
     private readonly processes: ProcessShares,
     private readonly secrets: SecretBox,
+    private readonly origins: CorrelationOrigins,
     log: Logger,
   ) {
     this.pm = new ProcessManager('share_runner', send, log);
@@ -52,9 +54,11 @@ export class ShareRunner {
 
   /** A share worker crashed or hung: the share fails (the terminal is untouched). */
   failed = (shareId: string, reason: string) => {
-    const cause = { id: `worker-failed-${shareId}`, correlationId: `share-${shareId}` };
-    void this.pm
-      .report(cause, 'share', 'failed', shareId, { reason })
+    void this.origins
+      .of('share', shareId, `share-${shareId}`)
+      .then((correlationId) =>
+        this.pm.report({ id: `worker-failed-${shareId}`, correlationId }, 'share', 'failed', shareId, { reason }),
+      )
       .catch((err) => this.pm.log.error({ shareId, err: String(err) }, 'share failure not recorded'));
   };
 
@@ -132,10 +136,8 @@ export class ShareRunner {
       const a = await readActor(this.host, 'share', listed.entityId);
       if (!a || !live(a)) continue;
       const ctx = a.context;
-      const cause = (what: string) => ({
-        id: `recover-${boot}-${a.entityId}-${what}`,
-        correlationId: `share-${a.entityId}`,
-      });
+      const correlationId = await this.origins.of('share', a.entityId, `share-${a.entityId}`);
+      const cause = (what: string) => ({ id: `recover-${boot}-${a.entityId}-${what}`, correlationId });
       if (ctx.backend === 'native') {
         for (const [pid, p] of Object.entries(ctx.participants)) {
           for (let i = 0; i < p.connections; i++)

@@ -1,7 +1,14 @@
 import { join } from 'node:path';
 import { isLiveShare } from '@tether/machines';
 import { listActorsOf, readActor } from '@tether/projector';
-import { runReactor, subscription, type Capability, type CapabilityDeps, type TerminalAccess } from '@tether/runtime';
+import {
+  CorrelationOrigins,
+  runReactor,
+  subscription,
+  type Capability,
+  type CapabilityDeps,
+  type TerminalAccess,
+} from '@tether/runtime';
 import { TmateAdapter, tmateOptions } from './backends/tmate.ts';
 import { UptermAdapter, uptermOptions } from './backends/upterm.ts';
 import { NativeRelays } from './native-relay.ts';
@@ -32,13 +39,15 @@ export async function startSharing(deps: CapabilityDeps & { terminals: TerminalA
     upterm: new UptermAdapter(uptermOptions(config)),
   };
   const readyMs = config.TETHER_SHARE_READY_MS;
+  // Relay and worker reports continue the share's flow: its correlation id, not one of their own.
+  const origins = new CorrelationOrigins(store);
 
   // Participants' input goes over tether.term.<id>.in like any writer's; the terminal re-checks the grant.
   terminals.allowWriters(shareWriteCheck(host));
   const relays = new NativeRelays({
     follow: terminals.follow,
     sendInput: terminals.sendInput,
-    report: (shareId, verb, causeId, data) =>
+    report: async (shareId, verb, causeId, data) =>
       send({
         id: causeId,
         entity: 'share',
@@ -46,7 +55,7 @@ export async function startSharing(deps: CapabilityDeps & { terminals: TerminalA
         entityId: shareId,
         data,
         actor: { kind: 'system', id: 'relay' },
-        correlationId: `share-${shareId}`,
+        correlationId: await origins.of('share', shareId, `share-${shareId}`),
         causationId: causeId,
       }),
     share: (shareId) => readActor(host, 'share', shareId),
@@ -60,7 +69,7 @@ export async function startSharing(deps: CapabilityDeps & { terminals: TerminalA
     readyTimeoutMs: readyMs,
     heartbeatMs: config.TETHER_SHARE_HEARTBEAT_MS,
   });
-  runner = new ShareRunner(store, host, send, relays, processes, secrets, log);
+  runner = new ShareRunner(store, host, send, relays, processes, secrets, origins, log);
 
   const saga = { send, log };
   return {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,9 @@ import { registry } from '@tether/machines';
 import { ActorHost, EmbeddedEventStore, type EventStore, type Logger } from '@tether/runtime';
 import { AuditProjector, FileAuditLog, JetStreamAuditLog, auditLogFor, type AuditLog } from '@tether/projector';
 import { cmd, eventually, uid, useNats } from '../harness/index.ts';
+
+/** One audit key for the file: every writer of a trail holds the same key (see loadAuditKey). */
+const key = randomBytes(32);
 
 /** A logger that keeps what it is given, to check that lines carry correlation ids and no data. */
 function captureLogger(lines: Record<string, unknown>[]): Logger {
@@ -82,7 +86,7 @@ describe('audit trail on JetStream', () => {
 
   it('records every lease event once, in order, chained, on tether.audit.<entity>.<verb>, with logs that carry correlation ids and no data', async () => {
     const host = new ActorHost({ store: ctx.store, registry });
-    const log = await auditLogFor(ctx.store);
+    const log = await auditLogFor(ctx.store, { key });
     expect(log).toBeInstanceOf(JetStreamAuditLog);
     const heard: { subject: string; record: AuditRecord }[] = [];
     const ops = ctx.store.nc.subscribe('tether.audit.>', {
@@ -134,7 +138,10 @@ describe('audit trail on JetStream', () => {
 
   it('two projectors on one subscription, each with its own writer, and a redelivery after a crash add no duplicate and fork nothing', async () => {
     const host = new ActorHost({ store: ctx.store, registry });
-    const [logA, logB] = [await JetStreamAuditLog.open(ctx.store.nc), await JetStreamAuditLog.open(ctx.store.nc)];
+    const [logA, logB] = [
+      await JetStreamAuditLog.open(ctx.store.nc, { key }),
+      await JetStreamAuditLog.open(ctx.store.nc, { key }),
+    ];
     const a = new AuditProjector(ctx.store, logA, { entities: ['lease'] });
     const b = new AuditProjector(ctx.store, logB, { entities: ['lease'] });
     await Promise.all([a.start(), b.start()]);
@@ -155,11 +162,11 @@ describe('audit trail on JetStream', () => {
 
   it('a stopped projector picks up where it stopped: the chain continues without gaps', async () => {
     const host = new ActorHost({ store: ctx.store, registry });
-    const log = await JetStreamAuditLog.open(ctx.store.nc);
+    const log = await JetStreamAuditLog.open(ctx.store.nc, { key });
     const lastBefore = (await log.last())!;
     const id = uid('down');
     await leaseRun(host, id); // written while no projector runs
-    const restarted = new AuditProjector(ctx.store, await JetStreamAuditLog.open(ctx.store.nc), {
+    const restarted = new AuditProjector(ctx.store, await JetStreamAuditLog.open(ctx.store.nc, { key }), {
       entities: ['lease'],
     });
     await restarted.start();
@@ -173,7 +180,7 @@ describe('audit trail on JetStream', () => {
 
   it('reads the newest page, pages after a seq, and filters by entity and id', async () => {
     const host = new ActorHost({ store: ctx.store, registry });
-    const log = await JetStreamAuditLog.open(ctx.store.nc);
+    const log = await JetStreamAuditLog.open(ctx.store.nc, { key });
     const projector = new AuditProjector(ctx.store, log, { entities: ['lease', 'codexSession'] });
     const id = uid('read');
     await leaseRun(host, id);
@@ -203,7 +210,10 @@ describe('audit trail on JetStream', () => {
   });
 
   it('two writers racing for the end of the chain both land, in one unforked chain, and a shared event id lands once', async () => {
-    const [a, b] = [await JetStreamAuditLog.open(ctx.store.nc), await JetStreamAuditLog.open(ctx.store.nc)];
+    const [a, b] = [
+      await JetStreamAuditLog.open(ctx.store.nc, { key }),
+      await JetStreamAuditLog.open(ctx.store.nc, { key }),
+    ];
     await Promise.all([a.last(), b.last()]);
     const entry = (n: string) => ({
       eventId: n,
@@ -229,7 +239,7 @@ describe('audit trail on JetStream', () => {
   });
 
   it('a stray message on tether.audit.> is reported by verify and does not stop auditing', async () => {
-    const log = await JetStreamAuditLog.open(ctx.store.nc);
+    const log = await JetStreamAuditLog.open(ctx.store.nc, { key });
     const before = (await log.last())!;
     ctx.store.nc.publish('tether.audit.share.revoke', 'not a record');
     await ctx.store.nc.flush();
@@ -260,7 +270,7 @@ describe('audit trail on the embedded store', () => {
   });
   const openRig = async (dir: string) => {
     const store = await EmbeddedEventStore.open(dir);
-    const log = await auditLogFor(store);
+    const log = await auditLogFor(store, { key });
     closers.push(
       () => store.close(),
       () => log.close(),

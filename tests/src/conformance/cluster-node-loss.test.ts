@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ACTORS_BUCKET, STREAM_EVENTS, type StoredEvent } from '@tether/contracts';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -67,7 +68,7 @@ describe.each(['a follower', 'the stream leader'] as const)('three-node cluster 
     await projection.waitCaughtUp(30_000);
     await projection.stop();
     // The audit trail's reads go the same way as the event log's (a range of one stream).
-    const audit = await JetStreamAuditLog.open(store.nc, { replicas: 3 });
+    const audit = await JetStreamAuditLog.open(store.nc, { replicas: 3, key: randomBytes(32) });
     for (let i = 0; i < AUDITS; i++) {
       const id = uid('au');
       await audit.append({

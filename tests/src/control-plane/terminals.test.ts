@@ -1,10 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CommandRejected, Items, LaneView, SessionView, TerminalView } from '@tether/contracts';
 import { sendCommand } from '@tether/runtime';
 import { termSubjects } from '@tether/workers';
 import { api, eventually, useControlPlane } from '../harness/index.ts';
 
+// A usual loose umask while tmux starts (the first terminal below): terminal files are private anyway.
+process.umask(0o022);
 const cp = useControlPlane();
 
 async function terminal(title = 'shell') {
@@ -112,6 +115,30 @@ describe('terminals', () => {
       10_000,
     );
     expect(done.context).toMatchObject({ closeReason: 'exited', exit: { code: 3, signal: null } });
+  });
+
+  it("keeps what a terminal printed for tether's user only: its output log and exit status 0600, in 0700 folders", async () => {
+    const { session, term } = await terminal();
+    const out = watch(term.terminal_id);
+    type(term.terminal_id, 'echo private-$((20+1)); exit 4\r', session.session_id);
+    await eventually(
+      async () => (await cp.server.host.state('terminal', term.terminal_id))!,
+      (t) => t.value === 'closed',
+      10_000,
+    );
+    out.stop();
+    const dir = join(cp.home, 'terminals');
+    const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
+    const log = join(dir, 'logs', `${term.terminal_id}.log`);
+    const status = join(dir, 'logs', `${term.terminal_id}.exit`);
+    expect(readFileSync(log, 'utf8')).toContain('private-21'); // the real pane output went there
+    expect(readFileSync(status, 'utf8')).toBe('4');
+    expect({ log: mode(log), status: mode(status), logs: mode(join(dir, 'logs')), terminals: mode(dir) }).toEqual({
+      log: '600',
+      status: '600',
+      logs: '700',
+      terminals: '700',
+    });
   });
 
   it("refuses to spawn on a closed lane or with another lane's session", async () => {

@@ -3,8 +3,17 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 
 export const TETHER_BIN = fileURLToPath(new URL('../../../services/cli/bin/tether.js', import.meta.url));
+
+/** One `tether` CLI command against the tether at `url`, as a user would run it (never rejects: check exitCode). */
+export const runCli = (url: string, args: string[], env: Record<string, string> = {}) =>
+  execa(process.execPath, [TETHER_BIN, ...args], {
+    env: { ...process.env, TETHER_URL: url, TETHER_LOG_LEVEL: 'warn', ...env },
+    reject: false,
+    timeout: 60_000,
+  });
 
 /** A real `tether up` child process; `kill('SIGKILL')` is a crash, not a shutdown. */
 export class TetherProcess {

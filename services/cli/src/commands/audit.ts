@@ -35,9 +35,11 @@ export async function audit(out: Out, sub: string | undefined, f: AuditFlags): P
 async function verify(out: Out): Promise<number> {
   const v = await call<AuditVerdict>('GET', '/v1/audit/verify');
   out.print(
-    v.ok
-      ? `audit chain intact: ${v.records} records verified`
-      : `audit chain BROKEN at record ${v.brokenAt}: ${v.why} (${v.records} records verified before it)`,
+    `${
+      v.ok
+        ? `audit chain intact: ${v.records} records verified`
+        : `audit chain BROKEN at record ${v.brokenAt}: ${v.why} (${v.records} records verified before it)`
+    }${v.unkeyed ? `; ${v.unkeyed} of them from before the chain was keyed (plain sha256: proves order, not authorship)` : ''}`,
     v,
   );
   return v.ok ? 0 : 1;

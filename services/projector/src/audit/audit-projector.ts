@@ -1,22 +1,29 @@
 import {
   auditedEntities,
+  redact,
+  scrubString,
   subjects,
   type AuditEntry,
   type AuditRecord,
   type EntityNameOf,
+  type EventEnvelope,
   type StateValue,
   type StoredEvent,
 } from '@tether/contracts';
+import { registry as defaultRegistry, type EntityDefinition, type ShareContext } from '@tether/machines';
 import {
   LruMap,
+  applyEvent,
+  initialSnapshot,
   silentLogger,
   type DurableSubscriptions,
   type EventLog,
   type Logger,
   type Subscription,
 } from '@tether/runtime';
+import type { AnyMachineSnapshot } from 'xstate';
 import type { AuditLog } from './audit-log.ts';
-import { redact, scrubString } from './redact.ts';
+import { shareDetails, type Folded } from './share-details.ts';
 
 /** Entities whose every event is security-relevant, as the registry marks them (auditedEntities). */
 export const AUDITED_ENTITIES = (Object.keys(auditedEntities) as EntityNameOf[]).filter((e) => auditedEntities[e]);
@@ -30,7 +37,26 @@ export interface AuditProjectorOptions {
   /** Durable subscription name (default "audit"). */
   name?: string;
   ackWaitMs?: number;
+  /** The machines that fold each entity's history for `details` (default: tether's registry). */
+  registry?: Record<string, EntityDefinition>;
 }
+
+/** An audited entity after one of its events, as far as its records need it. */
+interface Known {
+  seq: number;
+  state: StateValue;
+  /** Correlation id of its first event. */
+  origin: string;
+  /** Its machine snapshot; undefined when it could not be folded (records go on without details). */
+  snapshot?: AnyMachineSnapshot;
+}
+
+/** Per entity, the details its records add (what an investigator needs beyond the event). */
+const DETAILS: Record<string, (event: EventEnvelope, before: Folded | undefined, after: Folded) => object | undefined> =
+  {
+    share: (event, before, after) =>
+      shareDetails(event, before as Folded<ShareContext> | undefined, after as Folded<ShareContext>),
+  };
 
 /**
  * Turns events of the audited entities into audit records, one per event, in the order they are
@@ -43,8 +69,9 @@ export class AuditProjector {
   private readonly logger: Logger;
   private sub?: Subscription;
   private stopping?: AbortController;
-  /** State after each entity's last audited event, for the reason of the next one. */
-  private readonly states = new LruMap<string, { seq: number; state: StateValue }>(10_000);
+  /** Each entity after its last audited event: the reason, origin and details of the next one start there. */
+  private readonly known = new LruMap<string, Known>(10_000);
+  private readonly registry: Record<string, EntityDefinition>;
 
   constructor(
     private readonly store: DurableSubscriptions & EventLog,
@@ -54,6 +81,7 @@ export class AuditProjector {
     this.name = opts.name ?? AUDIT_CONSUMER;
     this.entities = new Set(opts.entities ?? AUDITED_ENTITIES);
     this.logger = opts.logger ?? silentLogger;
+    this.registry = opts.registry ?? defaultRegistry;
   }
 
   async start(): Promise<void> {
@@ -77,8 +105,10 @@ export class AuditProjector {
   async handle(e: StoredEvent): Promise<AuditRecord | undefined> {
     const { event } = e;
     if (!this.entities.has(event.entity)) return undefined;
-    const record = await this.log.append(await this.entryFor(e));
-    this.states.set(`${event.entity}.${event.entityId}`, { seq: event.seq, state: event.state });
+    const before = await this.before(event);
+    const after = this.next(before, event);
+    const record = await this.log.append(this.entry(e, before, after));
+    this.known.set(`${event.entity}.${event.entityId}`, after);
     // Never the data: ids, the action and positions only.
     this.logger.debug(
       {
@@ -106,8 +136,9 @@ export class AuditProjector {
     }
   }
 
-  /** Record fields of one event: everything from its envelope, data redacted. */
-  async entryFor({ event, streamSeq }: StoredEvent): Promise<AuditEntry> {
+  /** Record fields of one event: everything from its envelope, data redacted, and what its history adds. */
+  private entry({ event, streamSeq }: StoredEvent, before: Known | undefined, after: Known): AuditEntry {
+    const details = this.detailsOf(event, before?.snapshot, after.snapshot);
     return {
       eventId: event.id,
       streamSeq,
@@ -117,31 +148,55 @@ export class AuditProjector {
       entityId: event.entityId,
       actor: event.actor,
       ...(event.credentialId ? { credentialId: event.credentialId } : {}),
-      reason: await this.reasonOf(event),
+      reason: reasonOf(event, before?.state),
       state: event.state,
       correlationId: event.correlationId,
       causationId: event.causationId,
+      originCorrelationId: after.origin,
       data: redact(event.data),
+      ...(details ? { details: redact(details) as Record<string, unknown> } : {}),
     };
   }
 
-  /** data.reason, else data.note, else "<before> -> <after>" when the state changed, else null. */
-  private async reasonOf(event: StoredEvent['event']): Promise<string | null> {
-    for (const key of ['reason', 'note'] as const) {
-      const v = event.data[key];
-      if (typeof v === 'string' && v.trim()) return scrubString(v);
+  private detailsOf(event: EventEnvelope, before: Folded | undefined, after: Folded | undefined) {
+    const derive = DETAILS[event.entity];
+    if (!derive || !after) return undefined;
+    try {
+      return derive(event, before, after);
+    } catch (err) {
+      // Details help an investigator; they never hold the record itself back.
+      this.logger.warn({ correlationId: event.correlationId, eventId: event.id, err: String(err) }, 'no audit details');
+      return undefined;
     }
-    const before = event.seq === 1 ? undefined : await this.stateBefore(event.entity, event.entityId, event.seq);
-    const [from, to] = [before === undefined ? '(new)' : stateText(before), stateText(event.state)];
-    return from === to ? null : `${from} -> ${to}`;
   }
 
-  private async stateBefore(entity: string, entityId: string, seq: number): Promise<StateValue | undefined> {
-    const known = this.states.get(`${entity}.${entityId}`);
-    if (known?.seq === seq - 1) return known.state;
+  /** The entity before `event`: remembered from its last record, else folded from the event log. */
+  private async before(event: EventEnvelope): Promise<Known | undefined> {
+    if (event.seq === 1) return undefined;
+    const known = this.known.get(`${event.entity}.${event.entityId}`);
+    if (known?.seq === event.seq - 1) return known;
     // Not seen in this process (a restart, another projector took it): the event log knows.
-    const events = await this.store.readEntity(entity, entityId);
-    return events.find((x) => x.event.seq === seq - 1)?.event.state;
+    let folded: Known | undefined;
+    for (const x of await this.store.readEntity(event.entity, event.entityId)) {
+      if (x.event.seq >= event.seq) break;
+      folded = this.next(folded, x.event);
+    }
+    return folded;
+  }
+
+  /** The entity after `event`; its machine state stays unknown once an event could not be applied. */
+  private next(before: Known | undefined, event: EventEnvelope): Known {
+    const origin = before?.origin ?? event.correlationId;
+    const def = this.registry[event.entity];
+    // Only a first event starts from the machine's initial state: a history with a gap is not guessed at.
+    const from = before ? before.snapshot : event.seq === 1 && def ? initialSnapshot(def) : undefined;
+    let snapshot: AnyMachineSnapshot | undefined;
+    try {
+      snapshot = def && from ? applyEvent(def, from, event) : undefined;
+    } catch {
+      snapshot = undefined; // a machine that changed incompatibly: records go on without details
+    }
+    return { seq: event.seq, state: event.state, origin, snapshot };
   }
 
   /** Transient failures are retried in place, so a later event never overtakes this one. */
@@ -168,6 +223,16 @@ export class AuditProjector {
       }
     }
   }
+}
+
+/** data.reason, else data.note, else "<before> -> <after>" when the state changed, else null. */
+function reasonOf(event: EventEnvelope, before: StateValue | undefined): string | null {
+  for (const key of ['reason', 'note'] as const) {
+    const v = event.data[key];
+    if (typeof v === 'string' && v.trim()) return scrubString(v);
+  }
+  const [from, to] = [before === undefined ? '(new)' : stateText(before), stateText(event.state)];
+  return from === to ? null : `${from} -> ${to}`;
 }
 
 /** "held", or "a.b,c.d" for compound and parallel states. */

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { AuditRecord, type AuditEntry, type AuditVerdict } from '@tether/contracts';
+import { createHash, createHmac } from 'node:crypto';
+import { AUDIT_HASH_ALG, AuditRecord, type AuditEntry, type AuditVerdict } from '@tether/contracts';
 import { LruMap } from '@tether/runtime';
 
 /**
@@ -21,16 +21,22 @@ export function canonicalJson(value: unknown): string {
   return `{${parts.join(',')}}`;
 }
 
-/** sha256 (hex) of the canonical JSON of the record without its own `hash`; prevHash is included. */
-export function hashRecord(record: Omit<AuditRecord, 'hash'> | AuditRecord): string {
+/**
+ * The hash of the canonical JSON of the record without its own `hash` (prevHash included): an
+ * HMAC-SHA256 with `key` for a keyed record, a plain sha256 for one from before the chain was keyed.
+ */
+export function hashRecord(record: Omit<AuditRecord, 'hash'> | AuditRecord, key: Buffer): string {
   const { hash: _ignored, ...rest } = record as AuditRecord;
-  return createHash('sha256').update(canonicalJson(rest)).digest('hex');
+  const text = canonicalJson(rest);
+  return rest.alg === AUDIT_HASH_ALG
+    ? createHmac('sha256', key).update(text).digest('hex')
+    : createHash('sha256').update(text).digest('hex');
 }
 
-/** The record that follows `prev` in the chain (prev undefined: the first record). */
-export function sealRecord(entry: AuditEntry, seq: number, prevHash: string | null): AuditRecord {
-  const unsealed = { ...entry, seq, prevHash };
-  return { ...unsealed, hash: hashRecord(unsealed) };
+/** The record that follows `prev` in the chain (prev undefined: the first record), keyed with `key`. */
+export function sealRecord(entry: AuditEntry, seq: number, prevHash: string | null, key: Buffer): AuditRecord {
+  const unsealed = { ...entry, seq, prevHash, alg: AUDIT_HASH_ALG };
+  return { ...unsealed, hash: hashRecord(unsealed, key) };
 }
 
 export type ChainVerdict = AuditVerdict;
@@ -40,18 +46,26 @@ const DUPLICATE_LOOKBACK = 100_000;
 
 /**
  * Checks records one at a time, so a long trail can be verified while it streams by: each is a valid
- * record, its seq is the next one, its prevHash is the previous record's hash, its hash matches, and
- * its event was not audited already (exactly once).
+ * record, its seq is the next one, its prevHash is the previous record's hash, its hash matches (keyed
+ * with tether's audit key; an unkeyed one only before the first keyed record), and its event was not
+ * audited already (exactly once).
  */
 export class ChainVerifier {
   private expectedSeq: number;
   private prevHash: string | null;
   private checked = 0;
+  private unkeyed = 0;
+  /** The first keyed record seen: from there on, a plain sha256 is a forgery, not an old record. */
+  private keyedSince?: number;
   private broken?: { brokenAt: number; why: string };
   private readonly seen = new LruMap<string, number>(DUPLICATE_LOOKBACK);
 
-  /** `anchor`: the record just before the first one checked (default: start of the trail). */
-  constructor(anchor?: { seq: number; hash: string }) {
+  /** `anchor`: the record just before the first one checked (default: start of the trail), and whether it was keyed. */
+  constructor(
+    private readonly key: Buffer,
+    anchor?: { seq: number; hash: string; alg?: string },
+  ) {
+    if (anchor?.alg === AUDIT_HASH_ALG) this.keyedSince = anchor.seq;
     this.expectedSeq = (anchor?.seq ?? 0) + 1;
     this.prevHash = anchor?.hash ?? null;
   }
@@ -80,16 +94,25 @@ export class ChainVerifier {
         r.seq,
         `prevHash ${r.prevHash ?? 'null'} is not the hash of record ${r.seq - 1} (${this.prevHash ?? 'null'}): a record before it was changed, removed or inserted`,
       );
-    const actual = hashRecord(r);
+    if (r.alg === undefined && this.keyedSince !== undefined)
+      return this.fail(
+        r.seq,
+        `record ${r.seq} has a plain sha256 hash, but the chain is keyed since record ${this.keyedSince}: tether did not write it (a forged append, or a record rewritten without the key)`,
+      );
+    const actual = hashRecord(r, this.key);
     if (actual !== r.hash)
       return this.fail(
         r.seq,
-        `hash does not match the record's content (stored ${r.hash}, computed ${actual}): record ${r.seq} was changed`,
+        r.alg === undefined
+          ? `hash does not match the record's content (stored ${r.hash}, computed ${actual}): record ${r.seq} was changed`
+          : `hash does not match the record's content under tether's audit key: record ${r.seq} was changed, forged without the key, or written by a tether with another audit.key`,
       );
     const first = this.seen.get(r.eventId);
     if (first !== undefined)
       return this.fail(r.seq, `event ${r.eventId} was audited twice (records ${first} and ${r.seq})`);
     this.seen.set(r.eventId, r.seq);
+    if (r.alg === undefined) this.unkeyed++;
+    else this.keyedSince ??= r.seq;
     this.checked++;
     this.expectedSeq = r.seq + 1;
     this.prevHash = r.hash;
@@ -97,7 +120,10 @@ export class ChainVerifier {
   }
 
   verdict(): ChainVerdict {
-    return this.broken ? { ok: false, records: this.checked, ...this.broken } : { ok: true, records: this.checked };
+    const unkeyed = this.unkeyed > 0 ? { unkeyed: this.unkeyed } : {};
+    return this.broken
+      ? { ok: false, records: this.checked, ...unkeyed, ...this.broken }
+      : { ok: true, records: this.checked, ...unkeyed };
   }
 
   private fail(brokenAt: number, why: string): false {
@@ -107,8 +133,12 @@ export class ChainVerifier {
 }
 
 /** `{ok: true}` when every record links to the one before it, else the first broken seq and why. */
-export function verifyChain(records: Iterable<unknown>, anchor?: { seq: number; hash: string }): ChainVerdict {
-  const v = new ChainVerifier(anchor);
+export function verifyChain(
+  records: Iterable<unknown>,
+  key: Buffer,
+  anchor?: { seq: number; hash: string; alg?: string },
+): ChainVerdict {
+  const v = new ChainVerifier(key, anchor);
   for (const r of records) if (!v.push(r)) break;
   return v.verdict();
 }

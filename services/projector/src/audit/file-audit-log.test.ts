@@ -2,13 +2,13 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { entry } from './testing.ts';
+import { KEY, entry } from './testing.ts';
 import { FileAuditLog } from './file-audit-log.ts';
 
 const dirs: string[] = [];
 const logs: FileAuditLog[] = [];
 const open = (dir: string) => {
-  const log = FileAuditLog.open(dir);
+  const log = FileAuditLog.open(dir, { key: KEY });
   logs.push(log);
   return log;
 };
@@ -43,17 +43,17 @@ describe('file audit log (embedded adapter)', () => {
   it('shares one instance per folder in a process and keeps other processes out with a lock', async () => {
     const dir = tempDir();
     const log = open(dir);
-    expect(FileAuditLog.open(dir)).toBe(log);
+    expect(FileAuditLog.open(dir, { key: KEY })).toBe(log);
     const other = tempDir();
     writeFileSync(join(other, 'audit.lock'), '1\n'); // pid 1 is alive and not us
-    expect(() => FileAuditLog.open(other)).toThrow(/another process \(pid 1\) writes the audit log/);
+    expect(() => FileAuditLog.open(other, { key: KEY })).toThrow(/another process \(pid 1\) writes the audit log/);
     writeFileSync(join(other, 'audit.lock'), '999999999\n'); // a dead owner: stale
     expect(open(other).kind).toBe('file');
   });
 
   it('continues the chain after a reopen, also after a crash tore the last line', async () => {
     const dir = tempDir();
-    const first = FileAuditLog.open(dir);
+    const first = FileAuditLog.open(dir, { key: KEY });
     await first.append(entry(1));
     const two = await first.append(entry(2));
     await first.close();
@@ -87,7 +87,7 @@ describe('file audit log (embedded adapter)', () => {
   it('verify names the first record that was edited, removed or damaged in the file', async () => {
     const dir = tempDir();
     const file = join(dir, 'audit.jsonl');
-    let log = FileAuditLog.open(dir);
+    let log = FileAuditLog.open(dir, { key: KEY });
     for (let i = 1; i <= 4; i++) await log.append(entry(i));
     await log.close();
     const lines = readFileSync(file, 'utf8').trim().split('\n');

@@ -26,22 +26,23 @@ export class FileAuditLog implements AuditLog {
 
   private constructor(
     readonly path: string,
+    private readonly key: Buffer,
     private readonly releaseLock: () => void,
     private readonly logger: Logger,
   ) {}
 
-  /** Opens (or joins, inside this process) the trail in `dir`. */
-  static open(dir: string, opts: { logger?: Logger } = {}): FileAuditLog {
+  /** Opens (or joins, inside this process) the trail in `dir`; `key` keys the hash chain. */
+  static open(dir: string, opts: { key: Buffer; logger?: Logger }): FileAuditLog {
     const path = resolve(dir, 'audit.jsonl');
     const open = FileAuditLog.instances.get(path);
     if (open) return open;
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const release = acquireLockFile(
       join(dir, 'audit.lock'),
       (pid) => `another process (pid ${pid}) writes the audit log in ${dir}; one tether process per data folder`,
     );
     try {
-      const log = new FileAuditLog(path, release, opts.logger ?? silentLogger);
+      const log = new FileAuditLog(path, opts.key, release, opts.logger ?? silentLogger);
       log.load();
       FileAuditLog.instances.set(path, log);
       return log;
@@ -58,7 +59,12 @@ export class FileAuditLog implements AuditLog {
     const done = this.byEvent.get(entry.eventId);
     if (done) return done;
     const last = this.records.at(-1);
-    const record = sealRecord(parsed.data, Math.max(this.lines.length, last?.seq ?? 0) + 1, last?.hash ?? null);
+    const record = sealRecord(
+      parsed.data,
+      Math.max(this.lines.length, last?.seq ?? 0) + 1,
+      last?.hash ?? null,
+      this.key,
+    );
     this.size = appendJsonLine(this.fd, this.size, this.path, record);
     this.remember(record, record);
     return record;
@@ -82,7 +88,7 @@ export class FileAuditLog implements AuditLog {
   }
 
   async verify(): Promise<ChainVerdict> {
-    return verifyChain(this.lines);
+    return verifyChain(this.lines, this.key);
   }
 
   async close(): Promise<void> {
@@ -114,7 +120,7 @@ export class FileAuditLog implements AuditLog {
       const r = AuditRecord.safeParse(value);
       this.remember(value, r.success ? r.data : undefined);
     }
-    this.fd = openSync(this.path, 'a');
+    this.fd = openSync(this.path, 'a', 0o600);
     if (start < buf.length) {
       this.logger.warn(
         { file: this.path, bytes: buf.length - start },

@@ -1,4 +1,3 @@
-export * from './redact.ts';
 export * from './audit-record.ts';
 export * from './audit-log.ts';
 export * from './audit-log-for.ts';

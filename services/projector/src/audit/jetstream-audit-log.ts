@@ -45,6 +45,7 @@ export class JetStreamAuditLog implements AuditLog {
     private readonly nc: NatsConnection,
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
+    private readonly key: Buffer,
   ) {
     // As every other audit read: typed errors, and a dropped connection fails the read at once.
     this.ranges = new StreamRangeReader(nc, jsm, STREAM_AUDIT, (what, fn) =>
@@ -52,16 +53,16 @@ export class JetStreamAuditLog implements AuditLog {
     );
   }
 
-  /** Declares the stream (or brings it to the declared config) on an open connection. */
+  /** Declares the stream (or brings it to the declared config) on an open connection; `key` keys the hash chain. */
   static async open(
     nc: NatsConnection,
-    opts: AuditStreamOptions & { timeoutMs?: number } = {},
+    opts: AuditStreamOptions & { key: Buffer; timeoutMs?: number },
   ): Promise<JetStreamAuditLog> {
     const timeout = opts.timeoutMs ?? 5_000;
     return auditErrorsOf('open', async () => {
       const jsm = await jetstreamManager(nc, { timeout });
       await ensureStream(jsm, auditStreamConfig(opts));
-      return new JetStreamAuditLog(nc, jetstream(nc, { timeout }), jsm);
+      return new JetStreamAuditLog(nc, jetstream(nc, { timeout }), jsm, opts.key);
     });
   }
 
@@ -81,7 +82,7 @@ export class JetStreamAuditLog implements AuditLog {
       const seen = this.recent.get(entry.eventId);
       const earlier = seen === undefined ? undefined : await this.get(seen);
       if (earlier?.eventId === entry.eventId) return earlier;
-      const record = sealRecord(entry, tail.seq + 1, tail.hash);
+      const record = sealRecord(entry, tail.seq + 1, tail.hash, this.key);
       try {
         const publish = this.js.publish(subject, encoder.encode(JSON.stringify(record)), {
           msgID: entry.eventId,
@@ -155,7 +156,7 @@ export class JetStreamAuditLog implements AuditLog {
   }
 
   async verify(): Promise<ChainVerdict> {
-    const v = new ChainVerifier();
+    const v = new ChainVerifier(this.key);
     for await (const m of this.range(1, await this.lastSeq(auditSubjects.all))) if (!v.push(m.value, m.seq)) break;
     return v.verdict();
   }

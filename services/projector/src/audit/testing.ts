@@ -3,6 +3,9 @@ import { sealRecord } from './audit-record.ts';
 
 // Fixtures for the unit tests beside this file.
 
+/** The audit key of the fixtures (tether's own comes from $TETHER_HOME/audit.key). */
+export const KEY = Buffer.alloc(32, 7);
+
 /** The n-th audit entry of a made-up share. */
 export const entry = (n: number, over: Partial<AuditEntry> = {}): AuditEntry => ({
   eventId: `evt-${n}`,
@@ -23,6 +26,6 @@ export const entry = (n: number, over: Partial<AuditEntry> = {}): AuditEntry => 
 /** A valid chain of `n` records. */
 export function chain(n: number) {
   const out: AuditRecord[] = [];
-  for (let i = 1; i <= n; i++) out.push(sealRecord(entry(i), i, out.at(-1)?.hash ?? null));
+  for (let i = 1; i <= n; i++) out.push(sealRecord(entry(i), i, out.at(-1)?.hash ?? null, KEY));
   return out;
 }

@@ -2,6 +2,7 @@ import { ACTORS_BUCKET, type Command, type CommandReply } from '@tether/contract
 import type { EntityDefinition } from '@tether/machines';
 import type { SavedActor } from '../actor/fold.ts';
 import { systemClock, type Clock } from '../clock.ts';
+import type { CorrelationOrigins } from '../correlation-origins.ts';
 import { silentLogger, type Logger } from '../logger.ts';
 import type { ProjectedDoc } from '../readmodel.ts';
 import type { KeyValueStore } from '../store/port.ts';
@@ -15,6 +16,8 @@ export interface TimerServiceOptions {
   logger?: Logger;
   /** Wait before resending a deadline command that found the store unavailable. */
   retryMs?: number;
+  /** Where a fired deadline finds its actor's correlation id (without: each firing starts a flow of its own). */
+  origins?: Pick<CorrelationOrigins, 'of'>;
 }
 
 const MAX_TIMEOUT = 2 ** 31 - 1;
@@ -100,6 +103,8 @@ export class TimerService {
   private async fire(actor: SavedActor, verb: string, at: string): Promise<void> {
     if (this.abort.signal.aborted) return;
     const id = `timer-${actor.entity}-${actor.entityId}-${verb}-${Date.parse(at)}`;
+    // The deadline belongs to the actor's flow (a share's expiry to the share's), not to a flow of its own.
+    const correlationId = (await this.opts.origins?.of(actor.entity, actor.entityId, id)) ?? id;
     const cmd: Command = {
       id,
       entity: actor.entity,
@@ -107,7 +112,7 @@ export class TimerService {
       entityId: actor.entityId,
       data: {},
       actor: { kind: 'system', id: 'timer' },
-      correlationId: id,
+      correlationId,
       causationId: id,
     };
     const reply = await this.opts
@@ -115,18 +120,15 @@ export class TimerService {
       .catch((err) => ({ ok: false as const, error: { code: 'UNAVAILABLE' as const, message: String(err) } }));
     if (reply.ok) {
       this.log.info(
-        { correlationId: id, entity: actor.entity, entityId: actor.entityId, verb, deadline: at },
+        { correlationId, entity: actor.entity, entityId: actor.entityId, verb, deadline: at },
         'deadline fired',
       );
     } else if (reply.error.code === 'UNAVAILABLE' || reply.error.code === 'CONFLICT') {
-      this.log.warn({ correlationId: id, code: reply.error.code }, 'deadline command not delivered; retrying');
+      this.log.warn({ correlationId, code: reply.error.code }, 'deadline command not delivered; retrying');
       setTimeout(() => void this.fire(actor, verb, at), this.opts.retryMs ?? 1_000).unref();
     } else {
       // The actor moved on (renewed, released) before the read model caught up: nothing to do.
-      this.log.debug(
-        { correlationId: id, code: reply.error.code, msg: reply.error.message },
-        'deadline no longer applies',
-      );
+      this.log.debug({ correlationId, code: reply.error.code, msg: reply.error.message }, 'deadline no longer applies');
     }
   }
 

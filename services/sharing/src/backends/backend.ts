@@ -1,8 +1,8 @@
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TetherError } from '@tether/contracts';
-import { spawnGroup, stopGroup, type ProcessGroup, type WorkerExit } from '@tether/runtime';
+import { privateDir, spawnGroup, stopGroup, type ProcessGroup, type WorkerExit } from '@tether/runtime';
 import { redactSessionStrings, runBounded } from './backend-commands.ts';
 
 /** Marks every process of one share worker (a fresh uuid each): how stop and restart find them. */
@@ -125,7 +125,7 @@ export interface Launch {
  * started, and whatever goes wrong before it is ready stops the whole group (never the tmux terminal).
  */
 export async function launchWorker(spec: BackendStartSpec, launch: Launch): Promise<RunningShareWorker> {
-  mkdirSync(spec.workDir, { recursive: true, mode: 0o700 });
+  privateDir(spec.workDir);
   const has = await runBounded('tmux', ['-S', spec.tmuxSocket, 'has-session', '-t', `=${spec.terminalId}`], 5_000);
   if (!has.ok)
     throw backendFailed(`cannot share terminal ${spec.terminalId}: no tmux session of that name on ${spec.tmuxSocket}`);

@@ -1,4 +1,5 @@
-import { closeSync, existsSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { privateFile } from '@tether/runtime';
 
 /**
  * Follows a file that tmux appends pane output to, from `offset`, handing each new chunk over.
@@ -14,7 +15,7 @@ export class OutputTail {
     fromEnd = true,
     private readonly everyMs = 25,
   ) {
-    if (!existsSync(file)) writeFileSync(file, '');
+    privateFile(file); // terminal output: for tether's user only
     this.offset = fromEnd ? statSync(file).size : 0;
   }
 

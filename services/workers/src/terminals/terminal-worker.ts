@@ -1,10 +1,13 @@
-import { closeSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { subjects, type StoredEvent } from '@tether/contracts';
 import { listActorsOf, readActor } from '@tether/projector';
 import {
+  CorrelationOrigins,
   ProcessManager,
   outcomeOf,
+  privateDir,
+  privateFile,
   processesMarked,
   terminate,
   type ActorHost,
@@ -18,7 +21,7 @@ import type { TerminalIO } from './terminal-io.ts';
 import { Tmux, signalName } from './tmux.ts';
 
 export interface TerminalWorkerOptions {
-  /** Folder for tmux's socket and the pane output logs. */
+  /** Folder for tmux's socket and the pane output logs (made 0700, the logs 0600: they hold what terminals printed). */
   dir: string;
   /** Marks every process tether starts, so orphans can be found by scanning /proc. */
   ownerId: string;
@@ -65,6 +68,7 @@ interface Relay {
 export class TerminalWorker {
   readonly tmux: Tmux;
   private readonly pm: ProcessManager;
+  private readonly origins: CorrelationOrigins;
   private readonly relays = new Map<string, Relay>();
   private readonly statusWaits = new Map<string, number>();
   private sub?: Subscription;
@@ -78,9 +82,11 @@ export class TerminalWorker {
     log: Logger,
     private readonly opts: TerminalWorkerOptions,
   ) {
-    mkdirSync(join(opts.dir, 'logs'), { recursive: true });
+    privateDir(opts.dir);
+    privateDir(join(opts.dir, 'logs'));
     this.tmux = new Tmux(join(opts.dir, 'tmux.sock'));
     this.pm = new ProcessManager('terminals', send, log);
+    this.origins = new CorrelationOrigins(store);
   }
 
   async start(): Promise<void> {
@@ -131,6 +137,7 @@ export class TerminalWorker {
         const env = { TETHER_OWNER: this.opts.ownerId, TETHER_TERMINAL_ID: id, TETHER_LANE_ID: data.laneId };
         await this.tmux.newSession(id, cwd, env, this.opts.shell, this.statusFile(id));
       }
+      privateFile(this.logFile(id)); // before tmux's `cat >>` makes it under tmux's umask
       this.attach(id, data.sessionId, false);
       await this.tmux.pipeOutput(id, this.logFile(id));
       return { tmuxSession: id, panePid: await this.tmux.panePid(id) };
@@ -221,8 +228,14 @@ export class TerminalWorker {
     }
   }
 
+  /** A report about terminal `id` continues the terminal's flow (its first event's correlation id). */
+  private cause = async (id: string, causeId: string) => ({
+    id: causeId,
+    correlationId: await this.origins.of('terminal', id, `terminal-${id}`),
+  });
+
   private async reportSelf(id: string, verb: string, data: Record<string, unknown>) {
-    const cause = { id: `${verb}-${id}-${Date.now()}`, correlationId: `terminal-${id}` };
+    const cause = await this.cause(id, `${verb}-${id}-${Date.now()}`);
     await this.pm
       .report(cause, 'terminal', verb, id, data)
       .catch((err) => this.pm.log.warn({ terminalId: id, err: String(err) }, `${verb} not recorded`));
@@ -273,8 +286,7 @@ export class TerminalWorker {
         continue;
       }
       // Reported before the relay goes: a report that cannot be sent now is sent again on the next tick.
-      const cause = { id: `exit-${id}`, correlationId: `terminal-${id}` };
-      await this.pm.report(cause, 'terminal', 'exited', id, { code, signal });
+      await this.pm.report(await this.cause(id, `exit-${id}`), 'terminal', 'exited', id, { code, signal });
       this.statusWaits.delete(id);
       this.detach(id);
       await this.tmux.killSession(id);

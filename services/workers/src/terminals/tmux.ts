@@ -26,8 +26,8 @@ export class Tmux {
   /**
    * A detached session running the command line `shell` in `cwd` (as tmux's own default-command would,
    * through sh). A small sh wrapper writes the shell's exit status
-   * to `statusFile` (tmux's own record of it can lag far behind the pane's death); the pane stays
-   * after exit so both can be read.
+   * to `statusFile` (tmux's own record of it can lag far behind the pane's death), mode 0600 without
+   * narrowing the shell's own umask; the pane stays after exit so both can be read.
    */
   async newSession(
     name: string,
@@ -40,7 +40,7 @@ export class Tmux {
     const wrapper = [
       'sh',
       '-c',
-      'eval "$1"; s=$?; printf %s "$s" > "$2"; exit "$s"',
+      'eval "$1"; s=$?; (umask 077; printf %s "$s" > "$2"); exit "$s"',
       'tether-shell',
       shell,
       statusFile,

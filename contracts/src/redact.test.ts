@@ -95,6 +95,41 @@ describe('redact', () => {
     expect(scrubString('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig-part')).toBe(REDACTED);
   });
 
+  // Built at run time, so no credential-shaped literal sits in the source.
+  const b62 = (n: number) => 'aB3dE6gH9kLmN0pQrS2tUvW4xYz5'.repeat(10).slice(0, n);
+  const pem = (kind: string) =>
+    [`-----BEGIN ${kind}-----`, 'MIIEowIBAAKCAQEA7b', 'q3mJ0x9Zk2', `-----END ${kind}-----`].join('\n');
+  const shapes: Array<[string, string, string]> = [
+    // [what, the credential, a near miss that must stay]
+    ['AWS access key id', `AKIA${'IOSFODNN7EXAMPLE'}`, 'AKIA-IOSFODNN7'],
+    ['AWS temporary key id', `ASIA${'Q3EGVZ5NWBRN7XK2'}`, `ASIA${'Q3EGVZ5NWBRN7XK2'}X`],
+    ['GitHub classic token', `ghp_${b62(36)}`, `ghp_${b62(35)}`],
+    ['GitHub OAuth token', `gho_${b62(36)}`, 'gho_away'],
+    ['GitHub fine-grained token', `github_pat_${b62(22)}_${b62(59)}`, 'github_pat_docs'],
+    ['PEM private key', pem('RSA PRIVATE KEY'), pem('PUBLIC KEY')],
+    ['PKCS#8 private key', pem('PRIVATE KEY'), pem('CERTIFICATE')],
+    ['JWT', `eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbm4ifQ.${b62(43)}`, 'eyJhbGciOiJIUzI1NiJ9'],
+    ['Slack bot token', `xoxb-${'1234567890'}-${b62(24)}`, 'xoxo-hugs'],
+    ['Slack user token', `xoxp-${'1234567890'}-${b62(24)}`, 'xoxb-1'],
+    ['tether token', `tth_${'0f8b1c2e-4d5a-4e6f-9a7b-8c9d0e1f2a3b'}_${b62(43)}`, 'tth_docs'],
+  ];
+
+  it.each(shapes)('%s: redacted wherever it appears; its near miss stays', (_what, secret, nearMiss) => {
+    for (const text of [secret, `reason: leaked ${secret} in a log`, `"${secret}"`, `x=${secret};`]) {
+      const out = scrubString(text);
+      expect(out, text).not.toContain(secret);
+      expect(out).toContain(REDACTED);
+    }
+    expect(scrubString(`see ${secret}`)).toBe(`see ${REDACTED}`);
+    expect(scrubString(`near miss: ${nearMiss}`)).toBe(`near miss: ${nearMiss}`);
+    expect(redact({ note: `got ${secret}` })).toEqual({ note: `got ${REDACTED}` });
+  });
+
+  it('redacts a private key cut off before its end line, to the end of the text', () => {
+    const cut = `key follows -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA`;
+    expect(scrubString(cut)).toBe(`key follows ${REDACTED}`);
+  });
+
   it('leaves ordinary text, plain URLs and emails readable', () => {
     for (const s of [
       'ttl expired',
@@ -128,6 +163,8 @@ describe('redact', () => {
     scrubString(`ssh ${'-o a '.repeat(2_000)}x`);
     scrubString(`a=${'b'.repeat(50_000)}`);
     scrubString(`https://${'a.'.repeat(20_000)}`);
+    scrubString(`-----BEGIN ${'A '.repeat(20_000)}`);
+    scrubString('-----BEGIN PRIVATE KEY-----'.repeat(2_000));
     expect(performance.now() - started).toBeLessThan(500);
   });
 });

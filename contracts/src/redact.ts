@@ -1,6 +1,7 @@
-// Audit records are widely readable (architecture rule 8): anything that could grant access is
-// replaced before it is written. The rules lean towards hiding: a false positive hides a harmless
-// value, a false negative leaks a credential for as long as the trail is kept.
+// Events and audit records are durable and widely readable (architecture rule 8): anything that could
+// grant access is replaced before it is written (free text as commands enter, see freeText; event data
+// again in the audit trail). The rules lean towards hiding: a false positive hides a harmless value, a
+// false negative leaks a credential for as long as the stream is kept.
 
 export const REDACTED = '[redacted]';
 
@@ -46,6 +47,16 @@ const URL_RE = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi;
 const SSH_RE = /\b(ssh(?:\s+-\S+(?:\s+[^\s@-]\S*)?)*\s+)([^\s@]+)@/g;
 const BEARER_RE = /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{6,}/g;
 const JWT_RE = /\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
+// A private key block, or from its header to the end when the text was cut off inside it.
+const PEM_RE = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|$)/g;
+/** Credentials recognisable by their shape alone, whatever surrounds them. */
+const CREDENTIAL_SHAPES = [
+  /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g, // AWS access key ids: long-term (AKIA) and temporary (ASIA)
+  /\bgh[pousr]_[A-Za-z0-9]{36,}\b/g, // GitHub tokens: classic, OAuth, user-to-server, server-to-server, refresh
+  /\bgithub_pat_[A-Za-z0-9_]{22,}/g, // GitHub fine-grained personal access tokens
+  /\bxox[abeprs]-[A-Za-z0-9-]{10,}/g, // Slack bot, user, app, refresh and workspace tokens
+  /\btth_[A-Za-z0-9_-]{20,}/g, // tether's own credentials: tth_<credential id>_<secret>
+];
 const PAIR_RE = /\b([A-Za-z_][A-Za-z0-9_]*)=([^\s&;,"']+)/g;
 
 /** A URL is a bearer secret when its fragment, userinfo password or a query parameter carries one. */
@@ -63,7 +74,9 @@ function isSecretUrl(raw: string): boolean {
 
 /** Replaces the secret-looking parts of free text; the rest stays readable. */
 export function scrubString(s: string): string {
-  return s
+  let out = s.replace(PEM_RE, REDACTED);
+  for (const shape of CREDENTIAL_SHAPES) out = out.replace(shape, REDACTED);
+  return out
     .replace(URL_RE, (url) => (isSecretUrl(url) ? REDACTED : url))
     .replace(SSH_RE, (_m, prefix: string) => `${prefix}${REDACTED}@`)
     .replace(BEARER_RE, (_m, scheme: string) => `${scheme} ${REDACTED}`)
