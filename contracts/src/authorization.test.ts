@@ -94,9 +94,14 @@ const TABLE: Row[] = [
     'handoff.accept',
     'handoff.cancel',
   ].map((command) => row('ai:codex-1', 'agent', command, undefined, null)),
-  ...['lane.create', 'lane.cleanup', 'lease.create', 'share.revoke', 'share.grantWrite', 'share.extend'].map(
-    (command) => row('ai:codex-1', 'agent', command, 'ai:codex-1', 'agents-act-where-allowed'),
+  ...['lane.create', 'lane.cleanup', 'lease.create', 'credential.revoke'].map((command) =>
+    row('ai:codex-1', 'agent', command, 'ai:codex-1', 'agents-act-where-allowed'),
   ),
+  // An agent manages its own shares, not another's.
+  ...['share.revoke', 'share.grantWrite', 'share.extend', 'share.invite', 'share.kick'].flatMap((command) => [
+    row('ai:codex-1', 'agent', command, 'ai:codex-1', null),
+    row('ai:codex-1', 'agent', command, 'human:alice', 'share-owner-or-operator'),
+  ]),
 
   // Members, services and operators run the control plane.
   ...(['member', 'service', 'operator'] as const).flatMap((role) =>
@@ -126,7 +131,7 @@ describe('the authorization table', () => {
     const refusal = decide(row('human:bob', 'viewer', 'share.revoke', 'human:alice', 'viewers-watch-only'));
     expect(refusal).toEqual({
       rule: 'viewers-watch-only',
-      message: expect.stringMatching(/^human:bob \(viewer\) may not share\.revoke: /),
+      message: expect.stringMatching(/^human:bob \(viewer\) may not share\.revoke \(rule viewers-watch-only\): /),
     });
   });
 
@@ -143,7 +148,7 @@ describe('the authorization table', () => {
   it('a refusal names who, in which role, what, and what the rule says', () => {
     const refusal = decide(row('human:bob', 'member', 'share.kick', 'human:alice', 'share-owner-or-operator'))!;
     const rule = AUTHORIZATION_RULES.find((r) => r.id === refusal.rule)!;
-    expect(refusal.message).toBe(`human:bob (member) may not share.kick: ${rule.says}`);
+    expect(refusal.message).toBe(`human:bob (member) may not share.kick (rule share-owner-or-operator): ${rule.says}`);
   });
 
   it('every rule refuses somewhere in the table, and each rule id is unique', () => {

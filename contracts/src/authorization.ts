@@ -1,4 +1,5 @@
 import { type Actor, sameActor } from './envelope.ts';
+import { TetherError } from './tether-error.ts';
 import { actorRef, type Principal } from './identity.ts';
 
 // Who may send which command: decided here and only here (the Dispatcher asks before anything runs),
@@ -28,7 +29,7 @@ const owns = (f: AuthorizationFacts) => f.owner !== undefined && sameActor(f.own
 /** Share verbs that change someone's access: the share's owner or an operator only. */
 const SHARE_MANAGEMENT = ['revoke', 'kick', 'extend', 'grantWrite', 'revokeWrite', 'switch', 'invite'];
 
-/** What an agent may send: work in the lanes it is given, share where the policy allows, hand off. */
+/** What an agent may send: work in the lanes it is given, share where the policy allows (and manage its own shares), hand off. */
 const AGENT_COMMANDS = new Set([
   'session.ensure',
   'session.heartbeat',
@@ -36,6 +37,7 @@ const AGENT_COMMANDS = new Set([
   'terminal.spawn',
   'terminal.close',
   'share.create',
+  ...SHARE_MANAGEMENT.map((v) => `share.${v}`),
   'handoff.request',
   'handoff.accept',
   'handoff.cancel',
@@ -116,5 +118,11 @@ export function authorize(f: AuthorizationFacts): Refusal | undefined {
   const rule = AUTHORIZATION_RULES.find((r) => r.applies(f) && !r.allows(f));
   if (!rule) return undefined;
   const who = `${actorRef(f.principal.actor)} (${f.principal.role})`;
-  return { rule: rule.id, message: `${who} may not ${f.entity}.${f.verb}: ${rule.says}` };
+  return { rule: rule.id, message: `${who} may not ${f.entity}.${f.verb} (rule ${rule.id}): ${rule.says}` };
+}
+
+/** FORBIDDEN, naming the rule, unless the rules allow it: for commands (the Dispatcher) and the few writes that are not one (a harness check). */
+export function assertAllowed(f: AuthorizationFacts): void {
+  const refusal = authorize(f);
+  if (refusal) throw new TetherError('FORBIDDEN', refusal.message, { reason: refusal.rule });
 }

@@ -52,9 +52,11 @@ describe('openapi', () => {
     const generic = '/v1/commands/{entity}/{verb}';
     const commandPaths = Object.keys(doc.paths).filter((p) => p.startsWith('/v1/commands/') && p !== generic);
     expect(commandPaths.sort()).toEqual([...offered].map((c) => `/v1/commands/${c.replace('.', '/')}`).sort());
-    // The rest reach the generic route, which only refuses.
+    // The rest reach the generic route, which only refuses (a credential first).
     expect(Object.keys(operationOf(doc, generic, 'POST')!.responses).sort()).toEqual([
       '400',
+      '401',
+      '403',
       '404',
       '409',
       '413',

@@ -1,4 +1,5 @@
 import {
+  assertAllowed,
   invalid,
   sameActor,
   ParticipantInviteBody,
@@ -65,14 +66,18 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
   ) => commandSteps(host, cmd)(entity, verb, entityId, data, key);
 
   const invite = async (cmd: Command, shareId: string, name: string): Promise<ParticipantLink> => {
-    // A resent command id is answered from the stream before any guard runs: check the owner here,
-    // or anyone who read a command id (it is the events' correlation id) could replay it for the token.
+    // A resent command id is answered from the stream before any guard runs: ask the rules here (the
+    // owner or an operator), or anyone who read a command id (it is the events' correlation id) could
+    // replay it for the token.
     const owner = (await readActor(host, 'share', shareId))?.context.owner;
-    if (!owner || !sameActor(owner, cmd.actor)) {
-      throw new TetherError('NOT_ALLOWED', `only the owner of share ${shareId} makes its links`, {
-        reason: 'SHARE_NOT_OWNER',
+    if (!owner) throw new TetherError('NOT_FOUND', `share ${shareId} does not exist`);
+    // share.invite: the owner or an operator; the first link of a create or switch: its own share's owner.
+    if (cmd.verb === 'invite' && cmd.principal)
+      assertAllowed({ principal: cmd.principal, entity: 'share', verb: 'invite', owner });
+    else if (!sameActor(owner, cmd.actor))
+      throw new TetherError('FORBIDDEN', `only the owner of share ${shareId} makes its links`, {
+        reason: 'share-owner-or-operator',
       });
-    }
     const participantId = `p-${stepId(cmd.id, `participant.${shareId}`).slice(0, 12)}`;
     const token = secrets.token(`${cmd.id}:${shareId}:${participantId}`);
     await step(cmd, 'share', 'invite', shareId, { participantId, name, tokenHash: hashToken(token) });

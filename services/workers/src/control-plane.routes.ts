@@ -1,6 +1,21 @@
-import { LaneCleanupBody, LaneCreateBody, SessionEnsureBody, TerminalSpawnBody, TetherError } from '@tether/contracts';
+import {
+  LaneCleanupBody,
+  LaneCreateBody,
+  SessionEnsureBody,
+  TerminalSpawnBody,
+  TetherError,
+  assertAllowed,
+} from '@tether/contracts';
 import { actorOf, harnessView, laneView, listActorsOf, readActor, sessionView, terminalView } from '@tether/projector';
-import { commandFrom, parseBody, settled, type HttpRequest, type RouteDeps, type Routes } from '@tether/runtime';
+import {
+  commandFrom,
+  parseBody,
+  principalOf,
+  settled,
+  type HttpRequest,
+  type RouteDeps,
+  type Routes,
+} from '@tether/runtime';
 import type { HarnessCheck } from './harness/harness-monitor.ts';
 import type { Workspaces } from './lanes/workspaces.ts';
 import { HARNESS_ID } from './sessions/ensure-session.ts';
@@ -104,7 +119,9 @@ export function controlPlaneRoutes(deps: ControlPlaneDeps): Routes {
 
     'harness.status': async () => harnessView(await readActor(host, 'harness', HARNESS_ID)),
 
-    'harness.check': async () => {
+    'harness.check': async (req) => {
+      // Not a command, but a write (the check's result is recorded): the same rules decide who may.
+      assertAllowed({ principal: principalOf(req), entity: 'harness', verb: 'check' });
       if (!deps.checkHarness)
         throw new TetherError('NOT_ALLOWED', 'no harness url is configured (set TETHER_HARNESS_URL)', {
           reason: 'HARNESS_NOT_CONFIGURED',

@@ -202,7 +202,7 @@ describe('audit trail of a share (seed 000, T013)', () => {
       brokenAt: forgedSeq,
       why: expect.stringMatching(/audit key/),
     });
-    const cli = await runCli(cp.url, ['audit', 'verify']);
+    const cli = await runCli(cp, ['audit', 'verify']);
     expect(cli.exitCode).toBe(1);
     expect(cli.stdout).toContain(`audit chain BROKEN at record ${forgedSeq}`);
   });

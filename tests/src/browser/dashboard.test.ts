@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { LaneView } from '@tether/contracts';
 import { freePort } from '@tether/runtime';
-import { api, launchChromium, useControlPlane } from '../harness/index.ts';
+import { api, launchChromium, signIn, useControlPlane } from '../harness/index.ts';
 
 const harnessPort = await freePort();
 let harness: Server | undefined = createServer((_req, res) => res.writeHead(200).end('ok'));
@@ -28,7 +28,7 @@ describe('dashboard in Chromium', () => {
     const page = await browser.newPage();
     const requests: string[] = [];
     page.on('request', (r) => requests.push(new URL(r.url()).pathname));
-    await page.goto(`${cp.url}/`);
+    await signIn(page, cp);
     await page.locator('#connection[data-state="open"]').waitFor();
     await page.locator('#harness[data-status="healthy"]').waitFor();
 
@@ -57,7 +57,8 @@ describe('dashboard in Chromium', () => {
     // Live by push: one document load and one event stream, no reloads, no polling.
     expect(requests.filter((p) => p === '/').length).toBe(1);
     expect(requests.filter((p) => p === '/v1/stream').length).toBe(1);
-    expect(requests.filter((p) => p.startsWith('/v1/') && p !== '/v1/stream')).toEqual([]);
+    // Besides the stream, only who is signed in (once): no polling.
+    expect(requests.filter((p) => p.startsWith('/v1/') && p !== '/v1/stream')).toEqual(['/v1/me']);
     await page.screenshot({ path: `${cp.home}/dashboard.png` });
     await page.close();
   });

@@ -1,16 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ShareCreated } from '@tether/contracts';
-import { eventually, launchChromium, useControlPlane } from '../harness/index.ts';
+import { eventually, launchChromium, signIn, useControlPlane } from '../harness/index.ts';
 import { as, createShare, policyFile, runningTerminal } from '../sharing/helpers.ts';
 
 const cp = useControlPlane({ TETHER_SHARE_POLICY: policyFile() });
 
-/** Opens the owner's one-time sign-in link (human:ops, an operator): the page lands on the dashboard. */
-async function signIn(page: Page) {
-  await page.goto((await cp.server.loginLink()).url);
-  await page.waitForURL(`${cp.url}/`);
-}
 let browser: Browser;
 beforeAll(async () => {
   browser = await launchChromium();
@@ -42,7 +37,7 @@ describe('share viewer in Chromium', () => {
 
     // The dashboard shows the share on its terminal: native, nobody connected yet.
     const dashboard = await browser.newPage();
-    await dashboard.goto(`${cp.url}/`);
+    await signIn(dashboard, cp);
     const badge = dashboard.locator(
       `[data-terminal-id="${term.terminal_id}"] .share-badge[data-share-id="${shareId}"]`,
     );
@@ -151,7 +146,7 @@ describe('share viewer in Chromium', () => {
       (await createShare(cp, 'human:alice', { terminal_id: term.terminal_id, ttl_ms: 120_000 })).body,
     );
     const page = await browser.newPage();
-    await signIn(page);
+    await signIn(page, cp);
     const badge = page.locator(`.share-badge[data-share-id="${share.share_id}"]`);
     await page
       .locator(`.share-badge[data-share-id="${share.share_id}"][data-status="expiring"][data-warning="true"]`)
@@ -177,15 +172,15 @@ describe('share viewer in Chromium', () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
-    await signIn(page);
+    await signIn(page, cp);
     const row = (id: string) => page.locator(`#approvals [data-approval-id="${id}"]`);
     await row(first.share_id).waitFor();
     expect(await row(first.share_id).innerText()).toContain('ai:codex asks to share terminal');
 
-    // The requester may not decide its own request (nor may any agent), and a page POST without the
+    // The requester, an agent, may not decide its own request (nor any), and a page POST without the
     // session's CSRF token is refused before anything is written.
     expect((await as(cp, 'ai:codex', 'POST', `/v1/approvals/${first.share_id}/approve`, {})).body).toMatchObject({
-      error: { code: 'FORBIDDEN', reason: 'operators-decide-approvals' },
+      error: { code: 'FORBIDDEN', reason: 'agents-act-where-allowed' },
     });
     const withoutCsrf = await page.evaluate(
       async (id) =>

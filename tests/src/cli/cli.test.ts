@@ -70,7 +70,7 @@ describe('tether CLI against NATS', () => {
     ]);
     expect(out.steps[1].context).toMatchObject({ renewals: 1, ttlMs: 600_000 });
     expect(JSON.parse(partial.stdout).steps.length).toBe(2);
-    expect(human.stdout).toMatch(/v3 #\d+ .* lease.release by service:http\n {4}data {4}{"reason":"done"}/);
+    expect(human.stdout).toMatch(/v3 #\d+ .* lease.release by human:\S+\n {4}data {4}{"reason":"done"}/);
     expect(missing.exitCode).toBe(1);
     expect(JSON.parse(missing.stderr).error.code).toBe('NOT_FOUND');
     expect(bad.exitCode).toBe(2);

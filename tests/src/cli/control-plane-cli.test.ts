@@ -138,7 +138,7 @@ describe('tether lane / session / terminal / harness', () => {
       tether('lane', 'create'),
       tether('lane', 'show', 'ghost', '--json'),
       execa(process.execPath, [TETHER_BIN, 'lane', 'list'], {
-        env: { ...process.env, TETHER_URL: 'http://127.0.0.1:9' },
+        env: { ...process.env, TETHER_URL: 'http://127.0.0.1:9', TETHER_TOKEN: 'tth_any' }, // a token, so the call is tried
         reject: false,
       }),
     ]);

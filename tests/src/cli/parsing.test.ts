@@ -64,6 +64,7 @@ describe('tether help, version and mistakes', () => {
     const serverOnly = await tether(['lane', 'list'], {
       TETHER_SHARE_READY_MS: 'abc',
       TETHER_URL: 'http://127.0.0.1:1',
+      TETHER_TOKEN: 'tth_any', // a token, so the call is tried
     });
     expect(serverOnly.stderr).toContain('error UNAVAILABLE: cannot reach tether at http://127.0.0.1:1');
   });

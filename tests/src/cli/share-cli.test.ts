@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { type ApprovalView, ShareCreated, ShareView, type ParticipantLink } from '@tether/contracts';
 import { termSubjects } from '@tether/workers';
-import { TETHER_BIN, TetherProcess, eventually, gitRepo, openViewer, useNats } from '../harness/index.ts';
+import { TETHER_BIN, TetherProcess, asActor, eventually, gitRepo, openViewer, useNats } from '../harness/index.ts';
 import { as, createShare, policyFile, runningTerminal } from '../sharing/helpers.ts';
 
 // One tether for the file; each test makes its own terminal and share through the API and drives
@@ -22,7 +22,8 @@ beforeAll(async () => {
     TETHER_SHARE_POLICY: policyFile(),
   };
   up = await TetherProcess.start(env);
-  env = { ...env, TETHER_URL: up.url, TETHER_ACTOR: 'alice' };
+  // The CLI calls are alice's, a member, with her token (the owner's credential is in TETHER_HOME).
+  env = { ...env, TETHER_URL: up.url, TETHER_TOKEN: (await asActor(up, 'human:alice', 'member')).token };
 });
 afterAll(async () => {
   await up?.kill();
@@ -148,7 +149,7 @@ describe('tether approval', () => {
     const asAgent = await execa(
       process.execPath,
       [TETHER_BIN, 'share', 'create', '--terminal', term.terminal_id, '--json'],
-      { env: { ...process.env, ...env, TETHER_ACTOR: 'ai:codex' } },
+      { env: { ...process.env, ...env, TETHER_TOKEN: (await asActor(up, 'ai:codex', 'agent')).token } },
     );
     const held = ShareCreated.parse(JSON.parse(asAgent.stdout));
     expect(held.share.status).toBe('awaiting_approval');
@@ -158,8 +159,19 @@ describe('tether approval', () => {
       (items) => items.some((a) => a.share_id === held.share.share_id),
     );
     expect((await tether('approval', 'list')).stdout).toContain(held.share.share_id);
-    const ok = await tether('approval', 'approve', held.share.approval_id!, '--note', 'fine');
-    expect(ok.stdout).toMatch(/approved.*decided by human:alice/);
+    // alice is no operator: the rule says so; an operator's token decides.
+    const refused = await tether('approval', 'approve', held.share.approval_id!, '--note', 'fine');
+    expect(refused.stderr).toContain('FORBIDDEN');
+    expect(refused.stderr).toContain('operators-decide-approvals');
+    const lead = (await asActor(up, 'human:lead', 'operator')).token;
+    const ok = await execa(
+      process.execPath,
+      [TETHER_BIN, 'approval', 'approve', held.share.approval_id!, '--note', 'fine'],
+      {
+        env: { ...process.env, ...env, TETHER_TOKEN: lead },
+      },
+    );
+    expect(ok.stdout).toMatch(/approved.*decided by human:lead/);
   });
 });
 

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
+  CredentialCreated,
+  CredentialView,
+  LoginLink,
+  Me,
   ApprovalView,
   AuditList,
   AuditVerdict,
@@ -25,6 +29,7 @@ import { policyFile } from '../sharing/helpers.ts';
 
 const cp = useControlPlane({ TETHER_SHARE_POLICY: policyFile() }); // write shares need a rule
 const ids = {} as {
+  credential: string;
   lane: string;
   session: string;
   cleanupLane: string;
@@ -306,6 +311,41 @@ const cases: Record<string, Case> = {
         )
         .refine((es) => es.some((e) => e.event === 'actor' && e.data.entity === 'lane'), 'the lanes are streamed'),
     }),
+  },
+  'get /v1/me': {
+    call: get(() => '/v1/me'),
+    status: 200,
+    schema: Me.refine((m) => m.actor === 'human:ops' && m.role === 'operator' && m.csrf_token === null, 'the owner'),
+  },
+  'post /v1/credentials': {
+    call: async () => {
+      const r = await post(
+        () => '/v1/credentials',
+        () => ({ actor: 'human:contract', role: 'viewer', ttl_ms: 3_600_000 }),
+      )();
+      ids.credential = (r.body as { credential_id: string }).credential_id;
+      return r;
+    },
+    status: 201,
+    schema: CredentialCreated.refine((c) => c.token?.startsWith('tth_') && c.state === 'active', 'a new token'),
+  },
+  'get /v1/credentials': {
+    call: get(() => '/v1/credentials'),
+    status: 200,
+    schema: Items(CredentialView).refine((l) => l.items.some((c) => c.credential_id === ids.credential), 'listed'),
+  },
+  'post /v1/credentials/{credential}/revoke': {
+    call: post(
+      () => `/v1/credentials/${ids.credential}/revoke`,
+      () => ({ reason: 'contract test' }),
+    ),
+    status: 200,
+    schema: CredentialView.refine((c) => c.state === 'revoked', 'revoked'),
+  },
+  'post /v1/login-links': {
+    call: post(() => '/v1/login-links'),
+    status: 201,
+    schema: LoginLink.refine((l) => l.url.includes('/login#token=tth_'), 'a one-time link'),
   },
   'get /healthz': {
     call: get(() => '/healthz'),

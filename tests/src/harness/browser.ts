@@ -41,3 +41,9 @@ function checkingResponses(page: Page): Page {
   page.on('response', (r) => tetherResponses.track(judge(r)));
   return page;
 }
+
+/** Signs a page in with a one-time link (`loginLink` from the server): it lands on the dashboard. */
+export async function signIn(page: Page, t: { url: string; server: { loginLink(): Promise<{ url: string }> } }) {
+  await page.goto((await t.server.loginLink()).url);
+  await page.waitForURL(`${t.url}/`);
+}

@@ -72,7 +72,7 @@ export class OpenApiChecker {
     this.ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false });
     (require('ajv-formats') as typeof formatsPlugin).default(this.ajv);
     // The document's own fields are not schema keywords; strict mode still checks every schema in it.
-    this.ajv.addVocabulary(['openapi', 'info', 'paths', 'components']);
+    this.ajv.addVocabulary(['openapi', 'info', 'paths', 'components', 'security']);
     // The document as one schema resource: every response schema is a JSON pointer into it, and its
     // $refs (#/components/schemas/…) resolve against it as in the document.
     this.ajv.addSchema(doc as object, DOC_ID);

@@ -7,10 +7,10 @@ import { execa } from 'execa';
 
 export const TETHER_BIN = fileURLToPath(new URL('../../../services/cli/bin/tether.js', import.meta.url));
 
-/** One `tether` CLI command against the tether at `url`, as a user would run it (never rejects: check exitCode). */
-export const runCli = (url: string, args: string[], env: Record<string, string> = {}) =>
+/** One `tether` CLI command against `t` with its token, as a user would run it (never rejects: check exitCode). */
+export const runCli = (t: { url: string; token: string }, args: string[], env: Record<string, string> = {}) =>
   execa(process.execPath, [TETHER_BIN, ...args], {
-    env: { ...process.env, TETHER_URL: url, TETHER_LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, TETHER_URL: t.url, TETHER_TOKEN: t.token, TETHER_LOG_LEVEL: 'warn', ...env },
     reject: false,
     timeout: 60_000,
   });

@@ -459,13 +459,13 @@ describe('FORBIDDEN names the rule and writes nothing', () => {
     ).toEqual([]);
     expect((await approval()).body.status).toBe('pending');
 
-    // Another operator (the owner) decides.
-    const owner = await me(cp);
-    const ok = await api<{ status: string; decided_by: string }>(cp, 'POST', `/v1/approvals/${approvalId}/approve`, {
+    // Another operator decides.
+    const lead = await asActor(cp, 'human:lead', 'operator');
+    const ok = await api<{ status: string; decided_by: string }>(lead, 'POST', `/v1/approvals/${approvalId}/approve`, {
       note: 'reviewed',
     });
     expect(ok.status).toBe(200);
-    expect(ok.body).toMatchObject({ status: 'approved', decided_by: owner.actor });
+    expect(ok.body).toMatchObject({ status: 'approved', decided_by: 'human:lead' });
   });
 
   it('credentials: only an operator creates one; a member revokes only their own', async () => {

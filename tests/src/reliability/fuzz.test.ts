@@ -2,12 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { z } from 'zod';
 import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/nats-core';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 import { connect as tcpConnect } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  CREDENTIAL_HEADER,
   applicationCommands,
   CommandAccepted,
   CommandRejected,
@@ -113,14 +114,14 @@ function staticCodes(entity: string, verb: string, body: unknown): Set<ErrorCode
 }
 
 /**
- * The front door (NATS and HTTP) refuses, before it looks at the data, an envelope that speaks as
- * the system actor and a verb only tether itself sends.
+ * The front door (NATS and HTTP) refuses, before it looks at the data, a verb only tether itself
+ * sends. (An actor in the envelope, even the system, is ignored: the credential says who.)
  */
 function frontDoorRefuses(entity: string, verb: string, body: unknown): boolean {
   const found = lookup(entity, verb);
   const req = CommandRequest.safeParse(body);
   if (!found || !req.success) return false;
-  return req.data.actor?.kind === 'system' || (!found.app && !!found.v.internal);
+  return !found.app && !!found.v.internal;
 }
 
 /** What the server may see as the body: candidate values, and whether its parser may refuse it outright. */
@@ -322,6 +323,12 @@ async function pool<T>(items: T[], concurrency: number, fn: (item: T, i: number)
 
 /** The fuzzed tether's owner token. */
 let ownerToken = '';
+/** NATS headers carrying the owner's token (what is fuzzed is the payload, not who sends it). */
+const credentialHeaders = () => {
+  const h = natsHeaders();
+  h.set(CREDENTIAL_HEADER, ownerToken);
+  return h;
+};
 
 /** fetch that always yields a status and a parsed JSON body, or records why it could not. */
 async function fetchJson(
@@ -390,6 +397,7 @@ async function postOversize(
   const head = [
     `POST ${path} HTTP/1.1`,
     `Host: ${url.host}`,
+    `Authorization: Bearer ${ownerToken}`,
     ...(contentType ? [`Content-Type: ${contentType}`] : []),
     chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${body.length}`,
     'Connection: close',
@@ -776,7 +784,7 @@ describe('(d) fuzzing every command subject and endpoint', () => {
       const label = `NATS ${subject} [${payload.kind}] ${show(payload.bytes)}`;
       let reply: unknown;
       try {
-        const m = await nc.request(subject, payload.bytes, { timeout: 30_000 });
+        const m = await nc.request(subject, payload.bytes, { timeout: 30_000, headers: credentialHeaders() });
         reply = JSON.parse(decode(m.data));
       } catch (err) {
         tally.failures.push(`${label}\n    no JSON reply: ${String(err)}`);
@@ -1110,7 +1118,7 @@ describe('(d) fuzzing every command subject and endpoint', () => {
     );
 
     // Directed: each POST with a schema-valid body in the configured workspace (on a lane that exists),
-    // once with each odd header value, since headers become command ids, correlation ids and actors.
+    // once with each odd header value, since headers become command ids and correlation ids.
     const lanes: string[] = [];
     const oddHeaders: Record<string, string>[] = [
       { 'x-tether-csrf': 'h'.repeat(300) },
@@ -1265,6 +1273,7 @@ describe('(d) fuzzing every command subject and endpoint', () => {
     ).toMatchObject({ ok: true, entityId: id, seq: 1 });
     const m = await nc.request(subjects.command('lease', 'renew'), JSON.stringify({ entityId: id }), {
       timeout: 10_000,
+      headers: credentialHeaders(),
     });
     expect(CommandAccepted.parse(m.json())).toMatchObject({ ok: true, entityId: id, seq: 2, duplicate: false });
     expect(tether.alive).toBe(true);

@@ -251,6 +251,7 @@ describe('resent commands after a crash: the original answer, never a second ent
         TETHER_WORKSPACES: `ws1=${await gitRepo()}`,
         TETHER_DUPLICATE_WINDOW_MS: String(WINDOW_MS),
       });
+      token = tether.token;
       nc = await connect({ servers: ctx.nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     });
     afterAll(async () => {
@@ -288,6 +289,7 @@ describe('resent commands after a crash: the original answer, never a second ent
         TETHER_WORKSPACES: `ws1=${await gitRepo()}`,
         TETHER_DUPLICATE_WINDOW_MS: String(WINDOW_MS),
       });
+      token = tether.token;
       store = await JetStreamEventStore.open(cluster.url, { replicas: 3 });
       nc = await connect({ servers: cluster.url.split(','), maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     }, 60_000);

@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CommandReply } from '@tether/contracts';
+import { CommandReply, CREDENTIAL_HEADER } from '@tether/contracts';
+import { headers } from '@nats-io/nats-core';
 import { openApiDocument } from '@tether/contracts/openapi';
 import { sendCommand, silentLogger } from '@tether/runtime';
 import { startServer } from '@tether/cli';
@@ -72,10 +73,17 @@ describe('NATS command bus', () => {
       ok: false,
       error: { code: 'NOT_FOUND' },
     });
+    const withCredential = headers();
+    withCredential.set(CREDENTIAL_HEADER, token);
     const raw = CommandReply.parse(
-      (await nc.request('tether.cmd.lease.create', '{"data": {', { timeout: 5_000 })).json(),
+      (await nc.request('tether.cmd.lease.create', '{"data": {', { timeout: 5_000, headers: withCredential })).json(),
     );
     expect(raw).toMatchObject({ ok: false, error: { code: 'INVALID_COMMAND' } });
+    // Without a credential nothing is even parsed.
+    const anonymous = CommandReply.parse(
+      (await nc.request('tether.cmd.lease.create', '{"data": {', { timeout: 5_000 })).json(),
+    );
+    expect(anonymous).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED', reason: 'NO_CREDENTIAL' } });
     const fromCorr = await sendCommand(
       nc,
       'lease',

@@ -98,7 +98,7 @@ describe('native share', () => {
     );
     expect(bob.output()).not.toMatch(/typed-by-bob-2[\s\S]*typed-by-bob-2[\s\S]*typed-by-bob-2/); // the refused line never ran
 
-    // Only the owner manages participants.
+    // Only the owner (or an operator) manages participants.
     const mallory = await as<{ error: { reason: string } }>(
       cp,
       'human:mallory',
@@ -106,8 +106,8 @@ describe('native share', () => {
       `/v1/shares/${s.share_id}/participants/${link!.participant_id}/revoke-write`,
       {},
     );
-    expect(mallory.status).toBe(409);
-    expect(mallory.body.error.reason).toBe('SHARE_NOT_OWNER');
+    expect(mallory.status).toBe(403);
+    expect(mallory.body.error.reason).toBe('share-owner-or-operator');
 
     // A second participant with their own link; kicking bob leaves carol connected.
     const carolLink = await invite('human:alice', s.share_id, 'carol');
@@ -400,7 +400,7 @@ describe('native share', () => {
       headers: { 'content-type': 'application/json', 'idempotency-key': 'invite-1', ...bearer(mallory) },
       body: JSON.stringify({ name: 'bob' }),
     });
-    expect(stolen.status).toBe(409);
+    expect(stolen.status).toBe(403); // the rules refuse her before the command id is even looked up
     expect(await stolen.text()).not.toContain(bobToken);
     // The owner's own resend is still answered with the same link (a retry after a lost reply).
     const again = await fetch(`${cp.url}/v1/shares/${s.share_id}/participants`, {
@@ -573,11 +573,8 @@ describe('native share', () => {
       cp.ctx.store.nc,
       'share',
       'create',
-      {
-        data: { terminal_id: term.terminal_id },
-        actor: { kind: 'human', id: 'alice' },
-      },
-      { credential: cp.token },
+      { data: { terminal_id: term.terminal_id } },
+      { credential: (await asActor(cp, 'human:alice', 'member')).token },
     );
     expect(r).toMatchObject({
       ok: true,

@@ -33,7 +33,7 @@ describe('tmate backend (fake tmate)', () => {
     expect(Object.keys(links.body.links).sort()).toEqual(['ssh_ro', 'web_ro']); // read-only share: no rw links
     expect(links.body.links.ssh_ro).toContain('fake-tmate');
     const stranger = await as<{ error: { reason: string } }>(cp, 'human:bob', 'GET', `/v1/shares/${s.share_id}/links`);
-    expect(stranger.body.error.reason).toBe('SHARE_NOT_OWNER');
+    expect(stranger.body.error.reason).toBe('share-links-owner-only');
     // The links are sealed in the stream, not readable there.
     const events = JSON.stringify((await as(cp, 'human:alice', 'GET', `/v1/entities/share/${s.share_id}/events`)).body);
     expect(events).not.toContain(links.body.links.ssh_ro);
@@ -65,7 +65,7 @@ describe('tmate backend (fake tmate)', () => {
       `/v1/shares/${sw.body.share.share_id}/switch`,
       { backend: 'native' },
     );
-    expect(denied.status).toBe(409);
+    expect(denied.status).toBe(403); // eve is not its owner: share-owner-or-operator
     await as(cp, 'human:alice', 'POST', `/v1/shares/${sw.body.share.share_id}/revoke`, {});
     await eventually(
       () => ProcessShares.leftovers(sw.body.share.share_id),

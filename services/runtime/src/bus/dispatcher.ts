@@ -1,4 +1,11 @@
-import { authorize, ownerField, TetherError, type Actor, type Command, type CommandAccepted } from '@tether/contracts';
+import {
+  assertAllowed,
+  ownerField,
+  TetherError,
+  type Actor,
+  type Command,
+  type CommandAccepted,
+} from '@tether/contracts';
 import type { ActorHost } from '../actor/host.ts';
 import type { CommandLedger } from './command-ledger.ts';
 
@@ -78,8 +85,7 @@ export class Dispatcher {
       });
     const field = ownerField(cmd.entity, cmd.verb);
     const owner = field && cmd.entityId ? await this.ownerOf(cmd.entity, cmd.entityId, field) : undefined;
-    const refusal = authorize({ principal, entity: cmd.entity, verb: cmd.verb, owner });
-    if (refusal) throw new TetherError('FORBIDDEN', refusal.message, { reason: refusal.rule });
+    assertAllowed({ principal, entity: cmd.entity, verb: cmd.verb, owner });
   }
 
   /** Whose the target is (a share's owner, an approval's requester, a credential's holder); undefined if it does not exist. */
