@@ -103,7 +103,7 @@ describe('tether token', () => {
     const human = await tether(['lane', 'create', '--name', 'nope', '--project', 'p'], asBob);
     expect(human.exitCode).toBe(1);
     expect(human.stderr).toMatch(
-      /^error FORBIDDEN: human:bob \(viewer\) may not lane\.create: a viewer sends no command/,
+      /^error FORBIDDEN: human:bob \(viewer\) may not lane\.create \(rule viewers-watch-only\): a viewer sends no command/,
     );
     // Nothing was made: the owner sees no lane named "nope".
     expect((await tether(['lane', 'list'])).stdout).not.toContain('nope');

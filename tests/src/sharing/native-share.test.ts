@@ -286,7 +286,7 @@ describe('native share', () => {
       `/v1/approvals/${s.share_id}/approve`,
       {},
     );
-    expect(self.body.error.reason).toBe('APPROVER_NOT_HUMAN');
+    expect(self.body.error.reason).toBe('agents-act-where-allowed'); // an agent decides nothing, its own request least
     const ok = await as(cp, 'human:ops', 'POST', `/v1/approvals/${s.share_id}/approve`, {
       note: 'pairing session',
     });

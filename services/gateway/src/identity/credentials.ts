@@ -10,7 +10,7 @@ import {
   type Principal,
   type Role,
 } from '@tether/contracts';
-import { derivedId, mintToken, stepId, uuid, type ActorHost } from '@tether/runtime';
+import { derivedId, mintToken, uuid, type ActorHost } from '@tether/runtime';
 import { readActor, type ActorOf } from '@tether/projector';
 
 export interface IssueRequest {
@@ -35,8 +35,7 @@ export async function issueCredential(
   const { token, hash } = mintToken(credentialId);
   const expiresAt = req.ttlMs === undefined ? undefined : new Date(Date.now() + req.ttlMs).toISOString();
   const accepted = await host.execute({
-    ...by,
-    id: stepId(by.id, 'credential.issue'),
+    ...by, // its id too: the issue is the whole of the command, so a resend is recognised by the credential
     entity: 'credential',
     verb: 'issue',
     entityId: credentialId,

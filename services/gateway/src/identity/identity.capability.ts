@@ -43,7 +43,7 @@ export function startIdentity(deps: CapabilityDeps & { authenticator: Authentica
       label: body.label,
     });
     const view = createdView(await readCredential(host, issued.credentialId), issued.token);
-    return { ...issued.accepted, result: view };
+    return { ...issued.accepted, commandId: cmd.id, result: view };
   });
   return {
     name: 'identity',
