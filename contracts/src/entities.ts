@@ -1,3 +1,4 @@
+import { handoffApplicationCommands } from './api/handoff.ts';
 import { shareApplicationCommands } from './api/sharing.ts';
 import {
   codexSessionContract,
@@ -8,6 +9,7 @@ import {
   terminalContract,
 } from './entities/control-plane.ts';
 import type { EntityContract, VerbContract } from './entities/contract.ts';
+import { handoffContract } from './entities/handoff.ts';
 import { leaseContract } from './entities/lease.ts';
 import { approvalContract, shareContract } from './entities/sharing.ts';
 
@@ -23,6 +25,7 @@ export const entityContracts = {
   codexSession: codexSessionContract,
   share: shareContract,
   approval: approvalContract,
+  handoff: handoffContract,
 } satisfies Record<string, EntityContract>;
 export type EntityNameOf = keyof typeof entityContracts;
 
@@ -34,6 +37,7 @@ export type EntityNameOf = keyof typeof entityContracts;
 export const applicationCommands = {
   session: { ensure: sessionEnsure },
   share: shareApplicationCommands,
+  handoff: handoffApplicationCommands,
 } satisfies Partial<Record<EntityNameOf, Record<string, VerbContract>>>;
 
 /** A command that callers outside tether may send (NATS, HTTP, the CLI). */
@@ -64,7 +68,7 @@ export function publicCommands(): PublicCommand[] {
 }
 
 /**
- * Whether an entity's events go to the audit trail: sharing, grants and control of terminals do.
+ * Whether an entity's events go to the audit trail: sharing, grants, handoffs and control of terminals do.
  * Every entity of the registry must say, so the audited list cannot name one that does not exist.
  */
 export const auditedEntities = {
@@ -76,4 +80,5 @@ export const auditedEntities = {
   codexSession: false,
   share: true,
   approval: true,
+  handoff: true,
 } as const satisfies Record<EntityNameOf, boolean>;

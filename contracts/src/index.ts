@@ -9,6 +9,8 @@ export * from './api/control-plane.ts';
 export * from './policy.ts';
 export * from './entities/sharing.ts';
 export * from './api/sharing.ts';
+export * from './entities/handoff.ts';
+export * from './api/handoff.ts';
 export * from './audit.ts';
 export * from './http/schemas.ts';
 export * from './http/routes.ts';

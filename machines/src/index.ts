@@ -8,6 +8,7 @@ import { sessionRejections, sessionDeadlines, sessionMachine } from './session.m
 import { terminalRejections, terminalMachine } from './terminal.machine.ts';
 import { shareRejections, shareDeadlines, shareMachine } from './share.machine.ts';
 import { approvalDeadlines, approvalMachine, approvalRejections } from './approval.machine.ts';
+import { handoffDeadlines, handoffMachine, handoffRejections } from './handoff.machine.ts';
 
 export * from './entity.ts';
 export * from './rejections.ts';
@@ -21,6 +22,7 @@ export * from './harness.machine.ts';
 export * from './codex-session.machine.ts';
 export * from './share.machine.ts';
 export * from './approval.machine.ts';
+export * from './handoff.machine.ts';
 
 export const lease = defineEntity({
   name: 'lease',
@@ -76,6 +78,14 @@ export const approval = defineEntity({
   rejections: approvalRejections,
 });
 
+export const handoff = defineEntity({
+  name: 'handoff',
+  machine: handoffMachine,
+  contract: entityContracts.handoff,
+  deadlines: handoffDeadlines,
+  rejections: handoffRejections,
+});
+
 /** Every entity the runtime hosts, by name. */
 export const registry: Record<string, EntityDefinition> = {
   lease,
@@ -86,6 +96,7 @@ export const registry: Record<string, EntityDefinition> = {
   codexSession,
   share,
   approval,
+  handoff,
 };
 export * from './reactor.ts';
 export * from './contexts.ts';

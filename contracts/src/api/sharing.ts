@@ -115,7 +115,9 @@ export const ShareLinksView = z.object({
 
 export const ApprovalView = z.object({
   approval_id: z.string(),
-  share_id: z.string(),
+  /** What waits for the decision: a share or a handoff (the other is null). */
+  share_id: z.string().nullable(),
+  handoff_id: z.string().nullable(),
   status: z.enum(['pending', 'approved', 'denied', 'expired']),
   requested_by: z.string(),
   rule_id: z.string(),

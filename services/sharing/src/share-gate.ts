@@ -20,6 +20,7 @@ type ShareRequest = VerbData<typeof shareContract, 'request'>;
 /**
  * Without a policy file: people may share read-only; write shares, agents and services need a rule
  * (read-only first: nobody can be granted keystrokes until an operator wrote a policy saying so).
+ * A keyboard may be handed to a person (who must accept it); handing it to an agent needs an operator.
  */
 export const DEFAULT_SHARE_POLICY: PolicyFile = {
   rules: [
@@ -30,6 +31,23 @@ export const DEFAULT_SHARE_POLICY: PolicyFile = {
       access: ['read'],
       reason:
         'built-in default policy: people may share their terminals read-only (set TETHER_SHARE_POLICY for write shares and agents)',
+    },
+    {
+      id: 'default-handoff-to-people',
+      effect: 'allow',
+      actions: ['handoff'],
+      actors: ['human:*', 'ai:*'],
+      to: ['human:*'],
+      reason: 'built-in default policy: a keyboard may be handed to a person, who must accept it',
+    },
+    {
+      id: 'default-handoff-to-agents',
+      effect: 'allow',
+      actions: ['handoff'],
+      actors: ['human:*'],
+      to: ['ai:*'],
+      requireApproval: true,
+      reason: "built-in default policy: handing a keyboard to an agent needs an operator's approval",
     },
   ],
 };

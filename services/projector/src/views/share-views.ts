@@ -54,7 +54,8 @@ export function approvalView(a: ActorOf<'approval'>): ApprovalView {
   const c = a.context;
   return {
     approval_id: a.entityId,
-    share_id: c.shareId,
+    share_id: c.shareId ?? null,
+    handoff_id: c.handoffId ?? null,
     status: a.value as ApprovalView['status'],
     requested_by: `${c.requestedBy.kind}:${c.requestedBy.id}`,
     rule_id: c.ruleId,
