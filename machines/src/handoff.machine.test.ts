@@ -21,6 +21,7 @@ const request = (effect: 'allow' | 'approval' | 'deny', by: Step['by'] = ANN, to
       note: 'take over the build',
       policy: { effect, ruleId: 'r1', reason: `policy says ${effect}` },
       offerTtlMs: 10 * MIN,
+      correlationId: 'corr-1',
     },
     { by },
   );

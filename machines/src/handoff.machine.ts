@@ -117,6 +117,7 @@ export const handoffMachine = setup({
     toSessionId: '',
     policy: { effect: 'deny', ruleId: null, reason: '' },
     offerTtlMs: 0,
+    correlationId: '',
     requestedAt: new Date(0).toISOString(),
   },
   states: {

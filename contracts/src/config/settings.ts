@@ -116,7 +116,10 @@ export const settings = {
     max: 1_000,
     unit: 'shares',
   }),
-  TETHER_APPROVAL_TIMEOUT_MS: duration(15 * 60_000, 'A share held for approval is denied after this long'),
+  TETHER_APPROVAL_TIMEOUT_MS: duration(15 * 60_000, 'A share or handoff held for approval is denied after this long'),
+  TETHER_HANDOFF_OFFER_TTL_MS: duration(15 * 60_000, 'How long the receiver of a handoff has to accept it', {
+    max: 86_400_000,
+  }),
   TETHER_SHARE_READY_MS: duration(10_000, 'How long a tmate or upterm share may take to start'),
   TETHER_SHARE_HEARTBEAT_MS: duration(1_000, 'How often a tmate or upterm share worker is probed'),
   TETHER_TMATE_BIN: text('tmate binary, a name on PATH or a path', { scope: 'server', type: 'path', default: 'tmate' }),

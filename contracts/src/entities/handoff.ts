@@ -93,6 +93,8 @@ export const handoffContract = {
         policy: PolicyVerdict,
         /** How long the receiver has to accept once the handoff is offered. */
         offerTtlMs: z.number().int().positive().max(86_400_000),
+        /** The request's correlation id, which every report of tether about this handoff carries on. */
+        correlationId: z.string().min(1).max(256),
       })
       .strict(),
   },

@@ -20,7 +20,7 @@ import { buildGateway } from '@tether/gateway';
 import { openApiDocument } from '@tether/contracts/openapi';
 import { parseConfig, TetherError, type TetherConfig } from '@tether/contracts';
 import { startControlPlane } from '@tether/workers';
-import { startSharing } from '@tether/sharing';
+import { startHandoff, startSharing } from '@tether/sharing';
 
 export interface ServerOptions {
   store: EventStore;
@@ -39,7 +39,7 @@ export interface ServerOptions {
 
 /**
  * Everything `tether up` runs in one process: the actor host with the capabilities' commands and gates
- * (audit trail, control plane, sharing), the command bus, projections, timers, the capabilities'
+ * (audit trail, control plane, sharing, handoff), the command bus, projections, timers, the capabilities'
  * reactors, then the gateway. Stopped in reverse.
  */
 export async function startServer(opts: ServerOptions) {
@@ -76,7 +76,13 @@ export async function startServer(opts: ServerOptions) {
   const audit = await startAuditTrail(deps);
   const controlPlane = await startControlPlane(deps);
   const sharing = await startSharing({ ...deps, terminals: controlPlane.terminals });
-  const capabilities = composeCapabilities([audit, controlPlane, sharing], { commands, preconditions });
+  const handoff = await startHandoff({
+    ...deps,
+    terminals: controlPlane.terminals,
+    gate: sharing.gate,
+    secrets: sharing.secrets,
+  });
+  const capabilities = composeCapabilities([audit, controlPlane, sharing, handoff], { commands, preconditions });
 
   const bus = nc ? serveCommands(nc, dispatcher, { logger }) : undefined;
   const runners = Object.values(projections(registry)).map((p) => new ProjectionRunner(store, p, { logger }));

@@ -87,6 +87,11 @@ export class ShareGate {
     });
   }
 
+  /** The policy's word on handing `terminalId`'s keyboard from `actor` to `to` (a handoff grants write). */
+  decideHandoff(actor: Actor, req: { terminalId: string; laneId: string; to: Actor }): PolicyDecision {
+    return this.policy.decide({ action: 'handoff', actor, access: 'write', ...req });
+  }
+
   checkTtl(ttlMs: number) {
     const { minTtlMs, maxTtlMs } = this.settings;
     if (ttlMs < minTtlMs || ttlMs > maxTtlMs) {

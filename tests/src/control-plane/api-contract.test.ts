@@ -4,6 +4,7 @@ import {
   ApprovalView,
   AuditList,
   AuditVerdict,
+  HandoffView,
   HarnessStatusView,
   Items,
   LaneView,
@@ -31,6 +32,7 @@ const ids = {} as {
   terminal: string;
   share: string;
   participant: string;
+  handoff: string;
 };
 const rejection = (code: string, reason?: string) =>
   z.object({
@@ -49,6 +51,7 @@ const Actor = z.object({
 type Case = { call: () => Promise<{ status: number; body: unknown }>; status: number; schema: z.ZodType };
 const get = (path: () => string) => () => api(cp.url, 'GET', path());
 const post = (path: () => string, body?: () => unknown) => () => api(cp.url, 'POST', path(), body?.());
+const BOB = { 'x-tether-actor': 'human:bob' };
 
 /** The events of a server-sent event stream up to its first `ready` event, with the status and content type. */
 async function sse(path: string): Promise<{ status: number; body: unknown }> {
@@ -227,6 +230,39 @@ const cases: Record<string, Case> = {
     status: 404,
     schema: rejection('NOT_FOUND'),
   },
+  'post /v1/handoffs': {
+    call: post(
+      () => '/v1/handoffs',
+      () => ({ terminal_id: ids.terminal, to: 'human:bob', session_id: 'bob-keyboard' }),
+    ),
+    status: 201,
+    schema: HandoffView.refine((h) => h.status === 'offered', 'offered once its context is captured'),
+  },
+  'get /v1/handoffs': {
+    call: get(() => `/v1/handoffs?terminal_id=${ids.terminal}&live=true`),
+    status: 200,
+    schema: Items(HandoffView),
+  },
+  'get /v1/handoffs/inbox': {
+    call: () => api(cp.url, 'GET', '/v1/handoffs/inbox', undefined, BOB),
+    status: 200,
+    schema: Items(HandoffView).refine((l) => l.items.some((h) => h.handoff_id === ids.handoff), "in bob's inbox"),
+  },
+  'get /v1/handoffs/{handoff}': { call: get(() => `/v1/handoffs/${ids.handoff}`), status: 200, schema: HandoffView },
+  'post /v1/handoffs/{handoff}/accept': {
+    call: () => api(cp.url, 'POST', `/v1/handoffs/${ids.handoff}/accept`, {}, BOB),
+    status: 200,
+    schema: HandoffView.refine((h) => h.status === 'completed', 'the keyboard changed hands'),
+  },
+  // Accepted: too late to call it off.
+  'post /v1/handoffs/{handoff}/cancel': {
+    call: post(
+      () => `/v1/handoffs/${ids.handoff}/cancel`,
+      () => ({}),
+    ),
+    status: 409,
+    schema: rejection('NOT_ALLOWED', 'HANDOFF_COMPLETED'),
+  },
   // The audit projection follows the stream: wait for the revoke above to land in it.
   'get /v1/audit': {
     call: () =>
@@ -342,6 +378,7 @@ describe('HTTP API against its contract', () => {
         ids.session = (r.body as { session_id: string }).session_id;
       if (op === 'post /v1/workspaces/{ws}/lanes/{lane}/terminals')
         ids.terminal = (r.body as { terminal_id: string }).terminal_id;
+      if (op === 'post /v1/handoffs') ids.handoff = (r.body as HandoffView).handoff_id;
       if (op === 'post /v1/shares')
         [ids.share, ids.participant] = [
           (r.body as ShareCreated).share.share_id,

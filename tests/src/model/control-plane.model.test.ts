@@ -177,6 +177,7 @@ const models: [string, AnyStateMachine, Ev[], string[]?][] = [
           toSessionId: 's2',
           policy: { effect, ruleId: 'r1', reason: effect },
           offerTtlMs: 600_000,
+          correlationId: 'c1',
         },
       })),
       { type: 'approved', data: { approvalId: 'h1', by: 'human:ops' } },

@@ -6,7 +6,10 @@ import { expect } from 'vitest';
 import { LaneView, SessionView, TerminalView, type PolicyFile, type ShareCreated } from '@tether/contracts';
 import { api } from '../harness/index.ts';
 
-/** A policy file for the sharing tests: people may share, agents need an operator, services are denied (no rule). */
+/**
+ * A policy file for the sharing tests: people may share, agents need an operator, services are denied
+ * (no rule); a keyboard may be handed to a person.
+ */
 export function policyFile(
   rules: PolicyFile['rules'] = [
     { id: 'people', effect: 'allow', actors: ['human:*'] },
@@ -24,6 +27,7 @@ export function policyFile(
       backends: ['tmate'],
       reason: 'eve may not use tmate',
     },
+    { id: 'handoff-to-people', effect: 'allow', actions: ['handoff'], to: ['human:*'] },
   ],
 ): string {
   const file = join(mkdtempSync(join(tmpdir(), 'tether-policy-')), 'policy.json');

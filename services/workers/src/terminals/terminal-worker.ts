@@ -30,6 +30,8 @@ export interface TerminalWorkerOptions {
   mayWrite?: (terminalId: string, from: string) => Promise<boolean> | boolean;
 }
 
+type Handover = { handoffId: string; fromSessionId: string; toSessionId: string };
+
 const SCROLLBACK_BYTES = 64 * 1024;
 const MAX_QUEUED_INPUT = 1_000;
 /** A participant's write check that takes longer than this counts as "no". */
@@ -120,6 +122,27 @@ export class TerminalWorker {
     if (e.event.type === 'terminal.spawn')
       return this.spawn(e, id, e.event.data as { laneId: string; sessionId: string });
     if (e.event.type === 'terminal.close') return this.kill(id);
+    if (e.event.type === 'terminal.handover') return this.handOver(e, id, e.event.data as Handover);
+  }
+
+  /**
+   * The keyboard changes hands: from now on the relay takes input only from the receiver's session
+   * (input of the old writer still queued is refused too, as it is delivered), while the old writer
+   * keeps getting the output like every watcher. Then the handoff hears it is complete. A terminal not
+   * relayed here picks the new writer up from its persisted context when it is attached again.
+   */
+  private async handOver(e: StoredEvent, id: string, h: Handover): Promise<void> {
+    const relay = this.relays.get(id);
+    if (relay) relay.sessionId = h.toSessionId;
+    this.pm.log.info(
+      { terminalId: id, handoffId: h.handoffId, correlationId: e.event.correlationId },
+      'terminal handed over: the writer session changed',
+    );
+    await this.pm.report(e.event, 'handoff', 'completed', h.handoffId, {
+      terminalId: id,
+      fromSessionId: h.fromSessionId,
+      toSessionId: h.toSessionId,
+    });
   }
 
   /** The shell in tmux, then the report: only a shell that could not be started is spawnFailed (see outcomeOf). */
