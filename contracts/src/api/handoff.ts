@@ -73,6 +73,12 @@ export const HandoffView = z.object({
 });
 export type HandoffView = z.infer<typeof HandoffView>;
 
+/** The environment the giver's shell had, unsealed for the receiver once it has the keyboard (it could read it in the shell). */
+export const HandoffEnvironment = z.object({
+  handoff_id: z.string(),
+  environment: z.record(z.string(), z.string()),
+});
+
 /** The message on tether.handoff.<kind>.<id>.offered (see handoffSubjects). */
 export const HandoffOffer = z.object({
   handoff: HandoffView,

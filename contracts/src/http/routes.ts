@@ -30,6 +30,7 @@ import {
 import {
   HandoffAcceptBody,
   HandoffCancelBody,
+  HandoffEnvironment,
   HandoffListQuery,
   HandoffRequestBody,
   HandoffView,
@@ -469,6 +470,16 @@ export const routes = {
     params: handoffParams,
     reply: HandoffView,
     status: 200,
+  },
+  'handoffs.environment': {
+    method: 'GET',
+    path: '/v1/handoffs/{handoff}/environment',
+    summary:
+      "The giver's environment values (sealed at capture), for the receiver only, once it has accepted (it could read them in the shell)",
+    params: handoffParams,
+    reply: HandoffEnvironment,
+    status: 200,
+    headers: ['X-Tether-Actor'],
   },
   'handoffs.accept': {
     method: 'POST',

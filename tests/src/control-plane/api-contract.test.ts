@@ -4,6 +4,7 @@ import {
   ApprovalView,
   AuditList,
   AuditVerdict,
+  HandoffEnvironment,
   HandoffView,
   HarnessStatusView,
   Items,
@@ -253,6 +254,11 @@ const cases: Record<string, Case> = {
     call: () => api(cp.url, 'POST', `/v1/handoffs/${ids.handoff}/accept`, {}, BOB),
     status: 200,
     schema: HandoffView.refine((h) => h.status === 'completed', 'the keyboard changed hands'),
+  },
+  'get /v1/handoffs/{handoff}/environment': {
+    call: () => api(cp.url, 'GET', `/v1/handoffs/${ids.handoff}/environment`, undefined, BOB),
+    status: 200,
+    schema: HandoffEnvironment.refine((e) => 'TETHER_TERMINAL_ID' in e.environment, "the shell's environment"),
   },
   // Accepted: too late to call it off.
   'post /v1/handoffs/{handoff}/cancel': {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   AuditList,
   CommandRejected,
+  HandoffEnvironment,
   HandoffOffer,
   HandoffView,
   TerminalView,
@@ -173,6 +174,9 @@ describe('handoff: human → AI with approval', () => {
     expect(createHash('sha256').update(snapshot).digest('hex')).toBe(ctx.scrollback.sha256);
     expect(snapshot.toString()).toContain('before-handoff-42');
 
+    const early = await as(cp.url, 'ai:codex', 'GET', `/v1/handoffs/${held.handoff_id}/environment`);
+    expect(CommandRejected.parse(early.body).error.reason).toBe('HANDOFF_NOT_ACCEPTED');
+
     // Only the receiver accepts; over NATS, as the agent would.
     const wrong = await sendCommand(cp.ctx.store.nc, 'handoff', 'accept', {
       entityId: held.handoff_id,
@@ -200,6 +204,12 @@ describe('handoff: human → AI with approval', () => {
     expect(out.text()).not.toContain('giver-typed-2');
     out.stop();
     agent.stop();
+
+    // The receiver, which has the keyboard now, may read the environment the giver's shell had; nobody else.
+    const env = await as(cp.url, 'ai:codex', 'GET', `/v1/handoffs/${held.handoff_id}/environment`);
+    expect(HandoffEnvironment.parse(env.body).environment.TETHER_HANDOFF_TEST_SECRET).toBe(SECRET);
+    const peek = await as(cp.url, CAROL, 'GET', `/v1/handoffs/${held.handoff_id}/environment`);
+    expect(CommandRejected.parse(peek.body).error.reason).toBe('HANDOFF_NOT_RECEIVER');
 
     // Every step is an event and an audit record, all with the request's correlation id; no value of the environment anywhere.
     const events = await eventsOf(held.handoff_id);

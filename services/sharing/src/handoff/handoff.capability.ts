@@ -63,7 +63,7 @@ export async function startHandoff(deps: HandoffDeps): Promise<Capability> {
         }),
       ),
     ],
-    routes: handoffRoutes({ dispatcher: deps.dispatcher, host, store }),
+    routes: handoffRoutes({ dispatcher: deps.dispatcher, host, store, secrets, home: deps.home }),
     stop: async () => {},
   };
 }

@@ -10,12 +10,21 @@ import {
 } from '@tether/contracts';
 import { isLiveHandoff } from '@tether/machines';
 import { actorOf, handoffView, listActorsOf, readActor } from '@tether/projector';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { commandFrom, parseBody, settled, type RouteDeps, type Routes } from '@tether/runtime';
+import type { SecretBox } from '../secrets.ts';
 
 const who = (a: { kind: string; id: string }) => `${a.kind}:${a.id}`;
 
+export interface HandoffRouteDeps extends RouteDeps {
+  secrets: SecretBox;
+  /** The data folder, where the sealed environments are. */
+  home: string;
+}
+
 /** Handoffs over HTTP (the same commands as tether.cmd.handoff.*), keyed by operation id. */
-export function handoffRoutes(deps: RouteDeps): Routes {
+export function handoffRoutes(deps: HandoffRouteDeps): Routes {
   const { dispatcher, host } = deps;
   const settle = deps.settleMs ?? 10_000;
 
@@ -66,6 +75,34 @@ export function handoffRoutes(deps: RouteDeps): Routes {
     },
 
     'handoffs.get': async (req) => handoffView(await handoff(req.params.handoff!)),
+
+    'handoffs.environment': async (req) => {
+      const h = await handoff(req.params.handoff!);
+      const me = commandFrom(req, 'handoff', 'environment', h.entityId, {}).actor;
+      if (!sameActor(me, h.context.to))
+        throw new TetherError(
+          'NOT_ALLOWED',
+          `only the receiver of handoff ${h.entityId} (${who(h.context.to)}) may read the environment it hands over; ${who(me)} may not`,
+          { reason: 'HANDOFF_NOT_RECEIVER' },
+        );
+      const ref = h.context.context?.env.sealedRef;
+      if (!ref || !['transferring', 'completed'].includes(String(h.value)))
+        throw new TetherError(
+          'NOT_ALLOWED',
+          `handoff ${h.entityId} is ${String(h.value)}; its environment is the receiver's once it has accepted`,
+          { reason: 'HANDOFF_NOT_ACCEPTED' },
+        );
+      let environment: Record<string, string>;
+      try {
+        environment = deps.secrets.open<Record<string, string>>(readFileSync(join(deps.home, ref), 'utf8'));
+      } catch (err) {
+        throw new TetherError(
+          'NOT_FOUND',
+          `the sealed environment of handoff ${h.entityId} cannot be opened on this tether (${(err as Error).message.slice(0, 200)})`,
+        );
+      }
+      return { handoff_id: h.entityId, environment };
+    },
 
     'handoffs.accept': async (req) => {
       const h = await handoff(req.params.handoff!);
