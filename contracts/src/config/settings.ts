@@ -104,8 +104,12 @@ export const settings = {
   TETHER_HARNESS_SLOW_MS: duration(2_000, 'A harness check slower than this degrades the route'),
   TETHER_HARNESS_COOLDOWN_MS: duration(10_000, 'How long after a change the harness route may recover', { min: 0 }),
   TETHER_SHARE_POLICY: {
-    ...text('Share policy file: JSON rules of who may share which terminal, how', { scope: 'server', type: 'path' }),
-    default: '$TETHER_HOME/share-policy.json if present, else built in (people share read-only)',
+    ...text('Share policy file: JSON rules of who may share which terminal, how, and hand it to whom', {
+      scope: 'server',
+      type: 'path',
+    }),
+    default:
+      '$TETHER_HOME/share-policy.json if present, else built in (people share read-only; keyboards go to people, or to agents with approval)',
   },
   TETHER_SHARE_TTL_MS: duration(30 * 60_000, 'Lifetime of a share whose request names none'),
   TETHER_SHARE_MIN_TTL_MS: duration(60_000, 'Shortest share lifetime a request may ask for'),

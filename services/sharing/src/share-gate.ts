@@ -59,7 +59,7 @@ export function policyFrom(policyFile: string | undefined, home: string, log: Lo
   if (file) return PolicyGate.fromFile(file);
   log.info(
     { rules: DEFAULT_SHARE_POLICY.rules.length },
-    'share policy: built-in default (people may share read-only; set TETHER_SHARE_POLICY for write shares and agents)',
+    'share policy: built-in default (people may share read-only, and hand keyboards to people, or to agents with approval; set TETHER_SHARE_POLICY for write shares and agents)',
   );
   return new PolicyGate(DEFAULT_SHARE_POLICY);
 }
