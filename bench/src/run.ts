@@ -15,6 +15,7 @@ import { measureCommands } from './commands.ts';
 import { measureControlPlane } from './control-plane.ts';
 import { measurePolicyDecision } from './policy.ts';
 import { measureSharing } from './sharing.ts';
+import { benchHandoffAlone, measureHandoff } from './handoff.ts';
 import { natsServerPid } from './cpu.ts';
 import { echoRoundTrips } from './echo.ts';
 import { leaseEvent } from './envelope.ts';
@@ -164,6 +165,8 @@ async function main() {
     const policy = measurePolicyDecision();
     // 9. Native shares: request → link, revoke → 10 viewers gone, memory per live share.
     const sharing = await measureSharing(nats.url);
+    // 9b. Handoffs without approval: request → the agent accepts its offer → completed.
+    const handoff = await measureHandoff(nats.url);
     // 10. The CLI's start-up: `tether --help` and `tether lane list` against a bare node.
     const cli = await measureCli(nats.url);
     // 11. Effects after a kill -9 of tether and a nats-server restart (its own nats-server: it is restarted).
@@ -219,6 +222,7 @@ async function main() {
       ...controlPlane,
       ...policy,
       ...sharing,
+      ...handoff,
       ...cli,
       ...resume,
       ...resend,
@@ -253,11 +257,12 @@ async function main() {
 const exitsWithin = (p: Promise<unknown>, ms: number) =>
   Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
 
-// `npm run bench:cli`, `bench:resume` and `bench:resend` run one section alone.
+// `npm run bench:cli`, `bench:resume`, `bench:resend` and `bench:handoff` run one section alone.
 const parts: Record<string, () => Promise<void>> = {
   cli: benchCliAlone,
   resume: benchResumeAlone,
   resend: benchResendAlone,
+  handoff: benchHandoffAlone,
 };
 (parts[process.argv[2] ?? ''] ?? main)().then(
   () => process.exit(0),

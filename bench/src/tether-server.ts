@@ -11,8 +11,10 @@ export interface BenchTether {
   readonly home: string;
   /** The child's stderr so far. */
   logs(): string;
-  /** An HTTP call to the gateway, as `actor` ("kind:id") when given; throws on an error reply. T: the fields read. */
+  /** An HTTP call to the gateway, as `actor` ("kind:id", an operator credential made once) or the owner; throws on an error reply. T: the fields read. */
   call<T = Record<string, unknown>>(method: string, path: string, body?: unknown, actor?: string): Promise<T>;
+  /** The token `actor` sends with (an operator credential made once), or the owner's. */
+  token(actor?: string): Promise<string>;
   /** SIGTERM, then the tmux server of its terminals, then its home. */
   stop(): Promise<void>;
 }
@@ -30,15 +32,30 @@ export async function startTether(
     rmSync(home, { recursive: true, force: true });
     throw err;
   }
+  // The bench measures the paths, not who may take them: every actor is an operator.
+  const tokens = new Map<string, Promise<string>>();
+  const tokenOf = (actor: string | undefined): Promise<string> => {
+    if (!actor) return Promise.resolve(tether.token);
+    let t = tokens.get(actor);
+    if (!t) {
+      t = fetch(`${tether.url}/v1/credentials`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tether.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ actor, role: 'operator', label: 'bench' }),
+      }).then(async (r) => ((await r.json()) as { token: string }).token);
+      tokens.set(actor, t);
+    }
+    return t;
+  };
   return {
     url: tether.url,
     pid: tether.proc.pid,
     home,
     logs: () => tether.logs,
+    token: tokenOf,
     async call<T>(method: string, path: string, body?: unknown, actor?: string) {
-      const headers: Record<string, string> = {};
+      const headers: Record<string, string> = { authorization: `Bearer ${await tokenOf(actor)}` };
       if (body !== undefined) headers['content-type'] = 'application/json';
-      if (actor) headers['x-tether-actor'] = actor;
       const res = await fetch(tether.url + path, {
         method,
         headers,

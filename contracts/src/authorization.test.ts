@@ -44,7 +44,7 @@ const TABLE: Row[] = [
   row('human:bob', 'member', 'share.create', undefined, null),
 
   // An approval is decided by an operator other than the requester.
-  ...['approval', 'handoff'].flatMap((entity) =>
+  ...['approval'].flatMap((entity) =>
     ['approve', 'deny'].flatMap((verb) => [
       row('human:ops', 'operator', `${entity}.${verb}`, 'ai:codex-1', null),
       row('human:ops', 'operator', `${entity}.${verb}`, 'human:ops', 'four-eyes'),
@@ -164,7 +164,6 @@ describe('the authorization table', () => {
     ['share', 'extend', 'owner'],
     ['approval', 'approve', 'requestedBy'],
     ['approval', 'deny', 'requestedBy'],
-    ['handoff', 'approve', 'requestedBy'],
     ['credential', 'revoke', 'actor'],
     ['share', 'create', undefined],
     ['credential', 'create', undefined],

@@ -77,13 +77,13 @@ export const AUTHORIZATION_RULES: readonly AuthorizationRule[] = [
   {
     id: 'operators-decide-approvals',
     says: 'only an operator approves or denies',
-    applies: (f) => is(f, 'approval', 'approve', 'deny') || is(f, 'handoff', 'approve', 'deny'),
+    applies: (f) => is(f, 'approval', 'approve', 'deny'),
     allows: operator,
   },
   {
     id: 'four-eyes',
     says: 'an approval is decided by someone other than its requester',
-    applies: (f) => is(f, 'approval', 'approve', 'deny') || is(f, 'handoff', 'approve', 'deny'),
+    applies: (f) => is(f, 'approval', 'approve', 'deny'),
     allows: (f) => !owns(f),
   },
 ];
@@ -92,15 +92,12 @@ export const AUTHORIZATION_RULES: readonly AuthorizationRule[] = [
 const OWNER_FIELD: Record<string, string> = {
   share: 'owner',
   approval: 'requestedBy',
-  handoff: 'requestedBy',
   credential: 'actor',
 };
 const OWNED_COMMANDS = new Set([
   ...SHARE_MANAGEMENT.map((v) => `share.${v}`),
   'approval.approve',
   'approval.deny',
-  'handoff.approve',
-  'handoff.deny',
   'credential.revoke',
 ]);
 

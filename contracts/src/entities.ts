@@ -1,4 +1,5 @@
 import { identityApplicationCommands } from './api/identity.ts';
+import { handoffApplicationCommands } from './api/handoff.ts';
 import { shareApplicationCommands } from './api/sharing.ts';
 import {
   codexSessionContract,
@@ -10,6 +11,7 @@ import {
 } from './entities/control-plane.ts';
 import type { EntityContract, VerbContract } from './entities/contract.ts';
 import { credentialContract } from './entities/identity.ts';
+import { handoffContract } from './entities/handoff.ts';
 import { leaseContract } from './entities/lease.ts';
 import { approvalContract, shareContract } from './entities/sharing.ts';
 
@@ -26,6 +28,7 @@ export const entityContracts = {
   share: shareContract,
   approval: approvalContract,
   credential: credentialContract,
+  handoff: handoffContract,
 } satisfies Record<string, EntityContract>;
 export type EntityNameOf = keyof typeof entityContracts;
 
@@ -38,6 +41,7 @@ export const applicationCommands = {
   session: { ensure: sessionEnsure },
   share: shareApplicationCommands,
   credential: identityApplicationCommands,
+  handoff: handoffApplicationCommands,
 } satisfies Partial<Record<EntityNameOf, Record<string, VerbContract>>>;
 
 /** A command that callers outside tether may send (NATS, HTTP, the CLI). */
@@ -68,7 +72,7 @@ export function publicCommands(): PublicCommand[] {
 }
 
 /**
- * Whether an entity's events go to the audit trail: sharing, grants and control of terminals do.
+ * Whether an entity's events go to the audit trail: sharing, grants, handoffs and control of terminals do.
  * Every entity of the registry must say, so the audited list cannot name one that does not exist.
  */
 export const auditedEntities = {
@@ -81,4 +85,5 @@ export const auditedEntities = {
   share: true,
   approval: true,
   credential: true,
+  handoff: true,
 } as const satisfies Record<EntityNameOf, boolean>;

@@ -13,6 +13,8 @@ export * from './entities/identity.ts';
 export * from './api/identity.ts';
 export * from './entities/sharing.ts';
 export * from './api/sharing.ts';
+export * from './entities/handoff.ts';
+export * from './api/handoff.ts';
 export * from './audit.ts';
 export * from './http/schemas.ts';
 export * from './http/routes.ts';

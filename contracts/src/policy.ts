@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
-// The share policy file (deny by default): who may share which terminal, how, and whether an
-// operator must approve first.
+// The share policy file (deny by default): who may share which terminal, how, who may hand its
+// keyboard to whom, and whether an operator must approve first.
 
 export const ShareBackend = z.enum(['native', 'tmate', 'upterm']);
 export const AccessMode = z.enum(['read', 'write']);
@@ -13,12 +13,20 @@ const Pattern = z
   .max(256)
   .regex(/^[^*]*\*?$/, 'use an exact value or a prefix ending in "*"');
 
+/** What a rule is about: sharing a terminal, or handing its keyboard to another actor. */
+export const PolicyAction = z.enum(['share', 'handoff']);
+export type PolicyAction = z.infer<typeof PolicyAction>;
+
 export const PolicyRule = z
   .object({
     id: z.string().min(1).max(128),
     effect: z.enum(['allow', 'deny']),
+    /** Absent: shares only (rules written before handoffs existed meant shares). */
+    actions: z.array(PolicyAction).min(1).optional(),
     /** "kind:id" patterns, e.g. "human:alice", "ai:*". Absent: any actor. */
     actors: z.array(Pattern).min(1).optional(),
+    /** Handoffs: "kind:id" patterns of the receiver. Absent: any receiver. */
+    to: z.array(Pattern).min(1).optional(),
     terminals: z.array(Pattern).min(1).optional(),
     lanes: z.array(Pattern).min(1).optional(),
     backends: z.array(ShareBackend).min(1).optional(),
@@ -42,12 +50,18 @@ export const PolicyFile = z
   });
 export type PolicyFile = z.input<typeof PolicyFile>;
 
+/** What the policy decides on: a share (backend, access) or a handoff (to whom; it grants the keyboard). */
 export interface ShareRequestFacts {
+  /** Default "share". */
+  action?: PolicyAction;
   actor: { kind: string; id: string };
   terminalId: string;
   laneId: string;
-  backend: z.infer<typeof ShareBackend>;
+  /** Shares only. */
+  backend?: z.infer<typeof ShareBackend>;
   access: z.infer<typeof AccessMode>;
+  /** Handoffs: the receiver. */
+  to?: { kind: string; id: string };
 }
 
 export type PolicyDecision =

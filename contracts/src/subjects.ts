@@ -13,6 +13,25 @@ export const subjects = {
   allEvents: `${EVT_PREFIX}.>`,
 } as const;
 
+export const HANDOFF_PREFIX = 'tether.handoff';
+
+/**
+ * Notifications to a handoff's receiver on core NATS (not stored: a receiver that was not listening
+ * finds the offer in its inbox, GET /v1/handoffs/inbox or `tether handoff inbox`):
+ * tether.handoff.<kind>.<id>.offered carries a HandoffOffer (the handoff, who gives it, the captured
+ * context and how to accept) once the context is captured. An id that is not a subject token
+ * (dots, spaces …) is written "=" + its base64url, so one actor is always one token.
+ */
+export const handoffSubjects = {
+  offered: (to: { kind: string; id: string }) => `${HANDOFF_PREFIX}.${to.kind}.${actorToken(to.id)}.offered`,
+  /** Everything offered to anyone: tether.handoff.*.*.offered. */
+  allOffered: `${HANDOFF_PREFIX}.*.*.offered`,
+} as const;
+
+function actorToken(id: string): string {
+  return Token.safeParse(id).success ? id : `=${Buffer.from(id, 'utf8').toString('base64url')}`;
+}
+
 /** An entity id as a subject token; an id that cannot be one is the caller's error (400), not an INTERNAL one. */
 function entityToken(entity: string, entityId: string): string {
   const r = Token.safeParse(entityId);

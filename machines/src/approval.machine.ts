@@ -9,7 +9,9 @@ export type ApprovalEvent = {
 }[keyof C & string];
 
 export interface ApprovalContext {
-  shareId: string;
+  /** What waits for the decision: a share or a handoff (exactly one; approvals older than handoffs name a share). */
+  shareId?: string;
+  handoffId?: string;
   requestedBy: Actor;
   ruleId: string;
   reason: string;
@@ -21,7 +23,7 @@ export interface ApprovalContext {
 
 const plus = (at: string, ms: number) => new Date(Date.parse(at) + ms).toISOString();
 
-/** An operator's decision on a share a policy rule holds: pending → approved | denied | expired. */
+/** An operator's decision on a share or handoff a policy rule holds: pending → approved | denied | expired. */
 export const approvalMachine = setup({
   types: { context: {} as ApprovalContext, events: {} as ApprovalEvent },
   actions: {
@@ -47,7 +49,6 @@ export const approvalMachine = setup({
   id: 'approval',
   initial: 'absent',
   context: {
-    shareId: '',
     requestedBy: { kind: 'system', id: 'nobody' },
     ruleId: '',
     reason: '',

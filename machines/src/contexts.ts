@@ -1,6 +1,7 @@
 import type { CredentialContext, LeaseContext } from '@tether/contracts';
 import type { ApprovalContext } from './approval.machine.ts';
 import type { CodexSessionContext } from './codex-session.machine.ts';
+import type { HandoffContext } from './handoff.machine.ts';
 import type { HarnessContext } from './harness.machine.ts';
 import type { LaneContext } from './lane.machine.ts';
 import type { SessionContext } from './session.machine.ts';
@@ -18,6 +19,7 @@ export interface EntityContexts {
   share: ShareContext;
   approval: ApprovalContext;
   credential: CredentialContext;
+  handoff: HandoffContext;
 }
 
 export type EntityName = keyof EntityContexts;

@@ -9,6 +9,7 @@ import { terminalRejections, terminalMachine } from './terminal.machine.ts';
 import { shareRejections, shareDeadlines, shareMachine } from './share.machine.ts';
 import { approvalDeadlines, approvalMachine, approvalRejections } from './approval.machine.ts';
 import { credentialDeadlines, credentialMachine, credentialRejections } from './credential.machine.ts';
+import { handoffDeadlines, handoffMachine, handoffRejections } from './handoff.machine.ts';
 
 export * from './entity.ts';
 export * from './rejections.ts';
@@ -23,6 +24,7 @@ export * from './codex-session.machine.ts';
 export * from './share.machine.ts';
 export * from './approval.machine.ts';
 export * from './credential.machine.ts';
+export * from './handoff.machine.ts';
 
 export const lease = defineEntity({
   name: 'lease',
@@ -86,6 +88,14 @@ export const credential = defineEntity({
   rejections: credentialRejections,
 });
 
+export const handoff = defineEntity({
+  name: 'handoff',
+  machine: handoffMachine,
+  contract: entityContracts.handoff,
+  deadlines: handoffDeadlines,
+  rejections: handoffRejections,
+});
+
 /** Every entity the runtime hosts, by name. */
 export const registry: Record<string, EntityDefinition> = {
   lease,
@@ -97,6 +107,7 @@ export const registry: Record<string, EntityDefinition> = {
   share,
   approval,
   credential,
+  handoff,
 };
 export * from './reactor.ts';
 export * from './contexts.ts';

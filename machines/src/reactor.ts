@@ -6,6 +6,8 @@ export interface Intent {
   verb: string;
   entityId: string;
   data?: Record<string, unknown>;
+  /** The correlation id to carry on, when it is not the event's (a decision on an approval continues its handoff's). */
+  correlationId?: string;
 }
 
 /**

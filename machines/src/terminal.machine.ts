@@ -1,4 +1,4 @@
-import { assign, setup } from 'xstate';
+import { and, assign, setup } from 'xstate';
 import type { Actor, VerbData, terminalContract } from '@tether/contracts';
 import type { RejectionTable } from './rejections.ts';
 
@@ -19,6 +19,11 @@ export interface TerminalContext {
   closedAt?: string;
   /** Shares holding a slot of this terminal (at most the limit the share gate passes). */
   shares?: string[];
+  /** The one handoff going on for this terminal: the terminal lets one at a time claim it. */
+  handoffId?: string;
+  /** Writer sessions that handed the keyboard on and still watch (read-only). */
+  watchers?: string[];
+  handedOverAt?: string;
 }
 
 const endings = {
@@ -28,7 +33,11 @@ const endings = {
 const slots = {
   shareOpen: { guard: 'slotFree', actions: 'openSlot' },
   shareClose: { guard: 'holdsSlot', actions: 'closeSlot' },
+  handoffClaim: { guard: 'unclaimed', actions: 'claim' },
+  handoffRelease: { guard: 'claimedByIt', actions: 'release' },
+  handover: { guard: 'mayHandOver', actions: 'handOver' },
 } as const;
+const handoffOf = (e: TerminalEvent) => (e.data as { handoffId?: string }).handoffId;
 
 /** A terminal: a shell in a tmux session on tether's socket, inside the lane's worktree. */
 export const terminalMachine = setup({
@@ -40,6 +49,12 @@ export const terminalMachine = setup({
       (context.shares ?? []).length < event.data.limit,
     holdsSlot: ({ context, event }) =>
       event.type === 'shareClose' && (context.shares ?? []).includes(event.data.shareId),
+    /** One handoff at a time: a second one racing for the terminal loses here, under optimistic concurrency. */
+    unclaimed: ({ context, event }) => context.handoffId === undefined || context.handoffId === handoffOf(event),
+    claimedByIt: ({ context, event }) => context.handoffId !== undefined && context.handoffId === handoffOf(event),
+    /** The keyboard leaves the session that has it, and only that session. */
+    writerIsGiver: ({ context, event }) => event.type === 'handover' && event.data.fromSessionId === context.sessionId,
+    mayHandOver: and(['claimedByIt', 'writerIsGiver']),
   },
   actions: {
     openSlot: assign(({ context, event }) =>
@@ -47,6 +62,21 @@ export const terminalMachine = setup({
     ),
     closeSlot: assign(({ context, event }) =>
       event.type === 'shareClose' ? { shares: (context.shares ?? []).filter((s) => s !== event.data.shareId) } : {},
+    ),
+    claim: assign(({ event }) => ({ handoffId: handoffOf(event) })),
+    release: assign({ handoffId: undefined }),
+    handOver: assign(({ context, event }) =>
+      event.type === 'handover'
+        ? {
+            sessionId: event.data.toSessionId,
+            watchers: [
+              ...(context.watchers ?? []).filter((w) => w !== event.data.fromSessionId && w !== event.data.toSessionId),
+              event.data.fromSessionId,
+            ],
+            handoffId: undefined,
+            handedOverAt: event.at,
+          }
+        : {},
     ),
     recordClose: assign(({ event }) => ({
       closedAt: event.at,
@@ -109,6 +139,18 @@ export const terminalRejections: RejectionTable<TerminalContext> = {
       };
     },
     holdsSlot: ({ id }) => ({ reason: 'SHARE_SLOT_FREE', message: `terminal ${id} holds no slot for that share` }),
+    unclaimed: ({ id, context }) => ({
+      reason: 'TERMINAL_HANDOFF_IN_PROGRESS',
+      message: `terminal ${id} is being handed over by handoff ${context.handoffId}; wait for it to end (or cancel it) and ask again`,
+    }),
+    claimedByIt: ({ id, context, event }) => ({
+      reason: 'TERMINAL_NOT_CLAIMED',
+      message: `handoff ${event.data.handoffId} does not hold terminal ${id} (${context.handoffId ? `handoff ${context.handoffId} does` : 'no handoff does'})`,
+    }),
+    writerIsGiver: ({ id, context, event }) => ({
+      reason: 'TERMINAL_WRITER_CHANGED',
+      message: `terminal ${id}'s writer is session ${context.sessionId}, not ${event.data.fromSessionId}: the keyboard changed hands since the handoff was requested`,
+    }),
   },
   states: {
     closed: ({ id, context, event }) => ({

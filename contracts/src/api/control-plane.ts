@@ -54,6 +54,10 @@ export const TerminalView = z.object({
   state: TerminalState,
   tmux_session: z.string().nullable(),
   close_reason: z.string().nullable(),
+  /** A handoff going on for the terminal (its keyboard is changing hands), else null. */
+  handoff_id: z.string().nullable(),
+  /** Sessions that handed the keyboard on and still watch, read-only. */
+  watchers: z.array(z.string()),
 });
 export type TerminalView = z.infer<typeof TerminalView>;
 

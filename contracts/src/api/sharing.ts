@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Token } from '../ids.ts';
 import { AccessMode, ShareBackend } from '../policy.ts';
 import { ShareEndReason } from '../entities/sharing.ts';
+import { HandoffBadge } from './handoff.ts';
 
 // HTTP bodies and views of terminal sharing; the same shapes are the `result` of the NATS commands.
 
@@ -91,6 +92,8 @@ export const ShareView = z.object({
   replaces: z.string().nullable(),
   switched_to: z.string().nullable(),
   participants: z.array(ParticipantView),
+  /** A handoff going on for the share's terminal (its badge says so), else null. */
+  handoff: HandoffBadge.nullable(),
 });
 export type ShareView = z.infer<typeof ShareView>;
 
@@ -115,7 +118,9 @@ export const ShareLinksView = z.object({
 
 export const ApprovalView = z.object({
   approval_id: z.string(),
-  share_id: z.string(),
+  /** What waits for the decision: a share or a handoff (the other is null). */
+  share_id: z.string().nullable(),
+  handoff_id: z.string().nullable(),
   status: z.enum(['pending', 'approved', 'denied', 'expired']),
   requested_by: z.string(),
   rule_id: z.string(),

@@ -75,8 +75,13 @@ export const url = (description: string, o: { scope: SettingScope; default?: str
   });
 
 /** Milliseconds, or a whole number with a unit: 1500, 90s, 5m, 1h. */
-export const duration = (ms: number, description: string, o: { scope?: SettingScope; min?: number } = {}) => {
+export const duration = (
+  ms: number,
+  description: string,
+  o: { scope?: SettingScope; min?: number; max?: number } = {},
+) => {
   const min = o.min ?? 1;
+  const max = o.max ?? Number.MAX_SAFE_INTEGER;
   return setting({
     schema: z
       .string()
@@ -85,13 +90,18 @@ export const duration = (ms: number, description: string, o: { scope?: SettingSc
         const [, n, unit] = DURATION.exec(v)!;
         return Number(n) * UNIT_MS[(unit ?? 'ms') as keyof typeof UNIT_MS];
       })
-      .pipe(z.number().max(Number.MAX_SAFE_INTEGER, 'too large').min(min, `below the minimum of ${min} ms`))
+      .pipe(
+        z
+          .number()
+          .max(max, o.max === undefined ? 'too large' : `above the maximum of ${max} ms`)
+          .min(min, `below the minimum of ${min} ms`),
+      )
       .default(ms),
     type: 'duration',
     unit: 'ms',
     numeric: true,
     default: String(ms),
-    expects: `a whole number of milliseconds (e.g. ${ms}) or one with a unit (90s, 5m, 1h), at least ${min} ms`,
+    expects: `a whole number of milliseconds (e.g. ${ms}) or one with a unit (90s, 5m, 1h), at least ${min} ms${o.max === undefined ? '' : ` and at most ${max} ms`}`,
     description,
     scope: o.scope ?? 'server',
   });

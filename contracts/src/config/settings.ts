@@ -128,8 +128,12 @@ export const settings = {
   TETHER_HARNESS_SLOW_MS: duration(2_000, 'A harness check slower than this degrades the route'),
   TETHER_HARNESS_COOLDOWN_MS: duration(10_000, 'How long after a change the harness route may recover', { min: 0 }),
   TETHER_SHARE_POLICY: {
-    ...text('Share policy file: JSON rules of who may share which terminal, how', { scope: 'server', type: 'path' }),
-    default: '$TETHER_HOME/share-policy.json if present, else built in (people share read-only)',
+    ...text('Share policy file: JSON rules of who may share which terminal, how, and hand it to whom', {
+      scope: 'server',
+      type: 'path',
+    }),
+    default:
+      '$TETHER_HOME/share-policy.json if present, else built in (people share read-only; keyboards go to people, or to agents with approval)',
   },
   TETHER_SHARE_TTL_MS: duration(30 * 60_000, 'Lifetime of a share whose request names none'),
   TETHER_SHARE_MIN_TTL_MS: duration(60_000, 'Shortest share lifetime a request may ask for'),
@@ -140,7 +144,10 @@ export const settings = {
     max: 1_000,
     unit: 'shares',
   }),
-  TETHER_APPROVAL_TIMEOUT_MS: duration(15 * 60_000, 'A share held for approval is denied after this long'),
+  TETHER_APPROVAL_TIMEOUT_MS: duration(15 * 60_000, 'A share or handoff held for approval is denied after this long'),
+  TETHER_HANDOFF_OFFER_TTL_MS: duration(15 * 60_000, 'How long the receiver of a handoff has to accept it', {
+    max: 86_400_000,
+  }),
   TETHER_SHARE_READY_MS: duration(10_000, 'How long a tmate or upterm share may take to start'),
   TETHER_SHARE_HEARTBEAT_MS: duration(1_000, 'How often a tmate or upterm share worker is probed'),
   TETHER_TMATE_BIN: text('tmate binary, a name on PATH or a path', { scope: 'server', type: 'path', default: 'tmate' }),

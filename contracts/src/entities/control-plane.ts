@@ -153,6 +153,22 @@ export const terminalContract = {
     summary: 'A share of the terminal ended: its slot is free',
     data: z.object({ shareId: Token }).strict(),
   },
+  handoffClaim: {
+    internal: true,
+    summary: 'A handoff claims the terminal (the terminal lets one handoff at a time go on)',
+    data: z.object({ handoffId: Token }).strict(),
+  },
+  handoffRelease: {
+    internal: true,
+    summary: "The handoff holding the terminal's claim ended without a transfer",
+    data: z.object({ handoffId: Token }).strict(),
+  },
+  handover: {
+    internal: true,
+    summary:
+      'The handoff holding the claim moves the keyboard: the writer session changes, the old one stays as a read-only watcher',
+    data: z.object({ handoffId: Token, fromSessionId: Token, toSessionId: Token }).strict(),
+  },
   exited: {
     internal: true,
     summary: 'Worker report: the shell exited by itself',

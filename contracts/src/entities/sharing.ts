@@ -130,16 +130,22 @@ export const approvalContract = {
   request: {
     internal: true,
     creates: true,
-    summary: "A policy rule holds a share for an operator's approval",
+    summary: "A policy rule holds a share or a handoff for an operator's approval",
     data: z
       .object({
-        shareId: Token,
+        /** What waits for the decision: a share, or a handoff (exactly one). */
+        shareId: Token.optional(),
+        handoffId: Token.optional(),
         requestedBy: Actor,
         ruleId: z.string().min(1).max(128),
         reason: freeText(2_000),
         timeoutMs: Millis,
       })
-      .strict(),
+      .strict()
+      .refine((d) => (d.shareId === undefined) !== (d.handoffId === undefined), {
+        message: 'an approval is for one share or one handoff: give exactly one of shareId and handoffId',
+        path: ['shareId'],
+      }),
   },
   approve: {
     summary: 'An operator (a human other than the requester) approves',

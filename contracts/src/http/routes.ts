@@ -35,6 +35,15 @@ import {
   LoginLink,
   Me,
 } from '../api/identity.ts';
+import {
+  HandoffAcceptBody,
+  HandoffCancelBody,
+  HandoffEnvironment,
+  HandoffListQuery,
+  HandoffRequestBody,
+  HandoffView,
+  handoffApplicationCommands,
+} from '../api/handoff.ts';
 import { AuditList, AuditQuery, AuditVerdict } from '../audit.ts';
 import { CommandAccepted, CommandRequest } from '../command.ts';
 import type { ErrorCode } from '../errors.ts';
@@ -103,6 +112,7 @@ const laneParams = wsParams.extend({ lane: z.string() });
 const shareParams = z.object({ share: Token });
 const participantParams = shareParams.extend({ participant: Token });
 const approvalParams = z.object({ approval: Token });
+const handoffParams = z.object({ handoff: Token });
 const body = (schema: z.ZodType, required = true) => ({ schema, required });
 
 /**
@@ -188,7 +198,7 @@ export const routes = {
     path: '/v1/stream',
     summary: 'Live read model as server-sent events (the dashboard): every current actor, then every change',
     description:
-      'Entities lane, session, terminal, harness, share and approval. An `actor` event per actor as it is now ' +
+      'Entities lane, session, terminal, harness, share, approval and handoff. An `actor` event per actor as it is now ' +
       '(share secrets left out) or `{entity, entityId, deleted: true}`; one `ready` event after the first ' +
       'actor; a `: keepalive` comment every 15 s; `retry: 1000`.',
     reply: { contentType: 'text/event-stream', events: { actor: StreamActor, ready: z.object({}).strict() } },
@@ -447,7 +457,7 @@ export const routes = {
   'approvals.list': {
     method: 'GET',
     path: '/v1/approvals',
-    summary: 'Approvals of shares held by a policy rule',
+    summary: 'Approvals of shares and handoffs held by a policy rule',
     reply: Items(ApprovalView),
     status: 200,
   },
@@ -476,6 +486,71 @@ export const routes = {
     params: approvalParams,
     body: body(ApprovalDenyBody),
     reply: ApprovalView,
+    status: 200,
+    headers: command,
+  },
+  'handoffs.request': {
+    method: 'POST',
+    path: '/v1/handoffs',
+    summary: handoffApplicationCommands.request.summary,
+    description:
+      'Answers once the handoff is offered to its receiver (its context captured), awaits approval, or failed; ' +
+      'a handoff the policy denies is refused (409 NOT_ALLOWED, reason HANDOFF_DENIED) and recorded as denied.',
+    body: body(HandoffRequestBody),
+    reply: HandoffView,
+    status: 201,
+    headers: command,
+  },
+  'handoffs.list': {
+    method: 'GET',
+    path: '/v1/handoffs',
+    summary: 'Handoffs, optionally of one terminal, to one actor, or only live ones',
+    query: HandoffListQuery,
+    reply: Items(HandoffView),
+    status: 200,
+  },
+  'handoffs.inbox': {
+    method: 'GET',
+    path: '/v1/handoffs/inbox',
+    summary: 'Live handoffs whose receiver is the caller (its credential): what to accept',
+    reply: Items(HandoffView),
+    status: 200,
+  },
+  'handoffs.get': {
+    method: 'GET',
+    path: '/v1/handoffs/{handoff}',
+    summary: 'One handoff',
+    params: handoffParams,
+    reply: HandoffView,
+    status: 200,
+  },
+  'handoffs.environment': {
+    method: 'GET',
+    path: '/v1/handoffs/{handoff}/environment',
+    summary:
+      "The giver's environment values (sealed at capture), for the receiver only, once it has accepted (it could read them in the shell)",
+    params: handoffParams,
+    reply: HandoffEnvironment,
+    status: 200,
+  },
+  'handoffs.accept': {
+    method: 'POST',
+    path: '/v1/handoffs/{handoff}/accept',
+    summary:
+      "The receiver takes the keyboard; answers once the terminal's writer changed (completed) or the handoff failed",
+    params: handoffParams,
+    body: body(HandoffAcceptBody, false),
+    reply: HandoffView,
+    status: 200,
+    headers: command,
+  },
+  'handoffs.cancel': {
+    method: 'POST',
+    path: '/v1/handoffs/{handoff}/cancel',
+    summary: 'The requester or the receiver calls the handoff off (before it is accepted)',
+    params: handoffParams,
+    body: body(HandoffCancelBody, false),
+    reply: HandoffView,
     status: 200,
     headers: command,
   },

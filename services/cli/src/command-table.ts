@@ -19,6 +19,7 @@ export {
 const controlPlane = () => import('./commands/control-plane.ts');
 const sharing = () => import('./commands/share.ts');
 const audit = () => import('./commands/audit.ts');
+const handoffs = () => import('./commands/handoff.ts');
 const projections = () => import('./commands/projections.ts');
 const tokens = () => import('./commands/token.ts');
 
@@ -40,6 +41,10 @@ const approval =
   (sub: string): Leaf['run'] =>
   async (out, [id], f) =>
     (await sharing()).approval(out, sub, id, f);
+const handoff =
+  (sub: string): Leaf['run'] =>
+  async (out, [id], f) =>
+    (await handoffs()).handoff(out, sub, id, f);
 
 export const COMMANDS: Readonly<Record<string, Entry>> = {
   up: {
@@ -237,7 +242,7 @@ export const COMMANDS: Readonly<Record<string, Entry>> = {
     },
   },
   approval: {
-    summary: 'share requests waiting for an operator',
+    summary: 'share and handoff requests waiting for an operator',
     subcommands: {
       list: { summary: 'approvals', run: approval('list') },
       approve: {
@@ -282,6 +287,55 @@ export const COMMANDS: Readonly<Record<string, Entry>> = {
   login: {
     summary: 'print a one-time link that signs the dashboard in as you',
     run: async (out) => (await tokens()).login(out),
+  },
+  handoff: {
+    summary: "hand a terminal's keyboard to an agent or a person",
+    subcommands: {
+      request: {
+        summary: 'hand a terminal over (the share policy decides; an operator may have to approve)',
+        flags: [
+          ['--terminal <terminal-id>', 'the terminal (required)'],
+          ['--to <actor>', 'who gets the keyboard: ai:codex-1, human:alice (required)'],
+          ['--note <text>', 'why, for the receiver and the approver'],
+          ['--session <session-id>', "the receiver's writer session (default: one tether makes up)"],
+        ],
+        run: handoff('request'),
+      },
+      approve: {
+        summary: 'approve a handoff a policy rule holds (not your own)',
+        args: ['<handoff-id>'],
+        flags: [['--note <text>', 'a note']],
+        run: handoff('approve'),
+      },
+      deny: {
+        summary: 'deny a held handoff',
+        args: ['<handoff-id>'],
+        flags: [['--reason <text>', 'why (required)']],
+        run: handoff('deny'),
+      },
+      accept: {
+        summary: 'take the keyboard of a handoff offered to you',
+        args: ['<handoff-id>'],
+        flags: [['--session <session-id>', 'type as this writer session']],
+        run: handoff('accept'),
+      },
+      cancel: {
+        summary: 'call a handoff off (requester or receiver)',
+        args: ['<handoff-id>'],
+        flags: [REASON],
+        run: handoff('cancel'),
+      },
+      list: {
+        summary: 'handoffs',
+        flags: [
+          ['--terminal <terminal-id>', 'of this terminal only'],
+          ['--live', 'live ones only'],
+        ],
+        run: handoff('list'),
+      },
+      inbox: { summary: 'handoffs offered to you (your credential)', run: handoff('inbox') },
+      show: { summary: 'one handoff with its captured context', args: ['<handoff-id>'], run: handoff('show') },
+    },
   },
   attach: {
     summary: 'watch (and, once granted, type into) a shared terminal',

@@ -23,7 +23,7 @@ import { buildGateway, commandAs, ensureOwnerCredential, loginLink, startIdentit
 import { openApiDocument } from '@tether/contracts/openapi';
 import { parseConfig, TetherError, type TetherConfig } from '@tether/contracts';
 import { startControlPlane } from '@tether/workers';
-import { startSharing } from '@tether/sharing';
+import { startHandoff, startSharing } from '@tether/sharing';
 
 export interface ServerOptions {
   store: EventStore;
@@ -44,7 +44,7 @@ export interface ServerOptions {
 
 /**
  * Everything `tether up` runs in one process: the actor host with the capabilities' commands and gates
- * (audit trail, control plane, sharing), the command bus, projections, timers, the capabilities'
+ * (audit trail, control plane, sharing, handoff), the command bus, projections, timers, the capabilities'
  * reactors, then the gateway. Stopped in reverse.
  */
 export async function startServer(opts: ServerOptions) {
@@ -88,7 +88,13 @@ export async function startServer(opts: ServerOptions) {
   const audit = await startAuditTrail(deps);
   const controlPlane = await startControlPlane(deps);
   const sharing = await startSharing({ ...deps, terminals: controlPlane.terminals });
-  const capabilities = composeCapabilities([identity, audit, controlPlane, sharing], {
+  const handoff = await startHandoff({
+    ...deps,
+    terminals: controlPlane.terminals,
+    gate: sharing.gate,
+    secrets: sharing.secrets,
+  });
+  const capabilities = composeCapabilities([identity, audit, controlPlane, sharing, handoff], {
     commands,
     preconditions,
   });

@@ -1,6 +1,9 @@
 // tether dashboard: state in an @xstate/store, fed by server-sent events of the read model.
 import { createStore } from '/assets/xstate-store/xstate-store.js';
 
+/** Who is signed in (GET /v1/me): actor, role and the session's CSRF token; set once at start. */
+let me;
+
 const store = createStore({
   context: {
     connection: 'connecting',
@@ -10,6 +13,7 @@ const store = createStore({
     harness: {},
     share: {},
     approval: {},
+    handoff: {},
     selectedShare: null,
     decisionErrors: {},
   },
@@ -54,25 +58,46 @@ const writeUntil = (s, p) =>
     ? p.writeUntil
     : null;
 
-function shareBadge(s) {
+// Handoffs: a terminal's keyboard changing hands. Live ones mark the terminal and its share badges.
+const LIVE_HANDOFF = new Set(['awaitingApproval', 'requested', 'offered', 'transferring']);
+const actorName = (a) => `${a.kind}:${a.id}`;
+const liveHandoffOf = (handoff, terminalId) =>
+  Object.values(handoff).find((h) => h.context.terminalId === terminalId && LIVE_HANDOFF.has(h.value));
+
+function shareBadge(s, h) {
   const ps = participantsOf(s);
   const connected = ps.filter(([, p]) => isConnected(s, p)).length;
+  const attrs = {
+    class: 'share-badge',
+    role: 'button',
+    tabindex: '0',
+    'data-share-id': s.entityId,
+    'data-status': s.value,
+    'data-warning': String(inGrace(s)),
+    title: `share ${s.entityId} (${s.value}): time left, participants connected/total${h ? `; handoff ${h.entityId} (${h.value}) to ${actorName(h.context.to)}` : ''}`,
+  };
+  if (h) attrs['data-handoff'] = h.value;
   return el(
     'span',
-    {
-      class: 'share-badge',
-      role: 'button',
-      tabindex: '0',
-      'data-share-id': s.entityId,
-      'data-status': s.value,
-      'data-warning': String(inGrace(s)),
-      title: `share ${s.entityId} (${s.value}): time left, participants connected/total`,
-    },
+    attrs,
     `${s.context.backend} · `,
     clock(s),
     ` · ${connected}/${ps.length}`,
+    ...(h ? [` · handoff → ${actorName(h.context.to)}`] : []),
   );
 }
+
+const handoffBadge = (h) =>
+  el(
+    'span',
+    {
+      class: 'handoff-badge',
+      'data-handoff-id': h.entityId,
+      'data-status': h.value,
+      title: `handoff ${h.entityId}: ${actorName(h.context.from)} → ${actorName(h.context.to)} (${h.value})`,
+    },
+    `handoff → ${actorName(h.context.to)} (${h.value})`,
+  );
 
 function renderShareDetail({ share, selectedShare }) {
   const s = selectedShare && share[selectedShare];
@@ -141,7 +166,7 @@ function tick() {
   }
 }
 
-function render({ connection, lane, session, terminal, harness, share }) {
+function render({ connection, lane, session, terminal, harness, share, handoff }) {
   const conn = document.getElementById('connection');
   conn.dataset.state = connection;
   conn.textContent = connection === 'open' ? 'live' : connection;
@@ -192,12 +217,14 @@ function render({ connection, lane, session, terminal, harness, share }) {
             const shares = Object.values(share)
               .filter((s) => s.context.terminalId === t.entityId && s.value !== 'ended')
               .sort((a, b) => a.context.requestedAt.localeCompare(b.context.requestedAt));
+            const h = liveHandoffOf(handoff, t.entityId);
             return el(
               'li',
               { 'data-terminal-id': t.entityId },
               `${t.context.title ?? t.entityId.slice(0, 8)} `,
               status(t.value),
-              ...shares.map(shareBadge),
+              ...shares.map((s) => shareBadge(s, h)),
+              ...(h ? [handoffBadge(h)] : []),
             );
           }),
         ),
@@ -209,13 +236,30 @@ function render({ connection, lane, session, terminal, harness, share }) {
 // Approvals: the signed-in operator approves or denies pending share requests; the gateway refuses
 // the requester and anyone but an operator, and the refusal is shown in the row.
 
-function renderApprovals({ approval, share, decisionErrors }) {
+/** What an approval holds: a share's request, or a handoff's (gone from the list once that handoff ended). */
+function heldBy(a, { share, handoff }) {
+  if (a.context.handoffId) {
+    const h = handoff[a.context.handoffId];
+    if (h && !LIVE_HANDOFF.has(h.value)) return null;
+    return h
+      ? `asks to hand terminal ${h.context.terminalId.slice(0, 8)} to ${actorName(h.context.to)}${h.context.note ? ` (“${h.context.note}”)` : ''}`
+      : `asks for handoff ${a.context.handoffId.slice(0, 8)}`;
+  }
+  const s = share[a.context.shareId];
+  return s
+    ? `asks to share terminal ${s.context.terminalId.slice(0, 8)} (${s.context.backend}, ${s.context.access})`
+    : `asks for share ${a.context.shareId.slice(0, 8)}`;
+}
+
+function renderApprovals({ approval, share, handoff, decisionErrors }) {
   const box = document.getElementById('approvals');
   const pending = Object.values(approval)
     .filter((a) => a.value === 'pending')
-    .sort((a, b) => a.streamSeq - b.streamSeq);
+    .map((a) => [a, heldBy(a, { share, handoff })])
+    .filter(([, what]) => what !== null)
+    .sort(([a], [b]) => a.streamSeq - b.streamSeq);
   // Rebuild only when what is shown changes: other events must not steal the focus of a typing operator.
-  const shown = JSON.stringify([pending.map((a) => [a.entityId, !!share[a.context.shareId]]), decisionErrors]);
+  const shown = JSON.stringify([pending.map(([a, what]) => [a.entityId, what]), decisionErrors]);
   if (box.dataset.shown === shown) return;
   box.dataset.shown = shown;
   box.hidden = pending.length === 0;
@@ -223,14 +267,13 @@ function renderApprovals({ approval, share, decisionErrors }) {
   const typed = Object.fromEntries([...box.querySelectorAll('input[data-note]')].map((i) => [i.dataset.note, i.value]));
   box.replaceChildren(
     el('h2', {}, `pending approvals (${pending.length})`),
-    ...pending.map((a) => {
+    ...pending.map(([a, what]) => {
       const c = a.context;
-      const s = share[c.shareId];
       const row = el(
         'div',
         { class: 'approval', 'data-approval-id': a.entityId },
         el('strong', {}, `${c.requestedBy.kind}:${c.requestedBy.id}`),
-        ` asks to share ${s ? `terminal ${s.context.terminalId.slice(0, 8)} (${s.context.backend}, ${s.context.access})` : `share ${c.shareId.slice(0, 8)}`}`,
+        ` ${what}`,
         el(
           'div',
           { class: 'muted' },
@@ -268,9 +311,79 @@ async function decide(id, verb) {
   } // on success the approval's next state arrives through the stream and the row goes
 }
 
+// Handoff notifications: keyboards offered to people. The signed-in receiver accepts or declines; the
+// gateway refuses anyone but the receiver, and the refusal is shown.
+function renderHandoffs({ handoff, decisionErrors }) {
+  const box = document.getElementById('handoffs');
+  const live = Object.values(handoff)
+    .filter((h) => h.context.to.kind === 'human' && LIVE_HANDOFF.has(h.value))
+    .sort((a, b) => a.streamSeq - b.streamSeq);
+  const shown = JSON.stringify([live.map((h) => [h.entityId, h.value]), me?.actor, decisionErrors]);
+  if (box.dataset.shown === shown) return;
+  box.dataset.shown = shown;
+  box.hidden = live.length === 0;
+  if (box.hidden) return box.replaceChildren();
+  box.replaceChildren(
+    el('h2', {}, `handoffs to people (${live.length})`),
+    ...live.map((h) => {
+      const c = h.context;
+      const mine = !!me && `${c.to.kind}:${c.to.id}` === me.actor;
+      const ctx = c.context;
+      const row = el(
+        'div',
+        {
+          class: 'handoff',
+          role: 'status',
+          'data-handoff-id': h.entityId,
+          'data-status': h.value,
+          'data-mine': String(mine),
+        },
+        el('strong', {}, actorName(c.from)),
+        ` hands terminal ${c.terminalId.slice(0, 8)} to ${actorName(c.to)}${c.note ? `: “${c.note}”` : ''} `,
+        status(h.value),
+        ...(ctx
+          ? [
+              el(
+                'div',
+                { class: 'muted' },
+                `${ctx.cwd} · ${ctx.git.branch ?? 'detached'} (${ctx.git.unstaged + ctx.git.staged} changed, ${ctx.git.untracked} untracked) · ${ctx.env.names.length} env vars · ${ctx.scrollback.bytes} bytes of scrollback`,
+              ),
+            ]
+          : []),
+        ...(h.value === 'offered'
+          ? [
+              el('button', { type: 'button', 'data-handoff': 'accept' }, 'accept'),
+              el('button', { type: 'button', 'data-handoff': 'cancel' }, 'decline'),
+            ]
+          : []),
+      );
+      const error = decisionErrors[`handoff:${h.entityId}`];
+      if (error) row.append(el('div', { class: 'error' }, error));
+      return row;
+    }),
+  );
+}
+
+async function actOnHandoff(id, verb) {
+  const key = `handoff:${id}`; // its own row's error: an approval has the same id as its handoff
+  const res = await fetch(`/v1/handoffs/${encodeURIComponent(id)}/${verb}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-tether-csrf': me?.csrf_token ?? '' },
+    body: JSON.stringify(verb === 'cancel' ? { reason: `declined by ${me?.actor}` } : {}),
+  }).catch((err) => ({ ok: false, json: async () => ({ error: { message: String(err) } }) }));
+  if (!res.ok) {
+    const body = await res.json().catch(() => ({}));
+    store.trigger.decisionFailed({
+      id: key,
+      message: `${body.error?.reason ?? body.error?.code ?? 'failed'}: ${body.error?.message ?? res.status}`,
+    });
+  }
+}
+
 const renderAll = (ctx) => {
   render(ctx);
   renderApprovals(ctx);
+  renderHandoffs(ctx);
   renderShareDetail(ctx);
 };
 store.subscribe((snapshot) => renderAll(snapshot.context));
@@ -283,6 +396,8 @@ document.addEventListener('click', (e) => {
   else if (e.target.closest('#share-detail .close')) store.trigger.selectShare({ id: null });
   const button = e.target.closest('#approvals [data-decide]');
   if (button) void decide(button.closest('[data-approval-id]').dataset.approvalId, button.dataset.decide);
+  const act = e.target.closest('#handoffs [data-handoff]');
+  if (act) void actOnHandoff(act.closest('[data-handoff-id]').dataset.handoffId, act.dataset.handoff);
 });
 document.addEventListener('keydown', (e) => {
   const badge = e.target.closest?.('.share-badge');
@@ -293,7 +408,6 @@ document.addEventListener('keydown', (e) => {
 });
 
 // Who is signed in (the session cookie a one-time link set); without a session, say how to get one.
-let me;
 const who = document.getElementById('who');
 const res = await fetch('/v1/me');
 if (res.ok) {

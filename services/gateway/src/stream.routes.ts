@@ -3,7 +3,7 @@ import { actorOf } from '@tether/projector';
 import type { EventStore, ProjectedDoc, RouteHandler, SavedActor } from '@tether/runtime';
 
 /** Entities the dashboard shows. */
-const LIVE_KINDS = new Set(['lane', 'session', 'terminal', 'harness', 'share', 'approval']);
+const LIVE_KINDS = new Set(['lane', 'session', 'terminal', 'harness', 'share', 'approval', 'handoff']);
 
 /** What a dashboard never needs of a share: its participants' token hashes and the sealed backend links. */
 function forDashboard(a: SavedActor): SavedActor {

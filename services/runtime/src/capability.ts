@@ -80,6 +80,17 @@ export interface TerminalAccess {
   tmuxSocket: string;
   /** Adds a check that may let input from a non-session writer through (any check saying yes does). */
   allowWriters(check: WriteCheck): void;
+  /** The terminal's scrollback now: its last bytes, up to `offset` of its log. */
+  scrollback(terminalId: string): Promise<{ data: Uint8Array; offset: number }>;
+  /** The terminal's shell as /proc shows it (a handoff captures its cwd and environment). */
+  shell(terminalId: string): Promise<ShellProcess>;
+}
+
+/** A terminal's shell process: its pid, working directory and the environment it started with. */
+export interface ShellProcess {
+  pid: number;
+  cwd: string;
+  environ: Record<string, string>;
 }
 
 /** What every capability is given by the composition root. */

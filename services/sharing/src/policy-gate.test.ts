@@ -133,4 +133,64 @@ describe('share policy gate', () => {
     expect(gate.decide(req({ actor: { kind: 'human', id: 'user-7' }, laneId: 'lane-7b' })).ruleId).toBe('r7');
     expect(gate.decide(req({ actor: { kind: 'human', id: 'user-7' }, laneId: 'lane-8' })).effect).toBe('deny');
   });
+
+  describe('handoffs', () => {
+    const handoff = (to: string, actor = 'human:alice'): ShareRequestFacts => {
+      const [tk, ti] = to.split(':') as [string, string];
+      const [ak, ai] = actor.split(':') as [string, string];
+      return {
+        action: 'handoff',
+        actor: { kind: ak, id: ai },
+        to: { kind: tk, id: ti },
+        terminalId: 't-1',
+        laneId: 'lane-a',
+        access: 'write',
+      };
+    };
+
+    it('a rule without "actions" is about shares only: an old policy file hands no keyboard to anyone', () => {
+      const gate = new PolicyGate({ rules: [{ id: 'allow-all', effect: 'allow' }] });
+      expect(gate.decide(req()).effect).toBe('allow');
+      expect(gate.decide(handoff('ai:codex'))).toEqual({
+        effect: 'deny',
+        ruleId: null,
+        reason:
+          'no rule allows human:alice to hand terminal t-1 (lane lane-a) to ai:codex; handoffs are denied by default (add an allow rule with "actions": ["handoff"] to the share policy file, TETHER_SHARE_POLICY)',
+      });
+    });
+
+    it('"to" matches the receiver, "actors" the requester; a rule about backends is about shares', () => {
+      const gate = new PolicyGate({
+        rules: [
+          {
+            id: 'to-agents',
+            effect: 'allow',
+            actions: ['handoff'],
+            actors: ['human:*'],
+            to: ['ai:*'],
+            requireApproval: true,
+          },
+          { id: 'to-people', effect: 'allow', actions: ['handoff', 'share'], to: ['human:*'] },
+          { id: 'no-tmate', effect: 'deny', actions: ['share', 'handoff'], backends: ['tmate'] },
+        ],
+      });
+      expect(gate.decide(handoff('ai:codex'))).toMatchObject({ effect: 'approval', ruleId: 'to-agents' });
+      expect(gate.decide(handoff('human:bob', 'ai:codex'))).toMatchObject({ effect: 'allow', ruleId: 'to-people' });
+      expect(gate.decide(handoff('ai:other', 'ai:codex')).effect).toBe('deny');
+      expect(gate.decide(handoff('service:ci')).effect).toBe('deny');
+      expect(gate.decide(req({ backend: 'tmate' }))).toMatchObject({ effect: 'deny', ruleId: 'no-tmate' });
+    });
+
+    it('without a policy file: to a person at once, to an agent with approval, to a service never', () => {
+      const gate = policyFrom(undefined, mkdtempSync(join(tmpdir(), 'tether-nopolicy-')), silentLogger);
+      expect(gate.decide(handoff('human:bob'))).toMatchObject({ effect: 'allow', ruleId: 'default-handoff-to-people' });
+      expect(gate.decide(handoff('human:bob', 'ai:codex')).effect).toBe('allow');
+      expect(gate.decide(handoff('ai:codex'))).toMatchObject({
+        effect: 'approval',
+        ruleId: 'default-handoff-to-agents',
+      });
+      expect(gate.decide(handoff('ai:codex', 'ai:other')).effect).toBe('deny');
+      expect(gate.decide(handoff('service:ci')).effect).toBe('deny');
+    });
+  });
 });

@@ -11,7 +11,7 @@ interface CompiledRule {
 }
 
 /**
- * Deny by default: a share is allowed only if an allow rule matches and no deny rule does. Deny beats
+ * Deny by default: a share or handoff is allowed only if an allow rule for that action matches and no deny rule does. Deny beats
  * approval beats allow; the decision names the rule that decided and why, for the audit trail.
  */
 export class PolicyGate {
@@ -65,12 +65,16 @@ export class PolicyGate {
         reason: approval.reason ?? `rule ${approval.id} allows it after an operator approves`,
       };
     if (allow) return { effect: 'allow', ruleId: allow.id, reason: allow.reason ?? `allowed by rule ${allow.id}` };
-    return {
-      effect: 'deny',
-      ruleId: null,
-      reason: `no rule allows ${f.actor.kind}:${f.actor.id} to share terminal ${f.terminalId} (lane ${f.laneId}) ${f.access === 'write' ? 'read-write' : 'read-only'} over ${f.backend}; shares are denied by default (add an allow rule to the share policy file, TETHER_SHARE_POLICY)`,
-    };
+    return { effect: 'deny', ruleId: null, reason: noRule(f) };
   }
+}
+
+const who = (a: { kind: string; id: string }) => `${a.kind}:${a.id}`;
+
+function noRule(f: ShareRequestFacts): string {
+  if (f.action === 'handoff')
+    return `no rule allows ${who(f.actor)} to hand terminal ${f.terminalId} (lane ${f.laneId}) to ${f.to ? who(f.to) : 'anyone'}; handoffs are denied by default (add an allow rule with "actions": ["handoff"] to the share policy file, TETHER_SHARE_POLICY)`;
+  return `no rule allows ${who(f.actor)} to share terminal ${f.terminalId} (lane ${f.laneId}) ${f.access === 'write' ? 'read-write' : 'read-only'} over ${f.backend}; shares are denied by default (add an allow rule to the share policy file, TETHER_SHARE_POLICY)`;
 }
 
 function compile(rule: Rule): CompiledRule {
@@ -80,10 +84,14 @@ function compile(rule: Rule): CompiledRule {
     const m = anyOf(patterns.map(matcher));
     checks.push((f) => m(pick(f)));
   };
-  add(rule.actors, (f) => `${f.actor.kind}:${f.actor.id}`);
+  const actions = new Set(rule.actions ?? ['share']);
+  checks.push((f) => actions.has(f.action ?? 'share'));
+  add(rule.actors, (f) => who(f.actor));
+  add(rule.to, (f) => (f.to ? who(f.to) : ''));
   add(rule.terminals, (f) => f.terminalId);
   add(rule.lanes, (f) => f.laneId);
-  add(rule.backends, (f) => f.backend);
+  // A handoff has no backend: a rule about backends is about shares.
+  add(rule.backends, (f) => f.backend ?? '');
   add(rule.access, (f) => f.access);
   return { rule, matches: (f) => checks.every((c) => c(f)) };
 }

@@ -20,6 +20,7 @@ type ShareRequest = VerbData<typeof shareContract, 'request'>;
 /**
  * Without a policy file: people may share read-only; write shares, agents and services need a rule
  * (read-only first: nobody can be granted keystrokes until an operator wrote a policy saying so).
+ * A keyboard may be handed to a person (who must accept it); handing it to an agent needs an operator.
  */
 export const DEFAULT_SHARE_POLICY: PolicyFile = {
   rules: [
@@ -31,6 +32,23 @@ export const DEFAULT_SHARE_POLICY: PolicyFile = {
       reason:
         'built-in default policy: people may share their terminals read-only (set TETHER_SHARE_POLICY for write shares and agents)',
     },
+    {
+      id: 'default-handoff-to-people',
+      effect: 'allow',
+      actions: ['handoff'],
+      actors: ['human:*', 'ai:*'],
+      to: ['human:*'],
+      reason: 'built-in default policy: a keyboard may be handed to a person, who must accept it',
+    },
+    {
+      id: 'default-handoff-to-agents',
+      effect: 'allow',
+      actions: ['handoff'],
+      actors: ['human:*'],
+      to: ['ai:*'],
+      requireApproval: true,
+      reason: "built-in default policy: handing a keyboard to an agent needs an operator's approval",
+    },
   ],
 };
 
@@ -41,7 +59,7 @@ export function policyFrom(policyFile: string | undefined, home: string, log: Lo
   if (file) return PolicyGate.fromFile(file);
   log.info(
     { rules: DEFAULT_SHARE_POLICY.rules.length },
-    'share policy: built-in default (people may share read-only; set TETHER_SHARE_POLICY for write shares and agents)',
+    'share policy: built-in default (people may share read-only, and hand keyboards to people, or to agents with approval; set TETHER_SHARE_POLICY for write shares and agents)',
   );
   return new PolicyGate(DEFAULT_SHARE_POLICY);
 }
@@ -67,6 +85,11 @@ export class ShareGate {
       backend: req.backend,
       access: req.access,
     });
+  }
+
+  /** The policy's word on handing `terminalId`'s keyboard from `actor` to `to` (a handoff grants write). */
+  decideHandoff(actor: Actor, req: { terminalId: string; laneId: string; to: Actor }): PolicyDecision {
+    return this.policy.decide({ action: 'handoff', actor, access: 'write', ...req });
   }
 
   checkTtl(ttlMs: number) {

@@ -13,7 +13,15 @@ import {
   Token,
   type ShareCreated,
 } from '@tether/contracts';
-import { actorOf, approvalView, listActorsOf, readActor, shareView } from '@tether/projector';
+import {
+  actorOf,
+  approvalView,
+  listActorsOf,
+  liveHandoffsByTerminal,
+  readActor,
+  shareView,
+  type ActorOf,
+} from '@tether/projector';
 import {
   commandFrom,
   principalOf,
@@ -45,11 +53,17 @@ export function shareRoutes(deps: ShareRouteDeps): Routes {
     return s;
   };
   const started = async (id: string) => actorOf('share', await settled(host, 'share', id, ['starting'], settle));
+  /** Shares as the API shows them, each with the handoff going on for its terminal, if any (the badge). */
+  const views = async (items: ActorOf<'share'>[]) => {
+    const handoffs = await liveHandoffsByTerminal(deps.store);
+    return items.map((a) => shareView(a, Date.now(), handoffs.get(a.context.terminalId) ?? null));
+  };
+  const view = async (a: ActorOf<'share'>) => (await views([a]))[0]!;
   /** Runs a share verb, then answers with the share as it is now. */
   const act = async (req: HttpRequest, verb: string, data: Record<string, unknown>) => {
     await share(req.params.share!);
     await dispatcher.accept(commandFrom(req, 'share', verb, req.params.share, data));
-    return shareView(await share(req.params.share!));
+    return view(await share(req.params.share!));
   };
   const participantAct =
     (verb: string, body: (b: unknown) => Record<string, unknown>): RouteHandler =>
@@ -76,7 +90,7 @@ export function shareRoutes(deps: ShareRouteDeps): Routes {
       const body = parseBody(ShareCreateBody, req.body);
       const r = await dispatcher.accept(commandFrom(req, 'share', 'create', undefined, body));
       const s = await started(r.entityId);
-      const created: ShareCreated = { share: shareView(s), link: (r.result as { link: ShareCreated['link'] }).link };
+      const created: ShareCreated = { share: await view(s), link: (r.result as { link: ShareCreated['link'] }).link };
       return reply.status(201).send(created);
     },
 
@@ -90,10 +104,10 @@ export function shareRoutes(deps: ShareRouteDeps): Routes {
           (!q.lane_id || c.laneId === q.lane_id) &&
           (q.live !== 'true' || value !== 'ended'),
       );
-      return { items: items.map((a) => shareView(a)) };
+      return { items: await views(items) };
     },
 
-    'shares.get': async (req) => shareView(await share(req.params.share!)),
+    'shares.get': async (req) => view(await share(req.params.share!)),
 
     /** A tmate/upterm share's links, for its owner only (they are bearer secrets). */
     'shares.links': async (req) => {
@@ -127,7 +141,7 @@ export function shareRoutes(deps: ShareRouteDeps): Routes {
         commandFrom(req, 'share', 'switch', req.params.share, parseBody(ShareSwitchBody, req.body)),
       );
       const s = await started(r.entityId);
-      return reply.status(201).send({ share: shareView(s), link: (r.result as { link: ShareCreated['link'] }).link });
+      return reply.status(201).send({ share: await view(s), link: (r.result as { link: ShareCreated['link'] }).link });
     },
 
     'participants.list': async (req) => ({ items: shareView(await share(req.params.share!)).participants }),

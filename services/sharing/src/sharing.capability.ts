@@ -26,6 +26,9 @@ import { viewerPages } from './viewer.pages.ts';
 export interface Sharing extends Capability {
   /** Native shares' relays (one per live share), for tests and diagnostics. */
   relays: NativeRelays;
+  /** The policy gate (handoffs are decided by the same policy file) and tether's key. */
+  gate: ShareGate;
+  secrets: SecretBox;
 }
 
 /** Terminal sharing: policy and approvals, native relays and tmate/upterm workers, TTLs, the viewer page. */
@@ -125,6 +128,8 @@ export async function startSharing(deps: CapabilityDeps & { terminals: TerminalA
     routes: shareRoutes({ dispatcher: deps.dispatcher, host, store, secrets, settleMs: readyMs + 2_000 }),
     pages: (app) => viewerPages(app, relays),
     relays,
+    gate,
+    secrets,
     stop: async () => {},
   };
 }

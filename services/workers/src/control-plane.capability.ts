@@ -8,6 +8,7 @@ import { ensureSession } from './sessions/ensure-session.ts';
 import { SessionReaper } from './sessions/session-reaper.ts';
 import { canSpawnTerminal } from './terminals/preconditions.ts';
 import { followTerminal, LocalTerminalIO, NatsTerminalIO, type TerminalIO } from './terminals/terminal-io.ts';
+import { shellProcess } from './terminals/shell-process.ts';
 import { TerminalWorker } from './terminals/terminal-worker.ts';
 
 export interface ControlPlane extends Capability {
@@ -64,6 +65,8 @@ export async function startControlPlane(deps: CapabilityDeps): Promise<ControlPl
       sendInput: (terminalId, data, from) => io.sendInput(terminalId, { data, from }),
       tmuxSocket: terminals.tmux.socket,
       allowWriters: (check) => void writeChecks.push(check),
+      scrollback: (terminalId) => io.requestScrollback(terminalId),
+      shell: async (terminalId) => shellProcess(await terminals.tmux.panePid(terminalId)),
     },
     stop: async () => {},
   };

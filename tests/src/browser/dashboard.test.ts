@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { LaneView } from '@tether/contracts';
+import { HandoffView, LaneView } from '@tether/contracts';
 import { freePort } from '@tether/runtime';
-import { api, launchChromium, signIn, useControlPlane } from '../harness/index.ts';
+import { api, eventually, launchChromium, signIn, useControlPlane } from '../harness/index.ts';
+import { as, runningTerminal } from '../sharing/helpers.ts';
 
 const harnessPort = await freePort();
 let harness: Server | undefined = createServer((_req, res) => res.writeHead(200).end('ok'));
@@ -60,6 +61,56 @@ describe('dashboard in Chromium', () => {
     // Besides the stream, only who is signed in (once): no polling.
     expect(requests.filter((p) => p.startsWith('/v1/') && p !== '/v1/stream')).toEqual(['/v1/me']);
     await page.screenshot({ path: `${cp.home}/dashboard.png` });
+    await page.close();
+  });
+
+  it('notifies the person an agent hands a terminal to; the share badge shows the handoff; only that person accepts', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(String(err)));
+    await page.goto(`${cp.url}/`);
+    await page.locator('#connection[data-state="open"]').waitFor();
+    const { term } = await runningTerminal(cp);
+    const share = (
+      await as<{ share: { share_id: string } }>(cp, 'human:ann', 'POST', '/v1/shares', {
+        terminal_id: term.terminal_id,
+      })
+    ).body.share;
+    // The built-in policy lets an agent hand a keyboard to a person, who must accept it.
+    const h = HandoffView.parse(
+      (
+        await as(cp, 'ai:codex', 'POST', '/v1/handoffs', {
+          terminal_id: term.terminal_id,
+          to: 'human:alice',
+          note: 'stuck: the migration needs a person',
+        })
+      ).body,
+    );
+    const note = page.locator(`#handoffs [data-handoff-id="${h.handoff_id}"][data-status="offered"]`);
+    await note.waitFor();
+    expect(await note.innerText()).toMatch(
+      /ai:codex hands terminal .* to human:alice: “stuck: the migration needs a person”/,
+    );
+    await page.locator(`[data-share-id="${share.share_id}"][data-handoff="offered"]`).waitFor();
+    await page.locator(`[data-terminal-id="${term.terminal_id}"] .handoff-badge`).waitFor();
+
+    // Someone else cannot take it: the refusal is shown in the notification.
+    await page.fill('#handoff-me', 'bob');
+    await note.locator('[data-handoff="accept"]').click();
+    await note.locator('.error').waitFor();
+    expect(await note.locator('.error').innerText()).toMatch(/HANDOFF_NOT_RECEIVER/);
+
+    await page.fill('#handoff-me', 'alice');
+    await note.locator('[data-handoff="accept"]').click();
+    await page.locator('#handoffs').waitFor({ state: 'hidden' });
+    await page.locator(`[data-share-id="${share.share_id}"]:not([data-handoff])`).waitFor();
+    expect(await page.locator(`[data-terminal-id="${term.terminal_id}"] .handoff-badge`).count()).toBe(0);
+    const done = await eventually(
+      async () => HandoffView.parse((await api(cp, 'GET', `/v1/handoffs/${h.handoff_id}`)).body),
+      (v) => v.status === 'completed',
+    );
+    expect(done.to).toBe('human:alice');
+    expect(errors).toEqual([]);
     await page.close();
   });
 });

@@ -8,6 +8,8 @@ import {
   ApprovalView,
   AuditList,
   AuditVerdict,
+  HandoffEnvironment,
+  HandoffView,
   HarnessStatusView,
   Items,
   LaneView,
@@ -20,7 +22,7 @@ import {
   TerminalView,
 } from '@tether/contracts';
 import { openApiDocument } from '@tether/contracts/openapi';
-import { bearer, api, eventually, useControlPlane } from '../harness/index.ts';
+import { asActor, bearer, api, eventually, useControlPlane } from '../harness/index.ts';
 import { policyFile } from '../sharing/helpers.ts';
 
 // Every route of the OpenAPI document (but the per-verb command routes, which the bus, gateway and
@@ -36,6 +38,7 @@ const ids = {} as {
   terminal: string;
   share: string;
   participant: string;
+  handoff: string;
 };
 const rejection = (code: string, reason?: string) =>
   z.object({
@@ -54,6 +57,8 @@ const Actor = z.object({
 type Case = { call: () => Promise<{ status: number; body: unknown }>; status: number; schema: z.ZodType };
 const get = (path: () => string) => () => api(cp, 'GET', path());
 const post = (path: () => string, body?: () => unknown) => () => api(cp, 'POST', path(), body?.());
+/** Bob, a member: the receiver of the handoff below. */
+const bob = () => asActor(cp, 'human:bob', 'member');
 
 /** The events of a server-sent event stream up to its first `ready` event, with the status and content type. */
 async function sse(path: string): Promise<{ status: number; body: unknown }> {
@@ -232,6 +237,44 @@ const cases: Record<string, Case> = {
     status: 404,
     schema: rejection('NOT_FOUND'),
   },
+  'post /v1/handoffs': {
+    call: post(
+      () => '/v1/handoffs',
+      () => ({ terminal_id: ids.terminal, to: 'human:bob', session_id: 'bob-keyboard' }),
+    ),
+    status: 201,
+    schema: HandoffView.refine((h) => h.status === 'offered', 'offered once its context is captured'),
+  },
+  'get /v1/handoffs': {
+    call: get(() => `/v1/handoffs?terminal_id=${ids.terminal}&live=true`),
+    status: 200,
+    schema: Items(HandoffView),
+  },
+  'get /v1/handoffs/inbox': {
+    call: async () => api(await bob(), 'GET', '/v1/handoffs/inbox'),
+    status: 200,
+    schema: Items(HandoffView).refine((l) => l.items.some((h) => h.handoff_id === ids.handoff), "in bob's inbox"),
+  },
+  'get /v1/handoffs/{handoff}': { call: get(() => `/v1/handoffs/${ids.handoff}`), status: 200, schema: HandoffView },
+  'post /v1/handoffs/{handoff}/accept': {
+    call: async () => api(await bob(), 'POST', `/v1/handoffs/${ids.handoff}/accept`, {}),
+    status: 200,
+    schema: HandoffView.refine((h) => h.status === 'completed', 'the keyboard changed hands'),
+  },
+  'get /v1/handoffs/{handoff}/environment': {
+    call: async () => api(await bob(), 'GET', `/v1/handoffs/${ids.handoff}/environment`),
+    status: 200,
+    schema: HandoffEnvironment.refine((e) => 'TETHER_TERMINAL_ID' in e.environment, "the shell's environment"),
+  },
+  // Accepted: too late to call it off.
+  'post /v1/handoffs/{handoff}/cancel': {
+    call: post(
+      () => `/v1/handoffs/${ids.handoff}/cancel`,
+      () => ({}),
+    ),
+    status: 409,
+    schema: rejection('NOT_ALLOWED', 'HANDOFF_COMPLETED'),
+  },
   // The audit projection follows the stream: wait for the revoke above to land in it.
   'get /v1/audit': {
     call: () =>
@@ -381,6 +424,7 @@ describe('HTTP API against its contract', () => {
         ids.session = (r.body as { session_id: string }).session_id;
       if (op === 'post /v1/workspaces/{ws}/lanes/{lane}/terminals')
         ids.terminal = (r.body as { terminal_id: string }).terminal_id;
+      if (op === 'post /v1/handoffs') ids.handoff = (r.body as HandoffView).handoff_id;
       if (op === 'post /v1/shares')
         [ids.share, ids.participant] = [
           (r.body as ShareCreated).share.share_id,

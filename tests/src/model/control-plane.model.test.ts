@@ -5,6 +5,7 @@ import { ACTORS_BUCKET } from '@tether/contracts';
 import {
   approvalMachine,
   codexSessionMachine,
+  handoffMachine,
   harnessMachine,
   laneMachine,
   registry,
@@ -40,7 +41,8 @@ beforeAll(async () => {
 });
 afterAll(() => runner?.stop());
 
-type Ev = { type: string; data: Record<string, unknown> };
+/** An event of the model; the actor is human:ann unless it says (a handoff's receiver accepts as itself). */
+type Ev = { type: string; data: Record<string, unknown>; actor?: { kind: string; id: string } };
 const models: [string, AnyStateMachine, Ev[], string[]?][] = [
   [
     'lane',
@@ -98,6 +100,9 @@ const models: [string, AnyStateMachine, Ev[], string[]?][] = [
       { type: 'exited', data: { code: 0, signal: null } },
       { type: 'shareOpen', data: { shareId: 'sh1', limit: 3 } },
       { type: 'shareClose', data: { shareId: 'sh1' } },
+      { type: 'handoffClaim', data: { handoffId: 'h1' } },
+      { type: 'handoffRelease', data: { handoffId: 'h1' } },
+      { type: 'handover', data: { handoffId: 'h1', fromSessionId: 's1', toSessionId: 's2' } },
     ],
   ],
   [
@@ -159,6 +164,54 @@ const models: [string, AnyStateMachine, Ev[], string[]?][] = [
     ['expired'],
   ],
   [
+    'handoff',
+    handoffMachine,
+    [
+      ...(['allow', 'approval', 'deny'] as const).map((effect) => ({
+        type: 'request',
+        data: {
+          terminalId: 't1',
+          laneId: 'l1',
+          to: { kind: 'ai', id: 'codex' },
+          fromSessionId: 's1',
+          toSessionId: 's2',
+          policy: { effect, ruleId: 'r1', reason: effect },
+          offerTtlMs: 600_000,
+          correlationId: 'c1',
+        },
+      })),
+      { type: 'approved', data: { approvalId: 'h1', by: 'human:ops' } },
+      { type: 'denied', data: { approvalId: 'h1', reason: 'no' } },
+      {
+        type: 'initiated',
+        data: {
+          context: {
+            cwd: '/w/l1',
+            env: { names: ['HOME'], sealedRef: 'handoffs/h1.env.sealed' },
+            scrollback: { ref: 'handoffs/h1.scrollback', offset: 0, bytes: 0, sha256: 'a'.repeat(64) },
+            git: {
+              branch: 'tether/l1',
+              base: 'main',
+              ahead: 0,
+              behind: 0,
+              staged: 0,
+              unstaged: 0,
+              untracked: 0,
+              conflicted: 0,
+            },
+            correlationId: 'c1',
+            capturedAt: '2026-01-01T00:00:00.000Z',
+          },
+        },
+      },
+      { type: 'accept', data: {}, actor: { kind: 'ai', id: 'codex' } },
+      { type: 'completed', data: { terminalId: 't1', fromSessionId: 's1', toSessionId: 's2' } },
+      { type: 'cancel', data: { reason: 'not now' } },
+      { type: 'expire', data: {} },
+      { type: 'failed', data: { reason: 'terminal closed' } },
+    ],
+  ],
+  [
     'harness',
     harnessMachine,
     [
@@ -186,7 +239,11 @@ async function readModel(entity: string, id: string) {
 describe.each(models)('model-based paths: %s', (entity, machine, events, timeOnly = []) => {
   // The model's events carry one fixed time: paths then only use transitions that need no time to pass.
   // The model acts as the host's commands do (fixtures' cmd(): human:ann), so guards on who decide alike.
-  const timed = events.map((e) => ({ ...e, at: '2026-01-01T00:00:00.000Z', actor: { kind: 'human', id: 'ann' } }));
+  const timed = events.map((e) => ({
+    ...e,
+    at: '2026-01-01T00:00:00.000Z',
+    actor: e.actor ?? { kind: 'human', id: 'ann' },
+  }));
   const model = createTestModel(machine, {
     events: timed as never,
     serializeState: (s) => JSON.stringify((s as AnyMachineSnapshot).value),
@@ -224,7 +281,7 @@ describe.each(models)('model-based paths: %s', (entity, machine, events, timeOnl
     for (const step of path.steps) {
       if (step.event.type === 'xstate.init') continue;
       const e = step.event as Ev;
-      const reply = await host.execute(cmd(entity, e.type, id, e.data));
+      const reply = await host.execute({ ...cmd(entity, e.type, id, e.data), actor: e.actor as never });
       version++;
       expect(reply).toMatchObject({ seq: version, state: step.state.value });
     }

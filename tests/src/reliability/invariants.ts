@@ -29,6 +29,7 @@ export function worldOf(actors: SavedActor[]): World {
     codexSession: new Map(),
     share: new Map(),
     approval: new Map(),
+    handoff: new Map(),
   } as World;
   for (const a of actors) {
     const of = world[a.entity as EntityName] as Map<string, ActorOf<EntityName>> | undefined;
@@ -45,6 +46,7 @@ const LANE_WITH_WORKTREE = new Set([...LIVE_LANE, 'error']);
 const OPEN_TERMINAL = new Set(['spawning', 'active', 'throttled']);
 const LIVE_SHARE = new Set(['awaitingApproval', 'starting', 'active', 'expiring']);
 const STARTED_SHARE = new Set(['starting', 'active', 'expiring']);
+const LIVE_HANDOFF = new Set(['awaitingApproval', 'requested', 'offered', 'transferring']);
 
 const activeSessions = (w: World) => [...w.session.values()].filter((s) => s.value !== 'terminated');
 const groupBy = <T>(items: T[], key: (t: T) => string) => {
@@ -121,23 +123,56 @@ export const invariants: Record<string, Invariant> = {
       .filter((s) => s.value === 'attaching')
       .map((s) => `session ${s.entityId} was left attaching`),
 
-  'an open terminal is in a lane with a worktree and belongs to a session of that lane': (w) =>
-    [...w.terminal.values()]
-      .filter((t) => OPEN_TERMINAL.has(String(t.value)))
+  'an open terminal is in a lane with a worktree and its writer is a session of that lane or the receiver of its last handoff':
+    (w) =>
+      [...w.terminal.values()]
+        .filter((t) => OPEN_TERMINAL.has(String(t.value)))
+        .flatMap((t) => {
+          const lane = w.lane.get(t.context.laneId);
+          const session = w.session.get(t.context.sessionId);
+          const handedTo = [...w.handoff.values()].some(
+            (h) =>
+              h.value === 'completed' &&
+              h.context.terminalId === t.entityId &&
+              h.context.toSessionId === t.context.sessionId,
+          );
+          const out: string[] = [];
+          if (!lane || !LANE_WITH_WORKTREE.has(String(lane.value)))
+            out.push(
+              `terminal ${t.entityId} is ${String(t.value)} in lane ${t.context.laneId}, which is ${lane ? String(lane.value) : 'missing'}`,
+            );
+          if (session?.context.laneId !== t.context.laneId && !handedTo)
+            out.push(
+              `terminal ${t.entityId} of lane ${t.context.laneId} names session ${t.context.sessionId}, which is not of that lane nor the receiver of a completed handoff`,
+            );
+          return out;
+        }),
+
+  'a terminal goes through one handoff at a time, and its claim names a live handoff of it': (w) => [
+    ...[
+      ...groupBy(
+        [...w.handoff.values()].filter((h) => LIVE_HANDOFF.has(String(h.value))),
+        (h) => h.context.terminalId,
+      ),
+    ]
+      .filter(([, hs]) => hs.length > 1)
+      .map(([t, hs]) => `terminal ${t} has ${hs.length} live handoffs: ${ids(hs)}`),
+    ...[...w.terminal.values()]
+      .filter((t) => t.context.handoffId !== undefined)
       .flatMap((t) => {
-        const lane = w.lane.get(t.context.laneId);
-        const session = w.session.get(t.context.sessionId);
-        const out: string[] = [];
-        if (!lane || !LANE_WITH_WORKTREE.has(String(lane.value)))
-          out.push(
-            `terminal ${t.entityId} is ${String(t.value)} in lane ${t.context.laneId}, which is ${lane ? String(lane.value) : 'missing'}`,
-          );
-        if (session?.context.laneId !== t.context.laneId)
-          out.push(
-            `terminal ${t.entityId} of lane ${t.context.laneId} names session ${t.context.sessionId}, which is not of that lane`,
-          );
-        return out;
+        const h = w.handoff.get(t.context.handoffId!);
+        return h && LIVE_HANDOFF.has(String(h.value)) && h.context.terminalId === t.entityId
+          ? []
+          : [
+              `terminal ${t.entityId} is claimed by handoff ${t.context.handoffId}, which is ${h ? String(h.value) : 'missing'}`,
+            ];
       }),
+  ],
+
+  'a handoff that was not allowed captured nothing': (w) =>
+    [...w.handoff.values()]
+      .filter((h) => (h.value === 'denied' || h.value === 'awaitingApproval') && h.context.context !== undefined)
+      .map((h) => `handoff ${h.entityId} is ${String(h.value)} yet holds a captured context`),
 
   'a terminal holds at most the configured number of share slots': (w, s) =>
     [...w.terminal.values()]
@@ -206,12 +241,17 @@ export const invariants: Record<string, Invariant> = {
           .map(([id]) => `participant ${id} of the read-only share ${sh.entityId} may type`),
       ),
 
-  'an approval belongs to a share a policy rule held, and a human other than the requester decided it': (w) =>
+  'an approval belongs to a share or handoff a policy rule held, and a human other than the requester decided it': (
+    w,
+  ) =>
     [...w.approval.values()].flatMap((a) => {
       const out: string[] = [];
-      const share = w.share.get(a.context.shareId);
-      if (share?.context.policy.effect !== 'approval')
-        out.push(`approval ${a.entityId} is for share ${a.context.shareId}, which no policy rule held`);
+      const { shareId, handoffId } = a.context;
+      const held = shareId ? w.share.get(shareId) : handoffId ? w.handoff.get(handoffId) : undefined;
+      if (held?.context.policy.effect !== 'approval')
+        out.push(
+          `approval ${a.entityId} is for ${shareId ? `share ${shareId}` : `handoff ${handoffId}`}, which no policy rule held`,
+        );
       const requester = `${a.context.requestedBy.kind}:${a.context.requestedBy.id}`;
       if (
         (a.value === 'approved' || a.value === 'denied') &&

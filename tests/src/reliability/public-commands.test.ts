@@ -37,7 +37,8 @@ const SEED = Number(process.env.PROPERTY_SEED ?? 20_250_612);
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 40);
 const MAX_PER_TERMINAL = 3;
 
-// People share read-only at once, write shares and agents need an operator: every share path is reachable.
+// People share read-only at once, write shares and agents need an operator: every share path is reachable;
+// likewise for handoffs.
 const policyFile = join(mkdtempSync(join(tmpdir(), 'tether-policy-')), 'share-policy.json');
 writeFileSync(
   policyFile,
@@ -46,6 +47,9 @@ writeFileSync(
       { id: 'people-read', effect: 'allow', actors: ['human:*'], access: ['read'] },
       { id: 'people-write', effect: 'allow', actors: ['human:*'], access: ['write'], requireApproval: true },
       { id: 'agents', effect: 'allow', actors: ['ai:*'], requireApproval: true },
+      // Keyboards may be handed to anyone; to an agent only with an operator's approval.
+      { id: 'handoffs', effect: 'allow', actions: ['handoff'] },
+      { id: 'handoffs-to-agents', effect: 'allow', actions: ['handoff'], to: ['ai:*'], requireApproval: true },
     ],
   }),
 );

@@ -6,7 +6,10 @@ import { expect } from 'vitest';
 import { LaneView, SessionView, TerminalView, type PolicyFile, type Role, type ShareCreated } from '@tether/contracts';
 import { api, asActor, type Tether } from '../harness/index.ts';
 
-/** A policy file for the sharing tests: people may share, agents need an operator, services are denied (no rule). */
+/**
+ * A policy file for the sharing tests: people may share, agents need an operator, services are denied
+ * (no rule); a keyboard may be handed to a person.
+ */
 export function policyFile(
   rules: PolicyFile['rules'] = [
     { id: 'people', effect: 'allow', actors: ['human:*'] },
@@ -24,6 +27,7 @@ export function policyFile(
       backends: ['tmate'],
       reason: 'eve may not use tmate',
     },
+    { id: 'handoff-to-people', effect: 'allow', actions: ['handoff'], to: ['human:*'] },
   ],
 ): string {
   const file = join(mkdtempSync(join(tmpdir(), 'tether-policy-')), 'policy.json');
@@ -85,3 +89,9 @@ export const fakeTmateEnv = () => ({
   TETHER_TMATE_HOST: 'relay.fake.invalid',
   TETHER_TMATE_ED25519_FINGERPRINT: 'SHA256:fake',
 });
+
+/** The token `actor` sends with (a credential of its role, roleOf), e.g. for a NATS command as that actor. */
+export async function credentialOf(t: Tether, actor: { kind: string; id: string }): Promise<string> {
+  const ref = `${actor.kind}:${actor.id}`;
+  return (await asActor(t, ref, roleOf(ref))).token;
+}

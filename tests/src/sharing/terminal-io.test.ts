@@ -52,4 +52,17 @@ describe('terminal output over NATS (what a share relay follows)', () => {
     stopServing();
     await expect(followTerminal(io, uid('none'), () => undefined)).rejects.toThrow(/not running on any tether host/);
   });
+
+  it('a handoff reaches the relay wherever it runs: the relaying process reads its writer again and says which it is', async () => {
+    const relayIo = new NatsTerminalIO(ctx.store.nc);
+    const otherIo = new NatsTerminalIO(ctx.store.nc);
+    const id = uid('t');
+    let reads = 0;
+    const stop = relayIo.serveWriterRefresh(id, async () => `session-after-${++reads}`);
+    await ctx.store.nc.flush();
+    expect(await otherIo.refreshWriter(id)).toBe('session-after-1');
+    stop();
+    // Nobody relays it any more: no answer, and no writer.
+    expect(await otherIo.refreshWriter(id, 500)).toBeUndefined();
+  });
 });

@@ -41,7 +41,7 @@ const participantLine = (p: ParticipantView) =>
 const linkLines = (l: ParticipantLink) =>
   `link for ${l.name} (read-only until granted; shown once):\n  ${l.url}\n  tether attach '${l.url}'`;
 const approvalLine = (a: ApprovalView) =>
-  `${a.approval_id}  ${a.status.padEnd(8)} share ${a.share_id} by ${a.requested_by}  (${a.reason})${a.decided_by ? `  decided by ${a.decided_by}` : ''}`;
+  `${a.approval_id}  ${a.status.padEnd(8)} ${a.handoff_id ? `handoff ${a.handoff_id}` : `share ${a.share_id}`} by ${a.requested_by}  (${a.reason})${a.decided_by ? `  decided by ${a.decided_by}` : ''}`;
 
 /** `tether share …` */
 export async function share(

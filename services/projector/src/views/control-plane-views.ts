@@ -28,6 +28,8 @@ export function terminalView(a: ActorOf<'terminal'>): TerminalView {
     state: a.value as TerminalView['state'],
     tmux_session: c.tmuxSession ?? null,
     close_reason: c.closeReason ?? null,
+    handoff_id: c.handoffId ?? null,
+    watchers: c.watchers ?? [],
   };
 }
 

@@ -1,4 +1,4 @@
-import type { ApprovalView, ParticipantView, ShareView } from '@tether/contracts';
+import type { ApprovalView, HandoffBadge, ParticipantView, ShareView } from '@tether/contracts';
 import type { ShareContext } from '@tether/machines';
 import type { ActorOf } from './actor-reads.ts';
 
@@ -10,8 +10,11 @@ const STATUS: Record<string, ShareView['status']> = {
   ended: 'ended',
 };
 
-/** A share as every surface shows it; `now` gives the time left. Never carries a token or a link. */
-export function shareView(a: ActorOf<'share'>, now = Date.now()): ShareView {
+/**
+ * A share as every surface shows it; `now` gives the time left, `handoff` the handoff going on for its
+ * terminal (see handoffsByTerminal). Never carries a token or a link.
+ */
+export function shareView(a: ActorOf<'share'>, now = Date.now(), handoff: HandoffBadge | null = null): ShareView {
   const c = a.context;
   const ended = a.value === 'ended';
   return {
@@ -34,6 +37,7 @@ export function shareView(a: ActorOf<'share'>, now = Date.now()): ShareView {
     replaces: c.replaces ?? null,
     switched_to: c.switchedTo ?? null,
     participants: participantViews(c, now, ended),
+    handoff: ended ? null : handoff,
   };
 }
 
@@ -54,7 +58,8 @@ export function approvalView(a: ActorOf<'approval'>): ApprovalView {
   const c = a.context;
   return {
     approval_id: a.entityId,
-    share_id: c.shareId,
+    share_id: c.shareId ?? null,
+    handoff_id: c.handoffId ?? null,
     status: a.value as ApprovalView['status'],
     requested_by: `${c.requestedBy.kind}:${c.requestedBy.id}`,
     rule_id: c.ruleId,

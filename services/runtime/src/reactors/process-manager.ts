@@ -1,7 +1,7 @@
 import type { CommandAccepted, StoredEvent } from '@tether/contracts';
 import type { Logger } from '../logger.ts';
 import type { EventStore, Subscription } from '../store/port.ts';
-import { report, type Cause, type Send } from './reactor-runner.ts';
+import { attempt, report, type Cause, type Send } from './reactor-runner.ts';
 
 /**
  * A process manager reacts to persisted events with effects, then reports back with commands whose
@@ -29,5 +29,10 @@ export class ProcessManager {
     data: Record<string, unknown> = {},
   ): Promise<CommandAccepted | undefined> {
     return report(this.name, this.send, this.log, cause, { entity, verb, entityId, data });
+  }
+
+  /** As `report`, answering a refusal rather than swallowing it; see runtime's `attempt`. */
+  attempt(cause: Cause, entity: string, verb: string, entityId: string, data: Record<string, unknown> = {}) {
+    return attempt(this.name, this.send, cause, { entity, verb, entityId, data });
   }
 }

@@ -32,13 +32,31 @@ export async function report(
   cause: Cause,
   intent: Intent,
 ): Promise<CommandAccepted | undefined> {
+  const r = await attempt(name, send, cause, intent);
+  if (r.ok) return r.reply;
+  const { entity, verb, entityId } = intent;
+  const why = { correlationId: cause.correlationId, entity, verb, entityId, code: r.error.code, msg: r.error.message };
+  log.debug(why, 'report no longer applies');
+  return undefined;
+}
+
+/**
+ * As `report`, for a worker that acts on the answer: the accepted reply, or the refusal that means the
+ * world moved on (a terminal another handoff holds), whose reason it can pass on.
+ */
+export async function attempt(
+  name: string,
+  send: Send,
+  cause: Cause,
+  intent: Intent,
+): Promise<{ ok: true; reply: CommandAccepted } | { ok: false; error: TetherError }> {
   const { entity, verb, entityId, data = {} } = intent;
   const id = createHash('sha256')
     .update(`${name}:${cause.id}:${entity}.${verb}.${entityId}`)
     .digest('hex')
     .slice(0, 40);
   try {
-    return await retryTransient(() =>
+    const reply = await retryTransient(() =>
       send({
         id,
         entity,
@@ -46,16 +64,13 @@ export async function report(
         entityId,
         data,
         actor: { kind: 'system', id: `worker:${name}` },
-        correlationId: cause.correlationId,
+        correlationId: intent.correlationId ?? cause.correlationId,
         causationId: cause.id,
       }),
     );
+    return { ok: true, reply };
   } catch (err) {
-    if (err instanceof TetherError && MOVED_ON.has(err.code)) {
-      const why = { correlationId: cause.correlationId, entity, verb, entityId, code: err.code, msg: err.message };
-      log.debug(why, 'report no longer applies');
-      return undefined;
-    }
+    if (err instanceof TetherError && MOVED_ON.has(err.code)) return { ok: false, error: err };
     throw err;
   }
 }

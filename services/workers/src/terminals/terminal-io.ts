@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 
 /**
- * Where terminal bytes travel: tether.term.<id>.out / .in / .scrollback on core NATS, or in-process
+ * Where terminal bytes travel: tether.term.<id>.out / .in / .scrollback (and .writer, to make the relay
+ * read its writer again) on core NATS, or in-process
  * without NATS. Output carries the terminal log's offset after the chunk, so a follower that joins
  * with the scrollback can drop the chunks the scrollback already holds.
  */
@@ -15,6 +16,14 @@ export interface TerminalIO {
   /** Answers scrollback requests for a terminal this process runs. */
   serveScrollback(terminalId: string, read: () => Scrollback): () => void;
   requestScrollback(terminalId: string, timeoutMs?: number): Promise<Scrollback>;
+  /**
+   * Answers "read your writer again" for a terminal this process relays: `refresh` takes the writer
+   * from the persisted terminal (so a request, whoever sends it, can only bring the relay to the truth)
+   * and returns it.
+   */
+  serveWriterRefresh(terminalId: string, refresh: () => Promise<string>): () => void;
+  /** Has the process relaying the terminal read its writer again; undefined when no process relays it. */
+  refreshWriter(terminalId: string, timeoutMs?: number): Promise<string | undefined>;
 }
 
 /** The last bytes a terminal printed, up to `offset` of its log. */
@@ -35,6 +44,7 @@ export const termSubjects = {
   out: (id: string) => `tether.term.${id}.out`,
   in: (id: string) => `tether.term.${id}.in`,
   scrollback: (id: string) => `tether.term.${id}.scrollback`,
+  writer: (id: string) => `tether.term.${id}.writer`,
 };
 
 const notRunning = (id: string) =>
@@ -85,6 +95,25 @@ export class NatsTerminalIO implements TerminalIO {
     });
     return () => sub.unsubscribe();
   }
+  serveWriterRefresh(id: string, refresh: () => Promise<string>) {
+    const sub = this.nc.subscribe(termSubjects.writer(id), {
+      callback: (err, m) => {
+        if (err) return;
+        refresh().then(
+          (writer) => m.respond(writer),
+          () => undefined, // no answer: the requester times out as for a terminal nobody relays
+        );
+      },
+    });
+    return () => sub.unsubscribe();
+  }
+  async refreshWriter(id: string, timeoutMs = 5_000): Promise<string | undefined> {
+    try {
+      return (await this.nc.request(termSubjects.writer(id), new Uint8Array(0), { timeout: timeoutMs })).string();
+    } catch {
+      return undefined;
+    }
+  }
   async requestScrollback(id: string, timeoutMs = 5_000): Promise<Scrollback> {
     try {
       const m = await this.nc.request(termSubjects.scrollback(id), new Uint8Array(0), { timeout: timeoutMs });
@@ -108,6 +137,7 @@ const offsetOf = (v: string | undefined) => (v && /^\d+$/.test(v) ? Number(v) : 
 export class LocalTerminalIO implements TerminalIO {
   private readonly bus = new EventEmitter().setMaxListeners(0);
   private readonly scrollbacks = new Map<string, () => Scrollback>();
+  private readonly writers = new Map<string, () => Promise<string>>();
   publishOutput(id: string, chunk: Uint8Array, endOffset: number) {
     this.bus.emit(termSubjects.out(id), chunk, endOffset);
   }
@@ -125,6 +155,13 @@ export class LocalTerminalIO implements TerminalIO {
   serveScrollback(id: string, read: () => Scrollback) {
     this.scrollbacks.set(id, read);
     return () => void (this.scrollbacks.get(id) === read && this.scrollbacks.delete(id));
+  }
+  serveWriterRefresh(id: string, refresh: () => Promise<string>) {
+    this.writers.set(id, refresh);
+    return () => void (this.writers.get(id) === refresh && this.writers.delete(id));
+  }
+  async refreshWriter(id: string): Promise<string | undefined> {
+    return this.writers.get(id)?.();
   }
   async requestScrollback(id: string): Promise<Scrollback> {
     const read = this.scrollbacks.get(id);

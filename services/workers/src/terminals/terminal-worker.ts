@@ -33,6 +33,8 @@ export interface TerminalWorkerOptions {
   mayWrite?: (terminalId: string, from: string) => Promise<boolean> | boolean;
 }
 
+type Handover = { handoffId: string; fromSessionId: string; toSessionId: string };
+
 const SCROLLBACK_BYTES = 64 * 1024;
 const MAX_QUEUED_INPUT = 1_000;
 /** A participant's write check that takes longer than this counts as "no". */
@@ -51,6 +53,7 @@ interface Relay {
   tail: OutputTail;
   stopInput: () => void;
   stopScrollback: () => void;
+  stopWriter: () => void;
   /** Input in arrival order, each batch after the previous one's write check and delivery. */
   input: Promise<void>;
   queued: number;
@@ -126,6 +129,35 @@ export class TerminalWorker {
     if (e.event.type === 'terminal.spawn')
       return this.spawn(e, id, e.event.data as { laneId: string; sessionId: string });
     if (e.event.type === 'terminal.close') return this.kill(id);
+    if (e.event.type === 'terminal.handover') return this.handOver(e, id, e.event.data as Handover);
+  }
+
+  /** The relay's writer, read again from the persisted terminal (the one truth, whoever asks). */
+  private async refreshWriter(id: string, relay: Relay): Promise<string> {
+    const writer = (await readActor(this.host, 'terminal', id))?.context.sessionId;
+    if (writer) relay.sessionId = writer;
+    return relay.sessionId;
+  }
+
+  /**
+   * The keyboard changes hands: the process relaying the terminal (this one, or another tether host
+   * on the NATS, asked on tether.term.<id>.writer) reads the writer again, so from now on it takes input
+   * only from the receiver's session (the old writer's input still queued is refused too, as it is
+   * delivered), while the old writer keeps getting the output like every watcher. Then the handoff
+   * hears it is complete. A terminal nobody relays picks the new writer up when it is attached again.
+   */
+  private async handOver(e: StoredEvent, id: string, h: Handover): Promise<void> {
+    const relay = this.relays.get(id);
+    const writer = relay ? await this.refreshWriter(id, relay) : await this.io.refreshWriter(id);
+    this.pm.log.info(
+      { terminalId: id, handoffId: h.handoffId, correlationId: e.event.correlationId, relayed: writer !== undefined },
+      'terminal handed over: the writer session changed',
+    );
+    await this.pm.report(e.event, 'handoff', 'completed', h.handoffId, {
+      terminalId: id,
+      fromSessionId: h.fromSessionId,
+      toSessionId: h.toSessionId,
+    });
   }
 
   /** The shell in tmux, then the report: only a shell that could not be started is spawnFailed (see outcomeOf). */
@@ -164,6 +196,7 @@ export class TerminalWorker {
         relay.input = relay.input.then(() => this.deliver(id, relay, msg.data, msg.from)).finally(() => relay.queued--);
       }),
       stopScrollback: this.io.serveScrollback(id, () => this.scrollback(id, relay)),
+      stopWriter: this.io.serveWriterRefresh(id, () => this.refreshWriter(id, relay)),
     };
     relay.tail.start();
     this.relays.set(id, relay);
@@ -248,6 +281,7 @@ export class TerminalWorker {
     r.tail.drain();
     r.stopInput();
     r.stopScrollback();
+    r.stopWriter();
     this.relays.delete(id);
   }
 
