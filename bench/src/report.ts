@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { cliLines } from './cli.ts';
+import { authLines } from './auth.ts';
 import { handoffLines } from './handoff.ts';
 import { resendLines } from './resend.ts';
 import { resumeLines } from './resume.ts';
@@ -116,6 +117,7 @@ export function formatTable(r: Results, b: Breakdown): string {
       `  memory per live share with one viewer, ${r.sharesForMemory} shares after a full GC: ${Number(r.shareMemoryKb).toFixed(0)} KiB heap+external (goal < 2048, ${goal(r.shareMemoryKb, 2048)}), ${Number(r.shareMemoryRssKb).toFixed(0)} KiB RSS`,
     );
   }
+  out.push(...authLines(r));
   out.push(...handoffLines(r));
   out.push(...cliLines(r));
   out.push(...resumeLines(r));

@@ -16,6 +16,7 @@ import { measureControlPlane } from './control-plane.ts';
 import { measurePolicyDecision } from './policy.ts';
 import { measureSharing } from './sharing.ts';
 import { benchHandoffAlone, measureHandoff } from './handoff.ts';
+import { benchAuthAlone, measureAuthOverhead } from './auth.ts';
 import { natsServerPid } from './cpu.ts';
 import { echoRoundTrips } from './echo.ts';
 import { leaseEvent } from './envelope.ts';
@@ -133,20 +134,8 @@ async function main() {
       credential: bare.credential,
     });
     await bare.stop();
-    // authOverheadPct: the same bare host taking every command without checking a credential.
-    log('bare host without credential checks (the baseline of authOverheadPct)');
-    const open = await startBareHost(nats.url, { auth: false });
-    cleanup.unshift(() => open.stop());
-    const unchecked = await measureCommands(nc, jsm, {
-      ...N_BARE,
-      pids: { ...pids, host: open.pid },
-      credential: open.credential,
-    });
-    await open.stop();
-    const authOverheadPct = Math.round((unchecked.commandsPerSec / bareHost.commandsPerSec - 1) * 1000) / 10;
-    log(
-      `authOverheadPct ${authOverheadPct}% (awaited ${bareHost.commandsPerSec.toFixed(0)}/s with credentials, ${unchecked.commandsPerSec.toFixed(0)}/s without)`,
-    );
+    // authOverheadPct: bare hosts with and without credential checks, alternating.
+    const auth = await measureAuthOverhead(nats.url);
 
     // 6 (+3). Rebuild every actor from 100k events vs the raw ordered read of the same events.
     const store = await JetStreamEventStore.open(nats.url, { name: 'bench-replay' });
@@ -207,7 +196,7 @@ async function main() {
       replayPhases: replay.replayPhases,
     };
     const results: Results = {
-      authOverheadPct,
+      ...auth,
       rawPublishPerSec,
       commandsPerSec: cmd.commandsPerSec,
       commandRatio: cmd.commandsPerSec / rawPublishPerSec,
@@ -257,12 +246,13 @@ async function main() {
 const exitsWithin = (p: Promise<unknown>, ms: number) =>
   Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
 
-// `npm run bench:cli`, `bench:resume`, `bench:resend` and `bench:handoff` run one section alone.
+// `npm run bench:cli`, `bench:resume`, `bench:resend`, `bench:handoff` and `bench:auth` run one section alone.
 const parts: Record<string, () => Promise<void>> = {
   cli: benchCliAlone,
   resume: benchResumeAlone,
   resend: benchResendAlone,
   handoff: benchHandoffAlone,
+  auth: benchAuthAlone,
 };
 (parts[process.argv[2] ?? ''] ?? main)().then(
   () => process.exit(0),

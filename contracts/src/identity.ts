@@ -20,19 +20,20 @@ export type Principal = z.infer<typeof Principal>;
 export const CREDENTIAL_HEADER = 'Tether-Credential';
 
 /** "human:alice", "ai:codex-1", "service:ci"; a bare name is a person. The system actor is tether's own. */
-export const ActorRef = z
+export const ActorRefText = z
   .string()
   .min(1)
-  .max(256)
-  .transform((s, ctx): Actor => {
-    const m = /^(human|ai|service):(.+)$/.exec(s);
-    if (m) return { kind: m[1] as Actor['kind'], id: m[2]! };
-    if (/^[a-z]+:/.test(s)) {
-      ctx.addIssue({ code: 'custom', message: 'the kind is human, ai or service, e.g. "ai:codex-1"' });
-      return z.NEVER;
-    }
-    return { kind: 'human', id: s };
-  });
+  .max(263)
+  .regex(/^(?:(?:human|ai|service):\S+|[^\s:]+)$/, 'an actor is "kind:id" (human, ai or service), e.g. "ai:codex-1"');
+
+/** The actor an ActorRefText names: "alice" → human:alice. */
+export function parseActorRef(ref: string): Actor {
+  const m = /^(human|ai|service):(.+)$/.exec(ref);
+  return m ? { kind: m[1] as Actor['kind'], id: m[2]! } : { kind: 'human', id: ref };
+}
+
+/** An ActorRefText parsed into the actor. */
+export const ActorRef = ActorRefText.transform(parseActorRef);
 
 /** The actor as people write it: "human:alice". */
 export const actorRef = (a: Actor) => `${a.kind}:${a.id}`;

@@ -78,7 +78,9 @@ export const terminalMachine = setup({
           }
         : {},
     ),
+    // A closed terminal is nobody's to hand over: its claim goes with it (the handoff fails on its own).
     recordClose: assign(({ event }) => ({
+      handoffId: undefined,
       closedAt: event.at,
       closeReason:
         event.type === 'close'

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Token } from '../ids.ts';
-import { ActorRef } from '../identity.ts';
+import { ActorRefText } from '../identity.ts';
 import { CapturedContext, HandoffEnd } from '../entities/handoff.ts';
 
 // HTTP bodies and views of handoffs; the same shapes are the `result` of the NATS commands.
@@ -9,7 +9,7 @@ export const HandoffRequestBody = z
   .object({
     terminal_id: Token,
     /** The receiver: "ai:codex-1" (human → AI) or "human:alice" (AI → human). */
-    to: ActorRef,
+    to: ActorRefText,
     /** Why (shown to the receiver and the approver, kept in the audit trail). */
     note: z.string().min(1).max(1_000).optional(),
     /** The writer session the receiver will type as (default: one tether makes up; the receiver may name its own when accepting). */
@@ -95,7 +95,7 @@ export const HandoffListQuery = z
   .object({
     terminal_id: Token.optional(),
     /** Only handoffs to this actor ("kind:id"). */
-    to: ActorRef.optional(),
+    to: ActorRefText.optional(),
     live: z.enum(['true', 'false']).optional(),
   })
   .strict();

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { HandoffView, LaneView } from '@tether/contracts';
 import { freePort } from '@tether/runtime';
-import { api, eventually, launchChromium, signIn, useControlPlane } from '../harness/index.ts';
+import { api, asActor, eventually, launchChromium, signIn, signInWith, useControlPlane } from '../harness/index.ts';
 import { as, runningTerminal } from '../sharing/helpers.ts';
 
 const harnessPort = await freePort();
@@ -64,11 +64,45 @@ describe('dashboard in Chromium', () => {
     await page.close();
   });
 
-  it('notifies the person an agent hands a terminal to; the share badge shows the handoff; only that person accepts', async () => {
+  it('an operator signs in with the one-time link, approves a handoff to an agent, and sees its badge', async () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(String(err)));
-    await page.goto(`${cp.url}/`);
+    await signIn(page, cp); // the owner, human:ops, an operator
+    await page.locator('#connection[data-state="open"]').waitFor();
+    expect(await page.locator('#who').innerText()).toBe('human:ops (operator)');
+    const { term } = await runningTerminal(cp);
+    // The built-in policy holds a keyboard handed to an agent for an operator.
+    const h = HandoffView.parse(
+      (await as(cp, 'human:ann', 'POST', '/v1/handoffs', { terminal_id: term.terminal_id, to: 'ai:codex' })).body,
+    );
+    expect(h.status).toBe('awaiting_approval');
+    await page.locator(`[data-terminal-id="${term.terminal_id}"] .handoff-badge`).waitFor();
+    const row = page.locator(`#approvals [data-approval-id="${h.handoff_id}"]`);
+    await row.waitFor();
+    await row.locator('[data-decide="approve"]').click();
+    await row.waitFor({ state: 'detached' });
+    const approved = await eventually(
+      async () => HandoffView.parse((await api(cp, 'GET', `/v1/handoffs/${h.handoff_id}`)).body),
+      (v) => v.status === 'offered',
+    );
+    expect(approved.context?.cwd).toBeTruthy(); // captured once allowed
+    // Still in progress (offered to the agent): the badge stays until the agent takes it or it ends.
+    await page.locator(`[data-terminal-id="${term.terminal_id}"] .handoff-badge`).waitFor();
+    await as(cp, 'human:ann', 'POST', `/v1/handoffs/${h.handoff_id}/cancel`, { reason: 'test over' });
+    await page.locator(`[data-terminal-id="${term.terminal_id}"] .handoff-badge`).waitFor({ state: 'detached' });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('notifies the person an agent hands a terminal to; the share badge shows the handoff; only that person accepts', async () => {
+    // Alice's and bob's dashboards, each signed in with a one-time link made with their own token.
+    const [alice, bob] = [await browser.newPage(), await browser.newPage()];
+    const errors: string[] = [];
+    for (const p of [alice, bob]) p.on('pageerror', (err) => errors.push(String(err)));
+    await signInWith(alice, await asActor(cp, 'human:alice', 'member'));
+    await signInWith(bob, await asActor(cp, 'human:bob', 'member'));
+    const page = alice;
     await page.locator('#connection[data-state="open"]').waitFor();
     const { term } = await runningTerminal(cp);
     const share = (
@@ -94,13 +128,15 @@ describe('dashboard in Chromium', () => {
     await page.locator(`[data-share-id="${share.share_id}"][data-handoff="offered"]`).waitFor();
     await page.locator(`[data-terminal-id="${term.terminal_id}"] .handoff-badge`).waitFor();
 
-    // Someone else cannot take it: the refusal is shown in the notification.
-    await page.fill('#handoff-me', 'bob');
-    await note.locator('[data-handoff="accept"]').click();
-    await note.locator('.error').waitFor();
-    expect(await note.locator('.error').innerText()).toMatch(/HANDOFF_NOT_RECEIVER/);
+    // Someone else cannot take it: the refusal is shown in their notification.
+    const bobsNote = bob.locator(`#handoffs [data-handoff-id="${h.handoff_id}"][data-status="offered"]`);
+    await bobsNote.waitFor();
+    expect(await bobsNote.getAttribute('data-mine')).toBe('false');
+    await bobsNote.locator('[data-handoff="accept"]').click();
+    await bobsNote.locator('.error').waitFor();
+    expect(await bobsNote.locator('.error').innerText()).toMatch(/HANDOFF_NOT_RECEIVER/);
 
-    await page.fill('#handoff-me', 'alice');
+    expect(await note.getAttribute('data-mine')).toBe('true');
     await note.locator('[data-handoff="accept"]').click();
     await page.locator('#handoffs').waitFor({ state: 'hidden' });
     await page.locator(`[data-share-id="${share.share_id}"]:not([data-handoff])`).waitFor();
@@ -111,6 +147,7 @@ describe('dashboard in Chromium', () => {
     );
     expect(done.to).toBe('human:alice');
     expect(errors).toEqual([]);
-    await page.close();
+    await alice.close();
+    await bob.close();
   });
 });

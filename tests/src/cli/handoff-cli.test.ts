@@ -91,7 +91,9 @@ describe('tether handoff', () => {
       );
     }
     const own = await tether('alice', 'handoff', 'approve', held[0]!.handoff_id);
-    expect(own.stderr).toMatch(/APPROVER_IS_REQUESTER|requested by human:alice, who cannot approve/);
+    expect(own.stderr).toMatch(
+      /FORBIDDEN: human:alice \(member\) may not approval\.approve \(rule operators-decide-approvals\)/,
+    );
     const ok = await tether('carol', 'handoff', 'approve', held[0]!.handoff_id, '--note', 'go');
     expect(ok.stdout).toBe(`approval ${held[0]!.handoff_id} approved by human:carol (handoff ${held[0]!.handoff_id})`);
     const no = await tether('carol', 'handoff', 'deny', held[1]!.handoff_id, '--reason', 'not now');

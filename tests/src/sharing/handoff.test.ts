@@ -127,12 +127,13 @@ describe('handoff: human → AI with approval', () => {
       (t) => t.handoff_id === held.handoff_id,
     );
 
-    // Four eyes: the requester cannot approve their own handoff.
+    // The requester cannot approve their own handoff (ann is no operator; an operator would meet four-eyes).
     const self = await as(cp, ANN, 'POST', `/v1/approvals/${held.approval_id}/approve`, {});
-    expect(CommandRejected.parse(self.body).error.reason).toBe('APPROVER_IS_REQUESTER');
+    expect(CommandRejected.parse(self.body).error.reason).toBe('operators-decide-approvals');
     expect((await view(held.handoff_id)).context).toBeNull();
 
-    expect((await as(cp, CAROL, 'POST', `/v1/approvals/${held.approval_id}/approve`, {})).status).toBe(200);
+    const approve = await as(cp, CAROL, 'POST', `/v1/approvals/${held.approval_id}/approve`, {});
+    expect(approve.status, JSON.stringify(approve.body)).toBe(200);
     await eventually(
       () => agent.offers.length,
       (n) => n === 1,
@@ -218,7 +219,10 @@ describe('handoff: human → AI with approval', () => {
     const env = await as(cp, 'ai:codex', 'GET', `/v1/handoffs/${held.handoff_id}/environment`);
     expect(HandoffEnvironment.parse(env.body).environment.TETHER_HANDOFF_TEST_SECRET).toBe(SECRET);
     const peek = await as(cp, CAROL, 'GET', `/v1/handoffs/${held.handoff_id}/environment`);
-    expect(CommandRejected.parse(peek.body).error.reason).toBe('HANDOFF_NOT_RECEIVER');
+    expect(CommandRejected.parse(peek.body).error).toMatchObject({
+      code: 'FORBIDDEN',
+      reason: 'handoff-environment-receiver-only',
+    });
 
     // Every step is an event and an audit record, all with the request's correlation id; no value of the environment anywhere.
     const events = await eventsOf(held.handoff_id);

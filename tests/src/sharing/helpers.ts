@@ -35,9 +35,12 @@ export function policyFile(
   return file;
 }
 
-/** The role each test actor gets: "human:ops" is an operator, other people members, agents agents, services services. */
+/** The operators of the tests; other people are members, agents agents, services services. */
+const OPERATORS = new Set(['human:ops', 'human:carol']);
+
+/** The role each test actor gets. */
 export const roleOf = (actor: string): Role =>
-  actor === 'human:ops'
+  OPERATORS.has(actor)
     ? 'operator'
     : actor.startsWith('ai:')
       ? 'agent'

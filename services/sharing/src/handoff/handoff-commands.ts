@@ -1,4 +1,5 @@
 import {
+  parseActorRef,
   HandoffRequestBody,
   invalid,
   sameActor,
@@ -46,7 +47,7 @@ export function handoffCommands(deps: HandoffCommandDeps): Record<string, Applic
       const parsed = HandoffRequestBody.safeParse(cmd.data ?? {});
       if (!parsed.success) throw invalid('invalid data for handoff.request', parsed.error);
       const body = parsed.data;
-      const to = body.to;
+      const to = parseActorRef(body.to);
       const terminal = await gate.liveTerminal(host, body.terminal_id);
       const { laneId, sessionId: fromSessionId } = terminal.context;
       if (body.session_id === fromSessionId)

@@ -1,4 +1,5 @@
 import {
+  parseActorRef,
   HandoffAcceptBody,
   HandoffCancelBody,
   HandoffListQuery,
@@ -51,7 +52,7 @@ export function handoffRoutes(deps: HandoffRouteDeps): Routes {
 
     'handoffs.list': async (req) => {
       const q = parseBody(HandoffListQuery, req.query);
-      const to = q.to;
+      const to = q.to ? parseActorRef(q.to) : undefined;
       const items = await listActorsOf(
         deps.store,
         'handoff',
