@@ -24,6 +24,8 @@ export const credentialContract = {
         /** Absent: it never expires (the owner's credential). */
         expiresAt: Iso.optional(),
         hash: z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 in hex'),
+        /** Issued on the strength of this credential (a sign-in link, a dashboard session): it ends with it. */
+        parentId: z.string().min(1).optional(),
       })
       .strict(),
   },
@@ -42,6 +44,7 @@ export const CredentialContext = z.object({
   label: z.string().optional(),
   expiresAt: Iso.optional(),
   hash: z.string(),
+  parentId: z.string().optional(),
   issuedBy: Actor,
   issuedAt: Iso,
   endedAt: Iso.optional(),

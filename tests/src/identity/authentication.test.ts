@@ -549,3 +549,33 @@ describe('the audit trail', () => {
     expect(record).toMatchObject({ credentialId: credentialIdOf(bob.token) });
   });
 });
+
+describe('sign-in links and sessions end with the token that made them', () => {
+  it('a dashboard session made from bob’s link stops working the moment bob’s token is revoked', async () => {
+    const bob = await api<{ token: string; credential_id: string }>(cp, 'POST', '/v1/credentials', {
+      actor: 'human:bob-session',
+      role: 'member',
+    });
+    expect(bob.status).toBe(201);
+    const asBob = { url: cp.url, token: bob.body.token };
+    const link = await api<{ url: string }>(asBob, 'POST', '/v1/login-links');
+    expect(link.status).toBe(201);
+    const signIn = await fetch(`${cp.url}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: new URLSearchParams(new URL(link.body.url).hash.slice(1)).get('token') }),
+    });
+    expect(signIn.status).toBe(204);
+    const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+    const me = () =>
+      api<{ actor: string; error?: { reason: string } }>(cp, 'GET', '/v1/me', undefined, { authorization: '', cookie });
+    expect((await me()).body.actor).toBe('human:bob-session');
+
+    expect((await api(cp, 'POST', `/v1/credentials/${bob.body.credential_id}/revoke`, { reason: 'left' })).status).toBe(
+      200,
+    );
+    const after = await me();
+    expect(after.status).toBe(401);
+    expect(after.body.error?.reason).toBe('PARENT_CREDENTIAL_ENDED');
+  });
+});

@@ -20,6 +20,8 @@ export interface IssueRequest {
   /** Absent: never expires (the owner's credential). */
   ttlMs?: number;
   label?: string;
+  /** The credential this one was made with: when that one stops working, so does this one. */
+  parentId?: string;
 }
 
 /**
@@ -46,6 +48,7 @@ export async function issueCredential(
       purpose: req.purpose,
       hash,
       ...(req.label ? { label: req.label } : {}),
+      ...(req.parentId ? { parentId: req.parentId } : {}),
       ...(expiresAt ? { expiresAt } : {}),
     },
   });

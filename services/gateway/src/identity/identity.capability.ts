@@ -102,6 +102,7 @@ export async function loginLink(host: ActorHost, by: Command, baseUrl: string): 
     purpose: 'login',
     ttlMs: LOGIN_LINK_TTL_MS,
     label: 'dashboard sign-in link',
+    parentId: principal.credentialId, // revoking the token that made the link ends the link and its session
   });
   if (!issued.token) throw new TetherError('CONFLICT', 'this sign-in link was made already; ask for another');
   const view = credentialView(await readCredential(host, issued.credentialId));

@@ -12,7 +12,7 @@ import {
   type HttpRequest,
   type WebPages,
 } from '@tether/runtime';
-import { commandAs, issueCredential } from './credentials.ts';
+import { commandAs, issueCredential, readCredential } from './credentials.ts';
 
 export const SESSION_COOKIE = 'tether_session';
 /** A dashboard session lasts a working day; sign in again with a new link after. */
@@ -52,6 +52,7 @@ export function loginPages(pages: WebPages, deps: { host: ActorHost; authenticat
       throw new TetherError('INVALID_COMMAND', 'sign in with a JSON body {"token": "..."} (the login page does it)');
     const { token } = parseBody(LoginBody, req.body);
     const principal = await authenticator.verify(token, ['login']);
+    const link = await readCredential(host, principal.credentialId);
     const by = commandAs(principal, 'credential', 'use');
     await host.execute({ ...by, entityId: principal.credentialId });
     const session = await issueCredential(
@@ -63,6 +64,7 @@ export function loginPages(pages: WebPages, deps: { host: ActorHost; authenticat
         purpose: 'session',
         ttlMs: SESSION_TTL_MS,
         label: 'dashboard session',
+        parentId: link.context.parentId, // the token the link was made with: the session ends with it
       },
     );
     const secure = req.raw.socket && 'encrypted' in req.raw.socket;

@@ -63,6 +63,7 @@ export class Authenticator {
         `credential ${parsed.credentialId} expired at ${c.expiresAt}; ask an operator for a new one`,
         { reason: 'CREDENTIAL_EXPIRED' },
       );
+    await this.parentStillWorks(parsed.credentialId, c.parentId, now);
     if (!purposes.includes(c.purpose))
       throw new TetherError(
         'UNAUTHENTICATED',
@@ -70,6 +71,26 @@ export class Authenticator {
         { reason: 'WRONG_PURPOSE' },
       );
     return { actor: c.actor, role: c.role, credentialId: parsed.credentialId };
+  }
+
+  /** A sign-in link or session works only while the credential it was made with does (a short chain). */
+  private async parentStillWorks(id: string, parentId: string | undefined, now: number, depth = 0): Promise<void> {
+    if (!parentId) return;
+    const parent = depth < 4 ? await this.read(parentId) : undefined;
+    const why = !parent
+      ? 'is unknown'
+      : parent.state !== 'active'
+        ? `was ${parent.state} at ${parent.context.endedAt}`
+        : parent.context.expiresAt && Date.parse(parent.context.expiresAt) <= now
+          ? `expired at ${parent.context.expiresAt}`
+          : undefined;
+    if (why)
+      throw new TetherError(
+        'UNAUTHENTICATED',
+        `credential ${id} was made with credential ${parentId}, which ${why}; sign in again`,
+        { reason: 'PARENT_CREDENTIAL_ENDED' },
+      );
+    await this.parentStillWorks(parentId, parent!.context.parentId, now, depth + 1);
   }
 
   private async read(id: string): Promise<Known | undefined> {
