@@ -16,7 +16,7 @@ import {
   type StoredEvent,
 } from '@tether/contracts';
 import { hashSecret, parseToken, sendCommand } from '@tether/runtime';
-import { issueCredential } from '@tether/gateway';
+import { issueCredential, systemCommand } from '@tether/gateway';
 import { api, asActor, eventually, uid, useControlPlane, type Tether } from '../harness/index.ts';
 import { as, createShare, policyFile, runningTerminal } from '../sharing/helpers.ts';
 
@@ -321,21 +321,14 @@ describe('revoking and expiry cut access at once', () => {
       ttl_ms: 59_999,
     });
     expect(low.status).toBe(400);
-    const id = uid('cmd');
     const ttlMs = 8_000;
-    const issued = await issueCredential(
-      cp.server.host,
-      {
-        id,
-        entity: 'credential',
-        verb: 'issue',
-        data: {},
-        actor: { kind: 'system', id: 'tether' },
-        correlationId: id,
-        causationId: id,
-      },
-      { actor: { kind: 'human', id: 'erin' }, role: 'member', purpose: 'token', ttlMs, label: 'short' },
-    );
+    const issued = await issueCredential(cp.server.host, systemCommand('credential', 'issue'), {
+      actor: { kind: 'human', id: 'erin' },
+      role: 'member',
+      purpose: 'token',
+      ttlMs,
+      label: 'short',
+    });
     const erin = { url: cp.url, token: issued.token! };
     const expiresAt = Date.now() + ttlMs;
     expect((await me(erin)).actor).toBe('human:erin'); // works while it lasts

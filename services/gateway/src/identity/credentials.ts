@@ -90,3 +90,9 @@ export const commandAs = (principal: Principal, entity: string, verb: string): C
   const id = uuid();
   return { id, entity, verb, data: {}, actor: principal.actor, principal, correlationId: id, causationId: id };
 };
+
+/** A command tether itself runs (the owner's credential at first start): the system actor's. */
+export const systemCommand = (entity: string, verb: string): Command => {
+  const id = uuid();
+  return { id, entity, verb, data: {}, actor: { kind: 'system', id: 'tether' }, correlationId: id, causationId: id };
+};

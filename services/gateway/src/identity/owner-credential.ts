@@ -1,8 +1,8 @@
 import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Principal } from '@tether/contracts';
-import { uuid, type ActorHost, type Authenticator, type Logger } from '@tether/runtime';
-import { issueCredential } from './credentials.ts';
+import type { ActorHost, Authenticator, Logger } from '@tether/runtime';
+import { issueCredential, systemCommand } from './credentials.ts';
 
 /** Where `tether up` keeps the owner's token (mode 0600); the CLI on this machine reads it. */
 export const credentialFile = (home: string) => join(home, 'credential');
@@ -34,20 +34,12 @@ export async function ensureOwnerCredential(
       );
     }
   }
-  const id = uuid();
-  const issued = await issueCredential(
-    host,
-    {
-      id,
-      entity: 'credential',
-      verb: 'issue',
-      data: {},
-      actor: { kind: 'system', id: 'tether' },
-      correlationId: id,
-      causationId: id,
-    },
-    { actor: { kind: 'human', id: opts.user }, role: 'operator', purpose: 'token', label: 'owner' },
-  );
+  const issued = await issueCredential(host, systemCommand('credential', 'issue'), {
+    actor: { kind: 'human', id: opts.user },
+    role: 'operator',
+    purpose: 'token',
+    label: 'owner',
+  });
   const token = issued.token!;
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, `${token}\n`, { mode: 0o600 });
