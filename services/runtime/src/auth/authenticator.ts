@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import {
   actorRef,
   type CredentialContext,
@@ -10,11 +11,13 @@ import { type Clock, systemClock } from '../clock.ts';
 import { LruMap } from '../actor/lru.ts';
 import { parseToken, secretMatches } from './tokens.ts';
 
-/** A credential as last read: good for RECHECK_MS, or until this host appends one of its events. */
+/** A credential as last read: trusted for RECHECK_MS, or until this host appends one of its events. */
 interface Known {
   context: CredentialContext;
   state: string;
   readAt: number;
+  /** The token that last proved this credential (kept in memory only): a repeat skips the sha256, which costs ~20 µs here. */
+  proven?: Buffer;
 }
 
 /** How long a credential read from the log is trusted before it is read again (another host may have revoked it). */
@@ -25,10 +28,12 @@ const HOW =
 
 /**
  * Turns a token into who is asking. Reads the credential through the actor host (the log is the truth),
- * keeps it for a second, and forgets it at once when this host revokes it, uses it or expires it.
+ * reads it again every second or so (a revoke on another host), and forgets it at once when this host
+ * revokes it, uses it or expires it.
  */
 export class Authenticator {
   private readonly known = new LruMap<string, Known>(10_000);
+  private readonly reading = new Map<string, Promise<Known | undefined>>();
 
   constructor(
     private readonly host: Pick<ActorHost, 'state' | 'onApplied'>,
@@ -46,8 +51,10 @@ export class Authenticator {
   async verify(token: string | undefined, purposes: readonly CredentialPurpose[] = ['token']): Promise<Principal> {
     if (!token) throw new TetherError('UNAUTHENTICATED', `no credential: ${HOW}`, { reason: 'NO_CREDENTIAL' });
     const parsed = parseToken(token);
-    const known = parsed && (await this.read(parsed.credentialId));
-    if (!parsed || !known || !secretMatches(parsed.secret, known.context.hash))
+    // Awaited only when the credential must be read: a cached one is checked without a microtask hop.
+    const reading = parsed && this.read(parsed.credentialId);
+    const known = reading instanceof Promise ? await reading : reading;
+    if (!parsed || !known || !proves(known, token, parsed.secret))
       throw new TetherError('UNAUTHENTICATED', `the credential is not valid: ${HOW}`, { reason: 'INVALID_CREDENTIAL' });
     const c = known.context;
     const now = (this.opts.clock ?? systemClock).now().getTime();
@@ -63,7 +70,7 @@ export class Authenticator {
         `credential ${parsed.credentialId} expired at ${c.expiresAt}; ask an operator for a new one`,
         { reason: 'CREDENTIAL_EXPIRED' },
       );
-    await this.parentStillWorks(parsed.credentialId, c.parentId, now);
+    if (c.parentId) await this.parentStillWorks(parsed.credentialId, c.parentId, now);
     if (!purposes.includes(c.purpose))
       throw new TetherError(
         'UNAUTHENTICATED',
@@ -93,14 +100,46 @@ export class Authenticator {
     await this.parentStillWorks(parentId, parent!.context.parentId, now, depth + 1);
   }
 
-  private async read(id: string): Promise<Known | undefined> {
-    const now = Date.now();
+  /**
+   * The credential as last read. Past RECHECK_MS it is read again in the background (the request in
+   * hand is not held up by a read of the log); past 5 × RECHECK_MS, or never read, the request waits.
+   */
+  private read(id: string): Known | undefined | Promise<Known | undefined> {
     const cached = this.known.get(id);
-    if (cached && now - cached.readAt < (this.opts.recheckMs ?? CREDENTIAL_RECHECK_MS)) return cached;
-    const a = await this.host.state('credential', id);
-    if (!a) return undefined;
-    const known = { context: a.context as CredentialContext, state: String(a.value), readAt: now };
-    this.known.set(id, known);
-    return known;
+    const age = cached ? Date.now() - cached.readAt : Number.POSITIVE_INFINITY;
+    const recheck = this.opts.recheckMs ?? CREDENTIAL_RECHECK_MS;
+    if (age < recheck) return cached;
+    if (age < 5 * recheck) {
+      void this.refresh(id).catch(() => undefined); // a failed read keeps the last answer until the hard limit
+      return cached;
+    }
+    return this.refresh(id);
   }
+
+  /** One read of the credential at a time; its answer replaces the cached one. */
+  private refresh(id: string): Promise<Known | undefined> {
+    let pending = this.reading.get(id);
+    if (!pending) {
+      pending = (async () => {
+        const a = await this.host.state('credential', id);
+        if (!a) return undefined;
+        const proven = this.known.get(id)?.proven; // the same hash: a token that proved it still does
+        const context = a.context as CredentialContext;
+        const known = { context, state: String(a.value), readAt: Date.now(), proven };
+        this.known.set(id, known);
+        return known;
+      })().finally(() => this.reading.delete(id));
+      this.reading.set(id, pending);
+    }
+    return pending;
+  }
+}
+
+/** Whether `token` proves the credential: the same bytes as the token that last did (compared in constant time), else its secret's sha256. */
+function proves(known: Known, token: string, secret: string): boolean {
+  const presented = Buffer.from(token);
+  if (known.proven && known.proven.length === presented.length && timingSafeEqual(known.proven, presented)) return true;
+  if (!secretMatches(secret, known.context.hash)) return false;
+  known.proven = presented;
+  return true;
 }
