@@ -41,6 +41,8 @@ const AGENT_COMMANDS = new Set([
   'handoff.request',
   'handoff.accept',
   'handoff.cancel',
+  'handoff.environment',
+  'share.links',
 ]);
 
 export const AUTHORIZATION_RULES: readonly AuthorizationRule[] = [
@@ -60,6 +62,12 @@ export const AUTHORIZATION_RULES: readonly AuthorizationRule[] = [
     id: 'operators-issue-credentials',
     says: 'only an operator creates credentials',
     applies: (f) => is(f, 'credential', 'create'),
+    allows: operator,
+  },
+  {
+    id: 'operators-read-credentials',
+    says: 'only an operator reads credentials through the entity routes (GET /v1/credentials shows anyone their own)',
+    applies: (f) => is(f, 'credential', 'read'),
     allows: operator,
   },
   {

@@ -200,8 +200,16 @@ export const routes = {
     description:
       'Entities lane, session, terminal, harness, share, approval and handoff. An `actor` event per actor as it is now ' +
       '(share secrets left out) or `{entity, entityId, deleted: true}`; one `ready` event after the first ' +
-      'actor; a `: keepalive` comment every 15 s; `retry: 1000`.',
-    reply: { contentType: 'text/event-stream', events: { actor: StreamActor, ready: z.object({}).strict() } },
+      'actor; a `: keepalive` comment every 15 s; `retry: 1000`. The credential is checked again every second: once ' +
+      'it no longer works (revoked, expired, signed out) an `unauthenticated` event ends the stream.',
+    reply: {
+      contentType: 'text/event-stream',
+      events: {
+        actor: StreamActor,
+        ready: z.object({}).strict(),
+        unauthenticated: z.object({}).strict(),
+      },
+    },
     status: 200,
     errors: none,
   },

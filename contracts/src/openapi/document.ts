@@ -118,10 +118,8 @@ function operation(
   }));
   // Any request may meet a bug (INTERNAL); a path parameter may be malformed (a bad %-escape, too long:
   // INVALID_COMMAND from the router); the rest are the route's own.
-  // Every route but the public ones needs a credential (401); a write may be refused by a rule or CSRF (403).
-  const auth: ErrorCode[] = route.public
-    ? []
-    : ['UNAUTHENTICATED', ...(route.method === 'POST' ? (['FORBIDDEN'] as const) : [])];
+  // Every route but the public ones needs a credential (401), and a rule (or CSRF) may refuse it (403).
+  const auth: ErrorCode[] = route.public ? [] : ['UNAUTHENTICATED', 'FORBIDDEN'];
   const errors = [
     ...new Set([
       ...(route.params ? (['INVALID_COMMAND'] as const) : []),

@@ -157,7 +157,8 @@ export async function startServer(opts: ServerOptions) {
     /** The owner's token (also in $TETHER_HOME/credential). */
     token: owner.token,
     /** A fresh one-time dashboard sign-in link for the owner. */
-    loginLink: () => loginLink(host, commandAs(owner.principal, 'credential', 'issue'), baseUrl),
+    loginLink: () =>
+      loginLink(host, commandAs(owner.principal, 'credential', 'issue'), config.TETHER_PUBLIC_URL ?? baseUrl),
     stop: stopAll,
   };
 }

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyReply } from 'fastify';
-import { BODY_LIMIT_BYTES, HTTP_STATUS, TetherError, Token, type CommandReply } from '@tether/contracts';
+import { BODY_LIMIT_BYTES, HTTP_STATUS, TetherError, Token, assertAllowed, type CommandReply } from '@tether/contracts';
 import {
   listActors,
   principalOf,
@@ -9,6 +9,7 @@ import {
   type ActorHost,
   type Authenticator,
   type Dispatcher,
+  type HttpRequest,
   type EventStore,
   type Logger,
   type Routes,
@@ -17,6 +18,7 @@ import {
 import type { ProjectionRunner } from '@tether/projector';
 import { renderMetrics } from './metrics.ts';
 import { dashboardRoutes } from './dashboard.routes.ts';
+import { readable, readableEvent } from './readable.ts';
 import { streamHandler } from './stream.routes.ts';
 import { registerRoutes, unserved, webPages } from './register-routes.ts';
 import { httpAuthentication } from './identity/http-auth.ts';
@@ -97,6 +99,11 @@ export function buildGateway(opts: GatewayOptions) {
   return app;
 }
 
+/** Reads are open to every credential, but credentials' are operators' (GET /v1/credentials shows anyone their own). */
+const mayRead = (req: HttpRequest, entity: string) => {
+  if (entity === 'credential') assertAllowed({ principal: principalOf(req), entity, verb: 'read' });
+};
+
 /** Unknown entity → UNKNOWN_COMMAND; an id that cannot be an entity id → INVALID_COMMAND (not a 500 from the store). */
 function entityParams(host: ActorHost, params: Record<string, string>) {
   const p = params as { entity: string; entityId: string };
@@ -148,22 +155,25 @@ function gatewayRoutes(opts: GatewayOptions): Routes {
 
     'entity.get': async (req) => {
       const p = entityParams(opts.host, req.params);
+      mayRead(req, p.entity);
       const state = await opts.host.state(p.entity, p.entityId);
       if (!state) throw new TetherError('NOT_FOUND', `${p.entity} ${p.entityId} does not exist`);
-      return state;
+      return readable(state);
     },
 
     'entity.events': async (req) => {
       const p = entityParams(opts.host, req.params);
+      mayRead(req, p.entity);
       const events = await opts.store.readEntity(p.entity, p.entityId);
       if (events.length === 0) throw new TetherError('NOT_FOUND', `${p.entity} ${p.entityId} has no events`);
-      return events.map((e) => ({ streamSeq: e.streamSeq, ...e.event }));
+      return events.map(readableEvent);
     },
 
     'entity.list': async (req) => {
       const entity = req.params.entity!;
       opts.host.definition(entity);
-      return { items: await listActors(opts.store, entity) };
+      mayRead(req, entity);
+      return { items: (await listActors(opts.store, entity)).map(readable) };
     },
 
     'projections.list': async () => ({

@@ -1,17 +1,12 @@
 import { ACTORS_BUCKET } from '@tether/contracts';
-import { actorOf } from '@tether/projector';
 import type { EventStore, ProjectedDoc, RouteHandler, SavedActor } from '@tether/runtime';
+import { readable } from './readable.ts';
+
+/** How often a live stream checks that its credential still works. */
+export const STREAM_RECHECK_MS = 1_000;
 
 /** Entities the dashboard shows. */
 const LIVE_KINDS = new Set(['lane', 'session', 'terminal', 'harness', 'share', 'approval', 'handoff']);
-
-/** What a dashboard never needs of a share: its participants' token hashes and the sealed backend links. */
-function forDashboard(a: SavedActor): SavedActor {
-  if (a.entity !== 'share') return a;
-  const { sealedLinks: _sealed, participants = {}, ...context } = actorOf('share', a).context;
-  const safe = Object.fromEntries(Object.entries(participants).map(([id, { tokenHash: _hash, ...p }]) => [id, p]));
-  return { ...a, context: { ...context, participants: safe } };
-}
 
 /**
  * GET /v1/stream: server-sent events of the read model. Each connection gets every current actor,
@@ -30,8 +25,17 @@ export function streamHandler(store: EventStore): RouteHandler {
     });
     res.write('retry: 1000\n\n');
     const keepalive = setInterval(() => res.write(': keepalive\n\n'), 15_000);
+    // The credential is checked again while the stream runs: a revoked or expired one, or a signed-out
+    // session, ends it (the browser's retry then meets the 401).
+    const recheck = setInterval(() => {
+      req.reauthenticate?.().catch(() => {
+        res.write('event: unauthenticated\ndata: {}\n\n');
+        ac.abort();
+      });
+    }, STREAM_RECHECK_MS);
     req.raw.on('close', () => {
       clearInterval(keepalive);
+      clearInterval(recheck);
       ac.abort();
     });
     try {
@@ -41,7 +45,7 @@ export function streamHandler(store: EventStore): RouteHandler {
         const kind = change.key.slice(0, change.key.indexOf('.'));
         if (!LIVE_KINDS.has(kind)) continue;
         const payload = change.value
-          ? forDashboard(change.value.value)
+          ? readable(change.value.value)
           : { entity: kind, entityId: change.key.slice(kind.length + 1), deleted: true };
         res.write(`event: actor\ndata: ${JSON.stringify(payload)}\n\n`);
         if (!sentInitial) {
@@ -53,6 +57,7 @@ export function streamHandler(store: EventStore): RouteHandler {
       if (!ac.signal.aborted) req.log.warn({ err: String(err) }, 'stream ended');
     } finally {
       clearInterval(keepalive);
+      clearInterval(recheck);
       res.end();
     }
   };

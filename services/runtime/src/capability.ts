@@ -21,6 +21,8 @@ export interface HttpRequest {
   headers: IncomingHttpHeaders;
   /** Who is asking, proved by a credential; set on every route but the public ones (health, the document). */
   principal?: Principal;
+  /** Checks the request's credential again (a long-lived stream): rejects once it no longer works. */
+  reauthenticate?: () => Promise<unknown>;
   raw: IncomingMessage;
   log: Pick<Logger, 'info' | 'warn' | 'error'>;
 }

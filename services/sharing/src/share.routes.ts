@@ -5,6 +5,7 @@ import {
   GrantWriteBody,
   ParticipantInviteBody,
   ReasonBody,
+  assertAllowed,
   sameActor,
   ShareCreateBody,
   ShareExtendBody,
@@ -111,9 +112,11 @@ export function shareRoutes(deps: ShareRouteDeps): Routes {
 
     /** A tmate/upterm share's links, for its owner only (they are bearer secrets). */
     'shares.links': async (req) => {
+      const principal = principalOf(req);
+      assertAllowed({ principal, entity: 'share', verb: 'links' }); // no viewer token, even the owner's
       const s = await share(req.params.share!);
       const c = s.context;
-      const who = principalOf(req).actor;
+      const who = principal.actor;
       if (!sameActor(who, c.owner))
         throw new TetherError(
           'FORBIDDEN',

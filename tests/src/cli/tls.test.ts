@@ -94,6 +94,27 @@ describe('exposing tether', () => {
     expect(String(signIn.headers['set-cookie'])).toMatch(/HttpOnly; SameSite=Strict; Max-Age=\d+; Secure/);
   });
 
+  it('behind a TLS proxy (TETHER_PUBLIC_URL https): sign-in links point there and the session cookie is Secure', async () => {
+    const up = await TetherProcess.start({
+      TETHER_NO_CHILD_NATS: '1',
+      TETHER_PUBLIC_URL: 'https://tether.example.test',
+    });
+    procs.push(up);
+    const link = await fetch(`${up.url}/v1/login-links`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${up.token}` },
+    });
+    const { url } = (await link.json()) as { url: string };
+    expect(url).toMatch(/^https:\/\/tether\.example\.test\/login#token=tth_/);
+    const signIn = await fetch(`${up.url}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: new URLSearchParams(new URL(url).hash.slice(1)).get('token') }),
+    });
+    expect(signIn.status).toBe(204);
+    expect(signIn.headers.get('set-cookie')).toMatch(/; Secure$/);
+  });
+
   it('refuses to start with only one of the two TLS files', async () => {
     const { cert } = await selfSigned();
     await expect(TetherProcess.start({ TETHER_NO_CHILD_NATS: '1', TETHER_TLS_CERT: cert })).rejects.toThrow(

@@ -19,6 +19,7 @@ export function httpAuthentication(authenticator: Authenticator) {
           reason: 'MALFORMED_AUTHORIZATION',
         });
       req.principal = await authenticator.verify(bearer, ['token']);
+      req.reauthenticate = () => authenticator.verify(bearer, ['token']);
       return;
     }
     const session = sessionTokenOf(req);
@@ -27,6 +28,7 @@ export function httpAuthentication(authenticator: Authenticator) {
       return;
     }
     req.principal = await authenticator.verify(session, ['session']);
+    req.reauthenticate = () => authenticator.verify(session, ['session']);
     if (!SAFE_METHODS.has(req.method) && req.headers['x-tether-csrf'] !== csrfTokenFor(session))
       throw new TetherError(
         'FORBIDDEN',

@@ -33,6 +33,8 @@ export const LOGIN_LINK_TTL_MS = 15 * 60_000;
  */
 export function startIdentity(deps: CapabilityDeps & { authenticator: Authenticator }): Capability {
   const { host, dispatcher, store } = deps;
+  /** Where people open links: TETHER_PUBLIC_URL (a proxy's address), else the gateway's own. */
+  const publicUrl = () => deps.config.TETHER_PUBLIC_URL ?? deps.baseUrl();
   const create = withSecretReply(async (cmd: Command): Promise<CommandAccepted> => {
     const body = parseBody(CredentialCreateBody, cmd.data);
     const issued = await issueCredential(host, cmd, {
@@ -83,11 +85,17 @@ export function startIdentity(deps: CapabilityDeps & { authenticator: Authentica
         return credentialView(await readCredential(host, id));
       },
       'loginLinks.create': async (req, reply) => {
-        const link = await loginLink(host, commandFrom(req, 'credential', 'issue', undefined, {}), deps.baseUrl());
+        const link = await loginLink(host, commandFrom(req, 'credential', 'issue', undefined, {}), publicUrl());
         return reply.status(201).send(link);
       },
     },
-    pages: (pages) => loginPages(pages, { host, authenticator: deps.authenticator }),
+    pages: (pages) =>
+      loginPages(pages, {
+        host,
+        authenticator: deps.authenticator,
+        // Behind a TLS proxy the socket is plain http, but the browser's page is https.
+        behindHttps: () => publicUrl().startsWith('https:'),
+      }),
     stop: async () => {},
   };
 }

@@ -25,7 +25,12 @@ const LoginBody = z.object({ token: z.string().min(1).max(512) }).strict();
 export function sessionTokenOf(req: Pick<HttpRequest, 'headers'>): string | undefined {
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const [name, ...value] = part.trim().split('=');
-    if (name === SESSION_COOKIE) return decodeURIComponent(value.join('='));
+    if (name !== SESSION_COOKIE) continue;
+    try {
+      return decodeURIComponent(value.join('='));
+    } catch {
+      return undefined; // a malformed cookie is no cookie: 401, not a 500
+    }
   }
   return undefined;
 }
@@ -42,7 +47,10 @@ const cookie = (value: string, maxAgeS: number, secure: boolean) =>
  * uses it up and sets the session cookie (a session credential of the same actor and role); POST
  * /logout revokes the session and clears the cookie.
  */
-export function loginPages(pages: WebPages, deps: { host: ActorHost; authenticator: Authenticator }) {
+export function loginPages(
+  pages: WebPages,
+  deps: { host: ActorHost; authenticator: Authenticator; behindHttps: () => boolean },
+) {
   const { host, authenticator } = deps;
   pages.get('/login', async (_req, reply) =>
     reply.type('text/html; charset=utf-8').send(readFileSync(join(pageDir, 'login.html'))),
@@ -67,7 +75,7 @@ export function loginPages(pages: WebPages, deps: { host: ActorHost; authenticat
         parentId: link.context.parentId, // the token the link was made with: the session ends with it
       },
     );
-    const secure = req.raw.socket && 'encrypted' in req.raw.socket;
+    const secure = (req.raw.socket && 'encrypted' in req.raw.socket) || deps.behindHttps();
     reply.header('set-cookie', cookie(session.token!, SESSION_TTL_MS / 1000, Boolean(secure)));
     return reply.status(204).send();
   });

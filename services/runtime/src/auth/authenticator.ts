@@ -102,15 +102,16 @@ export class Authenticator {
 
   /**
    * The credential as last read. Past RECHECK_MS it is read again in the background (the request in
-   * hand is not held up by a read of the log); past 5 × RECHECK_MS, or never read, the request waits.
+   * hand is not held up by a read of the log); past 2 × RECHECK_MS, or never read, the request waits:
+   * a revoke on another host holds within two seconds.
    */
   private read(id: string): Known | undefined | Promise<Known | undefined> {
     const cached = this.known.get(id);
     const age = cached ? Date.now() - cached.readAt : Number.POSITIVE_INFINITY;
     const recheck = this.opts.recheckMs ?? CREDENTIAL_RECHECK_MS;
     if (age < recheck) return cached;
-    if (age < 5 * recheck) {
-      void this.refresh(id).catch(() => undefined); // a failed read keeps the last answer until the hard limit
+    if (age < 2 * recheck) {
+      void this.refresh(id).catch(() => undefined); // a failed read keeps the last answer until the limit
       return cached;
     }
     return this.refresh(id);

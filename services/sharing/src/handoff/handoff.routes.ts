@@ -1,4 +1,5 @@
 import {
+  assertAllowed,
   parseActorRef,
   HandoffAcceptBody,
   HandoffCancelBody,
@@ -77,8 +78,10 @@ export function handoffRoutes(deps: HandoffRouteDeps): Routes {
     'handoffs.get': async (req) => handoffView(await handoff(req.params.handoff!)),
 
     'handoffs.environment': async (req) => {
+      const principal = principalOf(req);
+      assertAllowed({ principal, entity: 'handoff', verb: 'environment' }); // no viewer token, even the receiver's
       const h = await handoff(req.params.handoff!);
-      const me = principalOf(req).actor;
+      const me = principal.actor;
       if (!sameActor(me, h.context.to))
         throw new TetherError(
           'FORBIDDEN',
