@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TetherError } from '@tether/contracts/tether-error';
 import { freePort, processesMarked, signal, terminate, waitForPort } from '@tether/runtime';
@@ -21,6 +22,24 @@ const MARK = 'TETHER_NATS_DIR';
 const natsDir = (home: string) => join(home, 'nats');
 const urlFile = (home: string) => join(natsDir(home), 'url');
 export const natsLog = (home: string) => join(natsDir(home), 'nats-server.log');
+const authFile = (home: string) => join(natsDir(home), 'auth.conf');
+
+/**
+ * The local nats-server's only user, "tether", and its password (random, in nats/auth.conf, 0600): a
+ * server on 127.0.0.1 is still reachable by every local user, and its subjects carry terminal input.
+ */
+export function localNatsCredentials(home: string): { user: string; pass: string } {
+  const file = authFile(home);
+  if (!existsSync(file)) {
+    mkdirSync(natsDir(home), { recursive: true });
+    const pass = randomBytes(24).toString('hex');
+    writeFileSync(file, `authorization { user: tether, password: "${pass}" }\n`, { mode: 0o600, flag: 'wx' });
+  }
+  chmodSync(file, 0o600);
+  const pass = /password: "([0-9a-f]+)"/.exec(readFileSync(file, 'utf8'))?.[1];
+  if (!pass) throw new TetherError('INVALID_CONFIG', `${file} is not tether's; delete it (and stop the local nats-server)`);
+  return { user: 'tether', pass };
+}
 
 /** The local nats-server's URL while it runs (CLI commands connect to it); undefined when none runs. */
 export function localNatsUrl(home: string): string | undefined {
@@ -53,10 +72,23 @@ export async function startLocalNats(bin: string, home: string): Promise<LocalNa
   mkdirSync(dir, { recursive: true });
   const existing = localNatsUrl(home);
   if (existing) return { url: existing, dir, reused: true };
+  localNatsCredentials(home); // the config file it reads its user from
   const port = await freePort();
   const child = spawn(
     bin,
-    ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'jetstream'), '-l', natsLog(home)],
+    [
+      '-c',
+      authFile(home),
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-js',
+      '-sd',
+      join(dir, 'jetstream'),
+      '-l',
+      natsLog(home),
+    ],
     { stdio: 'ignore', detached: true, env: { ...process.env, [MARK]: dir } },
   );
   child.unref();

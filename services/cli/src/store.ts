@@ -11,7 +11,7 @@ import {
   type NatsCredentials,
 } from '@tether/runtime';
 import { dataDir } from './data-dir.ts';
-import { localNatsUrl, startLocalNats, stopLocalNats } from './local-nats.ts';
+import { localNatsCredentials, localNatsUrl, startLocalNats, stopLocalNats } from './local-nats.ts';
 
 export type StoreMode = 'nats-url' | 'child-nats' | 'embedded';
 
@@ -47,6 +47,7 @@ export async function openStoreForServer(
     const store = await JetStreamEventStore.open(child.url, {
       name: 'tether-up',
       duplicateWindowMs: config.TETHER_DUPLICATE_WINDOW_MS,
+      credentials: localNatsCredentials(home),
     }).catch(async (err) => {
       await stopLocalNats(home);
       throw err;
@@ -89,8 +90,8 @@ export async function openStoreForClient(opts: { write?: boolean } = {}): Promis
       name: 'tether-cli',
       timeoutMs: 5_000,
       replicas: config.TETHER_REPLICAS,
-      // The local nats-server of `tether up` has no users.
-      credentials: config.NATS_URL ? natsCredentials(config) : undefined,
+      // The local nats-server of `tether up` has one user, whose password is in the data folder.
+      credentials: config.NATS_URL ? natsCredentials(config) : localNatsCredentials(dataDir()),
     });
   const dir = join(dataDir(), 'embedded');
   if (!existsSync(dir)) {

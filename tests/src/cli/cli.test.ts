@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
+import { connect } from '@nats-io/transport-node';
 import { ACTORS_BUCKET } from '@tether/contracts';
 import { JetStreamEventStore } from '@tether/runtime';
 import { readModelContents } from '@tether/projector';
@@ -209,6 +210,10 @@ describe('tether up without NATS_URL', () => {
     expect(up.logs).toMatch(/started a local nats-server under the data folder/);
     const id = await someHistory(up);
     expect(JSON.parse((await tether(['replay', 'lease', id, '--json'], env)).stdout).steps.length).toBe(3);
+    // Its one user's password is in the data folder (0600): nobody else on the machine gets in, or types
+    // into a terminal over tether.term.<id>.in.
+    expect(statSync(join(home, 'nats', 'auth.conf')).mode & 0o777).toBe(0o600);
+    await expect(connect({ servers: natsUrl!, reconnect: false })).rejects.toThrow(/Authorization Violation/i);
     // tether crashes; the nats-server (and the data) stay; the next tether up reuses it.
     await up.kill('SIGKILL');
     const again = await TetherProcess.start(env);
