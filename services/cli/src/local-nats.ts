@@ -37,7 +37,8 @@ export function localNatsCredentials(home: string): { user: string; pass: string
   }
   chmodSync(file, 0o600);
   const pass = /password: "([0-9a-f]+)"/.exec(readFileSync(file, 'utf8'))?.[1];
-  if (!pass) throw new TetherError('INVALID_CONFIG', `${file} is not tether's; delete it (and stop the local nats-server)`);
+  if (!pass)
+    throw new TetherError('INVALID_CONFIG', `${file} is not tether's; delete it (and stop the local nats-server)`);
   return { user: 'tether', pass };
 }
 
