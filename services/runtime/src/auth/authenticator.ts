@@ -34,13 +34,17 @@ const HOW =
 export class Authenticator {
   private readonly known = new LruMap<string, Known>(10_000);
   private readonly reading = new Map<string, Promise<Known | undefined>>();
+  /** Bumped when this host appends a credential's event: a read begun before it must not be cached. */
+  private readonly changes = new Map<string, number>();
 
   constructor(
     private readonly host: Pick<ActorHost, 'state' | 'onApplied'>,
     private readonly opts: { clock?: Clock; recheckMs?: number } = {},
   ) {
     host.onApplied((e) => {
-      if (e.entity === 'credential') this.known.delete(e.entityId);
+      if (e.entity !== 'credential') return;
+      this.known.delete(e.entityId);
+      this.changes.set(e.entityId, (this.changes.get(e.entityId) ?? 0) + 1);
     });
   }
 
@@ -121,13 +125,15 @@ export class Authenticator {
   private refresh(id: string): Promise<Known | undefined> {
     let pending = this.reading.get(id);
     if (!pending) {
+      const change = this.changes.get(id);
       pending = (async () => {
         const a = await this.host.state('credential', id);
         if (!a) return undefined;
         const proven = this.known.get(id)?.proven; // the same hash: a token that proved it still does
         const context = a.context as CredentialContext;
         const known = { context, state: String(a.value), readAt: Date.now(), proven };
-        this.known.set(id, known);
+        // A revoke this host applied while the read ran is newer than what it read: read again next time.
+        if (this.changes.get(id) === change) this.known.set(id, known);
         return known;
       })().finally(() => this.reading.delete(id));
       this.reading.set(id, pending);
