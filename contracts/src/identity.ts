@@ -36,4 +36,4 @@ export function parseActorRef(ref: string): Actor {
 export const ActorRef = ActorRefText.transform(parseActorRef);
 
 /** The actor as people write it: "human:alice". */
-export const actorRef = (a: Actor) => `${a.kind}:${a.id}`;
+export const actorRef = (a: Pick<Actor, 'id'> & { kind: string }) => `${a.kind}:${a.id}`;

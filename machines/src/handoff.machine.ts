@@ -6,6 +6,7 @@ import {
   type HandoffEnd,
   type VerbData,
   type handoffContract,
+  actorRef,
 } from '@tether/contracts';
 import type { Deadline } from './entity.ts';
 import type { Reason, RejectionTable } from './rejections.ts';
@@ -35,7 +36,6 @@ export interface HandoffContext extends Req {
 }
 
 const plus = (at: string, ms: number) => new Date(Date.parse(at) + ms).toISOString();
-const who = (a: Actor) => `${a.kind}:${a.id}`;
 const isDue = (at: string, deadline: string | undefined) =>
   deadline !== undefined && Date.parse(at) >= Date.parse(deadline);
 /** The writer session an accept makes: the one it names, else the one the request prepared. */
@@ -44,7 +44,7 @@ const writerOf = (ctx: HandoffContext, e: HandoffEvent) =>
 
 function reasonOf(e: HandoffEvent): string | undefined {
   if (e.type === 'denied' || e.type === 'failed') return e.data.reason;
-  if (e.type === 'cancel') return e.data.reason ?? `cancelled by ${who(e.actor)}`;
+  if (e.type === 'cancel') return e.data.reason ?? `cancelled by ${actorRef(e.actor)}`;
   if (e.type === 'expire') return 'nobody accepted the offer in time';
   return undefined;
 }
@@ -100,7 +100,7 @@ export const handoffMachine = setup({
       end: params.as,
       endReason: reasonOf(event),
       endedAt: event.at,
-      endedBy: who(event.actor),
+      endedBy: actorRef(event.actor),
       ...(params.as === 'completed' ? { completedAt: event.at } : {}),
       ...(event.type === 'denied' ? { approvalId: event.data.approvalId } : {}),
     })),
@@ -208,15 +208,15 @@ export const handoffRejections: RejectionTable<HandoffContext> = {
   guards: {
     notToSelf: ({ event }) => ({
       reason: 'HANDOFF_TO_SELF',
-      message: `${who(event.actor)} cannot hand terminal ${event.data.terminalId} to themselves; name another receiver`,
+      message: `${actorRef(event.actor)} cannot hand terminal ${event.data.terminalId} to themselves; name another receiver`,
     }),
     byReceiver: ({ id, context, event }) => ({
       reason: 'HANDOFF_NOT_RECEIVER',
-      message: `only the receiver of handoff ${id} (${who(context.to)}) may accept it; ${who(event.actor)} may not`,
+      message: `only the receiver of handoff ${id} (${actorRef(context.to)}) may accept it; ${actorRef(event.actor)} may not`,
     }),
     byParty: ({ id, context, event }) => ({
       reason: 'HANDOFF_NOT_PARTY',
-      message: `handoff ${id} can be cancelled by ${who(context.from)} or ${who(context.to)}, not by ${who(event.actor)}`,
+      message: `handoff ${id} can be cancelled by ${actorRef(context.from)} or ${actorRef(context.to)}, not by ${actorRef(event.actor)}`,
     }),
     newWriter: ({ id, context }) => ({
       reason: 'HANDOFF_SAME_WRITER',

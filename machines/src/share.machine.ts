@@ -1,5 +1,6 @@
 import { and, assign, setup } from 'xstate';
 import type { Actor, ShareEndReason, VerbData, shareContract } from '@tether/contracts';
+import { actorRef } from '@tether/contracts';
 import type { Deadline } from './entity.ts';
 import type { Reason, ReasonInput, RejectionTable } from './rejections.ts';
 
@@ -46,7 +47,6 @@ export interface ShareContext extends Omit<Req, 'policy'> {
 const plus = (at: string, ms: number) => new Date(Date.parse(at) + ms).toISOString();
 const isDue = (at: string, deadline: string | undefined) =>
   deadline !== undefined && Date.parse(at) >= Date.parse(deadline);
-const who = (a: Actor) => `${a.kind}:${a.id}`;
 const participantOf = (ctx: ShareContext, data: unknown) =>
   ctx.participants[(data as { participantId?: string }).participantId ?? ''];
 const LIVE = ['awaitingApproval', 'starting', 'active', 'expiring'];
@@ -67,7 +67,7 @@ const end = (reason: ShareEndReason) => ({
 
 function detailOf(e: ShareEvent): string | undefined {
   if (e.type === 'rejected' || e.type === 'failed' || e.type === 'terminate') return e.data.reason;
-  if (e.type === 'revoke') return e.data.reason ?? `revoked by ${who(e.actor)}`;
+  if (e.type === 'revoke') return e.data.reason ?? `revoked by ${actorRef(e.actor)}`;
   if (e.type === 'switch') return `switched to share ${e.data.toShareId}`;
   if (e.type === 'expire') return 'the share reached its expiry time';
   return undefined;
@@ -137,7 +137,7 @@ export const shareMachine = setup({
       endReason: params.reason,
       endDetail: detailOf(event),
       endedAt: event.at,
-      endedBy: who(event.actor),
+      endedBy: actorRef(event.actor),
       ...(event.type === 'switch' ? { switchedTo: event.data.toShareId } : {}),
     })),
     invite: assign(({ context, event }) =>

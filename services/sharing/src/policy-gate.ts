@@ -1,5 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { invalid, PolicyFile, TetherError, type PolicyDecision, type ShareRequestFacts } from '@tether/contracts';
+import {
+  invalid,
+  PolicyFile,
+  TetherError,
+  type PolicyDecision,
+  type ShareRequestFacts,
+  actorRef,
+} from '@tether/contracts';
 import type { z } from 'zod';
 
 type Rule = z.output<typeof PolicyFile>['rules'][number];
@@ -69,12 +76,10 @@ export class PolicyGate {
   }
 }
 
-const who = (a: { kind: string; id: string }) => `${a.kind}:${a.id}`;
-
 function noRule(f: ShareRequestFacts): string {
   if (f.action === 'handoff')
-    return `no rule allows ${who(f.actor)} to hand terminal ${f.terminalId} (lane ${f.laneId}) to ${f.to ? who(f.to) : 'anyone'}; handoffs are denied by default (add an allow rule with "actions": ["handoff"] to the share policy file, TETHER_SHARE_POLICY)`;
-  return `no rule allows ${who(f.actor)} to share terminal ${f.terminalId} (lane ${f.laneId}) ${f.access === 'write' ? 'read-write' : 'read-only'} over ${f.backend}; shares are denied by default (add an allow rule to the share policy file, TETHER_SHARE_POLICY)`;
+    return `no rule allows ${actorRef(f.actor)} to hand terminal ${f.terminalId} (lane ${f.laneId}) to ${f.to ? actorRef(f.to) : 'anyone'}; handoffs are denied by default (add an allow rule with "actions": ["handoff"] to the share policy file, TETHER_SHARE_POLICY)`;
+  return `no rule allows ${actorRef(f.actor)} to share terminal ${f.terminalId} (lane ${f.laneId}) ${f.access === 'write' ? 'read-write' : 'read-only'} over ${f.backend}; shares are denied by default (add an allow rule to the share policy file, TETHER_SHARE_POLICY)`;
 }
 
 function compile(rule: Rule): CompiledRule {
@@ -86,8 +91,8 @@ function compile(rule: Rule): CompiledRule {
   };
   const actions = new Set(rule.actions ?? ['share']);
   checks.push((f) => actions.has(f.action ?? 'share'));
-  add(rule.actors, (f) => who(f.actor));
-  add(rule.to, (f) => (f.to ? who(f.to) : ''));
+  add(rule.actors, (f) => actorRef(f.actor));
+  add(rule.to, (f) => (f.to ? actorRef(f.to) : ''));
   add(rule.terminals, (f) => f.terminalId);
   add(rule.lanes, (f) => f.laneId);
   // A handoff has no backend: a rule about backends is about shares.

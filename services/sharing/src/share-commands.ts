@@ -1,5 +1,4 @@
 import {
-  assertAllowed,
   invalid,
   sameActor,
   ParticipantInviteBody,
@@ -66,15 +65,13 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
   ) => commandSteps(host, cmd)(entity, verb, entityId, data, key);
 
   const invite = async (cmd: Command, shareId: string, name: string): Promise<ParticipantLink> => {
-    // A resent command id is answered from the stream before any guard runs: ask the rules here (the
-    // owner or an operator), or anyone who read a command id (it is the events' correlation id) could
-    // replay it for the token.
+    // A resent command id is answered from the stream before any machine guard runs, so who may make a
+    // link is checked before that: share.invite from outside was already asked of the rules by the
+    // Dispatcher (the owner or an operator, before the ledger); tether's own calls (the first link of a
+    // create or switch) make links for their own actor's share only.
     const owner = (await readActor(host, 'share', shareId))?.context.owner;
     if (!owner) throw new TetherError('NOT_FOUND', `share ${shareId} does not exist`);
-    // share.invite: the owner or an operator; the first link of a create or switch: its own share's owner.
-    if (cmd.verb === 'invite' && cmd.principal)
-      assertAllowed({ principal: cmd.principal, entity: 'share', verb: 'invite', owner });
-    else if (!sameActor(owner, cmd.actor))
+    if (!(cmd.verb === 'invite' && cmd.principal) && !sameActor(owner, cmd.actor))
       throw new TetherError('FORBIDDEN', `only the owner of share ${shareId} makes its links`, {
         reason: 'share-owner-or-operator',
       });

@@ -1,4 +1,5 @@
-import type { Actor, EventEnvelope } from '@tether/contracts';
+import type { EventEnvelope } from '@tether/contracts';
+import { actorRef } from '@tether/contracts';
 import { defineReactor, type Intent } from '@tether/machines';
 
 /*
@@ -50,8 +51,6 @@ export interface ApprovalView {
   shareId?: string;
 }
 
-const by = (a: Actor) => `${a.kind}:${a.id}`;
-
 /** An approval's outcome reaches its share: approved, or rejected with who denied it and why, or that time ran out. */
 export const approvalDecisions = defineReactor<ApprovalView>({
   name: 'share_approvals',
@@ -61,9 +60,11 @@ export const approvalDecisions = defineReactor<ApprovalView>({
     const decide = (verb: 'approved' | 'rejected', data: Record<string, unknown>): Intent[] => [
       { entity: 'share', verb, entityId: shareId, data: { approvalId: ev.entityId, ...data } },
     ];
-    if (ev.type === 'approval.approve') return decide('approved', { by: by(ev.actor) });
+    if (ev.type === 'approval.approve') return decide('approved', { by: actorRef(ev.actor) });
     if (ev.type === 'approval.deny')
-      return decide('rejected', { reason: `denied by ${by(ev.actor)}: ${(ev.data as { reason: string }).reason}` });
+      return decide('rejected', {
+        reason: `denied by ${actorRef(ev.actor)}: ${(ev.data as { reason: string }).reason}`,
+      });
     if (ev.type === 'approval.expire') return decide('rejected', { reason: 'nobody approved the share in time' });
     return [];
   },

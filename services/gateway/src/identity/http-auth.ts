@@ -18,8 +18,9 @@ export function httpAuthentication(authenticator: Authenticator) {
         throw new TetherError('UNAUTHENTICATED', 'the Authorization header must be "Bearer <token>"', {
           reason: 'MALFORMED_AUTHORIZATION',
         });
-      req.principal = await authenticator.verify(bearer, ['token']);
-      req.reauthenticate = () => authenticator.verify(bearer, ['token']);
+      const check = () => authenticator.verify(bearer, ['token']);
+      req.principal = await check();
+      req.reauthenticate = check;
       return;
     }
     const session = sessionTokenOf(req);
@@ -27,8 +28,9 @@ export function httpAuthentication(authenticator: Authenticator) {
       req.principal = await authenticator.verify(undefined);
       return;
     }
-    req.principal = await authenticator.verify(session, ['session']);
-    req.reauthenticate = () => authenticator.verify(session, ['session']);
+    const check = () => authenticator.verify(session, ['session']);
+    req.principal = await check();
+    req.reauthenticate = check;
     if (!SAFE_METHODS.has(req.method) && req.headers['x-tether-csrf'] !== csrfTokenFor(session))
       throw new TetherError(
         'FORBIDDEN',

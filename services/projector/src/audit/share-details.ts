@@ -5,6 +5,7 @@ import type {
   ShareGrantDetails,
   ShareStartDetails,
 } from '@tether/contracts';
+import { actorRef } from '@tether/contracts';
 import type { ShareContext } from '@tether/machines';
 
 /** An entity as the audit projector folds it: its machine state and context. */
@@ -14,8 +15,6 @@ export interface Folded<C = unknown> {
 }
 
 type Details = ShareStartDetails | ShareExtendDetails | ShareGrantDetails | ShareEndDetails;
-
-const who = (a: { kind: string; id: string }) => `${a.kind}:${a.id}`;
 
 /**
  * What a share record adds for an investigator (seed 000, T013), from the share before and after
@@ -47,7 +46,7 @@ export function shareDetails(
 
 function started(ctx: ShareContext): ShareStartDetails {
   return {
-    owner: who(ctx.owner),
+    owner: actorRef(ctx.owner),
     terminalId: ctx.terminalId,
     laneId: ctx.laneId,
     backend: ctx.backend,
@@ -63,7 +62,7 @@ function ended(event: EventEnvelope, before: ShareContext | undefined, ctx: Shar
   return {
     endReason: ctx.endReason ?? 'terminated',
     endDetail: ctx.endDetail ?? null,
-    endedBy: ctx.endedBy ?? who(event.actor),
+    endedBy: ctx.endedBy ?? actorRef(event.actor),
     startedAt: ctx.startedAt ?? null,
     durationMs: Math.max(0, Date.parse(ctx.endedAt ?? event.at) - Date.parse(from)),
     viewersDisconnected: ctx.backend === 'native' ? open : null,

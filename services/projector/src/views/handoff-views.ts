@@ -1,4 +1,5 @@
-import type { Actor, HandoffBadge, HandoffStatus, HandoffView } from '@tether/contracts';
+import type { HandoffBadge, HandoffStatus, HandoffView } from '@tether/contracts';
+import { actorRef } from '@tether/contracts';
 import { isLiveHandoff } from '@tether/machines';
 import type { EventStore } from '@tether/runtime';
 import { listActorsOf, type ActorOf } from './actor-reads.ts';
@@ -13,7 +14,6 @@ const STATUS: Record<string, HandoffStatus> = {
   cancelled: 'cancelled',
   failed: 'failed',
 };
-const who = (a: Actor) => `${a.kind}:${a.id}`;
 
 /** A handoff as every surface shows it: environment variable names only, never their values. */
 export function handoffView(a: ActorOf<'handoff'>): HandoffView {
@@ -23,8 +23,8 @@ export function handoffView(a: ActorOf<'handoff'>): HandoffView {
     terminal_id: c.terminalId,
     lane_id: c.laneId,
     status: STATUS[String(a.value)] ?? 'failed',
-    from: who(c.from),
-    to: who(c.to),
+    from: actorRef(c.from),
+    to: actorRef(c.to),
     from_session_id: c.fromSessionId,
     to_session_id: c.toSessionId,
     note: c.note ?? null,

@@ -1,4 +1,10 @@
-import type { ApprovalView, HandoffBadge, ParticipantView, ShareView } from '@tether/contracts';
+import {
+  actorRef,
+  type ApprovalView,
+  type HandoffBadge,
+  type ParticipantView,
+  type ShareView,
+} from '@tether/contracts';
 import type { ShareContext } from '@tether/machines';
 import type { ActorOf } from './actor-reads.ts';
 
@@ -24,7 +30,7 @@ export function shareView(a: ActorOf<'share'>, now = Date.now(), handoff: Handof
     backend: c.backend,
     access: c.access,
     status: STATUS[String(a.value)] ?? 'ended',
-    owner: `${c.owner.kind}:${c.owner.id}`,
+    owner: actorRef(c.owner),
     requested_at: c.requestedAt,
     expires_at: c.expiresAt ?? null,
     warn_at: c.warnAt ?? null,
@@ -61,7 +67,7 @@ export function approvalView(a: ActorOf<'approval'>): ApprovalView {
     share_id: c.shareId ?? null,
     handoff_id: c.handoffId ?? null,
     status: a.value as ApprovalView['status'],
-    requested_by: `${c.requestedBy.kind}:${c.requestedBy.id}`,
+    requested_by: actorRef(c.requestedBy),
     rule_id: c.ruleId,
     reason: c.reason,
     expires_at: c.expiresAt,

@@ -1,4 +1,4 @@
-import type { Actor } from '@tether/contracts';
+import { actorRef } from '@tether/contracts';
 import { defineReactor, type Intent } from '@tether/machines';
 import { closesTerminal } from '../share-saga.ts';
 
@@ -15,8 +15,6 @@ export interface HandoffApprovalView {
   correlationId?: string;
 }
 
-const by = (a: Actor) => `${a.kind}:${a.id}`;
-
 /** An approval's outcome reaches its handoff: approved, or denied with who and why, or that time ran out. */
 export const handoffApprovals = defineReactor<HandoffApprovalView>({
   name: 'handoff_approvals',
@@ -32,9 +30,9 @@ export const handoffApprovals = defineReactor<HandoffApprovalView>({
         ...(correlationId ? { correlationId } : {}),
       },
     ];
-    if (ev.type === 'approval.approve') return decide('approved', { by: by(ev.actor) });
+    if (ev.type === 'approval.approve') return decide('approved', { by: actorRef(ev.actor) });
     if (ev.type === 'approval.deny')
-      return decide('denied', { reason: `denied by ${by(ev.actor)}: ${(ev.data as { reason: string }).reason}` });
+      return decide('denied', { reason: `denied by ${actorRef(ev.actor)}: ${(ev.data as { reason: string }).reason}` });
     if (ev.type === 'approval.expire') return decide('denied', { reason: 'nobody approved the handoff in time' });
     return [];
   },

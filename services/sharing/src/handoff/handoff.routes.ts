@@ -8,6 +8,7 @@ import {
   sameActor,
   TetherError,
   Token,
+  actorRef,
 } from '@tether/contracts';
 import { isLiveHandoff } from '@tether/machines';
 import { actorOf, handoffView, listActorsOf, readActor } from '@tether/projector';
@@ -15,8 +16,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commandFrom, parseBody, principalOf, settled, type RouteDeps, type Routes } from '@tether/runtime';
 import type { SecretBox } from '../secrets.ts';
-
-const who = (a: { kind: string; id: string }) => `${a.kind}:${a.id}`;
 
 export interface HandoffRouteDeps extends RouteDeps {
   secrets: SecretBox;
@@ -85,7 +84,7 @@ export function handoffRoutes(deps: HandoffRouteDeps): Routes {
       if (!sameActor(me, h.context.to))
         throw new TetherError(
           'FORBIDDEN',
-          `only the receiver of handoff ${h.entityId} (${who(h.context.to)}) may read the environment it hands over; ${who(me)} may not`,
+          `only the receiver of handoff ${h.entityId} (${actorRef(h.context.to)}) may read the environment it hands over; ${actorRef(me)} may not`,
           { reason: 'handoff-environment-receiver-only' },
         );
       const ref = h.context.context?.env.sealedRef;
@@ -114,7 +113,7 @@ export function handoffRoutes(deps: HandoffRouteDeps): Routes {
       await dispatcher.accept(cmd);
       const done = await after(h.entityId, ['transferring']);
       req.log.info(
-        { handoffId: h.entityId, correlationId: cmd.correlationId, status: done.status, receiver: who(cmd.actor) },
+        { handoffId: h.entityId, correlationId: cmd.correlationId, status: done.status, receiver: actorRef(cmd.actor) },
         'handoff accepted',
       );
       return done;
