@@ -29,6 +29,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   INVALID_CONFIG: 500,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
+  RECOVERING: 503,
 };
 
 export { TetherError };

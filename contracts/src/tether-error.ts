@@ -17,6 +17,8 @@ export const ERROR_CODES = [
   'UNAUTHENTICATED',
   /** The credential is valid, but its actor or role may not do this (the refusing rule is the reason). */
   'FORBIDDEN',
+  /** A recovery run is restoring terminals: the command was held, and the run did not get live in time; retry. */
+  'RECOVERING',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -114,6 +114,28 @@ export const settings = {
     default: '$SHELL, else /bin/bash',
     derive: (_c: Record<string, unknown>, env: Env) => env.SHELL || '/bin/bash',
   },
+  TETHER_CHECKPOINT_INTERVAL_MS: duration(
+    5_000,
+    'Shortest time between two checkpoints of one terminal (its cwd and scrollback, taken when it prints)',
+    { min: 250 },
+  ),
+  TETHER_CHECKPOINT_SCROLLBACK_BYTES: integer(256 * 1024, "Scrollback a terminal's checkpoint keeps (its last bytes)", {
+    min: 1_024,
+    max: 16 * 1024 * 1024,
+    unit: 'bytes',
+  }),
+  TETHER_RECOVERY_HOLD_MS: duration(
+    30_000,
+    'How long a command that creates or changes terminals waits for a recovery run to be live before RECOVERING',
+    { min: 0 },
+  ),
+  TETHER_HEARTBEAT_MS: duration(10_000, "How often a running tether records its instance's heartbeat", { min: 500 }),
+  TETHER_SUPERVISOR_TIMEOUT_MS: duration(
+    15_000,
+    'The supervisor of `tether up` restarts a server that sends no heartbeat for this long',
+    { min: 1_000 },
+  ),
+  TETHER_SAFE_MODE: flag('Start in safe mode: no share workers, no harness monitor, no new terminals', 'server'),
   TETHER_TERMINAL_MAX_BPS: integer(2_000_000, 'Output rate above which a terminal is throttled', {
     min: 1,
     max: Number.MAX_SAFE_INTEGER,
