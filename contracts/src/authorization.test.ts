@@ -56,6 +56,14 @@ const TABLE: Row[] = [
     ]),
   ),
 
+  // Crash recovery is an operator's: leaving safe mode, cleaning what needed review, dismissing the summary.
+  ...['leaveSafeMode', 'cleanReview', 'dismiss'].flatMap((verb) => [
+    row('human:ops', 'operator', `recovery.${verb}`, undefined, null),
+    row('human:bob', 'member', `recovery.${verb}`, undefined, 'operators-run-recovery'),
+    row('service:ci', 'service', `recovery.${verb}`, undefined, 'operators-run-recovery'),
+    row('ai:codex-1', 'agent', `recovery.${verb}`, undefined, 'agents-act-where-allowed'),
+  ]),
+
   // Credentials: operators issue them; a holder or an operator revokes one.
   row('human:ops', 'operator', 'credential.create', undefined, null),
   row('human:bob', 'member', 'credential.create', undefined, 'operators-issue-credentials'),

@@ -89,6 +89,12 @@ export const AUTHORIZATION_RULES: readonly AuthorizationRule[] = [
     allows: operator,
   },
   {
+    id: 'operators-run-recovery',
+    says: 'only an operator leaves safe mode, cleans orphans that need review, or dismisses a recovery summary',
+    applies: (f) => f.entity === 'recovery',
+    allows: operator,
+  },
+  {
     id: 'four-eyes',
     says: 'an approval is decided by someone other than its requester',
     applies: (f) => is(f, 'approval', 'approve', 'deny'),

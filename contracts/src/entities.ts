@@ -14,6 +14,7 @@ import { credentialContract } from './entities/identity.ts';
 import { handoffContract } from './entities/handoff.ts';
 import { leaseContract } from './entities/lease.ts';
 import { approvalContract, shareContract } from './entities/sharing.ts';
+import { instanceContract, recoveryContract } from './entities/recovery.ts';
 
 export * from './entities/contract.ts';
 export * from './entities/lease.ts';
@@ -29,6 +30,8 @@ export const entityContracts = {
   approval: approvalContract,
   credential: credentialContract,
   handoff: handoffContract,
+  instance: instanceContract,
+  recovery: recoveryContract,
 } satisfies Record<string, EntityContract>;
 export type EntityNameOf = keyof typeof entityContracts;
 
@@ -86,4 +89,7 @@ export const auditedEntities = {
   approval: true,
   credential: true,
   handoff: true,
+  // A heartbeat every few seconds is no security event; what a crash led to is, on its recovery run.
+  instance: false,
+  recovery: true,
 } as const satisfies Record<EntityNameOf, boolean>;

@@ -15,6 +15,7 @@ export * from './entities/sharing.ts';
 export * from './api/sharing.ts';
 export * from './entities/handoff.ts';
 export * from './api/handoff.ts';
+export * from './entities/recovery.ts';
 export * from './audit.ts';
 export * from './http/schemas.ts';
 export * from './http/routes.ts';

@@ -3,6 +3,8 @@ import type { ApprovalContext } from './approval.machine.ts';
 import type { CodexSessionContext } from './codex-session.machine.ts';
 import type { HandoffContext } from './handoff.machine.ts';
 import type { HarnessContext } from './harness.machine.ts';
+import type { InstanceContext } from './instance.machine.ts';
+import type { RecoveryContext } from './recovery.machine.ts';
 import type { LaneContext } from './lane.machine.ts';
 import type { SessionContext } from './session.machine.ts';
 import type { ShareContext } from './share.machine.ts';
@@ -20,6 +22,8 @@ export interface EntityContexts {
   approval: ApprovalContext;
   credential: CredentialContext;
   handoff: HandoffContext;
+  instance: InstanceContext;
+  recovery: RecoveryContext;
 }
 
 export type EntityName = keyof EntityContexts;

@@ -10,6 +10,8 @@ import { shareRejections, shareDeadlines, shareMachine } from './share.machine.t
 import { approvalDeadlines, approvalMachine, approvalRejections } from './approval.machine.ts';
 import { credentialDeadlines, credentialMachine, credentialRejections } from './credential.machine.ts';
 import { handoffDeadlines, handoffMachine, handoffRejections } from './handoff.machine.ts';
+import { instanceDeadlines, instanceMachine, instanceRejections } from './instance.machine.ts';
+import { recoveryMachine, recoveryRejections } from './recovery.machine.ts';
 
 export * from './entity.ts';
 export * from './rejections.ts';
@@ -25,6 +27,8 @@ export * from './share.machine.ts';
 export * from './approval.machine.ts';
 export * from './credential.machine.ts';
 export * from './handoff.machine.ts';
+export * from './instance.machine.ts';
+export * from './recovery.machine.ts';
 
 export const lease = defineEntity({
   name: 'lease',
@@ -96,6 +100,21 @@ export const handoff = defineEntity({
   rejections: handoffRejections,
 });
 
+export const instance = defineEntity({
+  name: 'instance',
+  machine: instanceMachine,
+  contract: entityContracts.instance,
+  deadlines: instanceDeadlines,
+  rejections: instanceRejections,
+});
+
+export const recovery = defineEntity({
+  name: 'recovery',
+  machine: recoveryMachine,
+  contract: entityContracts.recovery,
+  rejections: recoveryRejections,
+});
+
 /** Every entity the runtime hosts, by name. */
 export const registry: Record<string, EntityDefinition> = {
   lease,
@@ -108,6 +127,8 @@ export const registry: Record<string, EntityDefinition> = {
   approval,
   credential,
   handoff,
+  instance,
+  recovery,
 };
 export * from './reactor.ts';
 export * from './contexts.ts';

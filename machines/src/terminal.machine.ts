@@ -1,5 +1,5 @@
 import { and, assign, setup } from 'xstate';
-import type { Actor, VerbData, terminalContract } from '@tether/contracts';
+import type { Actor, CheckpointRef, VerbData, terminalContract } from '@tether/contracts';
 import type { RejectionTable } from './rejections.ts';
 
 type C = typeof terminalContract;
@@ -24,11 +24,24 @@ export interface TerminalContext {
   /** Writer sessions that handed the keyboard on and still watch (read-only). */
   watchers?: string[];
   handedOverAt?: string;
+  /** The pane's working directory as last sampled (cwdChanged). */
+  cwd?: string;
+  /** The latest checkpoint: where its snapshot is, and when it was taken. */
+  checkpoint?: CheckpointRef & { at: string };
+  /** The last respawn by a recovery run. */
+  respawn?: { at: string; reason: string; recoveryId: string; restoredFrom: string | null };
 }
 
 const endings = {
   close: { target: 'closed', actions: 'recordClose' },
   exited: { target: 'closed', actions: 'recordClose' },
+  lost: { target: 'closed', actions: 'recordClose' },
+} as const;
+/** What the checkpointer and a recovery run record of a running terminal. */
+const recovery = {
+  cwdChanged: { actions: 'recordCwd' },
+  checkpointed: { actions: 'recordCheckpoint' },
+  respawned: { actions: 'recordRespawn' },
 } as const;
 const slots = {
   shareOpen: { guard: 'slotFree', actions: 'openSlot' },
@@ -64,6 +77,26 @@ export const terminalMachine = setup({
       event.type === 'shareClose' ? { shares: (context.shares ?? []).filter((s) => s !== event.data.shareId) } : {},
     ),
     claim: assign(({ event }) => ({ handoffId: handoffOf(event) })),
+    recordCwd: assign(({ event }) => (event.type === 'cwdChanged' ? { cwd: event.data.cwd } : {})),
+    recordCheckpoint: assign(({ event }) =>
+      event.type === 'checkpointed' ? { checkpoint: { ...event.data, at: event.at } } : {},
+    ),
+    // A respawned shell is a new process in a new tmux session; the old one's throttle ended with it.
+    recordRespawn: assign(({ event }) =>
+      event.type === 'respawned'
+        ? {
+            tmuxSession: event.data.tmuxSession,
+            panePid: event.data.panePid,
+            throttledAt: undefined,
+            respawn: {
+              at: event.at,
+              reason: event.data.reason,
+              recoveryId: event.data.recoveryId,
+              restoredFrom: event.data.restoredFrom,
+            },
+          }
+        : {},
+    ),
     release: assign({ handoffId: undefined }),
     handOver: assign(({ context, event }) =>
       event.type === 'handover'
@@ -89,7 +122,9 @@ export const terminalMachine = setup({
             ? `spawn_failed: ${event.data.reason}`
             : event.type === 'exited'
               ? 'exited'
-              : 'closed',
+              : event.type === 'lost'
+                ? `lost: ${event.data.reason}`
+                : 'closed',
       ...(event.type === 'exited' ? { exit: event.data } : {}),
     })),
   },
@@ -114,6 +149,7 @@ export const terminalMachine = setup({
         },
         spawnFailed: { target: 'closed', actions: 'recordClose' },
         close: { target: 'closed', actions: 'recordClose' },
+        lost: { target: 'closed', actions: 'recordClose' },
       },
     },
     active: {
@@ -121,10 +157,17 @@ export const terminalMachine = setup({
         throttle: { target: 'throttled', actions: assign(({ event }) => ({ throttledAt: event.at })) },
         ...slots,
         ...endings,
+        ...recovery,
       },
     },
     throttled: {
-      on: { unthrottle: { target: 'active', actions: assign({ throttledAt: undefined }) }, ...slots, ...endings },
+      on: {
+        unthrottle: { target: 'active', actions: assign({ throttledAt: undefined }) },
+        ...slots,
+        ...endings,
+        ...recovery,
+        respawned: { target: 'active', actions: 'recordRespawn' },
+      },
     },
     closed: { type: 'final' },
   },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { freeText } from '../free-text.ts';
-import { Token } from '../ids.ts';
+import { Iso, Token } from '../ids.ts';
+import { CheckpointRef } from './recovery.ts';
 import type { EntityContract } from './contract.ts';
 
 // Lanes, sessions, terminals and the harness route (seed 004). Worker reports are commands too:
@@ -168,6 +169,34 @@ export const terminalContract = {
     summary:
       'The handoff holding the claim moves the keyboard: the writer session changes, the old one stays as a read-only watcher',
     data: z.object({ handoffId: Token, fromSessionId: Token, toSessionId: Token }).strict(),
+  },
+  cwdChanged: {
+    internal: true,
+    summary: "Checkpointer: the pane's working directory changed (sampled from tmux on activity)",
+    data: z.object({ cwd: z.string().min(1).max(4_096) }).strict(),
+  },
+  checkpointed: {
+    internal: true,
+    summary: "Checkpointer: a new snapshot of the terminal (cwd, sealed environment, scrollback) is stored",
+    data: CheckpointRef,
+  },
+  respawned: {
+    internal: true,
+    summary: 'Recovery: the tmux session was gone; the shell runs again in its checkpoint’s cwd, scrollback first',
+    data: z
+      .object({
+        reason,
+        tmuxSession: z.string(),
+        panePid: z.number().int().positive(),
+        restoredFrom: Iso.nullable(),
+        recoveryId: Token,
+      })
+      .strict(),
+  },
+  lost: {
+    internal: true,
+    summary: 'Recovery: the terminal could not come back (its cwd is gone, its checkpoint is corrupt …)',
+    data: z.object({ reason, recoveryId: Token }).strict(),
   },
   exited: {
     internal: true,
