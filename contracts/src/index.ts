@@ -16,6 +16,7 @@ export * from './api/sharing.ts';
 export * from './entities/handoff.ts';
 export * from './api/handoff.ts';
 export * from './entities/recovery.ts';
+export * from './api/recovery.ts';
 export * from './audit.ts';
 export * from './http/schemas.ts';
 export * from './http/routes.ts';

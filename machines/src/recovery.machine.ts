@@ -181,7 +181,9 @@ export const recoveryMachine = setup({
         terminalFailed: { guard: 'plannedOpen', actions: 'recordOutcome' },
         lanesChecked: {
           actions: assign(({ event }) =>
-            event.type === 'lanesChecked' ? { lanes: { present: event.data.present, missing: event.data.missing } } : {},
+            event.type === 'lanesChecked'
+              ? { lanes: { present: event.data.present, missing: event.data.missing } }
+              : {},
           ),
         },
         restored: {

@@ -177,7 +177,7 @@ export const terminalContract = {
   },
   checkpointed: {
     internal: true,
-    summary: "Checkpointer: a new snapshot of the terminal (cwd, sealed environment, scrollback) is stored",
+    summary: 'Checkpointer: a new snapshot of the terminal (cwd, sealed environment, scrollback) is stored',
     data: CheckpointRef,
   },
   respawned: {

@@ -121,7 +121,9 @@ export const CleanupResult = z
     terminated: count,
     removed: count,
     reviewPending: count,
-    failed: z.array(z.object({ id: z.string().max(4_200), reason: z.string().max(1_000) }).strict()).max(ORPHAN_LIST_MAX),
+    failed: z
+      .array(z.object({ id: z.string().max(4_200), reason: z.string().max(1_000) }).strict())
+      .max(ORPHAN_LIST_MAX),
   })
   .strict();
 

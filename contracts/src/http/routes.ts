@@ -44,6 +44,15 @@ import {
   HandoffView,
   handoffApplicationCommands,
 } from '../api/handoff.ts';
+import {
+  CheckpointView,
+  CleanReviewBody,
+  LeaveSafeModeBody,
+  OrphanView,
+  RecoveryParams,
+  RecoveryStatusView,
+  RecoveryView,
+} from '../api/recovery.ts';
 import { AuditList, AuditQuery, AuditVerdict } from '../audit.ts';
 import { CommandAccepted, CommandRequest } from '../command.ts';
 import type { ErrorCode } from '../errors.ts';
@@ -577,6 +586,75 @@ export const routes = {
     summary: 'Check the hash chain of the whole audit trail',
     reply: AuditVerdict,
     status: 200,
+  },
+  'recovery.status': {
+    method: 'GET',
+    path: '/v1/recovery',
+    summary: 'Whether tether runs in safe mode, whether a recovery run is going on, and the latest run',
+    reply: RecoveryStatusView,
+    status: 200,
+    errors: storeErrors,
+  },
+  'recovery.list': {
+    method: 'GET',
+    path: '/v1/recovery/runs',
+    summary: 'Recovery runs, newest first',
+    reply: Items(RecoveryView),
+    status: 200,
+    errors: storeErrors,
+  },
+  'recovery.get': {
+    method: 'GET',
+    path: '/v1/recovery/runs/{recovery}',
+    summary: 'One recovery run: its stage, each terminal’s outcome, the orphans it found',
+    params: RecoveryParams,
+    reply: RecoveryView,
+    status: 200,
+  },
+  'recovery.review': {
+    method: 'GET',
+    path: '/v1/recovery/review',
+    summary: 'Orphans that need review (never cleaned automatically), from every run',
+    reply: Items(OrphanView),
+    status: 200,
+    errors: storeErrors,
+  },
+  'recovery.cleanReview': {
+    method: 'POST',
+    path: '/v1/recovery/runs/{recovery}/clean',
+    summary:
+      'Clean orphans that need review (all of the run’s, or the listed ids): processes ended, worktrees removed (audited)',
+    params: RecoveryParams,
+    body: body(CleanReviewBody),
+    reply: RecoveryView,
+    status: 200,
+    headers: command,
+  },
+  'recovery.dismiss': {
+    method: 'POST',
+    path: '/v1/recovery/runs/{recovery}/dismiss',
+    summary: 'Dismiss a finished run’s summary on the dashboard',
+    params: RecoveryParams,
+    reply: RecoveryView,
+    status: 200,
+    headers: command,
+  },
+  'recovery.leaveSafeMode': {
+    method: 'POST',
+    path: '/v1/recovery/safe-mode/leave',
+    summary: 'Leave safe mode: share workers, the harness monitor and new terminals start again (audited)',
+    body: body(LeaveSafeModeBody),
+    reply: RecoveryStatusView,
+    status: 200,
+    headers: command,
+  },
+  'checkpoints.list': {
+    method: 'GET',
+    path: '/v1/checkpoints',
+    summary: "Each live terminal's latest checkpoint (cwd, scrollback size, when), never its environment",
+    reply: Items(CheckpointView),
+    status: 200,
+    errors: storeErrors,
   },
 } as const satisfies Record<string, RouteSpec>;
 

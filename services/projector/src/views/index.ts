@@ -2,3 +2,4 @@ export * from './actor-reads.ts';
 export * from './control-plane-views.ts';
 export * from './share-views.ts';
 export * from './handoff-views.ts';
+export * from './recovery-views.ts';
