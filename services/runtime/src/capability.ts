@@ -129,6 +129,8 @@ export interface Capability {
   preconditions: Record<string, Precondition>;
   /** Started in order once every capability is registered; stopped in reverse. */
   reactors: Reactive[];
+  /** Reactors safe mode holds back (share workers, the harness monitor): started with the rest, or when safe mode is left. */
+  nonEssential?: Reactive[];
   routes: Routes;
   pages?: (pages: WebPages) => void;
   /** Releases what `start` opened (after its reactors stopped). */
@@ -151,22 +153,29 @@ export function composeCapabilities(
     claim(c.name, into.preconditions, c.preconditions);
     claim(c.name, routes, c.routes);
   }
-  const started = new Set<Capability>();
+  const started = new Set<Reactive>();
+  const run = async (reactors: Reactive[]) => {
+    for (const r of reactors) started.add(r);
+    await Promise.all(reactors.map((r) => r.start()));
+  };
   return {
     routes,
     pages: capabilities.flatMap((c) => (c.pages ? [c.pages] : [])),
-    async start() {
-      for (const c of capabilities) {
-        started.add(c);
-        await Promise.all(c.reactors.map((r) => r.start()));
-      }
+    /** In safe mode, every capability's nonEssential reactors wait for startNonEssential. */
+    async start(opts: { safeMode?: boolean } = {}) {
+      for (const c of capabilities) await run([...c.reactors, ...(opts.safeMode ? [] : (c.nonEssential ?? []))]);
+    },
+    /** Safe mode is left: what it held back starts, capability by capability. */
+    async startNonEssential() {
+      for (const c of capabilities) await run((c.nonEssential ?? []).filter((r) => !started.has(r)));
     },
     /** Stops every capability, even after one fails to stop; the first failure is thrown at the end. */
     async stop() {
       const failures: unknown[] = [];
       for (const c of [...capabilities].reverse()) {
         try {
-          if (started.has(c)) await Promise.all(c.reactors.map((r) => r.stop()));
+          const own = [...c.reactors, ...(c.nonEssential ?? [])].filter((r) => started.has(r));
+          await Promise.all(own.map((r) => r.stop()));
           await c.stop();
         } catch (err) {
           failures.push(err);

@@ -20,6 +20,7 @@ export * from './reactors/reactor-runner.ts';
 export * from './reactors/process-manager.ts';
 export * from './reactors/effect-outcome.ts';
 export * from './processes/index.ts';
+export * from './installation.ts';
 export * from './http/http-commands.ts';
 export * from './capability.ts';
 export * from './auth/authenticator.ts';

@@ -123,8 +123,9 @@ export async function startSharing(deps: CapabilityDeps & { terminals: TerminalA
           },
         }),
       ),
-      runner,
     ],
+    // The share workers (relay and tmate/upterm processes); the sagas above run even in safe mode, so shares still end.
+    nonEssential: [runner],
     routes: shareRoutes({ dispatcher: deps.dispatcher, host, store, secrets, settleMs: readyMs + 2_000 }),
     pages: (app) => viewerPages(app, relays),
     relays,

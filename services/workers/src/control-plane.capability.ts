@@ -51,8 +51,8 @@ export async function startControlPlane(deps: CapabilityDeps): Promise<ControlPl
       new LaneWorker(store, send, workspaces, logger),
       new SessionReaper(store, host, send, logger),
       terminals,
-      harness,
     ],
+    nonEssential: [harness],
     routes: controlPlaneRoutes({
       dispatcher,
       host,

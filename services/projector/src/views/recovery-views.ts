@@ -114,9 +114,12 @@ export async function recoveryRuns(store: EventStore): Promise<ActorOf<'recovery
   return runs.sort((x, y) => y.context.startedAt.localeCompare(x.context.startedAt));
 }
 
-/** Safe mode (from the run that started it), whether a run is going on, and the latest run. */
-export async function recoveryStatus(store: EventStore): Promise<RecoveryStatusView> {
-  const runs = await recoveryRuns(store);
+/**
+ * Safe mode (from the run that started it), whether a run is going on, and the latest run. `fresh` is a
+ * run just read from the host: it wins over the read model's copy, which may lag a command just sent.
+ */
+export async function recoveryStatus(store: EventStore, fresh?: ActorOf<'recovery'>): Promise<RecoveryStatusView> {
+  const runs = (await recoveryRuns(store)).map((r) => (fresh && r.entityId === fresh.entityId ? fresh : r));
   const safe = runs.find((r) => r.context.safeMode && r.context.safeMode.leftAt === undefined);
   const latest = runs[0];
   return {

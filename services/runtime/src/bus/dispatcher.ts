@@ -23,10 +23,18 @@ export const withSecretReply = (command: (cmd: Command) => Promise<CommandAccept
   Object.assign(command, { secretReply: true as const });
 
 /**
+ * Holds or refuses commands from outside while tether is not ready for them (a recovery run restoring
+ * terminals, safe mode); calls `next` when the command may run, in the order they may run.
+ */
+export type CommandGate = (cmd: Command, next: () => Promise<CommandAccepted>) => Promise<CommandAccepted>;
+
+/**
  * Where a command goes: an application command if one is registered for "entity.verb",
  * else straight to the entity's actor. NATS and HTTP both dispatch through here.
  */
 export class Dispatcher {
+  private gate?: CommandGate;
+
   constructor(
     readonly host: ActorHost,
     private readonly application: Record<string, ApplicationCommand> = {},
@@ -66,7 +74,7 @@ export class Dispatcher {
     await this.authorize(cmd);
     const seen = await this.ledger?.recall(cmd);
     if (seen?.reply) return seen.reply;
-    const reply = await this.dispatch(cmd);
+    const reply = await (this.gate ? this.gate(cmd, () => this.dispatch(cmd)) : this.dispatch(cmd));
     if (seen) return { ...reply, duplicate: true }; // a secret reply, answered again by the command's idempotent steps
     if (!reply.duplicate) await this.ledger?.record(cmd, reply, { withReply: !app?.secretReply });
     return reply;
@@ -92,6 +100,11 @@ export class Dispatcher {
   private async ownerOf(entity: string, entityId: string, field: string): Promise<Actor | undefined> {
     const context = (await this.host.state(entity, entityId))?.context as Record<string, unknown> | undefined;
     return context?.[field] as Actor | undefined;
+  }
+
+  /** Sets the one gate commands from outside pass (after authorization, before they run). */
+  setGate(gate: CommandGate): void {
+    this.gate = gate;
   }
 
   /** True when the command is handled by an application command (it may create what it touches). */

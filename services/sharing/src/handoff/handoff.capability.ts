@@ -39,8 +39,9 @@ export async function startHandoff(deps: HandoffDeps): Promise<Capability> {
     name: 'handoff',
     commands: handoffCommands(commandDeps),
     preconditions: handoffPreconditions(commandDeps),
+    // The worker captures terminals' context: held back in safe mode, like every worker.
+    nonEssential: [worker],
     reactors: [
-      worker,
       subscription(() =>
         runReactor(store, handoffApprovals, {
           ...saga,

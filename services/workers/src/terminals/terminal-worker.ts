@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { subjects, type StoredEvent } from '@tether/contracts';
 import { listActorsOf, readActor } from '@tether/projector';
@@ -31,6 +31,17 @@ export interface TerminalWorkerOptions {
   maxBytesPerSec?: number;
   /** Input from someone other than the terminal's session (a share participant): allowed only if this says so. */
   mayWrite?: (terminalId: string, from: string) => Promise<boolean> | boolean;
+  /** Told when a relayed terminal prints (the checkpointer samples it then) and when it ends. */
+  activity?: { printed(terminalId: string): void; ended(terminalId: string): void };
+}
+
+/** What a respawn restores: the checkpoint's cwd and environment, and its scrollback shown first. */
+export interface RespawnFrom {
+  cwd: string;
+  env: Record<string, string>;
+  scrollback: Uint8Array;
+  /** When the checkpoint was taken (null: none; the shell starts in the lane's worktree). */
+  takenAt: string | null;
 }
 
 type Handover = { handoffId: string; fromSessionId: string; toSessionId: string };
@@ -39,6 +50,14 @@ const SCROLLBACK_BYTES = 64 * 1024;
 const MAX_QUEUED_INPUT = 1_000;
 /** A participant's write check that takes longer than this counts as "no". */
 const WRITE_CHECK_MS = 3_000;
+
+/** tether's own markers, set anew for the respawned shell (a checkpoint's may name an older installation). */
+function withoutMarkers(env: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env))
+    if (!['TETHER_OWNER', 'TETHER_TERMINAL_ID', 'TETHER_LANE_ID', 'TMUX', 'TMUX_PANE'].includes(k)) out[k] = v;
+  return out;
+}
 
 async function withTimeout<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -107,7 +126,8 @@ export class TerminalWorker {
     for (const id of [...this.relays.keys()]) this.detach(id);
   }
 
-  private logFile = (id: string) => join(this.opts.dir, 'logs', `${id}.log`);
+  /** Everything the terminal printed, appended by tmux (the checkpointer reads its tail). */
+  logFile = (id: string) => join(this.opts.dir, 'logs', `${id}.log`);
   private statusFile = (id: string) => join(this.opts.dir, 'logs', `${id}.exit`);
 
   /** How the shell ended: its wrapper's status file first, tmux's record second. */
@@ -166,8 +186,7 @@ export class TerminalWorker {
       const cwd = (await readActor(this.host, 'lane', data.laneId))?.context.worktreePath;
       if (!cwd) throw new Error(`lane ${data.laneId} has no worktree`);
       if (!(await this.tmux.hasSession(id))) {
-        const env = { TETHER_OWNER: this.opts.ownerId, TETHER_TERMINAL_ID: id, TETHER_LANE_ID: data.laneId };
-        await this.tmux.newSession(id, cwd, env, this.opts.shell, this.statusFile(id));
+        await this.tmux.newSession(id, cwd, this.markers(id, data.laneId), this.opts.shell, this.statusFile(id));
       }
       privateFile(this.logFile(id)); // before tmux's `cat >>` makes it under tmux's umask
       this.attach(id, data.sessionId, false);
@@ -177,6 +196,46 @@ export class TerminalWorker {
     if (started.ok) await this.pm.report(e.event, 'terminal', 'started', id, started.value);
     else await this.pm.report(e.event, 'terminal', 'spawnFailed', id, { reason: started.reason });
   }
+
+  /** A recovery run's reattach: relays the terminal again if its tmux session survived; false if it did not. */
+  async reattachOne(id: string, sessionId: string): Promise<boolean> {
+    if (!(await this.tmux.hasSession(id))) return false;
+    this.attach(id, sessionId, true);
+    return true;
+  }
+
+  /**
+   * A recovery run's respawn of a terminal whose tmux session is gone: a new shell in the checkpoint's cwd
+   * with its environment (tether's markers set anew), its saved scrollback printed first under a
+   * "restored from" line. Throws `cwd_missing: …` when the folder is gone. Returns the new pane's pid.
+   */
+  async respawn(id: string, laneId: string, sessionId: string, from: RespawnFrom): Promise<number> {
+    if (!existsSync(from.cwd) || !statSync(from.cwd).isDirectory())
+      throw new Error(`cwd_missing: ${from.cwd} does not exist any more`);
+    if (await this.tmux.hasSession(id)) {
+      // Respawned before a crash interrupted the run: it only needs relaying again.
+      this.attach(id, sessionId, true);
+      return this.tmux.panePid(id);
+    }
+    const prelude = join(this.opts.dir, 'logs', `${id}.restore`);
+    const header = `\r\n\x1b[7m tether: restored from ${from.takenAt ?? 'no checkpoint'} (the shell before it ended in a crash) \x1b[0m\r\n`;
+    writeFileSync(prelude, Buffer.concat([Buffer.from(from.scrollback), Buffer.from(header)]), { mode: 0o600 });
+    rmSync(this.statusFile(id), { force: true }); // the old shell's status is not the new one's
+    this.statusWaits.delete(id);
+    const env = { ...withoutMarkers(from.env), ...this.markers(id, laneId) };
+    privateFile(this.logFile(id));
+    await this.tmux.newSession(id, from.cwd, env, this.opts.shell, this.statusFile(id), prelude);
+    await this.tmux.pipeOutput(id, this.logFile(id));
+    this.attach(id, sessionId, true);
+    await this.tmux.releasePrelude(id);
+    return this.tmux.panePid(id);
+  }
+
+  private markers = (id: string, laneId: string) => ({
+    TETHER_OWNER: this.opts.ownerId,
+    TETHER_TERMINAL_ID: id,
+    TETHER_LANE_ID: laneId,
+  });
 
   /** Relays a running terminal: output and scrollback to viewers, the writer's input to the pane. */
   private attach(id: string, sessionId: string, fromEnd: boolean) {
@@ -241,6 +300,7 @@ export class TerminalWorker {
       relay.throttled = true;
       void this.reportSelf(id, 'throttle', { bytesPerSec: relay.window.bytes });
     }
+    this.opts.activity?.printed(id);
     // While throttled, output stays in the log only; viewers get live output again once it calms down.
     if (relay.throttled) relay.calmSince = undefined;
     else this.io.publishOutput(id, chunk, relay.tail.offset);
@@ -277,6 +337,7 @@ export class TerminalWorker {
   private detach(id: string) {
     const r = this.relays.get(id);
     if (!r) return;
+    this.opts.activity?.ended(id);
     r.tail.stop();
     r.tail.drain();
     r.stopInput();

@@ -35,18 +35,47 @@ export class Tmux {
     env: Record<string, string>,
     shell: string,
     statusFile: string,
+    prelude?: string,
   ): Promise<void> {
     const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+    // A prelude (a respawned terminal's saved scrollback) is printed once tether pipes the pane's output
+    // (it signals the channel), so the relay and the log get it too; then the file goes.
     const wrapper = [
       'sh',
       '-c',
-      'eval "$1"; s=$?; (umask 077; printf %s "$s" > "$2"); exit "$s"',
+      'if [ -n "$3" ]; then tmux wait-for "$4"; cat "$3"; rm -f "$3"; fi; eval "$1"; s=$?; (umask 077; printf %s "$s" > "$2"); exit "$s"',
       'tether-shell',
       shell,
       statusFile,
+      prelude ?? '',
+      preludeChannel(name),
     ];
     await this.run(['new-session', '-d', '-s', name, '-c', cwd, '-x', '200', '-y', '50', ...envArgs, ...wrapper]);
     await this.run(['set-option', '-t', `=${name}:`, 'remain-on-exit', 'on']);
+  }
+
+  /** Lets a session made with a prelude print it (tmux keeps the signal if the pane is not waiting yet). */
+  async releasePrelude(name: string): Promise<void> {
+    await this.run(['wait-for', '-S', preludeChannel(name)]);
+  }
+
+  /** Session names on tether's socket; none when no tmux server runs, or when it does not answer within `timeoutMs`. */
+  async listSessions(timeoutMs = 3_000): Promise<{ alive: boolean; names: string[] }> {
+    const r = await this.tmux(['list-sessions', '-F', '#{session_name}'], timeoutMs);
+    if (r.timedOut || r.exitCode !== 0) return { alive: false, names: [] };
+    return { alive: true, names: r.stdout.split('\n').filter(Boolean) };
+  }
+
+  /** Each session's working directory, as tmux follows its pane (#{pane_current_path}). */
+  async currentPaths(): Promise<Map<string, string>> {
+    const r = await this.tmux(['list-panes', '-a', '-F', '#{session_name}\t#{pane_current_path}'], 3_000);
+    const out = new Map<string, string>();
+    if (r.exitCode !== 0) return out;
+    for (const line of r.stdout.split('\n')) {
+      const tab = line.indexOf('\t');
+      if (tab > 0 && line.length > tab + 1) out.set(line.slice(0, tab), line.slice(tab + 1));
+    }
+    return out;
   }
 
   async panePid(name: string): Promise<number> {
@@ -96,5 +125,7 @@ export class Tmux {
     return this.run(['capture-pane', '-p', '-t', `=${name}:`]);
   }
 }
+
+const preludeChannel = (name: string) => `tether-prelude-${name}`;
 
 export const signalName = (n: number) => Object.entries(constants.signals).find(([, v]) => v === n)?.[0] ?? `SIG${n}`;
