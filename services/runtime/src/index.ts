@@ -25,3 +25,5 @@ export * from './http/http-commands.ts';
 export * from './capability.ts';
 export * from './auth/authenticator.ts';
 export * from './auth/tokens.ts';
+export * from './secret-box.ts';
+export * from './checkpoints/index.ts';
