@@ -22,7 +22,7 @@ import { ProjectionRunner, projections, startAuditTrail } from '@tether/projecto
 import { buildGateway, commandAs, ensureOwnerCredential, loginLink, startIdentity } from '@tether/gateway';
 import { openApiDocument } from '@tether/contracts/openapi';
 import { parseConfig, TetherError, type TetherConfig } from '@tether/contracts';
-import { startControlPlane } from '@tether/workers';
+import { startControlPlane, startRecovery } from '@tether/workers';
 import { startHandoff, startSharing } from '@tether/sharing';
 
 export interface ServerOptions {
@@ -94,7 +94,8 @@ export async function startServer(opts: ServerOptions) {
     gate: sharing.gate,
     secrets: sharing.secrets,
   });
-  const capabilities = composeCapabilities([identity, audit, controlPlane, sharing, handoff], {
+  const recovery = await startRecovery(deps);
+  const capabilities = composeCapabilities([recovery, identity, audit, controlPlane, sharing, handoff], {
     commands,
     preconditions,
   });

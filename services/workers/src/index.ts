@@ -10,3 +10,5 @@ export * from './terminals/preconditions.ts';
 export * from './harness/harness-monitor.ts';
 export * from './control-plane.routes.ts';
 export * from './control-plane.capability.ts';
+export * from './recovery/recovery.routes.ts';
+export * from './recovery/recovery.capability.ts';
