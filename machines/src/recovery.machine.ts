@@ -86,6 +86,9 @@ export const recoveryMachine = setup({
             instanceId: event.data.instanceId,
             crashes: [...context.crashes, ...event.data.crashes],
             resumes: context.resumes + 1,
+            ...(event.data.safeMode && !(context.safeMode && context.safeMode.leftAt === undefined)
+              ? { safeMode: event.data.safeMode }
+              : {}),
           }
         : {},
     ),

@@ -144,7 +144,14 @@ export const recoveryContract = {
   resumed: {
     internal: true,
     summary: 'A later start goes on with a run that a crash interrupted, from the stage it had reached',
-    data: z.object({ instanceId: Token, crashes: z.array(CrashRecord).max(100) }).strict(),
+    data: z
+      .object({
+        instanceId: Token,
+        crashes: z.array(CrashRecord).max(100),
+        /** A crash loop reached while the run was interrupted: safe mode from now on. */
+        safeMode: z.object({ reason, crashes: count }).strict().nullable(),
+      })
+      .strict(),
   },
   detected: {
     internal: true,

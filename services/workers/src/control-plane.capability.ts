@@ -13,6 +13,9 @@ import { TerminalWorker } from './terminals/terminal-worker.ts';
 
 export interface ControlPlane extends Capability {
   terminals: TerminalAccess;
+  /** The workers themselves, for crash recovery (reattach, respawn, lane re-inventory). */
+  terminalWorker: TerminalWorker;
+  laneWorker: LaneWorker;
 }
 
 /** Lanes (git worktrees), sessions, terminals (tmux) and the harness route: seed 004's control plane. */
@@ -38,8 +41,11 @@ export async function startControlPlane(deps: CapabilityDeps): Promise<ControlPl
     slowMs: config.TETHER_HARNESS_SLOW_MS,
     cooldownMs: config.TETHER_HARNESS_COOLDOWN_MS,
   });
+  const lanes = new LaneWorker(store, send, workspaces, logger);
   return {
     name: 'control-plane',
+    terminalWorker: terminals,
+    laneWorker: lanes,
     commands: {
       'session.ensure': ensureSession(host, { heartbeatTimeoutMs: config.TETHER_SESSION_HEARTBEAT_MS }),
     },
@@ -47,11 +53,7 @@ export async function startControlPlane(deps: CapabilityDeps): Promise<ControlPl
       'terminal.spawn': canSpawnTerminal,
       'lane.create': async (cmd) => void workspaces.get((cmd.data as { workspaceId: string }).workspaceId),
     },
-    reactors: [
-      new LaneWorker(store, send, workspaces, logger),
-      new SessionReaper(store, host, send, logger),
-      terminals,
-    ],
+    reactors: [lanes, new SessionReaper(store, host, send, logger), terminals],
     nonEssential: [harness],
     routes: controlPlaneRoutes({
       dispatcher,

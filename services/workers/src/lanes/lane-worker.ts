@@ -100,22 +100,28 @@ export class LaneWorker {
     else await this.pm.report(e.event, 'lane', 'cleanupFailed', laneId, { reason: removed.reason });
   }
 
-  /** A live lane whose worktree is gone is marked, not silently dropped. */
-  async checkWorktrees(): Promise<void> {
-    if (this.stopped) return;
+  /** A live lane whose worktree is gone is marked, not silently dropped; answers how many are there and which are not. */
+  async checkWorktrees(): Promise<{ present: number; missing: string[] }> {
+    const out = { present: 0, missing: [] as string[] };
+    if (this.stopped) return out;
     for (const lane of await listActorsOf(this.store, 'lane', (a) => LIVE.has(String(a.value)))) {
       const path = lane.context.worktreePath;
-      if (path && !existsSync(path)) {
-        const cause = {
-          id: `missing-${lane.entityId}-${lane.version}`,
-          correlationId: `worktree-check-${lane.entityId}`,
-        };
-        this.pm.log.warn(
-          { laneId: lane.entityId, worktreePath: path, correlationId: cause.correlationId },
-          'lane worktree vanished',
-        );
-        await this.pm.report(cause, 'lane', 'worktreeMissing', lane.entityId, { worktreePath: path });
+      if (!path) continue;
+      if (existsSync(path)) {
+        out.present++;
+        continue;
       }
+      out.missing.push(lane.entityId);
+      const cause = {
+        id: `missing-${lane.entityId}-${lane.version}`,
+        correlationId: `worktree-check-${lane.entityId}`,
+      };
+      this.pm.log.warn(
+        { laneId: lane.entityId, worktreePath: path, correlationId: cause.correlationId },
+        'lane worktree vanished',
+      );
+      await this.pm.report(cause, 'lane', 'worktreeMissing', lane.entityId, { worktreePath: path });
     }
+    return out;
   }
 }
