@@ -23,3 +23,4 @@ export * from './http/routes.ts';
 export * from './config/settings.ts';
 export * from './redact.ts';
 export * from './free-text.ts';
+export * from './supervisor.ts';

@@ -52,8 +52,13 @@ export const COMMANDS: Readonly<Record<string, Entry>> = {
     flags: [
       ['--port <n>', 'HTTP port (default TETHER_PORT or 7420; 0 picks a free one)', { min: 0, max: 65_535 }],
       ['--bind <addr>', 'address to listen on (default 127.0.0.1)'],
+      ['--no-supervise', 'run the server in this process: no restart after a crash or a hang'],
     ],
-    run: async (out, _args, f) => (await import('./commands/up.ts')).up(out, f),
+    // The supervisor loads no server code: it only starts `tether up --no-supervise` and watches it.
+    run: async (out, _args, f) =>
+      f.supervise === false
+        ? (await import('./commands/up.ts')).up(out, f)
+        : (await import('./supervisor.ts')).supervise(),
   },
   down: {
     summary: 'stop the tether running on this data folder (TETHER_HOME) and the nats-server it started',

@@ -185,7 +185,7 @@ describe('tether completion', () => {
     expect(await complete('tether', 'lane', '')).toBe('create list show attach cleanup');
     expect(await complete('tether', 'share', 're')).toBe('revoke revoke-write');
     expect(await complete('tether', 'lane', 'create', '--na')).toBe('--name');
-    expect(await complete('tether', 'up', '--')).toBe('--port --bind --json --help');
+    expect(await complete('tether', 'up', '--')).toBe('--port --bind --no-supervise --json --help');
     expect(await complete('tether', 'completion', '')).toBe('bash zsh');
     expect((await execa('bash', ['-c', `source ${script}; complete -p tether`])).stdout).toBe(
       'complete -F _tether tether',

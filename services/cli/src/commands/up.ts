@@ -4,6 +4,7 @@ import { startServer } from '../server.ts';
 import { dataDir } from '../data-dir.ts';
 import { stopLocalNatsNow } from '../local-nats.ts';
 import { claimRun } from '../run-state.ts';
+import { supervisorLink } from '../supervisor.ts';
 import { openStoreForServer } from '../store.ts';
 import type { Out } from '../output.ts';
 
@@ -11,6 +12,23 @@ import type { Out } from '../output.ts';
 const HARD_STOP_MS = 10_000;
 
 export async function up(out: Out, flags: { port?: number; bind?: string }): Promise<number> {
+  // Started by `tether up`'s supervisor: heartbeats from here on, so a start that hangs is seen too.
+  const supervisor = supervisorLink();
+  let listening = false;
+  try {
+    return await serve(out, flags, () => {
+      listening = true;
+      supervisor?.ready();
+    });
+  } catch (err) {
+    if (!listening) await supervisor?.failed(err); // before its error is printed and the process ends
+    throw err;
+  } finally {
+    supervisor?.stop();
+  }
+}
+
+async function serve(out: Out, flags: { port?: number; bind?: string }, listens: () => void): Promise<number> {
   // Every setting is parsed once, here, and --port while parsing the command line: a bad value stops
   // the start before anything is opened.
   const { config } = parseConfig(process.env);
@@ -43,6 +61,7 @@ export async function up(out: Out, flags: { port?: number; bind?: string }): Pro
       },
     );
     run.ready(server.url);
+    listens();
     const { mode, natsUrl } = opened;
     const login = await server.loginLink();
     const exposed = flags.bind && !isLoopback(flags.bind);
