@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Sha256Hex } from '../audit.ts';
 import { freeText } from '../free-text.ts';
 import { Iso, Token } from '../ids.ts';
+import { PreviousExit } from '../supervisor.ts';
 import type { EntityContract } from './contract.ts';
 
 /*
@@ -16,17 +17,8 @@ const reason = freeText(1_000).min(1);
 const noData = z.object({}).strict();
 const count = z.number().int().nonnegative();
 
-/** How a crashed server process ended, where the supervisor saw it. */
-export const InstanceExit = z
-  .object({
-    pid: z.number().int().positive(),
-    code: z.number().int().nullable(),
-    signal: z.string().max(32).nullable(),
-    /** exited: it ended by itself; heartbeat: the supervisor killed it after it stopped answering. */
-    reason: z.enum(['exited', 'heartbeat']),
-    at: Iso,
-  })
-  .strict();
+/** How a crashed server process ended, where the supervisor saw it (TETHER_PREVIOUS_EXIT). */
+export const InstanceExit = PreviousExit.strict();
 export type InstanceExit = z.infer<typeof InstanceExit>;
 
 export const instanceContract = {

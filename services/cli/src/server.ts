@@ -7,6 +7,7 @@ import {
   CorrelationOrigins,
   Dispatcher,
   JetStreamEventStore,
+  loadInstallation,
   TimerService,
   composeCapabilities,
   serveCommands,
@@ -38,6 +39,8 @@ export interface ServerOptions {
   /** The parsed settings; parsed from `env` (default process.env) when absent. */
   config?: TetherConfig;
   env?: NodeJS.ProcessEnv;
+  /** Processes the orphan scan must leave alone besides this one and its ancestors (the local nats-server). */
+  protectedPids?: () => number[];
   /** Who the owner's credential ($TETHER_HOME/credential) is issued to on first start (default $USER). */
   owner?: string;
 }
@@ -65,6 +68,7 @@ export async function startServer(opts: ServerOptions) {
   const ledger = new CommandLedger({ store, clock: systemClock, log: logger, retentionMs });
   const dispatcher = new Dispatcher(host, commands, ledger);
   const nc = store instanceof JetStreamEventStore ? store.nc : undefined;
+  const installation = loadInstallation(opts.home);
   let baseUrl = '';
   const deps: CapabilityDeps = {
     host,
@@ -74,7 +78,7 @@ export async function startServer(opts: ServerOptions) {
     logger,
     nc,
     home: opts.home,
-    ownerId: opts.ownerId ?? `tether-${process.pid}`,
+    ownerId: opts.ownerId ?? installation.id,
     config,
     baseUrl: () => baseUrl,
   };
@@ -94,7 +98,17 @@ export async function startServer(opts: ServerOptions) {
     gate: sharing.gate,
     secrets: sharing.secrets,
   });
-  const recovery = await startRecovery(deps);
+  const runners = Object.values(projections(registry)).map((p) => new ProjectionRunner(store, p, { logger }));
+  const recovery = await startRecovery({
+    ...deps,
+    terminals: controlPlane.terminalWorker,
+    lanes: controlPlane.laneWorker,
+    installationId: installation.id,
+    caughtUp: () => Promise.all(runners.map((r) => r.waitCaughtUp(5_000))).then(() => undefined),
+    protectedPids: () => [process.pid, ...ancestors(), ...(opts.protectedPids?.() ?? [])],
+    previousExit: (opts.env ?? process.env).TETHER_PREVIOUS_EXIT,
+  });
+  dispatcher.setGate(recovery.gate.gate);
   const capabilities = composeCapabilities([recovery, identity, audit, controlPlane, sharing, handoff], {
     commands,
     preconditions,
@@ -103,7 +117,6 @@ export async function startServer(opts: ServerOptions) {
   const bus = nc
     ? serveCommands(nc, dispatcher, { logger, authenticate: (token) => authenticator.verify(token) })
     : undefined;
-  const runners = Object.values(projections(registry)).map((p) => new ProjectionRunner(store, p, { logger }));
   const timers = new TimerService({
     store,
     registry,
@@ -127,9 +140,12 @@ export async function startServer(opts: ServerOptions) {
   };
   try {
     await Promise.all(runners.map((r) => r.start()));
+    // Before the timers (a crashed instance's missed heartbeat is this start's to record, with its exit).
+    const begun = await recovery.begin();
     await timers.start();
     // Capability by capability: the control plane's terminals start before sharing reattaches relays to them.
-    await capabilities.start();
+    await capabilities.start({ safeMode: begun.safeMode });
+    recovery.onSafeModeLeft(() => capabilities.startNonEssential());
     ({ app } = await listen(opts, {
       host,
       dispatcher,
@@ -152,6 +168,8 @@ export async function startServer(opts: ServerOptions) {
   baseUrl = `${config.TETHER_TLS_CERT ? 'https' : 'http'}://${opts.bind ?? '127.0.0.1'}:${port}`;
   return {
     url: baseUrl,
+    /** The recovery run of this start, if it has one: driven once tether listens (the dashboard shows its banner). */
+    recover: (onStep?: Parameters<typeof recovery.drive>[0]) => recovery.drive(onStep),
     host,
     relays: sharing.relays,
     natsBus: !!bus,
@@ -162,6 +180,20 @@ export async function startServer(opts: ServerOptions) {
       loginLink(host, commandAs(owner.principal, 'credential', 'issue'), config.TETHER_PUBLIC_URL ?? baseUrl),
     stop: stopAll,
   };
+}
+
+/** This process's ancestors (a supervisor, the shell that started it): never orphans. */
+function ancestors(): number[] {
+  const out: number[] = [];
+  for (let pid = process.ppid; pid > 1 && out.length < 64; ) {
+    out.push(pid);
+    try {
+      pid = Number(readFileSync(`/proc/${pid}/stat`, 'latin1').replace(/^.*\) /, '').split(' ')[1]);
+    } catch {
+      break;
+    }
+  }
+  return out;
 }
 
 /** TETHER_TLS_CERT and TETHER_TLS_KEY, both or neither; a file that cannot be read stops the start. */

@@ -1,8 +1,9 @@
 import { parseConfig } from '@tether/contracts';
 import { createLogger, type Logger } from '@tether/runtime';
+import { recoveryView } from '@tether/projector';
 import { startServer } from '../server.ts';
 import { dataDir } from '../data-dir.ts';
-import { stopLocalNatsNow } from '../local-nats.ts';
+import { localNatsPids, stopLocalNatsNow } from '../local-nats.ts';
 import { claimRun } from '../run-state.ts';
 import { supervisorLink } from '../supervisor.ts';
 import { openStoreForServer } from '../store.ts';
@@ -54,7 +55,15 @@ async function serve(out: Out, flags: { port?: number; bind?: string }, listens:
       natsStopped = true;
     };
     // A failed start has stopped what it started; the store goes too, so the process ends with the error.
-    const server = await startServer({ store: opened.store, logger: log, config, port, bind: flags.bind, home }).catch(
+    const server = await startServer({
+      store: opened.store,
+      logger: log,
+      config,
+      port,
+      bind: flags.bind,
+      home,
+      protectedPids: () => localNatsPids(home),
+    }).catch(
       async (err) => {
         await stopStore();
         throw err;
@@ -96,6 +105,7 @@ async function serve(out: Out, flags: { port?: number; bind?: string }, listens:
         pid: process.pid,
       },
     );
+    void followRecovery(server, out, log);
     await stopRequested;
     const started = Date.now();
     await server.stop();
@@ -106,6 +116,42 @@ async function serve(out: Out, flags: { port?: number; bind?: string }, listens:
     process.off('exit', onExit);
     onExit();
   }
+}
+
+/**
+ * Drives this start's recovery run (if it has one) and says how it goes: a line per stage in the terminal,
+ * log lines under --json (stdout holds one JSON document).
+ */
+async function followRecovery(server: Awaited<ReturnType<typeof startServer>>, out: Out, log: Logger) {
+  let last = '';
+  const say = (line: string, fields: object) => {
+    if (line === last) return;
+    last = line;
+    if (out.json) log.info(fields, line);
+    else out.print(`  recovery   ${line}`, fields);
+  };
+  const end = await server
+    .recover((run) => {
+      const v = recoveryView(run);
+      say(v.stage_text, { recoveryId: v.recovery_id, stage: v.status, progress: v.progress });
+    })
+    .catch((err) => log.error({ err: String(err) }, 'recovery run failed'));
+  if (!end) return;
+  const v = recoveryView(end);
+  const failed = v.result.failed.map((f) => `${f.terminal}: ${f.reason}`);
+  const review = v.orphans?.needs_review.length ?? 0;
+  say(
+    [
+      v.stage_text,
+      ...failed.map((f) => `  lost ${f}`),
+      ...(v.orphans
+        ? [`  orphans: ${v.orphans.cleanup.terminated} ended, ${v.orphans.cleanup.removed} removed, ${review} need review`]
+        : []),
+      ...(review > 0 ? ['  `tether recovery review` lists them'] : []),
+      ...(v.safe_mode?.active ? [`  SAFE MODE (${v.safe_mode.reason}): ${v.safe_mode.leave}`] : []),
+    ].join('\n           '),
+    { recoveryId: v.recovery_id, stage: v.status, result: v.result },
+  );
 }
 
 const isLoopback = (addr: string) => /^(127\.|::1$|localhost$)/.test(addr);

@@ -1,14 +1,292 @@
-import type { Capability, CapabilityDeps } from '@tether/runtime';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { subjects, type StoredEvent } from '@tether/contracts';
+import { isLiveShare } from '@tether/machines';
+import { isRecovering, listActorsOf, readActor, recoveryRuns, type ActorOf } from '@tether/projector';
+import {
+  FileSnapshotStore,
+  ObjectStoreSnapshotStore,
+  ProcessManager,
+  SecretBox,
+  type Capability,
+  type CapabilityDeps,
+  type Reactive,
+  type SnapshotStore,
+  type Subscription,
+} from '@tether/runtime';
+import type { LaneWorker } from '../lanes/lane-worker.ts';
+import type { TerminalWorker } from '../terminals/terminal-worker.ts';
+import { Checkpointer, loadCheckpoint } from './checkpointer.ts';
+import { cause, detectCrashes, previousExit } from './crash-detection.ts';
+import { RecoveryGate } from './recovery-gate.ts';
+import { driveRecovery, type Reconciliation } from './recovery-run.ts';
 import { recoveryRoutes } from './recovery.routes.ts';
+import { cleanReviewed, cleanupOrphans, scanOrphans, type OrphanItem } from './orphans.ts';
+
+export interface RecoveryDeps extends CapabilityDeps {
+  terminals: TerminalWorker;
+  lanes: LaneWorker;
+  /** Resolves once the actors read model has caught up with the stream (crash detection reads it). */
+  caughtUp: () => Promise<void>;
+  /** This installation's id (TETHER_OWNER of everything it starts). */
+  installationId: string;
+  /** Processes never to count as orphans: this one, its supervisor, the local nats-server. */
+  protectedPids: () => number[];
+  /** Where the supervisor's record of the previous server's end comes from (TETHER_PREVIOUS_EXIT). */
+  previousExit?: string;
+}
+
+export interface Recovery extends Capability {
+  gate: RecoveryGate;
+  /**
+   * At start, before the timers and the other capabilities: records this instance and the crashes it
+   * finds, starts (or resumes) a recovery run when there is something to recover, and says whether this
+   * start runs in safe mode.
+   */
+  begin(): Promise<{ safeMode: boolean; runId?: string }>;
+  /** Once the capabilities run (the terminal worker relays what survived): drives the run to its end. */
+  drive(onStep?: (run: ActorOf<'recovery'>) => void): Promise<ActorOf<'recovery'> | undefined>;
+  /** Called when an operator leaves safe mode: what it held back starts. */
+  onSafeModeLeft(start: () => Promise<void>): void;
+}
 
 /** Crash recovery (seed 003): the instance's heartbeat, crash detection, recovery runs, checkpoints, orphans. */
-export async function startRecovery(deps: CapabilityDeps): Promise<Capability> {
+export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
+  const { host, store, send, logger, config, home, terminals } = deps;
+  const pm = new ProcessManager('recovery', send, logger);
+  const instanceId = randomUUID();
+  const gate = new RecoveryGate(config.TETHER_RECOVERY_HOLD_MS);
+  const box = SecretBox.load(join(home, 'secret.key'));
+  const snapshots: SnapshotStore = deps.nc
+    ? await ObjectStoreSnapshotStore.open(deps.nc, { replicas: config.TETHER_REPLICAS })
+    : new FileSnapshotStore(join(home, 'checkpoints'));
+  const checkpointer = new Checkpointer({
+    host,
+    pm,
+    tmux: terminals.tmux,
+    snapshots,
+    box,
+    logFile: terminals.logFile,
+    intervalMs: config.TETHER_CHECKPOINT_INTERVAL_MS,
+    scrollbackBytes: config.TETHER_CHECKPOINT_SCROLLBACK_BYTES,
+    log: logger,
+  });
+  terminals.setActivity(checkpointer);
+  let runId: string | undefined;
+  let leaveSafeMode: (() => Promise<void>) | undefined;
+
+  const reconcile = async (): Promise<Reconciliation> => {
+    const live = await liveSet(deps);
+    const temp = await snapshots.sweepTemp();
+    const report = await scanOrphans({
+      installationId: deps.installationId,
+      live,
+      tmux: terminals.tmux,
+      worktreesDir: join(home, 'worktrees'),
+      tempDirs: [join(home, 'checkpoints'), join(home, 'terminals')],
+    });
+    const cleanup = await cleanupOrphans(report, { tmux: terminals.tmux });
+    const swept = temp.map((path) => ({ id: `file:${path}`, kind: 'tempFile' as const, ref: path, reason: 'left by a checkpoint write a crash cut short' }));
+    return {
+      totalFound: report.totalFound + swept.length,
+      safeToTerminate: [...report.safeToTerminate, ...swept],
+      needsReview: report.needsReview,
+      cleanup: { ...cleanup, removed: cleanup.removed + swept.length },
+    };
+  };
+
+  const heartbeat = heartbeats(pm, instanceId, config.TETHER_HEARTBEAT_MS);
+  // The recovery's own reports on a run: an operator left safe mode, or asked to clean what needed review.
+  let sub: Subscription | undefined;
+  const onRunEvent = async (e: StoredEvent) => {
+    const run = await readActor(host, 'recovery', e.event.entityId);
+    if (!run) return;
+    if (e.event.type === 'recovery.leaveSafeMode') await safeModeLeft();
+    if (e.event.type === 'recovery.cleanReview') await cleanRequested(run, e);
+  };
+  const safeModeLeft = async () => {
+    const runs = await recoveryRuns(store);
+    if (!gate.safeMode || runs.some((r) => r.context.safeMode && r.context.safeMode.leftAt === undefined)) return;
+    gate.safeMode = null;
+    logger.info('safe mode left: share workers, the harness monitor and new terminals start');
+    await leaveSafeMode?.();
+  };
+  const cleanRequested = async (run: ActorOf<'recovery'>, e: StoredEvent) => {
+    const asked = (e.event.data as { items?: string[] }).items;
+    const pending = run.context.orphans?.needsReview ?? [];
+    const items = asked ? pending.filter((i) => asked.includes(i.id)) : pending;
+    const cleanup = await cleanReviewed(items as OrphanItem[], { tmux: terminals.tmux });
+    await pm.report(e.event, 'recovery', 'reviewCleaned', run.entityId, {
+      items: items.map((i) => i.id).filter((id) => !cleanup.failed.some((f) => f.id === id)),
+      cleanup,
+    });
+  };
+  const events: Reactive = {
+    start: async () => {
+      sub = await pm.subscribe(store, subjects.entityEvents('recovery'), onRunEvent);
+    },
+    stop: () => sub?.stop(),
+  };
+
   return {
     name: 'recovery',
     commands: {},
     preconditions: {},
-    reactors: [],
-    routes: recoveryRoutes({ dispatcher: deps.dispatcher, host: deps.host, store: deps.store }),
-    stop: async () => {},
+    reactors: [heartbeat, events],
+    routes: recoveryRoutes({ dispatcher: deps.dispatcher, host, store }),
+    gate,
+    onSafeModeLeft: (start) => {
+      leaveSafeMode = start;
+    },
+
+    async begin() {
+      await deps.caughtUp().catch((err) => logger.warn({ err: String(err) }, 'read model still lags at start'));
+      const runs = await recoveryRuns(store);
+      const activeSafe = runs.find((r) => r.context.safeMode && r.context.safeMode.leftAt === undefined);
+      const lastLeft = runs
+        .map((r) => r.context.safeMode?.leftAt)
+        .filter((at): at is string => at !== undefined)
+        .sort()
+        .at(-1);
+      const found = await detectCrashes({
+        host,
+        store,
+        pm,
+        installationId: deps.installationId,
+        instanceId,
+        exit: previousExit(deps.previousExit, logger),
+        safeModeLeftAt: lastLeft,
+        now: new Date(),
+      });
+      await pm.report(cause(instanceId), 'instance', 'start', instanceId, {
+        installationId: deps.installationId,
+        pid: process.pid,
+        hostname: hostnameOf(),
+        heartbeatMs: config.TETHER_HEARTBEAT_MS,
+      });
+      const asked = config.TETHER_SAFE_MODE ? { reason: 'TETHER_SAFE_MODE is set', crashes: 0 } : null;
+      const safeMode = found.crashLoop ?? (activeSafe ? null : asked);
+      const unfinished = runs.find((r) => isRecovering(r.value));
+      const stranded = await strandedTerminals(deps);
+      if (found.crashes.length > 0 || unfinished || stranded > 0 || safeMode) {
+        if (unfinished) {
+          runId = unfinished.entityId;
+          await pm.report(cause(instanceId, 'resume'), 'recovery', 'resumed', runId, {
+            instanceId,
+            crashes: found.crashes,
+            safeMode,
+          });
+        } else {
+          runId = randomUUID();
+          await pm.report(cause(instanceId, 'run'), 'recovery', 'start', runId, {
+            instanceId,
+            crashes: found.crashes,
+            safeMode,
+          });
+        }
+        for (const c of found.crashes)
+          await pm.report(cause(instanceId, 'recovered'), 'instance', 'recovered', c.instanceId, { recoveryId: runId });
+        gate.hold(runId);
+      }
+      const safe = safeMode ?? activeSafe?.context.safeMode ?? null;
+      gate.safeMode = safe ? { reason: safe.reason } : null;
+      if (safe) logger.warn({ reason: safe.reason }, 'tether runs in safe mode: no share workers, no harness monitor, no new terminals');
+      return { safeMode: safe !== null, runId };
+    },
+
+    async drive(onStep) {
+      if (!runId) return undefined;
+      const id = runId;
+      try {
+        return await driveRecovery(id, {
+          host,
+          store,
+          pm,
+          log: logger,
+          terminals,
+          checkpoint: async (t) => {
+            const ref = t.context.checkpoint;
+            if (!ref) {
+              // Never checkpointed (it never printed): a fresh shell where it started, in the lane's worktree.
+              const lane = await readActor(host, 'lane', t.context.laneId);
+              if (!lane?.context.worktreePath) throw new Error('no_checkpoint: and its lane has no worktree');
+              return { cwd: t.context.cwd ?? lane.context.worktreePath, env: {}, scrollback: new Uint8Array(), takenAt: null };
+            }
+            try {
+              return await loadCheckpoint(snapshots, box, t.entityId, ref);
+            } catch (err) {
+              const msg = (err as Error).message;
+              throw new Error(msg.startsWith('checkpoint_') ? msg : `checkpoint_unreadable: ${msg}`);
+            }
+          },
+          lanes: () => deps.lanes.checkWorktrees(),
+          reconcile,
+          onStep,
+        });
+      } catch (err) {
+        logger.error({ recoveryId: id, err: String(err) }, 'recovery run failed');
+        await pm.report(cause(instanceId, 'failed'), 'recovery', 'failed', id, {
+          reason: String((err as Error).message ?? err).slice(0, 900),
+        });
+        return readActor(host, 'recovery', id);
+      } finally {
+        gate.live();
+      }
+    },
+
+    stop: async () => {
+      checkpointer.stop();
+    },
+  };
+}
+
+const hostnameOf = () => {
+  try {
+    return readFileSync('/proc/sys/kernel/hostname', 'utf8').trim() || 'localhost';
+  } catch {
+    return 'localhost';
+  }
+};
+
+/** Live terminals whose tmux session is gone (a reboot after a clean stop strands them too). */
+async function strandedTerminals(deps: RecoveryDeps): Promise<number> {
+  const live = await listActorsOf(deps.store, 'terminal', (a) => a.value === 'active' || a.value === 'throttled');
+  if (live.length === 0) return 0;
+  const { names } = await deps.terminals.tmux.listSessions();
+  return live.filter((t) => !names.includes(t.entityId)).length;
+}
+
+/** What is live now: the orphan scan leaves these alone. */
+async function liveSet(deps: RecoveryDeps) {
+  const isLive = (a: { value: unknown }) => a.value === 'active' || a.value === 'throttled';
+  const all = await listActorsOf(deps.store, 'terminal');
+  const shares = await listActorsOf(deps.store, 'share', (a) => isLiveShare(a.value));
+  const lanes = await listActorsOf(deps.store, 'lane', (a) => a.value !== 'closed');
+  return {
+    terminals: new Set(all.filter(isLive).map((t) => t.entityId)),
+    knownTerminals: new Set(all.map((t) => t.entityId)),
+    shares: new Set(shares.map((s) => s.entityId)),
+    lanes: new Map(lanes.flatMap((l) => (l.context.worktreePath ? [[l.entityId, l.context.worktreePath] as const] : []))),
+    protectedPids: new Set(deps.protectedPids()),
+  };
+}
+
+/** The instance's heartbeat while it runs, and its clean stop: stopped last (recovery is the first capability). */
+function heartbeats(pm: ProcessManager, instanceId: string, everyMs: number): Reactive {
+  let timer: NodeJS.Timeout | undefined;
+  let n = 0;
+  return {
+    start: async () => {
+      timer = setInterval(() => {
+        n++;
+        void pm.report(cause(instanceId, `hb-${n}`), 'instance', 'heartbeat', instanceId, {});
+      }, everyMs);
+      timer.unref();
+    },
+    stop: async () => {
+      clearInterval(timer);
+      await pm.report(cause(instanceId, 'stop'), 'instance', 'stop', instanceId, {});
+    },
   };
 }

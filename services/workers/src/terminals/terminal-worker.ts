@@ -10,6 +10,7 @@ import {
   privateFile,
   processesMarked,
   terminate,
+  TETHER_OWN_VARIABLES,
   type ActorHost,
   type EventStore,
   type Logger,
@@ -51,11 +52,13 @@ const MAX_QUEUED_INPUT = 1_000;
 /** A participant's write check that takes longer than this counts as "no". */
 const WRITE_CHECK_MS = 3_000;
 
+const DROPPED = new Set<string>([...TETHER_OWN_VARIABLES, 'TMUX', 'TMUX_PANE']);
+
 /** tether's own markers, set anew for the respawned shell (a checkpoint's may name an older installation). */
 function withoutMarkers(env: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env))
-    if (!['TETHER_OWNER', 'TETHER_TERMINAL_ID', 'TETHER_LANE_ID', 'TMUX', 'TMUX_PANE'].includes(k)) out[k] = v;
+    if (!DROPPED.has(k)) out[k] = v;
   return out;
 }
 
@@ -102,7 +105,7 @@ export class TerminalWorker {
     send: Send,
     private readonly io: TerminalIO,
     log: Logger,
-    private readonly opts: TerminalWorkerOptions,
+    private opts: TerminalWorkerOptions,
   ) {
     privateDir(opts.dir);
     privateDir(join(opts.dir, 'logs'));
@@ -195,6 +198,11 @@ export class TerminalWorker {
     });
     if (started.ok) await this.pm.report(e.event, 'terminal', 'started', id, started.value);
     else await this.pm.report(e.event, 'terminal', 'spawnFailed', id, { reason: started.reason });
+  }
+
+  /** Who hears of terminals printing and ending (the checkpointer); set once at start. */
+  setActivity(activity: NonNullable<TerminalWorkerOptions['activity']>): void {
+    this.opts.activity = activity;
   }
 
   /** A recovery run's reattach: relays the terminal again if its tmux session survived; false if it did not. */
@@ -337,7 +345,6 @@ export class TerminalWorker {
   private detach(id: string) {
     const r = this.relays.get(id);
     if (!r) return;
-    this.opts.activity?.ended(id);
     r.tail.stop();
     r.tail.drain();
     r.stopInput();
@@ -354,6 +361,7 @@ export class TerminalWorker {
    */
   private async kill(id: string): Promise<void> {
     this.detach(id);
+    this.opts.activity?.ended(id);
     await terminate({
       marked: () => processesMarked('TETHER_TERMINAL_ID', id),
       groups: async () => {
@@ -384,18 +392,20 @@ export class TerminalWorker {
       await this.pm.report(await this.cause(id, `exit-${id}`), 'terminal', 'exited', id, { code, signal });
       this.statusWaits.delete(id);
       this.detach(id);
+      this.opts.activity?.ended(id);
       await this.tmux.killSession(id);
     }
   }
 
   /** After a restart of tether: relay again every terminal whose tmux session survived. */
   private async reattach(): Promise<void> {
+    const alive = new Set((await this.tmux.listSessions()).names); // one listing, however many terminals
     for (const doc of await listActorsOf(
       this.store,
       'terminal',
       (a) => a.value === 'active' || a.value === 'throttled',
     )) {
-      if (await this.tmux.hasSession(doc.entityId)) this.attach(doc.entityId, doc.context.sessionId, true);
+      if (alive.has(doc.entityId)) this.attach(doc.entityId, doc.context.sessionId, true);
     }
   }
 }
