@@ -110,5 +110,15 @@ export const instanceRejections: RejectionTable<InstanceContext> = {
       message: `instance ${id} has until ${context.heartbeatDeadline} for its next heartbeat`,
     }),
   },
-  states: { stopped: ended, recovered: ended, crashed: ended },
+  states: {
+    running: {
+      recovered: ({ id, context }) => ({
+        reason: 'INSTANCE_RUNNING',
+        message: `instance ${id} (pid ${context.pid}) is running; only a crashed instance can be recovered`,
+      }),
+    },
+    stopped: ended,
+    recovered: ended,
+    crashed: ended,
+  },
 };

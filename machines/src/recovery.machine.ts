@@ -51,7 +51,9 @@ const resume = { resumed: { actions: 'recordResume' } } as const;
 const afterwards = {
   dismiss: { guard: 'notDismissed', actions: 'dismiss' },
   leaveSafeMode: { guard: 'inSafeMode', actions: 'leaveSafeMode' },
-  cleanReview: { guard: 'reviewPending' },
+  // An action, even one that changes nothing: xstate's can() counts a transition with neither target
+  // nor action as forbidden, so decide() would refuse the command. The reactor does the cleaning.
+  cleanReview: { guard: 'reviewPending', actions: 'cleanRequested' },
   reviewCleaned: { actions: 'recordReviewCleaned' },
 } as const;
 
@@ -92,6 +94,7 @@ export const recoveryMachine = setup({
           }
         : {},
     ),
+    cleanRequested: () => {},
     dismiss: assign(({ event }) => ({ dismissedAt: event.at })),
     recordFailure: assign(({ event }) => (event.type === 'failed' ? { failReason: event.data.reason } : {})),
     recordOrphans: assign(({ event }) =>

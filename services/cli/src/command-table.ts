@@ -22,6 +22,7 @@ const audit = () => import('./commands/audit.ts');
 const handoffs = () => import('./commands/handoff.ts');
 const projections = () => import('./commands/projections.ts');
 const tokens = () => import('./commands/token.ts');
+const recoveries = () => import('./commands/recovery.ts');
 
 const WORKSPACE: Flag = ['--workspace <ws>', 'workspace (default: TETHER_WORKSPACE or "default")'];
 const LANE: Flag = ['--lane <lane-id>', 'the lane (required)'];
@@ -45,6 +46,10 @@ const handoff =
   (sub: string): Leaf['run'] =>
   async (out, [id], f) =>
     (await handoffs()).handoff(out, sub, id, f);
+const recovery =
+  (sub: string): Leaf['run'] =>
+  async (out, args, f) =>
+    (await recoveries()).recovery(out, sub, args, f);
 
 export const COMMANDS: Readonly<Record<string, Entry>> = {
   up: {
@@ -340,6 +345,36 @@ export const COMMANDS: Readonly<Record<string, Entry>> = {
       },
       inbox: { summary: 'handoffs offered to you (your credential)', run: handoff('inbox') },
       show: { summary: 'one handoff with its captured context', args: ['<handoff-id>'], run: handoff('show') },
+    },
+  },
+  recovery: {
+    summary: 'crash recovery: runs, safe mode, orphans waiting for review',
+    subcommands: {
+      status: {
+        summary: 'safe mode, whether a run is going on, and the latest run in one line',
+        run: recovery('status'),
+      },
+      show: {
+        summary: "one run: crashes, stages, each terminal's outcome, orphans",
+        args: ['<recovery-id>'],
+        run: recovery('show'),
+      },
+      review: { summary: 'orphans that wait for a decision (never cleaned by themselves)', run: recovery('review') },
+      clean: {
+        summary: 'clean orphans that wait for review: all of them, or the ids given (audited)',
+        args: ['[orphan-id...]'],
+        flags: [
+          ['--reason <text>', 'why they may go, for the audit log (required)'],
+          ['--all', 'every orphan waiting for review'],
+          ['--run <recovery-id>', 'only those of this run'],
+        ],
+        run: recovery('clean'),
+      },
+      'leave-safe-mode': {
+        summary: 'share workers, the harness monitor and new terminals start again (audited)',
+        flags: [['--reason <text>', 'why it is safe now, for the audit log (required)']],
+        run: recovery('leave-safe-mode'),
+      },
     },
   },
   attach: {
