@@ -207,7 +207,7 @@ export const routes = {
     path: '/v1/stream',
     summary: 'Live read model as server-sent events (the dashboard): every current actor, then every change',
     description:
-      'Entities lane, session, terminal, harness, share, approval and handoff. An `actor` event per actor as it is now ' +
+      'Entities lane, session, terminal, harness, share, approval, handoff and recovery. An `actor` event per actor as it is now ' +
       '(share secrets left out) or `{entity, entityId, deleted: true}`; one `ready` event after the first ' +
       'actor; a `: keepalive` comment every 15 s; `retry: 1000`. The credential is checked again every second: once ' +
       'it no longer works (revoked, expired, signed out) an `unauthenticated` event ends the stream.',

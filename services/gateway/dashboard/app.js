@@ -1,5 +1,6 @@
 // tether dashboard: state in an @xstate/store, fed by server-sent events of the read model.
 import { createStore } from '/assets/xstate-store/xstate-store.js';
+import * as recoveryBanner from '/dashboard/recovery-banner.js';
 
 /** Who is signed in (GET /v1/me): actor, role and the session's CSRF token; set once at start. */
 let me;
@@ -412,11 +413,17 @@ const who = document.getElementById('who');
 const res = await fetch('/v1/me');
 if (res.ok) {
   me = await res.json();
+  recoveryBanner.signedIn(me);
   who.textContent = `${me.actor} (${me.role})`;
   const events = new EventSource('/v1/stream');
   events.addEventListener('open', () => store.trigger.connection({ state: 'open' }));
   events.addEventListener('error', () => store.trigger.connection({ state: 'closed' }));
-  events.addEventListener('actor', (e) => store.trigger.actor({ actor: JSON.parse(e.data) }));
+  events.addEventListener('actor', (e) => {
+    const actor = JSON.parse(e.data);
+    // A recovery run is the banner's: it reads the run's view again (stage text, what to do) and renders.
+    if (actor.entity === 'recovery') return void recoveryBanner.refresh();
+    store.trigger.actor({ actor });
+  });
 } else {
   store.trigger.connection({ state: 'closed' });
   who.textContent = 'not signed in: run `tether login` and open the link it prints';

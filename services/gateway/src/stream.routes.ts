@@ -5,8 +5,8 @@ import { readable } from './readable.ts';
 /** How often a live stream checks that its credential still works. */
 export const STREAM_RECHECK_MS = 1_000;
 
-/** Entities the dashboard shows. */
-const LIVE_KINDS = new Set(['lane', 'session', 'terminal', 'harness', 'share', 'approval', 'handoff']);
+/** Entities the dashboard shows (recovery: its banner follows a run stage by stage). */
+const LIVE_KINDS = new Set(['lane', 'session', 'terminal', 'harness', 'share', 'approval', 'handoff', 'recovery']);
 
 /**
  * GET /v1/stream: server-sent events of the read model. Each connection gets every current actor,
