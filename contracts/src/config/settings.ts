@@ -129,6 +129,11 @@ export const settings = {
     'How long a command that creates or changes terminals waits for a recovery run to be live before RECOVERING',
     { min: 0 },
   ),
+  TETHER_RECOVERY_CONCURRENCY: integer(8, 'Terminals a recovery run respawns at once', {
+    min: 1,
+    max: 64,
+    unit: 'terminals',
+  }),
   TETHER_HEARTBEAT_MS: duration(10_000, "How often a running tether records its instance's heartbeat", { min: 500 }),
   TETHER_SUPERVISOR_TIMEOUT_MS: duration(
     15_000,

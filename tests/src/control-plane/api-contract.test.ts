@@ -7,6 +7,10 @@ import {
   Me,
   ApprovalView,
   AuditList,
+  CheckpointView,
+  OrphanView,
+  RecoveryStatusView,
+  RecoveryView,
   AuditVerdict,
   HandoffEnvironment,
   HandoffView,
@@ -22,7 +26,7 @@ import {
   TerminalView,
 } from '@tether/contracts';
 import { openApiDocument } from '@tether/contracts/openapi';
-import { asActor, bearer, api, eventually, useControlPlane } from '../harness/index.ts';
+import { asActor, bearer, api, eventually, recoverySteps, uid, useControlPlane } from '../harness/index.ts';
 import { policyFile } from '../sharing/helpers.ts';
 
 // Every route of the OpenAPI document (but the per-verb command routes, which the bus, gateway and
@@ -39,7 +43,9 @@ const ids = {} as {
   share: string;
   participant: string;
   handoff: string;
+  recovery: string;
 };
+ids.recovery = uid('rec');
 const rejection = (code: string, reason?: string) =>
   z.object({
     ok: z.literal(false),
@@ -389,6 +395,55 @@ const cases: Record<string, Case> = {
     call: post(() => '/v1/login-links'),
     status: 201,
     schema: LoginLink.refine((l) => l.url.includes('/login#token=tth_'), 'a one-time link'),
+  },
+  'get /v1/recovery': {
+    call: async () => {
+      await recoverySteps(cp.server.host).issues(ids.recovery, { safeMode: true });
+      return api(cp, 'GET', '/v1/recovery');
+    },
+    status: 200,
+    schema: RecoveryStatusView.refine((s) => s.safe_mode?.active === true, 'in safe mode'),
+  },
+  'get /v1/recovery/runs': {
+    call: get(() => '/v1/recovery/runs'),
+    status: 200,
+    schema: Items(RecoveryView).refine((r) => r.items.some((v) => v.recovery_id === ids.recovery), 'lists the run'),
+  },
+  'get /v1/recovery/runs/{recovery}': {
+    call: get(() => `/v1/recovery/runs/${ids.recovery}`),
+    status: 200,
+    schema: RecoveryView.refine((v) => v.status === 'liveWithIssues', 'live with issues'),
+  },
+  'get /v1/recovery/review': {
+    call: get(() => '/v1/recovery/review'),
+    status: 200,
+    schema: Items(OrphanView).refine((r) => r.items.length === 1, 'one orphan to review'),
+  },
+  'post /v1/recovery/runs/{recovery}/clean': {
+    call: post(
+      () => `/v1/recovery/runs/${ids.recovery}/clean`,
+      () => ({ reason: 'contract test' }),
+    ),
+    status: 200,
+    schema: RecoveryView,
+  },
+  'post /v1/recovery/runs/{recovery}/dismiss': {
+    call: post(() => `/v1/recovery/runs/${ids.recovery}/dismiss`),
+    status: 200,
+    schema: RecoveryView.refine((v) => v.dismissed_at !== null, 'dismissed'),
+  },
+  'post /v1/recovery/safe-mode/leave': {
+    call: post(
+      () => '/v1/recovery/safe-mode/leave',
+      () => ({ reason: 'contract test' }),
+    ),
+    status: 200,
+    schema: RecoveryStatusView.refine((s) => s.safe_mode === null, 'safe mode left'),
+  },
+  'get /v1/checkpoints': {
+    call: get(() => '/v1/checkpoints'),
+    status: 200,
+    schema: Items(CheckpointView),
   },
   'get /healthz': {
     call: get(() => '/healthz'),

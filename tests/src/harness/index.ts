@@ -5,3 +5,4 @@ export * from './control-plane.ts';
 export * from './browser.ts';
 export * from './share-viewer.ts';
 export * from './lanes-in-flight.ts';
+export * from './recovery-runs.ts';

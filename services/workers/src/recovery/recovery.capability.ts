@@ -222,6 +222,7 @@ export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
           },
           lanes: () => deps.lanes.checkWorktrees(),
           reconcile,
+          concurrency: config.TETHER_RECOVERY_CONCURRENCY,
           onStep,
         });
       } catch (err) {

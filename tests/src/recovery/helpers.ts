@@ -1,0 +1,148 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { expect } from 'vitest';
+import type { NatsConnection } from '@nats-io/nats-core';
+import {
+  CheckpointView,
+  Items,
+  LaneView,
+  RecoveryStatusView,
+  SessionView,
+  TerminalView,
+  type RecoveryView,
+} from '@tether/contracts';
+import { termSubjects } from '@tether/workers';
+import { TetherProcess, api, eventually, gitRepo, type Tether } from '../harness/index.ts';
+
+/** A data folder of its own, with the tmux socket its tethers use. */
+export function recoveryHome(prefix = 'tether-recovery-') {
+  const home = mkdtempSync(join(tmpdir(), prefix));
+  return { home, socket: join(home, 'terminals', 'tmux.sock') };
+}
+
+/** The settings a recovery test runs tether with: fast checkpoints, and one workspace. */
+export async function recoveryEnv(home: string, extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  return {
+    TETHER_HOME: home,
+    TETHER_WORKSPACES: `ws1=${await gitRepo()}`,
+    TETHER_CHECKPOINT_INTERVAL_MS: '250',
+    ...extra,
+  };
+}
+
+export const killTmux = (socket: string) => execa('tmux', ['-S', socket, 'kill-server'], { reject: false });
+
+export const paneOf = async (socket: string, terminalId: string) =>
+  Number(
+    (
+      await execa('tmux', ['-S', socket, 'display-message', '-p', '-t', `=${terminalId}:`, '#{pane_pid}'], {
+        reject: false,
+      })
+    ).stdout || 0,
+  );
+
+/** One lane and its session, and `n` running terminals in it. */
+export async function terminals(t: Tether, n: number) {
+  const lane = LaneView.parse(
+    (await api(t, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'recovery' })).body,
+  );
+  const session = SessionView.parse(
+    (await api(t, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/sessions`, { provider: 'codex' })).body,
+  );
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await api(t, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/terminals`, {
+      session_id: session.session_id,
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    ids.push(TerminalView.parse(r.body).terminal_id);
+  }
+  return { lane, session, ids };
+}
+
+/** Every terminal's checkpoint, as the checkpoints read model shows it. */
+export async function checkpoints(t: Tether) {
+  return Items(CheckpointView).parse((await api(t, 'GET', '/v1/checkpoints')).body).items;
+}
+
+/** Waits until each terminal has a checkpoint that `ok` accepts. */
+export async function checkpointed(t: Tether, ids: string[], ok: (c: CheckpointView) => boolean = () => true) {
+  return eventually(
+    () => checkpoints(t),
+    (all) => ids.every((id) => all.some((c) => c.terminal_id === id && c.taken_at !== null && ok(c))),
+    30_000,
+  );
+}
+
+export async function recoveryStatus(t: Tether) {
+  return RecoveryStatusView.parse((await api(t, 'GET', '/v1/recovery')).body);
+}
+
+/** The latest recovery run once it is over (live, live with issues, or failed). */
+export async function finishedRun(t: Tether, timeoutMs = 60_000): Promise<RecoveryView> {
+  const s = await eventually(
+    () => recoveryStatus(t),
+    (s) => s.latest !== null && !s.recovering,
+    timeoutMs,
+  );
+  return s.latest!;
+}
+
+/** Types a line into a terminal as its writer session, over NATS. */
+export function type(nc: NatsConnection, terminalId: string, from: string, line: string) {
+  nc.publish(termSubjects.in(terminalId), JSON.stringify({ data: `${line}\r`, from }));
+}
+
+/** What terminals print from now on, over NATS, by terminal id. */
+export function watchOutput(nc: NatsConnection, ids: string[]) {
+  const out = new Map(ids.map((id) => [id, '']));
+  const subs = ids.map((id) =>
+    nc.subscribe(termSubjects.out(id), {
+      callback: (_e, m) => out.set(id, out.get(id)! + new TextDecoder().decode(m.data)),
+    }),
+  );
+  return { text: (id: string) => out.get(id)!, stop: () => subs.forEach((s) => s.unsubscribe()) };
+}
+
+/** Each terminal answers a typed line: it is relayed again, both ways. */
+export async function allRelaying(nc: NatsConnection, ids: string[], from: string, tag: string) {
+  const w = watchOutput(nc, ids);
+  try {
+    await nc.flush();
+    await eventually(
+      () => {
+        for (const id of ids) if (!w.text(id).includes(`${tag}-ok`)) type(nc, id, from, `echo ${tag}-$((40+2))-ok`);
+        return ids.filter((id) => !w.text(id).includes(`${tag}-42-ok`));
+      },
+      (left) => left.length === 0,
+      30_000,
+    );
+  } finally {
+    w.stop();
+  }
+}
+
+/** Pids of live processes carrying this installation's marker (the zero-orphans check). */
+export function markedProcesses(installationId: string): { pid: number; terminal?: string }[] {
+  const out: { pid: number; terminal?: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const env = readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0');
+      if (!env.includes(`TETHER_OWNER=${installationId}`)) continue;
+      if (/ Z /.test(readFileSync(`/proc/${entry}/stat`, 'latin1').replace(/^.*\)/, ''))) continue;
+      const terminal = env.find((e) => e.startsWith('TETHER_TERMINAL_ID='))?.slice('TETHER_TERMINAL_ID='.length);
+      out.push({ pid: Number(entry), terminal });
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+export const installationOf = (home: string) =>
+  (JSON.parse(readFileSync(join(home, 'installation.json'), 'utf8')) as { id: string }).id;
+
+export { TetherProcess };

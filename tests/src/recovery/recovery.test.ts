@@ -1,0 +1,249 @@
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TerminalView } from '@tether/contracts';
+import { api, useNats } from '../harness/index.ts';
+import {
+  TetherProcess,
+  allRelaying,
+  checkpointed,
+  finishedRun,
+  killTmux,
+  paneOf,
+  recoveryEnv,
+  recoveryHome,
+  recoveryStatus,
+  terminals,
+  type,
+} from './helpers.ts';
+
+// Crash recovery end to end: real `tether up` processes killed with SIGKILL, real tmux servers killed
+// with them, a real nats-server (and the embedded store where the checkpoint files are the point).
+
+const ctx = useNats();
+const procs: TetherProcess[] = [];
+const sockets: string[] = [];
+afterAll(async () => {
+  await Promise.all(procs.map((p) => p.kill()));
+  await Promise.all(sockets.map(killTmux));
+});
+
+async function start(env: Record<string, string>) {
+  const t = await TetherProcess.start(env);
+  procs.push(t);
+  return t;
+}
+
+/** A data folder, and the env of tethers on the test's nats-server with it. */
+async function setup(extra: Record<string, string> = {}) {
+  const { home, socket } = recoveryHome();
+  sockets.push(socket);
+  return { home, socket, env: await recoveryEnv(home, { NATS_URL: ctx.nats.url, ...extra }) };
+}
+
+const eventTypes = async (entity: string, id: string) =>
+  (await ctx.store.readEntity(entity, id)).map((e) => e.event.type.slice(entity.length + 1));
+
+const tmuxOut = async (socket: string, id: string, format: string) =>
+  (await execa('tmux', ['-S', socket, 'display-message', '-p', '-t', `=${id}:`, format], { reject: false })).stdout;
+
+const screen = async (socket: string, id: string) =>
+  (await execa('tmux', ['-S', socket, 'capture-pane', '-p', '-S', '-200', '-t', `=${id}:`], { reject: false })).stdout;
+
+describe('crash recovery', () => {
+  it('5 terminals, tether and its tmux server killed: all respawned in their cwd with their scrollback, every stage in order', async () => {
+    const { socket, env } = await setup();
+    const first = await start(env);
+    const { session, ids } = await terminals(first, 5);
+    const dirs = ids.map((id) => mkdtempSync(join(tmpdir(), `cwd-${id.slice(0, 8)}-`)));
+    ids.forEach((id, i) => type(ctx.store.nc, id, session.session_id, `cd ${dirs[i]} && echo marker-${i}-$((6*7))`));
+    await checkpointed(first, ids, (c) => dirs.includes(c.cwd ?? ''));
+    await new Promise((r) => setTimeout(r, 600)); // one more checkpoint interval: the echo's output is in it
+
+    await first.kill('SIGKILL');
+    await killTmux(socket);
+    const second = await start(env);
+    const run = await finishedRun(second);
+
+    expect(run.status).toBe('live');
+    expect(run.result).toMatchObject({ restored: 0, respawned: 5, failed: [] });
+    expect(run.terminals.map((t) => t.outcome)).toEqual(Array(5).fill('respawned'));
+    expect(run.crashes).toHaveLength(1);
+    expect(run.crashes[0]!.exit).toBeNull(); // not supervised: no exit record, the crash is still found
+    const types = await eventTypes('recovery', run.recovery_id);
+    const at = (t: string) => types.indexOf(t);
+    expect(at('start')).toBe(0);
+    expect([at('detected'), at('inventoried'), at('lanesChecked'), at('restored'), at('reconciled')]).toEqual(
+      [...[at('detected'), at('inventoried'), at('lanesChecked'), at('restored'), at('reconciled')]].sort(
+        (a, b) => a - b,
+      ),
+    );
+    expect(at('detected')).toBeGreaterThan(0);
+    const restoredAt = types.flatMap((t, i) => (t === 'terminalRestored' ? [i] : []));
+    expect(restoredAt).toHaveLength(5);
+    expect(Math.min(...restoredAt)).toBeGreaterThan(at('lanesChecked'));
+    expect(Math.max(...restoredAt)).toBeLessThan(at('restored'));
+
+    for (const [i, id] of ids.entries()) {
+      expect(await tmuxOut(socket, id, '#{pane_current_path}')).toBe(dirs[i]);
+      const shown = await screen(socket, id);
+      expect(shown).toContain(`marker-${i}-42`);
+      expect(shown).toMatch(/restored from \d{4}-/);
+      expect(await eventTypes('terminal', id)).toContain('respawned');
+    }
+    await allRelaying(ctx.store.nc, ids, session.session_id, 'after');
+  });
+
+  it('reattaches the terminals whose tmux session survived and respawns the one whose session is gone', async () => {
+    const { socket, env } = await setup();
+    const first = await start(env);
+    const { session, ids } = await terminals(first, 3);
+    await checkpointed(first, ids);
+    const pids = await Promise.all(ids.map((id) => paneOf(socket, id)));
+
+    await first.kill('SIGKILL');
+    await execa('tmux', ['-S', socket, 'kill-session', '-t', `=${ids[2]}`]);
+    const second = await start(env);
+    const run = await finishedRun(second);
+
+    expect(run.status).toBe('live');
+    expect(Object.fromEntries(run.terminals.map((t) => [t.terminal_id, [t.plan, t.outcome]]))).toEqual({
+      [ids[0]!]: ['reattach', 'reattached'],
+      [ids[1]!]: ['reattach', 'reattached'],
+      [ids[2]!]: ['respawn', 'respawned'],
+    });
+    expect(await paneOf(socket, ids[0]!)).toBe(pids[0]); // the very same shells
+    expect(await paneOf(socket, ids[1]!)).toBe(pids[1]);
+    expect(await paneOf(socket, ids[2]!)).not.toBe(pids[2]);
+    await allRelaying(ctx.store.nc, ids, session.session_id, 'mixed');
+  });
+
+  it('a terminal whose cwd is gone fails with that reason; the others come back', async () => {
+    const { socket, env } = await setup();
+    const first = await start(env);
+    const { session, ids } = await terminals(first, 2);
+    const gone = mkdtempSync(join(tmpdir(), 'cwd-gone-'));
+    type(ctx.store.nc, ids[0]!, session.session_id, `cd ${gone}`);
+    await checkpointed(first, ids.slice(0, 1), (c) => c.cwd === gone);
+    await checkpointed(first, ids.slice(1));
+
+    await first.kill('SIGKILL');
+    await killTmux(socket);
+    rmSync(gone, { recursive: true, force: true });
+    const second = await start(env);
+    const run = await finishedRun(second);
+
+    expect(run.status).toBe('liveWithIssues');
+    expect(run.result.respawned).toBe(1);
+    expect(run.result.failed).toEqual([{ terminal: ids[0], reason: expect.stringMatching(/^cwd_missing: .*does not exist/) }]);
+    expect(run.terminals.find((t) => t.terminal_id === ids[0])!.what_to_do).toMatch(/working directory is gone/);
+    const lost = TerminalView.parse(
+      (await api(second, 'GET', `/v1/workspaces/ws1/lanes/${run.terminals[0]!.lane_id}/terminals`)).body.items.find(
+        (t: { terminal_id: string }) => t.terminal_id === ids[0],
+      ),
+    );
+    expect(lost.status).toBe('closed');
+    expect(await eventTypes('terminal', ids[0]!)).toContain('lost');
+  });
+
+  it('2 corrupt checkpoints and 3 good ones (embedded store, checkpoint files): 3 restored, 2 failed with reasons', async () => {
+    const { home, socket } = recoveryHome();
+    sockets.push(socket);
+    const env = await recoveryEnv(home, { TETHER_NO_CHILD_NATS: '1' });
+    const first = await start(env);
+    const { ids } = await terminals(first, 5);
+    await checkpointed(first, ids);
+    await first.kill('SIGKILL');
+    await killTmux(socket);
+    for (const id of ids.slice(0, 2)) {
+      const dir = join(home, 'checkpoints', id);
+      for (const f of readdirSync(dir)) writeFileSync(join(dir, f), 'garbage, as a torn write would leave it');
+    }
+    const second = await start(env);
+    const run = await finishedRun(second);
+
+    expect(run.status).toBe('liveWithIssues');
+    expect(run.result.respawned).toBe(3);
+    expect(run.result.failed.map((f) => f.terminal).sort()).toEqual(ids.slice(0, 2).sort());
+    for (const f of run.result.failed) expect(f.reason).toMatch(/checkpoint|CHECKPOINT/);
+    for (const t of run.terminals.filter((x) => x.outcome === 'failed')) expect(t.what_to_do).toMatch(/checkpoint/);
+  });
+
+  it('a crash during RESTORING resumes there, and does not touch the terminals already restored', async () => {
+    const { socket, env } = await setup({ TETHER_RECOVERY_CONCURRENCY: '1' });
+    const first = await start(env);
+    const { ids } = await terminals(first, 10);
+    await checkpointed(first, ids);
+    await first.kill('SIGKILL');
+    await killTmux(socket);
+
+    // The second tether is killed as soon as its run has recorded three terminals.
+    let restored = 0;
+    let second: TetherProcess | undefined;
+    const killed = new Promise<void>((resolve) => {
+      ctx.store.nc.subscribe('tether.evt.recovery.>', {
+        callback: (_e, m) => {
+          if ((m.json() as { type: string }).type !== 'recovery.terminalRestored' || ++restored !== 3) return;
+          second?.proc.kill('SIGKILL');
+          resolve();
+        },
+        max: 1_000,
+      });
+    });
+    second = await start(env);
+    await killed;
+    await second.kill('SIGKILL'); // waits for its exit
+    const third = await start({ ...env, TETHER_RECOVERY_CONCURRENCY: '8' });
+    const run = await finishedRun(third);
+
+    expect(run.status).toBe('live');
+    expect(run.resumes).toBe(1);
+    expect(run.result.respawned).toBe(10);
+    const types = await eventTypes('recovery', run.recovery_id);
+    expect(types.filter((t) => t === 'detected')).toHaveLength(1);
+    expect(types.filter((t) => t === 'inventoried')).toHaveLength(1);
+    expect(types.filter((t) => t === 'terminalRestored')).toHaveLength(10);
+    // The terminals restored before the crash were respawned once: their terminal streams say so.
+    const before = types.indexOf('resumed');
+    expect(types.slice(0, before).filter((t) => t === 'terminalRestored').length).toBeGreaterThanOrEqual(3);
+    for (const id of ids) expect((await eventTypes('terminal', id)).filter((t) => t === 'respawned')).toHaveLength(1);
+  });
+
+  it('commands that create terminals wait while the run restores, and run once it is live', async () => {
+    const { socket, env } = await setup({ TETHER_RECOVERY_CONCURRENCY: '1' });
+    const first = await start(env);
+    const { lane, session, ids } = await terminals(first, 12);
+    await checkpointed(first, ids);
+    await first.kill('SIGKILL');
+    await killTmux(socket);
+
+    const second = await start(env);
+    const during = await recoveryStatus(second);
+    const spawn = await api(second, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/terminals`, {
+      session_id: session.session_id,
+    });
+    expect(during.recovering).toBe(true); // asked while the run was still going
+    expect(spawn.status, JSON.stringify(spawn.body)).toBe(201);
+    const run = await finishedRun(second);
+    const spawned = TerminalView.parse(spawn.body).terminal_id;
+    const [spawnEvent] = await ctx.store.readEntity('terminal', spawned);
+    const reconciled = (await ctx.store.readEntity('recovery', run.recovery_id)).find(
+      (e) => e.event.type === 'recovery.reconciled',
+    )!;
+    expect(spawnEvent!.streamSeq).toBeGreaterThan(reconciled.streamSeq); // applied after the run was live
+    await allRelaying(ctx.store.nc, [spawned], session.session_id, 'held');
+
+    // Held longer than TETHER_RECOVERY_HOLD_MS: refused with RECOVERING and nothing written.
+    await second.kill('SIGKILL');
+    await killTmux(socket);
+    const third = await start({ ...env, TETHER_RECOVERY_HOLD_MS: '1' });
+    const refused = await api(third, 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/terminals`, {
+      session_id: session.session_id,
+    });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(503);
+    expect(refused.body).toMatchObject({ error: { code: 'RECOVERING', message: expect.stringMatching(/retry/) } });
+    expect((await finishedRun(third)).status).toBe('live');
+  });
+});
