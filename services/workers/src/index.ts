@@ -10,3 +10,6 @@ export * from './terminals/preconditions.ts';
 export * from './harness/harness-monitor.ts';
 export * from './control-plane.routes.ts';
 export * from './control-plane.capability.ts';
+export * from './recovery/orphans.ts';
+export * from './recovery/orphan-scan.ts';
+export * from './recovery/orphan-cleanup.ts';
