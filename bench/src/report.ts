@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { cliLines } from './cli.ts';
 import { authLines } from './auth.ts';
 import { handoffLines } from './handoff.ts';
+import { orphanLines } from './orphans.ts';
 import { resendLines } from './resend.ts';
 import { resumeLines } from './resume.ts';
 
@@ -122,6 +123,7 @@ export function formatTable(r: Results, b: Breakdown): string {
   out.push(...cliLines(r));
   out.push(...resumeLines(r));
   out.push(...resendLines(r));
+  out.push(...orphanLines(r));
   out.push('', 'where one awaited command goes (µs):');
   const e = b.transport;
   out.push(

@@ -17,6 +17,7 @@ import { measurePolicyDecision } from './policy.ts';
 import { measureSharing } from './sharing.ts';
 import { benchHandoffAlone, measureHandoff } from './handoff.ts';
 import { benchAuthAlone, measureAuthOverhead } from './auth.ts';
+import { benchOrphansAlone, measureOrphanScan } from './orphans.ts';
 import { natsServerPid } from './cpu.ts';
 import { echoRoundTrips } from './echo.ts';
 import { leaseEvent } from './envelope.ts';
@@ -162,6 +163,8 @@ async function main() {
     const resume = await measureResume();
     // 12. Resent command ids after a kill -9: the original answer, never a second entity.
     const resend = await measureResend();
+    // 13. Crash recovery: the orphan scan over 100 lanes and 300 marked processes.
+    const orphans = await measureOrphanScan();
 
     // 7c. Tether's in-process work per command, no I/O.
     log('in-process cost of one command');
@@ -215,6 +218,7 @@ async function main() {
       ...cli,
       ...resume,
       ...resend,
+      ...orphans,
       targets: TARGETS,
       rawPublishRuns: rawRuns.map((r) => Math.round(r.awaitedPerSec)),
       rawPipelinedRuns: rawRuns.map((r) => Math.round(r.pipelinedPerSec)),
@@ -246,13 +250,14 @@ async function main() {
 const exitsWithin = (p: Promise<unknown>, ms: number) =>
   Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
 
-// `npm run bench:cli`, `bench:resume`, `bench:resend`, `bench:handoff` and `bench:auth` run one section alone.
+// `npm run bench:cli`, `bench:resume`, `bench:resend`, `bench:handoff`, `bench:auth` and `bench:orphans` run one section alone.
 const parts: Record<string, () => Promise<void>> = {
   cli: benchCliAlone,
   resume: benchResumeAlone,
   resend: benchResendAlone,
   handoff: benchHandoffAlone,
   auth: benchAuthAlone,
+  orphans: benchOrphansAlone,
 };
 (parts[process.argv[2] ?? ''] ?? main)().then(
   () => process.exit(0),

@@ -101,6 +101,8 @@ export const OrphanItem = z
     terminalId: z.string().max(128).optional(),
     shareId: z.string().max(128).optional(),
     laneId: z.string().max(128).optional(),
+    /** The TETHER_OWNER a process carried (cleanup checks it again before any signal). */
+    owner: z.string().max(256).optional(),
   })
   .strict();
 export type OrphanItemData = z.infer<typeof OrphanItem>;

@@ -188,7 +188,11 @@ function ancestors(): number[] {
   for (let pid = process.ppid; pid > 1 && out.length < 64; ) {
     out.push(pid);
     try {
-      pid = Number(readFileSync(`/proc/${pid}/stat`, 'latin1').replace(/^.*\) /, '').split(' ')[1]);
+      pid = Number(
+        readFileSync(`/proc/${pid}/stat`, 'latin1')
+          .replace(/^.*\) /, '')
+          .split(' ')[1],
+      );
     } catch {
       break;
     }

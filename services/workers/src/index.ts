@@ -12,3 +12,6 @@ export * from './control-plane.routes.ts';
 export * from './control-plane.capability.ts';
 export * from './recovery/recovery.routes.ts';
 export * from './recovery/recovery.capability.ts';
+export * from './recovery/orphans.ts';
+export * from './recovery/orphan-scan.ts';
+export * from './recovery/orphan-cleanup.ts';

@@ -47,7 +47,9 @@ export function recoverySteps(host: Host) {
       await step('reconciled', id, {
         totalFound: 2,
         safeToTerminate: [{ id: 'process:777:1', kind: 'process', ref: '777', reason: 'terminal t0 is closed' }],
-        needsReview: [{ id: 'file:/nonexistent/x.tmp', kind: 'tempFile', ref: '/nonexistent/x.tmp', reason: 'review me' }],
+        needsReview: [
+          { id: 'file:/nonexistent/x.tmp', kind: 'tempFile', ref: '/nonexistent/x.tmp', reason: 'review me' },
+        ],
         cleanup: { terminated: 1, removed: 0, reviewPending: 1, failed: [] },
         durationMs: 30,
       });

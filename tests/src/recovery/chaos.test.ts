@@ -66,7 +66,10 @@ describe('chaos', () => {
       expect([round, run.status, run.result.restored, run.result.failed]).toEqual([round, 'live', 3, []]);
       const ticks = await eventually(
         () => checkpoints(t),
-        (all) => ids.every((id) => all.some((c) => c.terminal_id === id && Date.parse(c.taken_at ?? '') > Date.parse(run.live_at!))),
+        (all) =>
+          ids.every((id) =>
+            all.some((c) => c.terminal_id === id && Date.parse(c.taken_at ?? '') > Date.parse(run.live_at!)),
+          ),
         30_000,
       );
       expect(ticks.length).toBeGreaterThanOrEqual(3); // checkpoints go on after the crash: output flows again
@@ -114,7 +117,10 @@ describe('chaos', () => {
           30_000,
         );
         await eventually(
-          () => fetch(`${pid!.url}/healthz`).then((r) => r.status).catch(() => 0),
+          () =>
+            fetch(`${pid!.url}/healthz`)
+              .then((r) => r.status)
+              .catch(() => 0),
           (s) => s === 200,
           30_000,
         );
@@ -135,7 +141,9 @@ describe('chaos', () => {
         session_id: session.session_id,
       });
       expect(refused.status).toBe(503);
-      expect(refused.body).toMatchObject({ error: { reason: 'SAFE_MODE', message: expect.stringMatching(/leave-safe-mode/) } });
+      expect(refused.body).toMatchObject({
+        error: { reason: 'SAFE_MODE', message: expect.stringMatching(/leave-safe-mode/) },
+      });
       const left = await runCli(current(), ['recovery', 'leave-safe-mode', '--reason', `round ${round}: fixed`]);
       expect(left.exitCode, left.stderr).toBe(0);
       const spawned = await api(current(), 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/terminals`, {
@@ -173,7 +181,9 @@ describe('chaos', () => {
       );
       expect(left).toEqual([]);
       expect(run.orphans!.cleanup.terminated).toBeGreaterThanOrEqual(1);
-      expect(run.orphans!.safe_to_terminate.some((o) => o.ref === String(orphan.pid) || o.shareId === `gone-${round}`)).toBe(true);
+      expect(
+        run.orphans!.safe_to_terminate.some((o) => o.ref === String(orphan.pid) || o.shareId === `gone-${round}`),
+      ).toBe(true);
     }
   });
 

@@ -100,7 +100,9 @@ export function watchOutput(nc: NatsConnection, ids: string[]) {
   const out = new Map(ids.map((id) => [id, '']));
   const subs = ids.map((id) =>
     nc.subscribe(termSubjects.out(id), {
-      callback: (_e, m) => out.set(id, out.get(id)! + new TextDecoder().decode(m.data)),
+      callback: (_e, m) => {
+        out.set(id, out.get(id)! + new TextDecoder().decode(m.data));
+      },
     }),
   );
   return { text: (id: string) => out.get(id)!, stop: () => subs.forEach((s) => s.unsubscribe()) };

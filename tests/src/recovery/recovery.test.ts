@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TerminalView } from '@tether/contracts';
+import { Items, TerminalView } from '@tether/contracts';
 import { api, useNats } from '../harness/index.ts';
 import {
   TetherProcess,
@@ -137,14 +137,15 @@ describe('crash recovery', () => {
 
     expect(run.status).toBe('liveWithIssues');
     expect(run.result.respawned).toBe(1);
-    expect(run.result.failed).toEqual([{ terminal: ids[0], reason: expect.stringMatching(/^cwd_missing: .*does not exist/) }]);
+    expect(run.result.failed).toEqual([
+      { terminal: ids[0], reason: expect.stringMatching(/^cwd_missing: .*does not exist/) },
+    ]);
     expect(run.terminals.find((t) => t.terminal_id === ids[0])!.what_to_do).toMatch(/working directory is gone/);
-    const lost = TerminalView.parse(
-      (await api(second, 'GET', `/v1/workspaces/ws1/lanes/${run.terminals[0]!.lane_id}/terminals`)).body.items.find(
-        (t: { terminal_id: string }) => t.terminal_id === ids[0],
-      ),
+    const listed = Items(TerminalView).parse(
+      (await api(second, 'GET', `/v1/workspaces/ws1/lanes/${run.terminals[0]!.lane_id}/terminals`)).body,
     );
-    expect(lost.status).toBe('closed');
+    const lost = listed.items.find((t) => t.terminal_id === ids[0])!;
+    expect([lost.state, lost.close_reason]).toEqual(['closed', expect.stringMatching(/^lost: cwd_missing/)]);
     expect(await eventTypes('terminal', ids[0]!)).toContain('lost');
   });
 

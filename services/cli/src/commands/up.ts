@@ -63,12 +63,10 @@ async function serve(out: Out, flags: { port?: number; bind?: string }, listens:
       bind: flags.bind,
       home,
       protectedPids: () => localNatsPids(home),
-    }).catch(
-      async (err) => {
-        await stopStore();
-        throw err;
-      },
-    );
+    }).catch(async (err) => {
+      await stopStore();
+      throw err;
+    });
     run.ready(server.url);
     listens();
     const { mode, natsUrl } = opened;
@@ -145,7 +143,9 @@ async function followRecovery(server: Awaited<ReturnType<typeof startServer>>, o
       v.stage_text,
       ...failed.map((f) => `  lost ${f}`),
       ...(v.orphans
-        ? [`  orphans: ${v.orphans.cleanup.terminated} ended, ${v.orphans.cleanup.removed} removed, ${review} need review`]
+        ? [
+            `  orphans: ${v.orphans.cleanup.terminated} ended, ${v.orphans.cleanup.removed} removed, ${review} need review`,
+          ]
         : []),
       ...(review > 0 ? ['  `tether recovery review` lists them'] : []),
       ...(v.safe_mode?.active ? [`  SAFE MODE (${v.safe_mode.reason}): ${v.safe_mode.leave}`] : []),

@@ -39,9 +39,9 @@ export async function driveRecovery(id: string, d: RecoveryRunDeps): Promise<Act
     d.pm.report({ id: `${id}:${step}`, correlationId: id }, 'recovery', verb, id, data as Record<string, unknown>);
   let sessions: Set<string> | undefined;
   const listSessions = async () => {
-    const s = await d.terminals.tmux.listSessions();
-    sessions = new Set(s.names);
-    return s;
+    const s = await d.terminals.tmux.sessionListing();
+    sessions = new Set(s.sessions);
+    return { alive: s.serverPid !== undefined, names: s.sessions };
   };
   for (let step = 0; step < 10; step++) {
     const run = await readActor(d.host, 'recovery', id);

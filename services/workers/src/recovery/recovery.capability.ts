@@ -22,7 +22,9 @@ import { cause, detectCrashes, previousExit } from './crash-detection.ts';
 import { RecoveryGate } from './recovery-gate.ts';
 import { driveRecovery, type Reconciliation } from './recovery-run.ts';
 import { recoveryRoutes } from './recovery.routes.ts';
-import { cleanReviewed, cleanupOrphans, scanOrphans, type OrphanItem } from './orphans.ts';
+import { cleanReviewed, cleanupOrphans } from './orphan-cleanup.ts';
+import { scanOrphans } from './orphan-scan.ts';
+import type { OrphanItem } from './orphans.ts';
 
 export interface RecoveryDeps extends CapabilityDeps {
   terminals: TerminalWorker;
@@ -87,7 +89,12 @@ export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
       tempDirs: [join(home, 'checkpoints'), join(home, 'terminals')],
     });
     const cleanup = await cleanupOrphans(report, { tmux: terminals.tmux });
-    const swept = temp.map((path) => ({ id: `file:${path}`, kind: 'tempFile' as const, ref: path, reason: 'left by a checkpoint write a crash cut short' }));
+    const swept = temp.map((path) => ({
+      id: `file:${path}`,
+      kind: 'tempFile' as const,
+      ref: path,
+      reason: 'left by a checkpoint write a crash cut short',
+    }));
     return {
       totalFound: report.totalFound + swept.length,
       safeToTerminate: [...report.safeToTerminate, ...swept],
@@ -116,7 +123,10 @@ export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
     const asked = (e.event.data as { items?: string[] }).items;
     const pending = run.context.orphans?.needsReview ?? [];
     const items = asked ? pending.filter((i) => asked.includes(i.id)) : pending;
-    const cleanup = await cleanReviewed(items as OrphanItem[], { tmux: terminals.tmux });
+    const cleanup = await cleanReviewed(items as OrphanItem[], {
+      tmux: terminals.tmux,
+      worktreesDir: join(home, 'worktrees'),
+    });
     await pm.report(e.event, 'recovery', 'reviewCleaned', run.entityId, {
       items: items.map((i) => i.id).filter((id) => !cleanup.failed.some((f) => f.id === id)),
       cleanup,
@@ -191,7 +201,11 @@ export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
       }
       const safe = safeMode ?? activeSafe?.context.safeMode ?? null;
       gate.safeMode = safe ? { reason: safe.reason } : null;
-      if (safe) logger.warn({ reason: safe.reason }, 'tether runs in safe mode: no share workers, no harness monitor, no new terminals');
+      if (safe)
+        logger.warn(
+          { reason: safe.reason },
+          'tether runs in safe mode: no share workers, no harness monitor, no new terminals',
+        );
       return { safeMode: safe !== null, runId };
     },
 
@@ -211,7 +225,12 @@ export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
               // Never checkpointed (it never printed): a fresh shell where it started, in the lane's worktree.
               const lane = await readActor(host, 'lane', t.context.laneId);
               if (!lane?.context.worktreePath) throw new Error('no_checkpoint: and its lane has no worktree');
-              return { cwd: t.context.cwd ?? lane.context.worktreePath, env: {}, scrollback: new Uint8Array(), takenAt: null };
+              return {
+                cwd: t.context.cwd ?? lane.context.worktreePath,
+                env: {},
+                scrollback: new Uint8Array(),
+                takenAt: null,
+              };
             }
             try {
               return await loadCheckpoint(snapshots, box, t.entityId, ref);
@@ -254,7 +273,7 @@ const hostnameOf = () => {
 async function strandedTerminals(deps: RecoveryDeps): Promise<number> {
   const live = await listActorsOf(deps.store, 'terminal', (a) => a.value === 'active' || a.value === 'throttled');
   if (live.length === 0) return 0;
-  const { names } = await deps.terminals.tmux.listSessions();
+  const names = await deps.terminals.tmux.listSessions();
   return live.filter((t) => !names.includes(t.entityId)).length;
 }
 
@@ -268,7 +287,9 @@ async function liveSet(deps: RecoveryDeps) {
     terminals: new Set(all.filter(isLive).map((t) => t.entityId)),
     knownTerminals: new Set(all.map((t) => t.entityId)),
     shares: new Set(shares.map((s) => s.entityId)),
-    lanes: new Map(lanes.flatMap((l) => (l.context.worktreePath ? [[l.entityId, l.context.worktreePath] as const] : []))),
+    lanes: new Map(
+      lanes.flatMap((l) => (l.context.worktreePath ? [[l.entityId, l.context.worktreePath] as const] : [])),
+    ),
     protectedPids: new Set(deps.protectedPids()),
   };
 }

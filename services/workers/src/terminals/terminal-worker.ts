@@ -57,8 +57,7 @@ const DROPPED = new Set<string>([...TETHER_OWN_VARIABLES, 'TMUX', 'TMUX_PANE']);
 /** tether's own markers, set anew for the respawned shell (a checkpoint's may name an older installation). */
 function withoutMarkers(env: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env))
-    if (!DROPPED.has(k)) out[k] = v;
+  for (const [k, v] of Object.entries(env)) if (!DROPPED.has(k)) out[k] = v;
   return out;
 }
 
@@ -399,7 +398,7 @@ export class TerminalWorker {
 
   /** After a restart of tether: relay again every terminal whose tmux session survived. */
   private async reattach(): Promise<void> {
-    const alive = new Set((await this.tmux.listSessions()).names); // one listing, however many terminals
+    const alive = new Set(await this.tmux.listSessions()); // one listing, however many terminals
     for (const doc of await listActorsOf(
       this.store,
       'terminal',

@@ -59,13 +59,6 @@ export class Tmux {
     await this.run(['wait-for', '-S', preludeChannel(name)]);
   }
 
-  /** Session names on tether's socket; none when no tmux server runs, or when it does not answer within `timeoutMs`. */
-  async listSessions(timeoutMs = 3_000): Promise<{ alive: boolean; names: string[] }> {
-    const r = await this.tmux(['list-sessions', '-F', '#{session_name}'], timeoutMs);
-    if (r.timedOut || r.exitCode !== 0) return { alive: false, names: [] };
-    return { alive: true, names: r.stdout.split('\n').filter(Boolean) };
-  }
-
   /** Each session's working directory, as tmux follows its pane (#{pane_current_path}). */
   async currentPaths(): Promise<Map<string, string>> {
     const r = await this.tmux(['list-panes', '-a', '-F', '#{session_name}\t#{pane_current_path}'], 3_000);
@@ -115,6 +108,33 @@ export class Tmux {
         dead.set(session, { code: status ? Number(status) : null, signal: signal ? signalName(Number(signal)) : null });
     }
     return dead;
+  }
+
+  /**
+   * The sessions on tether's socket. A listing that fails or does not answer within `timeoutMs` counts
+   * as none (no server, or a wedged one): a caller must never act on sessions it could not see.
+   */
+  async listSessions(timeoutMs = 3_000): Promise<string[]> {
+    return (await this.sessionListing(timeoutMs)).sessions;
+  }
+
+  /** The session names and the tmux server's pid (tether's own, never an orphan), in one listing as above. */
+  async sessionListing(timeoutMs = 3_000): Promise<{ sessions: string[]; serverPid?: number }> {
+    const sub = this.tmux(['list-sessions', '-F', '#{pid} #{session_name}']);
+    // Not execa's timeout: the client hands its stdout to the server, so a wedged server keeps the pipe
+    // open after the client is killed; closing our end is what lets the call return.
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      sub.kill('SIGKILL');
+      sub.stdout?.destroy();
+      sub.stderr?.destroy();
+    }, timeoutMs);
+    const r = await sub.finally(() => clearTimeout(timer));
+    if (timedOut || r.exitCode !== 0) return { sessions: [] };
+    const lines = r.stdout.split('\n').filter(Boolean);
+    const pid = Number(lines[0]?.split(' ')[0]);
+    return { sessions: lines.map((l) => l.slice(l.indexOf(' ') + 1)), ...(pid > 0 ? { serverPid: pid } : {}) };
   }
 
   async killSession(name: string): Promise<void> {
