@@ -156,7 +156,9 @@ describe('recovery: refusals, with their reasons', () => {
       .when(back('t1'))
       .thenRejected('RECOVERY_OVER');
     given(recovery, start(), failed).when(detected).thenRejected('RECOVERY_FAILED');
-    given(recovery, start(), failed).when('resumed', { instanceId: 'i3', crashes: [] }).thenRejected('RECOVERY_FAILED');
+    given(recovery, start(), failed)
+      .when('resumed', { instanceId: 'i3', crashes: [], safeMode: null })
+      .thenRejected('RECOVERY_FAILED');
   });
 
   it('a run starts once; nothing happens to a run that does not exist', () => {
@@ -174,7 +176,11 @@ describe('recovery: FAILED from every stage in progress', () => {
 });
 
 describe('recovery: resume after a crash during the run', () => {
-  const resumed = s('resumed', { instanceId: 'inst-3', crashes: [{ ...crash, instanceId: 'inst-2' }] }, 30_000);
+  const resumed = s(
+    'resumed',
+    { instanceId: 'inst-3', crashes: [{ ...crash, instanceId: 'inst-2' }], safeMode: null },
+    30_000,
+  );
 
   it.each(Object.entries(upTo))('in %s: the stage is kept and the new crash added', (stage, history) =>
     given(recovery, ...history)
@@ -275,7 +281,7 @@ describe('recovery: model paths (xstate/graph)', () => {
   const steps = [
     start(true),
     start(),
-    s('resumed', { instanceId: 'inst-3', crashes: [] }),
+    s('resumed', { instanceId: 'inst-3', crashes: [], safeMode: null }),
     detected,
     inventoried,
     back('t1'),

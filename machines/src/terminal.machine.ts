@@ -13,6 +13,8 @@ export interface TerminalContext {
   title?: string;
   tmuxSession?: string;
   panePid?: number;
+  /** The installation (data folder) whose tmux server runs it. */
+  installationId?: string;
   throttledAt?: string;
   closeReason?: string;
   exit?: { code: number | null; signal: string | null };

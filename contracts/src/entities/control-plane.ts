@@ -127,7 +127,14 @@ export const terminalContract = {
   started: {
     internal: true,
     summary: 'Worker report: the shell runs',
-    data: z.object({ tmuxSession: z.string(), panePid: z.number().int().positive() }).strict(),
+    data: z
+      .object({
+        tmuxSession: z.string(),
+        panePid: z.number().int().positive(),
+        /** The installation whose tmux server runs it: only that one's recovery restores it. */
+        installationId: Token.optional(),
+      })
+      .strict(),
   },
   spawnFailed: {
     internal: true,

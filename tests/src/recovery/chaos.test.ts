@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { execa } from 'execa';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { api, eventually, runCli, useNats, type Tether } from '../harness/index.ts';
 import {
   TetherProcess,
@@ -27,8 +27,11 @@ const ctx = useNats();
 const procs: TetherProcess[] = [];
 const sockets: string[] = [];
 const strays: number[] = [];
+// One test's tethers never outlive it: tethers on one NATS share its work queues.
+afterEach(async () => {
+  await Promise.all(procs.splice(0).map((p) => p.kill()));
+});
 afterAll(async () => {
-  await Promise.all(procs.map((p) => p.kill()));
   await Promise.all(sockets.map(killTmux));
   for (const pid of strays) {
     try {

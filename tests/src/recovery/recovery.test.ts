@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Items, TerminalView } from '@tether/contracts';
 import { api, useNats } from '../harness/index.ts';
 import {
@@ -25,8 +25,11 @@ import {
 const ctx = useNats();
 const procs: TetherProcess[] = [];
 const sockets: string[] = [];
+// One test's tethers never outlive it: tethers on one NATS share its work queues.
+afterEach(async () => {
+  await Promise.all(procs.splice(0).map((p) => p.kill()));
+});
 afterAll(async () => {
-  await Promise.all(procs.map((p) => p.kill()));
   await Promise.all(sockets.map(killTmux));
 });
 

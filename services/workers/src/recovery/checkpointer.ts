@@ -44,13 +44,16 @@ export class Checkpointer {
   private readonly due = new Map<string, NodeJS.Timeout>();
   private readonly taken = new Map<string, Taken>();
   private readonly envs = new Map<string, string>();
+  /** Printed while its checkpoint was being taken: another follows. */
+  private readonly dirty = new Set<string>();
   private stopped = false;
 
   constructor(private readonly o: CheckpointerOptions) {}
 
   /** The terminal printed: a checkpoint follows, once the interval since the last one has passed. */
   printed(terminalId: string): void {
-    if (this.stopped || this.due.has(terminalId)) return;
+    if (this.stopped) return;
+    if (this.due.has(terminalId)) return void this.dirty.add(terminalId); // again once the one under way is done
     const since = Date.now() - (this.taken.get(terminalId)?.at ?? 0);
     const timer = setTimeout(
       () =>
@@ -58,7 +61,10 @@ export class Checkpointer {
           .catch((err) =>
             this.o.log.warn({ terminalId, err: String(err) }, 'checkpoint not taken; the previous one stays'),
           )
-          .finally(() => this.due.delete(terminalId)),
+          .finally(() => {
+            this.due.delete(terminalId);
+            if (this.dirty.delete(terminalId)) this.printed(terminalId);
+          }),
       Math.max(0, this.o.intervalMs - since),
     );
     timer.unref();
@@ -69,6 +75,7 @@ export class Checkpointer {
   ended(terminalId: string): void {
     clearTimeout(this.due.get(terminalId));
     this.due.delete(terminalId);
+    this.dirty.delete(terminalId);
     this.taken.delete(terminalId);
     this.envs.delete(terminalId);
     void this.o.snapshots

@@ -17,6 +17,8 @@ export interface RecoveryRunDeps {
   pm: ProcessManager;
   log: Logger;
   terminals: TerminalWorker;
+  /** Whose terminals this run restores (another data folder's tethers may share the NATS). */
+  installationId: string;
   /** A terminal's checkpoint, read back (throws `checkpoint_…: why` when it cannot be). */
   checkpoint(t: ActorOf<'terminal'>): Promise<RespawnFrom>;
   /** Lanes re-inventoried: how many worktrees are there, and the lanes whose worktree is gone (reported). */
@@ -55,7 +57,15 @@ export async function driveRecovery(id: string, d: RecoveryRunDeps): Promise<Act
       }
       case 'inventorying': {
         const alive = sessions ?? new Set((await listSessions()).names);
-        const live = await listActorsOf(d.store, 'terminal', LIVE_TERMINAL);
+        // This installation's terminals; one that predates installation ids counts only if its session is here.
+        const live = await listActorsOf(
+          d.store,
+          'terminal',
+          (t) =>
+            LIVE_TERMINAL(t) &&
+            (t.context.installationId === d.installationId ||
+              (t.context.installationId === undefined && alive.has(t.entityId))),
+        );
         const terminals = live.map((t) => ({
           terminalId: t.entityId,
           laneId: t.context.laneId,

@@ -219,6 +219,7 @@ export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
           pm,
           log: logger,
           terminals,
+          installationId: deps.installationId,
           checkpoint: async (t) => {
             const ref = t.context.checkpoint;
             if (!ref) {
@@ -271,7 +272,11 @@ const hostnameOf = () => {
 
 /** Live terminals whose tmux session is gone (a reboot after a clean stop strands them too). */
 async function strandedTerminals(deps: RecoveryDeps): Promise<number> {
-  const live = await listActorsOf(deps.store, 'terminal', (a) => a.value === 'active' || a.value === 'throttled');
+  const live = await listActorsOf(
+    deps.store,
+    'terminal',
+    (a) => (a.value === 'active' || a.value === 'throttled') && a.context.installationId === deps.installationId,
+  );
   if (live.length === 0) return 0;
   const names = await deps.terminals.tmux.listSessions();
   return live.filter((t) => !names.includes(t.entityId)).length;

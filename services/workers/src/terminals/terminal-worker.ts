@@ -193,10 +193,12 @@ export class TerminalWorker {
       privateFile(this.logFile(id)); // before tmux's `cat >>` makes it under tmux's umask
       this.attach(id, data.sessionId, false);
       await this.tmux.pipeOutput(id, this.logFile(id));
-      return { tmuxSession: id, panePid: await this.tmux.panePid(id) };
+      return { tmuxSession: id, panePid: await this.tmux.panePid(id), installationId: this.opts.ownerId };
     });
-    if (started.ok) await this.pm.report(e.event, 'terminal', 'started', id, started.value);
-    else await this.pm.report(e.event, 'terminal', 'spawnFailed', id, { reason: started.reason });
+    if (started.ok) {
+      await this.pm.report(e.event, 'terminal', 'started', id, started.value);
+      this.opts.activity?.printed(id); // a first checkpoint, even of a terminal that prints nothing yet
+    } else await this.pm.report(e.event, 'terminal', 'spawnFailed', id, { reason: started.reason });
   }
 
   /** Who hears of terminals printing and ending (the checkpointer); set once at start. */
@@ -266,6 +268,7 @@ export class TerminalWorker {
     };
     relay.tail.start();
     this.relays.set(id, relay);
+    if (fromEnd) this.opts.activity?.printed(id); // relayed again after a restart: checkpointed again too
   }
 
   private async deliver(id: string, relay: Relay, data: string, from: string) {
