@@ -26,7 +26,12 @@ const s = (verb: string, data: Record<string, unknown> = {}, ms = 10_000) => cmd
 const start = (safe = false) =>
   s(
     'start',
-    { instanceId: 'inst-2', crashes: [crash], safeMode: safe ? { reason: '3 crashes within 60 s', crashes: 3 } : null },
+    {
+      installationId: 'inst-a',
+      instanceId: 'inst-2',
+      crashes: [crash],
+      safeMode: safe ? { reason: '3 crashes within 60 s', crashes: 3 } : null,
+    },
     3_000,
   );
 const detected = s('detected', { tmuxAlive: true, sessions: 2 });

@@ -13,6 +13,7 @@ export type TerminalOutcome =
   | { terminalId: string; result: 'failed'; reason: string; at: string };
 
 export interface RecoveryContext {
+  installationId: string;
   /** The instance that runs (or last resumed) the run. */
   instanceId: string;
   crashes: CrashRecord[];
@@ -131,6 +132,7 @@ export const recoveryMachine = setup({
   id: 'recovery',
   initial: 'absent',
   context: {
+    installationId: '',
     instanceId: '',
     crashes: [],
     startedAt: new Date(0).toISOString(),
@@ -147,6 +149,7 @@ export const recoveryMachine = setup({
           actions: assign(({ event }) =>
             event.type === 'start'
               ? {
+                  installationId: event.data.installationId,
                   instanceId: event.data.instanceId,
                   crashes: event.data.crashes,
                   safeMode: event.data.safeMode,

@@ -128,6 +128,8 @@ export const recoveryContract = {
     summary: 'A start found crashed instances (or terminals whose tmux is gone): a recovery run begins',
     data: z
       .object({
+        /** The installation (data folder) whose terminals the run restores; another's tethers may share the NATS. */
+        installationId: Token,
         instanceId: Token,
         crashes: z.array(CrashRecord).max(100),
         /** The third crash within a minute: this start runs in safe mode. */

@@ -68,7 +68,8 @@ export async function startServer(opts: ServerOptions) {
   const ledger = new CommandLedger({ store, clock: systemClock, log: logger, retentionMs });
   const dispatcher = new Dispatcher(host, commands, ledger);
   const nc = store instanceof JetStreamEventStore ? store.nc : undefined;
-  const installation = loadInstallation(opts.home);
+  // Marks every process this tether starts; the recovery finds its predecessors' processes by it.
+  const installationId = opts.ownerId ?? loadInstallation(opts.home).id;
   let baseUrl = '';
   const deps: CapabilityDeps = {
     host,
@@ -78,7 +79,7 @@ export async function startServer(opts: ServerOptions) {
     logger,
     nc,
     home: opts.home,
-    ownerId: opts.ownerId ?? installation.id,
+    ownerId: installationId,
     config,
     baseUrl: () => baseUrl,
   };
@@ -103,7 +104,7 @@ export async function startServer(opts: ServerOptions) {
     ...deps,
     terminals: controlPlane.terminalWorker,
     lanes: controlPlane.laneWorker,
-    installationId: installation.id,
+    installationId,
     caughtUp: () => Promise.all(runners.map((r) => r.waitCaughtUp(5_000))).then(() => undefined),
     protectedPids: () => [process.pid, ...ancestors(), ...(opts.protectedPids?.() ?? [])],
     previousExit: (opts.env ?? process.env).TETHER_PREVIOUS_EXIT,
@@ -168,6 +169,7 @@ export async function startServer(opts: ServerOptions) {
   baseUrl = `${config.TETHER_TLS_CERT ? 'https' : 'http'}://${opts.bind ?? '127.0.0.1'}:${port}`;
   return {
     url: baseUrl,
+    installationId,
     /** The recovery run of this start, if it has one: driven once tether listens (the dashboard shows its banner). */
     recover: (onStep?: Parameters<typeof recovery.drive>[0]) => recovery.drive(onStep),
     host,

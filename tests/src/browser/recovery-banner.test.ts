@@ -65,7 +65,12 @@ describe('recovery banner in Chromium', () => {
 
     const r = run();
     const [t1, t2, t3] = [uid('t1'), uid('t2'), uid('t3')];
-    await r.step('start', { instanceId: uid('inst'), crashes: [crash(uid('old'))], safeMode: null });
+    await r.step('start', {
+      installationId: cp.server.installationId,
+      instanceId: uid('inst'),
+      crashes: [crash(uid('old'))],
+      safeMode: null,
+    });
     await page.locator('#recovery[data-status="detecting"]').waitFor(WAIT);
     await reads(page, '#recovery [data-field="stage"]', 'Detecting crash... checking processes.');
     await reads(
@@ -163,6 +168,7 @@ describe('recovery banner in Chromium', () => {
     expect(await safe.isHidden()).toBe(true);
     const r = run();
     await r.step('start', {
+      installationId: cp.server.installationId,
       instanceId: uid('inst'),
       crashes: [crash(uid('a')), crash(uid('b')), crash(uid('c'))],
       safeMode: { reason: '3 crashes within 60 s', crashes: 3 },

@@ -40,6 +40,7 @@ const runId = uid('rec');
 /** A run in safe mode up to RESTORING with one of its two terminals back. */
 async function startRun(id: string) {
   await step('start', id, {
+    installationId: cp.server.installationId,
     instanceId: 'inst-new',
     crashes: [crash],
     safeMode: { reason: '3 crashes within 60 s', crashes: 3 },

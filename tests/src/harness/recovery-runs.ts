@@ -10,7 +10,8 @@ interface Host {
  * A recovery run written the way tether's recovery writes it, as the system actor, step by step: for
  * the surfaces that show runs (API, CLI, dashboard) without crashing a tether first.
  */
-export function recoverySteps(host: Host) {
+export function recoverySteps(server: { host: Host; installationId: string }) {
+  const { host } = server;
   const step = (verb: string, id: string, data: Record<string, unknown> = {}) => {
     const cmdId = uid('cmd');
     return host.execute({
@@ -29,6 +30,7 @@ export function recoverySteps(host: Host) {
     /** A whole run that ends LIVE_WITH_ISSUES: one terminal back, one lost, one orphan ended, one for review. */
     async issues(id: string, opts: { safeMode?: boolean } = {}) {
       await step('start', id, {
+        installationId: server.installationId,
         instanceId: 'inst-new',
         crashes: [sampleCrash],
         safeMode: opts.safeMode ? { reason: '3 crashes within 60 s', crashes: 3 } : null,

@@ -96,13 +96,19 @@ describe('chaos', () => {
       await checkpointed(t, [id]);
       // Fill the scrollback with 8 MiB so each checkpoint takes a while to write, then kill on a temp file.
       await execIn(socket, id, 'head -c 9000000 /dev/urandom | base64 -w 200');
+      const killed = t.server()?.pid ?? t.proc.pid!;
       const sawTemp = await killOnTempFile(t, dir, 10_000);
       if (sawTemp) midWrite++;
       await killTmux(socket);
       t = await start(env);
       const run = await finishedRun(t);
       expect([round, run.status, run.result.respawned, run.result.failed]).toEqual([round, 'live', 1, []]);
-      expect(existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.tmp')) : []).toEqual([]);
+      // The killed writer's temp file is gone (the new tether's own writes may be under way meanwhile).
+      const left = existsSync(dir)
+        ? readdirSync(dir).filter((f) => f.endsWith(`.${killed}`) || f.includes(`.${killed}.`))
+        : [];
+      expect(left).toEqual([]);
+      if (sawTemp) expect(run.orphans!.safe_to_terminate.some((o) => o.kind === 'tempFile')).toBe(true);
     }
     expect(midWrite).toBeGreaterThanOrEqual(1); // at least one kill did land in the middle of a write
   });

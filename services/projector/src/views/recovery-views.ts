@@ -108,18 +108,29 @@ export function recoveryView(a: ActorOf<'recovery'>): RecoveryView {
   return view;
 }
 
-/** Every recovery run, newest first. */
-export async function recoveryRuns(store: EventStore): Promise<ActorOf<'recovery'>[]> {
-  const runs = await listActorsOf(store, 'recovery');
+/** Every recovery run (of one installation, when given), newest first. */
+export async function recoveryRuns(store: EventStore, installationId?: string): Promise<ActorOf<'recovery'>[]> {
+  const runs = await listActorsOf(
+    store,
+    'recovery',
+    (r) => installationId === undefined || r.context.installationId === installationId,
+  );
   return runs.sort((x, y) => y.context.startedAt.localeCompare(x.context.startedAt));
 }
 
 /**
- * Safe mode (from the run that started it), whether a run is going on, and the latest run. `fresh` is a
+ * This installation's safe mode (from the run that started it), whether a run of it is going on, and
+ * its latest run. `fresh` is a
  * run just read from the host: it wins over the read model's copy, which may lag a command just sent.
  */
-export async function recoveryStatus(store: EventStore, fresh?: ActorOf<'recovery'>): Promise<RecoveryStatusView> {
-  const runs = (await recoveryRuns(store)).map((r) => (fresh && r.entityId === fresh.entityId ? fresh : r));
+export async function recoveryStatus(
+  store: EventStore,
+  installationId: string,
+  fresh?: ActorOf<'recovery'>,
+): Promise<RecoveryStatusView> {
+  const runs = (await recoveryRuns(store, installationId)).map((r) =>
+    fresh && r.entityId === fresh.entityId ? fresh : r,
+  );
   const safe = runs.find((r) => r.context.safeMode && r.context.safeMode.leftAt === undefined);
   const latest = runs[0];
   return {
@@ -129,9 +140,9 @@ export async function recoveryStatus(store: EventStore, fresh?: ActorOf<'recover
   };
 }
 
-/** Orphans still waiting for review, from every run. */
-export async function orphansForReview(store: EventStore): Promise<OrphanView[]> {
-  return (await recoveryRuns(store)).flatMap((r) =>
+/** Orphans still waiting for review, from every run of the installation (they are on its machine). */
+export async function orphansForReview(store: EventStore, installationId: string): Promise<OrphanView[]> {
+  return (await recoveryRuns(store, installationId)).flatMap((r) =>
     (r.context.orphans?.needsReview ?? []).map((i) => ({ ...i, recovery_id: r.entityId })),
   );
 }

@@ -22,7 +22,10 @@ const LEAVE = 'leave it with `tether recovery leave-safe-mode --reason "…"` (a
 export class RecoveryGate {
   private run?: { id: string; live: Promise<void>; done: () => void };
   private queue: Promise<unknown> = Promise.resolve();
-  safeMode: { reason: string } | null = null;
+  /** Safe mode, held by a recovery run until an operator leaves it. */
+  safeMode: { reason: string; runId: string } | null = null;
+  /** Whether safe mode still holds (its run may have been left a moment ago). */
+  stillSafe: () => Promise<boolean> = async () => this.safeMode !== null;
 
   constructor(private readonly holdMs: number) {}
 
@@ -43,12 +46,13 @@ export class RecoveryGate {
     return this.run !== undefined;
   }
 
-  readonly gate: CommandGate = (cmd, next) => {
+  readonly gate: CommandGate = async (cmd, next) => {
     const key = `${cmd.entity}.${cmd.verb}`;
-    if (this.safeMode && key === 'terminal.spawn')
+    const safe = this.safeMode;
+    if (safe && key === 'terminal.spawn' && (await this.stillSafe()))
       throw new TetherError(
         'UNAVAILABLE',
-        `tether runs in safe mode (${this.safeMode.reason}): it starts no new terminals; ${LEAVE}`,
+        `tether runs in safe mode (${safe.reason}): it starts no new terminals; ${LEAVE}`,
         { reason: 'SAFE_MODE' },
       );
     const run = this.run;

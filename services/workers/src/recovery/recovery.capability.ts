@@ -112,12 +112,25 @@ export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
     if (e.event.type === 'recovery.leaveSafeMode') await safeModeLeft();
     if (e.event.type === 'recovery.cleanReview') await cleanRequested(run, e);
   };
+  /** Safe mode ends on this tether once the run holding it says it was left (read from the host: no lag). */
+  let leaving: Promise<void> | undefined;
   const safeModeLeft = async () => {
-    const runs = await recoveryRuns(store);
-    if (!gate.safeMode || runs.some((r) => r.context.safeMode && r.context.safeMode.leftAt === undefined)) return;
+    const held = gate.safeMode;
+    if (!held) return leaving;
+    const run = await readActor(host, 'recovery', held.runId);
+    if (run?.context.safeMode?.leftAt === undefined) return;
+    if (gate.safeMode !== held) return leaving;
     gate.safeMode = null;
-    logger.info('safe mode left: share workers, the harness monitor and new terminals start');
-    await leaveSafeMode?.();
+    logger.info(
+      { recoveryId: held.runId, by: run.context.safeMode.leftBy, reason: run.context.safeMode.leftReason },
+      'safe mode left: share workers, the harness monitor and new terminals start',
+    );
+    leaving = leaveSafeMode?.();
+    await leaving;
+  };
+  gate.stillSafe = async () => {
+    await safeModeLeft();
+    return gate.safeMode !== null;
   };
   const cleanRequested = async (run: ActorOf<'recovery'>, e: StoredEvent) => {
     const asked = (e.event.data as { items?: string[] }).items;
@@ -144,7 +157,13 @@ export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
     commands: {},
     preconditions: {},
     reactors: [heartbeat, events],
-    routes: recoveryRoutes({ dispatcher: deps.dispatcher, host, store }),
+    routes: recoveryRoutes({
+      dispatcher: deps.dispatcher,
+      host,
+      store,
+      installationId: deps.installationId,
+      safeModeLeft,
+    }),
     gate,
     onSafeModeLeft: (start) => {
       leaveSafeMode = start;
@@ -152,7 +171,7 @@ export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
 
     async begin() {
       await deps.caughtUp().catch((err) => logger.warn({ err: String(err) }, 'read model still lags at start'));
-      const runs = await recoveryRuns(store);
+      const runs = await recoveryRuns(store, deps.installationId);
       const activeSafe = runs.find((r) => r.context.safeMode && r.context.safeMode.leftAt === undefined);
       const lastLeft = runs
         .map((r) => r.context.safeMode?.leftAt)
@@ -190,6 +209,7 @@ export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
         } else {
           runId = randomUUID();
           await pm.report(cause(instanceId, 'run'), 'recovery', 'start', runId, {
+            installationId: deps.installationId,
             instanceId,
             crashes: found.crashes,
             safeMode,
@@ -200,7 +220,8 @@ export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
         gate.hold(runId);
       }
       const safe = safeMode ?? activeSafe?.context.safeMode ?? null;
-      gate.safeMode = safe ? { reason: safe.reason } : null;
+      const safeRun = safeMode ? runId : activeSafe?.entityId;
+      gate.safeMode = safe && safeRun ? { reason: safe.reason, runId: safeRun } : null;
       if (safe)
         logger.warn(
           { reason: safe.reason },

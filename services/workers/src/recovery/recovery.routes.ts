@@ -11,6 +11,10 @@ import {
 import { commandFrom, parseBody, type RouteDeps, type Routes } from '@tether/runtime';
 
 export interface RecoveryRouteDeps extends RouteDeps {
+  /** The installation this tether is: its safe mode, its runs' review lists. */
+  installationId: string;
+  /** Applies a leave at once on this tether (the reactor on the run's events does so for NATS commands too). */
+  safeModeLeft?: () => Promise<void>;
   /** Resolves once the run's review cleanup is reported (bounded), so the reply shows what was cleaned. */
   reviewCleaned?: (recoveryId: string, since: number) => Promise<void>;
 }
@@ -32,10 +36,10 @@ export function recoveryRoutes(deps: RecoveryRouteDeps): Routes {
   };
 
   return {
-    'recovery.status': () => recoveryStatus(store),
+    'recovery.status': () => recoveryStatus(store, deps.installationId),
     'recovery.list': async () => ({ items: (await recoveryRuns(store)).map(recoveryView) }),
     'recovery.get': async (req) => recoveryView(await run(req.params.recovery!)),
-    'recovery.review': async () => ({ items: await orphansForReview(store) }),
+    'recovery.review': async () => ({ items: await orphansForReview(store, deps.installationId) }),
 
     'recovery.cleanReview': async (req) => {
       const body = parseBody(CleanReviewBody, req.body);
@@ -54,13 +58,14 @@ export function recoveryRoutes(deps: RecoveryRouteDeps): Routes {
 
     'recovery.leaveSafeMode': async (req) => {
       const body = parseBody(LeaveSafeModeBody, req.body);
-      const safe = (await recoveryStatus(store)).safe_mode;
+      const safe = (await recoveryStatus(store, deps.installationId)).safe_mode;
       if (!safe)
         throw new TetherError('NOT_ALLOWED', 'tether is not in safe mode; there is nothing to leave', {
           reason: 'NOT_IN_SAFE_MODE',
         });
       await dispatcher.accept(commandFrom(req, 'recovery', 'leaveSafeMode', safe.recovery_id, body));
-      return recoveryStatus(store, await run(safe.recovery_id));
+      await deps.safeModeLeft?.();
+      return recoveryStatus(store, deps.installationId, await run(safe.recovery_id));
     },
 
     'checkpoints.list': async () => ({
