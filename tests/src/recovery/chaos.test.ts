@@ -3,6 +3,7 @@ import { execa } from 'execa';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { sendCommand } from '@tether/runtime';
 import { api, eventually, runCli, useNats, type Tether } from '../harness/index.ts';
 import {
   TetherProcess,
@@ -77,7 +78,7 @@ describe('chaos', () => {
       );
       expect(ticks.length).toBeGreaterThanOrEqual(3); // checkpoints go on after the crash: output flows again
     }
-  });
+  }, 240_000);
 
   it(`kill -9 in the middle of a checkpoint write, ${ROUNDS} times: the previous checkpoint restores, no temp file is left`, async () => {
     // The embedded store writes checkpoints to files: big ones (a terminal printing a lot), so a kill lands mid-write.
@@ -111,13 +112,14 @@ describe('chaos', () => {
       if (sawTemp) expect(run.orphans!.safe_to_terminate.some((o) => o.kind === 'tempFile')).toBe(true);
     }
     expect(midWrite).toBeGreaterThanOrEqual(1); // at least one kill did land in the middle of a write
-  });
+  }, 240_000);
 
   it(`a crash loop puts tether into safe mode, ${ROUNDS} times; leaving it (audited) starts everything again`, async () => {
     const { env } = await setup({ TETHER_SUPERVISOR_TIMEOUT_MS: '15000' });
     const sup = await start(env, true);
     const current = (): Tether => ({ url: sup.server()?.url ?? sup.url, token: sup.token });
-    const { lane, session } = await terminals(current(), 0);
+    const { lane, session, ids } = await terminals(current(), 1);
+    const terminalId = ids[0]!;
     for (let round = 0; round < ROUNDS; round++) {
       for (let crash = 0; crash < 3; crash++) {
         const pid = await eventually(
@@ -146,6 +148,19 @@ describe('chaos', () => {
         30_000,
       );
       expect(status!.safe_mode!.crashes).toBeGreaterThanOrEqual(3);
+      // The supervisor's record of each crash reached the run: how the server ended.
+      expect(status!.latest!.crashes.some((c) => c.exit?.signal === 'SIGKILL' && c.exit.reason === 'exited')).toBe(
+        true,
+      );
+      let share: string | undefined;
+      if (round === 0) {
+        // Share workers are held back: a new share waits for its worker until safe mode is left.
+        const created = await api<{ share: { share_id: string; status: string } }>(current(), 'POST', '/v1/shares', {
+          terminal_id: terminalId,
+        });
+        share = created.body.share.share_id;
+        expect(created.body.share.status).not.toBe('active');
+      }
       const refused = await api(current(), 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/terminals`, {
         session_id: session.session_id,
       });
@@ -153,16 +168,34 @@ describe('chaos', () => {
       expect(refused.body).toMatchObject({
         error: { reason: 'SAFE_MODE', message: expect.stringMatching(/leave-safe-mode/) },
       });
-      const left = await runCli(current(), ['recovery', 'leave-safe-mode', '--reason', `round ${round}: fixed`]);
-      expect(left.exitCode, left.stderr).toBe(0);
+      if (round % 2 === 0) {
+        const left = await runCli(current(), ['recovery', 'leave-safe-mode', '--reason', `round ${round}: fixed`]);
+        expect(left.exitCode, left.stderr).toBe(0);
+      } else {
+        // The same command over NATS, as a service would send it.
+        const reply = await sendCommand(
+          ctx.store.nc,
+          'recovery',
+          'leaveSafeMode',
+          { entityId: status!.safe_mode!.recovery_id, data: { reason: `round ${round}: fixed` } },
+          { credential: sup.token },
+        );
+        expect(reply.ok, JSON.stringify(reply)).toBe(true);
+      }
+      if (share)
+        await eventually(
+          () => api<{ status: string }>(current(), 'GET', `/v1/shares/${share}`).then((r) => r.body.status),
+          (s) => s === 'active',
+          30_000,
+        );
       const spawned = await api(current(), 'POST', `/v1/workspaces/ws1/lanes/${lane.lane_id}/terminals`, {
         session_id: session.session_id,
       });
       expect(spawned.status, JSON.stringify(spawned.body)).toBe(201);
     }
-    const audit = await api<{ items: { action: string }[] }>(current(), 'GET', '/v1/audit?entity=recovery');
+    const audit = await api<{ items: { action: string }[] }>(current(), 'GET', '/v1/audit?entity=recovery&limit=1000');
     expect(audit.body.items.filter((r) => r.action === 'recovery.leaveSafeMode').length).toBe(ROUNDS);
-  });
+  }, 240_000);
 
   it(`no orphan is left 30 s after recovery, ${ROUNDS} times (a /proc scan of the installation marker)`, async () => {
     const { home, socket, env } = await setup();
@@ -194,7 +227,7 @@ describe('chaos', () => {
         run.orphans!.safe_to_terminate.some((o) => o.ref === String(orphan.pid) || o.shareId === `gone-${round}`),
       ).toBe(true);
     }
-  });
+  }, 240_000);
 
   it(`tether and its tmux server killed together, ${ROUNDS} times: every terminal respawned and relaying`, async () => {
     const { socket, env } = await setup();
@@ -211,7 +244,7 @@ describe('chaos', () => {
       expect([round, run.status, run.result.respawned, run.result.failed]).toEqual([round, 'live', 3, []]);
       await allRelaying(ctx.store.nc, ids, session.session_id, `r${round}`);
     }
-  });
+  }, 240_000);
 });
 
 function isAlive(pid: number) {

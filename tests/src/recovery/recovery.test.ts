@@ -1,10 +1,10 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Items, TerminalView } from '@tether/contracts';
-import { api, useNats } from '../harness/index.ts';
+import { api, eventually, runCli, useNats } from '../harness/index.ts';
 import {
   TetherProcess,
   allRelaying,
@@ -17,6 +17,7 @@ import {
   recoveryStatus,
   terminals,
   type,
+  watchOutput,
 } from './helpers.ts';
 
 // Crash recovery end to end: real `tether up` processes killed with SIGKILL, real tmux servers killed
@@ -97,7 +98,7 @@ describe('crash recovery', () => {
       expect(await eventTypes('terminal', id)).toContain('respawned');
     }
     await allRelaying(ctx.store.nc, ids, session.session_id, 'after');
-  });
+  }, 120_000);
 
   it('reattaches the terminals whose tmux session survived and respawns the one whose session is gone', async () => {
     const { socket, env } = await setup();
@@ -121,7 +122,7 @@ describe('crash recovery', () => {
     expect(await paneOf(socket, ids[1]!)).toBe(pids[1]);
     expect(await paneOf(socket, ids[2]!)).not.toBe(pids[2]);
     await allRelaying(ctx.store.nc, ids, session.session_id, 'mixed');
-  });
+  }, 120_000);
 
   it('a terminal whose cwd is gone fails with that reason; the others come back', async () => {
     const { socket, env } = await setup();
@@ -150,7 +151,7 @@ describe('crash recovery', () => {
     const lost = listed.items.find((t) => t.terminal_id === ids[0])!;
     expect([lost.state, lost.close_reason]).toEqual(['closed', expect.stringMatching(/^lost: cwd_missing/)]);
     expect(await eventTypes('terminal', ids[0]!)).toContain('lost');
-  });
+  }, 120_000);
 
   it('2 corrupt checkpoints and 3 good ones (embedded store, checkpoint files): 3 restored, 2 failed with reasons', async () => {
     const { home, socket } = recoveryHome();
@@ -173,7 +174,7 @@ describe('crash recovery', () => {
     expect(run.result.failed.map((f) => f.terminal).sort()).toEqual(ids.slice(0, 2).sort());
     for (const f of run.result.failed) expect(f.reason).toMatch(/checkpoint|CHECKPOINT/);
     for (const t of run.terminals.filter((x) => x.outcome === 'failed')) expect(t.what_to_do).toMatch(/checkpoint/);
-  });
+  }, 120_000);
 
   it('a crash during RESTORING resumes there, and does not touch the terminals already restored', async () => {
     const { socket, env } = await setup({ TETHER_RECOVERY_CONCURRENCY: '1' });
@@ -213,7 +214,73 @@ describe('crash recovery', () => {
     const before = types.indexOf('resumed');
     expect(types.slice(0, before).filter((t) => t === 'terminalRestored').length).toBeGreaterThanOrEqual(3);
     for (const id of ids) expect((await eventTypes('terminal', id)).filter((t) => t === 'respawned')).toHaveLength(1);
-  });
+  }, 120_000);
+
+  it('an orphan worktree with uncommitted work is listed for review, never removed, until an operator cleans it (audited)', async () => {
+    const { home, env } = await setup();
+    const first = await start(env);
+    const repo = env.TETHER_WORKSPACES!.split('=')[1]!;
+    // A worktree under tether's folder that no lane owns (its lane's events were lost), with work in it.
+    const orphan = join(home, 'worktrees', 'ws1', 'no-such-lane');
+    await execa('git', ['-C', repo, 'worktree', 'add', '-b', 'orphan-work', orphan]);
+    writeFileSync(join(orphan, 'unsaved.txt'), 'work in progress\n');
+    await first.kill('SIGKILL');
+    const second = await start(env);
+    const run = await finishedRun(second);
+
+    expect(run.status).toBe('liveWithIssues');
+    const item = run.orphans!.needs_review.find((o) => o.kind === 'worktree' && o.ref === orphan)!;
+    expect(item.reason).toMatch(/uncommitted changes/);
+    expect(existsSync(join(orphan, 'unsaved.txt'))).toBe(true);
+    const listed = await runCli(second, ['recovery', 'review']);
+    expect(listed.stdout).toContain(orphan);
+
+    const refused = await runCli(second, ['recovery', 'clean', '--all']);
+    expect(refused.exitCode).toBe(2); // no reason: nothing happens
+    expect(existsSync(orphan)).toBe(true);
+    const cleaned = await runCli(second, ['recovery', 'clean', item.id, '--reason', 'work copied elsewhere']);
+    expect(cleaned.exitCode, cleaned.stderr).toBe(0);
+    await eventually(
+      () => recoveryStatus(second),
+      (s) => s.latest?.orphans?.needs_review.every((o) => o.id !== item.id) === true,
+    );
+    expect(existsSync(orphan)).toBe(false);
+    const audit = await api<{ items: { action: string; actor: { kind: string }; data: { reason?: string } }[] }>(
+      second,
+      'GET',
+      `/v1/audit?entity=recovery&entity_id=${run.recovery_id}`,
+    );
+    const asked = audit.body.items.find((r) => r.action === 'recovery.cleanReview')!;
+    expect([asked.actor.kind, asked.data.reason]).toEqual(['human', 'work copied elsewhere']); // who, and why
+    expect(audit.body.items.map((r) => r.action)).toContain('recovery.reviewCleaned');
+  }, 120_000);
+
+  it("a terminal's environment is sealed in its checkpoint: restored on respawn, never in the stream, the audit trail or a log", async () => {
+    const secret = `sekret-${Date.now().toString(36)}`;
+    const { socket, env } = await setup();
+    const first = await start({ ...env, TETHER_LOG_LEVEL: 'debug', DEPLOY_TOKEN: secret });
+    const { session, ids } = await terminals(first, 1);
+    await checkpointed(first, ids);
+    await first.kill('SIGKILL');
+    await killTmux(socket);
+    const second = await start({ ...env, TETHER_LOG_LEVEL: 'debug' }); // this tether's own env lacks it
+    expect((await finishedRun(second)).result.respawned).toBe(1);
+    const w = watchOutput(ctx.store.nc, ids);
+    await eventually(
+      () => {
+        type(ctx.store.nc, ids[0]!, session.session_id, 'echo "token=$DEPLOY_TOKEN."');
+        return w.text(ids[0]!);
+      },
+      (t) => t.includes(`token=${secret}.`),
+    );
+    w.stop();
+    const everything: string[] = [];
+    for await (const e of ctx.store.readAll()) everything.push(JSON.stringify(e.event));
+    expect(everything.join('\n')).not.toContain(secret);
+    const audit = await api(second, 'GET', '/v1/audit?limit=1000');
+    expect(JSON.stringify(audit.body)).not.toContain(secret);
+    expect(first.logs + second.logs).not.toContain(secret);
+  }, 120_000);
 
   it('commands that create terminals wait while the run restores, and run once it is live', async () => {
     const { socket, env } = await setup({ TETHER_RECOVERY_CONCURRENCY: '1' });
@@ -249,5 +316,5 @@ describe('crash recovery', () => {
     expect(refused.status, JSON.stringify(refused.body)).toBe(503);
     expect(refused.body).toMatchObject({ error: { code: 'RECOVERING', message: expect.stringMatching(/retry/) } });
     expect((await finishedRun(third)).status).toBe('live');
-  });
+  }, 120_000);
 });

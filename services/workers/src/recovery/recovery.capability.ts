@@ -136,10 +136,16 @@ export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
     const asked = (e.event.data as { items?: string[] }).items;
     const pending = run.context.orphans?.needsReview ?? [];
     const items = asked ? pending.filter((i) => asked.includes(i.id)) : pending;
+    // A list it refuses whole (an item outside tether's folders) is reported as failed, item by item.
     const cleanup = await cleanReviewed(items as OrphanItem[], {
       tmux: terminals.tmux,
       worktreesDir: join(home, 'worktrees'),
-    });
+    }).catch((err: Error) => ({
+      terminated: 0,
+      removed: 0,
+      reviewPending: items.length,
+      failed: items.map((i) => ({ id: i.id, reason: err.message.slice(0, 900) })),
+    }));
     await pm.report(e.event, 'recovery', 'reviewCleaned', run.entityId, {
       items: items.map((i) => i.id).filter((id) => !cleanup.failed.some((f) => f.id === id)),
       cleanup,

@@ -15,8 +15,6 @@ export interface RecoveryRouteDeps extends RouteDeps {
   installationId: string;
   /** Applies a leave at once on this tether (the reactor on the run's events does so for NATS commands too). */
   safeModeLeft?: () => Promise<void>;
-  /** Resolves once the run's review cleanup is reported (bounded), so the reply shows what was cleaned. */
-  reviewCleaned?: (recoveryId: string, since: number) => Promise<void>;
 }
 
 /** Crash recovery over HTTP (the same commands as tether.cmd.recovery.*), keyed by operation id. */
@@ -44,10 +42,14 @@ export function recoveryRoutes(deps: RecoveryRouteDeps): Routes {
     'recovery.cleanReview': async (req) => {
       const body = parseBody(CleanReviewBody, req.body);
       const id = (await run(req.params.recovery!)).entityId;
-      const before = (await run(id)).version;
-      await dispatcher.accept(commandFrom(req, 'recovery', 'cleanReview', id, body));
-      await deps.reviewCleaned?.(id, before);
-      return recoveryView(await run(id));
+      const accepted = await dispatcher.accept(commandFrom(req, 'recovery', 'cleanReview', id, body));
+      // Answers once the cleanup is reported (its event follows the command's), or with where it is after a while.
+      const until = Date.now() + (deps.settleMs ?? 15_000);
+      for (;;) {
+        const now = await run(id);
+        if (now.version > accepted.seq || Date.now() > until) return recoveryView(now);
+        await new Promise((r) => setTimeout(r, 50));
+      }
     },
 
     'recovery.dismiss': async (req) => {

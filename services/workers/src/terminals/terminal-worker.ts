@@ -61,6 +61,14 @@ function withoutMarkers(env: Record<string, string>): Record<string, string> {
   return out;
 }
 
+/** `export NAME='value'` lines a POSIX shell sources exactly (names that are no shell identifier are left out). */
+function shellExports(env: Record<string, string>): string {
+  return Object.entries(env)
+    .filter(([k]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+    .map(([k, v]) => `export ${k}='${v.replace(/'/g, `'\\''`)}'\n`)
+    .join('');
+}
+
 async function withTimeout<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -231,9 +239,13 @@ export class TerminalWorker {
     writeFileSync(prelude, Buffer.concat([Buffer.from(from.scrollback), Buffer.from(header)]), { mode: 0o600 });
     rmSync(this.statusFile(id), { force: true }); // the old shell's status is not the new one's
     this.statusWaits.delete(id);
-    const env = { ...withoutMarkers(from.env), ...this.markers(id, laneId) };
+    const envFile = join(this.opts.dir, 'logs', `${id}.env.tmp`); // a crash before the shell sources it: swept as a temp file
+    writeFileSync(envFile, shellExports(withoutMarkers(from.env)), { mode: 0o600 });
     privateFile(this.logFile(id));
-    await this.tmux.newSession(id, from.cwd, env, this.opts.shell, this.statusFile(id), prelude);
+    await this.tmux.newSession(id, from.cwd, this.markers(id, laneId), this.opts.shell, this.statusFile(id), {
+      prelude,
+      envFile,
+    });
     await this.tmux.pipeOutput(id, this.logFile(id));
     this.attach(id, sessionId, true);
     await this.tmux.releasePrelude(id);

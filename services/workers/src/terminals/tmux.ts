@@ -35,20 +35,23 @@ export class Tmux {
     env: Record<string, string>,
     shell: string,
     statusFile: string,
-    prelude?: string,
+    restore?: { prelude?: string; envFile?: string },
   ): Promise<void> {
     const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-    // A prelude (a respawned terminal's saved scrollback) is printed once tether pipes the pane's output
-    // (it signals the channel), so the relay and the log get it too; then the file goes.
+    // A respawned terminal's environment comes from a file (0600) the wrapper sources and removes: values
+    // on tmux's command line would be readable in /proc by every local user. Its saved scrollback (the
+    // prelude) is printed once tether pipes the pane's output (it signals the channel), so the relay and
+    // the log get it too; then that file goes.
     const wrapper = [
       'sh',
       '-c',
-      'if [ -n "$3" ]; then tmux wait-for "$4"; cat "$3"; rm -f "$3"; fi; eval "$1"; s=$?; (umask 077; printf %s "$s" > "$2"); exit "$s"',
+      'if [ -n "$5" ]; then set -a; . "$5"; set +a; rm -f "$5"; fi; if [ -n "$3" ]; then tmux wait-for "$4"; cat "$3"; rm -f "$3"; fi; eval "$1"; s=$?; (umask 077; printf %s "$s" > "$2"); exit "$s"',
       'tether-shell',
       shell,
       statusFile,
-      prelude ?? '',
+      restore?.prelude ?? '',
       preludeChannel(name),
+      restore?.envFile ?? '',
     ];
     await this.run(['new-session', '-d', '-s', name, '-c', cwd, '-x', '200', '-y', '50', ...envArgs, ...wrapper]);
     await this.run(['set-option', '-t', `=${name}:`, 'remain-on-exit', 'on']);
