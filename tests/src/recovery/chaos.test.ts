@@ -234,7 +234,7 @@ describe('chaos', () => {
     let t = await start(env);
     const { session, ids } = await terminals(t, 3);
     for (let round = 0; round < ROUNDS; round++) {
-      ids.forEach((id) => type(ctx.store.nc, id, session.session_id, `echo round-${round}-$((1+1))`));
+      for (const id of ids) type(ctx.store.nc, id, session.session_id, `echo round-${round}-$((1+1))`);
       await checkpointed(t, ids, (c) => Date.parse(c.taken_at ?? '') > Date.now() - 2_000);
       await new Promise((r) => setTimeout(r, 400));
       await t.kill('SIGKILL');

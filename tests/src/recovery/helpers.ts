@@ -105,7 +105,12 @@ export function watchOutput(nc: NatsConnection, ids: string[]) {
       },
     }),
   );
-  return { text: (id: string) => out.get(id)!, stop: () => subs.forEach((s) => s.unsubscribe()) };
+  return {
+    text: (id: string) => out.get(id)!,
+    stop: () => {
+      for (const s of subs) s.unsubscribe();
+    },
+  };
 }
 
 /** Each terminal answers a typed line: it is relayed again, both ways. */

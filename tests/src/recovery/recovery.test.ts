@@ -62,7 +62,8 @@ describe('crash recovery', () => {
     const first = await start(env);
     const { session, ids } = await terminals(first, 5);
     const dirs = ids.map((id) => mkdtempSync(join(tmpdir(), `cwd-${id.slice(0, 8)}-`)));
-    ids.forEach((id, i) => type(ctx.store.nc, id, session.session_id, `cd ${dirs[i]} && echo marker-${i}-$((6*7))`));
+    for (const [i, id] of ids.entries())
+      type(ctx.store.nc, id, session.session_id, `cd ${dirs[i]} && echo marker-${i}-$((6*7))`);
     await checkpointed(first, ids, (c) => dirs.includes(c.cwd ?? ''));
     await new Promise((r) => setTimeout(r, 600)); // one more checkpoint interval: the echo's output is in it
 
