@@ -104,6 +104,7 @@ export async function startServer(opts: ServerOptions) {
     ...deps,
     terminals: controlPlane.terminalWorker,
     lanes: controlPlane.laneWorker,
+    workspaces: controlPlane.workspaces,
     installationId,
     caughtUp: () => Promise.all(runners.map((r) => r.waitCaughtUp(5_000))).then(() => undefined),
     protectedPids: () => [process.pid, ...ancestors(), ...(opts.protectedPids?.() ?? [])],

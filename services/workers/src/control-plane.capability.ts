@@ -16,6 +16,7 @@ export interface ControlPlane extends Capability {
   /** The workers themselves, for crash recovery (reattach, respawn, lane re-inventory). */
   terminalWorker: TerminalWorker;
   laneWorker: LaneWorker;
+  workspaces: Workspaces;
 }
 
 /** Lanes (git worktrees), sessions, terminals (tmux) and the harness route: seed 004's control plane. */
@@ -46,6 +47,7 @@ export async function startControlPlane(deps: CapabilityDeps): Promise<ControlPl
     name: 'control-plane',
     terminalWorker: terminals,
     laneWorker: lanes,
+    workspaces,
     commands: {
       'session.ensure': ensureSession(host, { heartbeatTimeoutMs: config.TETHER_SESSION_HEARTBEAT_MS }),
     },

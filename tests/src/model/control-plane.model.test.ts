@@ -103,6 +103,13 @@ const models: [string, AnyStateMachine, Ev[], string[]?][] = [
       { type: 'handoffClaim', data: { handoffId: 'h1' } },
       { type: 'handoffRelease', data: { handoffId: 'h1' } },
       { type: 'handover', data: { handoffId: 'h1', fromSessionId: 's1', toSessionId: 's2' } },
+      { type: 'cwdChanged', data: { cwd: '/w/l1/src' } },
+      { type: 'checkpointed', data: { key: 't1/ab', digest: 'a'.repeat(64), bytes: 120, scrollbackBytes: 64 } },
+      {
+        type: 'respawned',
+        data: { reason: 'tmux gone', tmuxSession: 't1', panePid: 4343, restoredFrom: null, recoveryId: 'r1' },
+      },
+      { type: 'lost', data: { reason: 'cwd_missing: /gone', recoveryId: 'r1' } },
     ],
   ],
   [

@@ -1229,6 +1229,8 @@ describe('(d) fuzzing every command subject and endpoint', () => {
       else if (tally.controlPlaneOk.has(e.correlationId)) continue;
       // A deadline the timer service fired (a fuzzed create or renew gave a short ttl).
       else if (e.causationId.startsWith('timer-') && e.actor.kind === 'system') continue;
+      // The server's own instance: its heartbeat (crash detection), no command's doing.
+      else if (e.entity === 'instance' && e.actor.kind === 'system') continue;
       else {
         const rejected = tally.controlPlaneFailed.get(e.correlationId);
         strays.push(

@@ -6,6 +6,7 @@ import {
   encodeCheckpoint,
   lastBytes,
   type ActorHost,
+  type CorrelationOrigins,
   type Logger,
   type ProcessManager,
   type SecretBox,
@@ -18,6 +19,8 @@ import { shellProcess } from '../terminals/shell-process.ts';
 export interface CheckpointerOptions {
   host: ActorHost;
   pm: ProcessManager;
+  /** A checkpoint continues its terminal's flow: the correlation id of the terminal's first event. */
+  origins: CorrelationOrigins;
   tmux: Tmux;
   snapshots: SnapshotStore;
   /** Seals the environment values (the installation key): they never reach the stream or a log. */
@@ -97,7 +100,10 @@ export class Checkpointer {
     if (!t || (t.value !== 'active' && t.value !== 'throttled')) return undefined;
     const cwd = (await this.o.tmux.currentPaths()).get(terminalId) ?? t.context.cwd;
     if (!cwd) return undefined; // the pane is gone: its exit is noticed elsewhere
-    const cause = { id: `checkpoint:${terminalId}:${Date.now()}`, correlationId: `terminal-${terminalId}` };
+    const cause = {
+      id: `checkpoint:${terminalId}:${Date.now()}`,
+      correlationId: await this.o.origins.of('terminal', terminalId, `terminal-${terminalId}`),
+    };
     if (cwd !== t.context.cwd) await this.o.pm.report(cause, 'terminal', 'cwdChanged', terminalId, { cwd });
     const { offset, tail } = this.tail(terminalId);
     const last = this.taken.get(terminalId);

@@ -3,6 +3,7 @@ import type { CommandGate } from '@tether/runtime';
 
 /** Commands from outside that create or change terminals: held while a recovery run restores them. */
 const HELD = new Set([
+  'lane.create', // its new worktree must not look like an orphan to the run's scan
   'terminal.spawn',
   'terminal.close',
   'lane.cleanup',

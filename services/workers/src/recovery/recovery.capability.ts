@@ -5,6 +5,7 @@ import { subjects, type StoredEvent } from '@tether/contracts';
 import { isLiveShare } from '@tether/machines';
 import { isRecovering, listActorsOf, readActor, recoveryRuns, type ActorOf } from '@tether/projector';
 import {
+  CorrelationOrigins,
   FileSnapshotStore,
   ObjectStoreSnapshotStore,
   ProcessManager,
@@ -16,6 +17,7 @@ import {
   type Subscription,
 } from '@tether/runtime';
 import type { LaneWorker } from '../lanes/lane-worker.ts';
+import type { Workspaces } from '../lanes/workspaces.ts';
 import type { TerminalWorker } from '../terminals/terminal-worker.ts';
 import { Checkpointer, loadCheckpoint } from './checkpointer.ts';
 import { cause, detectCrashes, previousExit } from './crash-detection.ts';
@@ -29,6 +31,7 @@ import type { OrphanItem } from './orphans.ts';
 export interface RecoveryDeps extends CapabilityDeps {
   terminals: TerminalWorker;
   lanes: LaneWorker;
+  workspaces: Workspaces;
   /** Resolves once the actors read model has caught up with the stream (crash detection reads it). */
   caughtUp: () => Promise<void>;
   /** This installation's id (TETHER_OWNER of everything it starts). */
@@ -66,6 +69,7 @@ export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
   const checkpointer = new Checkpointer({
     host,
     pm,
+    origins: new CorrelationOrigins(store),
     tmux: terminals.tmux,
     snapshots,
     box,
@@ -319,8 +323,12 @@ async function liveSet(deps: RecoveryDeps) {
     terminals: new Set(all.filter(isLive).map((t) => t.entityId)),
     knownTerminals: new Set(all.map((t) => t.entityId)),
     shares: new Set(shares.map((s) => s.entityId)),
+    // A lane still provisioning has no path in its context yet, but its worktree may be on disk already.
     lanes: new Map(
-      lanes.flatMap((l) => (l.context.worktreePath ? [[l.entityId, l.context.worktreePath] as const] : [])),
+      lanes.map((l) => [
+        l.entityId,
+        l.context.worktreePath ?? deps.workspaces.worktreePath(l.context.workspaceId, l.entityId),
+      ]),
     ),
     protectedPids: new Set(deps.protectedPids()),
   };
