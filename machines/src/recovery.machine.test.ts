@@ -196,6 +196,25 @@ describe('recovery: resume after a crash during the run', () => {
       }),
   );
 
+  it('a crash loop reached while the run was interrupted turns safe mode on from then on', () =>
+    given(recovery, ...upTo.restoring)
+      .when(
+        s('resumed', { instanceId: 'inst-3', crashes: [], safeMode: { reason: '3 crashes within 60 s', crashes: 3 } }),
+      )
+      .then({ state: 'restoring', context: { safeMode: { reason: '3 crashes within 60 s', crashes: 3 } } }));
+
+  it('reattached records every surviving terminal in one event, and only open, planned ones', () => {
+    given(recovery, ...upTo.restoring)
+      .when(s('reattached', { terminalIds: ['t1'] }))
+      .then({ context: { outcomes: { t1: { result: 'reattached' } } } });
+    given(recovery, ...upTo.restoring, back('t1'))
+      .when(s('reattached', { terminalIds: ['t1'] }))
+      .thenRejected('RECOVERY_TERMINAL_SETTLED', /t1/);
+    given(recovery, ...upTo.restoring)
+      .when(s('reattached', { terminalIds: ['t1', 'elsewhere'] }))
+      .thenRejected('RECOVERY_TERMINAL_SETTLED');
+  });
+
   it('in RESTORING: what is recorded stays, only what is open can be restored, then it goes on', () => {
     const h = [...upTo.restoring, back('t1'), resumed];
     given(recovery, ...h)
@@ -290,6 +309,7 @@ describe('recovery: model paths (xstate/graph)', () => {
     detected,
     inventoried,
     back('t1'),
+    s('reattached', { terminalIds: ['t1'] }),
     back('t2', 'respawn'),
     lost('t2'),
     s('lanesChecked', { present: 1, missing: [] }),

@@ -37,6 +37,11 @@ export interface RecoveryContext {
 }
 
 const planned = (ctx: RecoveryContext, terminalId: string) => ctx.plan.some((p) => p.terminalId === terminalId);
+/** The outcomes an event records: one terminal's, or every reattached one's. */
+const outcomesOf = (e: RecoveryEvent): TerminalOutcome[] =>
+  e.type === 'reattached'
+    ? e.data.terminalIds.map((terminalId) => ({ terminalId, result: 'reattached' as const, at: e.at }))
+    : [outcomeOf(e)].filter((o): o is TerminalOutcome => o !== undefined);
 const outcomeOf = (e: RecoveryEvent): TerminalOutcome | undefined =>
   e.type === 'terminalRestored'
     ? { terminalId: e.data.terminalId, result: e.data.how === 'reattach' ? 'reattached' : 'respawned', at: e.at }
@@ -69,8 +74,10 @@ export const recoveryMachine = setup({
   types: { context: {} as RecoveryContext, events: {} as RecoveryEvent },
   guards: {
     plannedOpen: ({ context, event }) => {
-      const o = outcomeOf(event);
-      return o !== undefined && planned(context, o.terminalId) && context.outcomes[o.terminalId] === undefined;
+      const os = outcomesOf(event);
+      return (
+        os.length > 0 && os.every((o) => planned(context, o.terminalId) && context.outcomes[o.terminalId] === undefined)
+      );
     },
     allOutcomes: ({ context }) => context.plan.every((p) => context.outcomes[p.terminalId] !== undefined),
     withIssues: ({ context, event }) => hasIssues(context, event),
@@ -79,10 +86,9 @@ export const recoveryMachine = setup({
     reviewPending: ({ context }) => (context.orphans?.needsReview.length ?? 0) > 0,
   },
   actions: {
-    recordOutcome: assign(({ context, event }) => {
-      const o = outcomeOf(event);
-      return o ? { outcomes: { ...context.outcomes, [o.terminalId]: o } } : {};
-    }),
+    recordOutcome: assign(({ context, event }) => ({
+      outcomes: { ...context.outcomes, ...Object.fromEntries(outcomesOf(event).map((o) => [o.terminalId, o])) },
+    })),
     recordResume: assign(({ context, event }) =>
       event.type === 'resumed'
         ? {
@@ -187,6 +193,7 @@ export const recoveryMachine = setup({
     restoring: {
       on: {
         terminalRestored: { guard: 'plannedOpen', actions: 'recordOutcome' },
+        reattached: { guard: 'plannedOpen', actions: 'recordOutcome' },
         terminalFailed: { guard: 'plannedOpen', actions: 'recordOutcome' },
         lanesChecked: {
           actions: assign(({ event }) =>
@@ -247,7 +254,7 @@ export const recoveryRejections: RejectionTable<RecoveryContext> = {
   guards: {
     plannedOpen: ({ id, event }) => ({
       reason: 'RECOVERY_TERMINAL_SETTLED',
-      message: `terminal ${event.data.terminalId} is not open in recovery ${id} (not planned, or its outcome is recorded)`,
+      message: `terminal ${event.data.terminalId ?? (event.data.terminalIds ?? []).join(', ')} is not open in recovery ${id} (not planned, or its outcome is recorded)`,
     }),
     allOutcomes: ({ id, context }) => ({
       reason: 'RECOVERY_TERMINALS_PENDING',

@@ -164,6 +164,11 @@ export const recoveryContract = {
     summary: 'RESTORING: a terminal is back (reattached to its tmux session, or respawned from its checkpoint)',
     data: z.object({ terminalId: Token, how: RestorePlan }).strict(),
   },
+  reattached: {
+    internal: true,
+    summary: 'RESTORING: the terminals whose tmux sessions survived are relayed again (one event for all of them)',
+    data: z.object({ terminalIds: z.array(Token).min(1).max(10_000) }).strict(),
+  },
   terminalFailed: {
     internal: true,
     summary: 'RESTORING: a terminal could not come back (terminal.lost says why)',

@@ -57,7 +57,10 @@ export class Checkpointer {
   printed(terminalId: string): void {
     if (this.stopped) return;
     if (this.due.has(terminalId)) return void this.dirty.add(terminalId); // again once the one under way is done
-    const since = Date.now() - (this.taken.get(terminalId)?.at ?? 0);
+    // A terminal this process has not checkpointed yet waits a whole interval too: after a restart every
+    // terminal prints at once, and 200 checkpoints at the same moment would crowd out the recovery.
+    const last = this.taken.get(terminalId)?.at ?? Date.now();
+    const since = Date.now() - last;
     const timer = setTimeout(
       () =>
         void this.take(terminalId)
@@ -98,7 +101,7 @@ export class Checkpointer {
   async take(terminalId: string): Promise<CheckpointRef | undefined> {
     const t = await readActor(this.o.host, 'terminal', terminalId);
     if (!t || (t.value !== 'active' && t.value !== 'throttled')) return undefined;
-    const cwd = (await this.o.tmux.currentPaths()).get(terminalId) ?? t.context.cwd;
+    const cwd = (await this.paths()).get(terminalId) ?? t.context.cwd;
     if (!cwd) return undefined; // the pane is gone: its exit is noticed elsewhere
     const cause = {
       id: `checkpoint:${terminalId}:${Date.now()}`,
@@ -128,6 +131,14 @@ export class Checkpointer {
     await this.o.snapshots.keepOnly(terminalId, previous ? [ref, previous] : [ref]);
     this.taken.set(terminalId, { at: Date.now(), offset, cwd, ref: recorded });
     return recorded;
+  }
+
+  /** Every pane's cwd in one tmux listing, shared by the checkpoints taken within the same moment. */
+  private listing?: { at: number; paths: Promise<Map<string, string>> };
+  private paths(): Promise<Map<string, string>> {
+    if (!this.listing || Date.now() - this.listing.at > 200)
+      this.listing = { at: Date.now(), paths: this.o.tmux.currentPaths() };
+    return this.listing.paths;
   }
 
   /** The shell's environment as it started (/proc), sealed once per terminal. */

@@ -45,10 +45,25 @@ export async function driveRecovery(id: string, d: RecoveryRunDeps): Promise<Act
     sessions = new Set(s.sessions);
     return { alive: s.serverPid !== undefined, names: s.sessions };
   };
-  for (let step = 0; step < 10; step++) {
-    const run = await readActor(d.host, 'recovery', id);
-    if (!run) throw new Error(`recovery ${id} does not exist`);
-    d.onStep?.(run);
+  for (let step = 0, retries = 0; step < 10; step++) {
+    try {
+      const run = await readActor(d.host, 'recovery', id);
+      if (!run) throw new Error(`recovery ${id} does not exist`);
+      d.onStep?.(run);
+      if (!(await stage(run))) return run;
+    } catch (err) {
+      // The store away for a moment (a NATS reconnect under load): every step is idempotent, so the
+      // stage runs again from what it recorded; anything else fails the run with its reason.
+      if ((err as { code?: string }).code !== 'UNAVAILABLE' || ++retries > RETRIES) throw err;
+      d.log.warn({ recoveryId: id, err: String(err), retries }, 'recovery step retried: the store is unavailable');
+      await new Promise((r) => setTimeout(r, 500));
+      step--;
+    }
+  }
+  throw new Error(`recovery ${id} did not finish its stages`);
+
+  /** One stage's work; false once the run is over. */
+  async function stage(run: ActorOf<'recovery'>): Promise<boolean> {
     switch (run.value) {
       case 'detecting': {
         const s = await listSessions(); // a listing that times out counts as "none survived"
@@ -91,11 +106,14 @@ export async function driveRecovery(id: string, d: RecoveryRunDeps): Promise<Act
         break;
       }
       default:
-        return run; // live, liveWithIssues or failed
+        return false; // live, liveWithIssues or failed
     }
+    return true;
   }
-  throw new Error(`recovery ${id} did not finish its stages`);
 }
+
+/** How often a stage is tried again while the store is unavailable (every 500 ms: about a minute). */
+const RETRIES = 120;
 
 /** RESTORING in the seed's order: reattach what tmux kept, re-inventory the lanes, respawn the rest. */
 async function restore(
@@ -106,32 +124,36 @@ async function restore(
 ) {
   const started = Date.now();
   const open = run.context.plan.filter((p) => !run.context.outcomes[p.terminalId]);
+  // One listing for every terminal (a store read per terminal is what made 200 slow).
+  const now = new Map((await listActorsOf(d.store, 'terminal')).map((t) => [t.entityId, t]));
+  const reattached: string[] = [];
   const respawn: string[] = [];
   for (const p of open) {
-    const t = await readActor(d.host, 'terminal', p.terminalId);
+    const t = now.get(p.terminalId);
     if (!t || !LIVE_TERMINAL(t)) {
       await report(`t:${p.terminalId}`, 'terminalFailed', {
         terminalId: p.terminalId,
         reason: `closed meanwhile (${t?.context.closeReason ?? 'gone'})`,
       });
-    } else if (alive.has(p.terminalId) && (await d.terminals.reattachOne(p.terminalId, t.context.sessionId))) {
-      await report(`t:${p.terminalId}`, 'terminalRestored', { terminalId: p.terminalId, how: 'reattach' });
+    } else if (alive.has(p.terminalId)) {
+      d.terminals.relayAgain(p.terminalId, t.context.sessionId);
+      reattached.push(p.terminalId);
     } else respawn.push(p.terminalId);
   }
+  if (reattached.length > 0) await report('reattached', 'reattached', { terminalIds: reattached });
   const lanes = await d.lanes();
   await report('lanes', 'lanesChecked', lanes);
-  await pool(respawn, d.concurrency ?? 8, (terminalId) => respawnOne(run.entityId, terminalId, d, report));
+  await pool(respawn, d.concurrency ?? 8, (terminalId) => respawnOne(run.entityId, now.get(terminalId)!, d, report));
   await report('restored', 'restored', { durationMs: Date.now() - started });
 }
 
 async function respawnOne(
   recoveryId: string,
-  terminalId: string,
+  t: ActorOf<'terminal'>,
   d: RecoveryRunDeps,
   report: (step: string, verb: string, data: object) => Promise<unknown>,
 ) {
-  const t = await readActor(d.host, 'terminal', terminalId);
-  if (!t) return;
+  const terminalId = t.entityId;
   const cause = { id: `${recoveryId}:respawn:${terminalId}`, correlationId: recoveryId };
   try {
     const from = await d.checkpoint(t);

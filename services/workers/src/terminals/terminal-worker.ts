@@ -214,11 +214,9 @@ export class TerminalWorker {
     this.opts.activity = activity;
   }
 
-  /** A recovery run's reattach: relays the terminal again if its tmux session survived; false if it did not. */
-  async reattachOne(id: string, sessionId: string): Promise<boolean> {
-    if (!(await this.tmux.hasSession(id))) return false;
+  /** A recovery run's reattach of a terminal whose tmux session it saw: relayed again (if it is not already). */
+  relayAgain(id: string, sessionId: string): void {
     this.attach(id, sessionId, true);
-    return true;
   }
 
   /**
@@ -280,7 +278,6 @@ export class TerminalWorker {
     };
     relay.tail.start();
     this.relays.set(id, relay);
-    if (fromEnd) this.opts.activity?.printed(id); // relayed again after a restart: checkpointed again too
   }
 
   private async deliver(id: string, relay: Relay, data: string, from: string) {
