@@ -57,6 +57,8 @@ export interface RecoveryResults {
   crashToLive200P50Ms: number;
   crashToLive200P95Ms: number;
   crashToLive200Runs: number;
+  /** Runs whose recovery failed or timed out (not in the figure), with why. */
+  crashToLive200Failures: string[];
   safeModeMs: number;
   safeModeP50Ms: number;
   safeModeP95Ms: number;
@@ -90,6 +92,7 @@ export async function measureRecovery(
     ...figure('respawn25', r25.ms),
     ...figure('crashToLive200', c200.ms),
     ...figure('safeMode', safe),
+    crashToLive200Failures: c200.failures,
     recoveryBreakdown: { crashToLive25: c25.breakdown, respawn25: r25.breakdown, crashToLive200: c200.breakdown },
     recoveryLoadAverage: { start, end: loadavg()[0]! },
   } as RecoveryResults;
@@ -569,12 +572,13 @@ async function checkRespawned(
 async function crashToLive200(
   nats: { url: string; nc: NatsConnection },
   runs: number,
-): Promise<{ ms: number[]; breakdown: CrashBreakdown }> {
+): Promise<{ ms: number[]; breakdown: CrashBreakdown; failures: string[] }> {
   const n = 200;
   const w = watch(nats.nc);
   const inst = await install(nats.url, 'tether-bench-recovery-200-');
   const ms: number[] = [];
   const samples: CrashSample[] = [];
+  const failures: string[] = [];
   try {
     log(`crashToLive200: making ${n} terminals`);
     const t = performance.now();
@@ -589,14 +593,22 @@ async function crashToLive200(
         await sleep(wait);
       }
       lastKill = Date.now();
-      const s = await crashOnce(inst, nats.nc, w, {
-        ids,
-        sessionId,
-        tag: `c200r${run}`,
-        killTmux: false,
-        timeoutMs: 120_000,
-      });
-      await checkRun(inst, s.runId, n, 'restored');
+      let s: CrashSample;
+      try {
+        s = await crashOnce(inst, nats.nc, w, {
+          ids,
+          sessionId,
+          tag: `c200r${run}`,
+          killTmux: false,
+          timeoutMs: 120_000,
+        });
+        await checkRun(inst, s.runId, n, 'restored');
+      } catch (err) {
+        // A failed run is a result too (counted, not timed); the next kill tries again.
+        failures.push((err as Error).message.slice(0, 300));
+        log(`crashToLive200: run ${run + 1} FAILED: ${(err as Error).message.slice(0, 300)}`);
+        continue;
+      }
       log(`crashToLive200: run ${run + 1}: ${s.ms.toFixed(0)} ms (${phaseLine(s.phases)})`);
       ms.push(s.ms);
       samples.push(s);
@@ -605,7 +617,7 @@ async function crashToLive200(
     w.stop();
     await inst.stop();
   }
-  return { ms, breakdown: medianPhases(samples) };
+  return { ms, breakdown: medianPhases(samples), failures };
 }
 
 /**
@@ -700,6 +712,8 @@ export function recoveryLines(r: Record<string, unknown>): string[] {
       `  ${labels[key]} (${r[`${base}Runs`]} runs): p50 ${p50.toFixed(0)} ms, p95 ${p95.toFixed(0)} ms (goal < ${goal.toLocaleString('en-US')} ms, ${p95 < goal ? 'met' : `NOT MET by ${(p95 - goal).toFixed(0)} ms`})`,
     );
   }
+  const failed = (r.crashToLive200Failures as string[] | undefined) ?? [];
+  if (failed.length > 0) lines.push(`  crashToLive200: ${failed.length} run(s) FAILED: ${failed.join(' | ')}`);
   const b = r.recoveryBreakdown as RecoveryResults['recoveryBreakdown'] | undefined;
   for (const [name, p] of Object.entries(b ?? {})) {
     if (!p) continue;
