@@ -18,6 +18,7 @@ import { measureSharing } from './sharing.ts';
 import { benchHandoffAlone, measureHandoff } from './handoff.ts';
 import { benchAuthAlone, measureAuthOverhead } from './auth.ts';
 import { benchOrphansAlone, measureOrphanScan } from './orphans.ts';
+import { benchRecoveryAlone, measureRecovery } from './recovery.ts';
 import { natsServerPid } from './cpu.ts';
 import { echoRoundTrips } from './echo.ts';
 import { leaseEvent } from './envelope.ts';
@@ -165,6 +166,8 @@ async function main() {
     const resend = await measureResend();
     // 13. Crash recovery: the orphan scan over 100 lanes and 300 marked processes.
     const orphans = await measureOrphanScan();
+    // 14. Crash recovery end to end: kill -9 of a supervised tether up → LIVE and relaying; safe mode.
+    const recovery = await measureRecovery();
 
     // 7c. Tether's in-process work per command, no I/O.
     log('in-process cost of one command');
@@ -219,6 +222,7 @@ async function main() {
       ...resume,
       ...resend,
       ...orphans,
+      ...recovery,
       targets: TARGETS,
       rawPublishRuns: rawRuns.map((r) => Math.round(r.awaitedPerSec)),
       rawPipelinedRuns: rawRuns.map((r) => Math.round(r.pipelinedPerSec)),
@@ -250,7 +254,7 @@ async function main() {
 const exitsWithin = (p: Promise<unknown>, ms: number) =>
   Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
 
-// `npm run bench:cli`, `bench:resume`, `bench:resend`, `bench:handoff`, `bench:auth` and `bench:orphans` run one section alone.
+// `npm run bench:cli`, `bench:resume`, `bench:resend`, `bench:handoff`, `bench:auth`, `bench:orphans` and `bench:recovery` run one section alone.
 const parts: Record<string, () => Promise<void>> = {
   cli: benchCliAlone,
   resume: benchResumeAlone,
@@ -258,6 +262,7 @@ const parts: Record<string, () => Promise<void>> = {
   handoff: benchHandoffAlone,
   auth: benchAuthAlone,
   orphans: benchOrphansAlone,
+  recovery: benchRecoveryAlone,
 };
 (parts[process.argv[2] ?? ''] ?? main)().then(
   () => process.exit(0),
