@@ -7,6 +7,7 @@ import { sendCommand } from '@tether/runtime';
 import { api, eventually, runCli, useNats, type Tether } from '../harness/index.ts';
 import {
   TetherProcess,
+  cleanUpHomes,
   allRelaying,
   checkpointed,
   checkpoints,
@@ -26,14 +27,13 @@ import {
 
 const ctx = useNats();
 const procs: TetherProcess[] = [];
-const sockets: string[] = [];
 const strays: number[] = [];
 // One test's tethers never outlive it: tethers on one NATS share its work queues.
 afterEach(async () => {
   await Promise.all(procs.splice(0).map((p) => p.kill()));
 });
 afterAll(async () => {
-  await Promise.all(sockets.map(killTmux));
+  await cleanUpHomes();
   for (const pid of strays) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -49,7 +49,6 @@ async function start(env: Record<string, string>, supervise = false) {
 
 async function setup(extra: Record<string, string> = {}) {
   const { home, socket } = recoveryHome('tether-chaos-');
-  sockets.push(socket);
   return { home, socket, env: await recoveryEnv(home, { NATS_URL: ctx.nats.url, ...extra }) };
 }
 
@@ -83,7 +82,6 @@ describe('chaos', () => {
   it(`kill -9 in the middle of a checkpoint write, ${ROUNDS} times: the previous checkpoint restores, no temp file is left`, async () => {
     // The embedded store writes checkpoints to files: big ones (a terminal printing a lot), so a kill lands mid-write.
     const { home, socket } = recoveryHome('tether-chaos-write-');
-    sockets.push(socket);
     const env = await recoveryEnv(home, {
       TETHER_NO_CHILD_NATS: '1',
       TETHER_CHECKPOINT_SCROLLBACK_BYTES: String(8 * 1024 * 1024),

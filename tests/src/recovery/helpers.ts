@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -13,13 +13,28 @@ import {
   TerminalView,
   type RecoveryView,
 } from '@tether/contracts';
+import { stopMarked } from '@tether/runtime';
 import { termSubjects } from '@tether/workers';
 import { TetherProcess, api, eventually, gitRepo, type Tether } from '../harness/index.ts';
 
-/** A data folder of its own, with the tmux socket its tethers use. */
+const homes: string[] = [];
+
+/** A data folder of its own, with the tmux socket its tethers use; `cleanUpHomes` ends what ran in it. */
 export function recoveryHome(prefix = 'tether-recovery-') {
   const home = mkdtempSync(join(tmpdir(), prefix));
+  homes.push(home);
   return { home, socket: join(home, 'terminals', 'tmux.sock') };
+}
+
+/**
+ * After a file's tests: every tmux server of their data folders, and every process marked with their
+ * installations (a shell a killed tmux server left behind on its dead pty, say), so nothing outlives the run.
+ */
+export async function cleanUpHomes() {
+  for (const home of homes.splice(0)) {
+    await killTmux(join(home, 'terminals', 'tmux.sock'));
+    if (existsSync(join(home, 'installation.json'))) await stopMarked('TETHER_OWNER', installationOf(home), 500);
+  }
 }
 
 /** The settings a recovery test runs tether with: fast checkpoints, and one workspace. */

@@ -7,6 +7,7 @@ import { Items, TerminalView } from '@tether/contracts';
 import { api, eventually, runCli, useNats } from '../harness/index.ts';
 import {
   TetherProcess,
+  cleanUpHomes,
   allRelaying,
   checkpointed,
   finishedRun,
@@ -25,13 +26,12 @@ import {
 
 const ctx = useNats();
 const procs: TetherProcess[] = [];
-const sockets: string[] = [];
 // One test's tethers never outlive it: tethers on one NATS share its work queues.
 afterEach(async () => {
   await Promise.all(procs.splice(0).map((p) => p.kill()));
 });
 afterAll(async () => {
-  await Promise.all(sockets.map(killTmux));
+  await cleanUpHomes();
 });
 
 async function start(env: Record<string, string>) {
@@ -43,7 +43,6 @@ async function start(env: Record<string, string>) {
 /** A data folder, and the env of tethers on the test's nats-server with it. */
 async function setup(extra: Record<string, string> = {}) {
   const { home, socket } = recoveryHome();
-  sockets.push(socket);
   return { home, socket, env: await recoveryEnv(home, { NATS_URL: ctx.nats.url, ...extra }) };
 }
 
@@ -156,7 +155,6 @@ describe('crash recovery', () => {
 
   it('2 corrupt checkpoints and 3 good ones (embedded store, checkpoint files): 3 restored, 2 failed with reasons', async () => {
     const { home, socket } = recoveryHome();
-    sockets.push(socket);
     const env = await recoveryEnv(home, { TETHER_NO_CHILD_NATS: '1' });
     const first = await start(env);
     const { ids } = await terminals(first, 5);
