@@ -59,7 +59,8 @@ export interface Recovery extends Capability {
 /** Crash recovery (seed 003): the instance's heartbeat, crash detection, recovery runs, checkpoints, orphans. */
 export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
   const { host, store, send, logger, config, home, terminals } = deps;
-  const pm = new ProcessManager('recovery', send, logger);
+  // Its own durable consumer per installation: a run's cleanup must happen on the machine that has its orphans.
+  const pm = new ProcessManager(`recovery-${deps.installationId}`, send, logger);
   const instanceId = randomUUID();
   const gate = new RecoveryGate(config.TETHER_RECOVERY_HOLD_MS);
   const box = SecretBox.load(join(home, 'secret.key'));
@@ -112,7 +113,7 @@ export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
   let sub: Subscription | undefined;
   const onRunEvent = async (e: StoredEvent) => {
     const run = await readActor(host, 'recovery', e.event.entityId);
-    if (!run) return;
+    if (!run || run.context.installationId !== deps.installationId) return;
     if (e.event.type === 'recovery.leaveSafeMode') await safeModeLeft();
     if (e.event.type === 'recovery.cleanReview') await cleanRequested(run, e);
   };
