@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import type { LoginLink, Me } from '@tether/contracts';
-import { api, launchChromium, useControlPlane } from '../harness/index.ts';
+import { api, useChromium, useControlPlane } from '../harness/index.ts';
 
 // The dashboard in real Chromium signs in with a one-time link (the token in the fragment): the session
 // cookie is HttpOnly and SameSite=Strict, the link works once, and a change the page sends without the
 // session's CSRF token is refused.
 
 const cp = useControlPlane();
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const chromium = useChromium();
 
 /** The page's document, typed for what the test reads (no DOM types here: the test runs in Node). */
 interface PageDocument {
@@ -41,7 +35,7 @@ describe('dashboard sign-in in Chromium', () => {
   let signedIn: Page;
 
   it('without a session the dashboard says it is not signed in, and streams nothing', async () => {
-    const page = await browser.newPage();
+    const page = await chromium.browser.newPage();
     await page.goto(`${cp.url}/`);
     const who = page.locator('#who[data-state="signed-out"]');
     await who.waitFor({ timeout: 30_000 });
@@ -54,7 +48,7 @@ describe('dashboard sign-in in Chromium', () => {
     const owner = (await api<Me>(cp, 'GET', '/v1/me')).body;
     link = await cp.server.loginLink();
     expect(link.url).toMatch(new RegExp(`^${cp.url}/login#token=tth_`));
-    signedIn = await browser.newPage();
+    signedIn = await chromium.browser.newPage();
     const errors: string[] = [];
     signedIn.on('pageerror', (e) => errors.push(String(e)));
     await signedIn.goto(link.url);
@@ -97,7 +91,7 @@ describe('dashboard sign-in in Chromium', () => {
   });
 
   it('the same link a second time does not sign in: it was used', async () => {
-    const page = await browser.newPage();
+    const page = await chromium.browser.newPage();
     await page.goto(link.url);
     const status = page.locator('#login-status[data-state="failed"]');
     await status.waitFor({ timeout: 30_000 });

@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { RecoveryStatusView } from '@tether/contracts';
-import { api, cmd, eventually, launchChromium, signIn, uid, useControlPlane } from '../harness/index.ts';
+import { api, cmd, eventually, useChromium, signIn, uid, useControlPlane } from '../harness/index.ts';
 
 // The recovery runner is tether's own service: its verbs are internal (refused over HTTP and NATS), so
 // the test sends them to the actor host as that runner would, one stage at a time, and watches the page.
 const cp = useControlPlane();
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const chromium = useChromium();
 
 /** A recovery run the test drives: each step is the runner's event, accepted by the run's actor. */
 function run(id = uid('rec')) {
@@ -47,7 +41,7 @@ async function status(): Promise<RecoveryStatusView> {
 }
 
 async function dashboard(): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage();
+  const page = await chromium.browser.newPage();
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(String(err)));
   await signIn(page, cp);
@@ -107,7 +101,7 @@ describe('recovery banner in Chromium', () => {
 
     // A page opened now shows the run at once from its own read, even with the rest of the dashboard
     // (its store module) failing to load.
-    const early = await browser.newPage();
+    const early = await chromium.browser.newPage();
     await early.route('**/assets/xstate-store/**', (route) => route.abort());
     await signIn(early, cp);
     await reads(early, '#recovery [data-field="count"]', '1 of 3 complete');

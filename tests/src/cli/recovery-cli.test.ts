@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Items, OrphanView, RecoveryStatusView, RecoveryView, type Command } from '@tether/contracts';
-import { eventually, runCli, uid, useControlPlane } from '../harness/index.ts';
+import { Items, OrphanView, RecoveryStatusView, RecoveryView } from '@tether/contracts';
+import { eventually, recoverySteps, runCli, uid, useControlPlane } from '../harness/index.ts';
 
 // `tether recovery …` against a real tether (in-process server, real nats-server). The recovery runner
 // is not part of this branch: the runs are written as it writes them, through the actor host as the
@@ -11,22 +11,8 @@ const tether = async (...args: string[]) => {
   return { ...r, json: () => JSON.parse(r.stdout) as unknown };
 };
 
-const system = (verb: string, entityId: string, data: Record<string, unknown>): Command => {
-  const id = uid('cmd');
-  const actor = { kind: 'system' as const, id: 'tether' };
-  return { id, entity: 'recovery', verb, entityId, data, actor, correlationId: id, causationId: id };
-};
-const step = (verb: string, id: string, data: Record<string, unknown> = {}) =>
-  cp.server.host.execute(system(verb, id, data));
+const { begin, finish } = recoverySteps(cp);
 
-const crash = {
-  instanceId: 'inst-old',
-  pid: 4242,
-  startedAt: '2026-01-01T00:00:00.000Z',
-  lastHeartbeatAt: '2026-01-01T00:00:10.000Z',
-  crashedAt: '2026-01-01T00:00:12.000Z',
-  exit: { pid: 4242, code: null, signal: 'SIGKILL', reason: 'exited', at: '2026-01-01T00:00:12.000Z' },
-};
 const worktree = {
   id: 'worktree:/tmp/orphan-wt',
   kind: 'worktree',
@@ -38,36 +24,10 @@ const tempFile = { id: 'tempFile:/tmp/x.tmp', kind: 'tempFile', ref: '/tmp/x.tmp
 const runId = uid('rec');
 
 /** A run in safe mode up to RESTORING with one of its two terminals back. */
-async function startRun(id: string) {
-  await step('start', id, {
-    installationId: cp.server.installationId,
-    instanceId: 'inst-new',
-    crashes: [crash],
-    safeMode: { reason: '3 crashes within 60 s', crashes: 3 },
-  });
-  await step('detected', id, { tmuxAlive: false, sessions: 0 });
-  await step('inventoried', id, {
-    terminals: [
-      { terminalId: 't-back', laneId: 'lane-1', plan: 'respawn', checkpointAt: '2026-01-01T00:00:05.000Z' },
-      { terminalId: 't-lost', laneId: 'lane-1', plan: 'respawn', checkpointAt: null },
-    ],
-  });
-  await step('terminalRestored', id, { terminalId: 't-back', how: 'respawn' });
-}
+const startRun = (id: string) => begin(id, { safeMode: true });
 
 /** The rest: the other terminal lost, lanes checked, orphans reconciled with two left for review. */
-async function finishRun(id: string) {
-  await step('terminalFailed', id, { terminalId: 't-lost', reason: 'cwd_missing: /gone' });
-  await step('lanesChecked', id, { present: 1, missing: ['lane-2'] });
-  await step('restored', id, { durationMs: 120 });
-  await step('reconciled', id, {
-    totalFound: 3,
-    safeToTerminate: [{ id: 'process:777', kind: 'process', ref: 'pid 777', reason: 'marked, no live entity' }],
-    needsReview: [worktree, tempFile],
-    cleanup: { terminated: 1, removed: 0, reviewPending: 2, failed: [] },
-    durationMs: 30,
-  });
-}
+const finishRun = (id: string) => finish(id, { needsReview: [worktree, tempFile], missingLanes: ['lane-2'] });
 
 const statusJson = async () => RecoveryStatusView.parse((await tether('recovery', 'status', '--json')).json());
 
@@ -129,7 +89,7 @@ describe('tether recovery', () => {
         '  tmux: gone',
         '  terminals (2 of 2 done; 0 reattached, 1 respawned, 1 failed):',
         '    t-back  lane lane-1  plan respawn  respawned',
-        '    t-lost  lane lane-1  plan respawn  failed: cwd_missing: /gone',
+        '    t-lost  lane lane-1  plan respawn  failed: cwd_missing: /gone does not exist any more',
         expect.stringMatching(/^ {6}what to do: its working directory is gone/),
         '  lanes checked: 1 present, worktree missing: lane-2',
         '  orphans: 3 found, 1 terminated, 0 removed, 2 need review',
@@ -142,7 +102,11 @@ describe('tether recovery', () => {
     expect(j).toMatchObject({
       recovery_id: runId,
       status: 'liveWithIssues',
-      result: { restored: 0, respawned: 1, failed: [{ terminal: 't-lost', reason: 'cwd_missing: /gone' }] },
+      result: {
+        restored: 0,
+        respawned: 1,
+        failed: [{ terminal: 't-lost', reason: 'cwd_missing: /gone does not exist any more' }],
+      },
       orphans: { total_found: 3, cleanup: { terminated: 1, review_pending: 2 } },
     });
 

@@ -398,7 +398,7 @@ const cases: Record<string, Case> = {
   },
   'get /v1/recovery': {
     call: async () => {
-      await recoverySteps(cp.server).issues(ids.recovery, { safeMode: true });
+      await recoverySteps(cp).issues(ids.recovery, { safeMode: true });
       return api(cp, 'GET', '/v1/recovery');
     },
     status: 200,

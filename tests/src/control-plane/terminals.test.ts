@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CommandRejected, Items, LaneView, SessionView, TerminalView } from '@tether/contracts';
 import { sendCommand } from '@tether/runtime';
 import { termSubjects } from '@tether/workers';
-import { api, eventually, useControlPlane } from '../harness/index.ts';
+import { api, eventually, isAlive, useControlPlane } from '../harness/index.ts';
 
 // A usual loose umask while tmux starts (the first terminal below): terminal files are private anyway.
 process.umask(0o022);
@@ -163,15 +163,6 @@ describe('terminals', () => {
     expect((await cp.server.host.state('terminal', a.term.terminal_id))?.value).toBe('closed');
   });
 });
-
-function isAlive(pid: number) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function hasTmux(name: string) {
   const { execa } = await import('execa');

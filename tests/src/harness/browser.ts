@@ -1,9 +1,22 @@
 import { existsSync } from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
 import { chromium, type Browser, type Page, type Response } from 'playwright-core';
 import { isTetherUrl } from './openapi-checker.ts';
 import { tetherResponses } from './tether-responses.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
+
+/** One Chromium for a test file: launched before its tests, closed after them. */
+export function useChromium(): { browser: Browser } {
+  const held = {} as { browser: Browser };
+  beforeAll(async () => {
+    held.browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await held.browser?.close();
+  });
+  return held;
+}
 
 /** Real Chromium (Debian package) driven by playwright-core; flags for a closed network and root. */
 export async function launchChromium(): Promise<Browser> {

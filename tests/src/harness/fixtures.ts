@@ -1,5 +1,5 @@
-import { afterAll, beforeAll } from 'vitest';
-import type { Command } from '@tether/contracts';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { TetherError, type Command } from '@tether/contracts';
 import { JetStreamEventStore } from '@tether/runtime';
 import { NatsServer } from './nats-server.ts';
 
@@ -38,4 +38,24 @@ export async function eventually<T>(fn: () => Promise<T> | T, ok: (v: T) => bool
     if (Date.now() > until) throw new Error(`not reached within ${timeoutMs} ms; last value: ${JSON.stringify(v)}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** Whether a process with this pid exists (signal 0 checks without signalling). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The TetherError `p` rejects with (a failure if it resolves, or rejects with something else). */
+export async function rejection(p: Promise<unknown>): Promise<TetherError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(TetherError);
+  return err as TetherError;
 }

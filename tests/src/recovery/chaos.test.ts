@@ -4,7 +4,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { sendCommand } from '@tether/runtime';
-import { api, eventually, runCli, useNats, type Tether } from '../harness/index.ts';
+import { api, eventually, isAlive, runCli, useNats, type Tether } from '../harness/index.ts';
 import {
   TetherProcess,
   cleanUpHomes,
@@ -251,15 +251,6 @@ describe('chaos', () => {
     }
   }, 240_000);
 });
-
-function isAlive(pid: number) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Types into a terminal straight through tmux (the embedded store has no NATS to type over). */
 async function execIn(socket: string, id: string, line: string) {

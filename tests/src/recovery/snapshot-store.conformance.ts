@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { TetherError } from '@tether/contracts';
+import type { TetherError } from '@tether/contracts';
 import {
   CHECKPOINT_CORRUPT,
   CHECKPOINT_EMPTY,
@@ -8,6 +8,7 @@ import {
   type SnapshotStore,
 } from '@tether/runtime';
 import { describe, expect, it } from 'vitest';
+import { rejection } from '../harness/index.ts';
 
 export interface SnapshotStoreFixture {
   /** An empty store (a fresh folder, a fresh bucket). */
@@ -21,16 +22,6 @@ export interface SnapshotStoreFixture {
 const MiB = 1024 * 1024;
 let n = 0;
 const tid = () => `term-${process.pid}-${n++}`;
-
-/** The TetherError `p` rejects with (a failure if it resolves). */
-async function rejection(p: Promise<unknown>): Promise<TetherError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TetherError);
-  return err as TetherError;
-}
 
 /** The same cases against every SnapshotStore adapter. */
 export function snapshotStoreConformance(name: string, make: () => Promise<SnapshotStoreFixture>) {

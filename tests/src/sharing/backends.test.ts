@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { TetherError } from '@tether/contracts';
 import {
   TmateAdapter,
   UptermAdapter,
@@ -17,7 +16,7 @@ import {
   type BackendStartSpec,
   type RunningShareWorker,
 } from '@tether/sharing';
-import { eventually, uid } from '../harness/index.ts';
+import { eventually, rejection, uid } from '../harness/index.ts';
 
 // Named fakes (test doubles), not the real tools: see the comment at the top of each.
 const FAKE_TMATE = fileURLToPath(new URL('../../fakes/fake-tmate.mjs', import.meta.url));
@@ -77,15 +76,6 @@ async function closedPort(): Promise<number> {
   const port = (srv.address() as { port: number }).port;
   await new Promise((r) => srv.close(r));
   return port;
-}
-
-async function rejection(p: Promise<unknown>): Promise<TetherError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TetherError);
-  return err as TetherError;
 }
 
 beforeAll(async () => {
