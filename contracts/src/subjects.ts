@@ -28,6 +28,18 @@ export const handoffSubjects = {
   allOffered: `${HANDOFF_PREFIX}.*.*.offered`,
 } as const;
 
+export const RECOVERY_PREFIX = 'tether.recovery';
+
+/**
+ * A recovery run's progress on core NATS (not stored: the run's events and GET /v1/recovery keep it):
+ * tether.recovery.<installation>.status carries the RecoveryStatusView after each stage and at the end,
+ * so ops (and `nats sub 'tether.recovery.>'`) can watch a tether come back without polling.
+ */
+export const recoverySubjects = {
+  status: (installationId: string) => `${RECOVERY_PREFIX}.${actorToken(installationId)}.status`,
+  all: `${RECOVERY_PREFIX}.>`,
+} as const;
+
 function actorToken(id: string): string {
   return Token.safeParse(id).success ? id : `=${Buffer.from(id, 'utf8').toString('base64url')}`;
 }

@@ -24,6 +24,9 @@ import { buildGateway, commandAs, ensureOwnerCredential, loginLink, startIdentit
 import { openApiDocument } from '@tether/contracts/openapi';
 import { parseConfig, TetherError, type TetherConfig } from '@tether/contracts';
 import { startControlPlane, startRecovery } from '@tether/workers';
+import type { ActorOf } from '@tether/projector';
+
+type RecoveryRun = ActorOf<'recovery'>;
 import { startHandoff, startSharing } from '@tether/sharing';
 
 export interface ServerOptions {
@@ -39,6 +42,8 @@ export interface ServerOptions {
   /** The parsed settings; parsed from `env` (default process.env) when absent. */
   config?: TetherConfig;
   env?: NodeJS.ProcessEnv;
+  /** Told at each stage of this start's recovery run (`tether up` prints a line). */
+  onRecoveryStep?: (run: RecoveryRun) => void;
   /** Processes the orphan scan must leave alone besides this one and its ancestors (the local nats-server). */
   protectedPids?: () => number[];
   /** Who the owner's credential ($TETHER_HOME/credential) is issued to on first start (default $USER). */
@@ -133,6 +138,7 @@ export async function startServer(opts: ServerOptions) {
     // socket: the capabilities end theirs first (sharing tells its viewers tether is stopping), then
     // whatever is still open (a dashboard's /v1/stream) is cut.
     const closing = app?.close();
+    recovery.stopping(); // a run cut short by the stop is resumed by the next start, not failed
     await bus?.stop();
     await capabilities.stop();
     app?.server.closeAllConnections();
@@ -146,7 +152,9 @@ export async function startServer(opts: ServerOptions) {
     const begun = await recovery.begin();
     await timers.start();
     // Capability by capability: the control plane's terminals start before sharing reattaches relays to them.
-    await capabilities.start({ safeMode: begun.safeMode });
+    // While a run restores terminals, share workers and the harness monitor wait (a share's relay resumes
+    // on a respawned terminal only once it runs again); in safe mode, until an operator leaves it.
+    await capabilities.start({ safeMode: begun.safeMode || begun.runId !== undefined });
     recovery.onSafeModeLeft(() => capabilities.startNonEssential());
     ({ app } = await listen(opts, {
       host,
@@ -166,13 +174,20 @@ export async function startServer(opts: ServerOptions) {
     await stopAll().catch((e) => logger.error({ err: String(e) }, 'stopping after a failed start failed'));
     throw err;
   }
+  // The run is driven once tether listens, so the dashboard shows its banner meanwhile.
+  const recovered = recovery
+    .drive((run) => opts.onRecoveryStep?.(run))
+    .then(async (end) => {
+      if (!recovery.gate.safeMode) await capabilities.startNonEssential();
+      return end;
+    });
   const { port } = app!.server.address() as { port: number };
   baseUrl = `${config.TETHER_TLS_CERT ? 'https' : 'http'}://${opts.bind ?? '127.0.0.1'}:${port}`;
   return {
     url: baseUrl,
     installationId,
-    /** The recovery run of this start, if it has one: driven once tether listens (the dashboard shows its banner). */
-    recover: (onStep?: Parameters<typeof recovery.drive>[0]) => recovery.drive(onStep),
+    /** This start's recovery run at its end (undefined: there was nothing to recover). */
+    recovered,
     host,
     relays: sharing.relays,
     natsBus: !!bus,

@@ -3,8 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Items, TerminalView } from '@tether/contracts';
-import { api, eventually, runCli, useNats } from '../harness/index.ts';
+import {
+  Items,
+  RECOVERY_STAGES,
+  RecoveryStatusView,
+  ShareView,
+  TerminalView,
+  recoverySubjects,
+  type ShareCreated,
+} from '@tether/contracts';
+import { TETHER_BIN, api, eventually, openViewer, runCli, useNats } from '../harness/index.ts';
+import { as, policyFile, runningTerminal } from '../sharing/helpers.ts';
 import {
   TetherProcess,
   cleanUpHomes,
@@ -68,8 +77,25 @@ describe('crash recovery', () => {
 
     await first.kill('SIGKILL');
     await killTmux(socket);
+    const seen: string[] = [];
+    const progress = ctx.store.nc.subscribe(recoverySubjects.all, {
+      callback: (_e, m) => {
+        const latest = RecoveryStatusView.parse(m.json()).latest;
+        if (latest && seen.at(-1) !== latest.status) seen.push(latest.status);
+      },
+    });
     const second = await start(env);
     const run = await finishedRun(second);
+    await eventually(
+      () => seen,
+      (s) => s.at(-1) === 'live',
+    );
+    progress.unsubscribe();
+    // Ops watching NATS saw the stages in order (a quick stage may pass between two looks).
+    expect(seen.filter((x, i) => seen.indexOf(x) !== i)).toEqual([]);
+    expect(seen.map((x) => RECOVERY_STAGES.indexOf(x as never))).toEqual(
+      [...seen.map((x) => RECOVERY_STAGES.indexOf(x as never))].sort((a, b) => a - b),
+    );
 
     expect(run.status).toBe('live');
     expect(run.result).toMatchObject({ restored: 0, respawned: 5, failed: [] });
@@ -279,6 +305,51 @@ describe('crash recovery', () => {
     const audit = await api(second, 'GET', '/v1/audit?limit=1000');
     expect(JSON.stringify(audit.body)).not.toContain(secret);
     expect(first.logs + second.logs).not.toContain(secret);
+  }, 120_000);
+
+  it("a respawned terminal's native share goes on for the same link; tether up prints each stage", async () => {
+    const { socket, env } = await setup({ TETHER_SHARE_POLICY: policyFile() });
+    const first = await start(env);
+    const { term, session } = await runningTerminal(first);
+    await checkpointed(first, [term.terminal_id]);
+    const share = (
+      await as<ShareCreated>(first, 'human:alice', 'POST', '/v1/shares', { terminal_id: term.terminal_id })
+    ).body;
+    await first.kill('SIGKILL');
+    await killTmux(socket);
+
+    // A person's `tether up` (no --json): a line per stage, then the summary.
+    const up = execa(process.execPath, [TETHER_BIN, 'up', '--no-supervise', '--port', '0'], {
+      env: { ...process.env, ...env, TETHER_LOG_LEVEL: 'warn' },
+      reject: false,
+    });
+    let out = '';
+    up.stdout!.on('data', (d) => (out += d));
+    try {
+      await eventually(
+        () => out,
+        (o) => /recovery +Recovery complete/.test(o),
+        60_000,
+      );
+      expect(out).toMatch(/recovery +Detecting crash\.\.\. checking processes\./);
+      const url = /api +(http:\/\/\S+)/.exec(out)![1]!;
+      const second = { url, token: first.token };
+      const link = share.link!.url.replace(new URL(first.url).host, new URL(url).host);
+      const viewer = await openViewer(link);
+      await eventually(
+        () => {
+          type(ctx.store.nc, term.terminal_id, session.session_id, 'echo shared-after-respawn-$((2*21))');
+          return viewer.output();
+        },
+        (o) => o.includes('shared-after-respawn-42'),
+      );
+      const view = ShareView.parse((await as(second, 'human:alice', 'GET', `/v1/shares/${share.share.share_id}`)).body);
+      expect(view.status).toBe('active');
+      viewer.close();
+    } finally {
+      up.kill('SIGTERM');
+      await up;
+    }
   }, 120_000);
 
   it('commands that create terminals wait while the run restores, and run once it is live', async () => {

@@ -54,6 +54,7 @@ async function serve(out: Out, flags: { port?: number; bind?: string }, listens:
       await opened.stop(); // closes the store, then stops a local nats-server
       natsStopped = true;
     };
+    const progress = recoveryProgress(out, log);
     // A failed start has stopped what it started; the store goes too, so the process ends with the error.
     const server = await startServer({
       store: opened.store,
@@ -63,6 +64,7 @@ async function serve(out: Out, flags: { port?: number; bind?: string }, listens:
       bind: flags.bind,
       home,
       protectedPids: () => localNatsPids(home),
+      onRecoveryStep: progress.step,
     }).catch(async (err) => {
       await stopStore();
       throw err;
@@ -103,7 +105,7 @@ async function serve(out: Out, flags: { port?: number; bind?: string }, listens:
         pid: process.pid,
       },
     );
-    void followRecovery(server, out, log);
+    void server.recovered.then(progress.end, (err) => log.error({ err: String(err) }, 'recovery run failed'));
     await stopRequested;
     const started = Date.now();
     await server.stop();
@@ -117,10 +119,10 @@ async function serve(out: Out, flags: { port?: number; bind?: string }, listens:
 }
 
 /**
- * Drives this start's recovery run (if it has one) and says how it goes: a line per stage in the terminal,
- * log lines under --json (stdout holds one JSON document).
+ * How `tether up` tells of its recovery run: a line per stage and the summary in the terminal, log
+ * lines under --json (stdout holds one JSON document).
  */
-async function followRecovery(server: Awaited<ReturnType<typeof startServer>>, out: Out, log: Logger) {
+function recoveryProgress(out: Out, log: Logger) {
   let last = '';
   const say = (line: string, fields: object) => {
     if (line === last) return;
@@ -128,31 +130,34 @@ async function followRecovery(server: Awaited<ReturnType<typeof startServer>>, o
     if (out.json) log.info(fields, line);
     else out.print(`  recovery   ${line}`, fields);
   };
-  const end = await server
-    .recover((run) => {
+  return {
+    step(run: RecoveryRun) {
       const v = recoveryView(run);
       say(v.stage_text, { recoveryId: v.recovery_id, stage: v.status, progress: v.progress });
-    })
-    .catch((err) => log.error({ err: String(err) }, 'recovery run failed'));
-  if (!end) return;
-  const v = recoveryView(end);
-  const failed = v.result.failed.map((f) => `${f.terminal}: ${f.reason}`);
-  const review = v.orphans?.needs_review.length ?? 0;
-  say(
-    [
-      v.stage_text,
-      ...failed.map((f) => `  lost ${f}`),
-      ...(v.orphans
-        ? [
-            `  orphans: ${v.orphans.cleanup.terminated} ended, ${v.orphans.cleanup.removed} removed, ${review} need review`,
-          ]
-        : []),
-      ...(review > 0 ? ['  `tether recovery review` lists them'] : []),
-      ...(v.safe_mode?.active ? [`  SAFE MODE (${v.safe_mode.reason}): ${v.safe_mode.leave}`] : []),
-    ].join('\n           '),
-    { recoveryId: v.recovery_id, stage: v.status, result: v.result },
-  );
+    },
+    end(run: RecoveryRun | undefined) {
+      if (!run) return;
+      const v = recoveryView(run);
+      const review = v.orphans?.needs_review.length ?? 0;
+      say(
+        [
+          v.stage_text,
+          ...v.result.failed.map((f) => `  lost ${f.terminal}: ${f.reason}`),
+          ...(v.orphans
+            ? [
+                `  orphans: ${v.orphans.cleanup.terminated} ended, ${v.orphans.cleanup.removed} removed, ${review} need review`,
+              ]
+            : []),
+          ...(review > 0 ? ['  `tether recovery review` lists them'] : []),
+          ...(v.safe_mode?.active ? [`  SAFE MODE (${v.safe_mode.reason}): ${v.safe_mode.leave}`] : []),
+        ].join('\n           '),
+        { recoveryId: v.recovery_id, stage: v.status, result: v.result },
+      );
+    },
+  };
 }
+
+type RecoveryRun = Parameters<typeof recoveryView>[0];
 
 const isLoopback = (addr: string) => /^(127\.|::1$|localhost$)/.test(addr);
 

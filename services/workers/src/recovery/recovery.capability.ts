@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { subjects, type StoredEvent } from '@tether/contracts';
+import { recoverySubjects, subjects, type StoredEvent } from '@tether/contracts';
 import { isLiveShare } from '@tether/machines';
-import { isRecovering, listActorsOf, readActor, recoveryRuns, type ActorOf } from '@tether/projector';
+import { isRecovering, listActorsOf, readActor, recoveryRuns, recoveryStatus, type ActorOf } from '@tether/projector';
 import {
   CorrelationOrigins,
   FileSnapshotStore,
@@ -54,6 +54,8 @@ export interface Recovery extends Capability {
   drive(onStep?: (run: ActorOf<'recovery'>) => void): Promise<ActorOf<'recovery'> | undefined>;
   /** Called when an operator leaves safe mode: what it held back starts. */
   onSafeModeLeft(start: () => Promise<void>): void;
+  /** tether is stopping: a run that fails from now on was cut short, not failed; the next start resumes it. */
+  stopping(): void;
 }
 
 /** Crash recovery (seed 003): the instance's heartbeat, crash detection, recovery runs, checkpoints, orphans. */
@@ -81,6 +83,7 @@ export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
   });
   terminals.setActivity(checkpointer);
   let runId: string | undefined;
+  let stopping = false;
   let leaveSafeMode: (() => Promise<void>) | undefined;
 
   const reconcile = async (): Promise<Reconciliation> => {
@@ -179,6 +182,9 @@ export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
     onSafeModeLeft: (start) => {
       leaveSafeMode = start;
     },
+    stopping: () => {
+      stopping = true;
+    },
 
     async begin() {
       await deps.caughtUp().catch((err) => logger.warn({ err: String(err) }, 'read model still lags at start'));
@@ -244,6 +250,16 @@ export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
     async drive(onStep) {
       if (!runId) return undefined;
       const id = runId;
+      // Each step's view on core NATS too, for ops watching a tether come back.
+      const publish = async () => {
+        if (!deps.nc) return;
+        const status = await recoveryStatus(store, deps.installationId, await readActor(host, 'recovery', id));
+        deps.nc.publish(recoverySubjects.status(deps.installationId), JSON.stringify(status));
+      };
+      const step = (run: ActorOf<'recovery'>) => {
+        onStep?.(run);
+        void publish().catch((err) => logger.warn({ err: String(err) }, 'recovery progress not published'));
+      };
       try {
         return await driveRecovery(id, {
           host,
@@ -275,9 +291,16 @@ export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
           lanes: () => deps.lanes.checkWorktrees(),
           reconcile,
           concurrency: config.TETHER_RECOVERY_CONCURRENCY,
-          onStep,
+          onStep: step,
         });
       } catch (err) {
+        if (stopping) {
+          logger.info(
+            { recoveryId: id, err: String(err) },
+            'recovery run cut short by the stop; the next start resumes it',
+          );
+          return undefined;
+        }
         logger.error({ recoveryId: id, err: String(err) }, 'recovery run failed');
         await pm.report(cause(instanceId, 'failed'), 'recovery', 'failed', id, {
           reason: String((err as Error).message ?? err).slice(0, 900),
@@ -285,6 +308,7 @@ export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
         return readActor(host, 'recovery', id);
       } finally {
         gate.live();
+        await publish().catch(() => {});
       }
     },
 
