@@ -232,7 +232,7 @@ export class TerminalWorker {
       this.attach(id, sessionId, true);
       return this.tmux.panePid(id);
     }
-    const prelude = join(this.opts.dir, 'logs', `${id}.restore`);
+    const prelude = join(this.opts.dir, 'logs', `${id}.restore.tmp`);
     const header = `\r\n\x1b[7m tether: restored from ${from.takenAt ?? 'no checkpoint'} (the shell before it ended in a crash) \x1b[0m\r\n`;
     writeFileSync(prelude, Buffer.concat([Buffer.from(from.scrollback), Buffer.from(header)]), { mode: 0o600 });
     rmSync(this.statusFile(id), { force: true }); // the old shell's status is not the new one's
