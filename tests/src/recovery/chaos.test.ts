@@ -20,6 +20,7 @@ import {
   recoveryStatus,
   terminals,
   type,
+  typeUntilCheckpointed,
 } from './helpers.ts';
 
 // Chaos, each scenario repeated 5 times: real SIGKILLs of tether (and of its tmux server), mid-write
@@ -59,8 +60,14 @@ describe('chaos', () => {
     const { env } = await setup();
     let t = await start(env);
     const { session, ids } = await terminals(t, 3);
-    for (const id of ids) type(ctx.store.nc, id, session.session_id, 'while :; do echo tick-$RANDOM; sleep 0.05; done');
-    await checkpointed(t, ids);
+    await typeUntilCheckpointed(
+      t,
+      ctx.store.nc,
+      ids,
+      session.session_id,
+      () => 'while :; do echo tick-$RANDOM; sleep 0.05; done',
+      (c) => (c.scrollback_bytes ?? 0) > 2_000, // the ticks are flowing
+    );
     for (let round = 0; round < ROUNDS; round++) {
       await new Promise((r) => setTimeout(r, 300 + round * 70)); // somewhere in a checkpoint interval
       await t.kill('SIGKILL');

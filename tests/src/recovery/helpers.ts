@@ -91,6 +91,31 @@ export async function checkpointed(t: Tether, ids: string[], ok: (c: CheckpointV
   );
 }
 
+/**
+ * Types `line(i)` into each terminal, and again while its checkpoint does not show the effect (`ok`): a
+ * shell still starting up on a loaded machine may miss a line typed into it.
+ */
+export async function typeUntilCheckpointed(
+  t: Tether,
+  nc: NatsConnection,
+  ids: string[],
+  from: string,
+  line: (i: number) => string,
+  ok: (c: CheckpointView, i: number) => boolean,
+) {
+  const done = (all: CheckpointView[], i: number) =>
+    all.some((c) => c.terminal_id === ids[i] && c.taken_at !== null && ok(c, i));
+  return eventually(
+    async () => {
+      const all = await checkpoints(t);
+      for (const [i, id] of ids.entries()) if (!done(all, i)) type(nc, id, from, line(i));
+      return all;
+    },
+    (all) => ids.every((_, i) => done(all, i)),
+    30_000,
+  );
+}
+
 export async function recoveryStatus(t: Tether) {
   return RecoveryStatusView.parse((await api(t, 'GET', '/v1/recovery')).body);
 }

@@ -27,6 +27,7 @@ import {
   recoveryStatus,
   terminals,
   type,
+  typeUntilCheckpointed,
   watchOutput,
 } from './helpers.ts';
 
@@ -70,9 +71,14 @@ describe('crash recovery', () => {
     const first = await start(env);
     const { session, ids } = await terminals(first, 5);
     const dirs = ids.map((id) => mkdtempSync(join(tmpdir(), `cwd-${id.slice(0, 8)}-`)));
-    for (const [i, id] of ids.entries())
-      type(ctx.store.nc, id, session.session_id, `cd ${dirs[i]} && echo marker-${i}-$((6*7))`);
-    await checkpointed(first, ids, (c) => dirs.includes(c.cwd ?? ''));
+    await typeUntilCheckpointed(
+      first,
+      ctx.store.nc,
+      ids,
+      session.session_id,
+      (i) => `cd ${dirs[i]} && echo marker-${i}-$((6*7))`,
+      (c, i) => c.cwd === dirs[i],
+    );
     await new Promise((r) => setTimeout(r, 600)); // one more checkpoint interval: the echo's output is in it
 
     await first.kill('SIGKILL');
@@ -155,8 +161,14 @@ describe('crash recovery', () => {
     const first = await start(env);
     const { session, ids } = await terminals(first, 2);
     const gone = mkdtempSync(join(tmpdir(), 'cwd-gone-'));
-    type(ctx.store.nc, ids[0]!, session.session_id, `cd ${gone}`);
-    await checkpointed(first, ids.slice(0, 1), (c) => c.cwd === gone);
+    await typeUntilCheckpointed(
+      first,
+      ctx.store.nc,
+      ids.slice(0, 1),
+      session.session_id,
+      () => `cd ${gone}`,
+      (c) => c.cwd === gone,
+    );
     await checkpointed(first, ids.slice(1));
 
     await first.kill('SIGKILL');

@@ -24,6 +24,8 @@ export interface TerminalIO {
   serveWriterRefresh(terminalId: string, refresh: () => Promise<string>): () => void;
   /** Has the process relaying the terminal read its writer again; undefined when no process relays it. */
   refreshWriter(terminalId: string, timeoutMs?: number): Promise<string | undefined>;
+  /** Resolves once the subscriptions made so far are in place (the server has them), so no input sent after is missed. */
+  settled(): Promise<void>;
 }
 
 /** The last bytes a terminal printed, up to `offset` of its log. */
@@ -52,6 +54,9 @@ const notRunning = (id: string) =>
 
 export class NatsTerminalIO implements TerminalIO {
   constructor(private readonly nc: NatsConnection) {}
+  settled() {
+    return this.nc.flush(); // a subscription reaches the server with the next flush: input published before is lost
+  }
   publishOutput(id: string, chunk: Uint8Array, endOffset: number) {
     // A chunk can be as large as the server's max_payload, which also counts the offset header: split it.
     const most = Math.max(1024, (this.nc.info?.max_payload ?? 1024 * 1024) - 4096);
@@ -136,6 +141,7 @@ const offsetOf = (v: string | undefined) => (v && /^\d+$/.test(v) ? Number(v) : 
 
 export class LocalTerminalIO implements TerminalIO {
   private readonly bus = new EventEmitter().setMaxListeners(0);
+  async settled() {}
   private readonly scrollbacks = new Map<string, () => Scrollback>();
   private readonly writers = new Map<string, () => Promise<string>>();
   publishOutput(id: string, chunk: Uint8Array, endOffset: number) {

@@ -201,6 +201,7 @@ export class TerminalWorker {
       privateFile(this.logFile(id)); // before tmux's `cat >>` makes it under tmux's umask
       this.attach(id, data.sessionId, false);
       await this.tmux.pipeOutput(id, this.logFile(id));
+      await this.io.settled(); // input typed the moment the spawn is answered must not be lost
       return { tmuxSession: id, panePid: await this.tmux.panePid(id), installationId: this.opts.ownerId };
     });
     if (started.ok) {
@@ -246,6 +247,7 @@ export class TerminalWorker {
     });
     await this.tmux.pipeOutput(id, this.logFile(id));
     this.attach(id, sessionId, true);
+    await this.io.settled();
     await this.tmux.releasePrelude(id);
     return this.tmux.panePid(id);
   }
