@@ -8,6 +8,7 @@ import {
   Dispatcher,
   JetStreamEventStore,
   loadInstallation,
+  procStat,
   TimerService,
   composeCapabilities,
   serveCommands,
@@ -25,9 +26,9 @@ import { openApiDocument } from '@tether/contracts/openapi';
 import { parseConfig, TetherError, type TetherConfig } from '@tether/contracts';
 import { startControlPlane, startRecovery } from '@tether/workers';
 import type { ActorOf } from '@tether/projector';
+import { startHandoff, startSharing } from '@tether/sharing';
 
 type RecoveryRun = ActorOf<'recovery'>;
-import { startHandoff, startSharing } from '@tether/sharing';
 
 export interface ServerOptions {
   store: EventStore;
@@ -132,12 +133,14 @@ export async function startServer(opts: ServerOptions) {
     origins: new CorrelationOrigins(store),
   });
   let app: ReturnType<typeof buildGateway> | undefined;
+  let stopping = false;
   // Everything started so far, stopped in reverse: on a failed start too, so a busy port ends the process.
   const stopAll = async () => {
     // The gateway stops listening and refuses new requests at once, but its close waits for every open
     // socket: the capabilities end theirs first (sharing tells its viewers tether is stopping), then
     // whatever is still open (a dashboard's /v1/stream) is cut.
     const closing = app?.close();
+    stopping = true;
     recovery.stopping(); // a run cut short by the stop is resumed by the next start, not failed
     await bus?.stop();
     await capabilities.stop();
@@ -178,8 +181,12 @@ export async function startServer(opts: ServerOptions) {
   const recovered = recovery
     .drive((run) => opts.onRecoveryStep?.(run))
     .then(async (end) => {
-      if (!recovery.gate.safeMode) await capabilities.startNonEssential();
+      if (!recovery.gate.safeMode && !stopping) await capabilities.startNonEssential();
       return end;
+    })
+    .catch((err) => {
+      logger.error({ err: String(err) }, 'recovery run did not finish; the next start resumes it');
+      return undefined;
     });
   const { port } = app!.server.address() as { port: number };
   baseUrl = `${config.TETHER_TLS_CERT ? 'https' : 'http'}://${opts.bind ?? '127.0.0.1'}:${port}`;
@@ -203,18 +210,8 @@ export async function startServer(opts: ServerOptions) {
 /** This process's ancestors (a supervisor, the shell that started it): never orphans. */
 function ancestors(): number[] {
   const out: number[] = [];
-  for (let pid = process.ppid; pid > 1 && out.length < 64; ) {
+  for (let pid: number | undefined = process.ppid; pid && pid > 1 && out.length < 64; pid = procStat(pid)?.ppid)
     out.push(pid);
-    try {
-      pid = Number(
-        readFileSync(`/proc/${pid}/stat`, 'latin1')
-          .replace(/^.*\) /, '')
-          .split(' ')[1],
-      );
-    } catch {
-      break;
-    }
-  }
   return out;
 }
 
