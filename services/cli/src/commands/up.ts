@@ -139,20 +139,24 @@ function recoveryProgress(out: Out, log: Logger) {
       if (!run) return;
       const v = recoveryView(run);
       const review = v.orphans?.needs_review.length ?? 0;
-      say(
-        [
-          v.stage_text,
-          ...v.result.failed.map((f) => `  lost ${f.terminal}: ${f.reason}`),
-          ...(v.orphans
-            ? [
-                `  orphans: ${v.orphans.cleanup.terminated} ended, ${v.orphans.cleanup.removed} removed, ${review} need review`,
-              ]
-            : []),
-          ...(review > 0 ? ['  `tether recovery review` lists them'] : []),
-          ...(v.safe_mode?.active ? [`  SAFE MODE (${v.safe_mode.reason}): ${v.safe_mode.leave}`] : []),
-        ].join('\n           '),
-        { recoveryId: v.recovery_id, stage: v.status, result: v.result },
-      );
+      const lines = [
+        ...v.result.failed.map((f) => `  lost ${f.terminal}: ${f.reason}`),
+        ...(v.orphans
+          ? [
+              `  orphans: ${v.orphans.cleanup.terminated} ended, ${v.orphans.cleanup.removed} removed, ${review} need review`,
+            ]
+          : []),
+        ...(review > 0 ? ['  `tether recovery review` lists them'] : []),
+        ...(v.safe_mode?.active ? [`  SAFE MODE (${v.safe_mode.reason}): ${v.safe_mode.leave}`] : []),
+      ];
+      // The last stage's line is the summary's first: said once, then what it adds.
+      const head = last === v.stage_text ? [] : [v.stage_text];
+      if (head.length + lines.length > 0)
+        say([...head, ...lines].join('\n           '), {
+          recoveryId: v.recovery_id,
+          stage: v.status,
+          result: v.result,
+        });
     },
   };
 }
