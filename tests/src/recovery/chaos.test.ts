@@ -2,16 +2,16 @@ import { spawn } from 'node:child_process';
 import { execa } from 'execa';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sendCommand } from '@tether/runtime';
 import { api, eventually, isAlive, runCli, useNats, type Tether } from '../harness/index.ts';
 import {
-  TetherProcess,
-  cleanUpHomes,
+  type TetherProcess,
   allRelaying,
   checkpointed,
   checkpoints,
   finishedRun,
+  homeOnNats,
   installationOf,
   killTmux,
   markedProcesses,
@@ -21,37 +21,18 @@ import {
   terminals,
   type,
   typeUntilCheckpointed,
+  useTethers,
 } from './helpers.ts';
 
 // Chaos, each scenario repeated 5 times: real SIGKILLs of tether (and of its tmux server), mid-write
 // kills of checkpoints, a crash loop under the supervisor, and a /proc scan for orphans afterwards.
 
 const ctx = useNats();
-const procs: TetherProcess[] = [];
-const strays: number[] = [];
-// One test's tethers never outlive it: tethers on one NATS share its work queues.
-afterEach(async () => {
-  await Promise.all(procs.splice(0).map((p) => p.kill()));
-});
-afterAll(async () => {
-  await cleanUpHomes();
-  for (const pid of strays) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {}
-  }
-});
+const tether = useTethers();
+// (what a test leaves marked with its installation, the orphans it made included, ends with its data folder)
+const start = (env: Record<string, string>, supervise = false) => tether(env, { supervise });
 
-async function start(env: Record<string, string>, supervise = false) {
-  const t = await TetherProcess.start(env, [], { supervise });
-  procs.push(t);
-  return t;
-}
-
-async function setup(extra: Record<string, string> = {}) {
-  const { home, socket } = recoveryHome('tether-chaos-');
-  return { home, socket, env: await recoveryEnv(home, { NATS_URL: ctx.nats.url, ...extra }) };
-}
+const setup = (extra: Record<string, string> = {}) => homeOnNats(ctx.nats.url, extra, 'tether-chaos-');
 
 const ROUNDS = 5;
 
@@ -222,7 +203,6 @@ describe('chaos', () => {
         detached: true,
         stdio: 'ignore',
       });
-      strays.push(orphan.pid!);
       await t.kill('SIGKILL');
       if (round % 2 === 1) await killTmux(socket);
       t = await start(env);

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { expect } from 'vitest';
+import { afterAll, afterEach, expect } from 'vitest';
 import type { NatsConnection } from '@nats-io/nats-core';
 import {
   CheckpointView,
@@ -37,6 +37,23 @@ export async function cleanUpHomes() {
   }
 }
 
+/**
+ * How a test file starts tethers: each test's are killed after it (tethers on one NATS share its work
+ * queues), and after the file every data folder is cleaned up (`cleanUpHomes`).
+ */
+export function useTethers() {
+  const procs: TetherProcess[] = [];
+  afterEach(async () => {
+    await Promise.all(procs.splice(0).map((p) => p.kill()));
+  });
+  afterAll(cleanUpHomes);
+  return async (env: Record<string, string>, opts: { supervise?: boolean } = {}) => {
+    const t = await TetherProcess.start(env, [], opts);
+    procs.push(t);
+    return t;
+  };
+}
+
 /** The settings a recovery test runs tether with: fast checkpoints, and one workspace. */
 export async function recoveryEnv(home: string, extra: Record<string, string> = {}): Promise<Record<string, string>> {
   return {
@@ -45,6 +62,12 @@ export async function recoveryEnv(home: string, extra: Record<string, string> = 
     TETHER_CHECKPOINT_INTERVAL_MS: '250',
     ...extra,
   };
+}
+
+/** A data folder of its own (see recoveryHome), and the env of tethers on the nats-server at `natsUrl` with it. */
+export async function homeOnNats(natsUrl: string, extra: Record<string, string> = {}, prefix?: string) {
+  const { home, socket } = recoveryHome(prefix);
+  return { home, socket, env: await recoveryEnv(home, { NATS_URL: natsUrl, ...extra }) };
 }
 
 export const killTmux = (socket: string) => execa('tmux', ['-S', socket, 'kill-server'], { reject: false });

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   Items,
   RECOVERY_STAGES,
@@ -15,11 +15,11 @@ import {
 import { TETHER_BIN, api, eventually, openViewer, runCli, useNats } from '../harness/index.ts';
 import { as, policyFile, runningTerminal } from '../sharing/helpers.ts';
 import {
-  TetherProcess,
-  cleanUpHomes,
+  type TetherProcess,
   allRelaying,
   checkpointed,
   finishedRun,
+  homeOnNats,
   killTmux,
   paneOf,
   recoveryEnv,
@@ -28,6 +28,7 @@ import {
   terminals,
   type,
   typeUntilCheckpointed,
+  useTethers,
   watchOutput,
 } from './helpers.ts';
 
@@ -35,26 +36,9 @@ import {
 // with them, a real nats-server (and the embedded store where the checkpoint files are the point).
 
 const ctx = useNats();
-const procs: TetherProcess[] = [];
-// One test's tethers never outlive it: tethers on one NATS share its work queues.
-afterEach(async () => {
-  await Promise.all(procs.splice(0).map((p) => p.kill()));
-});
-afterAll(async () => {
-  await cleanUpHomes();
-});
+const start = useTethers();
 
-async function start(env: Record<string, string>) {
-  const t = await TetherProcess.start(env);
-  procs.push(t);
-  return t;
-}
-
-/** A data folder, and the env of tethers on the test's nats-server with it. */
-async function setup(extra: Record<string, string> = {}) {
-  const { home, socket } = recoveryHome();
-  return { home, socket, env: await recoveryEnv(home, { NATS_URL: ctx.nats.url, ...extra }) };
-}
+const setup = (extra: Record<string, string> = {}) => homeOnNats(ctx.nats.url, extra);
 
 const eventTypes = async (entity: string, id: string) =>
   (await ctx.store.readEntity(entity, id)).map((e) => e.event.type.slice(entity.length + 1));
@@ -223,18 +207,19 @@ describe('crash recovery', () => {
 
     // The second tether is killed as soon as its run has recorded three terminals.
     let restored = 0;
-    let second: TetherProcess | undefined;
+    const held: { second?: TetherProcess } = {};
     const killed = new Promise<void>((resolve) => {
       ctx.store.nc.subscribe('tether.evt.recovery.>', {
         callback: (_e, m) => {
           if ((m.json() as { type: string }).type !== 'recovery.terminalRestored' || ++restored !== 3) return;
-          second?.proc.kill('SIGKILL');
+          held.second?.proc.kill('SIGKILL');
           resolve();
         },
         max: 1_000,
       });
     });
-    second = await start(env);
+    const second = await start(env);
+    held.second = second;
     await killed;
     await second.kill('SIGKILL'); // waits for its exit
     const third = await start({ ...env, TETHER_RECOVERY_CONCURRENCY: '8' });
