@@ -175,6 +175,9 @@ export const terminalMachine = setup({
   },
 });
 
+/** A terminal whose shell runs (throttled or not): what a recovery restores, checkpoints and lists. */
+export const isLiveTerminal = (value: unknown) => value === 'active' || value === 'throttled';
+
 /** Why a terminal refuses a command, in words an operator can act on. */
 export const terminalRejections: RejectionTable<TerminalContext> = {
   guards: {

@@ -1,3 +1,4 @@
+import { isLiveTerminal } from '@tether/machines';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { CheckpointRef } from '@tether/contracts';
 import { readActor } from '@tether/projector';
@@ -100,7 +101,7 @@ export class Checkpointer {
   /** One checkpoint of a running terminal; skipped when it neither printed nor moved since the last. */
   async take(terminalId: string): Promise<CheckpointRef | undefined> {
     const t = await readActor(this.o.host, 'terminal', terminalId);
-    if (!t || (t.value !== 'active' && t.value !== 'throttled')) return undefined;
+    if (!t || !isLiveTerminal(t.value)) return undefined;
     const cwd = (await this.paths()).get(terminalId) ?? t.context.cwd;
     if (!cwd) return undefined; // the pane is gone: its exit is noticed elsewhere
     const cause = {

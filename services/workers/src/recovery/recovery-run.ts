@@ -1,3 +1,4 @@
+import { isLiveTerminal } from '@tether/machines';
 import { ORPHAN_LIST_MAX, type OrphanItemData } from '@tether/contracts';
 import { listActorsOf, readActor, type ActorOf } from '@tether/projector';
 import type { ActorHost, EventStore, Logger, ProcessManager } from '@tether/runtime';
@@ -29,8 +30,6 @@ export interface RecoveryRunDeps {
   /** Told after each step, for progress lines. */
   onStep?: (run: ActorOf<'recovery'>) => void;
 }
-
-const LIVE_TERMINAL = (a: { value: unknown }) => a.value === 'active' || a.value === 'throttled';
 
 /**
  * Drives a recovery run from the stage it is in to its end, one event per step: a run a crash
@@ -77,7 +76,7 @@ export async function driveRecovery(id: string, d: RecoveryRunDeps): Promise<Act
           d.store,
           'terminal',
           (t) =>
-            LIVE_TERMINAL(t) &&
+            isLiveTerminal(t.value) &&
             (t.context.installationId === d.installationId ||
               (t.context.installationId === undefined && alive.has(t.entityId))),
         );
@@ -130,7 +129,7 @@ async function restore(
   const respawn: string[] = [];
   for (const p of open) {
     const t = now.get(p.terminalId);
-    if (!t || !LIVE_TERMINAL(t)) {
+    if (!t || !isLiveTerminal(t.value)) {
       await report(`t:${p.terminalId}`, 'terminalFailed', {
         terminalId: p.terminalId,
         reason: `closed meanwhile (${t?.context.closeReason ?? 'gone'})`,

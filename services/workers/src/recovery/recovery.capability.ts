@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { recoverySubjects, subjects, type StoredEvent } from '@tether/contracts';
-import { isLiveShare } from '@tether/machines';
+import { isLiveShare, isLiveTerminal } from '@tether/machines';
 import { isRecovering, listActorsOf, readActor, recoveryRuns, recoveryStatus, type ActorOf } from '@tether/projector';
 import {
   CorrelationOrigins,
@@ -331,7 +331,7 @@ async function strandedTerminals(deps: RecoveryDeps): Promise<number> {
   const live = await listActorsOf(
     deps.store,
     'terminal',
-    (a) => (a.value === 'active' || a.value === 'throttled') && a.context.installationId === deps.installationId,
+    (a) => isLiveTerminal(a.value) && a.context.installationId === deps.installationId,
   );
   if (live.length === 0) return 0;
   const names = await deps.terminals.tmux.listSessions();
@@ -340,12 +340,11 @@ async function strandedTerminals(deps: RecoveryDeps): Promise<number> {
 
 /** What is live now: the orphan scan leaves these alone. */
 async function liveSet(deps: RecoveryDeps) {
-  const isLive = (a: { value: unknown }) => a.value === 'active' || a.value === 'throttled';
   const all = await listActorsOf(deps.store, 'terminal');
   const shares = await listActorsOf(deps.store, 'share', (a) => isLiveShare(a.value));
   const lanes = await listActorsOf(deps.store, 'lane', (a) => a.value !== 'closed');
   return {
-    terminals: new Set(all.filter(isLive).map((t) => t.entityId)),
+    terminals: new Set(all.filter((t) => isLiveTerminal(t.value)).map((t) => t.entityId)),
     knownTerminals: new Set(all.map((t) => t.entityId)),
     shares: new Set(shares.map((s) => s.entityId)),
     // A lane still provisioning has no path in its context yet, but its worktree may be on disk already.

@@ -1,3 +1,4 @@
+import { isLiveTerminal } from '@tether/machines';
 import { CleanReviewBody, LeaveSafeModeBody, TetherError, Token } from '@tether/contracts';
 import {
   checkpointView,
@@ -71,9 +72,7 @@ export function recoveryRoutes(deps: RecoveryRouteDeps): Routes {
     },
 
     'checkpoints.list': async () => ({
-      items: (await listActorsOf(store, 'terminal', (t) => t.value === 'active' || t.value === 'throttled')).map(
-        checkpointView,
-      ),
+      items: (await listActorsOf(store, 'terminal', (t) => isLiveTerminal(t.value))).map(checkpointView),
     }),
   };
 }

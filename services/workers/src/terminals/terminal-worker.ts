@@ -1,3 +1,4 @@
+import { isLiveTerminal } from '@tether/machines';
 import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { subjects, type StoredEvent } from '@tether/contracts';
@@ -413,11 +414,7 @@ export class TerminalWorker {
   /** After a restart of tether: relay again every terminal whose tmux session survived. */
   private async reattach(): Promise<void> {
     const alive = new Set(await this.tmux.listSessions()); // one listing, however many terminals
-    for (const doc of await listActorsOf(
-      this.store,
-      'terminal',
-      (a) => a.value === 'active' || a.value === 'throttled',
-    )) {
+    for (const doc of await listActorsOf(this.store, 'terminal', (a) => isLiveTerminal(a.value))) {
       if (alive.has(doc.entityId)) this.attach(doc.entityId, doc.context.sessionId, true);
     }
   }
