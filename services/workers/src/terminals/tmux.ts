@@ -6,9 +6,26 @@ import { childEnv } from '@tether/runtime';
 export class Tmux {
   constructor(readonly socket: string) {}
 
-  /** One tmux client call; the server it may start passes its environment to every shell, so no secret of tether's is in it. */
-  private tmux(args: string[], timeout?: number) {
-    return execa('tmux', ['-S', this.socket, ...args], { reject: false, timeout, env: childEnv(), extendEnv: false });
+  /**
+   * One tmux client call; the server it may start passes its environment to every shell, so no secret of
+   * tether's is in it. Past `timeout` the client is killed and our ends of its pipes closed (not execa's
+   * timeout: the client hands its stdout to the server, so a wedged server keeps the pipe open and the
+   * call would never return).
+   */
+  private async tmux(args: string[], timeout?: number) {
+    const sub = execa('tmux', ['-S', this.socket, ...args], { reject: false, env: childEnv(), extendEnv: false });
+    let timedOut = false;
+    const timer =
+      timeout === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            sub.kill('SIGKILL');
+            sub.stdout?.destroy();
+            sub.stderr?.destroy();
+          }, timeout);
+    const r = await sub.finally(() => clearTimeout(timer));
+    return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, timedOut };
   }
 
   private async run(args: string[]): Promise<string> {
@@ -123,18 +140,8 @@ export class Tmux {
 
   /** The session names and the tmux server's pid (tether's own, never an orphan), in one listing as above. */
   async sessionListing(timeoutMs = 3_000): Promise<{ sessions: string[]; serverPid?: number }> {
-    const sub = this.tmux(['list-sessions', '-F', '#{pid} #{session_name}']);
-    // Not execa's timeout: the client hands its stdout to the server, so a wedged server keeps the pipe
-    // open after the client is killed; closing our end is what lets the call return.
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      sub.kill('SIGKILL');
-      sub.stdout?.destroy();
-      sub.stderr?.destroy();
-    }, timeoutMs);
-    const r = await sub.finally(() => clearTimeout(timer));
-    if (timedOut || r.exitCode !== 0) return { sessions: [] };
+    const r = await this.tmux(['list-sessions', '-F', '#{pid} #{session_name}'], timeoutMs);
+    if (r.timedOut || r.exitCode !== 0) return { sessions: [] };
     const lines = r.stdout.split('\n').filter(Boolean);
     const pid = Number(lines[0]?.split(' ')[0]);
     return { sessions: lines.map((l) => l.slice(l.indexOf(' ') + 1)), ...(pid > 0 ? { serverPid: pid } : {}) };
