@@ -49,17 +49,18 @@ export async function detectCrashes(o: {
   now: Date;
 }): Promise<CrashDetection> {
   const mine = await listActorsOf(o.store, 'instance', (a) => a.context.installationId === o.installationId);
-  for (const a of mine) {
-    if (a.entityId === o.instanceId) continue;
-    const fresh = await readActor(o.host, 'instance', a.entityId); // the read model may lag the last heartbeat
-    if (fresh?.value !== 'running') continue;
-    const exit = o.exit && o.exit.pid === fresh.context.pid ? o.exit : null;
-    // Refused only when another path (its heartbeat deadline) marked it first: the same crash.
-    await o.pm.report(cause(o.instanceId), 'instance', 'crashed', a.entityId, { detectedBy: o.instanceId, exit });
-  }
   const crashed: ActorOf<'instance'>[] = [];
+  // Only the open ones (the read model can lag, but never shows an instance further on than it is):
+  // every instance this installation ever ran is in the list, and each read here is a replay.
   for (const a of mine) {
-    const fresh = await readActor(o.host, 'instance', a.entityId);
+    if (a.entityId === o.instanceId || (a.value !== 'running' && a.value !== 'crashed')) continue;
+    let fresh = await readActor(o.host, 'instance', a.entityId); // the read model may lag the last heartbeat
+    if (fresh?.value === 'running') {
+      const exit = o.exit && o.exit.pid === fresh.context.pid ? o.exit : null;
+      // Refused only when another path (its heartbeat deadline) marked it first: the same crash.
+      await o.pm.report(cause(o.instanceId), 'instance', 'crashed', a.entityId, { detectedBy: o.instanceId, exit });
+      fresh = await readActor(o.host, 'instance', a.entityId);
+    }
     if (fresh?.value === 'crashed') crashed.push(fresh);
   }
   const crashes = crashed.map(toRecord).sort((x, y) => x.crashedAt.localeCompare(y.crashedAt));
