@@ -111,6 +111,7 @@ export async function startServer(opts: ServerOptions) {
     terminals: controlPlane.terminalWorker,
     lanes: controlPlane.laneWorker,
     workspaces: controlPlane.workspaces,
+    secrets: sharing.secrets,
     installationId,
     caughtUp: () => Promise.all(runners.map((r) => r.waitCaughtUp(5_000))).then(() => undefined),
     protectedPids: () => [process.pid, ...ancestors(), ...(opts.protectedPids?.() ?? [])],

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { recoverySubjects, subjects, type StoredEvent } from '@tether/contracts';
 import { isLiveShare, isLiveTerminal } from '@tether/machines';
@@ -9,7 +9,7 @@ import {
   FileSnapshotStore,
   ObjectStoreSnapshotStore,
   ProcessManager,
-  SecretBox,
+  type SecretBox,
   type Capability,
   type CapabilityDeps,
   type Reactive,
@@ -34,6 +34,8 @@ export interface RecoveryDeps extends CapabilityDeps {
   workspaces: Workspaces;
   /** Resolves once the actors read model has caught up with the stream (crash detection reads it). */
   caughtUp: () => Promise<void>;
+  /** The installation key (sharing's, secret.key): it seals the terminals' environments in their checkpoints. */
+  secrets: SecretBox;
   /** This installation's id (TETHER_OWNER of everything it starts). */
   installationId: string;
   /** Processes never to count as orphans: this one, its supervisor, the local nats-server. */
@@ -65,7 +67,6 @@ export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
   const pm = new ProcessManager(`recovery-${deps.installationId}`, send, logger);
   const instanceId = randomUUID();
   const gate = new RecoveryGate(config.TETHER_RECOVERY_HOLD_MS);
-  const box = SecretBox.load(join(home, 'secret.key'));
   const snapshots: SnapshotStore = deps.nc
     ? await ObjectStoreSnapshotStore.open(deps.nc, { replicas: config.TETHER_REPLICAS })
     : new FileSnapshotStore(join(home, 'checkpoints'));
@@ -75,7 +76,7 @@ export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
     origins: new CorrelationOrigins(store),
     tmux: terminals.tmux,
     snapshots,
-    box,
+    box: deps.secrets,
     logFile: terminals.logFile,
     intervalMs: config.TETHER_CHECKPOINT_INTERVAL_MS,
     scrollbackBytes: config.TETHER_CHECKPOINT_SCROLLBACK_BYTES,
@@ -208,7 +209,7 @@ export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
       await pm.report(cause(instanceId), 'instance', 'start', instanceId, {
         installationId: deps.installationId,
         pid: process.pid,
-        hostname: hostnameOf(),
+        hostname: hostname(),
         heartbeatMs: config.TETHER_HEARTBEAT_MS,
       });
       const asked = config.TETHER_SAFE_MODE ? { reason: 'TETHER_SAFE_MODE is set', crashes: 0 } : null;
@@ -282,7 +283,7 @@ export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
               };
             }
             try {
-              return await loadCheckpoint(snapshots, box, t.entityId, ref);
+              return await loadCheckpoint(snapshots, deps.secrets, t.entityId, ref);
             } catch (err) {
               const msg = (err as Error).message;
               throw new Error(msg.startsWith('checkpoint_') ? msg : `checkpoint_unreadable: ${msg}`);
@@ -317,14 +318,6 @@ export async function startRecovery(deps: RecoveryDeps): Promise<Recovery> {
     },
   };
 }
-
-const hostnameOf = () => {
-  try {
-    return readFileSync('/proc/sys/kernel/hostname', 'utf8').trim() || 'localhost';
-  } catch {
-    return 'localhost';
-  }
-};
 
 /** Live terminals whose tmux session is gone (a reboot after a clean stop strands them too). */
 async function strandedTerminals(deps: RecoveryDeps): Promise<number> {
