@@ -1,4 +1,5 @@
 import { TetherError, type Command } from '@tether/contracts';
+import { LEAVE_SAFE_MODE } from '@tether/projector';
 import type { CommandGate } from '@tether/runtime';
 
 /** Commands from outside that create or change terminals: held while a recovery run restores them. */
@@ -11,8 +12,6 @@ const HELD = new Set([
   'handoff.request',
   'session.ensure',
 ]);
-
-const LEAVE = 'leave it with `tether recovery leave-safe-mode --reason "…"` (audited)';
 
 /**
  * While a recovery run is not live, commands that would create or change terminals wait (in arrival
@@ -53,7 +52,7 @@ export class RecoveryGate {
     if (safe && key === 'terminal.spawn' && (await this.stillSafe()))
       throw new TetherError(
         'UNAVAILABLE',
-        `tether runs in safe mode (${safe.reason}): it starts no new terminals; ${LEAVE}`,
+        `tether runs in safe mode (${safe.reason}): it starts no new terminals; leave it with \`${LEAVE_SAFE_MODE}\` (audited)`,
         { reason: 'SAFE_MODE' },
       );
     const run = this.run;
