@@ -64,6 +64,23 @@ const TABLE: Row[] = [
     row('ai:codex-1', 'agent', `recovery.${verb}`, undefined, 'agents-act-where-allowed'),
   ]),
 
+  // Task runs and their live sessions: an operator starts, controls and shares them; nobody else.
+  ...[
+    'taskRun.run',
+    'taskRun.pause',
+    'taskRun.takeover',
+    'taskRun.release',
+    'taskRun.message',
+    'liveSession.enable',
+    'liveSession.grantWrite',
+    'liveSession.revoke',
+  ].flatMap((command) => [
+    row('human:ops', 'operator', command, undefined, null),
+    row('human:bob', 'member', command, undefined, 'operators-control-task-runs'),
+    row('service:ci', 'service', command, undefined, 'operators-control-task-runs'),
+    row('ai:codex-1', 'agent', command, undefined, 'agents-act-where-allowed'),
+  ]),
+
   // Credentials: operators issue them; a holder or an operator revokes one.
   row('human:ops', 'operator', 'credential.create', undefined, null),
   row('human:bob', 'member', 'credential.create', undefined, 'operators-issue-credentials'),

@@ -95,6 +95,12 @@ export const AUTHORIZATION_RULES: readonly AuthorizationRule[] = [
     allows: operator,
   },
   {
+    id: 'operators-control-task-runs',
+    says: 'only an operator starts a task run, controls it (pause, resume, takeover, release, cancel, message) or manages its live session',
+    applies: (f) => f.entity === 'taskRun' || f.entity === 'liveSession',
+    allows: operator,
+  },
+  {
     id: 'four-eyes',
     says: 'an approval is decided by someone other than its requester',
     applies: (f) => is(f, 'approval', 'approve', 'deny'),

@@ -15,6 +15,8 @@ import { handoffContract } from './entities/handoff.ts';
 import { leaseContract } from './entities/lease.ts';
 import { approvalContract, shareContract } from './entities/sharing.ts';
 import { instanceContract, recoveryContract } from './entities/recovery.ts';
+import { liveSessionContract, taskRunContract } from './entities/live.ts';
+import { liveSessionApplicationCommands, taskRunApplicationCommands } from './api/live.ts';
 
 export * from './entities/contract.ts';
 export * from './entities/lease.ts';
@@ -32,6 +34,8 @@ export const entityContracts = {
   handoff: handoffContract,
   instance: instanceContract,
   recovery: recoveryContract,
+  taskRun: taskRunContract,
+  liveSession: liveSessionContract,
 } satisfies Record<string, EntityContract>;
 export type EntityNameOf = keyof typeof entityContracts;
 
@@ -45,6 +49,8 @@ export const applicationCommands = {
   share: shareApplicationCommands,
   credential: identityApplicationCommands,
   handoff: handoffApplicationCommands,
+  taskRun: taskRunApplicationCommands,
+  liveSession: liveSessionApplicationCommands,
 } satisfies Partial<Record<EntityNameOf, Record<string, VerbContract>>>;
 
 /** A command that callers outside tether may send (NATS, HTTP, the CLI). */
@@ -92,4 +98,10 @@ export const auditedEntities = {
   // A heartbeat every few seconds is no security event; what a crash led to is, on its recovery run.
   instance: false,
   recovery: true,
+  // Every control of a run and every grant of its live session is a security event; heartbeats are not.
+  taskRun: true,
+  liveSession: true,
 } as const satisfies Record<EntityNameOf, boolean>;
+
+/** Events of audited entities that are no security event: a live session's worker heartbeat every few seconds. */
+export const unauditedEvents: ReadonlySet<string> = new Set(['liveSession.heartbeat']);

@@ -17,6 +17,8 @@ export * from './entities/handoff.ts';
 export * from './api/handoff.ts';
 export * from './entities/recovery.ts';
 export * from './api/recovery.ts';
+export * from './entities/live.ts';
+export * from './api/live.ts';
 export * from './audit.ts';
 export * from './http/schemas.ts';
 export * from './http/routes.ts';

@@ -40,6 +40,17 @@ export const recoverySubjects = {
   all: `${RECOVERY_PREFIX}.>`,
 } as const;
 
+export const TASK_PREFIX = 'tether.task';
+
+/**
+ * A task run's operator messages on core NATS (also in its inbox file and its events):
+ * tether.task.<run>.inbox carries an OperatorMessage for agents that subscribe.
+ */
+export const taskSubjects = {
+  inbox: (taskRunId: string) => `${TASK_PREFIX}.${entityToken('taskRun', taskRunId)}.inbox`,
+  allInboxes: `${TASK_PREFIX}.*.inbox`,
+} as const;
+
 function actorToken(id: string): string {
   return Token.safeParse(id).success ? id : `=${Buffer.from(id, 'utf8').toString('base64url')}`;
 }

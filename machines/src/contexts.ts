@@ -9,6 +9,8 @@ import type { LaneContext } from './lane.machine.ts';
 import type { SessionContext } from './session.machine.ts';
 import type { ShareContext } from './share.machine.ts';
 import type { TerminalContext } from './terminal.machine.ts';
+import type { TaskRunContext } from './task-run.machine.ts';
+import type { LiveSessionContext } from './live-session.machine.ts';
 
 /** Each entity's machine context by entity name: what typed actor reads (`readActor('lane', …)`) return. */
 export interface EntityContexts {
@@ -24,6 +26,8 @@ export interface EntityContexts {
   handoff: HandoffContext;
   instance: InstanceContext;
   recovery: RecoveryContext;
+  taskRun: TaskRunContext;
+  liveSession: LiveSessionContext;
 }
 
 export type EntityName = keyof EntityContexts;

@@ -12,6 +12,8 @@ import { credentialDeadlines, credentialMachine, credentialRejections } from './
 import { handoffDeadlines, handoffMachine, handoffRejections } from './handoff.machine.ts';
 import { instanceDeadlines, instanceMachine, instanceRejections } from './instance.machine.ts';
 import { recoveryMachine, recoveryRejections } from './recovery.machine.ts';
+import { taskRunMachine, taskRunRejections } from './task-run.machine.ts';
+import { liveSessionDeadlines, liveSessionMachine, liveSessionRejections } from './live-session.machine.ts';
 
 export * from './entity.ts';
 export * from './rejections.ts';
@@ -29,6 +31,8 @@ export * from './credential.machine.ts';
 export * from './handoff.machine.ts';
 export * from './instance.machine.ts';
 export * from './recovery.machine.ts';
+export * from './task-run.machine.ts';
+export * from './live-session.machine.ts';
 
 export const lease = defineEntity({
   name: 'lease',
@@ -115,6 +119,21 @@ export const recovery = defineEntity({
   rejections: recoveryRejections,
 });
 
+export const taskRun = defineEntity({
+  name: 'taskRun',
+  machine: taskRunMachine,
+  contract: entityContracts.taskRun,
+  rejections: taskRunRejections,
+});
+
+export const liveSession = defineEntity({
+  name: 'liveSession',
+  machine: liveSessionMachine,
+  contract: entityContracts.liveSession,
+  deadlines: liveSessionDeadlines,
+  rejections: liveSessionRejections,
+});
+
 /** Every entity the runtime hosts, by name. */
 export const registry: Record<string, EntityDefinition> = {
   lease,
@@ -129,6 +148,8 @@ export const registry: Record<string, EntityDefinition> = {
   handoff,
   instance,
   recovery,
+  taskRun,
+  liveSession,
 };
 export * from './reactor.ts';
 export * from './contexts.ts';

@@ -131,14 +131,14 @@ export const integer = (
 export const port = (def: number, description: string, o: { scope: SettingScope; min: number }) =>
   integer(def, description, { ...o, max: 65_535, type: 'port' });
 
-export const flag = (description: string, scope: SettingScope) =>
+export const flag = (description: string, scope: SettingScope, on = false) =>
   setting({
     schema: z
       .enum(['1', '0', 'true', 'false', 'yes', 'no'], { error: 'not a yes/no value' })
       .transform((v) => v === '1' || v === 'true' || v === 'yes')
-      .default(false),
+      .default(on),
     type: 'flag',
-    default: '0',
+    default: on ? '1' : '0',
     expects: '1 or 0 (true/false, yes/no)',
     description,
     scope,

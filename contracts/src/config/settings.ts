@@ -175,6 +175,48 @@ export const settings = {
   TETHER_HANDOFF_OFFER_TTL_MS: duration(15 * 60_000, 'How long the receiver of a handoff has to accept it', {
     max: 86_400_000,
   }),
+  TETHER_LIVE_ENABLED: flag(
+    'Task runs start a live session unless the request says `live: false`; 0: live sessions are refused (LIVE_DISABLED) and runs go headless',
+    'server',
+    true,
+  ),
+  TETHER_LIVE_PROVIDER: setting({
+    schema: z.enum(['native', 'tmate'], { error: 'not a live-session provider' }).default('native'),
+    type: 'provider',
+    default: 'native',
+    expects: 'native or tmate',
+    description: "How live sessions are served: tether's relay (per-person links, in-page viewer) or tmate",
+    scope: 'server',
+  }),
+  TETHER_LIVE_TTL: duration(60 * 60_000, 'Lifetime of a live session (a durable deadline)', { min: 60_000 }),
+  TETHER_LIVE_RW_TTL: duration(15 * 60_000, 'Lifetime of a write grant in a live session (takeover, grant-write)', {
+    min: 1_000,
+  }),
+  TETHER_LIVE_ALLOW_WEB: flag(
+    'Live sessions may hand out web links (the in-page viewer, tmate web); 0: terminal attach only (`tether attach`, ssh)',
+    'server',
+    true,
+  ),
+  TETHER_LIVE_RELAY_HOST: text('tmate-ssh-server for live sessions, host or host:port (default TETHER_TMATE_HOST)', {
+    scope: 'server',
+    type: 'host',
+  }),
+  TETHER_LIVE_MAX_PER_WORKER: integer(8, 'Live sessions one tether serves at once; more go to ERROR with the reason', {
+    min: 1,
+    max: 1_000,
+    unit: 'sessions',
+  }),
+  TETHER_LIVE_HEARTBEAT_MS: duration(10_000, "How often a live session's worker heartbeats (three missed end it)", {
+    min: 100,
+  }),
+  TETHER_RECORDING_RETENTION_MS: duration(7 * 86_400_000, 'Recordings of terminals are deleted after this long', {
+    min: 60_000,
+  }),
+  TETHER_RECORDING_MAX_BYTES: integer(64 * 1024 * 1024, 'A recording stops growing at this size (its end says so)', {
+    min: 1_024,
+    max: Number.MAX_SAFE_INTEGER,
+    unit: 'bytes',
+  }),
   TETHER_SHARE_READY_MS: duration(10_000, 'How long a tmate or upterm share may take to start'),
   TETHER_SHARE_HEARTBEAT_MS: duration(1_000, 'How often a tmate or upterm share worker is probed'),
   TETHER_TMATE_BIN: text('tmate binary, a name on PATH or a path', { scope: 'server', type: 'path', default: 'tmate' }),

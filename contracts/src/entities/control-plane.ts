@@ -122,7 +122,15 @@ export const terminalContract = {
   spawn: {
     creates: true,
     summary: 'Spawn a shell in a tmux session in the lane worktree',
-    data: z.object({ laneId: Token, sessionId: Token, title: freeText(256).min(1).optional() }).strict(),
+    data: z
+      .object({
+        laneId: Token,
+        sessionId: Token,
+        title: freeText(256).min(1).optional(),
+        /** The task run this terminal shows (its four panes), instead of a shell; only that run's own terminal may name it. */
+        taskRunId: Token.optional(),
+      })
+      .strict(),
   },
   started: {
     internal: true,

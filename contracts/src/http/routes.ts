@@ -53,6 +53,20 @@ import {
   RecoveryStatusView,
   RecoveryView,
 } from '../api/recovery.ts';
+import {
+  GrantLiveWriteBody,
+  LiveEnableBody,
+  LiveLinkReply,
+  LiveRevokeBody,
+  LiveSessionView,
+  OperatorMessage,
+  OperatorMessageBody,
+  TaskControlBody,
+  TaskRunBody,
+  TaskRunListQuery,
+  TaskRunView,
+  taskRunApplicationCommands,
+} from '../api/live.ts';
 import { AuditList, AuditQuery, AuditVerdict } from '../audit.ts';
 import { CommandAccepted, CommandRequest } from '../command.ts';
 import type { ErrorCode } from '../errors.ts';
@@ -79,7 +93,7 @@ export type RequestHeader = keyof typeof requestHeaders;
 
 /** A reply that is not a JSON document: its content type and, for a stream, the `data` of each event type. */
 export interface RawReply {
-  contentType: 'text/plain' | 'text/event-stream';
+  contentType: 'text/plain' | 'text/event-stream' | 'application/x-asciicast';
   events?: Record<string, z.ZodType>;
 }
 
@@ -122,6 +136,8 @@ const shareParams = z.object({ share: Token });
 const participantParams = shareParams.extend({ participant: Token });
 const approvalParams = z.object({ approval: Token });
 const handoffParams = z.object({ handoff: Token });
+const taskRunParams = z.object({ run: Token });
+const recordingParams = z.object({ terminal: Token });
 const body = (schema: z.ZodType, required = true) => ({ schema, required });
 
 /**
@@ -570,6 +586,117 @@ export const routes = {
     reply: HandoffView,
     status: 200,
     headers: command,
+  },
+  'taskRuns.run': {
+    method: 'POST',
+    path: '/v1/task-runs',
+    summary: taskRunApplicationCommands.run.summary,
+    description:
+      'Answers once the agent runs in its terminal (or could not start). With `live` (default TETHER_LIVE_ENABLED) its live ' +
+      "session starts too, and the reply carries the caller's own read-only link (native), shown once.",
+    body: body(TaskRunBody),
+    reply: LiveLinkReply,
+    status: 201,
+    headers: command,
+  },
+  'taskRuns.list': {
+    method: 'GET',
+    path: '/v1/task-runs',
+    summary: 'Task runs, optionally of one lane, or only those whose live session is up',
+    query: TaskRunListQuery,
+    reply: Items(TaskRunView),
+    status: 200,
+    errors: storeErrors,
+  },
+  'taskRuns.get': {
+    method: 'GET',
+    path: '/v1/task-runs/{run}',
+    summary: 'One task run with its live session',
+    params: taskRunParams,
+    reply: TaskRunView,
+    status: 200,
+  },
+  'taskRuns.control': {
+    method: 'POST',
+    path: '/v1/task-runs/{run}/control',
+    summary:
+      "pause (soft: at the agent's next checkpoint; hard: SIGSTOP), resume, takeover (pause + a write grant for the caller, its link in the reply), release (summary to the inbox, then resume) or cancel",
+    description:
+      'Answers once the control is recorded and, for pause, hard pause and cancel, once the agent honoured it or the wait ran out ' +
+      '(`pause.honoured_at` says which). Every action is audited with who, when and why.',
+    params: taskRunParams,
+    body: body(TaskControlBody),
+    reply: LiveLinkReply,
+    status: 200,
+    headers: command,
+  },
+  'taskRuns.messages': {
+    method: 'GET',
+    path: '/v1/task-runs/{run}/operator-messages',
+    summary: "The run's operator messages, oldest first (as its inbox file has them)",
+    params: taskRunParams,
+    reply: Items(OperatorMessage),
+    status: 200,
+  },
+  'taskRuns.message': {
+    method: 'POST',
+    path: '/v1/task-runs/{run}/operator-messages',
+    summary:
+      'Send the agent a message: persisted as an event, appended to its inbox file (TETHER_TASK_INBOX), shown in the inbox pane and published on tether.task.<run>.inbox',
+    params: taskRunParams,
+    body: body(OperatorMessageBody),
+    reply: OperatorMessage,
+    status: 201,
+    headers: command,
+  },
+  'liveSessions.enable': {
+    method: 'POST',
+    path: '/v1/task-runs/{run}/live-session',
+    summary:
+      "Start the run's live session (idempotent); answers once it is READY or in ERROR, with the caller's own read-only link (native)",
+    params: taskRunParams,
+    body: body(LiveEnableBody.omit({ task_run_id: true }), false),
+    reply: LiveLinkReply,
+    status: 200,
+    headers: command,
+  },
+  'liveSessions.get': {
+    method: 'GET',
+    path: '/v1/task-runs/{run}/live-session',
+    summary: "The run's live session: status, heartbeat, TTL, write grants and read-only attach information",
+    params: taskRunParams,
+    reply: LiveSessionView,
+    status: 200,
+  },
+  'liveSessions.grantWrite': {
+    method: 'POST',
+    path: '/v1/task-runs/{run}/live-session/grant-write',
+    summary:
+      'Let one person type until the grant expires (default TETHER_LIVE_RW_TTL); refused unless the session is READY. Their read-write link is in the reply, once',
+    params: taskRunParams,
+    body: body(GrantLiveWriteBody, false),
+    reply: LiveLinkReply,
+    status: 200,
+    headers: command,
+  },
+  'liveSessions.revoke': {
+    method: 'POST',
+    path: '/v1/task-runs/{run}/live-session/revoke',
+    summary: 'Revoke write grants (scope "write": one person or everyone) or the whole session (scope "session")',
+    params: taskRunParams,
+    body: body(LiveRevokeBody),
+    reply: LiveSessionView,
+    status: 200,
+    headers: command,
+  },
+  'recordings.get': {
+    method: 'GET',
+    path: '/v1/recordings/{terminal}',
+    summary:
+      "A terminal's recording as asciicast v2 (a task run's terminal or a shared one), for those allowed to watch it",
+    params: recordingParams,
+    reply: { contentType: 'application/x-asciicast' },
+    status: 200,
   },
   'audit.list': {
     method: 'GET',

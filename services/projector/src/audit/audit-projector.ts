@@ -1,5 +1,6 @@
 import {
   auditedEntities,
+  unauditedEvents,
   redact,
   scrubString,
   subjects,
@@ -104,7 +105,7 @@ export class AuditProjector {
   /** Appends the event's record (or returns the one written for it before); undefined when not audited. */
   async handle(e: StoredEvent): Promise<AuditRecord | undefined> {
     const { event } = e;
-    if (!this.entities.has(event.entity)) return undefined;
+    if (!this.entities.has(event.entity) || unauditedEvents.has(event.type)) return undefined;
     const before = await this.before(event);
     const after = this.next(before, event);
     const record = await this.log.append(this.entry(e, before, after));

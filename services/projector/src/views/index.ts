@@ -3,3 +3,4 @@ export * from './control-plane-views.ts';
 export * from './share-views.ts';
 export * from './handoff-views.ts';
 export * from './recovery-views.ts';
+export * from './live-views.ts';
