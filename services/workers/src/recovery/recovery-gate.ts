@@ -11,7 +11,12 @@ const HELD = new Set([
   'share.create',
   'handoff.request',
   'session.ensure',
+  'taskRun.run', // a new run is a new terminal (and agent) in a lane
+  'liveSession.enable',
 ]);
+
+/** What safe mode refuses outright: new terminals, and new task runs (each starts one, and an agent). */
+const SAFE_MODE_REFUSED = new Set(['terminal.spawn', 'taskRun.run']);
 
 /**
  * While a recovery run is not live, commands that would create or change terminals wait (in arrival
@@ -49,10 +54,10 @@ export class RecoveryGate {
   readonly gate: CommandGate = async (cmd, next) => {
     const key = `${cmd.entity}.${cmd.verb}`;
     const safe = this.safeMode;
-    if (safe && key === 'terminal.spawn' && (await this.stillSafe()))
+    if (safe && SAFE_MODE_REFUSED.has(key) && (await this.stillSafe()))
       throw new TetherError(
         'UNAVAILABLE',
-        `tether runs in safe mode (${safe.reason}): it starts no new terminals; leave it with \`${LEAVE_SAFE_MODE}\` (audited)`,
+        `tether runs in safe mode (${safe.reason}): it starts no new terminals or task runs; leave it with \`${LEAVE_SAFE_MODE}\` (audited)`,
         { reason: 'SAFE_MODE' },
       );
     const run = this.run;
