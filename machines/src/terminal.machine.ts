@@ -11,6 +11,8 @@ export interface TerminalContext {
   laneId: string;
   sessionId: string;
   title?: string;
+  /** The task run this terminal shows (its four panes), when it is a run's terminal. */
+  taskRunId?: string;
   tmuxSession?: string;
   panePid?: number;
   /** The installation (data folder) whose tmux server runs it. */
