@@ -35,7 +35,8 @@ export class TaskFiles {
     privateDir(this.dir);
     privateFile(this.inbox);
     privateFile(this.log);
-    if (!existsSync(this.control)) this.writeControl({ state: 'running', mode: null, seq: 0, reason: null, by: null, at });
+    if (!existsSync(this.control))
+      this.writeControl({ state: 'running', mode: null, seq: 0, reason: null, by: null, at });
   }
 
   /** Rewritten whole and atomically (a rename): an agent never reads half a file. */

@@ -29,9 +29,12 @@ export interface AgentLaunch {
 // The agent pane's wrapper: waits for the terminal to relay the run (nothing printed before anyone can
 // see it), then runs the agent's argv (no shell) with its environment, both from a file, and writes its
 // exit status. It survives INT and TERM (a trap, not an ignore, so the agent keeps their defaults) to
-// record how the agent ended.
-const AGENT_WRAPPER =
-  'f=$1 st=$2 sock=$3 ch=$4; trap : INT TERM; tmux -S "$sock" wait-for "$ch"; . "$f"; "$@"; s=$?; (umask 077; printf %s "$s" > "$st"); exit "$s"';
+// record how the agent ended. The agent gets a process group of its own, in the terminal's foreground
+// (so Ctrl-C in its pane reaches it): tmux continues a pane's stopped process group at once, so a hard
+// pause stops the agent's group, never the pane's own. perl-base (essential on Debian) has setpgrp/tcsetpgrp.
+const LAUNCH_IN_OWN_GROUP =
+  '$SIG{TTOU}="IGNORE"; setpgrp(0,0); tcsetpgrp(0,$$); $SIG{TTOU}="DEFAULT"; exec {$ARGV[0]} @ARGV or die "tether: cannot run $ARGV[0]: $!\\n"';
+const AGENT_WRAPPER = `f=$1 st=$2 sock=$3 ch=$4; trap : INT TERM; tmux -S "$sock" wait-for "$ch"; . "$f"; perl -MPOSIX -e '${LAUNCH_IN_OWN_GROUP}' "$@"; s=$?; (umask 077; printf %s "$s" > "$st"); exit "$s"`;
 
 // The inbox pane: follows inbox.jsonl and prints each message readably, control characters masked.
 const INBOX_FOLLOWER = `const fs=require('fs');const f=process.argv[1];let off=0,buf='';
@@ -82,16 +85,43 @@ export class TaskLayout {
     const t = (...args: string[]) => this.tmux.command(args);
     // One client call: the history limit is set before the first pane exists.
     await t(
-      'set-option', '-g', 'history-limit', '50000', ';',
-      'set-option', '-g', 'remain-on-exit', 'on', ';',
-      'new-session', '-d', '-s', runId, '-x', '200', '-y', '50', '-c', arg(a.worktree), ...env,
-      'sh', '-c', AGENT_WRAPPER, 'tether-agent', arg(launch), arg(files.status), arg(this.tmux.socket), this.channel(runId),
+      'set-option',
+      '-g',
+      'history-limit',
+      '50000',
+      ';',
+      'set-option',
+      '-g',
+      'remain-on-exit',
+      'on',
+      ';',
+      'new-session',
+      '-d',
+      '-s',
+      runId,
+      '-x',
+      '200',
+      '-y',
+      '50',
+      '-c',
+      arg(a.worktree),
+      ...env,
+      'sh',
+      '-c',
+      AGENT_WRAPPER,
+      'tether-agent',
+      arg(launch),
+      arg(files.status),
+      arg(this.tmux.socket),
+      this.channel(runId),
     );
     const agent = (await t('display-message', '-p', '-t', `=${runId}:0.0`, '#{pane_id}')).trim();
     await this.role(agent, 'agent');
     let last = agent;
     const split = async (role: PaneRole, cwd: string, ...argv: string[]) => {
-      last = (await t('split-window', '-d', '-P', '-F', '#{pane_id}', '-t', last, '-c', arg(cwd), ...env, ...argv.map(arg))).trim();
+      last = (
+        await t('split-window', '-d', '-P', '-F', '#{pane_id}', '-t', last, '-c', arg(cwd), ...env, ...argv.map(arg))
+      ).trim();
       await this.role(last, role);
     };
     await split('task log', files.dir, 'tail', '-n', '+1', '-F', files.log);
@@ -100,9 +130,16 @@ export class TaskLayout {
     const win = `=${runId}:0`;
     await t('select-layout', '-t', win, 'tiled');
     await t('set-option', '-w', '-t', win, 'pane-border-status', 'top');
-    await t('set-option', '-w', '-t', win, 'pane-border-format', ' #{pane_index}: #{@tether_role} #{?pane_active,(active) ,}');
-    await t('set-option', '-t', `=${runId}`, 'status-left-length', '40');
-    await t('set-option', '-t', `=${runId}`, 'status-left', `[task ${runId}] `);
+    await t(
+      'set-option',
+      '-w',
+      '-t',
+      win,
+      'pane-border-format',
+      ' #{pane_index}: #{@tether_role} #{?pane_active,(active) ,}',
+    );
+    await t('set-option', '-t', `=${runId}:`, 'status-left-length', '40');
+    await t('set-option', '-t', `=${runId}:`, 'status-left', `[task ${runId}] `);
     await t('select-pane', '-t', agent);
   }
 
@@ -120,7 +157,9 @@ export class TaskLayout {
     let listing: string;
     try {
       listing = await this.tmux.command([
-        'list-panes', '-a', '-F',
+        'list-panes',
+        '-a',
+        '-F',
         '#{session_name}\t#{pane_id}\t#{@tether_role}\t#{pane_pid}\t#{pane_dead}\t#{pane_dead_status}\t#{pane_dead_signal}',
       ]);
     } catch {

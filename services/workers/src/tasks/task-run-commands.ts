@@ -48,7 +48,10 @@ export function taskRunCommands(deps: TaskRunCommandDeps): Record<string, Applic
       const body = parsed.data;
       const lane = await readActor(host, 'lane', body.lane_id);
       if (!lane)
-        throw new TetherError('NOT_FOUND', `lane ${body.lane_id} does not exist; create it first (POST /v1/workspaces/{id}/lanes)`);
+        throw new TetherError(
+          'NOT_FOUND',
+          `lane ${body.lane_id} does not exist; create it first (POST /v1/workspaces/{id}/lanes)`,
+        );
       if (!READY_LANE.has(String(lane.value)))
         throw new TetherError(
           'NOT_ALLOWED',

@@ -1,4 +1,4 @@
-import { type FSWatcher, watch } from 'node:fs';
+import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   actorRef,
@@ -120,7 +120,14 @@ export class TaskWorker {
       if (!worktree) throw new Error(`lane ${c.laneId} has no worktree`);
       files.prepare(c.queuedAt);
       if (!(await this.layout.hasSession(id)))
-        await this.layout.create({ runId: id, terminalId: c.terminalId, laneId: c.laneId, worktree, command: c.command, files });
+        await this.layout.create({
+          runId: id,
+          terminalId: c.terminalId,
+          laneId: c.laneId,
+          worktree,
+          command: c.command,
+          files,
+        });
       const spawned = await this.pm.attempt(cause, 'terminal', 'spawn', c.terminalId, {
         laneId: c.laneId,
         sessionId: c.sessionId,
@@ -134,18 +141,25 @@ export class TaskWorker {
           `its terminal ${c.terminalId} is ${String(t.value)}${(t.context as { closeReason?: string }).closeReason ? ` (${(t.context as { closeReason?: string }).closeReason})` : ''}`,
         );
       await this.layout.release(id);
-      const agent = await this.layout.pane(id, 'agent');
-      if (!agent) throw new Error(`the agent pane of ${id} is gone`);
-      return { agentPid: agent.pid, tmuxSession: id, inboxPath: files.inbox, controlPath: files.control };
+      const pane = await this.layout.pane(id, 'agent');
+      if (!pane) throw new Error(`the agent pane of ${id} is gone`);
+      // An agent that ended before it was seen has no group left to signal: its pane's pid stands for it.
+      const agentPid = (await findAgent(id, pane.pid)) ?? pane.pid;
+      return { agentPid, tmuxSession: id, inboxPath: files.inbox, controlPath: files.control };
     });
     if (started.ok) {
       this.watch(id);
       await this.pm.report(cause, 'taskRun', 'started', id, started.value);
       return;
     }
-    this.pm.log.warn({ taskRunId: id, correlationId: cause.correlationId, reason: started.reason }, 'task run not started');
+    this.pm.log.warn(
+      { taskRunId: id, correlationId: cause.correlationId, reason: started.reason },
+      'task run not started',
+    );
     await this.layout.kill(id);
-    await this.pm.report(cause, 'taskRun', 'startFailed', id, { reason: `the agent could not be started: ${started.reason}` });
+    await this.pm.report(cause, 'taskRun', 'startFailed', id, {
+      reason: `the agent could not be started: ${started.reason}`,
+    });
   }
 
   /**
@@ -218,7 +232,13 @@ export class TaskWorker {
   private async deliverMessage(run: Run, ev: EventEnvelope, message: string): Promise<void> {
     const files = this.files(run.entityId);
     files.prepare(run.context.queuedAt);
-    const m: OperatorMessage = { ts: ev.at, actor: actorRef(ev.actor), message, task_run_id: run.entityId, seq: ev.seq };
+    const m: OperatorMessage = {
+      ts: ev.at,
+      actor: actorRef(ev.actor),
+      message,
+      task_run_id: run.entityId,
+      seq: ev.seq,
+    };
     files.appendMessage(m);
     this.deps.publish?.(taskSubjects.inbox(run.entityId), JSON.stringify(m));
   }
@@ -230,7 +250,7 @@ export class TaskWorker {
     signal(-group, 'SIGSTOP');
     const until = Date.now() + HARD_STOP_MS;
     while (Date.now() < until) {
-      const pids = processesMarked('TETHER_TASK_RUN_ID', run.entityId);
+      const pids = processesMarked('TETHER_TASK_RUN_ID', run.entityId).filter((p) => processGroup(p) === group);
       if (pids.length > 0 && pids.every((p) => ['T', 't'].includes(procStat(p)?.state ?? 'T'))) {
         await this.pm.report(cause, 'taskRun', 'pauseHonoured', run.entityId, { controlSeq: run.context.controlSeq });
         return;
@@ -269,11 +289,10 @@ export class TaskWorker {
       .catch((err) => this.pm.log.warn({ taskRunId: id, err: String(err) }, 'pause ack not recorded'));
   }
 
-  /** The agent's process group (its pane's wrapper leads it), while tmux still holds the pane: its pid cannot have been reused. */
+  /** The agent's process group, while its leader still carries the run's marker (a pid reused since does not). */
   private async agentGroup(run: Run): Promise<number | undefined> {
-    const pane = await this.layout.pane(run.entityId, 'agent').catch(() => undefined);
-    if (!pane || pane.dead || pane.pid !== run.context.agentPid) return undefined;
-    return pane.pid;
+    const pid = run.context.agentPid;
+    return pid && isAgentLeader(pid, run.entityId) ? pid : undefined;
   }
 
   /** Cancel: SIGCONT (a paused agent must see it) and SIGTERM to the group, SIGKILL after 3 s. */
@@ -395,6 +414,39 @@ export class TaskWorker {
       this.pm.log.info({ taskRunId: id, state: String(run.value) }, 'task run watched again after a restart');
     }
   }
+}
+
+/** /proc/<pid>/stat's process group (field 5). */
+function processGroup(pid: number): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'latin1')
+      .replace(/^.*\)\s*/s, '')
+      .split(' ');
+    return Number(f[2]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The agent: marked with its run, leading its own process group, not yet reaped. */
+function isAgentLeader(pid: number, runId: string): boolean {
+  try {
+    const marked = `${readFileSync(`/proc/${pid}/environ`, 'latin1')}\0`.includes(`TETHER_TASK_RUN_ID=${runId}\0`);
+    return marked && processGroup(pid) === pid && procStat(pid)?.state !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** The agent the pane's wrapper started: its child that leads a group of its own (up to 3 s after the release). */
+async function findAgent(runId: string, panePid: number): Promise<number | undefined> {
+  for (const until = Date.now() + 3_000; Date.now() < until; await sleep(10)) {
+    const pid = processesMarked('TETHER_TASK_RUN_ID', runId).find(
+      (p) => procStat(p)?.ppid === panePid && isAgentLeader(p, runId),
+    );
+    if (pid) return pid;
+  }
+  return undefined;
 }
 
 function fromStatus(s: number): { code: number | null; signal: string | null } {

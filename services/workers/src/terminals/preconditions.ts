@@ -36,7 +36,12 @@ async function isRunsOwnTerminal(cmd: Command & { entityId: string }, host: Acto
   const run = await readActor(host, 'taskRun', taskRunId);
   if (!run) throw new TetherError('NOT_FOUND', `task run ${taskRunId} does not exist`);
   const rc = run.context;
-  if (cmd.actor.kind !== 'system' || rc.terminalId !== cmd.entityId || rc.laneId !== laneId || rc.sessionId !== sessionId)
+  if (
+    cmd.actor.kind !== 'system' ||
+    rc.terminalId !== cmd.entityId ||
+    rc.laneId !== laneId ||
+    rc.sessionId !== sessionId
+  )
     throw new TetherError(
       'NOT_ALLOWED',
       `terminal ${cmd.entityId} is not task run ${taskRunId}'s own terminal (that is ${rc.terminalId}, which tether spawns itself); spawn a terminal without taskRunId`,

@@ -164,8 +164,7 @@ export class TerminalWorker {
 
   private async handle(e: StoredEvent): Promise<void> {
     const id = e.event.entityId;
-    if (e.event.type === 'terminal.spawn')
-      return this.spawn(e, id, e.event.data as Spawn);
+    if (e.event.type === 'terminal.spawn') return this.spawn(e, id, e.event.data as Spawn);
     if (e.event.type === 'terminal.close') return this.kill(id);
     if (e.event.type === 'terminal.handover') return this.handOver(e, id, e.event.data as Handover);
   }
