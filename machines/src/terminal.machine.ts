@@ -11,6 +11,8 @@ export interface TerminalContext {
   laneId: string;
   sessionId: string;
   title?: string;
+  /** The task run whose panes it shows (a tmux client on the task socket instead of a shell). */
+  taskRunId?: string;
   tmuxSession?: string;
   panePid?: number;
   /** The installation (data folder) whose tmux server runs it. */

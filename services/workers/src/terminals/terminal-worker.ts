@@ -248,7 +248,10 @@ export class TerminalWorker {
     const envFile = join(this.opts.dir, 'logs', `${id}.env.tmp`); // a crash before the shell sources it: swept as a temp file
     writeFileSync(envFile, shellExports(withoutMarkers(from.env)), { mode: 0o600 });
     privateFile(this.logFile(id));
-    await this.tmux.newSession(id, from.cwd, this.markers(id, laneId), this.opts.shell, this.statusFile(id), {
+    // A task run's terminal shows its run's session again (still alive on the task socket, or ended with its run).
+    const taskRunId = (await readActor(this.host, 'terminal', id))?.context.taskRunId;
+    const command = this.commandOf({ laneId, sessionId, ...(taskRunId ? { taskRunId } : {}) });
+    await this.tmux.newSession(id, from.cwd, this.markers(id, laneId), command, this.statusFile(id), {
       prelude,
       envFile,
     });
