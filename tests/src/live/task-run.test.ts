@@ -380,17 +380,15 @@ describe('a task run outlives a kill -9 of tether', () => {
         await execa('tmux', ['-S', join(home, sock, 'tmux.sock'), 'kill-server'], { reject: false });
   });
 
-  async function crashDuringRun(alsoKillTmux: boolean) {
+  async function crashDuringRun(alsoKillTmux: boolean, received?: string) {
     const home = mkdtempSync(join(tmpdir(), 'tether-task-crash-'));
     homes.push(home);
     const env = { NATS_URL: ctx.nats.url, TETHER_HOME: home, TETHER_WORKSPACES: `ws1=${await gitRepo()}` };
     const first = await TetherProcess.start(env);
     procs.push(first);
     const lane = await readyLane(first);
-    const r = await send(first, 'taskRun', 'run', undefined, {
-      lane_id: lane.lane_id,
-      command: agent({ steps: 40, stepMs: 150 }),
-    });
+    const command = agent({ steps: 120, stepMs: 150, ...(received ? { received } : {}) });
+    const r = await send(first, 'taskRun', 'run', undefined, { lane_id: lane.lane_id, command });
     expect([200, 201], JSON.stringify(r.body)).toContain(r.status);
     const runId = CommandAccepted.parse(r.body).entityId;
     await until(first, runId, (s) => s.value === 'running');
@@ -401,8 +399,18 @@ describe('a task run outlives a kill -9 of tether', () => {
     return { second, runId };
   }
 
-  it('after the restart the run goes on and ends succeeded', async () => {
-    const { second, runId } = await crashDuringRun(false);
+  it('after the restart the run goes on (it still takes messages) and ends succeeded', async () => {
+    const received = join(mkdtempSync(join(tmpdir(), 'tether-agent-')), 'received.jsonl');
+    const { second, runId } = await crashDuringRun(false, received);
+    // The agent lived through the crash: the new tether still reaches it.
+    expect((await runState(second, 'taskRun', runId))?.value).toBe('running');
+    const m = await send(second, 'taskRun', 'message', runId, { message: 'still there?' });
+    expect(m.status, JSON.stringify(m.body)).toBe(200);
+    await eventually(
+      () => (existsSync(received) ? readFileSync(received, 'utf8') : ''),
+      (t) => t.includes('still there?'),
+      30_000,
+    );
     const ended = await until(
       second,
       runId,
