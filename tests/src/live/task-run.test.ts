@@ -10,6 +10,7 @@ import {
   LaneView,
   LiveLinkReply,
   OperatorMessage,
+  ShareCreated,
   taskSubjects,
   type Command,
 } from '@tether/contracts';
@@ -25,6 +26,7 @@ import {
   useNats,
   type Tether,
 } from '../harness/index.ts';
+import { as, createShare, policyFile } from '../sharing/helpers.ts';
 
 const AGENT = fileURLToPath(new URL('../../fixtures/scripted-agent.mjs', import.meta.url));
 const OWNER = { kind: 'human', id: 'ops' } as const; // the owner's credential (cp.token): an operator
@@ -97,7 +99,8 @@ const until = (t: Tether, id: string, ok: (s: ActorState) => boolean, ms = 30_00
   ) as Promise<ActorState>;
 
 describe('task runs in a real tether (tmux, git, a scripted agent)', () => {
-  const cp = useControlPlane();
+  // People may share (a write participant types during a takeover; the writer session does not).
+  const cp = useControlPlane({ TETHER_SHARE_POLICY: policyFile() });
   const tasksSock = () => join(cp.home, 'tasks', 'tmux.sock');
   afterAll(async () => {
     await execa('tmux', ['-S', tasksSock(), 'kill-server'], { reject: false });
@@ -317,6 +320,19 @@ describe('task runs in a real tether (tmux, git, a scripted agent)', () => {
     );
     const run = (await runState(cp, 'taskRun', runId))!;
     const writer = run.context.sessionId as string;
+    // carol watches through a share with a write grant (as a live session's grant would give her).
+    const shared = ShareCreated.parse(
+      (await createShare(cp, 'human:ops', { terminal_id: terminalId, access: 'write', participant: 'carol' })).body,
+    );
+    const carol = `share:${shared.share.share_id}:${shared.link!.participant_id}`;
+    const granted = await as(
+      cp,
+      'human:ops',
+      'POST',
+      `/v1/shares/${shared.share.share_id}/participants/${shared.link!.participant_id}/grant-write`,
+      { ttl_ms: 60_000 },
+    );
+    expect(granted.status).toBe(200);
     // taskRun.takeover is the live sessions' application command; its step is what the worker acts on.
     await cp.server.host.execute(hostCmd('takeover', runId, { mode: 'hard', reason: 'fixing it by hand' }));
     await until(cp, runId, (s) => !!(s.context.pause as { honouredAt?: string })?.honouredAt);
@@ -344,6 +360,15 @@ describe('task runs in a real tether (tmux, git, a scripted agent)', () => {
         )
       ).join('\n');
     expect(await panesText()).not.toContain('typed-while-held');
+    // A participant with a write grant still types: into the operator shell, the active pane.
+    cp.ctx.store.nc.publish(
+      termSubjects.in(terminalId),
+      JSON.stringify({ data: 'echo by-carol-$((3*3))\r', from: carol }),
+    );
+    await eventually(
+      async () => (await execa('tmux', ['-S', tasksSock(), 'capture-pane', '-p', '-t', `=${runId}:0.3`])).stdout,
+      (t) => t.includes('by-carol-9'),
+    );
     await cp.server.host.execute(hostCmd('release', runId, { summary: 'fixed the import, carry on' }));
     await until(cp, runId, (s) => s.value === 'running');
     // Delivered after the release, to the agent's pane (selected again).
