@@ -16,12 +16,14 @@ import {
   type ActorHost,
   type ApplicationCommand,
   type Dispatcher,
+  type Logger,
 } from '@tether/runtime';
 
 export interface TaskRunCommandDeps {
   host: ActorHost;
   dispatcher: Dispatcher;
   config: TetherConfig;
+  log?: Pick<Logger, 'warn'>;
   /** How long taskRun.run waits for its agent to start before it answers (still queued then). */
   settleMs?: number;
 }
@@ -58,6 +60,12 @@ export function taskRunCommands(deps: TaskRunCommandDeps): Record<string, Applic
           `lane ${body.lane_id} is ${String(lane.value)}; a task run needs a ready lane (wait for it, or use another)`,
           { reason: 'LANE_NOT_READY' },
         );
+      if (body.live === true && !config.TETHER_LIVE_ENABLED)
+        throw new TetherError(
+          'NOT_ALLOWED',
+          'live sessions are off on this tether (TETHER_LIVE_ENABLED=0); send live: false (or none) to run headless',
+          { reason: 'LIVE_DISABLED' },
+        );
       const { runId, terminalId } = taskRunIds(cmd);
       const session = await dispatcher.dispatch({
         ...cmd,
@@ -81,16 +89,25 @@ export function taskRunCommands(deps: TaskRunCommandDeps): Record<string, Applic
       let link: LiveLinkReply['link'] = null;
       let endpoints: LiveLinkReply['endpoints'] = null;
       if (live && dispatcher.isApplication('liveSession', 'enable')) {
-        const enabled = await dispatcher.dispatch({
-          ...cmd,
-          id: stepId(cmd.id, 'live'),
-          entity: 'liveSession',
-          verb: 'enable',
-          entityId: undefined,
-          data: { task_run_id: runId },
-          causationId: cmd.id,
-        });
-        const r = (enabled.result ?? {}) as Partial<LiveLinkReply>;
+        // The run is queued: a live session that cannot start leaves it headless, never undone.
+        const enabled = await dispatcher
+          .dispatch({
+            ...cmd,
+            id: stepId(cmd.id, 'live'),
+            entity: 'liveSession',
+            verb: 'enable',
+            entityId: undefined,
+            data: { task_run_id: runId },
+            causationId: cmd.id,
+          })
+          .catch((err: unknown) => {
+            deps.log?.warn(
+              { taskRunId: runId, correlationId: cmd.correlationId, err: String(err) },
+              'live session not enabled: the run goes headless',
+            );
+            return undefined;
+          });
+        const r = (enabled?.result ?? {}) as Partial<LiveLinkReply>;
         link = r.link ?? null;
         endpoints = r.endpoints ?? null;
       }

@@ -9,7 +9,7 @@ import {
   type StoredEvent,
 } from '@tether/contracts';
 import { hasLiveAgent, isEndedTaskRun } from '@tether/machines';
-import { listActorsOf, readActor, type ActorOf } from '@tether/projector';
+import { actorOf, listActorsOf, readActor, type ActorOf } from '@tether/projector';
 import {
   ProcessManager,
   outcomeOf,
@@ -135,10 +135,13 @@ export class TaskWorker {
       });
       if (!spawned.ok && spawned.error.code !== 'ALREADY_EXISTS')
         throw new Error(`its terminal ${c.terminalId} was refused: ${spawned.error.message}`);
-      const t = await settled(this.deps.host, 'terminal', c.terminalId, ['spawning'], TERMINAL_START_MS);
+      const t = actorOf(
+        'terminal',
+        await settled(this.deps.host, 'terminal', c.terminalId, ['spawning'], TERMINAL_START_MS),
+      );
       if (t.value !== 'active')
         throw new Error(
-          `its terminal ${c.terminalId} is ${String(t.value)}${(t.context as { closeReason?: string }).closeReason ? ` (${(t.context as { closeReason?: string }).closeReason})` : ''}`,
+          `its terminal ${c.terminalId} is ${String(t.value)} (${t.context.closeReason ?? 'still spawning'})`,
         );
       await this.layout.release(id);
       const pane = await this.layout.pane(id, 'agent');
@@ -250,7 +253,7 @@ export class TaskWorker {
     signal(-group, 'SIGSTOP');
     const until = Date.now() + HARD_STOP_MS;
     while (Date.now() < until) {
-      const pids = processesMarked('TETHER_TASK_RUN_ID', run.entityId).filter((p) => processGroup(p) === group);
+      const pids = processesMarked('TETHER_TASK_RUN_ID', run.entityId).filter((p) => procStat(p)?.pgrp === group);
       if (pids.length > 0 && pids.every((p) => ['T', 't'].includes(procStat(p)?.state ?? 'T'))) {
         await this.pm.report(cause, 'taskRun', 'pauseHonoured', run.entityId, { controlSeq: run.context.controlSeq });
         return;
@@ -416,23 +419,12 @@ export class TaskWorker {
   }
 }
 
-/** /proc/<pid>/stat's process group (field 5). */
-function processGroup(pid: number): number | undefined {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'latin1')
-      .replace(/^.*\)\s*/s, '')
-      .split(' ');
-    return Number(f[2]);
-  } catch {
-    return undefined;
-  }
-}
-
 /** The agent: marked with its run, leading its own process group, not yet reaped. */
 function isAgentLeader(pid: number, runId: string): boolean {
   try {
     const marked = `${readFileSync(`/proc/${pid}/environ`, 'latin1')}\0`.includes(`TETHER_TASK_RUN_ID=${runId}\0`);
-    return marked && processGroup(pid) === pid && procStat(pid)?.state !== 'Z';
+    const stat = procStat(pid);
+    return marked && stat?.pgrp === pid && stat.state !== 'Z';
   } catch {
     return false;
   }
