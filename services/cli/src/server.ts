@@ -171,7 +171,7 @@ export async function startServer(opts: ServerOptions) {
       openapi: lazyOpenApi, // built from the zod contracts when first asked for: a third of the start's CPU
       routes: capabilities.routes,
       pages: capabilities.pages,
-      everyRoute: false, // LOCAL-ONLY
+      everyRoute: true,
       authenticator,
       tls: tlsFiles(config),
     }));
