@@ -11,7 +11,7 @@ export interface TerminalContext {
   laneId: string;
   sessionId: string;
   title?: string;
-  /** The task run this terminal shows (its four panes), when it is a run's terminal. */
+  /** The task run whose panes it shows (a tmux client on the task socket instead of a shell). */
   taskRunId?: string;
   tmuxSession?: string;
   panePid?: number;

@@ -24,7 +24,7 @@ import { ProjectionRunner, projections, startAuditTrail } from '@tether/projecto
 import { buildGateway, commandAs, ensureOwnerCredential, loginLink, startIdentity } from '@tether/gateway';
 import { openApiDocument } from '@tether/contracts/openapi';
 import { parseConfig, TetherError, type TetherConfig } from '@tether/contracts';
-import { startControlPlane, startRecovery } from '@tether/workers';
+import { startControlPlane, startRecovery, startTaskRuns } from '@tether/workers';
 import type { ActorOf } from '@tether/projector';
 import { startHandoff, startSharing } from '@tether/sharing';
 
@@ -98,6 +98,7 @@ export async function startServer(opts: ServerOptions) {
   const identity = startIdentity({ ...deps, authenticator });
   const audit = await startAuditTrail(deps);
   const controlPlane = await startControlPlane(deps);
+  const taskRuns = await startTaskRuns({ ...deps, controlPlane });
   const sharing = await startSharing({ ...deps, terminals: controlPlane.terminals });
   const handoff = await startHandoff({
     ...deps,
@@ -118,7 +119,7 @@ export async function startServer(opts: ServerOptions) {
     previousExit: (opts.env ?? process.env).TETHER_PREVIOUS_EXIT,
   });
   dispatcher.setGate(recovery.gate.gate);
-  const capabilities = composeCapabilities([recovery, identity, audit, controlPlane, sharing, handoff], {
+  const capabilities = composeCapabilities([recovery, identity, audit, controlPlane, taskRuns, sharing, handoff], {
     commands,
     preconditions,
   });

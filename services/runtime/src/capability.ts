@@ -86,6 +86,10 @@ export interface TerminalAccess {
   scrollback(terminalId: string): Promise<{ data: Uint8Array; offset: number }>;
   /** The terminal's shell as /proc shows it (a handoff captures its cwd and environment). */
   shell(terminalId: string): Promise<ShellProcess>;
+  /** Holds its writer session's input (a task run taken over); participants with a write grant still type. */
+  hold(terminalId: string): void;
+  /** Delivers the held input in order and lets the writer's input through again. */
+  unhold(terminalId: string): Promise<void>;
 }
 
 /** A terminal's shell process: its pid, working directory and the environment it started with. */

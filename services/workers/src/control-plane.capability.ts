@@ -10,6 +10,7 @@ import { canSpawnTerminal } from './terminals/preconditions.ts';
 import { followTerminal, LocalTerminalIO, NatsTerminalIO, type TerminalIO } from './terminals/terminal-io.ts';
 import { shellProcess } from './terminals/shell-process.ts';
 import { TerminalWorker } from './terminals/terminal-worker.ts';
+import { taskTmuxSocket } from './tasks/task-files.ts';
 
 export interface ControlPlane extends Capability {
   terminals: TerminalAccess;
@@ -30,6 +31,7 @@ export async function startControlPlane(deps: CapabilityDeps): Promise<ControlPl
     ownerId: deps.ownerId,
     shell: config.TETHER_SHELL,
     maxBytesPerSec: config.TETHER_TERMINAL_MAX_BPS,
+    taskSocket: taskTmuxSocket(home),
     mayWrite: async (terminalId, from) => {
       for (const check of writeChecks) if (await check(terminalId, from)) return true;
       return false;
@@ -71,6 +73,8 @@ export async function startControlPlane(deps: CapabilityDeps): Promise<ControlPl
       allowWriters: (check) => void writeChecks.push(check),
       scrollback: (terminalId) => io.requestScrollback(terminalId),
       shell: async (terminalId) => shellProcess(await terminals.tmux.panePid(terminalId)),
+      hold: (terminalId) => terminals.hold(terminalId),
+      unhold: (terminalId) => terminals.unhold(terminalId),
     },
     stop: async () => {},
   };

@@ -50,14 +50,16 @@ export function scanProcesses(prefix = 'TETHER_'): ScannedProcess[] {
   return out;
 }
 
-/** State, parent and start time from /proc/<pid>/stat; undefined once the process is gone. */
-export function procStat(pid: number | string): { state: string; ppid: number; startTime: string } | undefined {
+/** State, parent, process group and start time from /proc/<pid>/stat; undefined once the process is gone. */
+export function procStat(
+  pid: number | string,
+): { state: string; ppid: number; pgrp: number; startTime: string } | undefined {
   try {
     // The command name (field 2) is in parentheses and may hold spaces or ')': fields after the last ')' are fixed.
     const f = readFileSync(`/proc/${pid}/stat`, 'latin1')
       .replace(/^.*\)\s*/s, '')
       .split(' ');
-    return { state: f[0] ?? '?', ppid: Number(f[1]), startTime: f[19] ?? '' };
+    return { state: f[0] ?? '?', ppid: Number(f[1]), pgrp: Number(f[2]), startTime: f[19] ?? '' };
   } catch {
     return undefined;
   }

@@ -33,6 +33,8 @@ export interface TerminalWorkerOptions {
   maxBytesPerSec?: number;
   /** Input from someone other than the terminal's session (a share participant): allowed only if this says so. */
   mayWrite?: (terminalId: string, from: string) => Promise<boolean> | boolean;
+  /** The task runs' tmux socket: a run's terminal attaches a client to its run's session there instead of a shell. */
+  taskSocket?: string;
   /** Told when a relayed terminal prints (the checkpointer samples it then) and when it ends. */
   activity?: { printed(terminalId: string): void; ended(terminalId: string): void };
 }
@@ -47,9 +49,12 @@ export interface RespawnFrom {
 }
 
 type Handover = { handoffId: string; fromSessionId: string; toSessionId: string };
+type Spawn = { laneId: string; sessionId: string; taskRunId?: string };
 
 const SCROLLBACK_BYTES = 64 * 1024;
 const MAX_QUEUED_INPUT = 1_000;
+/** Input held while an operator has taken a task run over: past this, the oldest is dropped. */
+const MAX_HELD_INPUT = 10_000;
 /** A participant's write check that takes longer than this counts as "no". */
 const WRITE_CHECK_MS = 3_000;
 
@@ -104,6 +109,8 @@ export class TerminalWorker {
   private readonly origins: CorrelationOrigins;
   private readonly relays = new Map<string, Relay>();
   private readonly statusWaits = new Map<string, number>();
+  /** Terminals whose writer's input is held (a task run taken over), with that input in arrival order. */
+  private readonly holds = new Map<string, string[]>();
   private sub?: Subscription;
   private poll?: NodeJS.Timeout;
 
@@ -157,8 +164,7 @@ export class TerminalWorker {
 
   private async handle(e: StoredEvent): Promise<void> {
     const id = e.event.entityId;
-    if (e.event.type === 'terminal.spawn')
-      return this.spawn(e, id, e.event.data as { laneId: string; sessionId: string });
+    if (e.event.type === 'terminal.spawn') return this.spawn(e, id, e.event.data as Spawn);
     if (e.event.type === 'terminal.close') return this.kill(id);
     if (e.event.type === 'terminal.handover') return this.handOver(e, id, e.event.data as Handover);
   }
@@ -192,12 +198,12 @@ export class TerminalWorker {
   }
 
   /** The shell in tmux, then the report: only a shell that could not be started is spawnFailed (see outcomeOf). */
-  private async spawn(e: StoredEvent, id: string, data: { laneId: string; sessionId: string }): Promise<void> {
+  private async spawn(e: StoredEvent, id: string, data: Spawn): Promise<void> {
     const started = await outcomeOf(async () => {
       const cwd = (await readActor(this.host, 'lane', data.laneId))?.context.worktreePath;
       if (!cwd) throw new Error(`lane ${data.laneId} has no worktree`);
       if (!(await this.tmux.hasSession(id))) {
-        await this.tmux.newSession(id, cwd, this.markers(id, data.laneId), this.opts.shell, this.statusFile(id));
+        await this.tmux.newSession(id, cwd, this.markers(id, data.laneId), this.commandOf(data), this.statusFile(id));
       }
       privateFile(this.logFile(id)); // before tmux's `cat >>` makes it under tmux's umask
       this.attach(id, data.sessionId, false);
@@ -242,7 +248,10 @@ export class TerminalWorker {
     const envFile = join(this.opts.dir, 'logs', `${id}.env.tmp`); // a crash before the shell sources it: swept as a temp file
     writeFileSync(envFile, shellExports(withoutMarkers(from.env)), { mode: 0o600 });
     privateFile(this.logFile(id));
-    await this.tmux.newSession(id, from.cwd, this.markers(id, laneId), this.opts.shell, this.statusFile(id), {
+    // A task run's terminal shows its run's session again (still alive on the task socket, or ended with its run).
+    const taskRunId = (await readActor(this.host, 'terminal', id))?.context.taskRunId;
+    const command = this.commandOf({ laneId, sessionId, ...(taskRunId ? { taskRunId } : {}) });
+    await this.tmux.newSession(id, from.cwd, this.markers(id, laneId), command, this.statusFile(id), {
       prelude,
       envFile,
     });
@@ -251,6 +260,44 @@ export class TerminalWorker {
     await this.io.settled();
     await this.tmux.releasePrelude(id);
     return this.tmux.panePid(id);
+  }
+
+  /**
+   * The shell, or for a task run's terminal a tmux client attached to the run's session on the task
+   * socket (TMUX unset: it is no nested session of ours), so viewers see the run's four panes.
+   */
+  private commandOf(data: Spawn): string {
+    if (!data.taskRunId) return this.opts.shell;
+    if (!this.opts.taskSocket) throw new Error('this tether runs no task runs (no task socket)');
+    const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+    return `env -u TMUX tmux -S ${q(this.opts.taskSocket)} attach-session -t ${q(`=${data.taskRunId}`)}`;
+  }
+
+  /**
+   * Holds the writer session's input to a terminal (an operator took its task run over): it is queued,
+   * not delivered, until `unhold`. Input from a participant with a write grant still goes through.
+   */
+  hold(id: string): void {
+    if (!this.holds.has(id)) this.holds.set(id, []);
+  }
+
+  /** Delivers the held input, in order, and lets the writer's input through again. */
+  async unhold(id: string): Promise<void> {
+    const held = this.holds.get(id);
+    if (!held) return;
+    const flush = async () => {
+      this.holds.delete(id);
+      const data = held.join('');
+      if (data)
+        await this.tmux
+          .sendBytes(id, new TextEncoder().encode(data))
+          .catch((err) => this.pm.log.warn({ terminalId: id, err: String(err) }, 'held input not delivered'));
+    };
+    // In the relay's input order: what was typed before the release is delivered before what comes after it.
+    const relay = this.relays.get(id);
+    if (!relay) return flush();
+    relay.input = relay.input.then(flush);
+    await relay.input;
   }
 
   private markers = (id: string, laneId: string) => ({
@@ -291,6 +338,11 @@ export class TerminalWorker {
         !(await withTimeout(Promise.resolve(this.opts.mayWrite?.(id, from)), WRITE_CHECK_MS, false))
       ) {
         return void this.pm.log.debug({ terminalId: id, from }, 'input from a non-writer dropped');
+      }
+      const held = from === relay.sessionId ? this.holds.get(id) : undefined;
+      if (held) {
+        if (held.length >= MAX_HELD_INPUT) held.shift();
+        return void held.push(data);
       }
       await this.tmux.sendBytes(id, new TextEncoder().encode(data));
     } catch (err) {

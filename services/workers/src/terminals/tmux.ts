@@ -36,6 +36,11 @@ export class Tmux {
     return r.stdout;
   }
 
+  /** Any other tmux command on this socket (the task worker lays out its panes with it); throws on failure. */
+  command(args: string[]): Promise<string> {
+    return this.run(args);
+  }
+
   async hasSession(name: string): Promise<boolean> {
     return (await this.tmux(['has-session', '-t', `=${name}`])).exitCode === 0;
   }
