@@ -51,7 +51,10 @@ describe('liveSession: starting, ready, grants', () => {
   it('ready: the share that serves it, and the heartbeat deadline from then', () =>
     given(liveSession, open)
       .when(ready)
-      .then({ state: 'ready', context: { shareId: 'sh-ls-1', readyAt: at(1_000), heartbeatDueAt: at(1_000 + 3 * HB) } }));
+      .then({
+        state: 'ready',
+        context: { shareId: 'sh-ls-1', readyAt: at(1_000), heartbeatDueAt: at(1_000 + 3 * HB) },
+      }));
 
   it('write grants are refused while starting, and after it ended', () => {
     given(liveSession, open)
@@ -189,7 +192,9 @@ describe('liveSession: model paths (xstate/graph)', () => {
       JSON.stringify([(snap as AnyMachineSnapshot).value, (snap as AnyMachineSnapshot).context.grants.length]),
   });
   const stepsOf = (p: { steps: { event: { type: string } }[] }) =>
-    p.steps.filter((x) => x.event.type !== 'xstate.init').map((x) => steps[events.indexOf(x.event as LiveSessionEvent)]!);
+    p.steps
+      .filter((x) => x.event.type !== 'xstate.init')
+      .map((x) => steps[events.indexOf(x.event as LiveSessionEvent)]!);
 
   it('models every event the machine takes', () =>
     expect([...new Set(events.map((e) => e.type))].sort()).toEqual(

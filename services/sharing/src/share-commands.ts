@@ -73,17 +73,13 @@ export function shareSteps(deps: ShareCommandDeps) {
   ) => commandSteps(host, cmd)(entity, verb, entityId, data, key);
 
   /** `authorized`: the caller was allowed by the rules to make this link (an operator on a live session). */
-  const invite = async (
-    cmd: Command,
-    shareId: string,
-    name: string,
-    authorized = false,
-  ): Promise<ParticipantLink> => {
+  const invite = async (cmd: Command, shareId: string, name: string, authorized = false): Promise<ParticipantLink> => {
     // A resent command id is answered from the stream before any machine guard runs, so who may make a
     // link is checked before that: share.invite from outside was already asked of the rules by the
     // Dispatcher (the owner or an operator, before the ledger); tether's own calls (the first link of a
     // create or switch) make links for their own actor's share only.
-    const owner = (await readActor(host, 'share', shareId))?.context.owner;
+    const share = (await readActor(host, 'share', shareId))?.context;
+    const owner = share?.owner;
     if (!owner) throw new TetherError('NOT_FOUND', `share ${shareId} does not exist`);
     if (!(authorized || (cmd.verb === 'invite' && cmd.principal)) && !sameActor(owner, cmd.actor))
       throw new TetherError('FORBIDDEN', `only the owner of share ${shareId} makes its links`, {
@@ -91,7 +87,9 @@ export function shareSteps(deps: ShareCommandDeps) {
       });
     const participantId = `p-${stepId(cmd.id, `participant.${shareId}`).slice(0, 12)}`;
     const token = secrets.token(`${cmd.id}:${shareId}:${participantId}`);
-    await step(cmd, 'share', 'invite', shareId, { participantId, name, tokenHash: hashToken(token) });
+    // Invited before by this very command id (a resend, or a person's own live-session link): the same link again.
+    if (share.participants[participantId]?.tokenHash !== hashToken(token))
+      await step(cmd, 'share', 'invite', shareId, { participantId, name, tokenHash: hashToken(token) });
     return { participant_id: participantId, name, token, url: `${deps.baseUrl()}/v/${shareId}#t=${token}` };
   };
 
