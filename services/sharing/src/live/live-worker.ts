@@ -39,6 +39,8 @@ export interface LiveWorkerDeps {
 const SERVING = new Set(['active', 'expiring']);
 const isServing = (s: ActorOf<'share'> | undefined) => !!s && SERVING.has(String(s.value));
 const ACK_WAIT_MS = 120_000;
+/** How much longer a session's share may live than the session. */
+const SHARE_GRACE_MS = 30_000;
 
 /**
  * The live sessions' effects after persistence, each acting on current state: an opened session gets a
@@ -178,7 +180,8 @@ export class LiveWorker {
           terminal_id: c.terminalId,
           backend: c.provider,
           access: 'write',
-          ttl_ms: Math.min(maxTtlMs, Math.max(minTtlMs, c.ttlMs)),
+          // A little longer than the session: its own deadline ends it, with its reason, and that revokes the share.
+          ttl_ms: Math.min(maxTtlMs, Math.max(minTtlMs, c.ttlMs + SHARE_GRACE_MS)),
           participant: 'viewer',
         },
         { live: { liveSessionId: id, taskRunId: c.taskRunId, web: c.allowWeb } },
@@ -302,6 +305,12 @@ export class LiveWorker {
       if (owner && owner !== this.deps.instanceId) continue;
       const correlationId = await this.origins.of('liveSession', ls.entityId, `live-${ls.entityId}`);
       const cause = { id: `recover-${this.boot}-${ls.entityId}`, correlationId };
+      // Down for three heartbeats: its worker is gone, as the timer would say (a heartbeat now would hide it).
+      const due = ls.context.heartbeatDueAt;
+      if (due && Date.parse(due) <= Date.now()) {
+        await this.pm.report(cause, 'liveSession', 'heartbeatMissed', ls.entityId, {});
+        continue;
+      }
       if (ls.value === 'starting') {
         await this.begin(cause, ls);
         continue;
