@@ -212,13 +212,26 @@ describe('live sessions (native)', () => {
     typeIn(cp, run.term.terminal_id, 'echo still-here\r', run.session.session_id);
     await eventually(bob.output, (o) => o.includes('still-here'));
 
+    // ops releases the run: their grant is taken back, the run goes on, they keep watching.
+    await run.step('release', { summary: 'answered the prompt; carry on' });
+    const released = await eventually(
+      () => session(cp, run.liveId),
+      (s) => s?.context.grants.length === 0,
+    );
+    expect(released?.value).toBe('ready');
+    await eventually(
+      () => ro.messages,
+      (m) => m.at(-1)?.type === 'access' && m.at(-1)?.access === 'read',
+    );
+    expect((await readActor(cp.server.host, 'taskRun', run.runId))?.value).toBe('running');
+
     // Revoke-session: every watcher is disconnected at once; the run goes on.
     expect(await command(cp, 'liveSession', 'revoke', run.liveId, { reason: 'done watching' })).toMatchObject({
       ok: true,
     });
     const closes = await closedWithin(Promise.all([ro.closed, bob.closed]));
     expect(closes.map((c) => c.code)).toEqual([RelayClose.shareEnded, RelayClose.shareEnded]);
-    expect((await readActor(cp.server.host, 'taskRun', run.runId))?.value).toBe('paused');
+    expect((await readActor(cp.server.host, 'taskRun', run.runId))?.value).toBe('running');
 
     // Links and tokens are never in the stream or the audit trail (only hashes).
     const stream = await streamText(cp);
