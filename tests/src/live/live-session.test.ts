@@ -11,6 +11,7 @@ import { liveShareIdOf, ProcessShares } from '@tether/sharing';
 import { termSubjects } from '@tether/workers';
 import { api, eventually, gitRepo, openViewer, useControlPlane, useNats } from '../harness/index.ts';
 import { TEST_SHELL } from '../harness/test-shell.setup.ts';
+import { fakeTmateEnv } from '../sharing/helpers.ts';
 import { command, resultOf, session, streamText, taskRunOn, type LiveTether } from './helpers.ts';
 
 // Live sessions (seed 002) against real nats-server, tmux, git and the real tmate binary: a task run's
@@ -365,6 +366,49 @@ describe('live sessions: the TTL is a durable deadline', () => {
     expect(ended!.context.endReason).toMatch(/its TTL .* is up/);
     expect((await closedWithin(viewer.closed)).code).toBe(RelayClose.shareEnded);
     expect((await readActor(cp.server.host, 'taskRun', run.runId))?.value).toBe('running');
+  }, 60_000);
+});
+
+describe('live sessions on tmate (the NAMED FAKE tmate, tests/fakes/fake-tmate.mjs: no tmate relay runs here)', () => {
+  const cp = live({ ...fakeTmateEnv(), TETHER_LIVE_ALLOW_WEB: '0' });
+
+  it('read-only endpoints for watchers (no web ones when web is off); read-write ones only to the grantee, never in the stream; revoking write ends the session', async () => {
+    const run = await taskRunOn(cp);
+    const r = resultOf(
+      await command(cp, 'liveSession', 'enable', undefined, { task_run_id: run.runId, provider: 'tmate' }),
+    );
+    const ls = r.task_run.live_session!;
+    expect(ls).toMatchObject({ status: 'ready', provider: 'tmate' });
+    expect(Object.keys(ls.attach.read_only)).toEqual(['ssh_ro']);
+    expect(ls.attach.read_only.ssh_ro).toMatch(/^ssh ro-FAKE-/);
+    expect(r.link).toBeNull();
+
+    const forBob = await command(cp, 'liveSession', 'grantWrite', run.liveId, { to: 'human:bob' });
+    expect(forBob).toMatchObject({ ok: false, error: { code: 'INVALID_COMMAND' } });
+    const mine = resultOf(await command(cp, 'liveSession', 'grantWrite', run.runId, {}));
+    expect(Object.keys(mine.endpoints ?? {})).toEqual(['ssh_rw']);
+    const rw = mine.endpoints!.ssh_rw!;
+    expect(rw).toMatch(/^ssh rw-FAKE-/);
+    expect(mine.task_run.live_session?.grants.map((g) => g.to)).toEqual(['human:ops']);
+    const secret = rw.split(' ')[1]!.split('@')[0]!;
+    expect(await streamText(cp)).not.toContain(secret);
+    expect(await streamText(cp)).not.toContain(ls.attach.read_only.ssh_ro!.split(' ')[1]!.split('@')[0]!);
+    expect(JSON.stringify((await api(cp, 'GET', '/v1/audit?limit=1000')).body)).not.toContain(secret);
+
+    expect(await command(cp, 'liveSession', 'revokeWrite', run.liveId, {})).toMatchObject({ ok: true });
+    const revoked = await eventually(
+      () => session(cp, run.liveId),
+      (s) => s?.value === 'revoked',
+    );
+    expect(revoked!.context.endReason).toMatch(/tmate cannot take write back/);
+    await eventually(
+      () => readActor(cp.server.host, 'share', liveShareIdOf(run.liveId)),
+      (s) => s?.value === 'ended',
+    );
+    await eventually(
+      () => ProcessShares.leftovers(liveShareIdOf(run.liveId)),
+      (pids) => pids.length === 0,
+    );
   }, 60_000);
 });
 
