@@ -44,7 +44,7 @@ function endReason(e: LiveSessionEvent, ctx: LiveSessionContext): string {
     case 'revoke':
       return e.data.reason ?? `revoked by ${actorRef(e.actor)}`;
     case 'expire':
-      return `its TTL (${Math.round(ctx.ttlMs / 60_000)} min) is up`;
+      return `its TTL (${ctx.ttlMs >= 60_000 ? `${Math.round(ctx.ttlMs / 60_000)} min` : `${Math.round(ctx.ttlMs / 1_000)} s`}) is up`;
     case 'heartbeatMissed':
       return `its worker${ctx.instanceId ? ` (${ctx.instanceId})` : ''} missed three heartbeats (last ${ctx.lastHeartbeatAt ?? 'never'})`;
     default:

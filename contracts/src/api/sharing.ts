@@ -168,6 +168,7 @@ export const RelayClose = {
   badHello: 4400,
   badToken: 4401,
   kicked: 4403,
+  webNotAllowed: 4405,
   unknownShare: 4404,
   helloTimeout: 4408,
   shareEnded: 4410,

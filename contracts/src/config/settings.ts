@@ -188,9 +188,13 @@ export const settings = {
     description: "How live sessions are served: tether's relay (per-person links, in-page viewer) or tmate",
     scope: 'server',
   }),
-  TETHER_LIVE_TTL: duration(60 * 60_000, 'Lifetime of a live session (a durable deadline)', { min: 60_000 }),
+  TETHER_LIVE_TTL: duration(60 * 60_000, 'Lifetime of a live session (a durable deadline)', {
+    min: 1_000,
+    max: 7 * 86_400_000,
+  }),
   TETHER_LIVE_RW_TTL: duration(15 * 60_000, 'Lifetime of a write grant in a live session (takeover, grant-write)', {
     min: 1_000,
+    max: 7 * 86_400_000,
   }),
   TETHER_LIVE_ALLOW_WEB: flag(
     'Live sessions may hand out web links (the in-page viewer, tmate web); 0: terminal attach only (`tether attach`, ssh)',

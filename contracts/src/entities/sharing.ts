@@ -51,6 +51,10 @@ export const shareContract = {
         policy: PolicyVerdict,
         /** The share this one replaces (switching backend). */
         replaces: Token.optional(),
+        /** The task run's live session this share serves (its precondition checks the session names it). */
+        liveSessionId: Token.optional(),
+        /** false: viewers attach with `tether attach` only, a browser is refused (TETHER_LIVE_ALLOW_WEB=0). */
+        web: z.boolean().optional(),
       })
       .strict(),
   },

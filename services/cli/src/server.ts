@@ -26,7 +26,7 @@ import { openApiDocument } from '@tether/contracts/openapi';
 import { parseConfig, TetherError, type TetherConfig } from '@tether/contracts';
 import { startControlPlane, startRecovery, startTaskRuns } from '@tether/workers';
 import type { ActorOf } from '@tether/projector';
-import { startHandoff, startSharing } from '@tether/sharing';
+import { startHandoff, startLiveSessions, startSharing } from '@tether/sharing';
 
 type RecoveryRun = ActorOf<'recovery'>;
 
@@ -106,6 +106,12 @@ export async function startServer(opts: ServerOptions) {
     gate: sharing.gate,
     secrets: sharing.secrets,
   });
+  const live = await startLiveSessions({
+    ...deps,
+    terminals: controlPlane.terminals,
+    gate: sharing.gate,
+    secrets: sharing.secrets,
+  });
   const runners = Object.values(projections(registry)).map((p) => new ProjectionRunner(store, p, { logger }));
   const recovery = await startRecovery({
     ...deps,
@@ -119,7 +125,7 @@ export async function startServer(opts: ServerOptions) {
     previousExit: (opts.env ?? process.env).TETHER_PREVIOUS_EXIT,
   });
   dispatcher.setGate(recovery.gate.gate);
-  const capabilities = composeCapabilities([recovery, identity, audit, controlPlane, taskRuns, sharing, handoff], {
+  const capabilities = composeCapabilities([recovery, identity, audit, controlPlane, taskRuns, sharing, handoff, live], {
     commands,
     preconditions,
   });

@@ -175,7 +175,9 @@ export class NativeRelays {
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, shareId: string) {
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.greet(ws, shareId));
+    // Browsers always send an Origin with a WebSocket; `tether attach` sends none.
+    const fromBrowser = req.headers.origin !== undefined;
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.greet(ws, shareId, fromBrowser));
   }
 
   private writable(relay: Relay, participantId: string): boolean {
@@ -183,21 +185,21 @@ export class NativeRelays {
   }
 
   /** Waits for the hello with the token, then admits the participant it names. */
-  private greet(ws: WebSocket, shareId: string) {
+  private greet(ws: WebSocket, shareId: string, fromBrowser: boolean) {
     const timer = setTimeout(
       () => this.end(ws, RelayClose.helloTimeout, 'no hello with a token within 5 s'),
       HELLO_TIMEOUT_MS,
     );
     ws.once('message', (raw: RawData, binary: boolean) => {
       clearTimeout(timer);
-      void this.hello(ws, shareId, binary ? undefined : raw.toString()).catch((err) => {
+      void this.hello(ws, shareId, binary ? undefined : raw.toString(), fromBrowser).catch((err) => {
         this.deps.log.warn({ shareId, err: String(err) }, 'share hello failed');
         this.end(ws, 1011, 'tether could not check the link; try again');
       });
     });
   }
 
-  private async hello(ws: WebSocket, shareId: string, text: string | undefined) {
+  private async hello(ws: WebSocket, shareId: string, text: string | undefined, fromBrowser: boolean) {
     const msg = text ? ViewerMessage.safeParse(safeJson(text)) : undefined;
     if (!msg?.success || msg.data.type !== 'hello')
       return this.end(ws, RelayClose.badHello, 'the first message must be {"type":"hello","token":…}');
@@ -211,6 +213,12 @@ export class NativeRelays {
     if (share.value === 'ended') return this.end(ws, RelayClose.shareEnded, endedText(shareId, ctx));
     if (ctx.participants[participantId]!.kicked)
       return this.end(ws, RelayClose.kicked, `you were removed from share ${shareId} by its owner`);
+    if (ctx.web === false && (fromBrowser || msg.data.via === 'browser'))
+      return this.end(
+        ws,
+        RelayClose.webNotAllowed,
+        `share ${shareId} takes no browser viewers (TETHER_LIVE_ALLOW_WEB=0): watch it with \`tether attach\``,
+      );
     (ws as WebSocket & { via?: string }).via = msg.data.via;
     const relay = this.relays.get(shareId);
     if (relay) {

@@ -14,6 +14,7 @@ import { commandSteps, stepId, withSecretReply, type ActorHost, type Application
 import type { ShareGate } from './share-gate.ts';
 import { hashToken, type SecretBox } from './secrets.ts';
 import { readActor, shareView } from '@tether/projector';
+import { liveShareVerdict } from './live/live-share.ts';
 
 export interface ShareCommandDeps {
   host: ActorHost;
@@ -48,12 +49,19 @@ function parse<T>(
   return r.data;
 }
 
+/** What a share's creation may add: the share it replaces (switch), or the live session it serves. */
+export interface CreateOptions {
+  replaces?: string;
+  /** A live session's share: allowed by the session (see live/live-share.ts), no first link; web: browser viewers allowed. */
+  live?: { liveSessionId: string; taskRunId: string; web: boolean };
+}
+
 /**
- * share.create, share.invite and share.switch: the commands that run the policy gate, take a
- * terminal slot and mint participant tokens (HMAC of the command id: a resend gets the same link,
- * and only the token's hash is written).
+ * The steps share.create and share.invite take, for them and for live sessions: run the policy gate,
+ * take a terminal slot, write the request, and mint participant tokens (HMAC of the command id: a
+ * resend gets the same link, and only the token's hash is written).
  */
-export function shareCommands(deps: ShareCommandDeps): Record<string, ApplicationCommand> {
+export function shareSteps(deps: ShareCommandDeps) {
   const { host, gate, secrets } = deps;
   const step = (
     cmd: Command,
@@ -64,20 +72,24 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
     key?: string,
   ) => commandSteps(host, cmd)(entity, verb, entityId, data, key);
 
-  const invite = async (cmd: Command, shareId: string, name: string): Promise<ParticipantLink> => {
+  /** `authorized`: the caller was allowed by the rules to make this link (an operator on a live session). */
+  const invite = async (cmd: Command, shareId: string, name: string, authorized = false): Promise<ParticipantLink> => {
     // A resent command id is answered from the stream before any machine guard runs, so who may make a
     // link is checked before that: share.invite from outside was already asked of the rules by the
     // Dispatcher (the owner or an operator, before the ledger); tether's own calls (the first link of a
     // create or switch) make links for their own actor's share only.
-    const owner = (await readActor(host, 'share', shareId))?.context.owner;
+    const share = (await readActor(host, 'share', shareId))?.context;
+    const owner = share?.owner;
     if (!owner) throw new TetherError('NOT_FOUND', `share ${shareId} does not exist`);
-    if (!(cmd.verb === 'invite' && cmd.principal) && !sameActor(owner, cmd.actor))
+    if (!(authorized || (cmd.verb === 'invite' && cmd.principal)) && !sameActor(owner, cmd.actor))
       throw new TetherError('FORBIDDEN', `only the owner of share ${shareId} makes its links`, {
         reason: 'share-owner-or-operator',
       });
     const participantId = `p-${stepId(cmd.id, `participant.${shareId}`).slice(0, 12)}`;
     const token = secrets.token(`${cmd.id}:${shareId}:${participantId}`);
-    await step(cmd, 'share', 'invite', shareId, { participantId, name, tokenHash: hashToken(token) });
+    // Invited before by this very command id (a resend, or a person's own live-session link): the same link again.
+    if (share.participants[participantId]?.tokenHash !== hashToken(token))
+      await step(cmd, 'share', 'invite', shareId, { participantId, name, tokenHash: hashToken(token) });
     return { participant_id: participantId, name, token, url: `${deps.baseUrl()}/v/${shareId}#t=${token}` };
   };
 
@@ -106,7 +118,7 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
   const create = async (
     cmd: Command,
     body: ReturnType<typeof ShareCreateBody.parse>,
-    replaces?: string,
+    opts: CreateOptions = {},
   ): Promise<CommandAccepted> => {
     const terminal = await gate.liveTerminal(host, body.terminal_id);
     const ttlMs = body.ttl_ms ?? gate.settings.defaultTtlMs;
@@ -118,7 +130,8 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
       backend: body.backend,
       access: body.access,
     };
-    const verdict = gate.decide(cmd.actor, request);
+    const { live } = opts;
+    const verdict = live ? liveShareVerdict(live.liveSessionId, live.taskRunId) : gate.decide(cmd.actor, request);
     if (verdict.effect !== 'deny') {
       await deps.checkBackend(body.backend);
       await takeSlot(cmd, body.terminal_id, shareId);
@@ -129,7 +142,8 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
       maxTtlMs: gate.settings.maxTtlMs,
       warnBeforeMs: gate.settings.warnBeforeMs,
       policy: verdict,
-      ...(replaces ? { replaces } : {}),
+      ...(opts.replaces ? { replaces: opts.replaces } : {}),
+      ...(live ? { liveSessionId: live.liveSessionId, web: live.web } : {}),
     }).catch(async (err) => {
       // Refused (the id names another share, the gate says no): no share holds the slot just taken, so it goes back.
       if (verdict.effect !== 'deny' && isRefusal(err))
@@ -141,10 +155,20 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
     if (verdict.effect === 'deny') {
       throw new TetherError('NOT_ALLOWED', `share ${shareId} denied: ${verdict.reason}`, { reason: 'SHARE_DENIED' });
     }
-    const link = body.backend === 'native' ? await invite(cmd, shareId, body.participant) : null;
+    const link = body.backend === 'native' && !live ? await invite(cmd, shareId, body.participant) : null;
     const share = shareView((await readActor(host, 'share', shareId))!);
     return { ...accepted, commandId: cmd.id, result: { share, link } };
   };
+
+  return { create, invite };
+}
+
+/** share.create, share.invite and share.switch: the share commands from outside. */
+export function shareCommands(deps: ShareCommandDeps): Record<string, ApplicationCommand> {
+  const { host, gate } = deps;
+  const { create, invite } = shareSteps(deps);
+  const step = (cmd: Command, entity: string, verb: string, entityId: string, data: Record<string, unknown>) =>
+    commandSteps(host, cmd)(entity, verb, entityId, data);
 
   return {
     // Their replies carry participant tokens: the ledger keeps the id, never the token.
@@ -210,7 +234,7 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
           ttl_ms: Math.min(left, gate.settings.maxTtlMs),
           participant: 'viewer',
         },
-        oldId,
+        { replaces: oldId },
       );
     }),
   };

@@ -13,6 +13,7 @@ import {
 } from '@tether/contracts';
 import { readActor } from '@tether/projector';
 import type { ActorHost, Logger } from '@tether/runtime';
+import { checkLiveShare } from './live/live-share.ts';
 import { PolicyGate } from './policy-gate.ts';
 
 type ShareRequest = VerbData<typeof shareContract, 'request'>;
@@ -158,6 +159,8 @@ export class ShareGate {
         `share.request must carry the configured maxTtlMs ${this.settings.maxTtlMs} and warnBeforeMs ${this.settings.warnBeforeMs}; use share.create`,
       );
     }
+    // A live session's share is allowed by its session (checked there), not by the policy file.
+    if (req.liveSessionId !== undefined) return checkLiveShare(cmd, host);
     const verdict = this.decide(cmd.actor, req);
     if (verdict.effect !== req.policy.effect || verdict.ruleId !== req.policy.ruleId) {
       throw new TetherError(

@@ -103,7 +103,10 @@ export class ShareRunner {
     if (this.starting.has(id) || this.processes.has(id)) return;
     this.starting.add(id);
     // Only a worker that could not start is `failed`: a `started` report that cannot be sent is logged, not turned into one.
-    void outcomeOf(() => this.processes.start(id, ctx.backend, ctx.terminalId, ctx.access))
+    // A live session's tmate may use its own relay (TETHER_LIVE_RELAY_HOST): its adapter is "live:tmate".
+    const backend =
+      ctx.liveSessionId && this.processes.adapter(`live:${ctx.backend}`) ? `live:${ctx.backend}` : ctx.backend;
+    void outcomeOf(() => this.processes.start(id, backend, ctx.terminalId, ctx.access))
       .then(async (started) => {
         if (!started.ok) return this.pm.report(e.event, 'share', 'failed', id, { reason: started.reason });
         // Revoked while the worker started: the end handler found nothing to stop, so stop it here.

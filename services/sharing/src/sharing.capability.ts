@@ -9,7 +9,7 @@ import {
   type CapabilityDeps,
   type TerminalAccess,
 } from '@tether/runtime';
-import { TmateAdapter, tmateOptions } from './backends/tmate.ts';
+import { liveTmateOptions, TmateAdapter, tmateOptions } from './backends/tmate.ts';
 import { UptermAdapter, uptermOptions } from './backends/upterm.ts';
 import { NativeRelays } from './native-relay.ts';
 import { ProcessShares } from './process-shares.ts';
@@ -40,6 +40,8 @@ export async function startSharing(deps: CapabilityDeps & { terminals: TerminalA
   const adapters = {
     tmate: new TmateAdapter(tmateOptions(config)),
     upterm: new UptermAdapter(uptermOptions(config)),
+    // Live sessions' shares (their own relay, TETHER_LIVE_RELAY_HOST); share.create cannot name it.
+    'live:tmate': new TmateAdapter(liveTmateOptions(config)),
   };
   const readyMs = config.TETHER_SHARE_READY_MS;
   // Relay and worker reports continue the share's flow: its correlation id, not one of their own.
@@ -83,7 +85,7 @@ export async function startSharing(deps: CapabilityDeps & { terminals: TerminalA
       secrets,
       baseUrl: () => config.TETHER_PUBLIC_URL ?? deps.baseUrl(),
       checkBackend: async (backend) =>
-        backend === 'native' ? undefined : adapters[backend as keyof typeof adapters].check(),
+        backend === 'native' ? undefined : adapters[backend as 'tmate' | 'upterm'].check(),
     }),
     preconditions: {
       'share.request': gate.precondition,

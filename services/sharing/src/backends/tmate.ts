@@ -25,6 +25,8 @@ export interface TmateOptions {
   serverPort?: number;
   rsaFingerprint?: string;
   ed25519Fingerprint?: string;
+  /** The setting(s) that name the relay, for messages (default TETHER_TMATE_HOST/PORT). */
+  hostSetting?: string;
 }
 
 export function tmateOptions(config: TetherConfig): TmateOptions {
@@ -34,6 +36,23 @@ export function tmateOptions(config: TetherConfig): TmateOptions {
     serverPort: config.TETHER_TMATE_PORT,
     rsaFingerprint: config.TETHER_TMATE_RSA_FINGERPRINT,
     ed25519Fingerprint: config.TETHER_TMATE_ED25519_FINGERPRINT,
+  };
+}
+
+/**
+ * tmate for live sessions: TETHER_LIVE_RELAY_HOST (host or host:port) instead of TETHER_TMATE_HOST
+ * when set; the key fingerprints and the binary are tmate's own settings.
+ */
+export function liveTmateOptions(config: TetherConfig): TmateOptions {
+  const base = tmateOptions(config);
+  const relay = config.TETHER_LIVE_RELAY_HOST;
+  if (!relay) return { ...base, hostSetting: 'TETHER_LIVE_RELAY_HOST (or TETHER_TMATE_HOST/PORT)' };
+  const m = /^(.*?)(?::(\d{1,5}))?$/.exec(relay)!;
+  return {
+    ...base,
+    serverHost: m[1],
+    serverPort: m[2] ? Number(m[2]) : base.serverPort,
+    hostSetting: 'TETHER_LIVE_RELAY_HOST',
   };
 }
 
@@ -64,7 +83,7 @@ export class TmateAdapter implements ShareBackendAdapter {
     }
     if (!serverHost) {
       throw backendUnavailable(
-        'tmate needs a self-hosted tmate-ssh-server (the public tmate.io relay is retired): set TETHER_TMATE_HOST (and TETHER_TMATE_PORT, TETHER_TMATE_RSA_FINGERPRINT or TETHER_TMATE_ED25519_FINGERPRINT)',
+        `tmate needs a self-hosted tmate-ssh-server (the public tmate.io relay is retired): set ${this.opts.hostSetting ?? 'TETHER_TMATE_HOST (and TETHER_TMATE_PORT'}, TETHER_TMATE_RSA_FINGERPRINT or TETHER_TMATE_ED25519_FINGERPRINT${this.opts.hostSetting ? '' : ')'}`,
       );
     }
     if (!rsaFingerprint && !ed25519Fingerprint) {
@@ -132,7 +151,7 @@ export class TmateAdapter implements ShareBackendAdapter {
     const notReady = () => {
       const said = group.logTail(2);
       return backendNotReady(
-        `tmate could not reach its relay ${this.opts.serverHost}:${this.port} within ${+(timeoutMs / 1000).toFixed(1)} s; check TETHER_TMATE_HOST/PORT and that tmate-ssh-server runs${said ? ` (tmate said: ${said})` : ''}`,
+        `tmate could not reach its relay ${this.opts.serverHost}:${this.port} within ${+(timeoutMs / 1000).toFixed(1)} s; check ${this.opts.hostSetting ?? 'TETHER_TMATE_HOST/PORT'} and that tmate-ssh-server runs${said ? ` (tmate said: ${said})` : ''}`,
       );
     };
     await untilReady(group, 'tmate', deadline, notReady, async (left) => {
