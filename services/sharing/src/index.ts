@@ -21,3 +21,4 @@ export * from './handoff/handoff-saga.ts';
 export * from './handoff/handoff-worker.ts';
 export * from './handoff/capture.ts';
 export * from './handoff/git-status.ts';
+export * from './live/task-run.routes.ts';

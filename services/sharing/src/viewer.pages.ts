@@ -47,7 +47,7 @@ export function viewerPages(app: WebPages, relays: NativeRelays) {
         'x-content-type-options': 'nosniff',
         // xterm.js styles its DOM renderer inline; nothing else but this origin (and its WebSocket).
         'content-security-policy':
-          "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+          "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'",
       })
       .send(readFileSync(join(pageDir, 'index.html')));
   });
