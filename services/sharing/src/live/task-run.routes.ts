@@ -43,8 +43,8 @@ export interface TaskRunRouteDeps extends RouteDeps {
 
 /** Live sessions that still serve watchers (`?live=true`). */
 const UP = new Set(['starting', 'ready']);
-/** The run's events that put a line in the agent's inbox, in the order the inbox file has them. */
-const INBOX_VERBS = new Set(['message', 'release']);
+/** The run's events that put a line in the agent's inbox, in the order the inbox file has them (envelope types). */
+const INBOX_EVENTS = new Set(['taskRun.message', 'taskRun.release']);
 
 /** Drops keys whose value is undefined: entity verbs take strict data. */
 const defined = (o: Record<string, unknown>) =>
@@ -53,11 +53,11 @@ const defined = (o: Record<string, unknown>) =>
 /** The inbox lines of a run's events: each message, and each release's summary; `seq` counts them as the run does. */
 export function operatorMessagesOf(taskRunId: string, events: StoredEvent[]): OperatorMessage[] {
   return events
-    .filter((e) => INBOX_VERBS.has(e.event.type))
+    .filter((e) => INBOX_EVENTS.has(e.event.type))
     .map(({ event: e }, i) => ({
       ts: e.at,
       actor: actorRef(e.actor),
-      message: String(e.type === 'release' ? e.data.summary : e.data.message),
+      message: String(e.type === 'taskRun.release' ? e.data.summary : e.data.message),
       task_run_id: taskRunId,
       seq: i + 1,
     }));
@@ -172,7 +172,7 @@ export function taskRunRoutes(deps: TaskRunRouteDeps): Routes {
       const id = (await run(req.params.run!)).entityId;
       const accepted = await dispatcher.accept(commandFrom(req, 'taskRun', 'message', id, body));
       // The message as the inbox has it: its event (found by the version the command wrote, also on a resend).
-      const events = (await store.readEntity('taskRun', id)).filter((e) => INBOX_VERBS.has(e.event.type));
+      const events = (await store.readEntity('taskRun', id)).filter((e) => INBOX_EVENTS.has(e.event.type));
       const all = operatorMessagesOf(id, events);
       const at = events.findIndex((e) => e.event.seq === accepted.seq);
       return reply.status(201).send(all[at] ?? all[all.length - 1]);
