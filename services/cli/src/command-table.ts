@@ -23,6 +23,7 @@ const handoffs = () => import('./commands/handoff.ts');
 const projections = () => import('./commands/projections.ts');
 const tokens = () => import('./commands/token.ts');
 const recoveries = () => import('./commands/recovery.ts');
+const tasks = () => import('./commands/task.ts');
 
 const WORKSPACE: Flag = ['--workspace <ws>', 'workspace (default: TETHER_WORKSPACE or "default")'];
 const LANE: Flag = ['--lane <lane-id>', 'the lane (required)'];
@@ -50,6 +51,11 @@ const recovery =
   (sub: string): Leaf['run'] =>
   async (out, args, f) =>
     (await recoveries()).recovery(out, sub, args, f);
+const task =
+  (sub: string): Leaf['run'] =>
+  async (out, args, f) =>
+    (await tasks()).task(out, sub, args, f);
+const RUN = '<run-id>';
 
 export const COMMANDS: Readonly<Record<string, Entry>> = {
   up: {
@@ -374,6 +380,68 @@ export const COMMANDS: Readonly<Record<string, Entry>> = {
         summary: 'share workers, the harness monitor and new terminals start again (audited)',
         flags: [['--reason <text>', 'why it is safe now, for the audit log (required)']],
         run: recovery('leave-safe-mode'),
+      },
+    },
+  },
+  task: {
+    summary: "agents' runs in lanes: watch, pause, take over, talk to them",
+    subcommands: {
+      run: {
+        summary:
+          'start an agent in a lane, in a terminal watched from its first line: task run --lane L -- <command> [args…]',
+        args: ['<command...>'],
+        flags: [
+          LANE,
+          ['--name <name>', 'shown in lists and on the dashboard (default: the program)'],
+          ['--no-live', 'no live session (default: TETHER_LIVE_ENABLED)'],
+        ],
+        run: task('run'),
+      },
+      list: {
+        summary: 'task runs with their status and live session',
+        flags: [['--lane <lane-id>', 'of this lane only']],
+        run: task('list'),
+      },
+      show: {
+        summary: 'one run: status, pause, takeover, live session, heartbeat, write grants, messages, exit',
+        args: [RUN],
+        run: task('show'),
+      },
+      watch: {
+        summary: "the run's terminal here, read-only, through your own live-session link (Ctrl-] detaches)",
+        args: [RUN],
+        flags: [['--print', 'print the link (or where to watch) instead of attaching']],
+        run: task('watch'),
+      },
+      pause: {
+        summary: 'pause the agent: at its next checkpoint, or at once with --hard (SIGSTOP)',
+        args: [RUN],
+        flags: [['--hard', 'stop its process group now (SIGSTOP)'], REASON],
+        run: task('pause'),
+      },
+      resume: { summary: 'let a paused agent go on', args: [RUN], flags: [REASON], run: task('resume') },
+      takeover: {
+        summary: 'take the keyboard: the agent is paused and you get a read-write link until the grant expires',
+        args: [RUN],
+        flags: [['--soft', "pause at the agent's next checkpoint instead of SIGSTOP"], REASON],
+        run: task('takeover'),
+      },
+      release: {
+        summary: "give the keyboard back: your summary goes to the agent's inbox and it runs again",
+        args: [RUN],
+        flags: [['--summary <text>', 'what you did, for the agent (required)']],
+        run: task('release'),
+      },
+      cancel: {
+        summary: 'stop the run (also while paused)',
+        args: [RUN],
+        flags: [REASON],
+        run: task('cancel'),
+      },
+      message: {
+        summary: 'send the agent a message: its inbox file, the inbox pane and tether.task.<run>.inbox',
+        args: [RUN, '<text...>'],
+        run: task('message'),
       },
     },
   },

@@ -1,6 +1,7 @@
 // tether dashboard: state in an @xstate/store, fed by server-sent events of the read model.
 import { createStore } from '/assets/xstate-store/xstate-store.js';
 import * as recoveryBanner from '/dashboard/recovery-banner.js';
+import * as taskRuns from '/dashboard/task-runs.js';
 
 /** Who is signed in (GET /v1/me): actor, role and the session's CSRF token; set once at start. */
 let me;
@@ -415,6 +416,7 @@ if (res.ok) {
   me = await res.json();
   recoveryBanner.signedIn(me);
   who.textContent = `${me.actor} (${me.role})`;
+  void taskRuns.signedIn();
   const events = new EventSource('/v1/stream');
   events.addEventListener('open', () => store.trigger.connection({ state: 'open' }));
   events.addEventListener('error', () => store.trigger.connection({ state: 'closed' }));
@@ -422,6 +424,8 @@ if (res.ok) {
     const actor = JSON.parse(e.data);
     // A recovery run is the banner's: it reads the run's view again (stage text, what to do) and renders.
     if (actor.entity === 'recovery') return void recoveryBanner.refresh();
+    // Task runs and their live sessions are the cards': each reads its run's view (links, grants, inbox) again.
+    if (actor.entity === 'taskRun' || actor.entity === 'liveSession') return void taskRuns.changed(actor);
     store.trigger.actor({ actor });
   });
 } else {

@@ -200,7 +200,8 @@ function summary(run) {
   ];
 }
 
-async function post(path, body) {
+/** A write from the dashboard (the session cookie says who, the CSRF header that this page sent it): `{reply}` or `{error}`. */
+export async function post(path, body) {
   if (csrf === undefined) {
     const me = await fetch('/v1/me').then((r) => (r.ok ? r.json() : undefined));
     csrf = me?.csrf_token;

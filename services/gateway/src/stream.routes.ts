@@ -6,7 +6,18 @@ import { readable } from './readable.ts';
 export const STREAM_RECHECK_MS = 1_000;
 
 /** Entities the dashboard shows (recovery: its banner follows a run stage by stage). */
-const LIVE_KINDS = new Set(['lane', 'session', 'terminal', 'harness', 'share', 'approval', 'handoff', 'recovery']);
+const LIVE_KINDS = new Set([
+  'lane',
+  'session',
+  'terminal',
+  'harness',
+  'share',
+  'approval',
+  'handoff',
+  'recovery',
+  'taskRun',
+  'liveSession',
+]);
 
 /**
  * GET /v1/stream: server-sent events of the read model. Each connection gets every current actor,

@@ -27,3 +27,4 @@ export * from './live/live-worker.ts';
 export * from './live/live-share.ts';
 export * from './live/live-settings.ts';
 export * from './live/live-links.ts';
+export * from './live/task-run.routes.ts';

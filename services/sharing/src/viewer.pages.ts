@@ -45,9 +45,10 @@ export function viewerPages(app: WebPages, relays: NativeRelays) {
         'cache-control': 'no-store',
         'referrer-policy': 'no-referrer',
         'x-content-type-options': 'nosniff',
-        // xterm.js styles its DOM renderer inline; nothing else but this origin (and its WebSocket).
+        // xterm.js styles its DOM renderer inline; nothing else but this origin (and its WebSocket); framed only by
+        // tether's own pages (the dashboard's task-run card).
         'content-security-policy':
-          "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+          "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'",
       })
       .send(readFileSync(join(pageDir, 'index.html')));
   });

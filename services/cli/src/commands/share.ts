@@ -28,7 +28,8 @@ const need = (v: string | undefined, what: string): string => {
   return v;
 };
 
-const left = (ms: number | null) =>
+/** "12m3s left", "40s left" (nothing for no deadline). */
+export const left = (ms: number | null) =>
   ms === null
     ? ''
     : ms >= 60_000
