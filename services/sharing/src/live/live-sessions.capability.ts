@@ -6,6 +6,7 @@ import type { ShareGate } from '../share-gate.ts';
 import { liveCommands } from './live-commands.ts';
 import { liveSettings } from './live-settings.ts';
 import { LiveWorker } from './live-worker.ts';
+import { taskRunRoutes } from './task-run.routes.ts';
 
 export interface LiveSessionDeps extends CapabilityDeps {
   terminals: TerminalAccess;
@@ -49,7 +50,7 @@ export async function startLiveSessions(deps: LiveSessionDeps): Promise<Capabili
     reactors: [],
     // The worker shares terminals and heartbeats: held back in safe mode, like the share workers.
     nonEssential: [worker],
-    routes: {},
+    routes: taskRunRoutes({ dispatcher: deps.dispatcher, host, store, secrets }),
     worker,
     stop: async () => {},
   };
