@@ -12,7 +12,18 @@ const tether = (...args: string[]) => runCli(cp, args);
 /** `task run` of the scripted agent in a new lane: its run id from the first line. */
 async function run(...extra: string[]) {
   const lane = await readyLane(cp);
-  const r = await tether('task', 'run', '--lane', lane.lane_id, ...extra, '--', process.execPath, AGENT, '600');
+  const r = await tether(
+    'task',
+    'run',
+    '--lane',
+    lane.lane_id,
+    ...extra,
+    '--',
+    process.execPath,
+    AGENT,
+    '--steps',
+    '600',
+  );
   expect([r.exitCode, r.stderr]).toEqual([0, '']);
   const id = /^(\S+)\s+running\s/.exec(r.stdout)?.[1];
   expect(id, r.stdout).toBeDefined();

@@ -3,21 +3,31 @@ import { expect } from 'vitest';
 import { LaneView, LiveLinkReply, TaskRunView } from '@tether/contracts';
 import { api, eventually, type Tether } from '../harness/index.ts';
 
-/** The scripted agent fixture: <steps> [exit-code] [step-ms] (see the file). */
-export const AGENT = fileURLToPath(new URL('./fixtures/step-agent.mjs', import.meta.url));
-export const agentCommand = (steps = 600, code = 0, stepMs = 200) => [
+/** The scripted agent fixture, a fake of an LLM agent (see the file). */
+export const AGENT = fileURLToPath(new URL('../../fixtures/scripted-agent.mjs', import.meta.url));
+export const agentCommand = (opts: { steps?: number; stepMs?: number; exit?: number; received?: string } = {}) => [
   process.execPath,
   AGENT,
-  String(steps),
-  String(code),
-  String(stepMs),
+  '--steps',
+  String(opts.steps ?? 600),
+  '--step-ms',
+  String(opts.stepMs ?? 200),
+  '--exit',
+  String(opts.exit ?? 0),
+  ...(opts.received ? ['--received', opts.received] : []),
 ];
 
-/** A ready lane of workspace ws1. */
+/** A lane of workspace ws1, once its worktree is ready. */
 export async function readyLane(t: Tether, name = 'task') {
   const r = await api(t, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: name });
   expect(r.status).toBe(201);
-  return LaneView.parse(r.body);
+  const lane = LaneView.parse(r.body);
+  await eventually(
+    async () => (await api<{ value?: string }>(t, 'GET', `/v1/entities/lane/${lane.lane_id}`)).body.value,
+    (v) => v === 'ready',
+    30_000,
+  );
+  return lane;
 }
 
 /** A run of the scripted agent in a new lane, with its live session unless `live` is false. */
@@ -26,7 +36,7 @@ export async function startRun(t: Tether, opts: { live?: boolean; steps?: number
   const r = await api(t, 'POST', '/v1/task-runs', {
     lane_id: lane.lane_id,
     name: opts.name ?? 'step agent',
-    command: agentCommand(opts.steps, opts.code),
+    command: agentCommand({ steps: opts.steps, exit: opts.code }),
     ...(opts.live === undefined ? {} : { live: opts.live }),
   });
   expect(r.status, JSON.stringify(r.body)).toBe(201);

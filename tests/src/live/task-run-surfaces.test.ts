@@ -216,7 +216,7 @@ describe('task runs over HTTP', () => {
   it("a member may read runs but not control them (the operators' rule)", async () => {
     const lane = await readyLane(cp);
     const bob = await asActor(cp, 'human:bob', 'member');
-    const r = await api<Rejected>(bob, 'POST', runs, { lane_id: lane.lane_id, command: agentCommand(5) });
+    const r = await api<Rejected>(bob, 'POST', runs, { lane_id: lane.lane_id, command: agentCommand({ steps: 5 }) });
     expect([r.status, r.body.error.code]).toEqual([403, 'FORBIDDEN']);
     expect((await api(bob, 'GET', runs)).status).toBe(200);
   });

@@ -27,33 +27,9 @@ import {
   type Tether,
 } from '../harness/index.ts';
 import { as, createShare, policyFile } from '../sharing/helpers.ts';
+import { agentCommand, readyLane } from './task-helpers.ts';
 
-const AGENT = fileURLToPath(new URL('../../fixtures/scripted-agent.mjs', import.meta.url));
 const OWNER = { kind: 'human', id: 'ops' } as const; // the owner's credential (cp.token): an operator
-
-const agent = (opts: { steps?: number; stepMs?: number; exit?: number; received?: string } = {}) => [
-  process.execPath,
-  AGENT,
-  '--steps',
-  String(opts.steps ?? 3),
-  '--step-ms',
-  String(opts.stepMs ?? 150),
-  '--exit',
-  String(opts.exit ?? 0),
-  ...(opts.received ? ['--received', opts.received] : []),
-];
-
-async function readyLane(t: Tether): Promise<LaneView> {
-  const r = await api(t, 'POST', '/v1/workspaces/ws1/lanes', { project_context_id: 'p', display_name: 'task' });
-  expect(r.status).toBe(201);
-  const lane = LaneView.parse(r.body);
-  await eventually(
-    async () => (await runState(t, 'lane', lane.lane_id))?.value,
-    (v) => v === 'ready',
-    30_000,
-  );
-  return lane;
-}
 
 async function runState(t: Tether, entity = 'taskRun', id: string) {
   const r = await api(t, 'GET', `/v1/entities/${entity}/${id}`);
@@ -128,7 +104,7 @@ describe('task runs in a real tether (tmux, git, a scripted agent)', () => {
   }
 
   it('queued → running → succeeded with exit 0: the agent runs in the worktree, marked, watched from its first line', async () => {
-    const { lane, runId, terminalId, out, result } = await start(agent({ steps: 2 }));
+    const { lane, runId, terminalId, out, result } = await start(agentCommand({ steps: 2 }));
     expect(result.task_run).toMatchObject({
       status: 'running',
       lane_id: lane.lane_id,
@@ -158,7 +134,7 @@ describe('task runs in a real tether (tmux, git, a scripted agent)', () => {
   it('a non-zero exit fails the run with its code; a resent run command names the same run', async () => {
     const lane = await readyLane(cp);
     const id = uid('run');
-    const body = { lane_id: lane.lane_id, command: agent({ steps: 1, exit: 3 }), name: 'failing' };
+    const body = { lane_id: lane.lane_id, command: agentCommand({ steps: 1, exit: 3 }), name: 'failing' };
     const first = CommandAccepted.parse((await send(cp, 'taskRun', 'run', undefined, body, id)).body);
     const again = CommandAccepted.parse((await send(cp, 'taskRun', 'run', undefined, body, id)).body);
     expect(again.entityId).toBe(first.entityId);
@@ -170,7 +146,7 @@ describe('task runs in a real tether (tmux, git, a scripted agent)', () => {
     const r = await send(cp, 'taskRun', 'run', undefined, { lane_id: 'no-such-lane', command: ['true'] });
     expect(r.status).toBe(404);
     expect(JSON.stringify(r.body)).toContain('lane no-such-lane does not exist');
-    const { lane, runId } = await start(agent({ steps: 1 }));
+    const { lane, runId } = await start(agentCommand({ steps: 1 }));
     const session = (await runState(cp, 'taskRun', runId))!.context.sessionId as string;
     const spawn = await send(cp, 'terminal', 'spawn', uid('term'), {
       laneId: lane.lane_id,
@@ -183,7 +159,7 @@ describe('task runs in a real tether (tmux, git, a scripted agent)', () => {
   }, 90_000);
 
   it('four panes (agent, task log, operator inbox, operator shell); the terminal shows the whole layout', async () => {
-    const { runId, terminalId, out } = await start(agent({ steps: 40, stepMs: 250 }));
+    const { runId, terminalId, out } = await start(agentCommand({ steps: 40, stepMs: 250 }));
     const panes = await execa('tmux', [
       '-S',
       tasksSock(),
@@ -218,7 +194,7 @@ describe('task runs in a real tether (tmux, git, a scripted agent)', () => {
   }, 90_000);
 
   it('soft pause: the agent prints the marker at its checkpoint and acknowledges; resume lets it finish', async () => {
-    const { runId, out } = await start(agent({ steps: 30, stepMs: 150 }));
+    const { runId, out } = await start(agentCommand({ steps: 30, stepMs: 150 }));
     await eventually(
       () => out.text(),
       (t) => t.includes('step 2/30'),
@@ -251,7 +227,7 @@ describe('task runs in a real tether (tmux, git, a scripted agent)', () => {
   }, 120_000);
 
   it('hard pause stops the process group (state T) and SIGCONT on resume; a cancel during a pause ends the run', async () => {
-    const { runId, out } = await start(agent({ steps: 200, stepMs: 100 }));
+    const { runId, out } = await start(agentCommand({ steps: 200, stepMs: 100 }));
     await eventually(
       () => out.text(),
       (t) => t.includes('step 2/200'),
@@ -278,7 +254,7 @@ describe('task runs in a real tether (tmux, git, a scripted agent)', () => {
 
   it('an operator message reaches the real agent process, the inbox file, the inbox pane and tether.task.<id>.inbox', async () => {
     const received = join(mkdtempSync(join(tmpdir(), 'tether-agent-')), 'received.jsonl');
-    const { runId, out } = await start(agent({ steps: 60, stepMs: 100, received }));
+    const { runId, out } = await start(agentCommand({ steps: 60, stepMs: 100, received }));
     const published: OperatorMessage[] = [];
     const sub = cp.ctx.store.nc.subscribe(taskSubjects.inbox(runId), {
       callback: (_e, m) => void published.push(OperatorMessage.parse(JSON.parse(new TextDecoder().decode(m.data)))),
@@ -313,7 +289,7 @@ describe('task runs in a real tether (tmux, git, a scripted agent)', () => {
 
   it("takeover holds the writer's input until release; release sends the summary and resumes the agent", async () => {
     const received = join(mkdtempSync(join(tmpdir(), 'tether-agent-')), 'received.jsonl');
-    const { runId, terminalId, out } = await start(agent({ steps: 80, stepMs: 100, received }));
+    const { runId, terminalId, out } = await start(agentCommand({ steps: 80, stepMs: 100, received }));
     await eventually(
       () => out.text(),
       (t) => t.includes('step 2/80'),
@@ -412,7 +388,7 @@ describe('a task run outlives a kill -9 of tether', () => {
     const first = await TetherProcess.start(env);
     procs.push(first);
     const lane = await readyLane(first);
-    const command = agent({ steps: 120, stepMs: 150, ...(received ? { received } : {}) });
+    const command = agentCommand({ steps: 120, stepMs: 150, ...(received ? { received } : {}) });
     const r = await send(first, 'taskRun', 'run', undefined, { lane_id: lane.lane_id, command });
     expect([200, 201], JSON.stringify(r.body)).toContain(r.status);
     const runId = CommandAccepted.parse(r.body).entityId;
