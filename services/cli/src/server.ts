@@ -125,10 +125,13 @@ export async function startServer(opts: ServerOptions) {
     previousExit: (opts.env ?? process.env).TETHER_PREVIOUS_EXIT,
   });
   dispatcher.setGate(recovery.gate.gate);
-  const capabilities = composeCapabilities([recovery, identity, audit, controlPlane, taskRuns, sharing, handoff, live], {
-    commands,
-    preconditions,
-  });
+  const capabilities = composeCapabilities(
+    [recovery, identity, audit, controlPlane, taskRuns, sharing, handoff, live],
+    {
+      commands,
+      preconditions,
+    },
+  );
 
   const bus = nc
     ? serveCommands(nc, dispatcher, { logger, authenticate: (token) => authenticator.verify(token) })

@@ -1,13 +1,11 @@
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   ActorState,
   CommandAccepted,
-  LaneView,
   LiveLinkReply,
   OperatorMessage,
   ShareCreated,
