@@ -24,7 +24,7 @@ import { ProjectionRunner, projections, startAuditTrail } from '@tether/projecto
 import { buildGateway, commandAs, ensureOwnerCredential, loginLink, startIdentity } from '@tether/gateway';
 import { openApiDocument } from '@tether/contracts/openapi';
 import { parseConfig, TetherError, type TetherConfig } from '@tether/contracts';
-import { startControlPlane, startRecovery } from '@tether/workers';
+import { startControlPlane, startRecordings, startRecovery } from '@tether/workers';
 import type { ActorOf } from '@tether/projector';
 import { startHandoff, startSharing } from '@tether/sharing';
 
@@ -105,6 +105,7 @@ export async function startServer(opts: ServerOptions) {
     gate: sharing.gate,
     secrets: sharing.secrets,
   });
+  const recordings = await startRecordings({ ...deps, terminals: controlPlane.terminals });
   const runners = Object.values(projections(registry)).map((p) => new ProjectionRunner(store, p, { logger }));
   const recovery = await startRecovery({
     ...deps,
@@ -118,7 +119,7 @@ export async function startServer(opts: ServerOptions) {
     previousExit: (opts.env ?? process.env).TETHER_PREVIOUS_EXIT,
   });
   dispatcher.setGate(recovery.gate.gate);
-  const capabilities = composeCapabilities([recovery, identity, audit, controlPlane, sharing, handoff], {
+  const capabilities = composeCapabilities([recovery, identity, audit, controlPlane, sharing, handoff, recordings], {
     commands,
     preconditions,
   });

@@ -15,3 +15,7 @@ export * from './recovery/recovery.capability.ts';
 export * from './recovery/orphans.ts';
 export * from './recovery/orphan-scan.ts';
 export * from './recovery/orphan-cleanup.ts';
+export * from './recordings/recordings.capability.ts';
+export * from './recordings/recording-store.ts';
+export * from './recordings/asciicast.ts';
+export { RECORDING_BUCKET } from './recordings/object-store-recording-store.ts';
