@@ -18,4 +18,5 @@ export * from './recovery/orphan-cleanup.ts';
 export * from './recordings/recordings.capability.ts';
 export * from './recordings/recording-store.ts';
 export * from './recordings/asciicast.ts';
-export { RECORDING_BUCKET } from './recordings/object-store-recording-store.ts';
+export { ObjectStoreRecordingStore, RECORDING_BUCKET } from './recordings/object-store-recording-store.ts';
+export { FileRecordingStore } from './recordings/file-recording-store.ts';
