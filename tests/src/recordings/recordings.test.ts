@@ -94,7 +94,9 @@ describe('recordings on NATS', () => {
 
     let live = '';
     const sub = cp.ctx.store.nc.subscribe(termSubjects.out(terminalId), {
-      callback: (_e, m) => void (live += m.string()),
+      callback: (_e, m) => {
+        live += m.string();
+      },
     });
     type(terminalId, 'echo after-$((2+3))\r', session.session_id);
     await eventually(
