@@ -19,6 +19,7 @@ import { benchHandoffAlone, measureHandoff } from './handoff.ts';
 import { benchAuthAlone, measureAuthOverhead } from './auth.ts';
 import { benchOrphansAlone, measureOrphanScan } from './orphans.ts';
 import { benchRecoveryAlone, measureRecovery } from './recovery.ts';
+import { benchRecordingAlone, measureRecordingOverhead } from './recording.ts';
 import { natsServerPid } from './cpu.ts';
 import { echoRoundTrips } from './echo.ts';
 import { leaseEvent } from './envelope.ts';
@@ -168,6 +169,8 @@ async function main() {
     const orphans = await measureOrphanScan();
     // 14. Crash recovery end to end: kill -9 of a supervised tether up → LIVE and relaying; safe mode.
     const recovery = await measureRecovery();
+    // 15. Recording: tether's extra CPU for recording a terminal printing 1 MB/s.
+    const recording = await measureRecordingOverhead(nats.url);
 
     // 7c. Tether's in-process work per command, no I/O.
     log('in-process cost of one command');
@@ -223,6 +226,7 @@ async function main() {
       ...resend,
       ...orphans,
       ...recovery,
+      ...recording,
       targets: TARGETS,
       rawPublishRuns: rawRuns.map((r) => Math.round(r.awaitedPerSec)),
       rawPipelinedRuns: rawRuns.map((r) => Math.round(r.pipelinedPerSec)),
@@ -254,7 +258,7 @@ async function main() {
 const exitsWithin = (p: Promise<unknown>, ms: number) =>
   Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
 
-// `npm run bench:cli`, `bench:resume`, `bench:resend`, `bench:handoff`, `bench:auth`, `bench:orphans` and `bench:recovery` run one section alone.
+// `npm run bench:cli`, `bench:resume`, `bench:resend`, `bench:handoff`, `bench:auth`, `bench:orphans`, `bench:recovery` and `bench:recording` run one section alone.
 const parts: Record<string, () => Promise<void>> = {
   cli: benchCliAlone,
   resume: benchResumeAlone,
@@ -263,6 +267,7 @@ const parts: Record<string, () => Promise<void>> = {
   auth: benchAuthAlone,
   orphans: benchOrphansAlone,
   recovery: benchRecoveryAlone,
+  recording: benchRecordingAlone,
 };
 (parts[process.argv[2] ?? ''] ?? main)().then(
   () => process.exit(0),

@@ -53,14 +53,17 @@ interface Recording {
   encoder: CastEncoder;
   /** Lines not yet in the file (written on the next tick: a write per chunk would cost the flood's CPU). */
   pending: string[];
-  /** Bytes of the file when it was last stored. */
+  /** Bytes of the file when it was last stored, and when. */
   storedBytes: number;
+  storedAt: number;
   follow?: { stop(): void };
   /** The first chunk of a resumed recording is the scrollback it already holds: dropped. */
   skipFirst: boolean;
 }
 
 const WRITE_MS = 200;
+/** Bytes a second that periodic stores of one recording send at most, on average. */
+const STORE_RATE = 256 * 1024;
 const DEFAULT_SIZE = { width: 200, height: 50 };
 
 /**
@@ -212,6 +215,7 @@ export class Recorder {
       encoder,
       pending: [],
       storedBytes: 0,
+      storedAt: 0,
       skipFirst: events.length > 0,
     };
   }
@@ -238,7 +242,7 @@ export class Recorder {
             await this.finish(rec);
             continue;
           }
-          await this.store(rec);
+          if (Date.now() - rec.storedAt >= this.storeEveryMs(rec)) await this.store(rec);
           await this.renew(rec.terminalId);
         }
       })
@@ -252,12 +256,22 @@ export class Recorder {
     writeSync(rec.fd, text);
   }
 
+  /**
+   * Each store sends the whole recording again: a big one is stored less often (at most STORE_RATE bytes a
+   * second on average), so a long flood does not cost more to store than to record. A crash of tether loses
+   * none of it (the local file is resumed); a lost machine loses what came after the last store.
+   */
+  private storeEveryMs(rec: Recording) {
+    return Math.max(this.flushMs, (rec.encoder.bytes / STORE_RATE) * 1000);
+  }
+
   private async store(rec: Recording) {
     this.write(rec);
     if (rec.encoder.bytes === rec.storedBytes) return;
     const bytes = rec.encoder.bytes;
     await this.opts.recordings.put(rec.terminalId, readFileSync(rec.file));
     rec.storedBytes = bytes;
+    rec.storedAt = Date.now();
   }
 
   private async end(id: string): Promise<void> {
