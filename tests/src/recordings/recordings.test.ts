@@ -242,6 +242,67 @@ describe('recordings on the embedded store', () => {
     for (const p of procs.splice(0)) await p.kill('SIGTERM');
   });
 
+  const embeddedEnv = async (home: string) => ({
+    TETHER_HOME: home,
+    TETHER_NO_CHILD_NATS: '1',
+    NATS_URL: '',
+    TETHER_WORKSPACES: `ws1=${await gitRepo()}`,
+    TETHER_SHELL: TEST_SHELL,
+    TETHER_SHARE_POLICY: policyFile(),
+  });
+  const tmuxKeys = (home: string, terminalId: string) => async (line: string) => {
+    const { execa } = await import('execa');
+    await execa('tmux', [
+      '-S',
+      join(home, 'terminals', 'tmux.sock'),
+      'send-keys',
+      '-t',
+      `=${terminalId}:`,
+      line,
+      'Enter',
+    ]);
+  };
+
+  it('a recording goes on after a kill -9 of tether: the restarted tether resumes it from its local file', async () => {
+    const home = join(tmpdir(), uid('tether-rec-'));
+    const env = await embeddedEnv(home);
+    const first = await TetherProcess.start(env);
+    procs.push(first);
+    const { term } = await runningTerminal(first);
+    expect((await createShare(first, 'human:alice', { terminal_id: term.terminal_id })).status).toBe(201);
+    const keys = tmuxKeys(home, term.terminal_id);
+    const local = join(home, 'recordings-in-progress', `${term.terminal_id}.cast`);
+    await keys("printf 'before-%s\\n' crash");
+    await eventually(
+      () => (existsSync(local) ? readFileSync(local, 'utf8') : ''),
+      (c) => c.includes('before-crash'),
+      20_000,
+    );
+    await first.kill('SIGKILL');
+    await keys("printf 'while-%s\\n' down");
+
+    const second = await TetherProcess.start(env);
+    procs.push(second);
+    // Its start resumed the recording before it listened: what comes now is recorded again.
+    await keys("printf 'after-%s\\n' restart");
+    await keys('exit 0');
+    const file = join(home, 'recordings', `${term.terminal_id}.cast`);
+    const cast = await eventually(
+      () => (existsSync(file) ? readFileSync(file, 'utf8') : ''),
+      (c) => c.includes('after-restart'),
+      30_000,
+    );
+    const { header, events } = parseCast(cast); // one header, then whole lines only
+    expect(header.version).toBe(2);
+    expect(events.every((e) => Array.isArray(e) && e.length === 3)).toBe(true);
+    const text = events.map((e) => e[2]).join('');
+    expect(text).toContain('before-crash');
+    expect(text.indexOf('before-crash')).toBeLessThan(text.indexOf('after-restart'));
+    const times = events.map((e) => e[0]);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(existsSync(local)).toBe(false);
+  });
+
   it('are files under $TETHER_HOME/recordings (0600), bounded in size; retention deletes old ones at start', async () => {
     const home = join(tmpdir(), uid('tether-rec-'));
     const dir = join(home, 'recordings');

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { subjects, type StoredEvent } from '@tether/contracts';
 import { isLiveTerminal, type TerminalContext } from '@tether/machines';
@@ -159,10 +159,14 @@ export class Recorder {
 
   /** Live terminals that should be recorded and that no live tether records: this one takes them (at start, then periodically). */
   private async adopt(): Promise<void> {
+    // A terminal this tether was recording before a restart goes on being recorded, even if its share ended meanwhile.
+    const mine = new Set(this.localIds());
     const due = await listActorsOf(
       this.opts.store,
       'terminal',
-      (a) => isLiveTerminal(a.value) && (taskRunOf(a.context) !== undefined || (a.context.shares ?? []).length > 0),
+      (a) =>
+        isLiveTerminal(a.value) &&
+        (mine.has(a.entityId) || taskRunOf(a.context) !== undefined || (a.context.shares ?? []).length > 0),
     );
     for (const t of due) if (!this.active.has(t.entityId)) await this.begin(t);
   }
@@ -193,18 +197,33 @@ export class Recorder {
   }
 
   /** The local file: this tether's own from before a restart, else the stored copy (another tether's), else a new one. */
-  private async open(t: ActorOf<'terminal'>): Promise<Recording> {
+  private async open(t: ActorOf<'terminal'>, fresh = false): Promise<Recording> {
     const id = t.entityId;
     const file = join(this.opts.dir, `${id}.cast`);
     if (!existsSync(file)) {
-      const stored = await this.opts.recordings.get(id);
+      const stored = fresh ? undefined : await this.opts.recordings.get(id);
       const body = stored ?? Buffer.from(CastEncoder.header({ ...(await this.size(id)), ...titled(t) }));
       const fd = openSync(file, 'w', 0o600);
       writeSync(fd, body);
       closeSync(fd);
     }
-    const body = readFileSync(file, 'utf8');
-    const { header, events } = parseCast(body);
+    let body = readFileSync(file, 'utf8');
+    // A kill -9 mid-write may have left half a line: the recording goes on from the last whole one.
+    if (!body.endsWith('\n')) {
+      body = body.slice(0, body.lastIndexOf('\n') + 1);
+      writeFileSync(file, body, { mode: 0o600 });
+    }
+    let parsed: ReturnType<typeof parseCast>;
+    try {
+      parsed = parseCast(body);
+    } catch (err) {
+      // Not even a whole header: nothing of it can be played, so it starts again.
+      this.warn(err, 'local recording unreadable; starting it again', id);
+      rmSync(file, { force: true });
+      if (fresh) throw err;
+      return this.open(t, true);
+    }
+    const { header, events } = parsed;
     const bytes = Buffer.byteLength(body);
     const encoder = new CastEncoder(header.timestamp * 1000, this.opts.maxBytes, bytes);
     encoder.cut = events.at(-1)?.[2] === cutNotice(this.opts.maxBytes);
@@ -336,6 +355,30 @@ export class Recorder {
   private async sweep() {
     const removed = await sweepRecordings(this.opts.recordings, this.opts.retentionMs);
     if (removed.length > 0) this.opts.log.info({ removed }, 'recordings past their retention deleted');
+    await this.sweepLocal();
+  }
+
+  /**
+   * Local copies of terminals that ended while this tether was down (or whose last store failed): stored
+   * when the store has less of them, then removed.
+   */
+  private async sweepLocal() {
+    for (const id of this.localIds()) {
+      if (this.active.has(id) || this.beginning.has(id)) continue;
+      const t = await this.opts.host.state('terminal', id);
+      if (t && isLiveTerminal(t.value)) continue; // adopted by the next adopt, here or elsewhere
+      const file = join(this.opts.dir, `${id}.cast`);
+      const body = readFileSync(file);
+      if (((await this.opts.recordings.get(id))?.length ?? 0) < body.length) await this.opts.recordings.put(id, body);
+      rmSync(file, { force: true });
+    }
+  }
+
+  /** Terminals with an in-progress file here. */
+  private localIds(): string[] {
+    return readdirSync(this.opts.dir)
+      .filter((n) => n.endsWith('.cast'))
+      .map((n) => n.slice(0, -'.cast'.length));
   }
 
   private warn(err: unknown, msg: string, terminalId?: string) {
