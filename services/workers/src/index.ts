@@ -16,6 +16,7 @@ export * from './recovery/orphans.ts';
 export * from './recovery/orphan-scan.ts';
 export * from './recovery/orphan-cleanup.ts';
 export * from './recordings/recordings.capability.ts';
+export { CLAIM_BUCKET, Recorder, type RecorderOptions } from './recordings/recorder.ts';
 export * from './recordings/recording-store.ts';
 export * from './recordings/asciicast.ts';
 export { ObjectStoreRecordingStore, RECORDING_BUCKET } from './recordings/object-store-recording-store.ts';

@@ -1,13 +1,18 @@
-import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ShareCreated } from '@tether/contracts';
+import { silentLogger, type TerminalAccess } from '@tether/runtime';
 import {
   CastEncoder,
+  CLAIM_BUCKET,
+  followTerminal,
+  NatsTerminalIO,
   ObjectStoreRecordingStore,
+  Recorder,
   parseCast,
   RECORDING_BUCKET,
   sweepRecordings,
@@ -201,6 +206,60 @@ describe('recordings on NATS', () => {
       expect(await page.locator('#notice').innerText()).toMatch(/no recording of terminal no-such-terminal/);
     } finally {
       await page.close();
+    }
+  });
+});
+
+describe('several tethers on one NATS', () => {
+  it('one records a terminal: another leaves a fresh claim alone, takes a stale one over, and the first yields', async () => {
+    const { term, session } = await sharedTerminalPrinting(cp, 'claimed-5', type);
+    const id = term.terminal_id;
+    const firstId = `test-${process.pid}`; // useControlPlane's installation
+    const claims = await cp.ctx.store.kv(CLAIM_BUCKET);
+    type Claim = { holder: string; at: number };
+    const claim = async () => (await claims.get<Claim>(id))?.value.holder;
+    await eventually(claim, (h) => h === firstId);
+    const io = new NatsTerminalIO(cp.ctx.store.nc);
+    const other = new Recorder({
+      store: cp.ctx.store,
+      host: cp.server.host,
+      terminals: { follow: (t, onChunk) => followTerminal(io, t, onChunk) } as TerminalAccess,
+      recordings: await ObjectStoreRecordingStore.open(cp.ctx.store.nc),
+      log: silentLogger,
+      ownerId: 'other-tether',
+      dir: mkdtempSync(join(tmpdir(), 'tether-rec-other-')),
+      maxBytes: 1 << 20,
+      retentionMs: 86_400_000,
+      flushMs: 1_000,
+      sweepMs: 300,
+    });
+    await other.start();
+    try {
+      expect(other.recording()).not.toContain(id);
+      expect(await claim()).toBe(firstId);
+      // The first tether stalls (its claim goes stale): the other takes the terminal over at its next look.
+      await eventually(
+        async () => {
+          const held = await claims.get<Claim>(id);
+          if (held && held.value.holder === firstId)
+            await claims.update(id, { holder: firstId, at: 0 }, held.revision).catch(() => undefined);
+          return other.recording();
+        },
+        (r) => r.includes(id),
+        20_000,
+      );
+      type(id, "printf 'taken-%s\\n' over\r", session.session_id);
+      // The first finds at its next renewal (every 5 s) that the claim is not its own any more, and stops.
+      await new Promise((r) => setTimeout(r, 6_000));
+      expect(await claim()).toBe('other-tether');
+      const cast = await eventually(
+        () => recording(cp, id),
+        (r) => r.status === 200 && output(r.text).includes('taken-over'),
+        20_000,
+      );
+      expect(output(cast.text)).toContain('claimed-5'); // resumed from the first's stored copy
+    } finally {
+      await other.stop();
     }
   });
 });

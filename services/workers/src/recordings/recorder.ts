@@ -261,8 +261,11 @@ export class Recorder {
             await this.finish(rec);
             continue;
           }
+          if (!(await this.renew(rec.terminalId))) {
+            this.drop(rec);
+            continue;
+          }
           if (Date.now() - rec.storedAt >= this.storeEveryMs(rec)) await this.store(rec);
-          await this.renew(rec.terminalId);
         }
       })
       .catch((err) => this.warn(err, 'recording flush failed'));
@@ -340,8 +343,28 @@ export class Recorder {
     }
   }
 
-  private async renew(id: string) {
-    await this.claims!.put(id, { holder: this.opts.ownerId, at: Date.now() } satisfies Claim);
+  /** Renews this tether's claim; false when another tether holds it now (it took it over while this one stalled). */
+  private async renew(id: string): Promise<boolean> {
+    const kv = this.claims!;
+    const now = await kv.get<Claim>(id);
+    if (now && now.value.holder !== this.opts.ownerId) return false;
+    const mine: Claim = { holder: this.opts.ownerId, at: Date.now() };
+    try {
+      await (now ? kv.update(id, mine, now.revision) : kv.create(id, mine));
+      return true;
+    } catch (err) {
+      if (err instanceof KvRevisionError) return false; // taken between the read and the write
+      throw err; // the store is away: the recording goes on, renewed at the next tick
+    }
+  }
+
+  /** Another tether records the terminal now: this one stops, leaving the stored copy to it. */
+  private drop(rec: Recording) {
+    this.active.delete(rec.terminalId);
+    rec.follow?.stop();
+    closeSync(rec.fd);
+    rmSync(rec.file, { force: true });
+    this.opts.log.warn({ terminalId: rec.terminalId }, 'another tether took this recording over; stopped here');
   }
 
   private async release(id: string) {
