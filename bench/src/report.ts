@@ -3,6 +3,7 @@ import { cliLines } from './cli.ts';
 import { authLines } from './auth.ts';
 import { handoffLines } from './handoff.ts';
 import { orphanLines } from './orphans.ts';
+import { recordingLines } from './recording.ts';
 import { recoveryLines } from './recovery.ts';
 import { liveLines } from './live.ts';
 import { resendLines } from './resend.ts';
@@ -128,6 +129,7 @@ export function formatTable(r: Results, b: Breakdown): string {
   out.push(...orphanLines(r));
   out.push(...recoveryLines(r));
   out.push(...liveLines(r));
+  out.push(...recordingLines(r));
   out.push('', 'where one awaited command goes (µs):');
   const e = b.transport;
   out.push(

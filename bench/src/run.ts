@@ -20,6 +20,7 @@ import { benchAuthAlone, measureAuthOverhead } from './auth.ts';
 import { benchOrphansAlone, measureOrphanScan } from './orphans.ts';
 import { benchRecoveryAlone, measureRecovery } from './recovery.ts';
 import { benchLiveAlone, measureLive } from './live.ts';
+import { benchRecordingAlone, measureRecordingOverhead } from './recording.ts';
 import { natsServerPid } from './cpu.ts';
 import { echoRoundTrips } from './echo.ts';
 import { leaseEvent } from './envelope.ts';
@@ -171,6 +172,8 @@ async function main() {
     const recovery = await measureRecovery();
     // 15. Live task sessions: a run → its live session READY; hard pause; operator message → inbox.
     const live = await measureLive(nats.url);
+    // 16. Recording: tether's extra CPU for recording a terminal printing 1 MB/s.
+    const recording = await measureRecordingOverhead(nats.url);
 
     // 7c. Tether's in-process work per command, no I/O.
     log('in-process cost of one command');
@@ -227,6 +230,7 @@ async function main() {
       ...orphans,
       ...recovery,
       ...live,
+      ...recording,
       targets: TARGETS,
       rawPublishRuns: rawRuns.map((r) => Math.round(r.awaitedPerSec)),
       rawPipelinedRuns: rawRuns.map((r) => Math.round(r.pipelinedPerSec)),
@@ -258,7 +262,7 @@ async function main() {
 const exitsWithin = (p: Promise<unknown>, ms: number) =>
   Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
 
-// `npm run bench:cli`, `bench:resume`, `bench:resend`, `bench:handoff`, `bench:auth`, `bench:orphans`, `bench:recovery` and `bench:live` run one section alone.
+// `npm run bench:cli`, `bench:resume`, `bench:resend`, `bench:handoff`, `bench:auth`, `bench:orphans`, `bench:recovery`, `bench:live` and `bench:recording` run one section alone.
 const parts: Record<string, () => Promise<void>> = {
   cli: benchCliAlone,
   resume: benchResumeAlone,
@@ -268,6 +272,7 @@ const parts: Record<string, () => Promise<void>> = {
   orphans: benchOrphansAlone,
   recovery: benchRecoveryAlone,
   live: benchLiveAlone,
+  recording: benchRecordingAlone,
 };
 (parts[process.argv[2] ?? ''] ?? main)().then(
   () => process.exit(0),

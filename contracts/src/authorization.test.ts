@@ -15,6 +15,8 @@ interface Row {
   /** Whose the target is (a share's owner, an approval's requester, a credential's holder). */
   owner?: string;
   refusedBy: string | null;
+  /** Who may watch the target terminal (recording.play). */
+  watchers?: string[];
 }
 
 const row = (who: string, role: Role, command: string, owner: string | undefined, refusedBy: string | null): Row => ({
@@ -81,6 +83,15 @@ const TABLE: Row[] = [
     row('ai:codex-1', 'agent', command, undefined, 'agents-act-where-allowed'),
   ]),
 
+  // A recording is played by an operator, or by someone who may watch its terminal, whatever their role.
+  row('human:ops', 'operator', 'recording.play', undefined, null),
+  ...(['member', 'viewer', 'service'] as const).flatMap((role) => [
+    { ...row('human:bob', role, 'recording.play', undefined, null), watchers: ['human:alice', 'human:bob'] },
+    { ...row('human:bob', role, 'recording.play', undefined, 'watchers-play-recordings'), watchers: ['human:alice'] },
+  ]),
+  { ...row('ai:codex-1', 'agent', 'recording.play', undefined, null), watchers: ['ai:codex-1'] },
+  row('ai:codex-1', 'agent', 'recording.play', undefined, 'watchers-play-recordings'),
+
   // Credentials: operators issue them; a holder or an operator revokes one.
   row('human:ops', 'operator', 'credential.create', undefined, null),
   row('human:bob', 'member', 'credential.create', undefined, 'operators-issue-credentials'),
@@ -146,6 +157,7 @@ const decide = (r: Row) => {
     entity,
     verb,
     owner: r.owner === undefined ? undefined : actor(r.owner),
+    watchers: r.watchers?.map(actor),
   });
 };
 

@@ -12,6 +12,8 @@ export interface AuthorizationFacts {
   verb: string;
   /** The target's owner: a share's owner, an approval's requester, a credential's holder. */
   owner?: Actor;
+  /** Who may watch the target terminal (its shares' owners and participants, its live session's grantees): recording.play. */
+  watchers?: Actor[];
 }
 
 export interface AuthorizationRule {
@@ -24,6 +26,8 @@ export interface AuthorizationRule {
 
 const is = (f: AuthorizationFacts, entity: string, ...verbs: string[]) => f.entity === entity && verbs.includes(f.verb);
 const operator = (f: AuthorizationFacts) => f.principal.role === 'operator';
+/** Playing a recording is no command: the role rules for commands leave it to watchers-play-recordings. */
+const isPlay = (f: AuthorizationFacts) => is(f, 'recording', 'play');
 const owns = (f: AuthorizationFacts) => f.owner !== undefined && sameActor(f.owner, f.principal.actor);
 
 /** Share verbs that change someone's access: the share's owner or an operator only. */
@@ -49,13 +53,13 @@ export const AUTHORIZATION_RULES: readonly AuthorizationRule[] = [
   {
     id: 'viewers-watch-only',
     says: 'a viewer sends no command: viewers watch, and type only where a share grants them write',
-    applies: (f) => f.principal.role === 'viewer',
+    applies: (f) => f.principal.role === 'viewer' && !isPlay(f),
     allows: () => false,
   },
   {
     id: 'agents-act-where-allowed',
     says: `an agent sends only ${[...AGENT_COMMANDS].join(', ')}; sharing is then up to the share policy`,
-    applies: (f) => f.principal.role === 'agent',
+    applies: (f) => f.principal.role === 'agent' && !isPlay(f),
     allows: (f) => AGENT_COMMANDS.has(`${f.entity}.${f.verb}`),
   },
   {
@@ -99,6 +103,12 @@ export const AUTHORIZATION_RULES: readonly AuthorizationRule[] = [
     says: 'only an operator starts a task run, controls it (pause, resume, takeover, release, cancel, message) or manages its live session',
     applies: (f) => f.entity === 'taskRun' || f.entity === 'liveSession',
     allows: operator,
+  },
+  {
+    id: 'watchers-play-recordings',
+    says: "a terminal's recording is played by an operator, or by someone allowed to watch that terminal (the owner or an invited participant of a share of it, a live session's grantee)",
+    applies: isPlay,
+    allows: (f) => operator(f) || (f.watchers ?? []).some((w) => sameActor(w, f.principal.actor)),
   },
   {
     id: 'four-eyes',

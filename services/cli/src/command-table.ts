@@ -450,6 +450,12 @@ export const COMMANDS: Readonly<Record<string, Entry>> = {
     args: ['<share-link>'],
     run: async (out, [link]) => (await import('./commands/attach.ts')).attach(out, link),
   },
+  play: {
+    summary: "play a recording (a task run's terminal, or a shared one) in this terminal",
+    args: ['<task-run|terminal>'],
+    flags: [['--speed <n>', 'playback speed, a positive number (default 1; idle gaps are capped at 2 s)']],
+    run: async (out, [name], f) => (await import('./commands/play.ts')).play(out, name, f),
+  },
   audit: {
     summary: 'the audit log',
     subcommands: {

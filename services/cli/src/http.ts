@@ -27,13 +27,28 @@ export function credential(): string {
  * node:http rather than fetch: loading fetch (undici) costs a short command more than the call itself.
  */
 export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const json = JSON.parse((await request(method, path, body)).text) as unknown;
+  throwIfRejected(json);
+  return json as T;
+}
+
+/** A GET of a body that is not JSON (a recording); an error reply (JSON) becomes its TetherError. */
+export async function callText(path: string): Promise<string> {
+  const res = await request('GET', path);
+  if (res.status >= 400) {
+    throwIfRejected(JSON.parse(res.text) as unknown);
+    throw new TetherError('INTERNAL', `tether answered ${res.status} to GET ${path}`);
+  }
+  return res.text;
+}
+
+async function request(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
   const url = new URL(apiUrl() + path);
   const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const authorization = `Bearer ${credential()}`; // before the call: a missing credential is not an unreachable tether
-  let text: string;
   try {
-    text = await new Promise<string>((resolve, reject) => {
+    return await new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = request(
         url,
         {
@@ -48,7 +63,7 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
           let received = '';
           res.setEncoding('utf8');
           res.on('data', (chunk: string) => (received += chunk));
-          res.on('end', () => resolve(received));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: received }));
           res.on('error', reject);
         },
       );
@@ -61,12 +76,13 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
       `cannot reach tether at ${apiUrl()}: ${(err as Error).message}; run \`tether up\` or set TETHER_URL`,
     );
   }
-  const json = JSON.parse(text) as unknown;
-  // tether's own reply: its shape is checked, not parsed with zod, which would load zod for every short command.
+}
+
+/** tether's own error reply: its shape is checked, not parsed with zod, which would load zod for every short command. */
+function throwIfRejected(json: unknown) {
   const rejected = json as Partial<CommandRejected> | null;
   if (rejected?.ok === false && rejected.error) {
     const e = rejected.error;
     throw new TetherError(e.code, e.message, { reason: e.reason, issues: e.issues });
   }
-  return json as T;
 }

@@ -24,7 +24,7 @@ import { ProjectionRunner, projections, startAuditTrail } from '@tether/projecto
 import { buildGateway, commandAs, ensureOwnerCredential, loginLink, startIdentity } from '@tether/gateway';
 import { openApiDocument } from '@tether/contracts/openapi';
 import { parseConfig, TetherError, type TetherConfig } from '@tether/contracts';
-import { startControlPlane, startRecovery, startTaskRuns } from '@tether/workers';
+import { startControlPlane, startRecordings, startRecovery, startTaskRuns } from '@tether/workers';
 import type { ActorOf } from '@tether/projector';
 import { startHandoff, startLiveSessions, startSharing } from '@tether/sharing';
 
@@ -112,6 +112,7 @@ export async function startServer(opts: ServerOptions) {
     gate: sharing.gate,
     secrets: sharing.secrets,
   });
+  const recordings = await startRecordings({ ...deps, terminals: controlPlane.terminals });
   const runners = Object.values(projections(registry)).map((p) => new ProjectionRunner(store, p, { logger }));
   const recovery = await startRecovery({
     ...deps,
@@ -126,7 +127,7 @@ export async function startServer(opts: ServerOptions) {
   });
   dispatcher.setGate(recovery.gate.gate);
   const capabilities = composeCapabilities(
-    [recovery, identity, audit, controlPlane, taskRuns, sharing, handoff, live],
+    [recovery, identity, audit, controlPlane, taskRuns, sharing, handoff, live, recordings],
     {
       commands,
       preconditions,

@@ -96,6 +96,18 @@ export class Tmux {
     return out;
   }
 
+  /** The pane's size in cells (a recording's header takes it). */
+  async paneSize(name: string): Promise<{ width: number; height: number }> {
+    const [width, height] = (
+      await this.run(['display-message', '-p', '-t', `=${name}:`, '#{pane_width} #{pane_height}'])
+    )
+      .trim()
+      .split(' ')
+      .map(Number);
+    if (!width || !height) throw new Error(`tmux gave no size for ${name}`);
+    return { width, height };
+  }
+
   async panePid(name: string): Promise<number> {
     return Number((await this.run(['display-message', '-p', '-t', `=${name}:`, '#{pane_pid}'])).trim());
   }
