@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { TetherProcess } from '@tether/tests';
+import { TetherProcess, killTmuxServers } from '@tether/tests';
 
 /** One `tether up` child for a bench phase: its own TETHER_HOME (worktrees, tmux socket), the bench's nats-server. */
 export interface BenchTether {
@@ -68,7 +68,7 @@ export async function startTether(
     },
     async stop() {
       await tether.kill('SIGTERM');
-      await execa('tmux', ['-S', join(home, 'terminals', 'tmux.sock'), 'kill-server'], { reject: false });
+      await killTmuxServers(home);
       rmSync(home, { recursive: true, force: true });
     },
   };

@@ -17,6 +17,10 @@ import {
   HarnessStatusView,
   Items,
   LaneView,
+  LiveLinkReply,
+  LiveSessionView,
+  OperatorMessage,
+  TaskRunView,
   ParticipantLink,
   ParticipantView,
   SessionView,
@@ -28,6 +32,7 @@ import {
 import { openApiDocument } from '@tether/contracts/openapi';
 import { asActor, bearer, api, eventually, recoverySteps, uid, useControlPlane } from '../harness/index.ts';
 import { policyFile } from '../sharing/helpers.ts';
+import { agentCommand } from '../live/task-helpers.ts';
 
 // Every route of the OpenAPI document (but the per-verb command routes, which the bus, gateway and
 // fuzz tests cover) is called here and its answer checked against the contract's schema. A route
@@ -44,6 +49,8 @@ const ids = {} as {
   participant: string;
   handoff: string;
   recovery: string;
+  run: string;
+  runTerminal: string;
 };
 ids.recovery = uid('rec');
 const rejection = (code: string, reason?: string) =>
@@ -439,6 +446,85 @@ const cases: Record<string, Case> = {
     ),
     status: 200,
     schema: RecoveryStatusView.refine((s) => s.safe_mode === null, 'safe mode left'),
+  },
+  // A task run of the scripted agent in the lane above, its live session and its recording (after safe mode is left).
+  'post /v1/task-runs': {
+    call: async () => {
+      const r = await api(cp, 'POST', '/v1/task-runs', {
+        lane_id: ids.lane,
+        name: 'contract',
+        command: agentCommand({ steps: 600 }),
+      });
+      const reply = LiveLinkReply.safeParse(r.body);
+      if (reply.success) {
+        ids.run = reply.data.task_run.task_run_id;
+        ids.runTerminal = reply.data.task_run.terminal_id;
+      }
+      return r;
+    },
+    status: 201,
+    schema: LiveLinkReply.refine((r) => r.task_run.status === 'running' && r.link !== null, 'running, with a link'),
+  },
+  'get /v1/task-runs': {
+    call: get(() => `/v1/task-runs?lane_id=${ids.lane}`),
+    status: 200,
+    schema: Items(TaskRunView).refine((l) => l.items.some((r) => r.task_run_id === ids.run), 'lists the run'),
+  },
+  'get /v1/task-runs/{run}': { call: get(() => `/v1/task-runs/${ids.run}`), status: 200, schema: TaskRunView },
+  'post /v1/task-runs/{run}/operator-messages': {
+    call: post(
+      () => `/v1/task-runs/${ids.run}/operator-messages`,
+      () => ({ message: 'contract test' }),
+    ),
+    status: 201,
+    schema: OperatorMessage.refine((m) => m.seq === 1, 'the first message'),
+  },
+  'get /v1/task-runs/{run}/operator-messages': {
+    call: get(() => `/v1/task-runs/${ids.run}/operator-messages`),
+    status: 200,
+    schema: Items(OperatorMessage).refine((l) => l.items.length === 1, 'one message'),
+  },
+  'get /v1/task-runs/{run}/live-session': {
+    call: get(() => `/v1/task-runs/${ids.run}/live-session`),
+    status: 200,
+    schema: LiveSessionView.refine((l) => l.status === 'ready', 'ready'),
+  },
+  'post /v1/task-runs/{run}/live-session': {
+    call: post(() => `/v1/task-runs/${ids.run}/live-session`),
+    status: 200,
+    schema: LiveLinkReply.refine((r) => r.link !== null, "the caller's own link"),
+  },
+  'post /v1/task-runs/{run}/live-session/grant-write': {
+    call: post(
+      () => `/v1/task-runs/${ids.run}/live-session/grant-write`,
+      () => ({ ttl_ms: 60_000 }),
+    ),
+    status: 200,
+    schema: LiveLinkReply.refine((r) => r.task_run.live_session?.grants.length === 1, 'one grant'),
+  },
+  'post /v1/task-runs/{run}/control': {
+    call: post(
+      () => `/v1/task-runs/${ids.run}/control`,
+      () => ({ action: 'pause', mode: 'hard', reason: 'contract test' }),
+    ),
+    status: 200,
+    schema: LiveLinkReply.refine((r) => r.task_run.status === 'paused', 'paused'),
+  },
+  'post /v1/task-runs/{run}/live-session/revoke': {
+    call: post(
+      () => `/v1/task-runs/${ids.run}/live-session/revoke`,
+      () => ({ scope: 'session', reason: 'contract test' }),
+    ),
+    status: 200,
+    schema: LiveSessionView.refine((l) => l.status === 'revoked', 'revoked'),
+  },
+  'get /v1/recordings/{terminal}': {
+    call: async () => {
+      const res = await fetch(`${cp.url}/v1/recordings/${ids.runTerminal}`, { headers: bearer(cp) });
+      return { status: res.status, body: await res.text() };
+    },
+    status: 200,
+    schema: z.string().refine((cast) => JSON.parse(cast.split('\n')[0]!).version === 2, 'asciicast v2'),
   },
   'get /v1/checkpoints': {
     call: get(() => '/v1/checkpoints'),

@@ -52,10 +52,19 @@ export function useControlPlane(env: Record<string, string> = {}) {
   });
   afterAll(async () => {
     await cp.server?.stop();
-    await execa('tmux', ['-S', join(cp.home, 'terminals', 'tmux.sock'), 'kill-server'], { reject: false });
+    await killTmuxServers(cp.home);
   });
   return Object.assign(cp, { ctx });
 }
+
+/** The tmux servers a tether's data folder holds (terminals, task runs), which outlive it by design: a test's end kills them. */
+export const killTmuxServers = async (home: string): Promise<void> => {
+  await Promise.all(
+    ['terminals', 'tasks'].map((dir) =>
+      execa('tmux', ['-S', join(home, dir, 'tmux.sock'), 'kill-server'], { reject: false }),
+    ),
+  );
+};
 
 /** The Authorization header of a tether's token. */
 export const bearer = (t: Pick<Tether, 'token'>) => ({ authorization: `Bearer ${t.token}` });

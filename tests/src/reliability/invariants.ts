@@ -30,6 +30,8 @@ export function worldOf(actors: SavedActor[]): World {
     share: new Map(),
     approval: new Map(),
     handoff: new Map(),
+    taskRun: new Map(),
+    liveSession: new Map(),
   } as World;
   for (const a of actors) {
     const of = world[a.entity as EntityName] as Map<string, ActorOf<EntityName>> | undefined;
@@ -47,6 +49,9 @@ const OPEN_TERMINAL = new Set(['spawning', 'active', 'throttled']);
 const LIVE_SHARE = new Set(['awaitingApproval', 'starting', 'active', 'expiring']);
 const STARTED_SHARE = new Set(['starting', 'active', 'expiring']);
 const LIVE_HANDOFF = new Set(['awaitingApproval', 'requested', 'offered', 'transferring']);
+const AGENT_RUNNING = new Set(['running', 'paused']);
+const ENDED_RUN = new Set(['succeeded', 'failed', 'cancelled']);
+const UP_SESSION = new Set(['starting', 'ready']);
 
 const activeSessions = (w: World) => [...w.session.values()].filter((s) => s.value !== 'terminated');
 const groupBy = <T>(items: T[], key: (t: T) => string) => {
@@ -269,6 +274,45 @@ export const invariants: Record<string, Invariant> = {
           ? `harness cliproxy points at ${h.context.url}, not the configured ${s.harnessUrl}`
           : `harness ${h.entityId} exists, but tether declares only cliproxy`,
       ),
+
+  "a running task run's agent is in its own open terminal, which names the run": (w) =>
+    [...w.taskRun.values()]
+      .filter((r) => AGENT_RUNNING.has(String(r.value)))
+      .flatMap((r) => {
+        const t = w.terminal.get(r.context.terminalId);
+        if (!t || !OPEN_TERMINAL.has(String(t.value)))
+          return [
+            `task run ${r.entityId} is ${String(r.value)}, its terminal ${r.context.terminalId} is ${t ? String(t.value) : 'missing'}`,
+          ];
+        return t.context.taskRunId === r.entityId
+          ? []
+          : [`task run ${r.entityId} runs in terminal ${t.entityId}, which names run ${t.context.taskRunId ?? 'none'}`];
+      }),
+
+  "a live session is up only while its run has not ended, and a ready one is served by a live share of the run's terminal":
+    (w) =>
+      [...w.liveSession.values()]
+        .filter((l) => UP_SESSION.has(String(l.value)))
+        .flatMap((l) => {
+          const run = w.taskRun.get(l.context.taskRunId);
+          const out: string[] = [];
+          if (!run || ENDED_RUN.has(String(run.value)))
+            out.push(
+              `live session ${l.entityId} is ${String(l.value)}, its run ${l.context.taskRunId} is ${run ? String(run.value) : 'missing'}`,
+            );
+          if (run && run.context.terminalId !== l.context.terminalId)
+            out.push(
+              `live session ${l.entityId} names terminal ${l.context.terminalId}, its run's is ${run.context.terminalId}`,
+            );
+          if (l.value === 'ready') {
+            const share = l.context.shareId ? w.share.get(l.context.shareId) : undefined;
+            if (!share || !STARTED_SHARE.has(String(share.value)) || share.context.terminalId !== l.context.terminalId)
+              out.push(
+                `live session ${l.entityId} is ready, its share ${l.context.shareId ?? 'none'} is ${share ? `${String(share.value)} on terminal ${share.context.terminalId}` : 'missing'}`,
+              );
+          }
+          return out;
+        }),
 
   'a lane is in a configured workspace': (w, s) =>
     [...w.lane.values()]
