@@ -139,5 +139,5 @@ describe('task run card in Chromium', () => {
 
     expect(errors).toEqual([]);
     await page.close();
-  });
+  }, 120_000); // a whole operator session plus the recorder's store interval: 25-35 s with both cores busy
 });
