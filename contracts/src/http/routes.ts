@@ -606,7 +606,8 @@ export const routes = {
     query: TaskRunListQuery,
     reply: Items(TaskRunView),
     status: 200,
-    errors: storeErrors,
+    // A malformed query (say `live=maybe`) is refused 400, like every listing's query.
+    errors: ['INVALID_COMMAND', ...storeErrors],
   },
   'taskRuns.get': {
     method: 'GET',

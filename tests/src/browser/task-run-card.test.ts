@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Frame, Page } from 'playwright-core';
 import { eventually, signIn, useChromium, useControlPlane } from '../harness/index.ts';
-import { getRun, runUntil, startRun } from '../live/task-helpers.ts';
+import { AGENT_STEP, getRun, runUntil, startRun } from '../live/task-helpers.ts';
 
 // The dashboard's card of a task run in Chromium, as an operator uses it: watch the agent in the page,
 // pause it, send it a message, take it over and type into its terminal, release it with a summary, and
@@ -43,7 +43,7 @@ describe('task run card in Chromium', () => {
     expect(await card.locator('iframe.terminal').getAttribute('data-access')).toBe('read');
     await eventually(
       () => screen(frame),
-      (t) => /agent step \d+/.test(t),
+      (t) => AGENT_STEP.test(t),
     );
 
     // Pause (soft): the card says paused and by whom; resume is offered, pause is not.
@@ -102,15 +102,42 @@ describe('task run card in Chromium', () => {
     expect(await card.locator('[data-field="takeover"]').count()).toBe(0);
     await runUntil(cp, id, (r) => r.takeover === null && r.status === 'running');
 
-    // Play the recording: the card links to the terminal's player page, which answers.
+    // Play the recording: the card links to the terminal's player page, where asciinema-player shows what
+    // happened, the operator's command included (the recording is stored every few seconds: reload until then).
     const link = card.locator('a.recording');
     expect(await link.getAttribute('href')).toBe(`/recordings/${reply.task_run.terminal_id}`);
-    const player = await page.context().newPage(); // signed in as the operator, who may watch it
-    const res = await player.goto(`${cp.url}/recordings/${reply.task_run.terminal_id}`);
-    expect(res?.status()).toBe(200);
-    await player.close();
+    // The link opens a new tab, signed in as the operator (who may watch the terminal).
+    const [player] = await Promise.all([page.waitForEvent('popup', WAIT), link.click()]);
+    player.on('pageerror', (e) => errors.push(`player: ${String(e)}`));
+    try {
+      await player.waitForURL(`${cp.url}/recordings/${reply.task_run.terminal_id}`, WAIT);
+      await eventually(
+        async () => {
+          const res = await player.reload();
+          expect(res?.status()).toBe(200);
+          await player.locator('body:not([data-state="loading"])').waitFor(WAIT);
+          const state = await player.locator('body').getAttribute('data-state');
+          if (state !== 'ready') return `page ${state}: ${await player.locator('#notice').innerText()}`;
+          // Seek to the end: the whole output on the screen at once, without playing it through. Until the
+          // recorder's first store with output, the player has no events to seek in ("recording is missing events").
+          const seek = await player
+            .evaluate(() =>
+              (globalThis as unknown as { tetherPlayer: { seek(t: string): Promise<void> } }).tetherPlayer.seek('100%'),
+            )
+            .then(
+              () => undefined,
+              (e: unknown) => `seek failed: ${String(e)}`,
+            );
+          return seek ?? player.locator('.ap-term').first().innerText();
+        },
+        (t) => AGENT_STEP.test(t) && t.includes('operator-typed-42'),
+        30_000,
+      );
+    } finally {
+      await player.close();
+    }
 
     expect(errors).toEqual([]);
     await page.close();
-  });
+  }, 120_000); // a whole operator session plus the recorder's store interval: 25-35 s with both cores busy
 });

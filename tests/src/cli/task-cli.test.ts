@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { LiveLinkReply, OperatorMessage, TaskRunView } from '@tether/contracts';
 import { TETHER_BIN, eventually, openViewer, runCli, useControlPlane } from '../harness/index.ts';
-import { AGENT, getRun, readyLane, runUntil } from '../live/task-helpers.ts';
+import { AGENT, AGENT_STEP, getRun, readyLane, runUntil } from '../live/task-helpers.ts';
 
 // `tether task …` against a whole tether (real task runner, native live sessions), as an operator would
 // type it: start a scripted agent, watch it, pause, talk to it, take it over and give it back, cancel.
@@ -136,7 +136,7 @@ describe('tether task', () => {
       );
       await eventually(
         () => out,
-        (o) => /agent step \d+/.test(o),
+        (o) => AGENT_STEP.test(o),
       );
       watcher.stdin!.write('typed-by-a-watcher\r');
       await new Promise((r) => setTimeout(r, 1_000)); // had it been let through, the terminal would echo it by now
@@ -152,7 +152,7 @@ describe('tether task', () => {
     try {
       await eventually(
         () => other.output(),
-        (o) => /agent step \d+/.test(o),
+        (o) => AGENT_STEP.test(o),
       );
       expect(other.output()).not.toContain('typed-by-a-watcher');
     } finally {

@@ -16,6 +16,8 @@ export const agentCommand = (opts: { steps?: number; stepMs?: number; exit?: num
   String(opts.exit ?? 0),
   ...(opts.received ? ['--received', opts.received] : []),
 ];
+/** What the fixture prints at each step ("step 3/600"): its output reached whoever shows this. */
+export const AGENT_STEP = /\bstep \d+\/\d+/;
 
 /** A lane of workspace ws1, once its worktree is ready. */
 export async function readyLane(t: Tether, name = 'task') {
