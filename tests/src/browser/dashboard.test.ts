@@ -58,10 +58,11 @@ describe('dashboard in Chromium', () => {
     // Live by push: one document load and one event stream, no reloads, no polling.
     expect(requests.filter((p) => p === '/').length).toBe(1);
     expect(requests.filter((p) => p === '/v1/stream').length).toBe(1);
-    // Besides the stream, only who is signed in and the recovery banner's first read (once each): no polling.
+    // Besides the stream, only who is signed in, the recovery banner's and the task runs' first reads (once each): no polling.
     expect(requests.filter((p) => p.startsWith('/v1/') && p !== '/v1/stream').sort()).toEqual([
       '/v1/me',
       '/v1/recovery',
+      '/v1/task-runs',
     ]);
     await page.screenshot({ path: `${cp.home}/dashboard.png` });
     await page.close();
