@@ -19,6 +19,7 @@ import { whenIdle } from '../harness/quiescence.ts';
 import { schemaArbs, type JsonSchema } from '../harness/schema-arbitraries.ts';
 import { knownFrom, learn, poolOf, refTo, resolve, type Known, type Ref } from './existing-ids.ts';
 import { postCommand } from './helpers.ts';
+import { agentCommand } from '../live/task-helpers.ts';
 import { violations, worldOf, type Settings } from './invariants.ts';
 
 /**
@@ -33,7 +34,7 @@ import { violations, worldOf, type Settings } from './invariants.ts';
  * failure names the exact commands and reproduces.
  */
 
-const SEED = Number(process.env.PROPERTY_SEED ?? 20_261_206); // one whose 40 sequences send every public command
+const SEED = Number(process.env.PROPERTY_SEED ?? 20_261_207); // one whose 40 sequences send every public command
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 40);
 const MAX_PER_TERMINAL = 3;
 
@@ -205,7 +206,8 @@ async function must(entity: string, verb: string, entityId: string | undefined, 
 /**
  * Random commands wear the world down (lanes cleaned up, terminals closed), and most paths need a
  * working lane. Before each sequence, public commands bring it back to two lanes with an active
- * session and an open terminal, each terminal with a read share and a write share held for approval.
+ * session and an open terminal, each terminal with a read share and a write share held for approval,
+ * and a task run of the scripted agent with its live session.
  */
 async function replenish(): Promise<void> {
   const w = worldOf(actors);
@@ -232,6 +234,8 @@ async function replenish(): Promise<void> {
   for (const i of made) {
     await must('share', 'create', undefined, { terminal_id: `term-${i}`, participant: 'viewer' });
     await must('share', 'create', undefined, { terminal_id: `term-${i}`, access: 'write', participant: 'pair' });
+    // An agent that runs until the test ends, with its live session: what the task-run verbs act on.
+    await must('taskRun', 'run', undefined, { lane_id: `lane-${i}`, command: agentCommand({ steps: 100_000 }) });
   }
   const now = await idleWorld(0);
   expect(now.broken).toEqual([]);
