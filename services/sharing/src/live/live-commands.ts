@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  Token,
   actorRef,
   GrantLiveWriteBody,
   invalid,
@@ -81,8 +82,11 @@ export function liveCommands(deps: LiveCommandDeps): Record<string, ApplicationC
           issues: [{ path: ['entityId'], message: 'required' }],
         },
       );
+    // A run id as long as an id may be has no live session id (one longer than a subject token): not found.
+    const ofRun = liveSessionIdOf(id);
     const ls =
-      (await readActor(host, 'liveSession', id)) ?? (await readActor(host, 'liveSession', liveSessionIdOf(id)));
+      (await readActor(host, 'liveSession', id)) ??
+      (Token.safeParse(ofRun).success ? await readActor(host, 'liveSession', ofRun) : undefined);
     if (!ls)
       throw new TetherError(
         'NOT_FOUND',

@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import {
+  Token,
   invalid,
   TaskRunBody,
   TetherError,
@@ -67,6 +68,12 @@ export function taskRunCommands(deps: TaskRunCommandDeps): Record<string, Applic
           { reason: 'LIVE_DISABLED' },
         );
       const { runId, terminalId } = taskRunIds(cmd);
+      if (!Token.safeParse(liveSessionIdOf(runId)).success)
+        throw new TetherError(
+          'INVALID_COMMAND',
+          `task run id ${runId.slice(0, 32)}… is too long: its live session's id (ls-<run id>) must fit 128 characters; name a run id of at most 125, or none`,
+          { issues: [{ path: ['entityId'], message: 'at most 125 characters' }] },
+        );
       const session = await dispatcher.dispatch({
         ...cmd,
         id: stepId(cmd.id, 'session'),
