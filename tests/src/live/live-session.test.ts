@@ -4,23 +4,64 @@ import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '@tether/cli';
-import { AuditList, RelayClose } from '@tether/contracts';
-import { readActor } from '@tether/projector';
+import { AuditList, Items, RelayClose, TaskRunView } from '@tether/contracts';
+import { liveSessionIdOf, readActor } from '@tether/projector';
 import { freePort, silentLogger } from '@tether/runtime';
 import { liveShareIdOf, ProcessShares } from '@tether/sharing';
-import { termSubjects } from '@tether/workers';
 import { api, eventually, gitRepo, openViewer, useControlPlane, useNats } from '../harness/index.ts';
 import { TEST_SHELL } from '../harness/test-shell.setup.ts';
 import { fakeTmateEnv } from '../sharing/helpers.ts';
-import { command, resultOf, session, streamText, taskRunOn, type LiveTether } from './helpers.ts';
+import { command, resultOf, session, streamText, type LiveTether } from './helpers.ts';
+import { agentCommand, readyLane } from './task-helpers.ts';
 
 // Live sessions (seed 002) against real nats-server, tmux, git and the real tmate binary: a task run's
 // terminal watched read-only, write grants that expire, takeover, revoke-write and revoke-session, the
-// durable TTL and heartbeat deadlines, the limits and settings, and the headless fallback. The run is
-// recorded through taskRun's internal steps on a real terminal (the task runner lands separately).
+// durable TTL and heartbeat deadlines, the limits and settings, and the headless fallback. Every run is
+// a real one: taskRun.run starts the scripted agent (tests/fixtures/scripted-agent.mjs) in its four-pane
+// tmux session through the task runner, and it ends as the agent exits or is cancelled.
 
 const base = { TETHER_LIVE_HEARTBEAT_MS: '500', TETHER_SHARE_MIN_TTL_MS: '1000', TETHER_SHARE_READY_MS: '2000' };
-const live = (env: Record<string, string> = {}) => useControlPlane({ ...base, ...env }) as unknown as LiveTether;
+/** A control plane for the live tests; its task runs' tmux server goes with it. */
+function live(env: Record<string, string> = {}) {
+  const cp = useControlPlane({ ...base, ...env }) as unknown as LiveTether & { home: string };
+  afterAll(() => killTaskTmux(cp.home));
+  return cp;
+}
+/** The task runner's own tmux server (its four-pane sessions), beside the terminals' one. */
+const taskTmuxSocket = (home: string) => join(home, 'tasks', 'tmux.sock');
+const killTaskTmux = (home: string) =>
+  execa('tmux', ['-S', taskTmuxSocket(home), 'kill-server'], { reject: false }).then(() => undefined);
+
+/** Long enough for any test to finish with the agent still running (600 steps of 200 ms). */
+const LONG = { steps: 600, stepMs: 200 };
+/** About 12 s of work, then the agent exits with `exit`: the checks before its end take a few seconds at most. */
+const SHORT = { steps: 48, stepMs: 250 };
+
+/**
+ * A real run of the scripted agent through taskRun.run (over NATS, as human:ops), running once the reply
+ * comes, with no live session unless `live`; the reply's link is the caller's.
+ */
+async function realRun(cp: LiveTether, opts: { steps?: number; stepMs?: number; exit?: number; live?: boolean } = {}) {
+  const lane = await readyLane(cp, 'live');
+  const reply = resultOf(
+    await command(cp, 'taskRun', 'run', undefined, {
+      lane_id: lane.lane_id,
+      name: 'scripted agent',
+      command: agentCommand({ ...LONG, ...opts }),
+      live: opts.live ?? false,
+    }),
+  );
+  const run = reply.task_run;
+  expect(run.status, JSON.stringify(run)).toBe('running');
+  return { runId: run.task_run_id, liveId: liveSessionIdOf(run.task_run_id), run, lane, reply };
+}
+
+/** The run's end: when the agent exits by itself, or as `tether task cancel` ends it. */
+const runState = async (cp: LiveTether, id: string) => (await readActor(cp.server.host, 'taskRun', id))?.value;
+const cancel = (cp: LiveTether, id: string, reason = 'not needed') =>
+  command(cp, 'taskRun', 'cancel', id, { reason }).then((r) =>
+    expect(r, JSON.stringify(r)).toMatchObject({ ok: true }),
+  );
 
 /** How a viewer's socket closed, or a failure within `ms` (never a hang). */
 const closedWithin = <T>(p: Promise<T>, ms = 15_000) =>
@@ -28,9 +69,6 @@ const closedWithin = <T>(p: Promise<T>, ms = 15_000) =>
     p,
     new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`not closed within ${ms} ms`)), ms)),
   ]);
-
-const typeIn = (cp: LiveTether, terminalId: string, data: string, from: string) =>
-  cp.ctx.store.nc.publish(termSubjects.in(terminalId), JSON.stringify({ data, from }));
 
 async function auditOf(cp: LiveTether, entity: string, id: string) {
   return eventually(
@@ -44,7 +82,7 @@ describe('live sessions (native)', () => {
   const cp = live();
 
   it('SC-001: starting → ready → ended when the run ends; the watcher is cut off; heartbeats recorded', async () => {
-    const run = await taskRunOn(cp);
+    const run = await realRun(cp, SHORT);
     const enabled = resultOf(await command(cp, 'liveSession', 'enable', undefined, { task_run_id: run.runId }));
     const ls = enabled.task_run.live_session!;
     expect(ls).toMatchObject({
@@ -58,14 +96,14 @@ describe('live sessions (native)', () => {
     expect(enabled.link?.url).toMatch(new RegExp(`/v/${liveShareIdOf(run.liveId)}#t=`));
     expect(enabled.endpoints).toBeNull();
 
-    // The link is the caller's own, read-only: they see the terminal, their keystrokes go nowhere.
+    // The link is the caller's own, read-only: they see the agent at work, their keystrokes go nowhere.
     const viewer = await openViewer(enabled.link!.url, 'cli');
     await eventually(
       () => viewer.messages,
       (m) => m.some((x) => x.type === 'welcome' && x.access === 'read'),
     );
-    typeIn(cp, run.term.terminal_id, 'echo watched-$((20+22))\r', run.session.session_id);
-    await eventually(viewer.output, (o) => o.includes('watched-42'));
+    const seen = viewer.output().length;
+    await eventually(viewer.output, (o) => /step \d+\/48/.test(o.slice(seen)));
     viewer.type('echo viewer-typed\r');
     await eventually(
       () => viewer.messages,
@@ -78,11 +116,13 @@ describe('live sessions (native)', () => {
     );
     expect(Date.parse(beating!.context.heartbeatDueAt!)).toBeGreaterThan(Date.parse(beating!.context.lastHeartbeatAt!));
 
-    await run.step('exited', { code: 0, signal: null });
+    // The agent finishes its steps and exits 0.
     const ended = await eventually(
       () => session(cp, run.liveId),
       (s) => s?.value === 'ended',
+      30_000,
     );
+    expect(await runState(cp, run.runId)).toBe('succeeded');
     expect(ended!.context.endReason).toBe(`task run ${run.runId} succeeded`);
     expect((await closedWithin(viewer.closed)).code).toBe(RelayClose.shareEnded);
     const share = await readActor(cp.server.host, 'share', liveShareIdOf(run.liveId));
@@ -97,8 +137,48 @@ describe('live sessions (native)', () => {
     expect(types).toContain('liveSession.heartbeat');
   }, 60_000);
 
+  it('taskRun.run with live: true answers with a READY session and the caller’s own link; the session ends with the run', async () => {
+    const run = await realRun(cp, { ...SHORT, live: true });
+    expect(run.run.live_session).toMatchObject({
+      live_session_id: run.liveId,
+      task_run_id: run.runId,
+      status: 'ready',
+      provider: 'native',
+      owner: 'human:ops',
+    });
+    expect(run.reply.link?.url).toMatch(new RegExp(`/v/${liveShareIdOf(run.liveId)}#t=`));
+    expect(run.reply.link?.name).toBe('human:ops');
+    expect(run.reply.endpoints).toBeNull();
+    // The link opens the run's terminal, read-only.
+    const viewer = await openViewer(run.reply.link!.url, 'cli');
+    await eventually(
+      () => viewer.messages,
+      (m) => m.some((x) => x.type === 'welcome' && x.access === 'read'),
+    );
+    await eventually(viewer.output, (o) => /step \d+\/48/.test(o));
+    // One session, opened by taskRun.run's own enable step.
+    const opens = (await cp.ctx.store.readEntity('liveSession', run.liveId)).filter(
+      (e) => e.event.type === 'liveSession.open',
+    );
+    expect(opens).toHaveLength(1);
+    expect(opens[0]!.event.actor).toEqual({ kind: 'human', id: 'ops' });
+
+    const ended = await eventually(
+      () => session(cp, run.liveId),
+      (s) => s?.value === 'ended',
+      30_000,
+    );
+    expect(await runState(cp, run.runId)).toBe('succeeded');
+    expect(ended!.context.endReason).toBe(`task run ${run.runId} succeeded`);
+    expect((await closedWithin(viewer.closed)).code).toBe(RelayClose.shareEnded);
+    await eventually(
+      () => readActor(cp.server.host, 'share', liveShareIdOf(run.liveId)),
+      (s) => s?.value === 'ended',
+    );
+  }, 60_000);
+
   it('enabling twice is one session, one share and the same personal link; a final session is refused with why', async () => {
-    const run = await taskRunOn(cp);
+    const run = await realRun(cp);
     const first = resultOf(await command(cp, 'liveSession', 'enable', undefined, { task_run_id: run.runId }));
     const again = resultOf(await command(cp, 'liveSession', 'enable', undefined, { task_run_id: run.runId }));
     expect(again.task_run.live_session?.status).toBe('ready');
@@ -110,7 +190,7 @@ describe('live sessions (native)', () => {
       (e) => e.event.type === 'share.request',
     );
     expect(shares).toHaveLength(1);
-    const t = await readActor(cp.server.host, 'terminal', run.term.terminal_id);
+    const t = await readActor(cp.server.host, 'terminal', run.run.terminal_id);
     expect(t?.context.shares).toEqual([liveShareIdOf(run.liveId)]);
     // Another operator gets a link of their own.
     const carol = resultOf(
@@ -131,30 +211,58 @@ describe('live sessions (native)', () => {
   }, 60_000);
 
   it('write grants and takeover are refused unless READY; the session waits for its run’s terminal and ends with the run', async () => {
-    const run = await taskRunOn(cp, { started: false });
-    const enabled = resultOf(await command(cp, 'liveSession', 'enable', undefined, { task_run_id: run.runId }));
-    expect(enabled.task_run.live_session?.status).toBe('starting');
-    expect(enabled.link).toBeNull();
-    const early = await command(cp, 'liveSession', 'grantWrite', run.liveId, {});
-    expect(early).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED', reason: 'LIVE_SESSION_NOT_READY' } });
-    const takeover = await command(cp, 'taskRun', 'takeover', run.runId, { mode: 'hard' });
-    expect(takeover).toMatchObject({ ok: false, error: { reason: 'LIVE_SESSION_NOT_READY' } });
-    expect(JSON.stringify(takeover)).toMatch(/enable it first/);
-    // The run is cancelled before its terminal ever ran: the session ends with it, and grants stay refused.
-    await run.step('cancel', { reason: 'not needed' });
-    const over = await eventually(
-      () => session(cp, run.liveId),
-      (s) => s?.value === 'ended' || s?.value === 'error',
-    );
-    expect(over!.context.endReason).toMatch(new RegExp(`task run ${run.runId} cancelled`));
-    const late = await command(cp, 'liveSession', 'grantWrite', run.runId, {});
-    expect(late).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED', reason: /LIVE_SESSION_(ENDED|ERROR)/ } });
-    const ended = await command(cp, 'liveSession', 'enable', undefined, { task_run_id: run.runId });
-    expect(ended).toMatchObject({ ok: false, error: { reason: 'TASK_RUN_ENDED' } });
+    // The task runner stalls, as with a hung tmux: its tmux server (kept up by a running run) is stopped,
+    // so a new run stays queued and its terminal never starts until the server goes on.
+    await realRun(cp);
+    const sock = taskTmuxSocket(cp.home);
+    const tmuxPid = Number((await execa('tmux', ['-S', sock, 'display', '-p', '#{pid}'])).stdout);
+    expect(tmuxPid).toBeGreaterThan(0);
+    process.kill(tmuxPid, 'SIGSTOP');
+    try {
+      const lane = await readyLane(cp, 'stalled');
+      const running = command(cp, 'taskRun', 'run', undefined, {
+        lane_id: lane.lane_id,
+        command: agentCommand(LONG),
+        live: false,
+      });
+      const [queued] = await eventually(
+        async () =>
+          Items(TaskRunView).parse((await api(cp, 'GET', `/v1/task-runs?lane_id=${lane.lane_id}`)).body).items,
+        (items) => items.length === 1,
+      );
+      expect(queued!.status).toBe('queued');
+      const runId = queued!.task_run_id;
+      const liveId = liveSessionIdOf(runId);
+
+      const enabled = resultOf(await command(cp, 'liveSession', 'enable', undefined, { task_run_id: runId }));
+      expect(enabled.task_run.live_session?.status).toBe('starting');
+      expect(enabled.link).toBeNull();
+      const early = await command(cp, 'liveSession', 'grantWrite', liveId, {});
+      expect(early).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED', reason: 'LIVE_SESSION_NOT_READY' } });
+      const takeover = await command(cp, 'taskRun', 'takeover', runId, { mode: 'hard' });
+      expect(takeover).toMatchObject({ ok: false, error: { reason: 'LIVE_SESSION_NOT_READY' } });
+      expect(JSON.stringify(takeover)).toMatch(/enable it first/);
+      // The run is cancelled before its terminal ever ran: the session ends with it, and grants stay refused.
+      await cancel(cp, runId);
+      const over = await eventually(
+        () => session(cp, liveId),
+        (s) => s?.value === 'ended' || s?.value === 'error',
+      );
+      expect(over!.context.endReason).toMatch(new RegExp(`task run ${runId} cancelled`));
+      expect(await runState(cp, runId)).toBe('cancelled');
+      // taskRun.run answers with the run as it is now: cancelled.
+      expect(resultOf(await running).task_run.status).toBe('cancelled');
+      const late = await command(cp, 'liveSession', 'grantWrite', runId, {});
+      expect(late).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED', reason: /LIVE_SESSION_(ENDED|ERROR)/ } });
+      const ended = await command(cp, 'liveSession', 'enable', undefined, { task_run_id: runId });
+      expect(ended).toMatchObject({ ok: false, error: { reason: 'TASK_RUN_ENDED' } });
+    } finally {
+      process.kill(tmuxPid, 'SIGCONT');
+    }
   }, 60_000);
 
   it('SC-002: every write grant has an expiry and an audit record; revoke-write keeps watchers, revoke-session cuts everyone off; no token in the stream or the audit trail', async () => {
-    const run = await taskRunOn(cp);
+    const run = await realRun(cp);
     const mine = resultOf(await command(cp, 'liveSession', 'enable', undefined, { task_run_id: run.runId }));
     const ro = await openViewer(mine.link!.url, 'cli');
 
@@ -170,8 +278,9 @@ describe('live sessions (native)', () => {
       () => bob.messages,
       (m) => m.some((x) => x.type === 'welcome' && x.access === 'write'),
     );
-    bob.type('echo bob-typed-$((6*7))\r');
-    await eventually(ro.output, (o) => o.includes('bob-typed-42'));
+    // Bob's keystrokes reach the run's terminal (its agent pane echoes them); ops watches them arrive.
+    bob.type('bob-typed-one');
+    await eventually(ro.output, (o) => o.includes('bob-typed-one'));
 
     // ops takes over: the run is paused for them, and they get their own read-write link.
     const took = await command(cp, 'taskRun', 'takeover', run.runId, { mode: 'hard', reason: 'stuck on a prompt' });
@@ -186,6 +295,9 @@ describe('live sessions (native)', () => {
       () => ro.messages,
       (m) => m.some((x) => x.type === 'access' && x.access === 'write'),
     );
+    // The writer's input is held now, a grantee's is not: bob types into the operator shell the takeover selected.
+    bob.type('echo bob-typed-$((6*7))\r');
+    await eventually(ro.output, (o) => o.includes('bob-typed-42'));
 
     // Every grant is in the audit trail with who, when and how long.
     const audit = await eventually(
@@ -210,11 +322,14 @@ describe('live sessions (native)', () => {
       (s) => s?.context.participants[granted.link!.participant_id]?.access === 'read',
     );
     expect(share!.context.participants[mine.link!.participant_id]?.access).toBe('write');
-    typeIn(cp, run.term.terminal_id, 'echo still-here\r', run.session.session_id);
-    await eventually(bob.output, (o) => o.includes('still-here'));
+    // ops (who holds write) types in the operator shell; bob still sees it.
+    ro.type('echo still-$((2+3))-here\r');
+    await eventually(bob.output, (o) => o.includes('still-5-here'));
 
     // ops releases the run: their grant is taken back, the run goes on, they keep watching.
-    await run.step('release', { summary: 'answered the prompt; carry on' });
+    expect(
+      await command(cp, 'taskRun', 'release', run.runId, { summary: 'answered the prompt; carry on' }),
+    ).toMatchObject({ ok: true });
     const released = await eventually(
       () => session(cp, run.liveId),
       (s) => s?.context.grants.length === 0,
@@ -244,7 +359,7 @@ describe('live sessions (native)', () => {
   }, 90_000);
 
   it('a write grant ends at its expiry through the durable timer: the session and the share both say read', async () => {
-    const run = await taskRunOn(cp);
+    const run = await realRun(cp, { ...SHORT, exit: 1 });
     resultOf(await command(cp, 'liveSession', 'enable', undefined, { task_run_id: run.runId }));
     const g = resultOf(await command(cp, 'liveSession', 'grantWrite', run.liveId, { to: 'human:dan', ttl_ms: 1_500 }));
     const dan = await openViewer(g.link!.url, 'cli');
@@ -265,11 +380,13 @@ describe('live sessions (native)', () => {
       (m) => m.some((x) => x.type === 'access' && x.access === 'read'),
     );
     dan.close();
-    await run.step('exited', { code: 1, signal: null });
+    // The agent exits 1: the run fails, and its session ends with it.
     await eventually(
       () => session(cp, run.liveId),
       (s) => s?.value === 'ended' && s.context.endReason === `task run ${run.runId} failed`,
+      30_000,
     );
+    expect(await runState(cp, run.runId)).toBe('failed');
   }, 60_000);
 });
 
@@ -277,7 +394,7 @@ describe('live sessions: TETHER_LIVE_ENABLED=0', () => {
   const cp = live({ TETHER_LIVE_ENABLED: '0' });
 
   it('enable is refused, naming the setting; nothing is written', async () => {
-    const run = await taskRunOn(cp);
+    const run = await realRun(cp);
     const r = await command(cp, 'liveSession', 'enable', undefined, { task_run_id: run.runId });
     expect(r).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED', reason: 'LIVE_DISABLED' } });
     expect(JSON.stringify(r)).toMatch(/TETHER_LIVE_ENABLED/);
@@ -289,7 +406,7 @@ describe('live sessions: TETHER_LIVE_MAX_PER_WORKER=1, TETHER_LIVE_ALLOW_WEB=0',
   const cp = live({ TETHER_LIVE_MAX_PER_WORKER: '1', TETHER_LIVE_ALLOW_WEB: '0' });
 
   it('a browser viewer is refused, `tether attach` watches; a second session is over the limit until the first ends', async () => {
-    const one = await taskRunOn(cp);
+    const one = await realRun(cp);
     const first = resultOf(await command(cp, 'liveSession', 'enable', undefined, { task_run_id: one.runId }));
     expect(first.task_run.live_session).toMatchObject({ status: 'ready', allow_web: false });
     const browser = await openViewer(first.link!.url, 'browser');
@@ -309,7 +426,7 @@ describe('live sessions: TETHER_LIVE_MAX_PER_WORKER=1, TETHER_LIVE_ALLOW_WEB=0',
         verb: 'request',
         entityId: 'sh-forged',
         data: {
-          terminalId: one.term.terminal_id,
+          terminalId: one.run.terminal_id,
           laneId: one.lane.lane_id,
           backend: 'native',
           access: 'write',
@@ -330,7 +447,7 @@ describe('live sessions: TETHER_LIVE_MAX_PER_WORKER=1, TETHER_LIVE_ALLOW_WEB=0',
       );
     expect(forged).toMatchObject({ reason: 'LIVE_SHARE_MISMATCH' });
 
-    const two = await taskRunOn(cp);
+    const two = await realRun(cp);
     resultOf(await command(cp, 'liveSession', 'enable', undefined, { task_run_id: two.runId }));
     const over = await eventually(
       () => session(cp, two.liveId),
@@ -339,15 +456,16 @@ describe('live sessions: TETHER_LIVE_MAX_PER_WORKER=1, TETHER_LIVE_ALLOW_WEB=0',
     expect(over!.context.endReason).toMatch(/TETHER_LIVE_MAX_PER_WORKER=1/);
     expect(await readActor(cp.server.host, 'share', liveShareIdOf(two.liveId))).toBeUndefined();
 
-    await one.step('exited', { code: 0, signal: null });
-    await eventually(
+    await cancel(cp, one.runId);
+    const first0 = await eventually(
       () => session(cp, one.liveId),
       (s) => s?.value === 'ended',
     );
-    const three = await taskRunOn(cp);
+    expect(first0!.context.endReason).toBe(`task run ${one.runId} cancelled`);
+    const three = await realRun(cp);
     const third = resultOf(await command(cp, 'liveSession', 'enable', undefined, { task_run_id: three.runId }));
     expect(third.task_run.live_session?.status).toBe('ready');
-    await three.step('exited', { code: 0, signal: null });
+    await cancel(cp, three.runId);
   }, 90_000);
 });
 
@@ -355,7 +473,7 @@ describe('live sessions: the TTL is a durable deadline', () => {
   const cp = live({ TETHER_LIVE_TTL: '3s' });
 
   it('ends the session when its TTL is up and cuts its watchers off; the run goes on', async () => {
-    const run = await taskRunOn(cp);
+    const run = await realRun(cp);
     const r = resultOf(await command(cp, 'liveSession', 'enable', undefined, { task_run_id: run.runId }));
     const viewer = await openViewer(r.link!.url, 'cli');
     const ended = await eventually(
@@ -365,7 +483,7 @@ describe('live sessions: the TTL is a durable deadline', () => {
     );
     expect(ended!.context.endReason).toMatch(/its TTL .* is up/);
     expect((await closedWithin(viewer.closed)).code).toBe(RelayClose.shareEnded);
-    expect((await readActor(cp.server.host, 'taskRun', run.runId))?.value).toBe('running');
+    expect(await runState(cp, run.runId)).toBe('running');
   }, 60_000);
 });
 
@@ -373,7 +491,7 @@ describe('live sessions on tmate (the NAMED FAKE tmate, tests/fakes/fake-tmate.m
   const cp = live({ ...fakeTmateEnv(), TETHER_LIVE_ALLOW_WEB: '0' });
 
   it('read-only endpoints for watchers (no web ones when web is off); read-write ones only to the grantee, never in the stream; revoking write ends the session', async () => {
-    const run = await taskRunOn(cp);
+    const run = await realRun(cp);
     const r = resultOf(
       await command(cp, 'liveSession', 'enable', undefined, { task_run_id: run.runId, provider: 'tmate' }),
     );
@@ -429,7 +547,7 @@ describe('live sessions: headless fallback with tmate failing (SC-004)', () => {
   it.skipIf(!hasTmate)(
     'the session goes to ERROR with the reason; the run still reaches its end',
     async () => {
-      const run = await taskRunOn(cp);
+      const run = await realRun(cp, SHORT);
       const began = Date.now();
       const r = resultOf(await command(cp, 'liveSession', 'enable', undefined, { task_run_id: run.runId }));
       expect(r.task_run.live_session?.provider).toBe('tmate');
@@ -446,10 +564,13 @@ describe('live sessions: headless fallback with tmate failing (SC-004)', () => {
       expect(ProcessShares.leftovers(liveShareIdOf(run.liveId))).toEqual([]);
       const grant = await command(cp, 'liveSession', 'grantWrite', run.liveId, {});
       expect(grant).toMatchObject({ ok: false, error: { reason: 'LIVE_SESSION_ERROR' } });
-      // Headless: the run is untouched and ends as it would have.
-      expect((await readActor(cp.server.host, 'taskRun', run.runId))?.value).toBe('running');
-      await run.step('exited', { code: 0, signal: null });
-      expect((await readActor(cp.server.host, 'taskRun', run.runId))?.value).toBe('succeeded');
+      // Headless: the run is untouched and ends as it would have (the agent exits 0 after its steps).
+      expect(await runState(cp, run.runId)).toBe('running');
+      await eventually(
+        () => runState(cp, run.runId),
+        (v) => v === 'succeeded',
+        30_000,
+      );
     },
     60_000,
   );
@@ -480,10 +601,11 @@ describe('live sessions across restarts of tether (durable heartbeat deadline)',
   afterAll(async () => {
     await cp.server?.stop();
     await execa('tmux', ['-S', join(home, 'terminals', 'tmux.sock'), 'kill-server'], { reject: false });
+    await killTaskTmux(home);
   });
 
   it('back within three heartbeats: adopted, heartbeats go on; gone longer: ERROR with the reason, its share revoked', async () => {
-    const a = await taskRunOn(cp);
+    const a = await realRun(cp);
     resultOf(await command(cp, 'liveSession', 'enable', undefined, { task_run_id: a.runId }));
 
     await cp.server.stop();
@@ -498,7 +620,7 @@ describe('live sessions across restarts of tether (durable heartbeat deadline)',
     await new Promise((r) => setTimeout(r, 3_500)); // past the deadline the old process left behind
     expect((await session(cp, a.liveId))?.value).toBe('ready');
 
-    const b = await taskRunOn(cp);
+    const b = await realRun(cp);
     resultOf(await command(cp, 'liveSession', 'enable', undefined, { task_run_id: b.runId }));
     await cp.server.stop();
     await new Promise((r) => setTimeout(r, 4_000)); // more than three heartbeats (3 × 1 s) without a worker
@@ -515,6 +637,6 @@ describe('live sessions across restarts of tether (durable heartbeat deadline)',
         (s) => s?.value === 'ended',
       );
     }
-    expect((await readActor(cp.server.host, 'taskRun', b.runId))?.value).toBe('running');
+    expect(await runState(cp, b.runId)).toBe('running');
   }, 90_000);
 });
