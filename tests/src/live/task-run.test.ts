@@ -185,7 +185,11 @@ describe('task runs in a real tether (tmux, git, a scripted agent)', () => {
       (s) => ['agent', 'task log', 'operator inbox', 'operator shell', 'step '].every((w) => s.includes(w)),
     );
     expect(screen).toContain('operator inbox: messages to the agent appear here');
-    expect(out.text()).toMatch(/step \d+\/40/); // the agent's output, relayed through the layout
+    // The agent's output, relayed through the layout (the relay may trail tmux's own screen a little).
+    await eventually(
+      () => out.text(),
+      (t) => /step \d+\/40/.test(t),
+    );
     expect((await send(cp, 'taskRun', 'cancel', runId, {})).status).toBe(200);
     await until(cp, runId, (s) => s.value === 'cancelled');
     out.stop();
