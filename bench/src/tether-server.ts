@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { TetherProcess, killTmuxServers } from '@tether/tests';
 
 /** One `tether up` child for a bench phase: its own TETHER_HOME (worktrees, tmux socket), the bench's nats-server. */
