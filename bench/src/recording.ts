@@ -9,7 +9,10 @@ import { log } from './timing.ts';
 
 // The CPU recording costs tether (issue 13): one `tether up`, a terminal printing 1 MB/s for a while,
 // measured as tether's process CPU time over that wall time; once for a plain terminal (relayed, not
-// recorded) and once for a task run's terminal (relayed and recorded), alternating, in the same run.
+// recorded) and once for a terminal that is recorded (relayed and recorded), alternating, in the same run.
+// The recorded one is a plain terminal too, recorded because it was shared: tether records a terminal from
+// a share's start until it closes, so the share is revoked before measuring and only the recorder follows
+// it (no share relay's work in the figure). A task run's terminal is spawned by tether's task worker alone.
 
 export interface RecordingResults {
   /** Extra CPU of recording, in % of one core (CPU time over wall time); goal < 5. */
@@ -36,14 +39,8 @@ export async function measureRecordingOverhead(natsUrl: string, rounds = 3): Pro
   try {
     const { laneId, sessionId } = await laneAndSession(tether);
     const credential = await tether.token();
-    const spawn = async (taskRunId?: string) => {
-      const r = await sendCommand(
-        nc,
-        'terminal',
-        'spawn',
-        { data: { laneId, sessionId, ...(taskRunId ? { taskRunId } : {}) } },
-        { credential },
-      );
+    const spawn = async () => {
+      const r = await sendCommand(nc, 'terminal', 'spawn', { data: { laneId, sessionId } }, { credential });
       if (!r.ok) throw new Error(`terminal.spawn refused: ${r.error.code} ${r.error.message}`);
       await waitFor(async () => (await terminalState(tether, r.entityId)) === 'active');
       return r.entityId;
@@ -60,9 +57,9 @@ export async function measureRecordingOverhead(natsUrl: string, rounds = 3): Pro
     };
     const off: number[] = [];
     const on: number[] = [];
-    const runId = `bench-run-${Date.now().toString(36)}`;
     const plain = await spawn();
-    const recorded = await spawn(runId);
+    const recorded = await spawn();
+    await recordedAfterShare(tether, recorded, credential);
     log(`recording: ${rounds} rounds of ${FLOOD_S} s at ${RATE / 1024} KiB/s, plain terminal vs recorded one`);
     for (let i = 0; i < rounds; i++) {
       off.push(await phase(plain));
@@ -108,6 +105,23 @@ async function laneAndSession(tether: BenchTether) {
     { provider: 'codex' },
   );
   return { laneId: lane.lane_id, sessionId: session.session_id };
+}
+
+/** Shares the terminal until its recording is stored once (the recorder follows it), then revokes the share. */
+async function recordedAfterShare(tether: BenchTether, terminalId: string, credential: string) {
+  const { share } = await tether.call<{ share: { share_id: string } }>('POST', '/v1/shares', {
+    terminal_id: terminalId,
+  });
+  await waitFor(async () => {
+    const res = await fetch(`${tether.url}/v1/recordings/${terminalId}`, {
+      headers: { authorization: `Bearer ${credential}` },
+    });
+    await res.arrayBuffer();
+    return res.status === 200;
+  }, 30_000).catch(() => {
+    throw new Error(`terminal ${terminalId} was shared but not recorded: ${tether.logs().slice(-2000)}`);
+  });
+  await tether.call('POST', `/v1/shares/${share.share_id}/revoke`, { reason: 'bench: only the recorder follows it' });
 }
 
 const terminalState = async (tether: BenchTether, id: string) =>

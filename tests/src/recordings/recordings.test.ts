@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
-import { afterEach, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ShareCreated } from '@tether/contracts';
 import { silentLogger, type TerminalAccess } from '@tether/runtime';
 import {
@@ -19,9 +20,9 @@ import {
   termSubjects,
 } from '@tether/workers';
 import {
+  api,
   asActor,
   bearer,
-  cmd,
   eventually,
   gitRepo,
   runCli,
@@ -33,12 +34,17 @@ import {
   type Tether,
 } from '../harness/index.ts';
 import { TEST_SHELL } from '../harness/test-shell.setup.ts';
+import { getRun, runUntil, startRun } from '../live/task-helpers.ts';
 import { as, createShare, policyFile, runningTerminal } from '../sharing/helpers.ts';
 
 // Recordings are real: a real shell in real tmux prints, tether relays it (NATS or in process), the
 // recorder writes asciicast v2 and stores it (the JetStream Object Store, or files on the embedded store).
 const cp = useControlPlane({ TETHER_SHARE_POLICY: policyFile() });
 const chromium = useChromium();
+afterAll(async () => {
+  // Task runs' tmux sessions live on their own socket.
+  await execa('tmux', ['-S', join(cp.home, 'tasks', 'tmux.sock'), 'kill-server'], { reject: false });
+});
 
 const type = (terminalId: string, data: string, from: string) =>
   cp.ctx.store.nc.publish(termSubjects.in(terminalId), JSON.stringify({ data, from }));
@@ -48,6 +54,9 @@ async function recording(t: Tether, id: string) {
   const res = await fetch(`${t.url}/v1/recordings/${id}`, { headers: bearer(t) });
   return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text() };
 }
+
+/** Enters (h) or leaves (l) the alternate screen. */
+const ALT_SCREEN = new RegExp(`${String.fromCharCode(27)}\\[\\?(?:1049|1047|47)([hl])`, 'g');
 
 const output = (cast: string) =>
   parseCast(cast)
@@ -69,47 +78,44 @@ async function sharedTerminalPrinting(t: Tether, text: string, say: typeof type)
 }
 
 describe('recordings on NATS', () => {
-  it("records a task run's terminal as asciicast v2 in the object store, at intervals and when it ends", async () => {
-    const { lane, session } = await runningTerminal(cp);
-    const terminalId = uid('rt');
-    const runId = uid('run');
-    await cp.server.host.execute({
-      ...cmd('terminal', 'spawn', terminalId, {
-        laneId: lane.lane_id,
-        sessionId: session.session_id,
-        taskRunId: runId,
-      }),
-      actor: { kind: 'human', id: 'ops' },
-    });
-    await eventually(
-      async () => (await cp.server.host.state('terminal', terminalId))?.value,
-      (v) => v === 'active',
-    );
-    // A multi-byte character arrives whole however the bytes were chunked.
-    type(terminalId, "printf 'agent-%s-\\342\\234\\223\\n' $((6*7))\r", session.session_id);
+  it("records a task run's terminal (its four panes) from the agent's first line in the object store, at intervals and when it ends; played by the run's id", async () => {
+    // A real run: taskRun.run spawns its terminal, which shows the run's four-pane tmux session.
+    const { reply } = await startRun(cp, { live: false, steps: 3000, name: 'recorded agent' });
+    const { task_run_id: runId, terminal_id: terminalId } = reply.task_run;
+    expect(reply.task_run.status).toBe('running');
     const os = await new Objm(jetstream(cp.ctx.store.nc)).open(RECORDING_BUCKET);
     const stored = async () => {
       const blob = await os.getBlob(terminalId).catch(() => null);
       return blob ? new TextDecoder().decode(blob) : '';
     };
-    // Stored while the terminal still runs (the periodic store), so another tether can play it.
-    const during = await eventually(stored, (c) => c.includes('agent-42-✓'), 30_000);
-    expect((await cp.server.host.state('terminal', terminalId))?.value).toBe('active');
+    // Stored while the run still runs (the periodic store), so another tether can play it; the agent's
+    // first line is in it (the agent waits until its terminal relays, and the recording starts with it).
+    const during = await eventually(stored, (c) => c !== '' && /step \d+\/3000/.test(output(c)), 30_000);
+    expect((await getRun(cp, runId)).status).toBe('running');
+    expect(output(during)).toContain('scripted agent: 3000 steps');
     expect(parseCast(during).header).toMatchObject({ version: 2, width: 200, height: 50, title: `task run ${runId}` });
 
+    // An operator message the agent prints after that store: it is in the final one only if recording went on.
+    const message = `recorded-${uid('m')}`;
     let live = '';
     const sub = cp.ctx.store.nc.subscribe(termSubjects.out(terminalId), {
       callback: (_e, m) => {
         live += m.string();
       },
     });
-    type(terminalId, 'echo after-$((2+3))\r', session.session_id);
+    const sent = await api(cp, 'POST', `/v1/task-runs/${runId}/operator-messages`, { message });
+    expect(sent.status, JSON.stringify(sent.body)).toBe(201);
+    // Printed by the agent pane and by the inbox pane.
     await eventually(
       () => live,
-      (o) => o.includes('after-5'),
+      (o) => o.includes(`operator says: ${message}`) && o.includes(`human:ops: ${message}`),
+      20_000,
     );
     sub.unsubscribe();
-    await cp.server.host.execute(cmd('terminal', 'close', terminalId, { reason: 'done' }));
+    expect(output(during)).not.toContain(message);
+    const cancelled = await api(cp, 'POST', `/v1/task-runs/${runId}/control`, { action: 'cancel', reason: 'recorded' });
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+    await runUntil(cp, runId, (r) => r.status === 'cancelled', 30_000);
     // At the end: the whole recording stored, the local in-progress copy gone.
     const local = join(cp.home, 'recordings-in-progress', `${terminalId}.cast`);
     await eventually(
@@ -117,8 +123,8 @@ describe('recordings on NATS', () => {
       (e) => !e,
       20_000,
     );
+    expect((await cp.server.host.state('terminal', terminalId))?.value).toBe('closed');
     const cast = await stored();
-    expect(cast).toContain('after-5');
     const { header, events } = parseCast(cast);
     expect(header.timestamp).toBeGreaterThan(Date.now() / 1000 - 300);
     expect(events.length).toBeGreaterThan(1);
@@ -126,8 +132,40 @@ describe('recordings on NATS', () => {
     const times = events.map((e) => e[0]);
     expect(times).toEqual([...times].sort((a, b) => a - b));
     expect(times.at(-1)!).toBeGreaterThan(times[0]!);
-    expect(output(cast)).toContain('agent-42-✓');
-    expect(output(cast)).not.toContain('\uFFFD');
+    const text = output(cast);
+    expect(text).not.toContain('\uFFFD');
+    // The layout the agent prints in: each pane's title on its border, and what the other panes printed
+    // (the task log's lines, the inbox pane's copy of the message).
+    for (const pane of ['0: agent', '1: task log', '2: operator inbox', '3: operator shell'])
+      expect(text, pane).toContain(pane);
+    expect(text).toMatch(/started: agent pid \d+/);
+    expect(text).toContain(`human:ops: ${message}`);
+    expect(text).toContain('cancelled by human:ops (recorded)'); // the task log's line of the end
+    // From the agent's first line, through what it printed after the periodic store.
+    expect(text).toContain('scripted agent: 3000 steps');
+    expect(text).toMatch(/step 1\/3000/);
+    expect(text.indexOf('scripted agent: 3000 steps')).toBeLessThan(text.indexOf('step 1/3000'));
+    expect(text).toContain(`operator says: ${message}`);
+    expect(cast.startsWith(during.slice(0, during.indexOf('\n') + 1))).toBe(true); // the same recording, grown
+
+    // The run's id stands for its terminal: the same cast, over HTTP and through tether play.
+    const byRun = await recording(cp, runId);
+    expect(byRun.status).toBe(200);
+    expect(byRun.type).toMatch(/^application\/x-asciicast/);
+    expect(byRun.text).toBe(cast);
+    expect((await recording(cp, terminalId)).text).toBe(cast);
+    const played = await runCli(cp, ['play', runId, '--speed', '100']);
+    expect(played.stderr).toBe('');
+    expect(played.exitCode).toBe(0);
+    expect(played.stdout).toContain('scripted agent: 3000 steps');
+    expect(played.stdout).toContain(`operator says: ${message}`);
+    // The terminal put back; also out of the alternate screen when the cast ends in it (tmux's client was
+    // closed with its terminal before it could leave it).
+    const alt = [...text.matchAll(ALT_SCREEN)].at(-1)?.[1] === 'h';
+    const restore = `\x1b[0m\x1b[?25h${alt ? '\x1b[?1049l' : ''}`;
+    expect(played.stdout.slice(-restore.length - 40)).toBe(
+      `${played.stdout.slice(-restore.length - 40, -restore.length)}${restore}`,
+    );
   });
 
   it('records a shared terminal; operators and its watchers may play it, others are refused, none is 404', async () => {
@@ -310,7 +348,6 @@ describe('recordings on the embedded store', () => {
     TETHER_SHARE_POLICY: policyFile(),
   });
   const tmuxKeys = (home: string, terminalId: string) => async (line: string) => {
-    const { execa } = await import('execa');
     await execa('tmux', [
       '-S',
       join(home, 'terminals', 'tmux.sock'),
@@ -396,7 +433,6 @@ describe('recordings on the embedded store', () => {
     expect(created.status).toBe(201);
     const file = join(dir, `${term.terminal_id}.cast`);
     const socket = join(home, 'terminals', 'tmux.sock');
-    const { execa } = await import('execa');
     const keys = (line: string) =>
       execa('tmux', ['-S', socket, 'send-keys', '-t', `=${term.terminal_id}:`, line, 'Enter']);
     await keys("printf 'embedded-%s\\n' $((9*9))");
