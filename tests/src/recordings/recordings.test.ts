@@ -139,6 +139,8 @@ describe('recordings on NATS', () => {
     for (const pane of ['0: agent', '1: task log', '2: operator inbox', '3: operator shell'])
       expect(text, pane).toContain(pane);
     expect(text).toMatch(/started: agent pid \d+/);
+    // The first full screen too (drawn again once the terminal's output is piped), greeting and all.
+    expect(text).toContain('operator inbox: messages to the agent appear here');
     expect(text).toContain(`human:ops: ${message}`);
     expect(text).toContain('cancelled by human:ops (recorded)'); // the task log's line of the end
     // From the agent's first line, through what it printed after the periodic store.

@@ -134,6 +134,14 @@ export class Recorder {
     this.active.clear();
   }
 
+  /** The recording so far of a terminal this tether records now (fresher than its last store), else undefined. */
+  current(terminalId: string): Uint8Array | undefined {
+    const rec = this.active.get(terminalId);
+    if (!rec) return undefined;
+    this.write(rec);
+    return readFileSync(rec.file);
+  }
+
   /** Terminals this tether records now (tests, diagnostics). */
   recording(): string[] {
     return [...this.active.keys()];

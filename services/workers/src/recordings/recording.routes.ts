@@ -7,6 +7,8 @@ interface Deps {
   host: ActorHost;
   store: EventStore;
   recordings: RecordingStore;
+  /** A recording this tether is making: what it holds so far (the store has it only up to its last flush). */
+  inProgress: (terminalId: string) => Uint8Array | undefined;
 }
 
 /**
@@ -25,7 +27,7 @@ export function recordingRoutes(deps: Deps): Routes {
         verb: 'play',
         watchers: await watchersOf(deps, terminalId),
       });
-      const body = await deps.recordings.get(terminalId);
+      const body = deps.inProgress(terminalId) ?? (await deps.recordings.get(terminalId));
       if (!body)
         throw new TetherError(
           'NOT_FOUND',

@@ -45,7 +45,7 @@ export async function startRecordings(
     commands: {},
     preconditions: {},
     reactors: [recorder],
-    routes: recordingRoutes({ host, store, recordings }),
+    routes: recordingRoutes({ host, store, recordings, inProgress: (id) => recorder.current(id) }),
     pages: recordingPages,
     recorder,
     recordings,

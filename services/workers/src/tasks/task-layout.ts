@@ -148,6 +148,13 @@ export class TaskLayout {
 
   /** Lets the agent start (tmux keeps the signal if its pane does not wait yet). */
   async release(runId: string): Promise<void> {
+    // The terminal's client drew its first screen before tether piped the terminal's output: drawn again,
+    // the whole layout (panes, titles, the inbox's greeting) is in its log, its scrollback and its recording.
+    const clients = await this.tmux
+      .command(['list-clients', '-t', `=${runId}`, '-F', '#{client_name}'])
+      .catch(() => '');
+    for (const client of clients.split('\n').filter(Boolean))
+      await this.tmux.command(['refresh-client', '-t', client]).catch(() => undefined);
     await this.tmux.command(['wait-for', '-S', this.channel(runId)]);
   }
 
