@@ -63,7 +63,9 @@ export async function measureLive(natsUrl: string, runs = 20): Promise<LiveResul
     });
     const ready: number[] = [];
     const started: LiveLinkReply[] = [];
-    await startRun(tether, lane.lane_id); // warm-up
+    const cancel = (r: LiveLinkReply) =>
+      tether.call('POST', `/v1/task-runs/${r.task_run.task_run_id}/control`, { action: 'cancel' }).catch(() => {});
+    await cancel(await startRun(tether, lane.lane_id)); // warm-up
     log(`live: ${runs} task runs, POST /v1/task-runs → live session READY with a link`);
     for (let i = 0; i < runs; i++) {
       const t0 = performance.now();
@@ -74,6 +76,8 @@ export async function measureLive(natsUrl: string, runs = 20): Promise<LiveResul
         throw new Error(`run ${r.task_run.task_run_id}: live session ${status}, link ${!!r.link}`);
       ready.push(ms);
       started.push(r);
+      // One run stays for the pause and message figures; the rest end, so their live sessions stay within TETHER_LIVE_MAX_PER_WORKER.
+      if (i > 0) await cancel(r);
     }
     const run = started[0]!.task_run;
     const pid = run.agent_pid!;
@@ -102,10 +106,7 @@ export async function measureLive(natsUrl: string, runs = 20): Promise<LiveResul
       message.push(performance.now() - t0);
       await sent;
     }
-    for (const r of started)
-      await tether
-        .call('POST', `/v1/task-runs/${r.task_run.task_run_id}/control`, { action: 'cancel' })
-        .catch(() => {});
+    await cancel(started[0]!);
     return {
       liveReadyP50Ms: percentile(ready, 50),
       liveReadyP95Ms: percentile(ready, 95),

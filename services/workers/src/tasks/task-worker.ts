@@ -69,6 +69,8 @@ export class TaskWorker {
   private poll?: NodeJS.Timeout;
   /** Runs whose agent may be running: their exits are watched. */
   private readonly watched = new Map<string, { statusWaits: number }>();
+  /** Runs being stopped or finished: awaited by stop(), never by the next event (see inBackground). */
+  private readonly ending = new Map<string, Promise<unknown>>();
   /** Soft pauses waiting for the agent's ack: run id → control seq, and a watch on the run's folder. */
   private readonly acks = new Map<string, { seq: number; correlationId: string; watcher?: FSWatcher }>();
   /** Task-log lines already written for these events (a redelivery writes none again). */
@@ -89,6 +91,7 @@ export class TaskWorker {
   async stop(): Promise<void> {
     clearInterval(this.poll);
     await this.sub?.stop();
+    await Promise.all(this.ending.values());
     for (const a of this.acks.values()) a.watcher?.close();
     this.acks.clear();
   }
@@ -107,7 +110,19 @@ export class TaskWorker {
     else if (verb === 'message') await this.deliverMessage(run, ev, (ev.data as { message: string }).message);
     else if (verb === 'release') await this.release(run, ev);
     else if (['pause', 'takeover', 'resume', 'cancel'].includes(verb)) await this.control(cause, run, ev);
-    if (isEndedTaskRun(run.value)) await this.finish(cause, run);
+    if (isEndedTaskRun(run.value)) this.inBackground(`finish ${run.entityId}`, () => this.finish(cause, run));
+  }
+
+  /**
+   * Work for one run that may wait (a group's 3 s grace, the layout lingering) goes on beside the events of
+   * every other run, once per `what`; stop() waits for it. Nothing of that run follows it (it is cancelling or ended).
+   */
+  private inBackground(what: string, work: () => Promise<unknown>): void {
+    if (this.ending.has(what)) return; // a redelivered event: the same work is under way
+    const p = work()
+      .catch((err) => this.pm.log.warn({ err: String(err) }, `${what} failed`))
+      .finally(() => this.ending.delete(what));
+    this.ending.set(what, p);
   }
 
   /** The run's session, its terminal, then the agent let go: started, or startFailed with the reason. */
@@ -202,7 +217,8 @@ export class TaskWorker {
       });
       this.forgetAck(id);
       await this.deps.terminals.unhold(c.terminalId);
-      await this.endAgent(run);
+      // Its exit is reported by the watch.
+      this.inBackground(`stop ${id}`, () => this.endAgent(run));
     }
   }
 
