@@ -18,6 +18,7 @@ const queue = cmd(
     sessionId: 's1',
     terminalId: 'tt-1',
     live: false,
+    installationId: 'inst-1',
     correlationId: 'corr-1',
   },
   { by: OPS },

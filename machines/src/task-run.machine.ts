@@ -123,6 +123,7 @@ export const taskRunMachine = setup({
     sessionId: '',
     terminalId: '',
     live: false,
+    installationId: '',
     correlationId: '',
     startedBy: { kind: 'system', id: 'nobody' },
     queuedAt: new Date(0).toISOString(),

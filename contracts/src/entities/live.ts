@@ -58,6 +58,8 @@ export const taskRunContract = {
         terminalId: Token,
         /** Start a live session with the run (TETHER_LIVE_ENABLED, or the caller's choice). */
         live: z.boolean(),
+        /** The installation whose task worker runs the agent (the tether that took the command): its tmux server holds the run. */
+        installationId: Token,
         correlationId: z.string().min(1).max(256),
       })
       .strict(),

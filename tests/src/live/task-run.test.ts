@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   ActorState,
   CommandAccepted,
@@ -19,6 +19,7 @@ import {
   api,
   eventually,
   gitRepo,
+  killTmuxServers,
   uid,
   useControlPlane,
   useNats,
@@ -376,11 +377,11 @@ describe('a task run outlives a kill -9 of tether', () => {
   const ctx = useNats();
   const procs: TetherProcess[] = [];
   const homes: string[] = [];
-  afterAll(async () => {
-    await Promise.all(procs.map((p) => p.kill()));
-    for (const home of homes)
-      for (const sock of ['terminals', 'tasks'])
-        await execa('tmux', ['-S', join(home, sock, 'tmux.sock'), 'kill-server'], { reject: false });
+  // After each test: tethers on one NATS share the control plane's work queues (a terminal's spawn goes
+  // to whichever takes it), so one test's tether must not outlive it.
+  afterEach(async () => {
+    await Promise.all(procs.splice(0).map((p) => p.kill()));
+    for (const home of homes.splice(0)) await killTmuxServers(home);
   });
 
   async function crashDuringRun(alsoKillTmux: boolean, received?: string) {
@@ -434,5 +435,24 @@ describe('a task run outlives a kill -9 of tether', () => {
     );
     expect(ended.value).toBe('failed');
     expect(String(ended.context.endReason)).toMatch(/tmux session .* gone/);
+  }, 150_000);
+
+  it('another tether on the same NATS, started and killed, leaves the run alone: only its own tether acts on it', async () => {
+    const { second, runId } = await crashDuringRun(false);
+    const otherHome = mkdtempSync(join(tmpdir(), 'tether-task-other-'));
+    homes.push(otherHome);
+    const otherEnv = { NATS_URL: ctx.nats.url, TETHER_HOME: otherHome, TETHER_WORKSPACES: `ws1=${await gitRepo()}` };
+    const other = await TetherProcess.start(otherEnv);
+    await other.kill('SIGKILL');
+    procs.push(await TetherProcess.start(otherEnv)); // its task worker starts by checking the runs it holds: none
+    const m = await send(second, 'taskRun', 'message', runId, { message: 'ping' });
+    expect(m.status, JSON.stringify(m.body)).toBe(200);
+    const ended = await until(
+      second,
+      runId,
+      (s) => ['succeeded', 'failed', 'cancelled'].includes(String(s.value)),
+      60_000,
+    );
+    expect([ended.value, ended.context.endReason]).toEqual(['succeeded', 'the agent exited with code 0']);
   }, 150_000);
 });

@@ -82,69 +82,63 @@ export class TaskLayout {
     const exports = Object.entries(agentEnv).map(([k, v]) => `export ${k}=${sq(v)}\n`);
     writeFileSync(launch, `${exports.join('')}set -- ${a.command.map(sq).join(' ')}\n`, { mode: 0o600 });
     const env = Object.entries(markers).flatMap(([k, v]) => ['-e', arg(`${k}=${v}`)]);
-    const t = (...args: string[]) => this.tmux.command(args);
-    // One client call: the history limit is set before the first pane exists.
-    await t(
-      'set-option',
-      '-g',
-      'history-limit',
-      '50000',
-      ';',
-      'set-option',
-      '-g',
-      'remain-on-exit',
-      'on',
-      ';',
-      'new-session',
-      '-d',
-      '-s',
-      runId,
-      '-x',
-      '200',
-      '-y',
-      '50',
-      '-c',
-      arg(a.worktree),
-      ...env,
-      'sh',
-      '-c',
-      AGENT_WRAPPER,
-      'tether-agent',
-      arg(launch),
-      arg(files.status),
-      arg(this.tmux.socket),
-      this.channel(runId),
-    );
-    const agent = (await t('display-message', '-p', '-t', `=${runId}:0.0`, '#{pane_id}')).trim();
-    await this.role(agent, 'agent');
-    let last = agent;
-    const split = async (role: PaneRole, cwd: string, ...argv: string[]) => {
-      last = (
-        await t('split-window', '-d', '-P', '-F', '#{pane_id}', '-t', last, '-c', arg(cwd), ...env, ...argv.map(arg))
-      ).trim();
-      await this.role(last, role);
-    };
-    await split('task log', files.dir, 'tail', '-n', '+1', '-F', files.log);
-    await split('operator inbox', files.dir, process.execPath, '-e', INBOX_FOLLOWER, files.inbox);
-    await split('operator shell', a.worktree, 'sh', '-c', this.opts.shell);
+    const pane = (i: number) => `=${runId}:0.${i}`;
     const win = `=${runId}:0`;
-    await t('select-layout', '-t', win, 'tiled');
-    await t('set-option', '-w', '-t', win, 'pane-border-status', 'top');
-    await t(
-      'set-option',
-      '-w',
-      '-t',
-      win,
-      'pane-border-format',
-      ' #{pane_index}: #{@tether_role} #{?pane_active,(active) ,}',
-    );
-    await t('set-option', '-t', `=${runId}:`, 'status-left-length', '40');
-    await t('set-option', '-t', `=${runId}:`, 'status-left', `[task ${runId}] `);
-    await t('select-pane', '-t', agent);
+    const role = (i: number, r: PaneRole) => ['set-option', '-p', '-t', pane(i), '@tether_role', r];
+    // Each split goes after the pane before it, so the panes are 0 agent, 1 task log, 2 inbox, 3 shell.
+    const split = (after: number, r: PaneRole, cwd: string, ...argv: string[]) => [
+      ['split-window', '-d', '-t', pane(after), '-c', arg(cwd), ...env, ...argv.map(arg)],
+      role(after + 1, r),
+    ];
+    // One client call for the whole layout (each call is a process; a run starts in a few hundred ms),
+    // the history limit set before the first pane exists.
+    const commands: string[][] = [
+      ['set-option', '-g', 'history-limit', '50000'],
+      // The runs' own tmux server: indexes as the targets above count them, whatever ~/.tmux.conf says.
+      ['set-option', '-g', 'base-index', '0'],
+      ['set-option', '-g', 'pane-base-index', '0'],
+      ['set-option', '-g', 'remain-on-exit', 'on'],
+      [
+        'new-session',
+        '-d',
+        '-s',
+        runId,
+        '-x',
+        '200',
+        '-y',
+        '50',
+        '-c',
+        arg(a.worktree),
+        ...env,
+        'sh',
+        '-c',
+        AGENT_WRAPPER,
+        'tether-agent',
+        arg(launch),
+        arg(files.status),
+        arg(this.tmux.socket),
+        this.channel(runId),
+      ],
+      role(0, 'agent'),
+      ...split(0, 'task log', files.dir, 'tail', '-n', '+1', '-F', files.log),
+      ...split(1, 'operator inbox', files.dir, process.execPath, '-e', INBOX_FOLLOWER, files.inbox),
+      ...split(2, 'operator shell', a.worktree, 'sh', '-c', this.opts.shell),
+      ['select-layout', '-t', win, 'tiled'],
+      ['set-option', '-w', '-t', win, 'pane-border-status', 'top'],
+      [
+        'set-option',
+        '-w',
+        '-t',
+        win,
+        'pane-border-format',
+        ' #{pane_index}: #{@tether_role} #{?pane_active,(active) ,}',
+      ],
+      ['set-option', '-t', `=${runId}:`, 'status-left-length', '40'],
+      ['set-option', '-t', `=${runId}:`, 'status-left', `[task ${runId}] `],
+      ['select-pane', '-t', pane(0)],
+    ];
+    await this.tmux.command(commands.flatMap((c, i) => (i === 0 ? c : [';', ...c])));
   }
-
-  private role = (paneId: string, role: PaneRole) =>
-    this.tmux.command(['set-option', '-p', '-t', paneId, '@tether_role', role]);
 
   /** Lets the agent start (tmux keeps the signal if its pane does not wait yet). */
   async release(runId: string): Promise<void> {

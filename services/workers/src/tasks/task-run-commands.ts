@@ -24,6 +24,8 @@ export interface TaskRunCommandDeps {
   host: ActorHost;
   dispatcher: Dispatcher;
   config: TetherConfig;
+  /** This tether's installation: its task worker runs the runs it queues. */
+  installationId: string;
   log?: Pick<Logger, 'warn'>;
   /** How long taskRun.run waits for its agent to start before it answers (still queued then). */
   settleMs?: number;
@@ -91,6 +93,7 @@ export function taskRunCommands(deps: TaskRunCommandDeps): Record<string, Applic
         sessionId: session.entityId,
         terminalId,
         live,
+        installationId: deps.installationId,
         correlationId: cmd.correlationId,
       });
       let link: LiveLinkReply['link'] = null;

@@ -24,7 +24,7 @@ export async function startTaskRuns(deps: CapabilityDeps & { controlPlane: Contr
   });
   return {
     name: 'task-runs',
-    commands: taskRunCommands({ host, dispatcher, config, log: logger }),
+    commands: taskRunCommands({ host, dispatcher, config, installationId: deps.ownerId, log: logger }),
     preconditions: {},
     // Like every worker: held back in safe mode and while a recovery run restores terminals.
     reactors: [],

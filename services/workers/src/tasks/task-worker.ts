@@ -78,7 +78,9 @@ export class TaskWorker {
   private ticking = false;
 
   constructor(private readonly deps: TaskWorkerDeps) {
-    this.pm = new ProcessManager('tasks', deps.send, deps.log);
+    // Its own subscription per installation: a run's agent and tmux server are on the tether that queued it,
+    // so every tether hears every run and acts on its own only (another's would look lost from here).
+    this.pm = new ProcessManager(`tasks-${deps.ownerId}`, deps.send, deps.log);
     this.layout = new TaskLayout(taskTmuxSocket(deps.home), { ownerId: deps.ownerId, shell: deps.shell });
   }
 
@@ -101,7 +103,7 @@ export class TaskWorker {
 
   private async handle({ event: ev }: StoredEvent): Promise<void> {
     const run = await this.run(ev.entityId);
-    if (!run) return;
+    if (!run || run.context.installationId !== this.deps.ownerId) return;
     const cause = { id: ev.id, correlationId: run.context.correlationId || ev.correlationId };
     const verb = ev.type.slice(ev.type.indexOf('.') + 1);
     this.logEvent(ev, run, verb);
@@ -412,7 +414,9 @@ export class TaskWorker {
    */
   private async recover(): Promise<void> {
     const alive = new Set(await this.layout.tmux.listSessions());
-    for (const run of await listActorsOf(this.deps.store, 'taskRun')) {
+    // Only this installation's runs: another tether's are alive in its own tmux server.
+    const own = await listActorsOf(this.deps.store, 'taskRun', (a) => a.context.installationId === this.deps.ownerId);
+    for (const run of own) {
       const id = run.entityId;
       const c = run.context;
       const cause = { id: `recover-${id}-${run.version}`, correlationId: c.correlationId };
