@@ -46,3 +46,10 @@ export function invalid(what: string, err: z.ZodError): TetherError {
   const detail = err.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
   return new TetherError('INVALID_COMMAND', `${what}: ${detail}`, { issues: issuesOf(err) });
 }
+
+/** `data` (none: {}) as `schema` parses it, or INVALID_COMMAND naming `what` and every issue. */
+export function parseData<T extends z.ZodType>(schema: T, what: string, data: unknown): z.output<T> {
+  const r = schema.safeParse(data ?? {});
+  if (!r.success) throw invalid(`invalid data for ${what}`, r.error);
+  return r.data;
+}

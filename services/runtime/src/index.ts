@@ -22,6 +22,7 @@ export * from './reactors/effect-outcome.ts';
 export * from './processes/index.ts';
 export * from './installation.ts';
 export * from './http/http-commands.ts';
+export * from './http/page-files.ts';
 export * from './capability.ts';
 export * from './auth/authenticator.ts';
 export * from './auth/tokens.ts';

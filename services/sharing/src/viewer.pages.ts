@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TetherError } from '@tether/contracts';
-import type { WebPages } from '@tether/runtime';
+import { sendPage, servePageFiles, type WebPages } from '@tether/runtime';
 import type { NativeRelays } from './native-relay.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -20,11 +19,6 @@ const FILES = new Map(
     'addon-fit.js': join(fitLib, 'addon-fit.js'),
   }),
 );
-const TYPES: Record<string, string> = {
-  html: 'text/html; charset=utf-8',
-  js: 'text/javascript; charset=utf-8',
-  css: 'text/css; charset=utf-8',
-};
 const SHARE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 /**
@@ -39,29 +33,15 @@ export function viewerPages(app: WebPages, relays: NativeRelays) {
         'NOT_FOUND',
         `no share page for "${share.slice(0, 64)}": a share id is 1-128 letters, digits, "_" or "-"`,
       );
-    return reply
-      .headers({
-        'content-type': TYPES.html!,
-        'cache-control': 'no-store',
-        'referrer-policy': 'no-referrer',
-        'x-content-type-options': 'nosniff',
-        // xterm.js styles its DOM renderer inline; nothing else but this origin (and its WebSocket); framed only by
-        // tether's own pages (the dashboard's task-run card).
-        'content-security-policy':
-          "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'",
-      })
-      .send(readFileSync(join(pageDir, 'index.html')));
+    // xterm.js styles its DOM renderer inline; nothing else but this origin (and its WebSocket); framed only by
+    // tether's own pages (the dashboard's task-run card).
+    return sendPage(
+      reply,
+      join(pageDir, 'index.html'),
+      "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'",
+    );
   });
-
-  app.get('/viewer/:file', async (req, reply) => {
-    const file = req.params.file!;
-    const path = FILES.get(file);
-    if (!path) return reply.callNotFound();
-    return reply
-      .type(TYPES[file.slice(file.lastIndexOf('.') + 1)]!)
-      .header('x-content-type-options', 'nosniff')
-      .send(readFileSync(path));
-  });
+  servePageFiles(app, '/viewer/:file', FILES);
 
   // Viewers: the WebSocket of a share (token in the first message, never in the URL or a log).
   app.upgrade((req, socket, head) => {

@@ -78,6 +78,22 @@ async function auditOf(cp: LiveTether, entity: string, id: string) {
   );
 }
 
+/** The agent finished its steps and exited 0: its session ended with the run, and its watcher was cut off. */
+async function endsWithItsRun(
+  cp: LiveTether,
+  run: { liveId: string; runId: string },
+  viewer: { closed: Promise<{ code: number }> },
+) {
+  const ended = await eventually(
+    () => session(cp, run.liveId),
+    (s) => s?.value === 'ended',
+    30_000,
+  );
+  expect(await runState(cp, run.runId)).toBe('succeeded');
+  expect(ended!.context.endReason).toBe(`task run ${run.runId} succeeded`);
+  expect((await closedWithin(viewer.closed)).code).toBe(RelayClose.shareEnded);
+}
+
 describe('live sessions (native)', () => {
   const cp = live();
 
@@ -117,14 +133,7 @@ describe('live sessions (native)', () => {
     expect(Date.parse(beating!.context.heartbeatDueAt!)).toBeGreaterThan(Date.parse(beating!.context.lastHeartbeatAt!));
 
     // The agent finishes its steps and exits 0.
-    const ended = await eventually(
-      () => session(cp, run.liveId),
-      (s) => s?.value === 'ended',
-      30_000,
-    );
-    expect(await runState(cp, run.runId)).toBe('succeeded');
-    expect(ended!.context.endReason).toBe(`task run ${run.runId} succeeded`);
-    expect((await closedWithin(viewer.closed)).code).toBe(RelayClose.shareEnded);
+    await endsWithItsRun(cp, run, viewer);
     const share = await readActor(cp.server.host, 'share', liveShareIdOf(run.liveId));
     expect(share).toMatchObject({ value: 'ended', context: { endReason: 'revoked' } });
     // The whole life in the stream, in order.
@@ -163,14 +172,7 @@ describe('live sessions (native)', () => {
     expect(opens).toHaveLength(1);
     expect(opens[0]!.event.actor).toEqual({ kind: 'human', id: 'ops' });
 
-    const ended = await eventually(
-      () => session(cp, run.liveId),
-      (s) => s?.value === 'ended',
-      30_000,
-    );
-    expect(await runState(cp, run.runId)).toBe('succeeded');
-    expect(ended!.context.endReason).toBe(`task run ${run.runId} succeeded`);
-    expect((await closedWithin(viewer.closed)).code).toBe(RelayClose.shareEnded);
+    await endsWithItsRun(cp, run, viewer);
     await eventually(
       () => readActor(cp.server.host, 'share', liveShareIdOf(run.liveId)),
       (s) => s?.value === 'ended',

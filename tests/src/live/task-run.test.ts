@@ -77,6 +77,11 @@ describe('task runs in a real tether (tmux, git, a scripted agent)', () => {
   // People may share (a write participant types during a takeover; the writer session does not).
   const cp = useControlPlane({ TETHER_SHARE_POLICY: policyFile() });
   const tasksSock = () => join(cp.home, 'tasks', 'tmux.sock');
+  /** "role|active" of each pane of the run's session, in order. */
+  const paneRoles = async (runId: string) =>
+    (
+      await execa('tmux', ['-S', tasksSock(), 'list-panes', '-t', `=${runId}`, '-F', '#{@tether_role}|#{pane_active}'])
+    ).stdout.split('\n');
   afterAll(async () => {
     await execa('tmux', ['-S', tasksSock(), 'kill-server'], { reject: false });
   });
@@ -159,16 +164,8 @@ describe('task runs in a real tether (tmux, git, a scripted agent)', () => {
 
   it('four panes (agent, task log, operator inbox, operator shell); the terminal shows the whole layout', async () => {
     const { runId, terminalId, out } = await start(agentCommand({ steps: 40, stepMs: 250 }));
-    const panes = await execa('tmux', [
-      '-S',
-      tasksSock(),
-      'list-panes',
-      '-t',
-      `=${runId}`,
-      '-F',
-      '#{@tether_role}|#{pane_active}',
-    ]);
-    expect(panes.stdout.split('\n')).toEqual(['agent|1', 'task log|0', 'operator inbox|0', 'operator shell|0']);
+    const panes = await paneRoles(runId);
+    expect(panes).toEqual(['agent|1', 'task log|0', 'operator inbox|0', 'operator shell|0']);
     const opts = await execa('tmux', ['-S', tasksSock(), 'show-options', '-g', 'history-limit']);
     expect(opts.stdout).toContain('50000');
     const screen = await eventually(
@@ -315,16 +312,8 @@ describe('task runs in a real tether (tmux, git, a scripted agent)', () => {
     // taskRun.takeover is the live sessions' application command; its step is what the worker acts on.
     await cp.server.host.execute(hostCmd('takeover', runId, { mode: 'hard', reason: 'fixing it by hand' }));
     await until(cp, runId, (s) => !!(s.context.pause as { honouredAt?: string })?.honouredAt);
-    const active = await execa('tmux', [
-      '-S',
-      tasksSock(),
-      'list-panes',
-      '-t',
-      `=${runId}`,
-      '-F',
-      '#{@tether_role}|#{pane_active}',
-    ]);
-    expect(active.stdout).toContain('operator shell|1');
+    const active = await paneRoles(runId);
+    expect(active).toContain('operator shell|1');
     cp.ctx.store.nc.publish(termSubjects.in(terminalId), JSON.stringify({ data: 'typed-while-held', from: writer }));
     await new Promise((r) => setTimeout(r, 1_500));
     const panesText = async () =>

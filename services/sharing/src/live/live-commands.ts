@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import {
+  parseData,
   Token,
   actorRef,
   GrantLiveWriteBody,
-  invalid,
   LiveEnableBody,
   parseActorRef,
   sameActor,
@@ -27,16 +27,6 @@ export interface LiveCommandDeps {
   secrets: SecretBox;
   steps: ReturnType<typeof shareSteps>;
   settings: LiveSettings;
-}
-
-function parse<T>(
-  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } },
-  what: string,
-  data: unknown,
-): T {
-  const r = schema.safeParse(data ?? {});
-  if (!r.success) throw invalid(`invalid data for ${what}`, r.error);
-  return r.data;
 }
 
 /** What a command that wrote nothing new answers: the entity as it is. */
@@ -157,7 +147,7 @@ export function liveCommands(deps: LiveCommandDeps): Record<string, ApplicationC
           'live sessions are off on this tether (TETHER_LIVE_ENABLED=0): runs go headless; set TETHER_LIVE_ENABLED=1 and restart to watch them',
           { reason: 'LIVE_DISABLED' },
         );
-      const body = parse(LiveEnableBody, 'liveSession.enable', cmd.data);
+      const body = parseData(LiveEnableBody, 'liveSession.enable', cmd.data);
       const r = await run(body.task_run_id);
       if (isEndedTaskRun(r.value))
         throw new TetherError(
@@ -194,7 +184,7 @@ export function liveCommands(deps: LiveCommandDeps): Record<string, ApplicationC
     }),
 
     'liveSession.grantWrite': withSecretReply(async (cmd) => {
-      const body = parse(GrantLiveWriteBody, 'liveSession.grantWrite', cmd.data);
+      const body = parseData(GrantLiveWriteBody, 'liveSession.grantWrite', cmd.data);
       const ls = await sessionOf(cmd);
       const to = body.to ? parseActorRef(body.to) : cmd.actor;
       const g = await grant(cmd, ls, to, body.ttl_ms ?? ls.context.rwTtlMs);
@@ -202,7 +192,7 @@ export function liveCommands(deps: LiveCommandDeps): Record<string, ApplicationC
     }),
 
     'taskRun.takeover': withSecretReply(async (cmd) => {
-      const body = parse(TakeoverBody, 'taskRun.takeover', cmd.data);
+      const body = parseData(TakeoverBody, 'taskRun.takeover', cmd.data);
       if (!cmd.entityId)
         throw new TetherError('INVALID_COMMAND', 'taskRun.takeover needs the task run id as entityId', {
           issues: [{ path: ['entityId'], message: 'required' }],

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TetherError, Token } from '@tether/contracts';
-import type { WebPages } from '@tether/runtime';
+import { sendPage, servePageFiles, type WebPages } from '@tether/runtime';
 
 const pageDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'player');
 // …/asciinema-player/dist/index.js → …/dist/bundle
@@ -17,11 +16,6 @@ const FILES = new Map(
     'asciinema-player.css': join(bundle, 'asciinema-player.css'),
   }),
 );
-const TYPES: Record<string, string> = {
-  html: 'text/html; charset=utf-8',
-  js: 'text/javascript; charset=utf-8',
-  css: 'text/css; charset=utf-8',
-};
 
 /**
  * The recording player: `/recordings/<terminal or task run>` plays GET /v1/recordings/<id> in
@@ -35,26 +29,12 @@ export function recordingPages(app: WebPages) {
         'NOT_FOUND',
         `no recording page for "${id.slice(0, 64)}": name a terminal or task run id (letters, digits, "_" or "-")`,
       );
-    return reply
-      .headers({
-        'content-type': TYPES.html!,
-        'cache-control': 'no-store',
-        'referrer-policy': 'no-referrer',
-        'x-content-type-options': 'nosniff',
-        // The player styles its DOM inline and runs its terminal emulator as WebAssembly; nothing from elsewhere.
-        'content-security-policy':
-          "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-      })
-      .send(readFileSync(join(pageDir, 'index.html')));
+    // The player styles its DOM inline and runs its terminal emulator as WebAssembly; nothing from elsewhere.
+    return sendPage(
+      reply,
+      join(pageDir, 'index.html'),
+      "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    );
   });
-
-  app.get('/player/:file', async (req, reply) => {
-    const file = req.params.file!;
-    const path = FILES.get(file);
-    if (!path) return reply.callNotFound();
-    return reply
-      .type(TYPES[file.slice(file.lastIndexOf('.') + 1)]!)
-      .header('x-content-type-options', 'nosniff')
-      .send(readFileSync(path));
-  });
+  servePageFiles(app, '/player/:file', FILES);
 }
