@@ -189,42 +189,51 @@ function render(run) {
     );
 
   const ls = run.live_session;
-  card
-    .querySelector('.live')
-    .replaceChildren(
-      ...(ls
-        ? [
-            el(
-              'div',
-              { 'data-field': 'live-session' },
-              `live session ${ls.status} (${ls.provider})`,
-              ...(ls.ms_left !== null ? [' · ', countdown(ls.expires_at), ' left'] : []),
-              ...(ls.ended ? [`: ${ls.ended.reason}`] : []),
-              ...(ls.last_heartbeat_at
-                ? [el('span', { class: 'muted' }, ` · heartbeat ${time(ls.last_heartbeat_at)}`)]
-                : []),
-            ),
-            el(
-              'ul',
-              { class: 'grants' },
-              ...ls.grants.map((g) =>
+  card.querySelector('.live').replaceChildren(
+    ...(ls
+      ? [
+          el(
+            'div',
+            { 'data-field': 'live-session' },
+            `live session ${ls.status} (${ls.provider})`,
+            ...(ls.ms_left !== null ? [' · ', countdown(ls.expires_at), ' left'] : []),
+            ...(ls.ended ? [`: ${ls.ended.reason}`] : []),
+            ...(ls.last_heartbeat_at
+              ? [el('span', { class: 'muted' }, ` · heartbeat ${time(ls.last_heartbeat_at)}`)]
+              : []),
+          ),
+          // tmate (or web links off): where to watch from a terminal; read-only endpoints only, never read-write.
+          ...(ls.provider !== 'native' || !ls.allow_web
+            ? [
                 el(
-                  'li',
-                  { 'data-grant-to': g.to },
-                  `${g.to} may type: `,
-                  countdown(g.expires_at),
-                  ' left ',
-                  button('revoke-write', 'revoke write'),
+                  'ul',
+                  { class: 'attach', 'data-field': 'attach' },
+                  ...Object.entries(ls.attach.read_only).map(([k, v]) => el('li', {}, `${k}: `, el('code', {}, v))),
+                  el('li', { class: 'muted' }, ls.attach.how),
                 ),
+              ]
+            : []),
+          el(
+            'ul',
+            { class: 'grants' },
+            ...ls.grants.map((g) =>
+              el(
+                'li',
+                { 'data-grant-to': g.to },
+                `${g.to} may type: `,
+                countdown(g.expires_at),
+                ' left ',
+                button('revoke-write', 'revoke write'),
               ),
             ),
-            ...(LIVE.has(ls.status) ? [button('revoke-session', 'revoke session')] : []),
-          ]
-        : [
-            el('div', { 'data-field': 'live-session' }, 'no live session '),
-            button('enable', 'start live session', !over),
-          ]),
-    );
+          ),
+          ...(LIVE.has(ls.status) ? [button('revoke-session', 'revoke session')] : []),
+        ]
+      : [
+          el('div', { 'data-field': 'live-session' }, 'no live session '),
+          button('enable', 'start live session', !over),
+        ]),
+  );
   card.querySelector('iframe.terminal').hidden = !ls || !LIVE.has(ls.status) || !ls.allow_web;
 
   const inbox = inboxes.get(id) ?? [];
