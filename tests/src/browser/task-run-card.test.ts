@@ -59,7 +59,10 @@ describe('task run card in Chromium', () => {
     await card.locator('input[name="message"]').fill('please rebase first');
     await card.locator('form.message button').click();
     await card.locator('.inbox li[data-seq="1"]', { hasText: 'human:ops: please rebase first' }).waitFor(WAIT);
-    expect(await card.locator('input[name="message"]').inputValue()).toBe('');
+    await eventually(
+      () => card.locator('input[name="message"]').inputValue(),
+      (v) => v === '',
+    );
     await eventually(
       () => screen(frame),
       (t) => t.includes('please rebase first'),

@@ -144,7 +144,7 @@ describe('live sessions (native)', () => {
       'liveSession.end',
     ]);
     expect(types).toContain('liveSession.heartbeat');
-  }, 60_000);
+  }, 120_000);
 
   it('taskRun.run with live: true answers with a READY session and the caller’s own link; the session ends with the run', async () => {
     const run = await realRun(cp, { ...SHORT, live: true });
@@ -177,7 +177,7 @@ describe('live sessions (native)', () => {
       () => readActor(cp.server.host, 'share', liveShareIdOf(run.liveId)),
       (s) => s?.value === 'ended',
     );
-  }, 60_000);
+  }, 120_000);
 
   it('enabling twice is one session, one share and the same personal link; a final session is refused with why', async () => {
     const run = await realRun(cp);
@@ -210,7 +210,7 @@ describe('live sessions (native)', () => {
     // A member is no operator: the rules refuse before anything is written.
     const member = await command(cp, 'liveSession', 'enable', undefined, { task_run_id: run.runId }, 'human:bob');
     expect(member).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
-  }, 60_000);
+  }, 120_000);
 
   it('write grants and takeover are refused unless READY; the session waits for its run’s terminal and ends with the run', async () => {
     // The task runner stalls, as with a hung tmux: its tmux server (kept up by a running run) is stopped,
@@ -261,7 +261,7 @@ describe('live sessions (native)', () => {
     } finally {
       process.kill(tmuxPid, 'SIGCONT');
     }
-  }, 60_000);
+  }, 120_000);
 
   it('SC-002: every write grant has an expiry and an audit record; revoke-write keeps watchers, revoke-session cuts everyone off; no token in the stream or the audit trail', async () => {
     const run = await realRun(cp);
@@ -296,6 +296,11 @@ describe('live sessions (native)', () => {
     await eventually(
       () => ro.messages,
       (m) => m.some((x) => x.type === 'access' && x.access === 'write'),
+    );
+    // The task worker selects the operator shell after the takeover event, before it reports the hard pause honoured.
+    await eventually(
+      () => readActor(cp.server.host, 'taskRun', run.runId),
+      (r) => !!r?.context.pause?.honouredAt,
     );
     // The writer's input is held now, a grantee's is not: bob types into the operator shell the takeover selected.
     bob.type('echo bob-typed-$((6*7))\r');
@@ -389,7 +394,7 @@ describe('live sessions (native)', () => {
       30_000,
     );
     expect(await runState(cp, run.runId)).toBe('failed');
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('live sessions: TETHER_LIVE_ENABLED=0', () => {
@@ -401,7 +406,7 @@ describe('live sessions: TETHER_LIVE_ENABLED=0', () => {
     expect(r).toMatchObject({ ok: false, error: { code: 'NOT_ALLOWED', reason: 'LIVE_DISABLED' } });
     expect(JSON.stringify(r)).toMatch(/TETHER_LIVE_ENABLED/);
     expect(await session(cp, run.liveId)).toBeUndefined();
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('live sessions: TETHER_LIVE_MAX_PER_WORKER=1, TETHER_LIVE_ALLOW_WEB=0', () => {
@@ -486,7 +491,7 @@ describe('live sessions: the TTL is a durable deadline', () => {
     expect(ended!.context.endReason).toMatch(/its TTL .* is up/);
     expect((await closedWithin(viewer.closed)).code).toBe(RelayClose.shareEnded);
     expect(await runState(cp, run.runId)).toBe('running');
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('live sessions on tmate (the NAMED FAKE tmate, tests/fakes/fake-tmate.mjs: no tmate relay runs here)', () => {
@@ -529,7 +534,7 @@ describe('live sessions on tmate (the NAMED FAKE tmate, tests/fakes/fake-tmate.m
       () => ProcessShares.leftovers(liveShareIdOf(run.liveId)),
       (pids) => pids.length === 0,
     );
-  }, 60_000);
+  }, 120_000);
 });
 
 // SC-004 with the REAL tmate binary and no relay on the port it is given: ERROR with the reason within
@@ -640,5 +645,5 @@ describe('live sessions across restarts of tether (durable heartbeat deadline)',
       );
     }
     expect(await runState(cp, b.runId)).toBe('running');
-  }, 90_000);
+  }, 150_000);
 });

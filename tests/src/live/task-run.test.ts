@@ -108,7 +108,8 @@ describe('task runs in a real tether (tmux, git, a scripted agent)', () => {
   }
 
   it('queued → running → succeeded with exit 0: the agent runs in the worktree, marked, watched from its first line', async () => {
-    const { lane, runId, terminalId, out, result } = await start(agentCommand({ steps: 2 }));
+    // The reply waits for the live session too: the agent must outlive it to be seen running and marked.
+    const { lane, runId, terminalId, out, result } = await start(agentCommand({ steps: 2, stepMs: 2_500 }));
     expect(result.task_run).toMatchObject({
       status: 'running',
       lane_id: lane.lane_id,

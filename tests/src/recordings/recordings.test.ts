@@ -217,6 +217,12 @@ describe('recordings on NATS', () => {
 
   it('the player page plays a recording in Chromium, with seeking', async () => {
     const { term, session } = await sharedTerminalPrinting(cp, 'browser-31', type);
+    // The recorder starts on share.started, asynchronously: the gap below counts from the recording's start.
+    await eventually(
+      () => recording(cp, term.terminal_id),
+      (r) => r.status === 200 && output(r.text).includes('browser-31'),
+      30_000,
+    );
     await new Promise((r) => setTimeout(r, 1_500));
     type(term.terminal_id, 'echo later-$((4*4))\r', session.session_id);
     await eventually(
@@ -398,7 +404,11 @@ describe('recordings on the embedded store', () => {
     expect(text.indexOf('before-crash')).toBeLessThan(text.indexOf('after-restart'));
     const times = events.map((e) => e[0]);
     expect(times).toEqual([...times].sort((a, b) => a - b));
-    expect(existsSync(local)).toBe(false);
+    await eventually(
+      () => existsSync(local),
+      (e) => !e,
+      20_000,
+    );
   });
 
   it('are files under $TETHER_HOME/recordings (0600), bounded in size; retention deletes old ones at start', async () => {
