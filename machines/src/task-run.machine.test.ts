@@ -113,6 +113,10 @@ describe('taskRun: controls', () => {
     given(taskRun, queue, started, takeover)
       .when('release', { summary: 'fixed it' }, { by: 'human:carol' })
       .then({ state: 'running', context: { takeover: undefined, messages: 1, controlSeq: 2 } });
+    // Another operator may release it: the run remembers whose takeover ended (whose write grant goes).
+    given(taskRun, queue, started, takeover)
+      .when('release', { summary: 'handing back' }, { by: OPS })
+      .then({ state: 'running', context: { releasedTakeoverBy: 'human:carol' } });
     given(taskRun, queue, started, pause('soft'))
       .when('release', { summary: 'x' })
       .thenRejected('TASK_RUN_NOT_TAKEN_OVER');

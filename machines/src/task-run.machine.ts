@@ -29,6 +29,8 @@ export interface TaskRunContext extends Queue {
   controlSeq: number;
   pause?: TaskRunPause;
   takeover?: { by: string; at: string; reason?: string };
+  /** Who held the last takeover released (whose write grant the release takes back, whoever released it). */
+  releasedTakeoverBy?: string;
   /** Operator messages so far (each one an event; the inbox file has them in this order). */
   messages: number;
   exit?: { code: number | null; signal: string | null };
@@ -105,6 +107,7 @@ export const taskRunMachine = setup({
       endedBy: actorRef(event.actor),
     })),
     message: assign(({ context }) => ({ messages: context.messages + 1 })),
+    rememberTakeover: assign(({ context }) => ({ releasedTakeoverBy: context.takeover?.by })),
     end: assign(({ event }) => ({
       endedAt: event.at,
       endedBy: actorRef(event.actor),
@@ -160,7 +163,7 @@ export const taskRunMachine = setup({
           ),
         },
         resume: { guard: 'notTakenOver', target: 'running', actions: 'resume' },
-        release: { guard: 'takenOver', target: 'running', actions: ['resume', 'message'] },
+        release: { guard: 'takenOver', target: 'running', actions: ['rememberTakeover', 'resume', 'message'] },
         // An operator takes over a run another paused: its pause becomes the takeover's.
         takeover: { guard: 'notTakenOver', actions: 'takeover' },
         ...exits,

@@ -196,6 +196,15 @@ describe('task runs in a real tether (tmux, git, a scripted agent)', () => {
       () => out.text(),
       (t) => /step \d+\/40/.test(t),
     );
+    // Keys typed into the run's terminal never reach tmux itself: no prefix (C-b : kill-server would end every run).
+    const writer = (await runState(cp, 'terminal', terminalId))!.context.sessionId as string;
+    // One key at a time: tmux reads a fast burst as a paste, which no binding sees.
+    for (const data of ['\u0002', ':', 'kill-server', '\r']) {
+      cp.ctx.store.nc.publish(termSubjects.in(terminalId), JSON.stringify({ data, from: writer }));
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    await new Promise((r) => setTimeout(r, 700));
+    expect(await paneRoles(runId)).toHaveLength(4);
     expect((await send(cp, 'taskRun', 'cancel', runId, {})).status).toBe(200);
     await until(cp, runId, (s) => s.value === 'cancelled');
     out.stop();

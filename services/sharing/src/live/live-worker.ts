@@ -122,14 +122,17 @@ export class LiveWorker {
       });
   }
 
-  /** The run's release takes back the releaser's grant; the run's end ends its session. */
+  /** The run's release takes back the grant of whoever held the takeover (another operator may release it); the run's end ends its session. */
   private async onRun({ event: ev }: StoredEvent) {
     const id = liveSessionIdOf(ev.entityId);
-    if (ev.type === 'taskRun.release')
+    if (ev.type === 'taskRun.release') {
+      const run = await readActor(this.deps.host, 'taskRun', ev.entityId);
+      const holder = run?.context.releasedTakeoverBy ?? actorRef(ev.actor);
       await this.pm.report(ev, 'liveSession', 'revokeWrite', id, {
-        to: actorRef(ev.actor),
-        reason: `${actorRef(ev.actor)} released task run ${ev.entityId}`,
+        to: holder,
+        reason: `${actorRef(ev.actor)} released task run ${ev.entityId}${holder === actorRef(ev.actor) ? '' : ` (taken over by ${holder})`}`,
       });
+    }
     if (!isEndedTaskRun(ev.state)) return;
     const ls = await this.session(id);
     if (ls && isLiveSessionUp(ls.value))

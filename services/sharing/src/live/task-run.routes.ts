@@ -1,4 +1,5 @@
 import {
+  sameActor,
   actorRef,
   GrantLiveWriteBody,
   LiveEnableBody,
@@ -83,7 +84,12 @@ export function taskRunRoutes(deps: TaskRunRouteDeps): Routes {
   /** tmate's read-only endpoints, for anyone but a share viewer's token; native sessions have per-person links instead. */
   const readOnlyFor = (ls: ActorOf<'liveSession'>, principal: Principal): Record<string, string> => {
     const sealed = ls.context.sealedReadOnly;
-    if (!sealed || !deps.secrets || principal.role === 'viewer' || !UP.has(String(ls.value))) return {};
+    // Attach tokens go to those entitled to watch: operators, the session's owner and its grantees.
+    const entitled =
+      principal.role === 'operator' ||
+      sameActor(ls.context.owner, principal.actor) ||
+      ls.context.grants.some((g) => sameActor(g.to, principal.actor));
+    if (!sealed || !deps.secrets || !entitled || !UP.has(String(ls.value))) return {};
     try {
       return deps.secrets.open<Record<string, string>>(sealed);
     } catch {

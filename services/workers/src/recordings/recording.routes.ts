@@ -1,4 +1,5 @@
 import { assertAllowed, parseActorRef, TetherError, type Actor } from '@tether/contracts';
+import { isLiveShare } from '@tether/machines';
 import { listActorsOf, liveSessionIdOf, readActor } from '@tether/projector';
 import { principalOf, type ActorHost, type EventStore, type Routes } from '@tether/runtime';
 import { checkRecordingId, type RecordingStore } from './recording-store.ts';
@@ -49,7 +50,12 @@ async function terminalOf(host: ActorHost, name: string): Promise<string> {
 
 /** Who may watch the terminal: its shares' owners and their participants invited by name, its live session's grantees. */
 async function watchersOf(deps: Deps, terminalId: string): Promise<Actor[]> {
-  const shares = await listActorsOf(deps.store, 'share', (s) => s.context.terminalId === terminalId);
+  // Shares still up only: someone invited to a share that ended may not play what came after it.
+  const shares = await listActorsOf(
+    deps.store,
+    'share',
+    (s) => s.context.terminalId === terminalId && isLiveShare(s.value),
+  );
   const out: Actor[] = [];
   for (const s of shares) {
     out.push(s.context.owner);

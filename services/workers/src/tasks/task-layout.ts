@@ -51,6 +51,9 @@ const sq = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
 /** tmux takes an argument ending in ';' for a command separator: escape it. */
 const arg = (v: string) => (v.endsWith(';') ? `${v.slice(0, -1)}\\;` : v);
 
+/** tmux's answer when no server runs on the socket: no sessions. Any other failure (a slow or wedged tmux) must not read as "every run is gone". */
+const noServer = (err: unknown) => /no server running|error connecting|No such file or directory/.test(String(err));
+
 /**
  * A task run's tmux session on the task socket: agent | task log / operator inbox | operator shell
  * (tiled), each pane titled on its border, remain-on-exit on and a 50 000-line history.
@@ -62,7 +65,8 @@ export class TaskLayout {
     socket: string,
     private readonly opts: { ownerId: string; shell: string },
   ) {
-    this.tmux = new Tmux(socket);
+    // No ~/.tmux.conf: its key bindings would reach tmux itself from a run's terminal (see below).
+    this.tmux = new Tmux(socket, '/dev/null');
   }
 
   private channel = (runId: string) => `tether-task-${runId}`;
@@ -97,6 +101,13 @@ export class TaskLayout {
       // The runs' own tmux server: indexes as the targets above count them, whatever ~/.tmux.conf says.
       ['set-option', '-g', 'base-index', '0'],
       ['set-option', '-g', 'pane-base-index', '0'],
+      // Runs share this server, and a run's terminal is a tmux client of it: keys typed into one must never
+      // reach tmux itself (C-b ) would switch to another run, C-b : run any tmux command). No prefix, no
+      // mouse; the server reads no ~/.tmux.conf, so no other binding reaches it either.
+      ['set-option', '-g', 'prefix', 'None'],
+      ['set-option', '-g', 'prefix2', 'None'],
+      ['set-option', '-g', 'mouse', 'off'],
+
       ['set-option', '-g', 'remain-on-exit', 'on'],
       [
         'new-session',
@@ -153,6 +164,16 @@ export class TaskLayout {
   }
 
   /** The panes of every run's session (one listing), by run id. */
+  /** The runs' sessions; none when no server runs, and an error (never "none") when tmux does not answer. */
+  async sessions(): Promise<Set<string>> {
+    try {
+      return new Set((await this.tmux.command(['list-sessions', '-F', '#{session_name}'])).split('\n').filter(Boolean));
+    } catch (err) {
+      if (noServer(err)) return new Set();
+      throw err;
+    }
+  }
+
   async panes(): Promise<Map<string, PaneInfo[]>> {
     const out = new Map<string, PaneInfo[]>();
     let listing: string;
@@ -163,8 +184,9 @@ export class TaskLayout {
         '-F',
         '#{session_name}\t#{pane_id}\t#{@tether_role}\t#{pane_pid}\t#{pane_dead}\t#{pane_dead_status}\t#{pane_dead_signal}',
       ]);
-    } catch {
-      return out; // no server: no sessions
+    } catch (err) {
+      if (noServer(err)) return out;
+      throw err;
     }
     for (const line of listing.split('\n')) {
       const [session, id, role, pid, dead, status, signal] = line.split('\t');

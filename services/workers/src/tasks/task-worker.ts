@@ -69,6 +69,7 @@ export class TaskWorker {
   private poll?: NodeJS.Timeout;
   /** Runs whose agent may be running: their exits are watched. */
   private readonly watched = new Map<string, { statusWaits: number }>();
+  private retryRecover?: NodeJS.Timeout;
   /** Runs being stopped or finished: awaited by stop(), never by the next event (see inBackground). */
   private readonly ending = new Map<string, Promise<unknown>>();
   /** Soft pauses waiting for the agent's ack: run id → control seq, and a watch on the run's folder. */
@@ -85,13 +86,14 @@ export class TaskWorker {
   }
 
   async start(): Promise<void> {
-    await this.recover();
+    await this.recoverOrRetry();
     this.sub = await this.pm.subscribe(this.deps.store, subjects.entityEvents('taskRun'), (e) => this.handle(e));
     this.poll = setInterval(() => void this.tick(), 500);
   }
 
   async stop(): Promise<void> {
     clearInterval(this.poll);
+    clearTimeout(this.retryRecover);
     await this.sub?.stop();
     await Promise.all(this.ending.values());
     for (const a of this.acks.values()) a.watcher?.close();
@@ -160,6 +162,8 @@ export class TaskWorker {
         throw new Error(
           `its terminal ${c.terminalId} is ${String(t.value)} (${t.context.closeReason ?? 'still spawning'})`,
         );
+      // A run cancelled while its terminal came up never lets its agent go.
+      if ((await this.run(id))?.value !== 'queued') throw new Error('it ended before its agent started');
       await this.layout.release(id);
       const pane = await this.layout.pane(id, 'agent');
       if (!pane) throw new Error(`the agent pane of ${id} is gone`);
@@ -384,6 +388,8 @@ export class TaskWorker {
     await this.deps.terminals.unhold(c.terminalId);
     if (await this.layout.hasSession(id)) {
       await sleep(LINGER_MS);
+      // An agent that outlived its run (cancelled while it started, or deaf to a hangup) goes with its layout.
+      await this.endAgent(run);
       await this.layout.kill(id);
     }
     const t = await readActor(this.deps.host, 'terminal', c.terminalId);
@@ -407,13 +413,26 @@ export class TaskWorker {
     }
   }
 
+  /** The restart check, again every 5 s while tmux does not answer (its runs are then neither watched nor lost). */
+  private async recoverOrRetry(): Promise<void> {
+    try {
+      await this.recover();
+    } catch (err) {
+      this.pm.log.warn(
+        { err: String(err) },
+        'task runs not checked after the restart: tmux did not answer; again in 5 s',
+      );
+      this.retryRecover = setTimeout(() => void this.recoverOrRetry(), 5_000);
+    }
+  }
+
   /**
    * After a restart (or a kill -9) of tether: runs whose agent may be running and whose tmux session is
    * alive are watched again (a soft pause waits for its ack, a takeover holds its input again); those
    * whose session is gone are lost; ended runs whose session is left are cleaned up.
    */
   private async recover(): Promise<void> {
-    const alive = new Set(await this.layout.tmux.listSessions());
+    const alive = await this.layout.sessions();
     // Only this installation's runs: another tether's are alive in its own tmux server.
     const own = await listActorsOf(this.deps.store, 'taskRun', (a) => a.context.installationId === this.deps.ownerId);
     for (const run of own) {
@@ -432,6 +451,8 @@ export class TaskWorker {
         continue;
       }
       this.watch(id);
+      // A cancel whose grace a crash cut short: the group is stopped again (its exit ends the run).
+      if (run.value === 'cancelling') this.inBackground(`stop ${id}`, () => this.endAgent(run));
       if (c.takeover) this.deps.terminals.hold(c.terminalId);
       if (c.pause && !c.pause.honouredAt && c.pause.mode === 'soft') this.awaitAck(id, c.controlSeq, c.correlationId);
       this.pm.log.info({ taskRunId: id, state: String(run.value) }, 'task run watched again after a restart');

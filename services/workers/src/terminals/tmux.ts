@@ -4,7 +4,11 @@ import { childEnv } from '@tether/runtime';
 
 /** tmux on a tether-owned socket: sessions live in the tmux server, so they outlive a crash of tether. */
 export class Tmux {
-  constructor(readonly socket: string) {}
+  constructor(
+    readonly socket: string,
+    /** A server this starts reads this file instead of ~/.tmux.conf ("/dev/null": none). */
+    private readonly configFile?: string,
+  ) {}
 
   /**
    * One tmux client call; the server it may start passes its environment to every shell, so no secret of
@@ -13,7 +17,12 @@ export class Tmux {
    * call would never return).
    */
   private async tmux(args: string[], timeout?: number) {
-    const sub = execa('tmux', ['-S', this.socket, ...args], { reject: false, env: childEnv(), extendEnv: false });
+    const config = this.configFile ? ['-f', this.configFile] : [];
+    const sub = execa('tmux', [...config, '-S', this.socket, ...args], {
+      reject: false,
+      env: childEnv(),
+      extendEnv: false,
+    });
     let timedOut = false;
     const timer =
       timeout === undefined
