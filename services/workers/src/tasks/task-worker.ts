@@ -194,6 +194,8 @@ export class TaskWorker {
     const { entityId: id, context: c } = run;
     const files = this.files(id);
     const state = String(run.value);
+    // The hold follows the run as it is now (a release may have been followed by a pause already).
+    if (!c.takeover && state !== 'cancelling') await this.keyboardToAgent(run);
     if (state === 'paused' && c.pause) {
       files.writeControl({
         state: 'paused',
@@ -245,12 +247,19 @@ export class TaskWorker {
 
   /** release: the summary to the inbox like any message, the agent pane selected, the input let go, the agent resumed. */
   private async release(run: Run, ev: EventEnvelope): Promise<void> {
-    const { entityId: id, context: c } = run;
+    const c = run.context;
     await this.deliverMessage(run, ev, (ev.data as { summary: string }).summary);
-    if (String(run.value) !== 'running') return;
-    await this.layout.select(id, 'agent').catch(() => undefined);
-    await this.deps.terminals.unhold(c.terminalId);
-    await this.resume(run, ev);
+    if (c.takeover) return; // taken over again since: the keyboard stays the operator's
+    await this.keyboardToAgent(run);
+    if (String(run.value) === 'running') await this.resume(run, ev);
+  }
+
+  /** No takeover in force: the agent pane is selected again and the writer's held input delivered to it. */
+  private async keyboardToAgent(run: Run): Promise<void> {
+    await this.layout
+      .select(run.entityId, 'agent')
+      .catch((err) => this.pm.log.warn({ taskRunId: run.entityId, err: String(err) }, 'agent pane not selected'));
+    await this.deps.terminals.unhold(run.context.terminalId);
   }
 
   /** Appended once by its event seq, and published on tether.task.<id>.inbox (again on a redelivery: agents dedupe by seq). */
@@ -271,7 +280,11 @@ export class TaskWorker {
   /** SIGSTOP to the agent's process group; honoured once /proc shows its processes stopped. */
   private async stopHard(cause: Cause, run: Run): Promise<void> {
     const group = await this.agentGroup(run);
-    if (!group) return;
+    if (!group)
+      return void this.pm.log.warn(
+        { taskRunId: run.entityId, correlationId: cause.correlationId },
+        'hard pause not applied: the agent has no process group of its own any more (it ended, or never led one)',
+      );
     signal(-group, 'SIGSTOP');
     const until = Date.now() + HARD_STOP_MS;
     while (Date.now() < until) {
