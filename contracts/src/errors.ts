@@ -47,9 +47,9 @@ export function invalid(what: string, err: z.ZodError): TetherError {
   return new TetherError('INVALID_COMMAND', `${what}: ${detail}`, { issues: issuesOf(err) });
 }
 
-/** `data` (none: {}) as `schema` parses it, or INVALID_COMMAND naming `what` and every issue. */
+/** `data` (none: {}) as `schema` parses it, or INVALID_COMMAND: "invalid <what>: " and every issue. */
 export function parseData<T extends z.ZodType>(schema: T, what: string, data: unknown): z.output<T> {
   const r = schema.safeParse(data ?? {});
-  if (!r.success) throw invalid(`invalid data for ${what}`, r.error);
+  if (!r.success) throw invalid(`invalid ${what}`, r.error);
   return r.data;
 }

@@ -36,7 +36,7 @@ function shareIdOf(cmd: Command): string {
     throw new TetherError('INVALID_COMMAND', `share.${cmd.verb} needs the share id as entityId`, {
       issues: [{ path: ['entityId'], message: 'required' }],
     });
-  return parseData(Token, `share.${cmd.verb} entityId`, cmd.entityId);
+  return parseData(Token, `data for share.${cmd.verb} entityId`, cmd.entityId);
 }
 
 /** What a share's creation may add: the share it replaces (switch), or the live session it serves. */
@@ -162,11 +162,13 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
 
   return {
     // Their replies carry participant tokens: the ledger keeps the id, never the token.
-    'share.create': withSecretReply((cmd) => create(cmd, parseData(ShareCreateBody, 'share.create', cmd.data))),
+    'share.create': withSecretReply((cmd) =>
+      create(cmd, parseData(ShareCreateBody, 'data for share.create', cmd.data)),
+    ),
 
     'share.invite': withSecretReply(async (cmd) => {
       const shareId = shareIdOf(cmd);
-      const body = parseData(ParticipantInviteBody, 'share.invite', cmd.data);
+      const body = parseData(ParticipantInviteBody, 'data for share.invite', cmd.data);
       const s = await readActor(host, 'share', shareId);
       if (!s) throw new TetherError('NOT_FOUND', `share ${shareId} does not exist`);
       if (s.context.backend !== 'native') {
@@ -195,7 +197,7 @@ export function shareCommands(deps: ShareCommandDeps): Record<string, Applicatio
     /** Switching backend ends the old share (reason switched) and starts a new one under the same policy. */
     'share.switch': withSecretReply(async (cmd) => {
       const oldId = shareIdOf(cmd);
-      const body = parseData(ShareSwitchBody, 'share.switch', cmd.data);
+      const body = parseData(ShareSwitchBody, 'data for share.switch', cmd.data);
       const old = await readActor(host, 'share', oldId);
       if (!old) throw new TetherError('NOT_FOUND', `share ${oldId} does not exist`);
       const c = old.context;

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { CommandRequest, invalid, TetherError, type Command, type Principal } from '@tether/contracts';
+import { CommandRequest, parseData, TetherError, type Command, type Principal } from '@tether/contracts';
 import type { ActorHost } from '../actor/host.ts';
 import type { SavedActor } from '../actor/fold.ts';
 import type { HttpRequest } from '../capability.ts';
@@ -53,12 +53,26 @@ export function principalOf(req: Pick<HttpRequest, 'principal'>): Principal {
 }
 
 export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
-  const r = schema.safeParse(body ?? {});
-  if (!r.success) throw invalid(`invalid request body`, r.error);
-  return r.data;
+  return parseData(schema, 'request body', body);
 }
 
-/** Waits until the actor leaves the given states (workers report back asynchronously), at most `ms`. */
+/** Waits until `done` holds for the actor (workers report back asynchronously), at most `ms`: the actor then, if any. */
+export async function settledWhen(
+  host: ActorHost,
+  entity: string,
+  id: string,
+  done: (a: SavedActor) => boolean,
+  ms: number,
+): Promise<SavedActor | undefined> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const a = await host.state(entity, id);
+    if ((a && done(a)) || Date.now() > end) return a;
+    await new Promise((r) => setTimeout(r, 15));
+  }
+}
+
+/** Waits until the actor leaves the given states, at most `ms`; one that never came to be is NOT_FOUND. */
 export async function settled(
   host: ActorHost,
   entity: string,
@@ -66,10 +80,7 @@ export async function settled(
   pending: string[],
   ms: number,
 ): Promise<SavedActor> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const a = await host.state(entity, id);
-    if (a && (!pending.includes(String(a.value)) || Date.now() > end)) return a;
-    await new Promise((r) => setTimeout(r, 15));
-  }
+  const a = await settledWhen(host, entity, id, (x) => !pending.includes(String(x.value)), ms);
+  if (!a) throw new TetherError('NOT_FOUND', `${entity} ${id} does not exist`);
+  return a;
 }

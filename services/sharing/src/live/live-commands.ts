@@ -19,7 +19,7 @@ import { liveSessionIdOf, readActor } from '@tether/projector';
 import { commandSteps, withSecretReply, type ActorHost, type ApplicationCommand } from '@tether/runtime';
 import type { SecretBox } from '../secrets.ts';
 import type { shareSteps } from '../share-commands.ts';
-import { liveReply, personalLink, requireReady, settled, type LiveSession } from './live-links.ts';
+import { liveReply, liveSettled, personalLink, requireReady, type LiveSession } from './live-links.ts';
 import type { LiveSettings } from './live-settings.ts';
 
 export interface LiveCommandDeps {
@@ -147,7 +147,7 @@ export function liveCommands(deps: LiveCommandDeps): Record<string, ApplicationC
           'live sessions are off on this tether (TETHER_LIVE_ENABLED=0): runs go headless; set TETHER_LIVE_ENABLED=1 and restart to watch them',
           { reason: 'LIVE_DISABLED' },
         );
-      const body = parseData(LiveEnableBody, 'liveSession.enable', cmd.data);
+      const body = parseData(LiveEnableBody, 'data for liveSession.enable', cmd.data);
       const r = await run(body.task_run_id);
       if (isEndedTaskRun(r.value))
         throw new TetherError(
@@ -175,7 +175,7 @@ export function liveCommands(deps: LiveCommandDeps): Record<string, ApplicationC
             allowWeb: settings.allowWeb,
             heartbeatMs: settings.heartbeatMs,
           });
-      const ls = await settled(host, id, settings.readyMs + 2_000);
+      const ls = await liveSettled(host, id, settings.readyMs + 2_000);
       const link =
         ls.value === 'ready' && ls.context.provider === 'native' && ls.context.shareId
           ? await personalLink(steps, cmd, ls.context.shareId, cmd.actor)
@@ -184,7 +184,7 @@ export function liveCommands(deps: LiveCommandDeps): Record<string, ApplicationC
     }),
 
     'liveSession.grantWrite': withSecretReply(async (cmd) => {
-      const body = parseData(GrantLiveWriteBody, 'liveSession.grantWrite', cmd.data);
+      const body = parseData(GrantLiveWriteBody, 'data for liveSession.grantWrite', cmd.data);
       const ls = await sessionOf(cmd);
       const to = body.to ? parseActorRef(body.to) : cmd.actor;
       const g = await grant(cmd, ls, to, body.ttl_ms ?? ls.context.rwTtlMs);
@@ -192,7 +192,7 @@ export function liveCommands(deps: LiveCommandDeps): Record<string, ApplicationC
     }),
 
     'taskRun.takeover': withSecretReply(async (cmd) => {
-      const body = parseData(TakeoverBody, 'taskRun.takeover', cmd.data);
+      const body = parseData(TakeoverBody, 'data for taskRun.takeover', cmd.data);
       if (!cmd.entityId)
         throw new TetherError('INVALID_COMMAND', 'taskRun.takeover needs the task run id as entityId', {
           issues: [{ path: ['entityId'], message: 'required' }],

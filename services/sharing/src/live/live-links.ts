@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   actorRef,
   TetherError,
@@ -8,8 +7,8 @@ import {
   type ParticipantLink,
 } from '@tether/contracts';
 import { isLiveSessionUp, liveSessionRejections } from '@tether/machines';
-import { liveSessionView, readActor, taskRunView, type ActorOf } from '@tether/projector';
-import { stepId, type ActorHost } from '@tether/runtime';
+import { actorOf, liveSessionView, readActor, taskRunView, type ActorOf } from '@tether/projector';
+import { settled, stepId, type ActorHost } from '@tether/runtime';
 import type { SecretBox } from '../secrets.ts';
 import type { shareSteps } from '../share-commands.ts';
 
@@ -51,15 +50,8 @@ export async function liveReply(
 }
 
 /** Waits (bounded) until the session is no longer starting: READY, or ended with its reason. */
-export async function settled(host: ActorHost, id: string, withinMs: number): Promise<LiveSession> {
-  const until = Date.now() + withinMs;
-  for (;;) {
-    const ls = await readActor(host, 'liveSession', id);
-    if (!ls) throw new TetherError('NOT_FOUND', `live session ${id} does not exist`);
-    if (ls.value !== 'starting' || Date.now() >= until) return ls;
-    await sleep(25);
-  }
-}
+export const liveSettled = async (host: ActorHost, id: string, withinMs: number): Promise<LiveSession> =>
+  actorOf('liveSession', await settled(host, 'liveSession', id, ['starting'], withinMs));
 
 /** Write grants are for a READY session: the machine's own words for why not (still starting, revoked, ended, in error). */
 export function requireReady(ls: LiveSession, cmd: Command, verb = 'grantWrite'): void {

@@ -31,6 +31,7 @@ import {
   parseBody,
   principalOf,
   settled,
+  settledWhen,
   type HttpRequest,
   type RouteDeps,
   type Routes,
@@ -112,14 +113,14 @@ export function taskRunRoutes(deps: TaskRunRouteDeps): Routes {
       await settled(host, 'liveSession', liveSessionIdOf(id), ['starting'], settle);
   };
   /** Waits (bounded) until the agent honoured the pause in force, or the run is no longer paused. */
-  const honoured = async (id: string) => {
-    const end = Date.now() + settle;
-    for (;;) {
-      const a = await run(id);
-      if (a.value !== 'paused' || a.context.pause?.honouredAt || Date.now() > end) return;
-      await new Promise((r) => setTimeout(r, 15));
-    }
-  };
+  const honoured = (id: string) =>
+    settledWhen(
+      host,
+      'taskRun',
+      id,
+      (a) => a.value !== 'paused' || !!actorOf('taskRun', a).context.pause?.honouredAt,
+      settle,
+    );
   /** An application command's reply with the run as it is now: the caller's link (shown once) from its result. */
   const linkReply = async (req: HttpRequest, id: string, accepted?: CommandAccepted): Promise<LiveLinkReply> => {
     const result = (accepted?.result ?? {}) as Partial<LiveLinkReply>;

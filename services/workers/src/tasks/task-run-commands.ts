@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import {
   Token,
-  invalid,
+  parseData,
   TaskRunBody,
   TetherError,
   type Command,
@@ -48,9 +48,7 @@ export function taskRunCommands(deps: TaskRunCommandDeps): Record<string, Applic
   const { host, dispatcher, config } = deps;
   return {
     'taskRun.run': withSecretReply(async (cmd) => {
-      const parsed = TaskRunBody.safeParse(cmd.data ?? {});
-      if (!parsed.success) throw invalid('invalid data for taskRun.run', parsed.error);
-      const body = parsed.data;
+      const body = parseData(TaskRunBody, 'data for taskRun.run', cmd.data);
       const lane = await readActor(host, 'lane', body.lane_id);
       if (!lane)
         throw new TetherError(
