@@ -131,6 +131,10 @@ export const ApprovalView = z.object({
 });
 export type ApprovalView = z.infer<typeof ApprovalView>;
 
+/** A terminal's size in cells, as a viewer or the relay states it (/work/protocol14.md: cols 10..1000, rows 4..500). */
+export const TerminalCols = z.number().int().min(10).max(1000);
+export const TerminalRows = z.number().int().min(4).max(500);
+
 /** What a viewer sends on the share WebSocket (text frames); the token travels here, never in a URL. */
 export const ViewerMessage = z.discriminatedUnion('type', [
   z
@@ -138,11 +142,28 @@ export const ViewerMessage = z.discriminatedUnion('type', [
       type: z.literal('hello'),
       token: z.string().min(16).max(256),
       via: z.enum(['browser', 'cli']).default('browser'),
+      /** The viewer's size: it sizes the terminal while this participant may type. */
+      cols: TerminalCols.optional(),
+      rows: TerminalRows.optional(),
+      /** A reconnect: where the viewer's output stopped (a welcome's stream, and its byte offset in it). */
+      resume: z
+        .object({ stream: z.string().min(1).max(64), offset: z.number().int().min(0) })
+        .strict()
+        .optional(),
     })
     .strict(),
   z.object({ type: z.literal('input'), data: z.string().min(1).max(65_536) }).strict(),
+  /** The viewer's window changed size (sent debounced, ~100 ms). */
+  z.object({ type: z.literal('resize'), cols: TerminalCols, rows: TerminalRows }).strict(),
 ]);
 export type ViewerMessage = z.infer<typeof ViewerMessage>;
+
+/** The terminal's size and whose it is: a participant's name, "owner" (the terminal's own tmux client), null when never set. */
+export interface RelaySize {
+  cols: number;
+  rows: number;
+  by: string | null;
+}
 
 /** What the relay sends (text frames); terminal output comes as binary frames. */
 export type RelayMessage =
@@ -155,12 +176,20 @@ export type RelayMessage =
       access: 'read' | 'write';
       write_until: string | null;
       expires_at: string | null;
+      /** The output stream the relay serves: a new id when its scrollback starts over (a tether restart). */
+      stream: string;
+      /** The absolute byte offset in `stream` at which the binary frames that follow begin. */
+      offset: number;
+      /** True: the frames continue exactly from the hello's resume offset (keep the screen); false: whole scrollback (reset first). */
+      resumed: boolean;
+      size: RelaySize;
     }
   | { type: 'waiting'; status: string }
   | { type: 'access'; access: 'read' | 'write'; write_until: string | null }
   | { type: 'warning'; expires_at: string; ms_left: number }
   | { type: 'extended'; expires_at: string }
   | { type: 'refused'; message: string }
+  | ({ type: 'size' } & RelaySize)
   | { type: 'ended'; code: number; reason: string };
 
 /** WebSocket close codes of the share relay, each with a reason text. */
@@ -174,3 +203,31 @@ export const RelayClose = {
   shareEnded: 4410,
   shuttingDown: 4503,
 } as const;
+
+/**
+ * Whether a viewer stops after the relay closed its socket with `code` (/work/protocol14.md, Reconnect):
+ * a refusal, a kick or an ended share is final, as is any close after an `ended` message except
+ * tether shutting down (4503, a restart). 1000 is the client's own detach. Anything else is a blip: reconnect.
+ */
+export function relayCloseIsFinal(code: number, sawEnded: boolean): boolean {
+  if (code === RelayClose.shuttingDown) return false;
+  if (code === 1000) return true;
+  const final: number[] = [
+    RelayClose.badHello,
+    RelayClose.badToken,
+    RelayClose.kicked,
+    RelayClose.webNotAllowed,
+    RelayClose.unknownShare,
+    RelayClose.shareEnded,
+  ];
+  return final.includes(code) || sawEnded;
+}
+
+/** The wait before reconnect attempt `attempt` (0, 1, …): 250 ms doubling, capped at 5 s, with jitter (`random` in [0, 1)). */
+export function reconnectDelayMs(attempt: number, random: number): number {
+  const base = Math.min(5_000, 250 * 2 ** Math.min(attempt, 10));
+  return Math.round(base * (0.5 + random / 2));
+}
+
+/** How long a viewer keeps reconnecting before it gives up. */
+export const RECONNECT_GIVE_UP_MS = 10 * 60_000;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { RelayClose, ViewerMessage, type RelayMessage } from '@tether/contracts';
+import { RelayClose, ViewerMessage, type RelayMessage, type RelaySize } from '@tether/contracts';
 import { participantMayType, type ShareContext } from '@tether/machines';
 import type { ActorOf } from '@tether/projector';
 import type { Logger } from '@tether/runtime';
@@ -33,12 +33,24 @@ interface Conn {
 
 interface Relay {
   shareId: string;
+  /** The id of this relay's output stream: offsets count from its first byte (a new relay starts a new stream). */
+  stream: string;
+  /** The terminal's size and whose it is. */
+  size: RelaySize;
   ctx: ShareContext;
   /** The share's version `ctx` is from: a fresher read replaces it, an older one never does. */
   version: number;
   scrollback: Scrollback;
   conns: Set<Conn>;
   stopFollow: () => void;
+}
+
+type Hello = Extract<ViewerMessage, { type: 'hello' }>;
+/** A connection that said hello before its share started (awaiting approval or its worker). */
+interface Waiting {
+  ws: WebSocket;
+  participantId: string;
+  hello: Hello;
 }
 
 const HELLO_TIMEOUT_MS = 5_000;
@@ -65,7 +77,7 @@ export class NativeRelays {
   /** Relays subscribing and fetching scrollback: update() keeps their ctx current, close() cancels them. */
   private readonly opening = new Map<string, { relay: Relay; done: Promise<void> }>();
   /** Connections that said hello before their share started (awaiting approval or its worker). */
-  private readonly waiting = new Map<string, Set<{ ws: WebSocket; participantId: string }>>();
+  private readonly waiting = new Map<string, Set<Waiting>>();
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 128 * 1024 });
 
   constructor(private readonly deps: RelayDeps) {}
@@ -95,6 +107,8 @@ export class NativeRelays {
       shareId,
       ctx: share.context,
       version: share.version,
+      stream: randomUUID(),
+      size: { cols: 200, rows: 50, by: null },
       scrollback: new Scrollback(),
       conns: new Set(),
       stopFollow: () => undefined,
@@ -123,7 +137,7 @@ export class NativeRelays {
     if (now?.value === 'ended') return followed.stop(); // ended meanwhile: the runner's close tells the waiting why
     relay.stopFollow = followed.stop;
     this.relays.set(relay.shareId, relay);
-    for (const w of this.waiting.get(relay.shareId) ?? []) this.admit(relay, w.ws, w.participantId);
+    for (const w of this.waiting.get(relay.shareId) ?? []) this.admit(relay, w.ws, w.participantId, w.hello);
     this.waiting.delete(relay.shareId);
   }
 
@@ -219,15 +233,16 @@ export class NativeRelays {
         RelayClose.webNotAllowed,
         `share ${shareId} takes no browser viewers (TETHER_LIVE_ALLOW_WEB=0): watch it with \`tether attach\``,
       );
-    (ws as WebSocket & { via?: string }).via = msg.data.via;
+    const hello = msg.data;
+    (ws as WebSocket & { via?: string }).via = hello.via;
     const relay = this.relays.get(shareId);
     if (relay) {
       refresh(relay, share); // a participant invited a moment ago is not in an older copy
-      return this.admit(relay, ws, participantId);
+      return this.admit(relay, ws, participantId, hello);
     }
     send(ws, { type: 'waiting', status: String(share.value) });
     const set = this.waiting.get(shareId) ?? new Set();
-    const entry = { ws, participantId };
+    const entry: Waiting = { ws, participantId, hello };
     set.add(entry);
     this.waiting.set(shareId, set);
     ws.once('close', () => {
@@ -239,7 +254,7 @@ export class NativeRelays {
     if (now?.value === 'ended' && set.has(entry)) this.end(ws, RelayClose.shareEnded, endedText(shareId, now.context));
   }
 
-  private admit(relay: Relay, ws: WebSocket, participantId: string) {
+  private admit(relay: Relay, ws: WebSocket, participantId: string, hello: Hello) {
     const p = relay.ctx.participants[participantId];
     if (!p || p.kicked)
       return this.end(ws, RelayClose.kicked, `you were removed from share ${relay.shareId} by its owner`);
@@ -248,6 +263,9 @@ export class NativeRelays {
     const conn: Conn = { id: randomUUID(), ws, participantId, lastRefusal: 0, told: `${access} ${p.writeUntil ?? ''}` };
     relay.conns.add(conn);
     const via = (ws as WebSocket & { via?: string }).via ?? 'browser';
+    // Same stream and still held: only the bytes the viewer missed; otherwise the whole scrollback (it resets first).
+    const missed = hello.resume?.stream === relay.stream ? relay.scrollback.readFrom(hello.resume.offset) : undefined;
+    const back = missed ?? relay.scrollback.read();
     send(ws, {
       type: 'welcome',
       share_id: relay.shareId,
@@ -257,6 +275,10 @@ export class NativeRelays {
       access,
       write_until: p.writeUntil ?? null,
       expires_at: relay.ctx.expiresAt ?? null,
+      stream: relay.stream,
+      offset: relay.scrollback.end - back.length,
+      resumed: missed !== undefined,
+      size: relay.size,
     });
     // Someone joining during the grace period hears about it too.
     if (relay.ctx.warnedAt && relay.ctx.expiresAt)
@@ -265,7 +287,6 @@ export class NativeRelays {
         expires_at: relay.ctx.expiresAt,
         ms_left: Math.max(0, Date.parse(relay.ctx.expiresAt) - Date.now()),
       });
-    const back = relay.scrollback.read();
     if (back.length > 0) ws.send(back);
     void this.deps
       .report(relay.shareId, 'joined', `join-${conn.id}`, { participantId, via })
@@ -304,8 +325,10 @@ export class NativeRelays {
     relay.scrollback.push(chunk);
     const limit = this.deps.maxBufferedBytes ?? 1 << 20;
     for (const c of relay.conns) {
-      // A viewer that cannot keep up misses output rather than growing tether's memory.
       if (c.ws.bufferedAmount < limit) c.ws.send(chunk);
+      // A viewer that cannot keep up is cut off rather than growing tether's memory or missing bytes
+      // silently: it reconnects and resumes from its offset (or starts over from the scrollback).
+      else if (c.ws.readyState === c.ws.OPEN) c.ws.close(1011, 'your connection fell behind the output; reconnect');
     }
   }
 
