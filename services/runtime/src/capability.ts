@@ -90,6 +90,8 @@ export interface TerminalAccess {
   hold(terminalId: string): void;
   /** Delivers the held input in order and lets the writer's input through again. */
   unhold(terminalId: string): Promise<void>;
+  /** Shows a tmux format in the terminal's tmux status line (a share's status); undefined puts back what it showed before. */
+  showStatus(terminalId: string, format: string | undefined): Promise<void>;
 }
 
 /** A terminal's shell process: its pid, working directory and the environment it started with. */

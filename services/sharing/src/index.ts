@@ -5,6 +5,8 @@ export * from './share-gate.ts';
 export * from './share-commands.ts';
 export * from './share-saga.ts';
 export * from './share-runner.ts';
+export * from './share-status.ts';
+export * from './share-status-text.ts';
 export * from './native-relay.ts';
 export * from './share-writers.ts';
 export * from './process-shares.ts';

@@ -19,6 +19,7 @@ import { policyFrom, ShareGate } from './share-gate.ts';
 import { shareRoutes } from './share.routes.ts';
 import { approvalDecisions, closesTerminal, shareLifecycle, terminalShares } from './share-saga.ts';
 import { ShareRunner } from './share-runner.ts';
+import { ShareStatusLine } from './share-status.ts';
 import { shareSettings } from './share-settings.ts';
 import { shareWriteCheck } from './share-writers.ts';
 import { viewerPages } from './viewer.pages.ts';
@@ -126,8 +127,9 @@ export async function startSharing(deps: CapabilityDeps & { terminals: TerminalA
         }),
       ),
     ],
-    // The share workers (relay and tmate/upterm processes); the sagas above run even in safe mode, so shares still end.
-    nonEssential: [runner],
+    // The share workers (relay and tmate/upterm processes) and the terminals' status lines; the sagas above
+    // run even in safe mode, so shares still end.
+    nonEssential: [runner, new ShareStatusLine(store, host, terminals, log)],
     routes: shareRoutes({ dispatcher: deps.dispatcher, host, store, secrets, settleMs: readyMs + 2_000 }),
     pages: (app) => viewerPages(app, relays),
     relays,

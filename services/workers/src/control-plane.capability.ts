@@ -75,6 +75,7 @@ export async function startControlPlane(deps: CapabilityDeps): Promise<ControlPl
       shell: async (terminalId) => shellProcess(await terminals.tmux.panePid(terminalId)),
       hold: (terminalId) => terminals.hold(terminalId),
       unhold: (terminalId) => terminals.unhold(terminalId),
+      showStatus: (terminalId, format) => terminals.showStatus(terminalId, format),
     },
     stop: async () => {},
   };

@@ -19,6 +19,7 @@ import {
   type Subscription,
 } from '@tether/runtime';
 import { OutputTail } from './output-tail.ts';
+import { showStatusLine } from './status-line.ts';
 import type { TerminalIO } from './terminal-io.ts';
 import { Tmux, signalName } from './tmux.ts';
 
@@ -298,6 +299,17 @@ export class TerminalWorker {
     if (!relay) return flush();
     relay.input = relay.input.then(flush);
     await relay.input;
+  }
+
+  /**
+   * Shows `format` (a tmux format) in the terminal's tmux status line, seen by whoever is attached to its
+   * tmux session (`tether terminal attach`, a tmate/upterm share's client); undefined puts back what it
+   * showed before. A terminal whose session is not on this host's tmux (closed, or run by another tether)
+   * is left alone.
+   */
+  async showStatus(id: string, format: string | undefined): Promise<void> {
+    if (!(await this.tmux.hasSession(id))) return;
+    await showStatusLine(this.tmux, id, format);
   }
 
   private markers = (id: string, laneId: string) => ({
