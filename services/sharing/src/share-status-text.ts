@@ -75,7 +75,7 @@ export function shareStatusText(shares: readonly SharedState[], opts: StatusText
     ? `${soonest.value === 'expiring' ? 'only ' : ''}${countdown(soonest.context.expiresAt!, opts.clock ?? '%s')} left`
     : undefined;
 
-  return ['[tether] ' + head, viewers, writers, ...(time ? [time] : [])].join(' | ');
+  return [`[tether] ${head}`, viewers, writers, ...(time ? [time] : [])].join(' | ');
 }
 
 /** A participant's name as plain text in a tmux format: no control characters, `#` and `%` (strftime) escaped. */
