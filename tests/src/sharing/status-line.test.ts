@@ -91,31 +91,24 @@ describe("a shared terminal's tmux status line", () => {
     );
   });
 
-  it('tmate (fake): the backend and "viewers ?", not a number tether cannot know', async () => {
-    const { term } = await runningTerminal(cp);
-    const id = term.terminal_id;
-    const before = await ownOptions(id);
-    const r = await createShare(cp, 'human:alice', { terminal_id: id, backend: 'tmate', access: 'read' });
-    expect(r.status).toBe(201);
-    expect(await showing(id, '[tether] shared (tmate) | viewers ? | read-only | ')).toMatch(LEFT);
-    await revoke(r.body.share.share_id);
-    await eventually(
-      () => ownOptions(id),
-      (o) => o === before,
-    );
-  });
-
-  it('upterm (fake), a write share: whoever holds its read-write link may type', async () => {
-    const { term } = await runningTerminal(cp);
-    const id = term.terminal_id;
-    const before = await ownOptions(id);
-    const r = await createShare(cp, 'human:alice', { terminal_id: id, backend: 'upterm', access: 'write' });
-    expect(r.status).toBe(201);
-    expect(await showing(id, '[tether] shared (upterm) | viewers ? | rw link may type | ')).toMatch(LEFT);
-    await revoke(r.body.share.share_id);
-    await eventually(
-      () => ownOptions(id),
-      (o) => o === before,
-    );
-  });
+  // tmate and upterm do not tell tether who is connected; a write share lets whoever holds its read-write link type.
+  it.each([
+    ['tmate', 'read', '[tether] shared (tmate) | viewers ? | read-only | '],
+    ['upterm', 'write', '[tether] shared (upterm) | viewers ? | rw link may type | '],
+  ])(
+    '%s (fake), a %s share: the backend and "viewers ?", not a number tether cannot know',
+    async (backend, access, text) => {
+      const { term } = await runningTerminal(cp);
+      const id = term.terminal_id;
+      const before = await ownOptions(id);
+      const r = await createShare(cp, 'human:alice', { terminal_id: id, backend, access });
+      expect(r.status).toBe(201);
+      expect(await showing(id, text)).toMatch(LEFT);
+      await revoke(r.body.share.share_id);
+      await eventually(
+        () => ownOptions(id),
+        (o) => o === before,
+      );
+    },
+  );
 });
