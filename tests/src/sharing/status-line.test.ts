@@ -4,6 +4,8 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { ShareCreated } from '@tether/contracts';
 import { eventually, openViewer, useControlPlane } from '../harness/index.ts';
+import { command, type LiveTether } from '../live/helpers.ts';
+import { startRun } from '../live/task-helpers.ts';
 import { as, createShare, fakeTmateEnv, runningTerminal } from './helpers.ts';
 
 // The shared terminal's own tmux status line, read from tether's tmux server as a client would draw it.
@@ -111,4 +113,19 @@ describe("a shared terminal's tmux status line", () => {
       );
     },
   );
+
+  // A task run's terminal is a tether terminal like any (its shell a tmux client of the run's session on the
+  // runs' own socket): its live session's share goes through the same path, onto that terminal's status line.
+  it("a live session's share shows on its task run's terminal", async () => {
+    const { reply } = await startRun(cp, { live: true });
+    const id = reply.task_run.terminal_id;
+    await showing(id, '[tether] shared | 0 watching | read-only | ');
+    const watcher = await openViewer(reply.link!.url);
+    await showing(id, '[tether] shared | 1 watching | read-only | ');
+    watcher.close();
+    const cancelled = await command(cp as unknown as LiveTether, 'taskRun', 'cancel', reply.task_run.task_run_id, {
+      reason: 'seen',
+    });
+    expect(cancelled).toMatchObject({ ok: true });
+  });
 });
