@@ -37,7 +37,7 @@ const secondsLeft = (status: string) => {
 const revoke = (shareId: string) => as(cp, 'human:alice', 'POST', `/v1/shares/${shareId}/revoke`, { reason: 'done' });
 
 describe("a shared terminal's tmux status line", () => {
-  it('native: shared, 0 then 1 watching, who may type, a countdown; revoking puts everything back', async () => {
+  it('native: shared, 0 then 1 watching, who may type, a countdown, extended, kicked; revoking puts everything back', async () => {
     const { term } = await runningTerminal(cp);
     const id = term.terminal_id;
     const before = { options: await ownOptions(id), right: await rawRight(id) };
@@ -65,8 +65,18 @@ describe("a shared terminal's tmux status line", () => {
     expect((await as(cp, 'human:alice', 'POST', `${participant}/revoke-write`, {})).status).toBe(200);
     await showing(id, '[tether] shared | 1 watching | read-only | ');
 
-    bob.close();
+    // Extended by 15 min: the countdown starts from the new end.
+    const left = secondsLeft(await statusRight(id));
+    expect(
+      (await as(cp, 'human:alice', 'POST', `/v1/shares/${share.share_id}/extend`, { ttl_ms: 900_000 })).status,
+    ).toBe(200);
+    await eventually(
+      () => statusRight(id),
+      (s) => secondsLeft(s) > left + 800,
+    );
+    expect((await as(cp, 'human:alice', 'POST', `${participant}/kick`, {})).status).toBe(200);
     await showing(id, '[tether] shared | 0 watching | read-only | ');
+    await bob.closed;
     await revoke(share.share_id);
     await eventually(
       () => ownOptions(id),
