@@ -249,6 +249,11 @@ export const settings = {
     scope: 'server',
     type: 'path',
   }),
+  TETHER_STREAM_ENDED_WINDOW_MS: duration(
+    3_600_000,
+    "The live stream's first snapshot leaves out actors that ended longer ago than this (ended shares, closed lanes, terminated sessions, closed terminals, decided approvals, finished handoffs and task runs); the API lists them",
+    { min: 0 },
+  ),
 } satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof settings;

@@ -88,6 +88,8 @@ export const requestHeaders = {
   'Idempotency-Key': 'Command id; a resend returns the original result',
   'X-Correlation-Id': 'Correlation id of the command and the events it causes (default: the command id)',
   'X-Tether-Csrf': 'A dashboard session (cookie) sends its csrf_token (GET /v1/me) with every POST',
+  'Last-Event-ID':
+    'The `id` of the last server-sent event received: the stream resumes after it (browsers send it when they reconnect)',
 } as const;
 export type RequestHeader = keyof typeof requestHeaders;
 
@@ -221,21 +223,28 @@ export const routes = {
   stream: {
     method: 'GET',
     path: '/v1/stream',
-    summary: 'Live read model as server-sent events (the dashboard): every current actor, then every change',
+    summary: 'Live read model as server-sent events (the dashboard): a snapshot, `ready`, then every change',
     description:
-      'Entities lane, session, terminal, harness, share, approval, handoff and recovery. An `actor` event per actor as it is now ' +
-      '(share secrets left out) or `{entity, entityId, deleted: true}`; one `ready` event after the first ' +
-      'actor; a `: keepalive` comment every 15 s; `retry: 1000`. The credential is checked again every second: once ' +
-      'it no longer works (revoked, expired, signed out) an `unauthenticated` event ends the stream.',
+      'Entities lane, session, terminal, harness, share, approval, handoff, recovery, taskRun and liveSession. An `actor` event per ' +
+      'actor as it is now (share secrets left out) or `{entity, entityId, deleted: true}`, its `id` the revision of the actors ' +
+      'read model it shows. A new connection first gets a snapshot: every current actor except those that ended longer ago ' +
+      'than TETHER_STREAM_ENDED_WINDOW_MS (default 1 h: ended shares, closed lanes, terminated sessions, closed terminals, ' +
+      'decided approvals, finished handoffs, task runs and live sessions; list them with the API); then one `ready` event ' +
+      '(its `id` the revision it is current to); then every change. A reconnect with `Last-Event-ID` gets only the changes ' +
+      'after that revision (no snapshot), then `ready`; one the stream cannot resume after gets `reset` (drop what you hold), ' +
+      'then a snapshot. A `: keepalive` comment every 15 s; `retry: 1000`. The credential is checked again every second: ' +
+      'once it no longer works (revoked, expired, signed out) an `unauthenticated` event ends the stream.',
     reply: {
       contentType: 'text/event-stream',
       events: {
         actor: StreamActor,
         ready: z.object({}).strict(),
+        reset: z.object({}).strict(),
         unauthenticated: z.object({}).strict(),
       },
     },
     status: 200,
+    headers: ['Last-Event-ID'],
     errors: none,
   },
   'lanes.create': {

@@ -184,6 +184,7 @@ export async function startServer(opts: ServerOptions) {
       everyRoute: true,
       authenticator,
       tls: tlsFiles(config),
+      streamEndedWindowMs: config.TETHER_STREAM_ENDED_WINDOW_MS,
     }));
   } catch (err) {
     await stopAll().catch((e) => logger.error({ err: String(e) }, 'stopping after a failed start failed'));

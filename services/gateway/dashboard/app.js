@@ -6,6 +6,8 @@ import * as taskRuns from '/dashboard/task-runs.js';
 /** Who is signed in (GET /v1/me): actor, role and the session's CSRF token; set once at start. */
 let me;
 
+const ACTOR_KINDS = ['lane', 'session', 'terminal', 'harness', 'share', 'approval', 'handoff'];
+
 const store = createStore({
   context: {
     connection: 'connecting',
@@ -23,6 +25,8 @@ const store = createStore({
     connection: (ctx, ev) => ({ ...ctx, connection: ev.state }),
     decisionFailed: (ctx, ev) => ({ ...ctx, decisionErrors: { ...ctx.decisionErrors, [ev.id]: ev.message } }),
     selectShare: (ctx, ev) => ({ ...ctx, selectedShare: ev.id }),
+    // The stream could not resume after the last event seen: what is held goes, a snapshot follows.
+    reset: (ctx) => ({ ...ctx, ...Object.fromEntries(ACTOR_KINDS.map((k) => [k, {}])) }),
     actor: (ctx, ev) => {
       const kind = ev.actor.entity;
       const byId = { ...ctx[kind] };
@@ -417,9 +421,20 @@ if (res.ok) {
   recoveryBanner.signedIn(me);
   who.textContent = `${me.actor} (${me.role})`;
   void taskRuns.signedIn();
+  // The browser reconnects by itself with Last-Event-ID: the stream resumes after the last event seen (no
+  // snapshot), or says `reset` and sends one. Live once `ready` says the page is caught up.
   const events = new EventSource('/v1/stream');
-  events.addEventListener('open', () => store.trigger.connection({ state: 'open' }));
-  events.addEventListener('error', () => store.trigger.connection({ state: 'closed' }));
+  events.addEventListener('ready', () => store.trigger.connection({ state: 'open' }));
+  events.addEventListener('reset', () => store.trigger.reset());
+  events.addEventListener('error', () =>
+    store.trigger.connection({ state: events.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting' }),
+  );
+  events.addEventListener('unauthenticated', () => {
+    events.close();
+    store.trigger.connection({ state: 'closed' });
+    who.textContent = 'signed out: run `tether login` and open the link it prints';
+    who.dataset.state = 'signed-out';
+  });
   events.addEventListener('actor', (e) => {
     const actor = JSON.parse(e.data);
     // A recovery run is the banner's: it reads the run's view again (stage text, what to do) and renders.

@@ -41,6 +41,8 @@ export interface GatewayOptions {
   everyRoute?: boolean;
   /** Proves who each API request comes from (every route but the public ones needs a credential). */
   authenticator: Authenticator;
+  /** The live stream's snapshot leaves out actors that ended longer ago than this (default 1 h). */
+  streamEndedWindowMs?: number;
   /** PEM certificate and key: the gateway serves https. */
   tls?: { cert: Buffer; key: Buffer };
 }
@@ -193,6 +195,6 @@ function gatewayRoutes(opts: GatewayOptions): Routes {
 
     healthz: async () => ({ ok: true, store: opts.store.kind }),
     openapi: async () => (typeof opts.openapi === 'function' ? opts.openapi() : opts.openapi),
-    stream: streamHandler(opts.store),
+    stream: streamHandler(opts.store, { endedWindowMs: opts.streamEndedWindowMs ?? 3_600_000 }),
   };
 }

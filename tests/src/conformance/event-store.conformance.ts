@@ -338,6 +338,53 @@ export function eventStoreConformance(name: string, fixture: () => Promise<Store
       expect(await (await store.kv(kv.name)).keys()).toEqual([]);
     });
 
+    it('KV watch after a revision: each key written since (deletes too) in revision order, then changes; head', async () => {
+      const { store } = await fixture();
+      const kv = await store.kv(uid('tether_after').replace(/[^A-Za-z0-9_-]/g, '_'));
+      expect(await kv.head()).toBe(0);
+      const a1 = await kv.put('a', { n: 1 });
+      const b1 = await kv.put('b', { n: 1 });
+      await kv.put('c', { n: 1 });
+      await kv.put('a', { n: 2 });
+      await kv.delete('c');
+      const head = await kv.head();
+      expect(head).toBeGreaterThan(b1);
+      const ac = new AbortController();
+      const changes: KvChange[] = [];
+      const watching = (async () => {
+        for await (const c of kv.watch({ signal: ac.signal, after: a1 })) changes.push(c);
+      })();
+      await until(() => changes.length === 3);
+      // b once, c's delete, a's last value: each key's last record after a1, in revision order.
+      expect(changes.map((c) => [c.op, c.key, c.value])).toEqual([
+        ['put', 'b', { n: 1 }],
+        ['put', 'a', { n: 2 }],
+        ['delete', 'c', undefined],
+      ]);
+      expect(changes.map((c) => c.revision)).toEqual([...changes.map((c) => c.revision)].sort((x, y) => x - y));
+      expect(changes.at(-1)?.revision).toBe(head);
+      const b2 = await kv.put('b', { n: 2 });
+      await until(() => changes.length === 4);
+      expect(changes[3]).toMatchObject({ key: 'b', revision: b2, op: 'put' });
+      expect(await kv.head()).toBe(b2);
+      ac.abort();
+      await watching;
+      // After the head: nothing until something changes.
+      const ac2 = new AbortController();
+      const later: KvChange[] = [];
+      const watching2 = (async () => {
+        for await (const c of kv.watch({ signal: ac2.signal, after: b2 })) later.push(c);
+      })();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(later).toEqual([]);
+      await kv.put('d', { n: 1 });
+      await until(() => later.length === 1);
+      expect(later[0]?.key).toBe('d');
+      ac2.abort();
+      await watching2;
+      await store.destroyKv(kv.name);
+    });
+
     it('KV with a TTL: a value reads as absent once it is older than the TTL', async () => {
       const { store } = await fixture();
       const name = uid('tether_ttl').replace(/[^A-Za-z0-9_-]/g, '_');

@@ -84,7 +84,16 @@ export class EmbeddedKv implements KvBucket {
       .map((r) => ({ key: r.key, value: structuredClone(r.value) as T, revision: r.rev }));
   }
 
-  async *watch<T = unknown>(opts: { signal: AbortSignal; initial?: boolean }): AsyncIterable<KvChange<T>> {
+  async head(): Promise<number> {
+    this.refresh();
+    return this.revision;
+  }
+
+  async *watch<T = unknown>(opts: {
+    signal: AbortSignal;
+    initial?: boolean;
+    after?: number;
+  }): AsyncIterable<KvChange<T>> {
     const signal = AbortSignal.any([opts.signal, this.ended.signal, this.ctx.closing]);
     const queue: KvChange[] = [];
     const wake = new Wake();
@@ -93,10 +102,10 @@ export class EmbeddedKv implements KvBucket {
       wake.notify();
     };
     // Snapshot and registration happen in one synchronous step, so no change falls between them.
-    const snapshot = this.live();
+    const snapshot = opts.after !== undefined ? this.since(opts.after) : opts.initial !== false ? this.live() : [];
     this.listeners.add(listener);
     try {
-      if (opts.initial !== false) queue.unshift(...snapshot.map((r) => toChange(r)));
+      queue.unshift(...snapshot.map((r) => toChange(r)));
       while (!signal.aborted) {
         const change = queue.shift();
         if (change) {
@@ -140,6 +149,12 @@ export class EmbeddedKv implements KvBucket {
     this.destroyed = true;
     this.close();
     this.file.remove();
+  }
+
+  /** The last record of each key written after `revision`, delete markers included, in revision order. */
+  private since(revision: number): KvRecord[] {
+    this.refresh();
+    return [...this.last.values()].filter((r) => r.rev > revision && !this.isExpired(r)).sort(byRevision);
   }
 
   private live(): KvRecord[] {

@@ -150,9 +150,15 @@ class JetStreamKv implements KvBucket {
       .filter((key) => key.startsWith(prefix))
       .sort();
   }
-  async *watch<T>(opts: { signal: AbortSignal; initial?: boolean }): AsyncIterable<KvChange<T>> {
+  async head(): Promise<number> {
+    const info = await this.conn.guarded('kv head', () => this.conn.jsm.streams.info(`KV_${this.name}`));
+    return info.state.last_seq;
+  }
+  async *watch<T>(opts: { signal: AbortSignal; initial?: boolean; after?: number }): AsyncIterable<KvChange<T>> {
+    // A revision is the message's stream sequence: resuming after one starts at the next (history 1: each key's last).
+    const from = opts.after !== undefined ? { resumeFromRevision: opts.after + 1 } : {};
     const it = await this.conn.guarded('kv watch', () =>
-      this.kv.watch({ include: opts.initial === false ? 'updates' : 'lastValue' } as never),
+      this.kv.watch({ include: opts.initial === false ? 'updates' : 'lastValue', ...from } as never),
     );
     const onAbort = () => it.stop();
     opts.signal.addEventListener('abort', onAbort, { once: true });

@@ -43,8 +43,14 @@ export interface KvBucket {
    * written during the call may or may not be in it, but none is in it twice.
    */
   entries<T = unknown>(prefix?: string): Promise<KvEntry<T>[]>;
-  /** Current values first (when `initial`), then every change, until the signal aborts. */
-  watch<T = unknown>(opts: { signal: AbortSignal; initial?: boolean }): AsyncIterable<KvChange<T>>;
+  /**
+   * Current values first (when `initial`), then every change, until the signal aborts. With `after`, instead
+   * of the current values: the last record of each key written after that revision (deletes included), in
+   * revision order, then every change (a reader that saw revision `after` resumes without a gap).
+   */
+  watch<T = unknown>(opts: { signal: AbortSignal; initial?: boolean; after?: number }): AsyncIterable<KvChange<T>>;
+  /** The bucket's latest revision (0: nothing written yet): where a watch `after` it starts with new changes only. */
+  head(): Promise<number>;
 }
 
 // The key rules of NATS KV, checked the same way by both adapters (on JetStream a wildcard in a key would read another key).
