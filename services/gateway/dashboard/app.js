@@ -2,6 +2,9 @@
 import { createStore } from '/assets/xstate-store/xstate-store.js';
 import * as recoveryBanner from '/dashboard/recovery-banner.js';
 import * as taskRuns from '/dashboard/task-runs.js';
+import * as sharePanel from '/dashboard/share-panel.js';
+import * as terminalViewers from '/dashboard/terminal-viewers.js';
+import * as emptyStates from '/dashboard/empty-states.js';
 
 /** Who is signed in (GET /v1/me): actor, role and the session's CSRF token; set once at start. */
 let me;
@@ -44,7 +47,8 @@ const el = (tag, attrs = {}, ...children) => {
   return n;
 };
 const status = (s) => el('span', { class: 'status', 'data-status': s }, s);
-const listOf = (items) => el('ul', {}, ...(items.length ? items : [el('li', { class: 'muted' }, 'none')]));
+const listOf = (items, empty) =>
+  el('ul', {}, ...(items.length ? items : [empty ?? el('li', { class: 'muted' }, 'none')]));
 
 // Shares: a badge per live share on its terminal, a detail panel for the one clicked. Clocks tick
 // in place every second (tick), so the DOM is not rebuilt under the pointer.
@@ -111,6 +115,10 @@ function renderShareDetail({ share, selectedShare }) {
   if (!s) return panel?.remove();
   if (!panel) panel = document.body.appendChild(el('section', { id: 'share-detail', 'aria-label': 'share detail' }));
   const c = s.context;
+  // Drawn again only when the share, a confirmation or an outcome changes: typing a reason keeps its focus.
+  const shown = JSON.stringify([s, sharePanel.shownState(s.entityId)]);
+  if (panel.dataset.shown === shown) return;
+  panel.dataset.shown = shown;
   panel.dataset.shareId = s.entityId;
   panel.dataset.status = s.value;
   const row = (label, ...value) => [el('dt', {}, label), el('dd', { 'data-field': label }, ...value)];
@@ -142,11 +150,12 @@ function renderShareDetail({ share, selectedShare }) {
           )
         : []),
     ),
+    sharePanel.controls(s),
     el('h3', {}, 'participants'),
     el(
       'table',
       {},
-      el('tr', {}, ...['name', 'access', 'connected', 'kicked'].map((h) => el('th', {}, h))),
+      el('tr', {}, ...['name', 'access', 'connected', 'kicked', ''].map((h) => el('th', {}, h))),
       ...participantsOf(s).map(([id, p]) =>
         el(
           'tr',
@@ -155,6 +164,7 @@ function renderShareDetail({ share, selectedShare }) {
           el('td', {}, writeUntil(s, p) ? `write until ${new Date(writeUntil(s, p)).toLocaleTimeString()}` : 'read'),
           el('td', {}, isConnected(s, p) ? `yes (${p.connections})` : 'no'),
           el('td', {}, p.kicked ? 'yes' : 'no'),
+          sharePanel.participantControls(s, p, { writing: !!writeUntil(s, p) }),
         ),
       ),
     ),
@@ -176,10 +186,89 @@ function render({ connection, lane, session, terminal, harness, share, handoff }
   const conn = document.getElementById('connection');
   conn.dataset.state = connection;
   conn.textContent = connection === 'open' ? 'live' : connection;
+  renderHarness(harness.cliproxy);
 
-  const h = harness.cliproxy;
+  const lanes = Object.values(lane).sort((a, b) => a.streamSeq - b.streamSeq);
+  const main = document.getElementById('lanes');
+  if (lanes.length === 0)
+    return main.replaceChildren(
+      emptyStates.emptyState(
+        'No lanes yet. A lane is a git worktree with its session and terminals; create one:',
+        'npx tether lane create --name "Fix login"',
+      ),
+    );
+  const card = (l) => {
+    const sessions = Object.values(session).filter((s) => s.context.laneId === l.entityId);
+    const terms = Object.values(terminal).filter((t) => t.context.laneId === l.entityId);
+    return el(
+      'article',
+      { class: 'lane', 'data-lane-id': l.entityId, 'data-status': l.value },
+      el('h2', {}, l.context.displayName, ' ', status(l.value)),
+      el('div', { class: 'muted' }, `${l.entityId} · ${l.context.worktreePath ?? 'no worktree yet'}`),
+      ...(l.context.error
+        ? [el('div', { class: 'muted' }, `${l.context.error.reason}: ${l.context.error.message}`)]
+        : []),
+      el('div', {}, el('strong', {}, 'sessions')),
+      listOf(
+        sessions.map((s) =>
+          el(
+            'li',
+            { 'data-session-id': s.entityId },
+            `${s.entityId.slice(0, 8)} `,
+            status(s.value),
+            ` ${s.context.transport}${s.context.degradeReason ? ` (${s.context.degradeReason})` : ''}`,
+          ),
+        ),
+        l.value === 'closed'
+          ? undefined
+          : emptyStates.emptyItem('none yet:', `npx tether session ensure --lane ${l.entityId}`),
+      ),
+      el('div', {}, el('strong', {}, 'terminals')),
+      listOf(
+        terms.map((t) => {
+          const shares = Object.values(share)
+            .filter((s) => s.context.terminalId === t.entityId && s.value !== 'ended')
+            .sort((a, b) => a.context.requestedAt.localeCompare(b.context.requestedAt));
+          const h = liveHandoffOf(handoff, t.entityId);
+          return el(
+            'li',
+            { 'data-terminal-id': t.entityId },
+            `${t.context.title ?? t.entityId.slice(0, 8)} `,
+            status(t.value),
+            ...shares.map((s) => shareBadge(s, h)),
+            ...(h ? [handoffBadge(h)] : []),
+            ...(t.value === 'active' && me ? [terminalViewers.watchButton(t)] : []),
+          );
+        }),
+        l.value === 'closed' || sessions.length === 0
+          ? undefined
+          : emptyStates.emptyItem(
+              'none yet:',
+              `npx tether terminal spawn --lane ${l.entityId} --session ${sessions[0].entityId}`,
+            ),
+      ),
+    );
+  };
+  main.replaceChildren(...emptyStates.lanesWithClosedFolded(lanes, card));
+}
+
+/** The harness box: its status and route; no harness configured is a choice, not a fault (neutral, with how to set one). */
+function renderHarness(h) {
   const box = document.getElementById('harness');
-  box.dataset.status = h ? h.value : 'unknown';
+  const unset = h?.context.url === null;
+  box.dataset.status = unset ? 'not-configured' : (h?.value ?? 'unknown');
+  if (unset)
+    return box.replaceChildren(
+      el('strong', {}, 'harness '),
+      el('span', { class: 'status', 'data-status': 'not-configured' }, 'not configured'),
+      el('span', { class: 'muted' }, '  route: native_openai'),
+      el(
+        'div',
+        { class: 'muted', 'data-testid': 'harness-hint' },
+        'Sessions use native OpenAI. To route them through a cliproxy harness, start tether with ',
+        el('code', { class: 'cmd' }, 'TETHER_HARNESS_URL=<harness url> npx tether up'),
+      ),
+    );
   box.replaceChildren(
     el('strong', {}, 'harness '),
     h ? status(h.value) : el('span', {}, 'unknown'),
@@ -187,55 +276,6 @@ function render({ connection, lane, session, terminal, harness, share, handoff }
     ...(h && h.value !== 'healthy' && h.context.degradeReason
       ? [el('div', { class: 'muted', 'data-testid': 'degrade-reason' }, h.context.degradeReason)]
       : []),
-  );
-
-  const lanes = Object.values(lane).sort((a, b) => a.streamSeq - b.streamSeq);
-  const main = document.getElementById('lanes');
-  if (lanes.length === 0)
-    return main.replaceChildren(el('p', { class: 'empty' }, 'No lanes yet. Create one with `tether lane create`.'));
-  main.replaceChildren(
-    ...lanes.map((l) => {
-      const sessions = Object.values(session).filter((s) => s.context.laneId === l.entityId);
-      const terms = Object.values(terminal).filter((t) => t.context.laneId === l.entityId);
-      return el(
-        'article',
-        { class: 'lane', 'data-lane-id': l.entityId },
-        el('h2', {}, l.context.displayName, ' ', status(l.value)),
-        el('div', { class: 'muted' }, `${l.entityId} · ${l.context.worktreePath ?? 'no worktree yet'}`),
-        ...(l.context.error
-          ? [el('div', { class: 'muted' }, `${l.context.error.reason}: ${l.context.error.message}`)]
-          : []),
-        el('div', {}, el('strong', {}, 'sessions')),
-        listOf(
-          sessions.map((s) =>
-            el(
-              'li',
-              { 'data-session-id': s.entityId },
-              `${s.entityId.slice(0, 8)} `,
-              status(s.value),
-              ` ${s.context.transport}${s.context.degradeReason ? ` (${s.context.degradeReason})` : ''}`,
-            ),
-          ),
-        ),
-        el('div', {}, el('strong', {}, 'terminals')),
-        listOf(
-          terms.map((t) => {
-            const shares = Object.values(share)
-              .filter((s) => s.context.terminalId === t.entityId && s.value !== 'ended')
-              .sort((a, b) => a.context.requestedAt.localeCompare(b.context.requestedAt));
-            const h = liveHandoffOf(handoff, t.entityId);
-            return el(
-              'li',
-              { 'data-terminal-id': t.entityId },
-              `${t.context.title ?? t.entityId.slice(0, 8)} `,
-              status(t.value),
-              ...shares.map((s) => shareBadge(s, h)),
-              ...(h ? [handoffBadge(h)] : []),
-            );
-          }),
-        ),
-      );
-    }),
   );
 }
 
@@ -388,11 +428,14 @@ async function actOnHandoff(id, verb) {
 
 const renderAll = (ctx) => {
   render(ctx);
+  emptyStates.renderOverview(ctx);
   renderApprovals(ctx);
   renderHandoffs(ctx);
   renderShareDetail(ctx);
 };
 store.subscribe((snapshot) => renderAll(snapshot.context));
+sharePanel.onChange(() => renderShareDetail(store.getSnapshot().context));
+emptyStates.onToggle(() => render(store.getSnapshot().context));
 renderAll(store.getSnapshot().context);
 setInterval(tick, 1_000);
 
@@ -402,6 +445,12 @@ document.addEventListener('click', (e) => {
   else if (e.target.closest('#share-detail .close')) store.trigger.selectShare({ id: null });
   const button = e.target.closest('#approvals [data-decide]');
   if (button) void decide(button.closest('[data-approval-id]').dataset.approvalId, button.dataset.decide);
+  const watch = e.target.closest('[data-watch-terminal]');
+  if (watch) {
+    const { terminal, share } = store.getSnapshot().context;
+    const t = terminal[watch.dataset.watchTerminal];
+    void terminalViewers.watch(t.entityId, { title: t.context.title ?? t.entityId.slice(0, 8), shares: share, me });
+  }
   const act = e.target.closest('#handoffs [data-handoff]');
   if (act) void actOnHandoff(act.closest('[data-handoff-id]').dataset.handoffId, act.dataset.handoff);
 });

@@ -200,7 +200,10 @@ function summary(run) {
   ];
 }
 
-/** A write from the dashboard (the session cookie says who, the CSRF header that this page sent it): `{reply}` or `{error}`. */
+/**
+ * A write from the dashboard (the session cookie says who, the CSRF header that this page sent it): `{reply}`, or
+ * `{error, rejection}` (the text to show, and the reply's `error`: code, reason, message).
+ */
 export async function post(path, body) {
   if (csrf === undefined) {
     const me = await fetch('/v1/me').then((r) => (r.ok ? r.json() : undefined));
@@ -214,7 +217,10 @@ export async function post(path, body) {
   }).catch((err) => ({ ok: false, json: async () => ({ error: { message: String(err) } }) }));
   const reply = await res.json().catch(() => ({}));
   if (res.ok) return { reply };
-  return { error: `${reply.error?.reason ?? reply.error?.code ?? 'failed'}: ${reply.error?.message ?? res.status}` };
+  return {
+    error: `${reply.error?.reason ?? reply.error?.code ?? 'failed'}: ${reply.error?.message ?? res.status}`,
+    rejection: reply.error ?? { code: 'FAILED', message: `HTTP ${res.status}` },
+  };
 }
 
 async function dismiss(id) {

@@ -12,7 +12,7 @@ const TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
 };
 
-/** The dashboard: a static page plus @xstate/store's ES modules, straight from disk (no build step). */
+/** The dashboard: a static page plus @xstate/store's ES modules, straight from disk (no build step), and the favicon. */
 export function dashboardRoutes(app: FastifyInstance) {
   const send = (dir: string, file: string) => {
     if (!/^[\w.-]+\.(js|css|html)$/.test(file)) return undefined;
@@ -23,6 +23,11 @@ export function dashboardRoutes(app: FastifyInstance) {
     }
   };
   app.get('/', async (_req, reply) => reply.type(TYPES['.html']!).send(readFileSync(join(pageDir, 'index.html'))));
+  // Every page of tether links it (dashboard, sign-in, share viewer, recording player).
+  const favicon = readFileSync(join(pageDir, 'favicon.svg'));
+  app.get('/favicon.svg', async (_req, reply) =>
+    reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(favicon),
+  );
   app.get<{ Params: { file: string } }>('/dashboard/:file', async (req, reply) => {
     const f = send(pageDir, req.params.file);
     return f ? reply.type(f.type).send(f.body) : reply.callNotFound();
