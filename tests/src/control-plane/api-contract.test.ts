@@ -30,7 +30,7 @@ import {
   TerminalView,
 } from '@tether/contracts';
 import { openApiDocument } from '@tether/contracts/openapi';
-import { asActor, bearer, api, eventually, recoverySteps, uid, useControlPlane } from '../harness/index.ts';
+import { asActor, bearer, api, eventually, openSse, recoverySteps, uid, useControlPlane } from '../harness/index.ts';
 import { policyFile } from '../sharing/helpers.ts';
 import { agentCommand } from '../live/task-helpers.ts';
 
@@ -75,25 +75,10 @@ const bob = () => asActor(cp, 'human:bob', 'member');
 
 /** The events of a server-sent event stream up to its first `ready` event, with the status and content type. */
 async function sse(path: string): Promise<{ status: number; body: unknown }> {
-  const ac = new AbortController();
-  const res = await fetch(cp.url + path, { headers: bearer(cp), signal: ac.signal });
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const events: { event: string; data: unknown }[] = [];
-  let text = '';
-  while (!events.some((e) => e.event === 'ready')) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-    const blocks = text.split('\n\n');
-    text = blocks.pop()!;
-    for (const block of blocks) {
-      const event = /^event: (.*)$/m.exec(block)?.[1];
-      const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (event && data) events.push({ event, data: JSON.parse(data) });
-    }
-  }
-  ac.abort();
-  return { status: res.status, body: { contentType: res.headers.get('content-type'), events } };
+  const s = await openSse(cp.url + path, bearer(cp));
+  const events = await s.until((es) => es.some((e) => e.event === 'ready'));
+  s.close();
+  return { status: s.status, body: { contentType: s.contentType, events } };
 }
 
 const cases: Record<string, Case> = {

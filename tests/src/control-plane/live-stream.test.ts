@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LaneView, ShareCreated } from '@tether/contracts';
-import { api, bearer, eventually, useControlPlane } from '../harness/index.ts';
+import { api, bearer, eventually, openSse, useControlPlane, type SseEvent } from '../harness/index.ts';
 import { as, createShare, runningTerminal } from '../sharing/helpers.ts';
 
 // GET /v1/stream at the HTTP level: snapshot then `ready`, an id per event, Last-Event-ID resumes without a
@@ -8,41 +8,16 @@ import { as, createShare, runningTerminal } from '../sharing/helpers.ts';
 const WINDOW_MS = 4_000;
 const cp = useControlPlane({ TETHER_STREAM_ENDED_WINDOW_MS: `${WINDOW_MS}ms` });
 
-interface Sse {
-  event: string;
-  id?: number;
-  data: { entity?: string; entityId?: string; value?: unknown; deleted?: boolean };
-}
+type Sse = SseEvent<{ entity?: string; entityId?: string; value?: unknown; deleted?: boolean }>;
 
-/** One open stream: its events as they come, parsed; `until` reads until a predicate holds. */
+/** One open stream, with Last-Event-ID when given. */
 async function open(lastEventId?: number | string) {
-  const ac = new AbortController();
-  const res = await fetch(`${cp.url}/v1/stream`, {
-    headers: { ...bearer(cp), ...(lastEventId !== undefined ? { 'last-event-id': String(lastEventId) } : {}) },
-    signal: ac.signal,
+  const s = await openSse<Sse['data']>(`${cp.url}/v1/stream`, {
+    ...bearer(cp),
+    ...(lastEventId !== undefined ? { 'last-event-id': String(lastEventId) } : {}),
   });
-  expect(res.status).toBe(200);
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const events: Sse[] = [];
-  let text = '';
-  const until = async (done: (es: Sse[]) => boolean) => {
-    while (!done(events)) {
-      const { value, done: over } = await reader.read();
-      if (over) throw new Error(`stream ended early after ${events.length} events`);
-      text += value;
-      const blocks = text.split('\n\n');
-      text = blocks.pop()!;
-      for (const block of blocks) {
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const id = /^id: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event && data)
-          events.push({ event, ...(id !== undefined ? { id: Number(id) } : {}), data: JSON.parse(data) });
-      }
-    }
-    return events;
-  };
-  return { events, until, close: () => ac.abort() };
+  expect(s.status).toBe(200);
+  return s;
 }
 
 const hasReady = (es: Sse[]) => es.some((e) => e.event === 'ready');

@@ -6,3 +6,4 @@ export * from './browser.ts';
 export * from './share-viewer.ts';
 export * from './lanes-in-flight.ts';
 export * from './recovery-runs.ts';
+export * from './sse.ts';
