@@ -78,6 +78,12 @@ export interface TerminalAccess {
   follow(terminalId: string, onChunk: (chunk: Uint8Array) => void): Promise<{ stop(): void }>;
   /** Input goes over tether.term.<id>.in like any writer's; the terminal checks `from` again. */
   sendInput(terminalId: string, data: string, from: string): void;
+  /** A writer's size goes over tether.term.<id>.resize, queued with its input; the terminal checks `from` again. */
+  resize(terminalId: string, size: { cols: number; rows: number; by: string }, from: string): void;
+  /** The terminal's size now (from wherever it runs) and whose it is. */
+  size(terminalId: string): Promise<{ cols: number; rows: number; by: string | null }>;
+  /** Each change of the terminal's size; returns the unsubscribe. */
+  onSize(terminalId: string, handler: (size: { cols: number; rows: number; by: string | null }) => void): () => void;
   /** tmux's socket (share backends attach their own client to it). */
   tmuxSocket: string;
   /** Adds a check that may let input from a non-session writer through (any check saying yes does). */

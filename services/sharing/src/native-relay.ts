@@ -13,6 +13,11 @@ export interface RelayDeps {
   /** A terminal's output (wherever it runs) in order: what it printed before, then live; resolves once the former is in. */
   follow(terminalId: string, onChunk: (chunk: Uint8Array) => void): Promise<{ stop(): void }>;
   sendInput(terminalId: string, data: string, from: string): void;
+  /** A writer's size, to the terminal (which checks `from` again, as for input). */
+  resize(terminalId: string, size: { cols: number; rows: number; by: string }, from: string): void;
+  /** The terminal's size now, and each change of it (returns the unsubscribe). */
+  size(terminalId: string): Promise<RelaySize>;
+  onSize(terminalId: string, handler: (size: RelaySize) => void): () => void;
   /** Reports a participant's join or leave as a share command (cause id keeps it idempotent). */
   report(shareId: string, verb: 'joined' | 'left', causeId: string, data: Record<string, unknown>): Promise<unknown>;
   /** The share as persisted (strongly consistent). */
@@ -29,6 +34,8 @@ interface Conn {
   lastRefusal: number;
   /** What this viewer was last told of its access ("write until …" or "read"): only a change is sent. */
   told: string;
+  /** The viewer's own size (hello or resize): it sizes the terminal while this participant may type. */
+  size?: { cols: number; rows: number };
 }
 
 interface Relay {
@@ -43,6 +50,7 @@ interface Relay {
   scrollback: Scrollback;
   conns: Set<Conn>;
   stopFollow: () => void;
+  stopSize: () => void;
 }
 
 type Hello = Extract<ViewerMessage, { type: 'hello' }>;
@@ -112,6 +120,7 @@ export class NativeRelays {
       scrollback: new Scrollback(),
       conns: new Set(),
       stopFollow: () => undefined,
+      stopSize: () => undefined,
     };
     const done = this.start(relay);
     this.opening.set(shareId, { relay, done });
@@ -122,20 +131,33 @@ export class NativeRelays {
     const stillOpening = () => this.opening.get(relay.shareId)?.relay === relay;
     let followed: Awaited<ReturnType<RelayDeps['follow']>> | undefined;
     let now: ActorOf<'share'> | undefined;
+    // Changes heard while the size is asked for are newer than its answer.
+    let heard = false;
+    const stopSize = this.deps.onSize(relay.ctx.terminalId, (size) => {
+      heard = true;
+      this.sized(relay, size);
+    });
     try {
       followed = await this.deps.follow(relay.ctx.terminalId, (chunk) => this.fanOut(relay, chunk));
+      const size = await this.deps.size(relay.ctx.terminalId);
+      if (!heard) relay.size = size;
       // A kick, grant or revoke may have landed while the scrollback was on its way.
       now = await this.deps.share(relay.shareId);
     } catch (err) {
       followed?.stop();
+      stopSize();
       if (stillOpening()) this.opening.delete(relay.shareId);
       throw err;
     }
-    if (!stillOpening()) return followed.stop(); // closed while it was opening
+    const stop = () => {
+      followed.stop();
+      stopSize();
+    };
+    if (!stillOpening()) return stop(); // closed while it was opening
     this.opening.delete(relay.shareId);
     if (now) refresh(relay, now);
-    if (now?.value === 'ended') return followed.stop(); // ended meanwhile: the runner's close tells the waiting why
-    relay.stopFollow = followed.stop;
+    if (now?.value === 'ended') return stop(); // ended meanwhile: the runner's close tells the waiting why
+    relay.stopFollow = stop;
     this.relays.set(relay.shareId, relay);
     for (const w of this.waiting.get(relay.shareId) ?? []) this.admit(relay, w.ws, w.participantId, w.hello);
     this.waiting.delete(relay.shareId);
@@ -164,8 +186,10 @@ export class NativeRelays {
       const access = this.writable(relay, c.participantId) ? 'write' : 'read';
       const told = `${access} ${p.writeUntil ?? ''}`;
       if (told === c.told) continue; // joins, leaves and others' grants are no news to this viewer
+      const granted = access === 'write' && !c.told.startsWith('write');
       c.told = told;
       send(c.ws, { type: 'access', access, write_until: p.writeUntil ?? null });
+      if (granted) this.sizeFrom(relay, c); // a new writer's size wins, as if it had just said it
     }
   }
 
@@ -260,7 +284,14 @@ export class NativeRelays {
       return this.end(ws, RelayClose.kicked, `you were removed from share ${relay.shareId} by its owner`);
     if (ws.readyState !== ws.OPEN) return;
     const access = this.writable(relay, participantId) ? 'write' : 'read';
-    const conn: Conn = { id: randomUUID(), ws, participantId, lastRefusal: 0, told: `${access} ${p.writeUntil ?? ''}` };
+    const conn: Conn = {
+      id: randomUUID(),
+      ws,
+      participantId,
+      lastRefusal: 0,
+      told: `${access} ${p.writeUntil ?? ''}`,
+      ...(hello.cols && hello.rows ? { size: { cols: hello.cols, rows: hello.rows } } : {}),
+    };
     relay.conns.add(conn);
     const via = (ws as WebSocket & { via?: string }).via ?? 'browser';
     // Same stream and still held: only the bytes the viewer missed; otherwise the whole scrollback (it resets first).
@@ -288,6 +319,7 @@ export class NativeRelays {
         ms_left: Math.max(0, Date.parse(relay.ctx.expiresAt) - Date.now()),
       });
     if (back.length > 0) ws.send(back);
+    this.sizeFrom(relay, conn);
     void this.deps
       .report(relay.shareId, 'joined', `join-${conn.id}`, { participantId, via })
       .catch((err) => this.deps.log.warn({ shareId: relay.shareId, err: String(err) }, 'join not recorded'));
@@ -306,19 +338,46 @@ export class NativeRelays {
 
   private onViewerMessage(relay: Relay, conn: Conn, text: string | undefined) {
     const msg = text ? ViewerMessage.safeParse(safeJson(text)) : undefined;
-    if (!msg?.success || msg.data.type !== 'input') return;
+    if (!msg?.success || msg.data.type === 'hello')
+      return this.refuse(
+        conn,
+        `ignored: a message must be {"type":"input","data":…} or {"type":"resize","cols":10..1000,"rows":4..500}${msg?.success ? ' (hello is sent once)' : ''}`,
+      );
+    if (msg.data.type === 'resize') {
+      conn.size = { cols: msg.data.cols, rows: msg.data.rows };
+      return this.sizeFrom(relay, conn);
+    }
     const live = this.relays.get(relay.shareId) === relay;
     if (live && this.writable(relay, conn.participantId)) {
       this.deps.sendInput(relay.ctx.terminalId, msg.data.data, shareWriter(relay.shareId, conn.participantId));
       return;
     }
-    // One notice a second is enough for a viewer typing into a read-only share.
+    this.refuse(conn, 'read-only: your input was not sent; ask the share owner for write access');
+  }
+
+  /** One notice a second is enough for a viewer typing into a read-only share (or sending what is ignored). */
+  private refuse(conn: Conn, message: string) {
     if (Date.now() - conn.lastRefusal < 1_000) return;
     conn.lastRefusal = Date.now();
-    send(conn.ws, {
-      type: 'refused',
-      message: 'read-only: your input was not sent; ask the share owner for write access',
-    });
+    send(conn.ws, { type: 'refused', message });
+  }
+
+  /** The writer's size wins: a participant who may type now sizes the terminal; others' sizes only wait for a grant. */
+  private sizeFrom(relay: Relay, conn: Conn) {
+    const want = conn.size;
+    const name = relay.ctx.participants[conn.participantId]?.name;
+    if (!want || !name || this.relays.get(relay.shareId) !== relay || !this.writable(relay, conn.participantId)) return;
+    const { cols, rows, by } = relay.size;
+    if (cols === want.cols && rows === want.rows && by === name) return;
+    this.deps.resize(relay.ctx.terminalId, { ...want, by: name }, shareWriter(relay.shareId, conn.participantId));
+  }
+
+  /** The terminal's size changed: every participant is told (an unchanged size is no news). */
+  private sized(relay: Relay, size: RelaySize) {
+    const was = relay.size;
+    if (was.cols === size.cols && was.rows === size.rows && was.by === size.by) return;
+    relay.size = size;
+    for (const c of relay.conns) send(c.ws, { type: 'size', ...size });
   }
 
   private fanOut(relay: Relay, chunk: Uint8Array) {

@@ -53,6 +53,9 @@ export async function startSharing(deps: CapabilityDeps & { terminals: TerminalA
   const relays = new NativeRelays({
     follow: terminals.follow,
     sendInput: terminals.sendInput,
+    resize: terminals.resize,
+    size: terminals.size,
+    onSize: terminals.onSize,
     report: async (shareId, verb, causeId, data) =>
       send({
         id: causeId,

@@ -69,6 +69,9 @@ export async function startControlPlane(deps: CapabilityDeps): Promise<ControlPl
     terminals: {
       follow: (terminalId, onChunk) => followTerminal(io, terminalId, onChunk),
       sendInput: (terminalId, data, from) => io.sendInput(terminalId, { data, from }),
+      resize: (terminalId, size, from) => io.sendResize(terminalId, { ...size, from }),
+      size: (terminalId) => io.requestSize(terminalId),
+      onSize: (terminalId, handler) => io.onSize(terminalId, handler),
       tmuxSocket: terminals.tmux.socket,
       allowWriters: (check) => void writeChecks.push(check),
       scrollback: (terminalId) => io.requestScrollback(terminalId),

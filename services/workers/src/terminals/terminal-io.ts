@@ -3,7 +3,8 @@ import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core'
 
 /**
  * Where terminal bytes travel: tether.term.<id>.out / .in / .scrollback (and .writer, to make the relay
- * read its writer again) on core NATS, or in-process
+ * read its writer again; .resize, a writer's size, checked like input; .size, the size it then has, and
+ * .size.now, asked by a relay that starts) on core NATS, or in-process
  * without NATS. Output carries the terminal log's offset after the chunk, so a follower that joins
  * with the scrollback can drop the chunks the scrollback already holds.
  */
@@ -24,6 +25,15 @@ export interface TerminalIO {
   serveWriterRefresh(terminalId: string, refresh: () => Promise<string>): () => void;
   /** Has the process relaying the terminal read its writer again; undefined when no process relays it. */
   refreshWriter(terminalId: string, timeoutMs?: number): Promise<string | undefined>;
+  /** A writer's size for the terminal, queued with its input; the terminal checks `from` again. */
+  sendResize(terminalId: string, msg: TerminalResize): void;
+  onResize(terminalId: string, handler: (msg: TerminalResize) => void): () => void;
+  /** The terminal's size changed (the terminal tells every relay). */
+  publishSize(terminalId: string, size: TerminalSize): void;
+  onSize(terminalId: string, handler: (size: TerminalSize) => void): () => void;
+  /** Answers "what size are you" for a terminal this process runs. */
+  serveSize(terminalId: string, read: () => Promise<TerminalSize>): () => void;
+  requestSize(terminalId: string, timeoutMs?: number): Promise<TerminalSize>;
   /** Resolves once the subscriptions made so far are in place (the server has them), so no input sent after is missed. */
   settled(): Promise<void>;
 }
@@ -42,11 +52,29 @@ export interface TerminalInput {
   from: string;
 }
 
+/** A size a writer asks for; `by` is the name viewers are shown ("sized by alice"). */
+export interface TerminalResize {
+  cols: number;
+  rows: number;
+  from: string;
+  by: string;
+}
+
+/** The terminal's size in cells and who set it (null: nobody since it started; "owner": its own tmux). */
+export interface TerminalSize {
+  cols: number;
+  rows: number;
+  by: string | null;
+}
+
 export const termSubjects = {
   out: (id: string) => `tether.term.${id}.out`,
   in: (id: string) => `tether.term.${id}.in`,
   scrollback: (id: string) => `tether.term.${id}.scrollback`,
   writer: (id: string) => `tether.term.${id}.writer`,
+  resize: (id: string) => `tether.term.${id}.resize`,
+  size: (id: string) => `tether.term.${id}.size`,
+  sizeNow: (id: string) => `tether.term.${id}.size.now`,
 };
 
 const notRunning = (id: string) =>
@@ -68,14 +96,7 @@ export class NatsTerminalIO implements TerminalIO {
     }
   }
   onInput(id: string, handler: (msg: TerminalInput) => void) {
-    const sub = this.nc.subscribe(termSubjects.in(id), {
-      callback: (err, m) => {
-        if (err) return;
-        const msg = parseInput(m.data);
-        if (msg) handler(msg);
-      },
-    });
-    return () => sub.unsubscribe();
+    return this.subscribeJson(termSubjects.in(id), parseInput, handler);
   }
   onOutput(id: string, handler: (chunk: Uint8Array, endOffset: number | undefined) => void) {
     const sub = this.nc.subscribe(termSubjects.out(id), {
@@ -119,6 +140,50 @@ export class NatsTerminalIO implements TerminalIO {
       return undefined;
     }
   }
+  sendResize(id: string, msg: TerminalResize) {
+    this.nc.publish(termSubjects.resize(id), JSON.stringify(msg));
+  }
+  onResize(id: string, handler: (msg: TerminalResize) => void) {
+    return this.subscribeJson(termSubjects.resize(id), parseResize, handler);
+  }
+  publishSize(id: string, size: TerminalSize) {
+    this.nc.publish(termSubjects.size(id), JSON.stringify(size));
+  }
+  onSize(id: string, handler: (size: TerminalSize) => void) {
+    return this.subscribeJson(termSubjects.size(id), parseSize, handler);
+  }
+  serveSize(id: string, read: () => Promise<TerminalSize>) {
+    const sub = this.nc.subscribe(termSubjects.sizeNow(id), {
+      callback: (err, m) => {
+        if (err) return;
+        read().then(
+          (size) => m.respond(JSON.stringify(size)),
+          () => undefined, // no answer: the requester times out as for a terminal nobody runs
+        );
+      },
+    });
+    return () => sub.unsubscribe();
+  }
+  async requestSize(id: string, timeoutMs = 5_000): Promise<TerminalSize> {
+    let m: Awaited<ReturnType<NatsConnection['request']>>;
+    try {
+      m = await this.nc.request(termSubjects.sizeNow(id), new Uint8Array(0), { timeout: timeoutMs });
+    } catch (err) {
+      throw Object.assign(notRunning(id), { cause: err });
+    }
+    const size = parseSize(m.data);
+    if (!size) throw new Error(`terminal ${id} answered its size request with no size`);
+    return size;
+  }
+  private subscribeJson<T>(subject: string, parse: (b: Uint8Array) => T | undefined, handler: (v: T) => void) {
+    const sub = this.nc.subscribe(subject, {
+      callback: (err, m) => {
+        const v = err ? undefined : parse(m.data);
+        if (v) handler(v);
+      },
+    });
+    return () => sub.unsubscribe();
+  }
   async requestScrollback(id: string, timeoutMs = 5_000): Promise<Scrollback> {
     try {
       const m = await this.nc.request(termSubjects.scrollback(id), new Uint8Array(0), { timeout: timeoutMs });
@@ -144,6 +209,7 @@ export class LocalTerminalIO implements TerminalIO {
   async settled() {}
   private readonly scrollbacks = new Map<string, () => Scrollback>();
   private readonly writers = new Map<string, () => Promise<string>>();
+  private readonly sizes = new Map<string, () => Promise<TerminalSize>>();
   publishOutput(id: string, chunk: Uint8Array, endOffset: number) {
     this.bus.emit(termSubjects.out(id), chunk, endOffset);
   }
@@ -168,6 +234,29 @@ export class LocalTerminalIO implements TerminalIO {
   }
   async refreshWriter(id: string): Promise<string | undefined> {
     return this.writers.get(id)?.();
+  }
+  sendResize(id: string, msg: TerminalResize) {
+    this.bus.emit(termSubjects.resize(id), msg);
+  }
+  onResize(id: string, handler: (msg: TerminalResize) => void) {
+    this.bus.on(termSubjects.resize(id), handler);
+    return () => void this.bus.off(termSubjects.resize(id), handler);
+  }
+  publishSize(id: string, size: TerminalSize) {
+    this.bus.emit(termSubjects.size(id), size);
+  }
+  onSize(id: string, handler: (size: TerminalSize) => void) {
+    this.bus.on(termSubjects.size(id), handler);
+    return () => void this.bus.off(termSubjects.size(id), handler);
+  }
+  serveSize(id: string, read: () => Promise<TerminalSize>) {
+    this.sizes.set(id, read);
+    return () => void (this.sizes.get(id) === read && this.sizes.delete(id));
+  }
+  async requestSize(id: string): Promise<TerminalSize> {
+    const read = this.sizes.get(id);
+    if (!read) throw notRunning(id);
+    return read();
   }
   async requestScrollback(id: string): Promise<Scrollback> {
     const read = this.scrollbacks.get(id);
@@ -207,11 +296,31 @@ export async function followTerminal(
   }
 }
 
-function parseInput(bytes: Uint8Array): TerminalInput | undefined {
+const cells = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0 && (v as number) <= 10_000;
+
+function parseResize(bytes: Uint8Array): TerminalResize | undefined {
+  const v = parseJson(bytes) as Partial<TerminalResize> | undefined;
+  return v && cells(v.cols) && cells(v.rows) && typeof v.from === 'string' && typeof v.by === 'string'
+    ? { cols: v.cols, rows: v.rows, from: v.from, by: v.by }
+    : undefined;
+}
+
+function parseSize(bytes: Uint8Array): TerminalSize | undefined {
+  const v = parseJson(bytes) as Partial<TerminalSize> | undefined;
+  return v && cells(v.cols) && cells(v.rows) && (typeof v.by === 'string' || v.by === null)
+    ? { cols: v.cols, rows: v.rows, by: v.by }
+    : undefined;
+}
+
+function parseJson(bytes: Uint8Array): unknown {
   try {
-    const v = JSON.parse(new TextDecoder().decode(bytes)) as Partial<TerminalInput>;
-    return typeof v.data === 'string' && typeof v.from === 'string' ? { data: v.data, from: v.from } : undefined;
+    return JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     return undefined;
   }
+}
+
+function parseInput(bytes: Uint8Array): TerminalInput | undefined {
+  const v = parseJson(bytes) as Partial<TerminalInput> | undefined;
+  return v && typeof v.data === 'string' && typeof v.from === 'string' ? { data: v.data, from: v.from } : undefined;
 }

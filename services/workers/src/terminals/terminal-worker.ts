@@ -20,7 +20,7 @@ import {
 } from '@tether/runtime';
 import { OutputTail } from './output-tail.ts';
 import { showStatusLine } from './status-line.ts';
-import type { TerminalIO } from './terminal-io.ts';
+import type { TerminalIO, TerminalResize } from './terminal-io.ts';
 import { Tmux, signalName } from './tmux.ts';
 
 export interface TerminalWorkerOptions {
@@ -90,7 +90,9 @@ interface Relay {
   stopInput: () => void;
   stopScrollback: () => void;
   stopWriter: () => void;
-  /** Input in arrival order, each batch after the previous one's write check and delivery. */
+  stopResize: () => void;
+  stopSize: () => void;
+  /** Input (and writers' sizes) in arrival order, each batch after the previous one's write check and delivery. */
   input: Promise<void>;
   queued: number;
   sessionId: string;
@@ -328,27 +330,59 @@ export class TerminalWorker {
       tail: new OutputTail(this.logFile(id), (chunk) => this.onOutput(id, relay, chunk), fromEnd),
       input: Promise.resolve(),
       queued: 0,
-      stopInput: this.io.onInput(id, (msg) => {
-        // Bounded: a flood (or a stuck check) drops input with a warning instead of growing memory.
-        if (relay.queued >= MAX_QUEUED_INPUT)
-          return void this.pm.log.warn({ terminalId: id, from: msg.from }, 'input dropped: too much queued');
-        relay.queued++;
-        relay.input = relay.input.then(() => this.deliver(id, relay, msg.data, msg.from)).finally(() => relay.queued--);
-      }),
+      stopInput: this.io.onInput(id, (msg) => this.enqueue(id, relay, msg.from, () => this.deliver(id, relay, msg.data, msg.from))),
+      // A size goes in the same queue as keystrokes, so keys typed after a resize are drawn at the new size.
+      stopResize: this.io.onResize(id, (msg) => this.enqueue(id, relay, msg.from, () => this.resize(id, relay, msg))),
       stopScrollback: this.io.serveScrollback(id, () => this.scrollback(id, relay)),
       stopWriter: this.io.serveWriterRefresh(id, () => this.refreshWriter(id, relay)),
+      stopSize: this.io.serveSize(id, () => this.tmux.size(id)),
     };
     relay.tail.start();
     this.relays.set(id, relay);
+    // Sessions made before tether kept their size get the option too (newSession sets it on new ones).
+    void this.tmux
+      .keepSize(id)
+      .catch((err) => this.pm.log.warn({ terminalId: id, err: String(err) }, 'window-size not set'));
+  }
+
+  /** Bounded: a flood (or a stuck check) drops input with a warning instead of growing memory. */
+  private enqueue(id: string, relay: Relay, from: string, task: () => Promise<void>) {
+    if (relay.queued >= MAX_QUEUED_INPUT)
+      return void this.pm.log.warn({ terminalId: id, from }, 'input dropped: too much queued');
+    relay.queued++;
+    relay.input = relay.input.then(task).finally(() => relay.queued--);
+  }
+
+  /** The terminal's session types; anyone else (a share participant) only while a check says so, asked now. */
+  private async mayType(id: string, relay: Relay, from: string): Promise<boolean> {
+    if (from === relay.sessionId) return true;
+    return (await withTimeout(Promise.resolve(this.opts.mayWrite?.(id, from)), WRITE_CHECK_MS, false)) === true;
+  }
+
+  /** A writer's size: the window takes it and every relay is told the size it now has. */
+  private async resize(id: string, relay: Relay, msg: TerminalResize) {
+    try {
+      if (this.relays.get(id) !== relay) return;
+      if (!(await this.mayType(id, relay, msg.from)))
+        return void this.pm.log.debug({ terminalId: id, from: msg.from }, 'size from a non-writer dropped');
+      const was = await this.tmux.size(id);
+      if (was.cols === msg.cols && was.rows === msg.rows && was.by === msg.by) return;
+      // In output order: what the pane printed so far goes out first, then the size, then (after the
+      // resize) the program's redraw, so viewers draw each at the size it was made for.
+      relay.tail.drain();
+      this.io.publishSize(id, { cols: msg.cols, rows: msg.rows, by: msg.by });
+      await this.tmux.resize(id, msg.cols, msg.rows, msg.by);
+      const now = await this.tmux.size(id);
+      if (now.cols !== msg.cols || now.rows !== msg.rows) this.io.publishSize(id, now); // tmux would not take it
+    } catch (err) {
+      this.pm.log.warn({ terminalId: id, err: String(err) }, 'terminal not resized');
+    }
   }
 
   private async deliver(id: string, relay: Relay, data: string, from: string) {
     try {
       if (this.relays.get(id) !== relay) return; // closed while this waited its turn
-      if (
-        from !== relay.sessionId &&
-        !(await withTimeout(Promise.resolve(this.opts.mayWrite?.(id, from)), WRITE_CHECK_MS, false))
-      ) {
+      if (!(await this.mayType(id, relay, from))) {
         return void this.pm.log.debug({ terminalId: id, from }, 'input from a non-writer dropped');
       }
       const held = from === relay.sessionId ? this.holds.get(id) : undefined;
@@ -428,6 +462,8 @@ export class TerminalWorker {
     r.stopInput();
     r.stopScrollback();
     r.stopWriter();
+    r.stopResize();
+    r.stopSize();
     this.relays.delete(id);
   }
 

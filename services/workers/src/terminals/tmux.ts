@@ -86,6 +86,35 @@ export class Tmux {
     ];
     await this.run(['new-session', '-d', '-s', name, '-c', cwd, '-x', '200', '-y', '50', ...envArgs, ...wrapper]);
     await this.run(['set-option', '-t', `=${name}:`, 'remain-on-exit', 'on']);
+    await this.keepSize(name);
+  }
+
+  /**
+   * The window keeps its size whoever attaches (`window-size manual`): a human's `tmux attach` in a
+   * small terminal no longer shrinks what every viewer sees; only `resize` changes it.
+   */
+  async keepSize(name: string): Promise<void> {
+    await this.run(['set-option', '-w', '-t', `=${name}:`, 'window-size', 'manual']);
+  }
+
+  /** Sizes the window (and its one pane) to cols x rows, and records whose size it is (it outlives tether). */
+  async resize(name: string, cols: number, rows: number, by: string): Promise<void> {
+    await this.run(['set-option', '-w', '-t', `=${name}:`, `@${SIZED_BY}`, by]);
+    await this.run(['resize-window', '-t', `=${name}:`, '-x', String(cols), '-y', String(rows)]);
+  }
+
+  /** The window's size and whose it is (null: nobody resized it since it started). */
+  async size(name: string): Promise<{ cols: number; rows: number; by: string | null }> {
+    const out = await this.run([
+      'display-message',
+      '-p',
+      '-t',
+      `=${name}:`,
+      `#{window_width} #{window_height} #{@${SIZED_BY}}`,
+    ]);
+    const [cols, rows, ...by] = out.replace(/\n$/, '').split(' ');
+    if (!Number(cols) || !Number(rows)) throw new Error(`tmux gave no size for ${name}`);
+    return { cols: Number(cols), rows: Number(rows), by: by.join(' ') || null };
   }
 
   /** Lets a session made with a prelude print it (tmux keeps the signal if the pane is not waiting yet). */
@@ -181,6 +210,9 @@ export class Tmux {
     return this.run(['capture-pane', '-p', '-t', `=${name}:`]);
   }
 }
+
+/** The window option (tmux user option) naming who sized the window. */
+const SIZED_BY = 'tether_sized_by';
 
 const preludeChannel = (name: string) => `tether-prelude-${name}`;
 
