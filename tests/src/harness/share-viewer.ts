@@ -5,12 +5,18 @@ export interface Viewer {
   output(): string;
   messages: Array<Record<string, unknown> & { type: string }>;
   type(data: string): void;
+  /** Any message up (a resize, or something the relay should refuse). */
+  send(msg: unknown): void;
   closed: Promise<{ code: number; reason: string }>;
   close(): void;
 }
 
-/** Opens a link `http://host/v/<share>#t=<token>` over the share WebSocket and says hello. */
-export function openViewer(link: string, via: 'browser' | 'cli' = 'cli'): Promise<Viewer> {
+/** Opens a link `http://host/v/<share>#t=<token>` over the share WebSocket and says hello (with `hello`'s extra fields). */
+export function openViewer(
+  link: string,
+  via: 'browser' | 'cli' = 'cli',
+  hello: Record<string, unknown> = {},
+): Promise<Viewer> {
   const u = new URL(link);
   const shareId = u.pathname.split('/').pop()!;
   const token = new URLSearchParams(u.hash.slice(1)).get('t') ?? '';
@@ -24,6 +30,7 @@ export function openViewer(link: string, via: 'browser' | 'cli' = 'cli'): Promis
     output: () => out,
     messages,
     type: (data) => ws.send(JSON.stringify({ type: 'input', data })),
+    send: (msg) => ws.send(JSON.stringify(msg)),
     closed,
     close: () => ws.close(),
   };
@@ -33,7 +40,7 @@ export function openViewer(link: string, via: 'browser' | 'cli' = 'cli'): Promis
   });
   return new Promise((resolve, reject) => {
     ws.once('open', () => {
-      ws.send(JSON.stringify({ type: 'hello', token, via }));
+      ws.send(JSON.stringify({ type: 'hello', token, via, ...hello }));
       resolve(viewer);
     });
     ws.once('error', reject);
