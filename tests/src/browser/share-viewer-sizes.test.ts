@@ -37,6 +37,11 @@ type ViewerApi = { __tetherViewer: { screen(): string[]; size(): ViewerSize } };
 const viewerOf = (page: Page) => page.evaluate(() => (globalThis as unknown as ViewerApi).__tetherViewer.size());
 const screenOf = (page: Page) => page.evaluate(() => (globalThis as unknown as ViewerApi).__tetherViewer.screen());
 
+/** The terminal is drawn whole in its box: nothing to scroll. */
+const fitsItsBox = (page: Page) =>
+  page.evaluate(
+    `(() => { const box = document.getElementById('terminal'); return box.scrollWidth <= box.clientWidth && box.scrollHeight <= box.clientHeight; })()`,
+  );
 const tmux = (...args: string[]) => execa('tmux', ['-S', join(cp.home, 'terminals', 'tmux.sock'), ...args]);
 const paneSize = async (id: string) =>
   (await tmux('display-message', '-p', '-t', `=${id}:`, '#{pane_width}x#{pane_height}')).stdout.trim();
@@ -105,12 +110,7 @@ describe('share viewer sizes in Chromium', () => {
     const size = await viewerOf(w.page);
     expect(size).toMatchObject({ cols: w.own.cols, rows: w.own.rows, fontSize: 14 });
     // At its own size the writer's terminal fits its box: nothing to scroll.
-    expect(
-      await w.page.evaluate(() => {
-        const box = document.getElementById('terminal')!;
-        return box.scrollWidth <= box.clientWidth && box.scrollHeight <= box.clientHeight;
-      }),
-    ).toBe(true);
+    expect(await fitsItsBox(w.page)).toBe(true);
 
     // A read-only viewer in a smaller window: same cells as the pane, font scaled but at least 12 px.
     const invite = await as<{ url: string }>(cp, 'human:alice', 'POST', `/v1/shares/${w.share.share_id}/participants`, {
@@ -188,8 +188,8 @@ describe('share viewer sizes in Chromium', () => {
     await phone.goto(link!.url);
     await phone.locator('body[data-state="open"]').waitFor();
     const layout = () =>
-      phone.evaluate(() => {
-        const box = document.getElementById('terminal')!.getBoundingClientRect();
+      phone.evaluate(`(() => {
+        const box = document.getElementById('terminal').getBoundingClientRect();
         const rows = document.querySelector('.xterm-rows');
         return {
           innerWidth,
@@ -199,7 +199,14 @@ describe('share viewer sizes in Chromium', () => {
           box: { top: box.top, bottom: box.bottom, width: box.width },
           font: rows ? Number.parseFloat(getComputedStyle(rows).fontSize) : 0,
         };
-      });
+      })()`) as Promise<{
+        innerWidth: number;
+        innerHeight: number;
+        pageHeight: number;
+        pageWidth: number;
+        box: { top: number; bottom: number; width: number };
+        font: number;
+      }>;
     // Read-only of a 200x50 terminal: the smallest readable font, the rest scrolls inside the terminal's box.
     const ro = await layout();
     expect(ro.font).toBeGreaterThanOrEqual(12);
@@ -223,12 +230,7 @@ describe('share viewer sizes in Chromium', () => {
     const rw = await layout();
     expect(rw.font).toBeGreaterThanOrEqual(12);
     expect(rw.pageHeight).toBeLessThanOrEqual(rw.innerHeight);
-    expect(
-      await phone.evaluate(() => {
-        const box = document.getElementById('terminal')!;
-        return box.scrollWidth <= box.clientWidth && box.scrollHeight <= box.clientHeight;
-      }),
-    ).toBe(true);
+    expect(await fitsItsBox(phone)).toBe(true);
     expect(own.cols).toBeGreaterThanOrEqual(80);
     expect(own.rows).toBeGreaterThanOrEqual(15);
     await phone.screenshot({ path: join(SHOTS, 'viewer-phone-writer.png') });

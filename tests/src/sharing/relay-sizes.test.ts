@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { ShareCreated } from '@tether/contracts';
+import { ShareCreated, type RelayMessage } from '@tether/contracts';
 import { termSubjects } from '@tether/workers';
 import { eventually, openViewer, useControlPlane, type Viewer } from '../harness/index.ts';
 import { as, createShare, policyFile, runningTerminal } from './helpers.ts';
@@ -14,11 +14,11 @@ const tmux = (...args: string[]) => execa('tmux', ['-S', join(cp.home, 'terminal
 const windowSize = async (terminalId: string) =>
   (await tmux('display-message', '-p', '-t', `=${terminalId}:`, '#{window_width}x#{window_height}')).stdout.trim();
 const sizesTold = (v: Viewer) => v.messages.filter((m) => m.type === 'size');
-const welcomed = (v: Viewer) =>
-  eventually(
+const welcomed = async (v: Viewer) =>
+  (await eventually(
     () => v.messages.find((m) => m.type === 'welcome'),
     (m) => m !== undefined,
-  );
+  )) as Extract<RelayMessage, { type: 'welcome' }>;
 const grantWrite = (shareId: string, participantId: string) =>
   as(cp, 'human:alice', 'POST', `/v1/shares/${shareId}/participants/${participantId}/grant-write`, {});
 const invite = async (shareId: string, name: string) =>
@@ -147,9 +147,9 @@ describe('resuming a viewer', () => {
     say('two-$((1+2))');
 
     // Same stream, the offset it had: the welcome says resumed, and only what it missed follows.
-    const again = await openViewer(link!.url, 'cli', { resume: { stream: w1!.stream, offset: w1!.offset + had } });
+    const again = await openViewer(link!.url, 'cli', { resume: { stream: w1.stream, offset: w1.offset + had } });
     const w2 = await welcomed(again);
-    expect(w2).toMatchObject({ stream: w1!.stream, offset: w1!.offset + had, resumed: true });
+    expect(w2).toMatchObject({ stream: w1.stream, offset: w1.offset + had, resumed: true });
     await eventually(
       () => again.output(),
       (o) => o.includes('two-3'),
@@ -158,13 +158,13 @@ describe('resuming a viewer', () => {
 
     // Another stream (a tether restart's): the whole scrollback, from its start.
     const other = await openViewer(link!.url, 'cli', { resume: { stream: 'an-older-stream', offset: 5 } });
-    expect(await welcomed(other)).toMatchObject({ stream: w1!.stream, resumed: false, offset: 0 });
+    expect(await welcomed(other)).toMatchObject({ stream: w1.stream, resumed: false, offset: 0 });
     await eventually(
       () => other.output(),
       (o) => o.includes('one-2') && o.includes('two-3'),
     );
     // An offset past the end was never served: the whole scrollback too.
-    const ahead = await openViewer(link!.url, 'cli', { resume: { stream: w1!.stream, offset: 10_000_000 } });
+    const ahead = await openViewer(link!.url, 'cli', { resume: { stream: w1.stream, offset: 10_000_000 } });
     expect(await welcomed(ahead)).toMatchObject({ resumed: false, offset: 0 });
     for (const v of [again, other, ahead]) v.close();
   });

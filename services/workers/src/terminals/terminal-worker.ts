@@ -330,7 +330,9 @@ export class TerminalWorker {
       tail: new OutputTail(this.logFile(id), (chunk) => this.onOutput(id, relay, chunk), fromEnd),
       input: Promise.resolve(),
       queued: 0,
-      stopInput: this.io.onInput(id, (msg) => this.enqueue(id, relay, msg.from, () => this.deliver(id, relay, msg.data, msg.from))),
+      stopInput: this.io.onInput(id, (msg) =>
+        this.enqueue(id, relay, msg.from, () => this.deliver(id, relay, msg.data, msg.from)),
+      ),
       // A size goes in the same queue as keystrokes, so keys typed after a resize are drawn at the new size.
       stopResize: this.io.onResize(id, (msg) => this.enqueue(id, relay, msg.from, () => this.resize(id, relay, msg))),
       stopScrollback: this.io.serveScrollback(id, () => this.scrollback(id, relay)),
