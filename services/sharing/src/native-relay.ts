@@ -137,10 +137,18 @@ export class NativeRelays {
       heard = true;
       this.sized(relay, size);
     });
+    // Asked alongside the scrollback; a terminal that cannot say its size is still relayed, at the default.
+    const size = this.deps.size(relay.ctx.terminalId).catch((err) => {
+      this.deps.log.warn(
+        { shareId: relay.shareId, terminalId: relay.ctx.terminalId, err: String(err) },
+        'terminal size unknown: viewers are told the default 200x50 until it changes',
+      );
+      return undefined;
+    });
     try {
       followed = await this.deps.follow(relay.ctx.terminalId, (chunk) => this.fanOut(relay, chunk));
-      const size = await this.deps.size(relay.ctx.terminalId);
-      if (!heard) relay.size = size;
+      const told = await size;
+      if (told && !heard) relay.size = told;
       // A kick, grant or revoke may have landed while the scrollback was on its way.
       now = await this.deps.share(relay.shareId);
     } catch (err) {
