@@ -20,16 +20,8 @@ describe('share protocol (/work/protocol14.md)', () => {
   });
 
   it('a refusal, a kick or an end stops a viewer; a restart of tether and a blip do not', () => {
-    for (const code of [
-      RelayClose.badHello,
-      RelayClose.badToken,
-      RelayClose.kicked,
-      RelayClose.webNotAllowed,
-      RelayClose.unknownShare,
-      RelayClose.shareEnded,
-      1000,
-    ])
-      expect(relayCloseIsFinal(code, false)).toBe(true);
+    // badHello, badToken, kicked, webNotAllowed, unknownShare, shareEnded, and the client's own detach.
+    for (const code of [4400, 4401, 4403, 4405, 4404, 4410, 1000]) expect(relayCloseIsFinal(code, false)).toBe(true);
     for (const code of [1006, 1001, 1011, RelayClose.helloTimeout]) expect(relayCloseIsFinal(code, false)).toBe(false);
     expect(relayCloseIsFinal(RelayClose.shuttingDown, true)).toBe(false);
     expect(relayCloseIsFinal(1011, true)).toBe(true); // told it ended

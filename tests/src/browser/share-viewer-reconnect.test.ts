@@ -80,6 +80,12 @@ type ViewerApi = { __tetherViewer: { text(): string } };
 const textOf = (page: Page) => page.evaluate(() => (globalThis as unknown as ViewerApi).__tetherViewer.text());
 /** How many lines of the page's terminal are exactly `text`. */
 const linesIs = async (page: Page, text: string) => (await textOf(page)).split('\n').filter((l) => l === text).length;
+/** Waits until the page shows the line `text` exactly once. */
+const showsOnce = (page: Page, text: string) =>
+  eventually(
+    () => linesIs(page, text),
+    (n) => n === 1,
+  );
 
 type StatesApi = { __states: string[] };
 /** Records each state the page passes through (with its banner), however briefly it is in it. */
@@ -116,10 +122,7 @@ describe('the share viewer reconnects in Chromium', () => {
   it('after a network blip it resumes where it was: the lines printed meanwhile arrive, nothing twice', async () => {
     const { page, say, share, errors } = await watchedTerminal();
     say('BEFORE-$((6*7))');
-    await eventually(
-      () => linesIs(page, 'BEFORE-42'),
-      (n) => n === 1,
-    );
+    await showsOnce(page, 'BEFORE-42');
     await recordStates(page);
     line.down = true;
     line.cut();
@@ -133,10 +136,7 @@ describe('the share viewer reconnects in Chromium', () => {
     await page.locator('body[data-state="open"]').waitFor();
     expect((await statesOf(page)).find((x) => x.startsWith('reconnecting'))).toMatch(/^reconnecting reconnecting…/);
     say('AFTER-$((6*7))');
-    await eventually(
-      () => linesIs(page, 'AFTER-42'),
-      (n) => n === 1,
-    );
+    await showsOnce(page, 'AFTER-42');
     expect(await linesIs(page, 'BEFORE-42')).toBe(1);
     expect(await linesIs(page, 'DURING-42')).toBe(1);
     expect(await page.locator('#banner').isHidden()).toBe(true);
@@ -154,10 +154,7 @@ describe('the share viewer reconnects in Chromium', () => {
   it('after tether restarts it starts over from the new scrollback: the screen is reset, so the output shows once', async () => {
     const { page, say, share, errors } = await watchedTerminal();
     say('MARKER-$((6*7))');
-    await eventually(
-      () => linesIs(page, 'MARKER-42'),
-      (n) => n === 1,
-    );
+    await showsOnce(page, 'MARKER-42');
     const before = await page.evaluate(() =>
       (globalThis as unknown as { __tetherViewer: { position(): { stream: string } } }).__tetherViewer.position(),
     );
@@ -177,10 +174,7 @@ describe('the share viewer reconnects in Chromium', () => {
     );
     expect(after.stream).not.toBe(before.stream);
     say('AFTER-RESTART-$((6*7))');
-    await eventually(
-      () => linesIs(page, 'AFTER-RESTART-42'),
-      (n) => n === 1,
-    );
+    await showsOnce(page, 'AFTER-RESTART-42');
     expect(await linesIs(page, 'MARKER-42')).toBe(1);
     await page.screenshot({ path: join(SHOTS, 'viewer-after-restart.png') });
     expect(errors).toEqual([]);

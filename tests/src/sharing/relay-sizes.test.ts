@@ -96,6 +96,14 @@ describe('terminal sizes over the share relay', () => {
     // A viewer joining now is told the size and whose it is in its welcome.
     const dave = await openViewer((await invite(share.share_id, 'dave')).url);
     expect(await welcomed(dave)).toMatchObject({ size: { cols: 132, rows: 43, by: 'bob' } });
+
+    // Someone at the machine resizes the window with tmux itself: it is the owner's size now, and viewers hear it.
+    await tmux('resize-window', '-t', `=${term.terminal_id}:`, '-x', '101', '-y', '31');
+    for (const v of [bob, dave])
+      await eventually(
+        () => sizesTold(v).at(-1),
+        (m) => m?.cols === 101 && m.rows === 31 && m.by === 'owner',
+      );
     await as(cp, 'human:alice', 'POST', `/v1/shares/${share.share_id}/revoke`, {});
   });
 

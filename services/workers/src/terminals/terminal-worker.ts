@@ -92,6 +92,11 @@ interface Relay {
   stopWriter: () => void;
   stopResize: () => void;
   stopSize: () => void;
+  /** The window's size as last published or seen (undefined until the first look). */
+  size?: { cols: number; rows: number };
+  /** Writers' resizes started, and those under way: a size listed meanwhile proves nothing. */
+  resizes: number;
+  resizing: number;
   /** Input (and writers' sizes) in arrival order, each batch after the previous one's write check and delivery. */
   input: Promise<void>;
   queued: number;
@@ -330,6 +335,8 @@ export class TerminalWorker {
       tail: new OutputTail(this.logFile(id), (chunk) => this.onOutput(id, relay, chunk), fromEnd),
       input: Promise.resolve(),
       queued: 0,
+      resizes: 0,
+      resizing: 0,
       stopInput: this.io.onInput(id, (msg) =>
         this.enqueue(id, relay, msg.from, () => this.deliver(id, relay, msg.data, msg.from)),
       ),
@@ -367,18 +374,38 @@ export class TerminalWorker {
       if (this.relays.get(id) !== relay) return;
       if (!(await this.mayType(id, relay, msg.from)))
         return void this.pm.log.debug({ terminalId: id, from: msg.from }, 'size from a non-writer dropped');
-      const was = await this.tmux.size(id);
-      if (was.cols === msg.cols && was.rows === msg.rows && was.by === msg.by) return;
-      // In output order: what the pane printed so far goes out first, then the size, then (after the
-      // resize) the program's redraw, so viewers draw each at the size it was made for.
-      relay.tail.drain();
-      this.io.publishSize(id, { cols: msg.cols, rows: msg.rows, by: msg.by });
-      await this.tmux.resize(id, msg.cols, msg.rows, msg.by);
-      const now = await this.tmux.size(id);
-      if (now.cols !== msg.cols || now.rows !== msg.rows) this.io.publishSize(id, now); // tmux would not take it
+      relay.resizes++;
+      relay.resizing++;
+      await this.resizeNow(id, relay, msg).finally(() => relay.resizing--);
     } catch (err) {
       this.pm.log.warn({ terminalId: id, err: String(err) }, 'terminal not resized');
     }
+  }
+
+  private async resizeNow(id: string, relay: Relay, msg: TerminalResize) {
+    const was = await this.tmux.size(id);
+    if (was.cols === msg.cols && was.rows === msg.rows && was.by === msg.by) return;
+    // In output order: what the pane printed so far goes out first, then the size, then (after the
+    // resize) the program's redraw, so viewers draw each at the size it was made for.
+    relay.tail.drain();
+    this.io.publishSize(id, { cols: msg.cols, rows: msg.rows, by: msg.by });
+    await this.tmux.resize(id, msg.cols, msg.rows, msg.by);
+    const now = await this.tmux.size(id);
+    relay.size = { cols: now.cols, rows: now.rows };
+    if (now.cols !== msg.cols || now.rows !== msg.rows) this.io.publishSize(id, now); // tmux would not take it
+  }
+
+  /**
+   * The window changed size without a writer asking (someone at the machine ran `tmux resize-window`):
+   * it is the owner's size now, and relays are told.
+   */
+  private async noticeSize(id: string, relay: Relay, seen: { cols: number; rows: number } | undefined) {
+    if (!seen) return;
+    const was = relay.size;
+    relay.size = seen;
+    if (!was || (was.cols === seen.cols && was.rows === seen.rows)) return;
+    this.io.publishSize(id, { ...seen, by: 'owner' });
+    await this.tmux.sizedBy(id, 'owner');
   }
 
   private async deliver(id: string, relay: Relay, data: string, from: string) {
@@ -493,7 +520,14 @@ export class TerminalWorker {
   private async watchExits(): Promise<void> {
     if (this.relays.size === 0) return;
     this.checkCalm(Date.now());
-    const dead = await this.tmux.deadPanes();
+    // Resizes started by the time the listing comes, per terminal (-1: one was under way).
+    const before = new Map([...this.relays].map(([id, r]) => [id, r.resizing > 0 ? -1 : r.resizes]));
+    const { dead, sizes } = await this.tmux.panes();
+    for (const [id, relay] of this.relays)
+      if (!dead.has(id) && before.get(id) === relay.resizes && relay.resizing === 0)
+        await this.noticeSize(id, relay, sizes.get(id)).catch((err) =>
+          this.pm.log.warn({ terminalId: id, err: String(err) }, 'size change not told'),
+        );
     for (const id of [...this.relays.keys()]) {
       if (!dead.has(id)) continue;
       const { code, signal } = this.exitOf(id, dead.get(id)!);

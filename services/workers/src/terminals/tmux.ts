@@ -99,8 +99,13 @@ export class Tmux {
 
   /** Sizes the window (and its one pane) to cols x rows, and records whose size it is (it outlives tether). */
   async resize(name: string, cols: number, rows: number, by: string): Promise<void> {
-    await this.run(['set-option', '-w', '-t', `=${name}:`, `@${SIZED_BY}`, by]);
+    await this.sizedBy(name, by);
     await this.run(['resize-window', '-t', `=${name}:`, '-x', String(cols), '-y', String(rows)]);
+  }
+
+  /** Records whose size the window has (a participant's name, or "owner"). */
+  async sizedBy(name: string, by: string): Promise<void> {
+    await this.run(['set-option', '-w', '-t', `=${name}:`, `@${SIZED_BY}`, by]);
   }
 
   /** The window's size and whose it is (null: nobody resized it since it started). */
@@ -169,20 +174,31 @@ export class Tmux {
 
   /** Dead panes with their exit status or the signal that ended them, by session name. */
   async deadPanes(): Promise<Map<string, { code: number | null; signal: string | null }>> {
+    return (await this.panes()).dead;
+  }
+
+  /** One listing of every pane: the dead ones (as deadPanes) and each session's window size. */
+  async panes(): Promise<{
+    dead: Map<string, { code: number | null; signal: string | null }>;
+    sizes: Map<string, { cols: number; rows: number }>;
+  }> {
     const r = await this.tmux([
       'list-panes',
       '-a',
       '-F',
-      '#{session_name} #{pane_dead} #{pane_dead_status} #{pane_dead_signal}',
+      '#{session_name} #{pane_dead} #{pane_dead_status} #{pane_dead_signal} #{window_width} #{window_height}',
     ]);
     const dead = new Map<string, { code: number | null; signal: string | null }>();
-    if (r.exitCode !== 0) return dead;
+    const sizes = new Map<string, { cols: number; rows: number }>();
+    if (r.exitCode !== 0) return { dead, sizes };
     for (const line of r.stdout.split('\n')) {
-      const [session, isDead, status, signal] = line.split(' ');
-      if (session && isDead === '1')
+      const [session, isDead, status, signal, cols, rows] = line.split(' ');
+      if (!session) continue;
+      if (isDead === '1')
         dead.set(session, { code: status ? Number(status) : null, signal: signal ? signalName(Number(signal)) : null });
+      if (Number(cols) > 0 && Number(rows) > 0) sizes.set(session, { cols: Number(cols), rows: Number(rows) });
     }
-    return dead;
+    return { dead, sizes };
   }
 
   /**
