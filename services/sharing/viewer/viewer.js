@@ -148,6 +148,7 @@ function onMessage(msg) {
       break;
     case 'waiting':
       document.body.dataset.state = 'waiting';
+      $('banner').hidden = true; // connected again; the share itself is not running yet
       $('who').textContent = 'waiting…';
       notice(`the share is not started yet (${msg.status}); you will be let in when it is`, 'info', 0);
       break;
