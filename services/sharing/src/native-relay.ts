@@ -49,8 +49,8 @@ interface Relay {
   version: number;
   scrollback: Scrollback;
   conns: Set<Conn>;
+  /** Stops following the terminal's output and its size. */
   stopFollow: () => void;
-  stopSize: () => void;
 }
 
 type Hello = Extract<ViewerMessage, { type: 'hello' }>;
@@ -120,7 +120,6 @@ export class NativeRelays {
       scrollback: new Scrollback(),
       conns: new Set(),
       stopFollow: () => undefined,
-      stopSize: () => undefined,
     };
     const done = this.start(relay);
     this.opening.set(shareId, { relay, done });
