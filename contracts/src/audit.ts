@@ -131,11 +131,16 @@ export type ShareEndDetails = z.infer<typeof ShareEndDetails>;
 export const AuditEntry = AuditRecord.omit({ seq: true, prevHash: true, alg: true, hash: true });
 export type AuditEntry = z.infer<typeof AuditEntry>;
 
-/** GET /v1/audit query: newest `limit` records when `after` is absent, else the next `limit` after that seq. */
+/**
+ * GET /v1/audit query: newest `limit` records when `after` is absent, else the next `limit` after that seq.
+ * `lane_id`: only records of that lane and what belongs to it (its sessions, terminals, shares, handoffs,
+ * task runs and their live sessions, and the approvals that held them).
+ */
 export const AuditQuery = z
   .object({
     entity: EntityName.optional(),
     entity_id: Token.optional(),
+    lane_id: Token.optional(),
     after: z.coerce.number().int().min(0).optional(),
     limit: z.coerce.number().int().min(1).max(1_000).default(100),
   })

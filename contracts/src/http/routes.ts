@@ -79,6 +79,10 @@ import {
   OpenApiReply,
   ProjectionsStatus,
   ShareListQuery,
+  ApprovalListQuery,
+  EntityReplay,
+  Page,
+  ReplayQuery,
   EventRecord,
   StreamActor,
 } from './schemas.ts';
@@ -174,6 +178,17 @@ export const routes = {
     summary: 'Every event of one actor, oldest first',
     params: actorParams,
     reply: z.array(EventRecord),
+    status: 200,
+    errors: entityErrors,
+  },
+  'entity.replay': {
+    method: 'GET',
+    path: '/v1/entities/{entity}/{entityId}/replay',
+    summary:
+      "One actor's events, oldest first, each with the state and context after it (folded with its machine; secrets left out); up to `to_seq`",
+    params: actorParams,
+    query: ReplayQuery,
+    reply: EntityReplay,
     status: 200,
     errors: entityErrors,
   },
@@ -354,9 +369,10 @@ export const routes = {
   'shares.list': {
     method: 'GET',
     path: '/v1/shares',
-    summary: 'Shares, optionally of one terminal or lane, or only live ones',
+    summary:
+      'Shares, newest first, a page at a time: live or ended (history), filtered by terminal, lane, status, end reason, backend, owner and time, or searched by id prefix, participant name or reason',
     query: ShareListQuery,
-    reply: Items(ShareView),
+    reply: Page(ShareView),
     status: 200,
   },
   'shares.get': {
@@ -499,8 +515,10 @@ export const routes = {
   'approvals.list': {
     method: 'GET',
     path: '/v1/approvals',
-    summary: 'Approvals of shares and handoffs held by a policy rule',
-    reply: Items(ApprovalView),
+    summary:
+      'Approvals of shares and handoffs held by a policy rule, newest first, a page at a time; filtered by status, searched by id prefix, requester or reason',
+    query: ApprovalListQuery,
+    reply: Page(ApprovalView),
     status: 200,
   },
   'approvals.get': {
@@ -712,7 +730,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/audit',
     summary:
-      'Audit records (who, when, why; redacted, hash-chained), newest `limit` or the page after `after`; also on NATS stream TETHER_AUDIT, tether.audit.<entity>.<verb>',
+      'Audit records (who, when, why; redacted, hash-chained), newest `limit` or the page after `after`, of one entity or one lane (`lane_id`); also on NATS stream TETHER_AUDIT, tether.audit.<entity>.<verb>',
     query: AuditQuery,
     reply: AuditList,
     status: 200,

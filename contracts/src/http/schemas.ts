@@ -1,7 +1,9 @@
 import { z } from 'zod';
-import { EventEnvelope, StateValue } from '../envelope.ts';
+import { Actor, EventEnvelope, StateValue } from '../envelope.ts';
+import { ShareEndReason } from '../entities/sharing.ts';
+import { ShareBackend } from '../policy.ts';
 import { entityContracts, type EntityNameOf } from '../entities.ts';
-import { Token } from '../ids.ts';
+import { Iso, Token } from '../ids.ts';
 
 // The shapes of HTTP routes that are not an entity's body or view: path parameters, queries and the
 // replies of the generic routes (actors, events, projections, health, the live stream).
@@ -43,7 +45,107 @@ export const StreamActor = z.union([
 ]);
 export type StreamActor = z.infer<typeof StreamActor>;
 
-/** Filters of GET /v1/shares. */
+/** A page of a list: `next_cursor` asks for the page after it (null: this was the last). */
+export const Page = <T extends z.ZodType>(item: T) =>
+  z.object({
+    items: z.array(item),
+    /** Give it back as `cursor` for the next page; null when there is none. */
+    next_cursor: z.string().nullable(),
+  });
+
+/** `limit` and `cursor` of a paged list, the most recently changed first. */
+const paging = {
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  /** The `next_cursor` of the page before. */
+  cursor: z
+    .string()
+    .regex(/^[1-9][0-9]{0,15}$/, 'a cursor is the next_cursor of the page before')
+    .optional(),
+};
+
+/** Text search of a history list: an id prefix, a name or words of a reason (case-insensitive). */
+const SearchText = z.string().trim().min(1).max(200);
+
+/**
+ * Filters of GET /v1/shares, the most recently changed first. A share's time (`since`, `until`) is when
+ * it ended, or when it was asked for while it lives. `status=denied` is an ended share the policy or an
+ * operator refused.
+ */
 export const ShareListQuery = z
-  .object({ terminal_id: Token.optional(), lane_id: Token.optional(), live: z.enum(['true', 'false']).optional() })
+  .object({
+    terminal_id: Token.optional(),
+    lane_id: Token.optional(),
+    live: z.enum(['true', 'false']).optional(),
+    status: z.enum(['live', 'ended', 'denied']).optional(),
+    /** Why it ended (implies an ended share). */
+    reason: ShareEndReason.optional(),
+    backend: ShareBackend.optional(),
+    /** Who shared it, as "kind:id". */
+    owner: z
+      .string()
+      .regex(/^(human|ai|system|service):.+$/, 'an owner is "kind:id", e.g. human:alice')
+      .optional(),
+    /** Only shares whose time is at or after this. */
+    since: Iso.optional(),
+    /** Only shares whose time is before this. */
+    until: Iso.optional(),
+    /** A share id prefix, a participant's name, or words of the end reason, its detail or the policy's reason. */
+    q: SearchText.optional(),
+    ...paging,
+  })
+  .strict()
+  .superRefine((q, ctx) => {
+    const ended = q.status === 'ended' || q.status === 'denied' || q.reason !== undefined;
+    if (q.live === 'true' && ended)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['live'],
+        message: 'live=true asks for live shares; drop it to list ended ones',
+      });
+    if (q.status === 'live' && q.reason)
+      ctx.addIssue({ code: 'custom', path: ['reason'], message: 'a live share has no end reason; drop status=live' });
+    if (q.status === 'denied' && q.reason && q.reason !== 'denied')
+      ctx.addIssue({ code: 'custom', path: ['reason'], message: `status=denied and reason=${q.reason} contradict` });
+    if (q.since && q.until && Date.parse(q.since) >= Date.parse(q.until))
+      ctx.addIssue({ code: 'custom', path: ['until'], message: 'until must be after since' });
+  });
+export type ShareListQuery = z.infer<typeof ShareListQuery>;
+
+/** Filters of GET /v1/approvals, the most recently changed first. */
+export const ApprovalListQuery = z
+  .object({
+    status: z.enum(['pending', 'approved', 'denied', 'expired']).optional(),
+    /** An approval, share or handoff id prefix, the requester, or words of the rule's reason or the decision note. */
+    q: SearchText.optional(),
+    ...paging,
+  })
   .strict();
+export type ApprovalListQuery = z.infer<typeof ApprovalListQuery>;
+
+/** One step of an entity's replay: an event (data redacted) and the machine's state after it. */
+export const ReplayStep = z.object({
+  seq: z.number().int().positive(),
+  streamSeq: z.number().int().positive(),
+  at: Iso,
+  type: z.string(),
+  actor: Actor,
+  correlationId: z.string(),
+  data: z.record(z.string(), z.unknown()),
+  /** State value after the event. */
+  state: StateValue,
+  /** Context after the event, without secrets (token hashes, sealed links). */
+  context: z.record(z.string(), z.unknown()),
+});
+export type ReplayStep = z.infer<typeof ReplayStep>;
+
+/** GET /v1/entities/{entity}/{entityId}/replay, and `tether replay --json`. */
+export const EntityReplay = z.object({
+  entity: z.string(),
+  entityId: z.string(),
+  /** Events the entity has (steps may stop earlier, at `to_seq`). */
+  total: z.number().int().nonnegative(),
+  steps: z.array(ReplayStep),
+});
+export type EntityReplay = z.infer<typeof EntityReplay>;
+
+export const ReplayQuery = z.object({ to_seq: z.coerce.number().int().min(1).optional() }).strict();

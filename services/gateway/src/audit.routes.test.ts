@@ -37,7 +37,7 @@ beforeAll(async () => {
     store,
     logger: silentLogger,
     openapi: {},
-    routes: auditRoutes(log),
+    routes: auditRoutes(log, store),
   });
   const actor = { kind: 'human' as const, id: 'ann' };
   for (const [verb, id, data] of [
@@ -104,6 +104,8 @@ describe('GET /v1/audit', () => {
       'entity_id=no%20spaces',
       'unknown=1',
       'entity=a&entity=b',
+      'lane_id=no%20spaces',
+      'lane_id=a&lane_id=b',
     ]) {
       const r = await get(`/v1/audit?${bad}`);
       expect(r.status, bad).toBe(400);
@@ -114,6 +116,17 @@ describe('GET /v1/audit', () => {
         message: expect.stringMatching(/^invalid audit query: /),
       });
     }
+  });
+});
+
+describe('GET /v1/audit?lane_id=', () => {
+  it('answers a lane the read model does not know with 404, saying which', async () => {
+    const r = await get('/v1/audit?lane_id=nope');
+    expect(r.status).toBe(404);
+    expect(ErrorBody.parse((r.body as { error: unknown }).error)).toMatchObject({
+      code: 'NOT_FOUND',
+      message: 'lane nope does not exist',
+    });
   });
 });
 

@@ -1,8 +1,20 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyReply } from 'fastify';
-import { BODY_LIMIT_BYTES, HTTP_STATUS, TetherError, Token, assertAllowed, type CommandReply } from '@tether/contracts';
+import {
+  BODY_LIMIT_BYTES,
+  HTTP_STATUS,
+  ReplayQuery,
+  TetherError,
+  Token,
+  assertAllowed,
+  parseData,
+  redact,
+  type CommandReply,
+} from '@tether/contracts';
 import {
   listActors,
+  givenParams,
   principalOf,
+  replaySteps,
   toCommand,
   toRejection,
   uuid,
@@ -169,6 +181,23 @@ function gatewayRoutes(opts: GatewayOptions): Routes {
       const events = await opts.store.readEntity(p.entity, p.entityId);
       if (events.length === 0) throw new TetherError('NOT_FOUND', `${p.entity} ${p.entityId} has no events`);
       return events.map(readableEvent);
+    },
+
+    'entity.replay': async (req) => {
+      const p = entityParams(opts.host, req.params);
+      mayRead(req, p.entity);
+      const q = parseData(ReplayQuery, 'replay query', givenParams(req.query));
+      const events = await opts.store.readEntity(p.entity, p.entityId);
+      if (events.length === 0) throw new TetherError('NOT_FOUND', `${p.entity} ${p.entityId} has no events`);
+      const steps = replaySteps(opts.host.definition(p.entity), events, q.to_seq).map((st) => ({
+        ...st,
+        data: redact(st.data) as Record<string, unknown>,
+        // What every read leaves out (token hashes, sealed links), then whatever else looks secret.
+        context: redact(
+          readable({ ...p, version: st.seq, streamSeq: st.streamSeq, value: st.state, context: st.context }).context,
+        ) as Record<string, unknown>,
+      }));
+      return { entity: p.entity, entityId: p.entityId, total: events.length, steps };
     },
 
     'entity.list': async (req) => {

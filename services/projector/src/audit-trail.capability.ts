@@ -14,7 +14,7 @@ export async function startAuditTrail(deps: CapabilityDeps): Promise<Capability>
     commands: {},
     preconditions: {},
     reactors: [new AuditProjector(deps.store, log, { logger: deps.logger })],
-    routes: auditRoutes(log),
+    routes: auditRoutes(log, deps.store),
     stop: () => log.close(),
   };
 }

@@ -1,28 +1,22 @@
-import { AuditQuery, invalid, type AuditList, type AuditVerdict } from '@tether/contracts';
-import type { Routes } from '@tether/runtime';
+import { AuditQuery, parseData, type AuditList, type AuditVerdict } from '@tether/contracts';
+import { givenParams, type EventStore, type Routes } from '@tether/runtime';
 import type { AuditLog } from './audit/index.ts';
+import { laneFamily } from './views/lane-family.ts';
 
-/** The audit trail over HTTP: audit.list (newest first page, or after a seq) and audit.verify. */
-export function auditRoutes(audit: AuditLog): Routes {
+/** The audit trail over HTTP: audit.list (newest first page, or after a seq; of an entity or a lane) and audit.verify. */
+export function auditRoutes(audit: AuditLog, store: EventStore): Routes {
   return {
     'audit.list': async (req): Promise<AuditList> => {
-      const q = AuditQuery.safeParse(withoutEmpty(req.query));
-      if (!q.success) throw invalid('invalid audit query', q.error);
+      const q = parseData(AuditQuery, 'audit query', givenParams(req.query));
       const items = await audit.read({
-        afterSeq: q.data.after,
-        entity: q.data.entity,
-        entityId: q.data.entity_id,
-        limit: q.data.limit,
+        afterSeq: q.after,
+        entity: q.entity,
+        entityId: q.entity_id,
+        actors: q.lane_id ? await laneFamily(store, q.lane_id) : undefined,
+        limit: q.limit,
       });
       return { items };
     },
     'audit.verify': async (): Promise<AuditVerdict> => audit.verify(),
   };
-}
-
-/** `?after=` means "not given", not 0. */
-function withoutEmpty(query: unknown): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries((query ?? {}) as Record<string, unknown>)) if (v !== '') out[k] = v;
-  return out;
 }

@@ -3,6 +3,7 @@ export * from './logger.ts';
 export * from './readmodel.ts';
 export * from './store/index.ts';
 export * from './actor/fold.ts';
+export * from './actor/replay-steps.ts';
 export * from './actor/host.ts';
 export * from './actor/rebuild.ts';
 export * from './bus/intake.ts';

@@ -1,7 +1,8 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import {
   ApprovalApproveBody,
   ApprovalDenyBody,
+  ApprovalListQuery,
   GrantWriteBody,
   ParticipantInviteBody,
   ReasonBody,
@@ -9,9 +10,11 @@ import {
   sameActor,
   ShareCreateBody,
   ShareExtendBody,
+  ShareListQuery,
   ShareSwitchBody,
   TetherError,
   Token,
+  parseData,
   type ShareCreated,
 } from '@tether/contracts';
 import {
@@ -19,12 +22,14 @@ import {
   approvalView,
   listActorsOf,
   liveHandoffsByTerminal,
+  pageOf,
   readActor,
   shareView,
   type ActorOf,
 } from '@tether/projector';
 import {
   commandFrom,
+  givenParams,
   principalOf,
   parseBody,
   settled,
@@ -33,15 +38,12 @@ import {
   type RouteHandler,
   type Routes,
 } from '@tether/runtime';
+import { approvalMatches, shareMatches } from './share-history.ts';
 import type { SecretBox } from './secrets.ts';
 
 export interface ShareRouteDeps extends RouteDeps {
   secrets: SecretBox;
 }
-
-const ListQuery = z
-  .object({ terminal_id: Token.optional(), lane_id: Token.optional(), live: z.enum(['true', 'false']).optional() })
-  .strict();
 
 /** Terminal sharing over HTTP (the same commands as tether.cmd.share.*), keyed by operation id. */
 export function shareRoutes(deps: ShareRouteDeps): Routes {
@@ -96,16 +98,8 @@ export function shareRoutes(deps: ShareRouteDeps): Routes {
     },
 
     'shares.list': async (req) => {
-      const q = parseBody(ListQuery, req.query);
-      const items = await listActorsOf(
-        deps.store,
-        'share',
-        ({ context: c, value }) =>
-          (!q.terminal_id || c.terminalId === q.terminal_id) &&
-          (!q.lane_id || c.laneId === q.lane_id) &&
-          (q.live !== 'true' || value !== 'ended'),
-      );
-      return { items: await views(items) };
+      const q = parseData(ShareListQuery, 'share list query', givenParams(req.query));
+      return pageOf(await listActorsOf(deps.store, 'share', shareMatches(q)), q, views);
     },
 
     'shares.get': async (req) => view(await share(req.params.share!)),
@@ -161,7 +155,12 @@ export function shareRoutes(deps: ShareRouteDeps): Routes {
     'participants.revokeWrite': participantAct('revokeWrite', (b) => parseBody(ReasonBody, b)),
     'participants.kick': participantAct('kick', (b) => parseBody(ReasonBody, b)),
 
-    'approvals.list': async () => ({ items: (await listActorsOf(deps.store, 'approval')).map(approvalView) }),
+    'approvals.list': async (req) => {
+      const q = parseData(ApprovalListQuery, 'approval list query', givenParams(req.query));
+      return pageOf(await listActorsOf(deps.store, 'approval', approvalMatches(q)), q, (page) =>
+        page.map(approvalView),
+      );
+    },
     'approvals.get': async (req) => approvalView(await approval(req)),
     'approvals.approve': decide('approve', ApprovalApproveBody),
     'approvals.deny': decide('deny', ApprovalDenyBody),

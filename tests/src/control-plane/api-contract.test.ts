@@ -3,7 +3,9 @@ import { z } from 'zod';
 import {
   CredentialCreated,
   CredentialView,
+  EntityReplay,
   LoginLink,
+  Page,
   Me,
   ApprovalView,
   AuditList,
@@ -140,9 +142,9 @@ const cases: Record<string, Case> = {
     schema: ShareCreated,
   },
   'get /v1/shares': {
-    call: get(() => `/v1/shares?terminal_id=${ids.terminal}&live=true`),
+    call: get(() => `/v1/shares?terminal_id=${ids.terminal}&live=true&limit=10`),
     status: 200,
-    schema: Items(ShareView),
+    schema: Page(ShareView),
   },
   'get /v1/shares/{share}': { call: get(() => `/v1/shares/${ids.share}`), status: 200, schema: ShareView },
   // A native share has participant links, not backend links.
@@ -213,7 +215,11 @@ const cases: Record<string, Case> = {
     status: 200,
     schema: ShareView,
   },
-  'get /v1/approvals': { call: get(() => '/v1/approvals'), status: 200, schema: Items(ApprovalView) },
+  'get /v1/approvals': {
+    call: get(() => '/v1/approvals?status=denied&limit=10'),
+    status: 200,
+    schema: Page(ApprovalView),
+  },
   'get /v1/approvals/{approval}': {
     call: get(() => '/v1/approvals/none-such'),
     status: 404,
@@ -326,6 +332,19 @@ const cases: Record<string, Case> = {
     call: get(() => `/v1/entities/lane/${ids.lane}/events`),
     status: 200,
     schema: z.array(z.object({ streamSeq: z.number().int(), type: z.string(), seq: z.number().int() }).passthrough()),
+  },
+  // The share above, revoked: each event with the state after it, its participants' token hashes left out.
+  'get /v1/entities/{entity}/{entityId}/replay': {
+    call: get(() => `/v1/entities/share/${ids.share}/replay`),
+    status: 200,
+    schema: EntityReplay.refine(
+      (r) =>
+        r.steps.at(-1)?.state === 'ended' &&
+        r.steps.length === r.total &&
+        !JSON.stringify(r.steps.map((s) => s.context)).includes('tokenHash') &&
+        r.steps.every((s) => s.data.tokenHash === undefined || s.data.tokenHash === '[redacted]'),
+      'every step, ending in ended, without token hashes',
+    ),
   },
   'get /v1/entities/{entity}': {
     call: get(() => '/v1/entities/lane'),

@@ -1,6 +1,6 @@
 import { TetherError } from '@tether/contracts/tether-error';
 import { registry } from '@tether/machines';
-import { applyEvent, initialSnapshot } from '@tether/runtime';
+import { replaySteps } from '@tether/runtime';
 import { openStoreForClient } from '../store.ts';
 import type { Out } from '../output.ts';
 
@@ -20,23 +20,7 @@ export async function replay(
   try {
     const events = await store.readEntity(entity, id);
     if (events.length === 0) throw new TetherError('NOT_FOUND', `${entity} ${id} has no events`);
-    let s = initialSnapshot(def);
-    const steps = [];
-    for (const e of events) {
-      if (e.event.seq > toSeq) break;
-      s = applyEvent(def, s, e.event);
-      steps.push({
-        seq: e.event.seq,
-        streamSeq: e.streamSeq,
-        at: e.event.at,
-        type: e.event.type,
-        actor: e.event.actor,
-        correlationId: e.event.correlationId,
-        data: e.event.data,
-        state: s.value,
-        context: s.context,
-      });
-    }
+    const steps = replaySteps(def, events, toSeq);
     const human = steps
       .map(
         (st) =>

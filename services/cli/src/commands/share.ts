@@ -77,8 +77,11 @@ export async function share(
         ...(f.terminal ? { terminal_id: f.terminal } : {}),
         ...(f.live ? { live: 'true' } : {}),
       });
-      const r = await call<{ items: ShareView[] }>('GET', `/v1/shares?${q}`);
-      out.print(r.items.length ? r.items.map(shareLine).join('\n') : 'no shares', r);
+      const r = await call<{ items: ShareView[]; next_cursor: string | null }>('GET', `/v1/shares?${q}`);
+      const more = r.next_cursor
+        ? `\n(the ${r.items.length} most recently changed; more in GET /v1/shares?cursor=${r.next_cursor})`
+        : '';
+      out.print(r.items.length ? r.items.map(shareLine).join('\n') + more : 'no shares', r);
       return 0;
     }
     case 'show': {

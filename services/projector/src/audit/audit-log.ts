@@ -6,6 +6,8 @@ export interface AuditReadOptions {
   afterSeq?: number;
   entity?: string;
   entityId?: string;
+  /** Only records of these actors, as actorKey() names them (a lane's family). */
+  actors?: ReadonlySet<string>;
   /** At most this many records (default 100). */
   limit?: number;
 }

@@ -4,3 +4,5 @@ export * from './share-views.ts';
 export * from './handoff-views.ts';
 export * from './recovery-views.ts';
 export * from './live-views.ts';
+export * from './lane-family.ts';
+export * from './page.ts';

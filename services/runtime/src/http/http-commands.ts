@@ -56,6 +56,13 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.outp
   return parseData(schema, 'request body', body);
 }
 
+/** A query's parameters without the empty ones: `?after=` (an empty form field) means "not given". */
+export function givenParams(query: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries((query ?? {}) as Record<string, unknown>)) if (v !== '') out[k] = v;
+  return out;
+}
+
 /** Waits until `done` holds for the actor (workers report back asynchronously), at most `ms`: the actor then, if any. */
 export async function settledWhen(
   host: ActorHost,
