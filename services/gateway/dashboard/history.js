@@ -160,7 +160,15 @@ const approvalRow = (a) =>
   el(
     'tr',
     { 'data-approval-id': a.approval_id },
-    el('td', { title: a.approval_id }, short(a.approval_id)),
+    el(
+      'td',
+      {},
+      el(
+        'a',
+        { href: `#time-travel/approval/${encodeURIComponent(a.approval_id)}`, title: a.approval_id },
+        short(a.approval_id),
+      ),
+    ),
     el('td', {}, a.share_id ? `share ${short(a.share_id)}` : `handoff ${short(a.handoff_id)}`),
     el('td', {}, actorChip(a.requested_by)),
     el('td', {}, `${a.rule_id}${a.reason ? ` — ${a.reason}` : ''}`),
