@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { AuditList, HandoffView } from '@tether/contracts';
-import { api, eventually, launchChromium, signIn, useControlPlane } from '../harness/index.ts';
+import { api, eventually, signIn, useChromium, useControlPlane } from '../harness/index.ts';
 import { as, createShare, policyFile, runningTerminal } from '../sharing/helpers.ts';
 import { historyScenario } from '../sharing/history-scenario.ts';
 
@@ -15,17 +15,11 @@ mkdirSync(SHOTS, { recursive: true });
 const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}dashboard-${name}.png`, fullPage: true });
 
 const cp = useControlPlane({ TETHER_SHARE_POLICY: policyFile() });
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const chromium = useChromium();
 
 /** A signed-in dashboard on `hash`, failing the test on any page error. */
 async function dashboard(hash: string) {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const page = await chromium.browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(String(err)));
   await signIn(page, cp);
