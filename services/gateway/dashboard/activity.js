@@ -31,6 +31,11 @@ function build(root) {
     el('div', { id: 'activity-error', class: 'error', role: 'alert', hidden: '' }),
     el('div', { id: 'activity-actors', 'aria-label': 'actors' }),
     el('ol', { id: 'activity-timeline', 'aria-label': 'activity' }),
+    el(
+      'p',
+      { id: 'activity-cut', class: 'muted', hidden: '' },
+      `The newest ${LIMIT} records; older ones are not shown.`,
+    ),
   );
   root.querySelector('form').addEventListener('submit', (e) => {
     e.preventDefault();
@@ -99,6 +104,7 @@ function render() {
   );
   const rows = shown.filter((r) => !state.actor || actorText(r.actor) === state.actor);
   section.dataset.laneId = state.laneId ?? '';
+  section.querySelector('#activity-cut').hidden = state.records.length < LIMIT;
   section.querySelector('#activity-timeline').replaceChildren(
     ...(rows.length
       ? rows.map((r) =>

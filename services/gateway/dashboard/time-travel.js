@@ -105,10 +105,14 @@ async function load(kind, id) {
   player.querySelector('#tt-slider').addEventListener('input', (e) => show(Number(e.target.value)));
   player.querySelector('#tt-prev').addEventListener('click', () => show(at - 1));
   player.querySelector('#tt-next').addEventListener('click', () => show(at + 1));
-  player.querySelector('#tt-events').addEventListener('click', (e) => {
+  const pick = (e) => {
     const li = e.target.closest('[data-index]');
-    if (li) show(Number(li.dataset.index));
-  });
+    if (!li || (e.type === 'keydown' && e.key !== 'Enter' && e.key !== ' ')) return;
+    e.preventDefault();
+    show(Number(li.dataset.index));
+  };
+  player.querySelector('#tt-events').addEventListener('click', pick);
+  player.querySelector('#tt-events').addEventListener('keydown', pick);
   show(at);
 }
 

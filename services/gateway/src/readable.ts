@@ -3,12 +3,16 @@ import { actorOf } from '@tether/projector';
 import type { SavedActor } from '@tether/runtime';
 
 /**
- * An actor as every read shows it (entity routes, the live stream): never a participant's token hash,
- * a share's sealed backend links or a credential's hash.
+ * An actor as every read shows it (entity routes, the live stream, replays): never a participant's
+ * token hash, a share's sealed backend links, a live session's sealed read-only links or a credential's hash.
  */
 export function readable(a: SavedActor): SavedActor {
   if (a.entity === 'credential') {
     const { hash: _hash, ...context } = a.context as Record<string, unknown>;
+    return { ...a, context };
+  }
+  if (a.entity === 'liveSession') {
+    const { sealedReadOnly: _sealed, ...context } = a.context as Record<string, unknown>;
     return { ...a, context };
   }
   if (a.entity !== 'share') return a;
