@@ -75,6 +75,7 @@ export const ShareListQuery = z
   .object({
     terminal_id: Token.optional(),
     lane_id: Token.optional(),
+    /** true: live shares only (as status=live); false: no such filter. */
     live: z.enum(['true', 'false']).optional(),
     status: z.enum(['live', 'ended', 'denied']).optional(),
     /** Why it ended (implies an ended share). */

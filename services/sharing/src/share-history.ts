@@ -19,7 +19,6 @@ export function shareMatches(q: ShareListQuery): (a: ActorOf<'share'>) => boolea
       (!q.terminal_id || c.terminalId === q.terminal_id) &&
       (!q.lane_id || c.laneId === q.lane_id) &&
       (q.live !== 'true' || !ended) &&
-      (q.live !== 'false' || ended) &&
       (!q.status || (q.status === 'live' ? !ended : ended && (q.status === 'ended' || c.endReason === 'denied'))) &&
       (!q.reason || (ended && c.endReason === q.reason)) &&
       (!q.backend || c.backend === q.backend) &&
