@@ -39,6 +39,7 @@ export async function historyScenario(cp: Tether, tag: string) {
         )
       ).body.items,
     (items) => items.length === 3,
+    60_000,
   );
   const eveId = ended.find((s) => s.owner === 'human:eve')!.share_id;
   const approval = ApprovalView.parse((await as(cp, 'human:ops', 'GET', `/v1/approvals/${heldId}`)).body);

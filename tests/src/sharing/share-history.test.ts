@@ -11,7 +11,7 @@ const cp = useControlPlane({ TETHER_SHARE_POLICY: policyFile() });
 let h: Awaited<ReturnType<typeof historyScenario>>;
 beforeAll(async () => {
   h = await historyScenario(cp, 'h1');
-}, 60_000);
+}, 120_000);
 
 const SharePage = Page(ShareView);
 const shares = async (q: string) => {
@@ -108,11 +108,14 @@ describe('GET /v1/approvals: history', () => {
 });
 
 describe('GET /v1/audit?lane_id=', () => {
-  it("lists what happened to the lane and what belongs to it, and nothing of another lane's", async () => {
+  it("lists what happened to the lane and what belongs to it, and nothing of another lane's", {
+    timeout: 150_000,
+  }, async () => {
     const other = await historyScenario(cp, 'h2');
     const actions = await eventually(
       async () => AuditList.parse((await api(cp, 'GET', `/v1/audit?lane_id=${h.lane.lane_id}&limit=1000`)).body).items,
       (items) => items.some((r) => r.action === 'approval.deny'),
+      60_000,
     );
     const mine = new Set([h.lane.lane_id, h.term.terminal_id, h.revokedId, h.eveId, h.heldId]);
     expect(actions.some((r) => r.entity === 'lane' && r.action === 'lane.create')).toBe(true);
