@@ -131,7 +131,12 @@ describe('authentication on HTTP', () => {
         const r = await raw(route.method, path, bad.headers, route.method === 'POST' ? {} : undefined);
         expectUnauthenticated(r, bad.reason, `${route.method} ${path} with ${bad.what}`);
       }
-      expect(await eventsSince(before)).toEqual([]);
+      // tether's own workers and timers (no credential) may write meanwhile; nothing a request caused may.
+      expect(
+        (await eventsSince(before)).filter(
+          (e) => e.event.credentialId !== undefined || e.event.actor.kind !== 'system',
+        ),
+      ).toEqual([]);
     },
   );
 
