@@ -69,6 +69,14 @@ export const settings = {
     description: 'How much tether logs (JSON lines on stderr)',
     scope: 'both',
   }),
+  TETHER_LOG_FORMAT: setting({
+    schema: z.enum(['json', 'pretty'], { error: 'not a log format' }).optional(),
+    type: 'format',
+    expects: 'json or pretty',
+    description:
+      'How log lines on stderr look: pretty (pino-pretty) or JSON lines; unset, pretty when stderr is a terminal and JSON otherwise',
+    scope: 'both',
+  }),
   TETHER_REPLICAS: integer(1, 'Replicas of the JetStream streams and buckets tether creates (3 on a cluster)', {
     scope: 'both',
     min: 1,

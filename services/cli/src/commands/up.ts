@@ -1,5 +1,5 @@
 import { parseConfig } from '@tether/contracts';
-import { createLogger, type Logger } from '@tether/runtime';
+import { createLogger, logFormat, type Logger } from '@tether/runtime';
 import { recoveryView } from '@tether/projector';
 import { startServer } from '../server.ts';
 import { dataDir } from '../data-dir.ts';
@@ -33,7 +33,7 @@ async function serve(out: Out, flags: { port?: number; bind?: string }, listens:
   // Every setting is parsed once, here, and --port while parsing the command line: a bad value stops
   // the start before anything is opened.
   const { config } = parseConfig(process.env);
-  const log = createLogger('tether', config.TETHER_LOG_LEVEL);
+  const log = createLogger('tether', config.TETHER_LOG_LEVEL, logFormat(config.TETHER_LOG_FORMAT));
   const port = flags.port ?? config.TETHER_PORT;
   const home = dataDir();
   const stopRequested = stopSignals(log);
