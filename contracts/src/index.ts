@@ -22,6 +22,7 @@ export * from './api/live.ts';
 export * from './audit.ts';
 export * from './http/schemas.ts';
 export * from './http/routes.ts';
+export * from './http/id-params.ts';
 export * from './config/settings.ts';
 export * from './redact.ts';
 export * from './free-text.ts';

@@ -30,7 +30,13 @@ export function createLogger(
 /** pino-pretty as a stream in this thread (no transport worker: the CLI is a bundle), loaded only when used. */
 function prettyStderr(): DestinationStream {
   const pretty = createRequire(import.meta.url)('pino-pretty') as (o: object) => DestinationStream;
-  return pretty({ destination: 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+  return pretty({
+    destination: 2,
+    sync: true,
+    colorize: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname',
+  });
 }
 
 export const silentLogger: Logger = pino({ level: 'silent' });
