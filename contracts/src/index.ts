@@ -19,6 +19,7 @@ export * from './entities/recovery.ts';
 export * from './api/recovery.ts';
 export * from './entities/live.ts';
 export * from './api/live.ts';
+export * from './api/policy.ts';
 export * from './audit.ts';
 export * from './http/schemas.ts';
 export * from './http/routes.ts';
