@@ -19,6 +19,18 @@ export const ID_PARAMS: Readonly<Record<string, string>> = {
   terminal: 'terminal',
 };
 
+/**
+ * Request body fields that name an existing entity, by operation id: resolved like path parameters. Only
+ * these: a field that names a new entity (lane.create's lane_id) must stay as given.
+ */
+export const BODY_IDS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  'shares.create': { terminal_id: 'terminal' },
+  'terminals.spawn': { session_id: 'session' },
+  'handoffs.request': { terminal_id: 'terminal', session_id: 'session' },
+  'handoffs.accept': { session_id: 'session' },
+  'taskRuns.run': { lane_id: 'lane' },
+};
+
 /** Path parameters that name no entity (a workspace is configured, not an actor; a kind or verb is a name). */
 export const NAME_PARAMS: ReadonlySet<string> = new Set(['ws', 'entity', 'verb']);
 

@@ -8,7 +8,7 @@ import * as envelopeSchemas from '../envelope.ts';
 import { ErrorCode, HTTP_STATUS } from '../errors.ts';
 import { publicCommands } from '../entities.ts';
 import { BODY_LIMIT_BYTES, repliesJson, requestHeaders, routes, type RouteSpec } from '../http/routes.ts';
-import { takesIds } from '../http/id-params.ts';
+import { BODY_IDS, takesIds } from '../http/id-params.ts';
 import * as httpSchemas from '../http/schemas.ts';
 
 /**
@@ -125,7 +125,9 @@ function operation(
     ...new Set([
       ...(route.params ? (['INVALID_COMMAND'] as const) : []),
       // An id prefix that starts more than one entity's id.
-      ...(route.params && takesIds(Object.keys(route.params.shape)) ? (['AMBIGUOUS_ID'] as const) : []),
+      ...((route.params && takesIds(Object.keys(route.params.shape))) || Object.hasOwn(BODY_IDS, operationId)
+        ? (['AMBIGUOUS_ID'] as const)
+        : []),
       ...(route.errors ?? requestErrors),
       ...auth,
       'INTERNAL' as const,

@@ -21,8 +21,8 @@ const SHOWN = 8;
 
 /**
  * Any unique prefix works wherever a route takes an id: before the handler runs, each path parameter
- * that names an entity (contracts' ID_PARAMS) is replaced by the one id of the actors read model that
- * starts with it. A whole id, an unknown one (the handler says NOT_FOUND) and one shorter than
+ * that names an entity (contracts' ID_PARAMS), and each body field a route declares (BODY_IDS), is
+ * replaced by the one id of the actors read model that starts with it. A whole id, an unknown one (the handler says NOT_FOUND) and one shorter than
  * MIN_ID_PREFIX pass unchanged; a prefix of several ids is AMBIGUOUS_ID, naming them.
  */
 export function idPrefixes(store: EventStore) {
@@ -42,21 +42,38 @@ export function idPrefixes(store: EventStore) {
     return ids.filter((id) => id.startsWith(value) || id.startsWith(`p-${value}`));
   };
 
-  return async (params: Params, principal: Principal | undefined): Promise<void> => {
+  const one = async (name: string, entity: string, value: string): Promise<string> => {
+    const found = Object.hasOwn(entityContracts, entity) ? await candidates(entity, value) : [];
+    if (found.length > 1) throw ambiguous(name, entity, value, found);
+    return found[0] ?? value;
+  };
+
+  return async (
+    params: Params,
+    principal: Principal | undefined,
+    body?: { value: unknown; fields: Readonly<Record<string, string>> },
+  ): Promise<void> => {
+    // Body fields that name an existing entity (contracts' BODY_IDS), as the route declares them.
+    const data = body?.value;
+    if (data && typeof data === 'object' && !Array.isArray(data))
+      for (const [field, entity] of Object.entries(body.fields)) {
+        const value = (data as Record<string, unknown>)[field];
+        if (typeof value === 'string' && resolvable(value))
+          (data as Record<string, unknown>)[field] = await one(field, entity, value);
+      }
     // Share first: a participant resolves within its (resolved) share.
     for (const name of Object.keys(params).sort((a, b) => Number(b === 'share') - Number(a === 'share'))) {
       const entity = ID_PARAMS[name] === '{entity}' ? params.entity : ID_PARAMS[name];
       const value = params[name]!;
       if (!entity || !resolvable(value)) continue;
       if (entity === 'credential' && principal?.role !== 'operator') continue; // only operators list credentials
-      const found =
-        entity === 'participant'
-          ? await participants(params.share ?? '', value)
-          : Object.hasOwn(entityContracts, entity)
-            ? await candidates(entity, value)
-            : [];
-      if (found.length === 1) params[name] = found[0]!;
-      else if (found.length > 1) throw ambiguous(name, entity, value, found);
+      if (entity !== 'participant') {
+        params[name] = await one(name, entity, value);
+        continue;
+      }
+      const found = await participants(params.share ?? '', value);
+      if (found.length > 1) throw ambiguous(name, entity, value, found);
+      params[name] = found[0] ?? value;
     }
   };
 }
