@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { parseData, PolicyReloadBody } from '@tether/contracts';
 import { isLiveShare } from '@tether/machines';
 import { listActorsOf, readActor } from '@tether/projector';
 import {
@@ -104,7 +105,10 @@ export async function startSharing(deps: CapabilityDeps & { terminals: TerminalA
           backend === 'native' ? undefined : adapters[backend as 'tmate' | 'upterm'].check(),
       }),
       // An operator's reload answers with the loaded event (or the refusal); the route shows the policy then.
-      'policy.reload': async (cmd) => (await policy.reload('command', cmd))!,
+      'policy.reload': async (cmd) => {
+        parseData(PolicyReloadBody, 'data for policy.reload', cmd.data); // nothing to give, and nothing else is taken
+        return (await policy.reload('command', cmd))!; // a command's reload is always recorded
+      },
     },
     preconditions: {
       'share.request': gate.precondition,
