@@ -168,7 +168,7 @@ export const settings = {
       type: 'path',
     }),
     default:
-      '$TETHER_HOME/share-policy.json if present, else built in (people share read-only; keyboards go to people, or to agents with approval)',
+      '$TETHER_HOME/share-policy.json if present, else built in (people share, write on native; a keyboard to people, or agents if approved)',
   },
   TETHER_SHARE_TTL_MS: duration(30 * 60_000, 'Lifetime of a share whose request names none'),
   TETHER_SHARE_MIN_TTL_MS: duration(60_000, 'Shortest share lifetime a request may ask for'),
