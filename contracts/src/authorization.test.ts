@@ -66,6 +66,14 @@ const TABLE: Row[] = [
     row('ai:codex-1', 'agent', `recovery.${verb}`, undefined, 'agents-act-where-allowed'),
   ]),
 
+  // The share policy: an operator reads and reloads it; nobody else.
+  ...['reload', 'read'].flatMap((verb) => [
+    row('human:ops', 'operator', `policy.${verb}`, undefined, null),
+    row('human:bob', 'member', `policy.${verb}`, undefined, 'operators-manage-policy'),
+    row('service:ci', 'service', `policy.${verb}`, undefined, 'operators-manage-policy'),
+    row('ai:codex-1', 'agent', `policy.${verb}`, undefined, 'agents-act-where-allowed'),
+  ]),
+
   // Task runs and their live sessions: an operator starts, controls and shares them; nobody else.
   ...[
     'taskRun.run',

@@ -105,6 +105,12 @@ export const AUTHORIZATION_RULES: readonly AuthorizationRule[] = [
     allows: operator,
   },
   {
+    id: 'operators-manage-policy',
+    says: 'only an operator reads or reloads the share policy',
+    applies: (f) => f.entity === 'policy',
+    allows: operator,
+  },
+  {
     id: 'watchers-play-recordings',
     says: "a terminal's recording is played by an operator, or by someone allowed to watch that terminal (the owner or an invited participant of a share of it, a live session's grantee)",
     applies: isPlay,

@@ -16,10 +16,13 @@ import { leaseContract } from './entities/lease.ts';
 import { approvalContract, shareContract } from './entities/sharing.ts';
 import { instanceContract, recoveryContract } from './entities/recovery.ts';
 import { liveSessionContract, taskRunContract } from './entities/live.ts';
+import { policyContract } from './entities/policy.ts';
 import { liveSessionApplicationCommands, taskRunApplicationCommands } from './api/live.ts';
+import { policyApplicationCommands } from './api/policy.ts';
 
 export * from './entities/contract.ts';
 export * from './entities/lease.ts';
+export * from './entities/policy.ts';
 
 export const entityContracts = {
   lease: leaseContract,
@@ -36,6 +39,7 @@ export const entityContracts = {
   recovery: recoveryContract,
   taskRun: taskRunContract,
   liveSession: liveSessionContract,
+  policy: policyContract,
 } satisfies Record<string, EntityContract>;
 export type EntityNameOf = keyof typeof entityContracts;
 
@@ -51,6 +55,7 @@ export const applicationCommands = {
   handoff: handoffApplicationCommands,
   taskRun: taskRunApplicationCommands,
   liveSession: liveSessionApplicationCommands,
+  policy: policyApplicationCommands,
 } satisfies Partial<Record<EntityNameOf, Record<string, VerbContract>>>;
 
 /** A command that callers outside tether may send (NATS, HTTP, the CLI). */
@@ -101,6 +106,8 @@ export const auditedEntities = {
   // Every control of a run and every grant of its live session is a security event; heartbeats are not.
   taskRun: true,
   liveSession: true,
+  // Which rules decide shares and handoffs, and who reloaded them: a control action.
+  policy: true,
 } as const satisfies Record<EntityNameOf, boolean>;
 
 /** Events of audited entities that are no security event: a live session's worker heartbeat every few seconds. */

@@ -30,6 +30,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   RECOVERING: 503,
+  AMBIGUOUS_ID: 409,
 };
 
 export { TetherError };

@@ -19,6 +19,8 @@ export const ERROR_CODES = [
   'FORBIDDEN',
   /** A recovery run is restoring terminals: the command was held, and the run did not get live in time; retry. */
   'RECOVERING',
+  /** An id prefix names more than one entity: the message lists them; give more characters. */
+  'AMBIGUOUS_ID',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

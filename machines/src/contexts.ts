@@ -1,4 +1,4 @@
-import type { CredentialContext, LeaseContext } from '@tether/contracts';
+import type { CredentialContext, LeaseContext, PolicyContext } from '@tether/contracts';
 import type { ApprovalContext } from './approval.machine.ts';
 import type { CodexSessionContext } from './codex-session.machine.ts';
 import type { HandoffContext } from './handoff.machine.ts';
@@ -28,6 +28,7 @@ export interface EntityContexts {
   recovery: RecoveryContext;
   taskRun: TaskRunContext;
   liveSession: LiveSessionContext;
+  policy: PolicyContext;
 }
 
 export type EntityName = keyof EntityContexts;

@@ -14,6 +14,7 @@ import { instanceDeadlines, instanceMachine, instanceRejections } from './instan
 import { recoveryMachine, recoveryRejections } from './recovery.machine.ts';
 import { taskRunMachine, taskRunRejections } from './task-run.machine.ts';
 import { liveSessionDeadlines, liveSessionMachine, liveSessionRejections } from './live-session.machine.ts';
+import { policyMachine, policyRejections } from './policy.machine.ts';
 
 export * from './entity.ts';
 export * from './rejections.ts';
@@ -33,6 +34,7 @@ export * from './instance.machine.ts';
 export * from './recovery.machine.ts';
 export * from './task-run.machine.ts';
 export * from './live-session.machine.ts';
+export * from './policy.machine.ts';
 
 export const lease = defineEntity({
   name: 'lease',
@@ -134,6 +136,13 @@ export const liveSession = defineEntity({
   rejections: liveSessionRejections,
 });
 
+export const policy = defineEntity({
+  name: 'policy',
+  machine: policyMachine,
+  contract: entityContracts.policy,
+  rejections: policyRejections,
+});
+
 /** Every entity the runtime hosts, by name. */
 export const registry: Record<string, EntityDefinition> = {
   lease,
@@ -150,6 +159,7 @@ export const registry: Record<string, EntityDefinition> = {
   recovery,
   taskRun,
   liveSession,
+  policy,
 };
 export * from './reactor.ts';
 export * from './contexts.ts';

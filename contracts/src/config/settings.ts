@@ -69,6 +69,14 @@ export const settings = {
     description: 'How much tether logs (JSON lines on stderr)',
     scope: 'both',
   }),
+  TETHER_LOG_FORMAT: setting({
+    schema: z.enum(['json', 'pretty'], { error: 'not a log format' }).optional(),
+    type: 'format',
+    expects: 'json or pretty',
+    description:
+      'How log lines on stderr look: pretty (pino-pretty) or JSON lines; unset, pretty when stderr is a terminal and JSON otherwise',
+    scope: 'both',
+  }),
   TETHER_REPLICAS: integer(1, 'Replicas of the JetStream streams and buckets tether creates (3 on a cluster)', {
     scope: 'both',
     min: 1,
@@ -160,7 +168,7 @@ export const settings = {
       type: 'path',
     }),
     default:
-      '$TETHER_HOME/share-policy.json if present, else built in (people share read-only; keyboards go to people, or to agents with approval)',
+      '$TETHER_HOME/share-policy.json if present, else built in (people share, write on native; a keyboard to people, or agents if approved)',
   },
   TETHER_SHARE_TTL_MS: duration(30 * 60_000, 'Lifetime of a share whose request names none'),
   TETHER_SHARE_MIN_TTL_MS: duration(60_000, 'Shortest share lifetime a request may ask for'),

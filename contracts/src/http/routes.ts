@@ -67,6 +67,7 @@ import {
   TaskRunView,
   taskRunApplicationCommands,
 } from '../api/live.ts';
+import { PolicyReloadBody, PolicyView } from '../api/policy.ts';
 import { AuditList, AuditQuery, AuditVerdict } from '../audit.ts';
 import { CommandAccepted, CommandRequest } from '../command.ts';
 import type { ErrorCode } from '../errors.ts';
@@ -810,6 +811,25 @@ export const routes = {
     reply: Items(CheckpointView),
     status: 200,
     errors: storeErrors,
+  },
+  'policy.get': {
+    method: 'GET',
+    path: '/v1/policy',
+    summary:
+      'The share policy in force: its file (or the built-in default), rule ids and rules, what it watches (operators)',
+    reply: PolicyView,
+    status: 200,
+    errors: storeErrors,
+  },
+  'policy.reload': {
+    method: 'POST',
+    path: '/v1/policy/reload',
+    summary:
+      'Load the share policy file again (operators; audited): a file that cannot be read or parsed is refused with why, and the policy in force stays',
+    body: body(PolicyReloadBody, false),
+    reply: PolicyView,
+    status: 200,
+    headers: command,
   },
 } as const satisfies Record<string, RouteSpec>;
 

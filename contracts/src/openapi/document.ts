@@ -8,6 +8,7 @@ import * as envelopeSchemas from '../envelope.ts';
 import { ErrorCode, HTTP_STATUS } from '../errors.ts';
 import { publicCommands } from '../entities.ts';
 import { BODY_LIMIT_BYTES, repliesJson, requestHeaders, routes, type RouteSpec } from '../http/routes.ts';
+import { BODY_IDS, takesIds } from '../http/id-params.ts';
 import * as httpSchemas from '../http/schemas.ts';
 
 /**
@@ -123,6 +124,10 @@ function operation(
   const errors = [
     ...new Set([
       ...(route.params ? (['INVALID_COMMAND'] as const) : []),
+      // An id prefix that starts more than one entity's id.
+      ...((route.params && takesIds(Object.keys(route.params.shape))) || Object.hasOwn(BODY_IDS, operationId)
+        ? (['AMBIGUOUS_ID'] as const)
+        : []),
       ...(route.errors ?? requestErrors),
       ...auth,
       'INTERNAL' as const,

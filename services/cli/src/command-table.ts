@@ -476,6 +476,19 @@ export const COMMANDS: Readonly<Record<string, Entry>> = {
       },
     },
   },
+  policy: {
+    summary: 'the share policy in force (operators): which file, its rules; load it again',
+    subcommands: {
+      show: {
+        summary: 'the policy file in force (or the built-in default), its rules, what it watches',
+        run: async (out) => (await import('./commands/policy.ts')).policy(out, 'show'),
+      },
+      reload: {
+        summary: 'load the policy file again (audited); a bad file is refused with why and the policy in force stays',
+        run: async (out) => (await import('./commands/policy.ts')).policy(out, 'reload'),
+      },
+    },
+  },
   config: {
     summary: 'the effective configuration and where each value came from',
     run: async (out, _args, f) => (await import('./commands/config.ts')).configCmd(out, f),

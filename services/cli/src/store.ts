@@ -36,7 +36,16 @@ export async function openStoreForServer(
       duplicateWindowMs: config.TETHER_DUPLICATE_WINDOW_MS,
       credentials,
     });
-    log.info({ store: 'jetstream', natsUrl: url, natsUser: credentials?.user ?? null }, 'using NATS from NATS_URL');
+    log.info(
+      {
+        subsystem: 'store',
+        store: 'jetstream',
+        why: 'NATS_URL is set',
+        natsUrl: url,
+        natsUser: credentials?.user ?? null,
+      },
+      `store: JetStream at ${url} (NATS_URL is set)`,
+    );
     return { store, mode: 'nats-url', natsUrl: url, stop: () => store.close() };
   }
   const bin = config.TETHER_NO_CHILD_NATS ? undefined : findOnPath('nats-server');
@@ -56,8 +65,14 @@ export async function openStoreForServer(
       ? 'reusing the local nats-server an earlier tether up started (it outlived a crash of tether; it stops with this one)'
       : 'started a local nats-server under the data folder';
     log.warn(
-      { store: 'jetstream', natsUrl: child.url, dataDir: child.dir },
-      `no NATS_URL: ${what}; for production run a NATS cluster and set NATS_URL`,
+      {
+        subsystem: 'store',
+        store: 'jetstream',
+        why: 'no NATS_URL; nats-server is installed',
+        natsUrl: child.url,
+        dataDir: child.dir,
+      },
+      `store: JetStream on a local nats-server (no NATS_URL: ${what}); for production run a NATS cluster and set NATS_URL`,
     );
     return {
       store,
@@ -75,8 +90,8 @@ export async function openStoreForServer(
     duplicateWindowMs: config.TETHER_DUPLICATE_WINDOW_MS,
   });
   log.warn(
-    { store: 'embedded', dir },
-    'no NATS_URL and no nats-server installed: using the embedded store (one process, no NATS command bus); for production install nats-server or set NATS_URL',
+    { subsystem: 'store', store: 'embedded', why: 'no NATS_URL and no nats-server installed', dir },
+    'store: embedded, an append-only file under the data folder (no NATS_URL and no nats-server installed; one process, no NATS command bus); for production install nats-server or set NATS_URL',
   );
   return { store, mode: 'embedded', stop: () => store.close() };
 }

@@ -9,7 +9,7 @@ import {
 } from '@tether/contracts';
 import { TetherError } from '@tether/contracts/tether-error';
 // The logger alone: the supervisor loads none of the store, NATS or actor code.
-import { createLogger } from '@tether/runtime/logger';
+import { createLogger, logFormat } from '@tether/runtime/logger';
 import { dataDir } from './data-dir.ts';
 import { claimSupervisor } from './run-state.ts';
 
@@ -44,7 +44,7 @@ interface Ended {
 export async function supervise(): Promise<number> {
   // A bad setting stops here, before any server starts: it would fail the same way every time.
   const { config } = parseConfig(process.env);
-  const log = createLogger('tether-supervisor', config.TETHER_LOG_LEVEL);
+  const log = createLogger('tether-supervisor', config.TETHER_LOG_LEVEL, logFormat(config.TETHER_LOG_FORMAT));
   const timeoutMs = config.TETHER_SUPERVISOR_TIMEOUT_MS;
   const claim = claimSupervisor(dataDir());
   const release = () => claim.release();

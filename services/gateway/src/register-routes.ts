@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpReply, HttpRequest, RouteHandler, Routes, WebPages } from '@tether/runtime';
-import { routerPath, routes, type OperationId, type RouteSpec } from '@tether/contracts';
+import { BODY_IDS, routerPath, routes, takesIds, type OperationId, type RouteSpec } from '@tether/contracts';
 
 /**
  * Registers every handler at its operation's method and path from the route table. A handler for an
@@ -10,6 +10,11 @@ export function registerRoutes(
   app: FastifyInstance,
   handlers: Routes,
   authenticate: (req: HttpRequest & { method: string }) => Promise<void>,
+  resolveIds?: (
+    params: Record<string, string>,
+    principal: HttpRequest['principal'],
+    body?: { value: unknown; fields: Readonly<Record<string, string>> },
+  ) => Promise<void>,
 ): OperationId[] {
   const ids = Object.keys(handlers) as OperationId[];
   for (const id of ids) {
@@ -17,7 +22,24 @@ export function registerRoutes(
     const spec: RouteSpec = routes[id];
     // Every operation needs a credential but the table's public ones (health, the document).
     const onRequest = spec.public ? undefined : (req: FastifyRequest) => authenticate(req as never);
-    app.route({ method: spec.method, url: routerPath(spec.path), onRequest, handler: adapt(handlers[id]!) });
+    // Once the caller is known, id prefixes in the path become whole ids (id-prefixes.ts), for every handler alike.
+    const fields = BODY_IDS[id];
+    const preHandler =
+      resolveIds && ((spec.params && takesIds(Object.keys(spec.params.shape))) || fields)
+        ? (req: FastifyRequest) =>
+            resolveIds(
+              req.params as Record<string, string>,
+              (req as HttpRequest).principal,
+              fields && { value: req.body, fields },
+            )
+        : undefined;
+    app.route({
+      method: spec.method,
+      url: routerPath(spec.path),
+      onRequest,
+      preHandler,
+      handler: adapt(handlers[id]!),
+    });
   }
   return ids;
 }

@@ -34,6 +34,7 @@ import { readable, readableEvent } from './readable.ts';
 import { streamHandler } from './stream.routes.ts';
 import { registerRoutes, unserved, webPages } from './register-routes.ts';
 import { httpAuthentication } from './identity/http-auth.ts';
+import { idPrefixes } from './id-prefixes.ts';
 
 export interface GatewayOptions {
   host: ActorHost;
@@ -100,9 +101,10 @@ export function buildGateway(opts: GatewayOptions) {
   );
 
   const authenticate = httpAuthentication(opts.authenticator);
+  const resolveIds = idPrefixes(opts.store);
   const served = [
-    ...registerRoutes(app, gatewayRoutes(opts), authenticate),
-    ...registerRoutes(app, opts.routes ?? {}, authenticate), // an operation served twice fails here (Fastify refuses a duplicate route)
+    ...registerRoutes(app, gatewayRoutes(opts), authenticate, resolveIds),
+    ...registerRoutes(app, opts.routes ?? {}, authenticate, resolveIds), // an operation served twice fails here (Fastify refuses a duplicate route)
   ];
   const missing = unserved(served);
   if (opts.everyRoute && missing.length > 0)

@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TetherError, type PolicyFile, type ShareRequestFacts } from '@tether/contracts';
-import { silentLogger } from '@tether/runtime';
 import { PolicyGate } from './policy-gate.ts';
-import { policyFrom } from './share-gate.ts';
+import { loadPolicy } from './share-policy.ts';
 
 const req = (over: Partial<ShareRequestFacts> = {}): ShareRequestFacts => ({
   actor: { kind: 'human', id: 'alice' },
@@ -27,14 +26,20 @@ describe('share policy gate', () => {
     });
   });
 
-  it('without a policy file people may share read-only; write shares, agents and services are denied', () => {
-    const gate = policyFrom(undefined, mkdtempSync(join(tmpdir(), 'tether-nopolicy-')), silentLogger);
+  it('without a policy file people may share read-only, and write-capable on the native relay only; agents and services are denied', () => {
+    const gate = loadPolicy(undefined, mkdtempSync(join(tmpdir(), 'tether-nopolicy-'))).gate;
     expect(gate.decide(req())).toMatchObject({ effect: 'allow', ruleId: 'default-humans-read' });
     expect(gate.decide(req({ backend: 'tmate' })).effect).toBe('allow');
+    // Write there means per-person grants that expire; tmate and upterm have none.
     expect(gate.decide(req({ access: 'write' }))).toMatchObject({
+      effect: 'allow',
+      ruleId: 'default-humans-write-native',
+    });
+    expect(gate.decide(req({ access: 'write', backend: 'tmate' }))).toMatchObject({
       effect: 'deny',
       reason: expect.stringContaining('read-write'),
     });
+    expect(gate.decide(req({ access: 'write', actor: { kind: 'ai', id: 'codex' } })).effect).toBe('deny');
     expect(gate.decide(req({ actor: { kind: 'ai', id: 'codex' } })).effect).toBe('deny');
     expect(gate.decide(req({ actor: { kind: 'service', id: 'ci' } })).effect).toBe('deny');
   });
@@ -182,7 +187,7 @@ describe('share policy gate', () => {
     });
 
     it('without a policy file: to a person at once, to an agent with approval, to a service never', () => {
-      const gate = policyFrom(undefined, mkdtempSync(join(tmpdir(), 'tether-nopolicy-')), silentLogger);
+      const gate = loadPolicy(undefined, mkdtempSync(join(tmpdir(), 'tether-nopolicy-'))).gate;
       expect(gate.decide(handoff('human:bob'))).toMatchObject({ effect: 'allow', ruleId: 'default-handoff-to-people' });
       expect(gate.decide(handoff('human:bob', 'ai:codex')).effect).toBe('allow');
       expect(gate.decide(handoff('ai:codex'))).toMatchObject({

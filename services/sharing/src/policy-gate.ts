@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   invalid,
@@ -24,7 +25,14 @@ interface CompiledRule {
 export class PolicyGate {
   private readonly rules: CompiledRule[];
 
-  constructor(file: PolicyFile) {
+  /**
+   * @param digest sha256 of the file's text, when read from one: a watched file that changed nothing
+   *   (an editor's save of the same text) is not loaded again.
+   */
+  constructor(
+    file: PolicyFile,
+    readonly digest?: string,
+  ) {
     const parsed = PolicyFile.safeParse(file);
     if (!parsed.success) {
       throw invalid(`invalid share policy`, parsed.error);
@@ -42,8 +50,13 @@ export class PolicyGate {
         `share policy ${path} cannot be read: ${(err as Error).message}; without a policy every share is denied`,
       );
     }
+    return PolicyGate.fromText(path, text);
+  }
+
+  /** The policy in `text`, read from `path` (named in every error). */
+  static fromText(path: string, text: string): PolicyGate {
     try {
-      return new PolicyGate(JSON.parse(text) as PolicyFile);
+      return new PolicyGate(JSON.parse(text) as PolicyFile, createHash('sha256').update(text).digest('hex'));
     } catch (err) {
       if (err instanceof TetherError)
         throw new TetherError(err.code, `${path}: ${err.message}`, { issues: err.issues });
@@ -53,6 +66,11 @@ export class PolicyGate {
 
   get size() {
     return this.rules.length;
+  }
+
+  /** The rules as parsed (defaults filled in), in file order. */
+  get ruleList(): Rule[] {
+    return this.rules.map((r) => r.rule);
   }
 
   decide(f: ShareRequestFacts): PolicyDecision {

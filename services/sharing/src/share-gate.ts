@@ -1,69 +1,19 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   sameActor,
   TetherError,
   type Actor,
   type Command,
   type PolicyDecision,
-  type PolicyFile,
   type ShareSettings,
   type VerbData,
   type shareContract,
 } from '@tether/contracts';
 import { readActor } from '@tether/projector';
-import type { ActorHost, Logger } from '@tether/runtime';
+import type { ActorHost } from '@tether/runtime';
 import { checkLiveShare } from './live/live-share.ts';
-import { PolicyGate } from './policy-gate.ts';
+import type { PolicyGate } from './policy-gate.ts';
 
 type ShareRequest = VerbData<typeof shareContract, 'request'>;
-
-/**
- * Without a policy file: people may share read-only; write shares, agents and services need a rule
- * (read-only first: nobody can be granted keystrokes until an operator wrote a policy saying so).
- * A keyboard may be handed to a person (who must accept it); handing it to an agent needs an operator.
- */
-export const DEFAULT_SHARE_POLICY: PolicyFile = {
-  rules: [
-    {
-      id: 'default-humans-read',
-      effect: 'allow',
-      actors: ['human:*'],
-      access: ['read'],
-      reason:
-        'built-in default policy: people may share their terminals read-only (set TETHER_SHARE_POLICY for write shares and agents)',
-    },
-    {
-      id: 'default-handoff-to-people',
-      effect: 'allow',
-      actions: ['handoff'],
-      actors: ['human:*', 'ai:*'],
-      to: ['human:*'],
-      reason: 'built-in default policy: a keyboard may be handed to a person, who must accept it',
-    },
-    {
-      id: 'default-handoff-to-agents',
-      effect: 'allow',
-      actions: ['handoff'],
-      actors: ['human:*'],
-      to: ['ai:*'],
-      requireApproval: true,
-      reason: "built-in default policy: handing a keyboard to an agent needs an operator's approval",
-    },
-  ],
-};
-
-/** The policy `tether up` uses: TETHER_SHARE_POLICY, else <home>/share-policy.json, else the built-in default (logged). */
-export function policyFrom(policyFile: string | undefined, home: string, log: Logger): PolicyGate {
-  const file =
-    policyFile || (existsSync(join(home, 'share-policy.json')) ? join(home, 'share-policy.json') : undefined);
-  if (file) return PolicyGate.fromFile(file);
-  log.info(
-    { rules: DEFAULT_SHARE_POLICY.rules.length },
-    'share policy: built-in default (people may share read-only, and hand keyboards to people, or to agents with approval; set TETHER_SHARE_POLICY for write shares and agents)',
-  );
-  return new PolicyGate(DEFAULT_SHARE_POLICY);
-}
 
 const LIVE_TERMINAL = new Set(['active', 'throttled']);
 
@@ -74,9 +24,14 @@ const LIVE_TERMINAL = new Set(['active', 'throttled']);
  */
 export class ShareGate {
   constructor(
-    private readonly policy: PolicyGate,
+    private policy: PolicyGate,
     readonly settings: ShareSettings,
   ) {}
+
+  /** Decide by `policy` from now on (a reload: SharePolicy). */
+  use(policy: PolicyGate) {
+    this.policy = policy;
+  }
 
   decide(actor: Actor, req: Pick<ShareRequest, 'terminalId' | 'laneId' | 'backend' | 'access'>): PolicyDecision {
     return this.policy.decide({

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { parseData, PolicyReloadBody } from '@tether/contracts';
 import { isLiveShare } from '@tether/machines';
 import { listActorsOf, readActor } from '@tether/projector';
 import {
@@ -15,7 +16,9 @@ import { NativeRelays } from './native-relay.ts';
 import { ProcessShares } from './process-shares.ts';
 import { SecretBox } from './secrets.ts';
 import { shareCommands } from './share-commands.ts';
-import { policyFrom, ShareGate } from './share-gate.ts';
+import { ShareGate } from './share-gate.ts';
+import { SharePolicy } from './share-policy.ts';
+import { policyRoutes } from './policy.routes.ts';
 import { shareRoutes } from './share.routes.ts';
 import { approvalDecisions, closesTerminal, shareLifecycle, terminalShares } from './share-saga.ts';
 import { ShareRunner } from './share-runner.ts';
@@ -36,7 +39,16 @@ export interface Sharing extends Capability {
 export async function startSharing(deps: CapabilityDeps & { terminals: TerminalAccess }): Promise<Sharing> {
   const { host, store, send, logger: log, config, home, terminals } = deps;
   const settings = shareSettings(config);
-  const gate = new ShareGate(policyFrom(config.TETHER_SHARE_POLICY, home, log), settings);
+  const policy = new SharePolicy({
+    setting: config.TETHER_SHARE_POLICY,
+    home,
+    host,
+    log,
+    entityId: deps.ownerId,
+    onLoad: (next) => gate.use(next),
+  });
+  const gate = new ShareGate(policy.gate, settings);
+  await policy.start();
   const secrets = SecretBox.load(join(home, 'secret.key'));
   const adapters = {
     tmate: new TmateAdapter(tmateOptions(config)),
@@ -83,14 +95,21 @@ export async function startSharing(deps: CapabilityDeps & { terminals: TerminalA
   const saga = { send, log };
   return {
     name: 'sharing',
-    commands: shareCommands({
-      host,
-      gate,
-      secrets,
-      baseUrl: () => config.TETHER_PUBLIC_URL ?? deps.baseUrl(),
-      checkBackend: async (backend) =>
-        backend === 'native' ? undefined : adapters[backend as 'tmate' | 'upterm'].check(),
-    }),
+    commands: {
+      ...shareCommands({
+        host,
+        gate,
+        secrets,
+        baseUrl: () => config.TETHER_PUBLIC_URL ?? deps.baseUrl(),
+        checkBackend: async (backend) =>
+          backend === 'native' ? undefined : adapters[backend as 'tmate' | 'upterm'].check(),
+      }),
+      // An operator's reload answers with the loaded event (or the refusal); the route shows the policy then.
+      'policy.reload': async (cmd) => {
+        parseData(PolicyReloadBody, 'data for policy.reload', cmd.data); // nothing to give, and nothing else is taken
+        return (await policy.reload('command', cmd))!; // a command's reload is always recorded
+      },
+    },
     preconditions: {
       'share.request': gate.precondition,
       'share.approved': gate.decided,
@@ -133,11 +152,14 @@ export async function startSharing(deps: CapabilityDeps & { terminals: TerminalA
     // The share workers (relay and tmate/upterm processes) and the terminals' status lines; the sagas above
     // run even in safe mode, so shares still end.
     nonEssential: [runner, new ShareStatusLine(store, host, terminals, log)],
-    routes: shareRoutes({ dispatcher: deps.dispatcher, host, store, secrets, settleMs: readyMs + 2_000 }),
+    routes: {
+      ...shareRoutes({ dispatcher: deps.dispatcher, host, store, secrets, settleMs: readyMs + 2_000 }),
+      ...policyRoutes(policy, deps.dispatcher),
+    },
     pages: (app) => viewerPages(app, relays),
     relays,
     gate,
     secrets,
-    stop: async () => {},
+    stop: async () => policy.stop(),
   };
 }

@@ -45,6 +45,22 @@ export async function startControlPlane(deps: CapabilityDeps): Promise<ControlPl
     cooldownMs: config.TETHER_HARNESS_COOLDOWN_MS,
   });
   const lanes = new LaneWorker(store, send, workspaces, logger);
+  // One startup line for the harness subsystem: which harness sessions use, or that there is none.
+  if (config.TETHER_HARNESS_URL)
+    logger.info(
+      {
+        subsystem: 'harness',
+        harness: 'cliproxy',
+        url: config.TETHER_HARNESS_URL,
+        healthUrl: config.TETHER_HARNESS_HEALTH_URL,
+      },
+      `harness: cliproxy at ${config.TETHER_HARNESS_URL} (sessions use it while it is healthy, native_openai otherwise)`,
+    );
+  else
+    logger.info(
+      { subsystem: 'harness', harness: null },
+      'harness: no harness configured (sessions use native_openai; set TETHER_HARNESS_URL for the cliproxy harness)',
+    );
   return {
     name: 'control-plane',
     terminalWorker: terminals,

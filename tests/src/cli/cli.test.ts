@@ -164,7 +164,7 @@ describe('tether up without NATS_URL', () => {
     const up = await TetherProcess.start(env);
     procs.push(up);
     expect(await (await fetch(`${up.url}/healthz`)).json()).toEqual({ ok: true, store: 'embedded' });
-    expect(up.logs).toMatch(/using the embedded store/);
+    expect(up.logs).toMatch(/store: embedded/);
     const id = await someHistory(up);
     // Readers open the embedded files read-only while tether up owns them; a writer needs the lock.
     const [r, tail, rebuild] = await Promise.all([

@@ -25,6 +25,7 @@ import {
   TaskRunView,
   ParticipantLink,
   ParticipantView,
+  PolicyView,
   SessionView,
   ShareCreated,
   StreamActor,
@@ -534,6 +535,20 @@ const cases: Record<string, Case> = {
     call: get(() => '/v1/checkpoints'),
     status: 200,
     schema: Items(CheckpointView),
+  },
+  // The operator's view of the share policy, and a reload of the same file (recorded, audited).
+  'get /v1/policy': {
+    call: get(() => '/v1/policy'),
+    status: 200,
+    schema: PolicyView.refine((p) => p.source === 'setting' && p.rule_ids.includes('people'), 'the test policy'),
+  },
+  'post /v1/policy/reload': {
+    call: post(
+      () => '/v1/policy/reload',
+      () => ({}),
+    ),
+    status: 200,
+    schema: PolicyView.refine((p) => p.trigger === 'command', 'reloaded by the command'),
   },
   'get /healthz': {
     call: get(() => '/healthz'),

@@ -108,9 +108,15 @@ function stepOf(c: PublicCommand): fc.Arbitrary<Step> {
     via: fc.constantFrom('nats' as const, 'http' as const),
   });
 }
+/**
+ * policy.reload changes the share rules, not the actors the sequences act on: it is sent before them
+ * (by an operator, over each door) rather than drawn, so the seed draws the same sequences as before it.
+ */
+const SENT_FIRST = new Set(['policy.reload']);
+const DRAWN = COMMANDS.filter((c) => !SENT_FIRST.has(nameOf(c)));
 /** Commands that make something (lanes, sessions, terminals, shares) come three times as often: without them the world soon has only ended actors. */
 const anyStep = fc.oneof(
-  ...COMMANDS.map((c) => ({
+  ...DRAWN.map((c) => ({
     weight: (c.application ? c.contract.needsEntityId : !c.contract.creates) ? 1 : 3,
     arbitrary: stepOf(c),
   })),
@@ -280,6 +286,11 @@ describe('no public command breaks an invariant', () => {
   });
 
   it('random sequences of public commands, on existing actors in any state, keep every invariant', async () => {
+    for (const command of SENT_FIRST)
+      for (const via of ['nats', 'http'] as const)
+        expect(
+          (await run({ command, target: undefined, data: {}, actor: ACTORS[0]!, via }, knownFrom(actors)))?.reply.ok,
+        ).toBe(true);
     await fc.assert(
       fc.asyncProperty(fc.array(anyStep, { minLength: 1, maxLength: 8 }), async (steps) => {
         await replenish();

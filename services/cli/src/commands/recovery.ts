@@ -19,23 +19,8 @@ const usage = (what: string) => new TetherError('INVALID_COMMAND', `${what}\n${U
 const RUNS = '/v1/recovery/runs';
 const runPath = (id: string) => `${RUNS}/${encodeURIComponent(id)}`;
 
-/** One run by its id, or by a prefix of it that names exactly one run (ids are long uuids). */
-async function resolveRun(id: string): Promise<RecoveryView> {
-  try {
-    return await call<RecoveryView>('GET', runPath(id));
-  } catch (err) {
-    const code = (err as TetherError).code;
-    if (code !== 'NOT_FOUND' && code !== 'INVALID_COMMAND') throw err;
-    const { items } = await call<{ items: RecoveryView[] }>('GET', RUNS);
-    const found = items.filter((r) => r.recovery_id.startsWith(id));
-    if (found.length === 1) return found[0]!;
-    if (found.length === 0) throw err;
-    throw new TetherError(
-      'INVALID_COMMAND',
-      `"${id}" is the start of ${found.length} recovery runs (${found.map((r) => r.recovery_id).join(', ')}); give more of the id`,
-    );
-  }
-}
+/** One run by its id, or by a prefix of it that names exactly one run (tether resolves it: AMBIGUOUS_ID otherwise). */
+const resolveRun = (id: string) => call<RecoveryView>('GET', runPath(id));
 
 function safeModeLines(s: SafeModeView | null): string[] {
   if (!s) return ['safe mode: off'];

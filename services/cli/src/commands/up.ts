@@ -1,5 +1,5 @@
 import { parseConfig } from '@tether/contracts';
-import { createLogger, type Logger } from '@tether/runtime';
+import { createLogger, logFormat, type Logger } from '@tether/runtime';
 import { recoveryView } from '@tether/projector';
 import { startServer } from '../server.ts';
 import { dataDir } from '../data-dir.ts';
@@ -8,6 +8,9 @@ import { claimRun } from '../run-state.ts';
 import { supervisorLink } from '../supervisor.ts';
 import { openStoreForServer } from '../store.ts';
 import type { Out } from '../output.ts';
+
+/** The startup hint: the README's quick start begins with it (a test keeps the two the same). */
+export const FIRST_STEP = 'npx tether lane create --name "Fix login"';
 
 /** A clean stop takes well under 2 s; past this, tether exits anyway (status 1) rather than linger. */
 const HARD_STOP_MS = 10_000;
@@ -33,7 +36,7 @@ async function serve(out: Out, flags: { port?: number; bind?: string }, listens:
   // Every setting is parsed once, here, and --port while parsing the command line: a bad value stops
   // the start before anything is opened.
   const { config } = parseConfig(process.env);
-  const log = createLogger('tether', config.TETHER_LOG_LEVEL);
+  const log = createLogger('tether', config.TETHER_LOG_LEVEL, logFormat(config.TETHER_LOG_FORMAT));
   const port = flags.port ?? config.TETHER_PORT;
   const home = dataDir();
   const stopRequested = stopSignals(log);
@@ -71,6 +74,10 @@ async function serve(out: Out, flags: { port?: number; bind?: string }, listens:
     });
     run.ready(server.url);
     listens();
+    log.info(
+      { subsystem: 'http', url: server.url, openapi: `${server.url}/openapi.json`, natsBus: server.natsBus },
+      `http: listening at ${server.url}${server.natsBus ? ' (commands also on NATS tether.cmd.<entity>.<verb>)' : ''}`,
+    );
     const { mode, natsUrl } = opened;
     const login = await server.loginLink();
     const exposed = flags.bind && !isLoopback(flags.bind);
@@ -93,7 +100,7 @@ async function serve(out: Out, flags: { port?: number; bind?: string }, listens:
         `  store      ${mode === 'embedded' ? 'embedded (single process)' : `JetStream at ${natsUrl}`}`,
         `  commands   ${server.natsBus ? 'NATS tether.cmd.<entity>.<verb> and ' : ''}POST ${server.url}/v1/commands/<entity>/<verb>`,
         `  token      ${home}/credential (the owner's; the CLI here uses it, \`tether token create\` makes more)`,
-        `  try        curl -s -XPOST ${server.url}/v1/commands/lease/create -H "authorization: Bearer $(cat ${home}/credential)" -H 'content-type: application/json' -d '{"data":{"holder":"me"}}'`,
+        `  try        ${FIRST_STEP}   (the README's quick start goes on from there)`,
       ].join('\n'),
       {
         ok: true,

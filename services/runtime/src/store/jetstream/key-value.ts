@@ -140,8 +140,8 @@ class JetStreamKv implements KvBucket {
    */
   private async keysUnder(prefix: string): Promise<string[]> {
     const base = this.prefix;
-    // A prefix of whole tokens narrows the map on the server; any other is filtered here.
-    const subjects_filter = `${base}${prefix.endsWith('.') ? prefix : ''}>`;
+    // The prefix's whole tokens narrow the map on the server ("share.ab" asks for share.>); the rest is filtered here.
+    const subjects_filter = `${base}${prefix.slice(0, prefix.lastIndexOf('.') + 1)}>`;
     const info = await this.conn.guarded('kv keys', () =>
       this.conn.jsm.streams.info(`KV_${this.name}`, { subjects_filter }),
     );
