@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { cliLines } from './cli.ts';
 import { authLines } from './auth.ts';
 import { handoffLines } from './handoff.ts';
@@ -8,6 +7,9 @@ import { recoveryLines } from './recovery.ts';
 import { liveLines } from './live.ts';
 import { resendLines } from './resend.ts';
 import { resumeLines } from './resume.ts';
+import { browserLines } from './browser.ts';
+
+export { writeResults } from './results-file.ts';
 
 export const TARGETS = { commandRatio: 0.8, pipelinedRatio: 0.6, replayRatio: 0.7 } as const;
 
@@ -130,6 +132,7 @@ export function formatTable(r: Results, b: Breakdown): string {
   out.push(...recoveryLines(r));
   out.push(...liveLines(r));
   out.push(...recordingLines(r));
+  out.push(...browserLines(r));
   out.push('', 'where one awaited command goes (µs):');
   const e = b.transport;
   out.push(
@@ -176,14 +179,3 @@ const fmtCpu = (o: Cpu) =>
   Object.entries(o)
     .map(([k, v]) => `${k} ${v} µs`)
     .join(', ');
-
-/** results.json: rates as integers, ratios and milliseconds to 3 decimals. */
-export function writeResults(path: string, r: Results) {
-  const tidy = (_key: string, v: unknown) =>
-    typeof v === 'number' && !Number.isInteger(v)
-      ? Math.abs(v) >= 100
-        ? Math.round(v)
-        : Math.round(v * 1000) / 1000
-      : v;
-  writeFileSync(path, `${JSON.stringify(r, tidy, 2)}\n`);
-}

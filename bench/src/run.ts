@@ -21,6 +21,7 @@ import { benchOrphansAlone, measureOrphanScan } from './orphans.ts';
 import { benchRecoveryAlone, measureRecovery } from './recovery.ts';
 import { benchLiveAlone, measureLive } from './live.ts';
 import { benchRecordingAlone, measureRecordingOverhead } from './recording.ts';
+import { benchBrowserAlone, measureBrowser } from './browser.ts';
 import { natsServerPid } from './cpu.ts';
 import { echoRoundTrips } from './echo.ts';
 import { leaseEvent } from './envelope.ts';
@@ -174,6 +175,8 @@ async function main() {
     const live = await measureLive(nats.url);
     // 16. Recording: tether's extra CPU for recording a terminal printing 1 MB/s.
     const recording = await measureRecordingOverhead(nats.url);
+    // 17. The share viewer in Chromium: first output, keystroke echo, revoke seen by 7 pages.
+    const browser = await measureBrowser(nats.url);
 
     // 7c. Tether's in-process work per command, no I/O.
     log('in-process cost of one command');
@@ -231,6 +234,7 @@ async function main() {
       ...recovery,
       ...live,
       ...recording,
+      ...browser,
       targets: TARGETS,
       rawPublishRuns: rawRuns.map((r) => Math.round(r.awaitedPerSec)),
       rawPipelinedRuns: rawRuns.map((r) => Math.round(r.pipelinedPerSec)),
@@ -262,7 +266,7 @@ async function main() {
 const exitsWithin = (p: Promise<unknown>, ms: number) =>
   Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
 
-// `npm run bench:cli`, `bench:resume`, `bench:resend`, `bench:handoff`, `bench:auth`, `bench:orphans`, `bench:recovery`, `bench:live` and `bench:recording` run one section alone.
+// `npm run bench:cli`, `bench:resume`, `bench:resend`, `bench:handoff`, `bench:auth`, `bench:orphans`, `bench:recovery`, `bench:live`, `bench:recording` and `bench:browser` run one section alone.
 const parts: Record<string, () => Promise<void>> = {
   cli: benchCliAlone,
   resume: benchResumeAlone,
@@ -273,6 +277,7 @@ const parts: Record<string, () => Promise<void>> = {
   recovery: benchRecoveryAlone,
   live: benchLiveAlone,
   recording: benchRecordingAlone,
+  browser: benchBrowserAlone,
 };
 (parts[process.argv[2] ?? ''] ?? main)().then(
   () => process.exit(0),
