@@ -55,6 +55,12 @@ export function shareRoutes(deps: ShareRouteDeps): Routes {
     if (!s) throw new TetherError('NOT_FOUND', `share ${id} does not exist`);
     return s;
   };
+  /** The share as this process knows it, for routes that only need it to exist (a share is never deleted). */
+  const known = async (id: string) => {
+    const s = await host.stateAt('share', checkId(id, 'share'), 0);
+    if (!s) throw new TetherError('NOT_FOUND', `share ${id} does not exist`);
+    return actorOf('share', s);
+  };
   const started = async (id: string) => actorOf('share', await settled(host, 'share', id, ['starting'], settle));
   /** Shares as the API shows them, each with the handoff going on for its terminal, if any (the badge). */
   const views = async (items: ActorOf<'share'>[]) => {
@@ -62,11 +68,14 @@ export function shareRoutes(deps: ShareRouteDeps): Routes {
     return items.map((a) => shareView(a, Date.now(), handoffs.get(a.context.terminalId) ?? null));
   };
   const view = async (a: ActorOf<'share'>) => (await views([a]))[0]!;
-  /** Runs a share verb, then answers with the share as it is now. */
+  /**
+   * Runs a share verb, then answers with the share as the verb left it: neither read waits behind the
+   * commands queued for the share (its viewers' joins and leaves, a leave each as a revoke cuts them off).
+   */
   const act = async (req: HttpRequest, verb: string, data: Record<string, unknown>) => {
-    await share(req.params.share!);
-    await dispatcher.accept(commandFrom(req, 'share', verb, req.params.share, data));
-    return view(await share(req.params.share!));
+    const id = (await known(req.params.share!)).entityId;
+    const r = await dispatcher.accept(commandFrom(req, 'share', verb, id, data));
+    return view(actorOf('share', (await host.stateAt('share', id, r.streamSeq))!));
   };
   const participantAct =
     (verb: string, body: (b: unknown) => Record<string, unknown>): RouteHandler =>

@@ -1,11 +1,37 @@
 import { describe, expect, it } from 'vitest';
 import { TetherError } from '@tether/contracts';
 import { registry } from '@tether/machines';
-import { ActorHost } from '@tether/runtime';
+import { ActorHost, type EventStore } from '@tether/runtime';
 import { cmd, uid, useNats } from '../harness/index.ts';
 
 const ctx = useNats();
 const host = () => new ActorHost({ store: ctx.store, registry });
+
+/** The real store whose appends wait while held: a command stuck on a slow NATS, queued ahead of others. */
+function holdingAppends(store: EventStore) {
+  let gate: Promise<void> | undefined;
+  let open = () => {};
+  const held = new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'append')
+        return async (...args: Parameters<EventStore['append']>) => {
+          await gate;
+          return target.append(...args);
+        };
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  return {
+    store: held,
+    hold: () => {
+      gate = new Promise((r) => {
+        open = r;
+      });
+    },
+    release: () => open(),
+  };
+}
 
 async function rejection(p: Promise<unknown>): Promise<TetherError> {
   const err = await p.then(
@@ -164,5 +190,26 @@ describe('actor host', () => {
     // A snapshot that disagrees with the events is caught by the replay check.
     await snapKv.put(`lease.${id}`, { ...(snap!.value as object), context: { renewals: 999 } });
     expect((await h.verifySnapshot('lease', id)).ok).toBe(false);
+  });
+
+  it('reads what it applied without waiting behind the commands queued after it; state() waits for them', async () => {
+    const slow = holdingAppends(ctx.store);
+    const h = new ActorHost({ store: slow.store, registry });
+    const id = uid('l');
+    const created = await h.execute(cmd('lease', 'create', id, { holder: 'ann', ttlMs: 600_000 }));
+    slow.hold();
+    const renew = h.execute(cmd('lease', 'renew', id)); // queued on the lease, stuck at its append
+    // A share's revoke route answers this way while its viewers' leaves queue up behind the revoke.
+    const late = new Promise((r) => setTimeout(() => r('still waiting after 5 s'), 5_000));
+    expect(await Promise.race([h.stateAt('lease', id, created.streamSeq), late])).toMatchObject({ version: 1 });
+    let waiting = true;
+    const consistent = h.state('lease', id).finally(() => (waiting = false));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(waiting).toBe(true);
+    slow.release();
+    expect(await renew).toMatchObject({ seq: 2 });
+    expect(await consistent).toMatchObject({ version: 2 });
+    // Another process has no copy that new: it reads as state() does.
+    expect(await host().stateAt('lease', id, created.streamSeq)).toMatchObject({ version: 2 });
   });
 });

@@ -325,6 +325,20 @@ export class ActorHost {
     return a.version === 0 ? undefined : saveActor(entity, entityId, a.version, a.streamSeq, a.snapshot);
   }
 
+  /**
+   * The actor as this process last applied or read it, when that holds stream sequence `streamSeq` or
+   * later; else state(). A route answers with what its own command made (read your writes) without
+   * queueing behind the commands that came after it: a revoked share's viewers leave as it ends, each
+   * leave a report on the same share, and a read queued behind them waited for every one.
+   */
+  async stateAt(entity: string, entityId: string, streamSeq: number): Promise<SavedActor | undefined> {
+    this.definition(entity); // an unknown entity is refused as state() refuses it
+    const a = this.cache.get(`${entity}.${entityId}`);
+    if (a && a.version > 0 && a.streamSeq >= streamSeq)
+      return saveActor(entity, entityId, a.version, a.streamSeq, a.snapshot);
+    return this.state(entity, entityId);
+  }
+
   /** Replays the entity from scratch and compares with its KV snapshot: snapshots are only a shortcut. */
   async verifySnapshot(
     entity: string,

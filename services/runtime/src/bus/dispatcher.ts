@@ -96,9 +96,13 @@ export class Dispatcher {
     assertAllowed({ principal, entity: cmd.entity, verb: cmd.verb, owner });
   }
 
-  /** Whose the target is (a share's owner, an approval's requester, a credential's holder); undefined if it does not exist. */
+  /**
+   * Whose the target is (a share's owner, an approval's requester, a credential's holder); undefined if
+   * it does not exist. An owner never changes, so any copy of the target will do: no wait behind the
+   * commands queued for it.
+   */
   private async ownerOf(entity: string, entityId: string, field: string): Promise<Actor | undefined> {
-    const context = (await this.host.state(entity, entityId))?.context as Record<string, unknown> | undefined;
+    const context = (await this.host.stateAt(entity, entityId, 0))?.context as Record<string, unknown> | undefined;
     return context?.[field] as Actor | undefined;
   }
 
