@@ -1,12 +1,19 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { privateFile } from '@tether/runtime';
+
+/** A change seen by the watch drains at once, but no sooner than this after the last drain (a flood is read in batches). */
+const MIN_GAP_MS = 4;
 
 /**
  * Follows a file that tmux appends pane output to, from `offset`, handing each new chunk over.
- * Polling is deliberate: it also works when the file is written while tether is down.
+ * Polling is deliberate: it also works when the file is written while tether is down. A watch on the
+ * file wakes the drain as soon as tmux appends, so an echo is not held for the rest of the interval.
  */
 export class OutputTail {
   private timer?: NodeJS.Timeout;
+  private watcher?: FSWatcher;
+  private wake?: NodeJS.Timeout;
+  private lastDrain = 0;
   offset: number;
 
   constructor(
@@ -21,9 +28,27 @@ export class OutputTail {
 
   start() {
     this.timer = setInterval(() => this.drain(), this.everyMs);
+    try {
+      this.watcher = watch(this.file, { persistent: false }, () => this.soon());
+      this.watcher.on('error', () => this.watcher?.close()); // the interval goes on alone
+    } catch {
+      // No watch (no inotify left): the interval alone, as before.
+    }
+  }
+
+  private soon() {
+    if (this.wake) return;
+    this.wake = setTimeout(
+      () => {
+        this.wake = undefined;
+        this.drain();
+      },
+      Math.max(0, this.lastDrain + MIN_GAP_MS - performance.now()),
+    );
   }
 
   drain() {
+    this.lastDrain = performance.now();
     const size = statSync(this.file).size;
     if (size <= this.offset) return;
     const fd = openSync(this.file, 'r');
@@ -39,5 +64,7 @@ export class OutputTail {
 
   stop() {
     clearInterval(this.timer);
+    clearTimeout(this.wake);
+    this.watcher?.close();
   }
 }
