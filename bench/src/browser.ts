@@ -173,12 +173,7 @@ export async function measureBrowser(
 
     // A write share, its first participant granted; the marker printed once, so every later viewer gets it in its scrollback.
     const { share: s, link } = await share(terminals[0]!, 'write');
-    await tether.call(
-      'POST',
-      `/v1/shares/${s.share_id}/participants/${link!.participant_id}/grant-write`,
-      {},
-      OWNER,
-    );
+    await tether.call('POST', `/v1/shares/${s.share_id}/participants/${link!.participant_id}/grant-write`, {}, OWNER);
     const writer = await openViewerPage(browser, link!.url);
     await writer.locator('#status[data-access="write"]').waitFor();
     await writer.locator('#terminal').click();
@@ -186,7 +181,9 @@ export async function measureBrowser(
     await writer.keyboard.press('Enter');
     await whenTrue(writer, `window.__tetherViewer.text().includes(${JSON.stringify(MARKER)})`);
 
-    log(`browser: ${counts.firstPaints} cold opens of a viewer link → first output, each after the page without a token`);
+    log(
+      `browser: ${counts.firstPaints} cold opens of a viewer link → first output, each after the page without a token`,
+    );
     const reader = await invite(s.share_id, 'first-paint');
     const noToken = reader.url.split('#')[0]!;
     await coldOpen(browser, noToken, 'closedPerfAt'); // warm-up: the server's first page

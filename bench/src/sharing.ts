@@ -145,7 +145,10 @@ export async function measureSharing(
 type Terminal = { terminal_id: string; state: string; close_reason?: string };
 
 /** A lane, its session and `n` running terminals. */
-export async function startTerminals(tether: BenchTether, n: number): Promise<{ session: string; terminals: string[] }> {
+export async function startTerminals(
+  tether: BenchTether,
+  n: number,
+): Promise<{ session: string; terminals: string[] }> {
   const lane = await tether.call<{ lane_id: string }>('POST', '/v1/workspaces/bench/lanes', {
     project_context_id: 'bench',
     display_name: 'sharing',
