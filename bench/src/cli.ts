@@ -36,7 +36,12 @@ async function wallMs(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
 export async function measureCli(natsUrl: string, runs = 10): Promise<CliResults> {
   const tether = await startTether(natsUrl, { TETHER_WORKSPACES: `bench=${await gitRepo()}` }, 'tether-bench-cli-');
   try {
-    const env = { ...process.env, TETHER_URL: tether.url, TETHER_WORKSPACE: 'bench' };
+    const env = {
+      ...process.env,
+      TETHER_URL: tether.url,
+      TETHER_TOKEN: await tether.token(),
+      TETHER_WORKSPACE: 'bench',
+    };
     const cases = { node: ['-e', '0'], help: [TETHER_BIN, '--help'], command: [TETHER_BIN, 'lane', 'list'] };
     const ms = { node: [] as number[], help: [] as number[], command: [] as number[] };
     log(`cli: ${runs} runs each of node -e 0, tether --help, tether lane list`);
