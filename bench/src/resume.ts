@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { JetStreamApiError, jetstream } from '@nats-io/jetstream';
 import { EventRecord, subjects } from '@tether/contracts';
-import { NatsServer, TetherProcess, createLanes, gitRepo, laneStates, type Tether } from '@tether/tests';
+import { NatsServer, TetherProcess, api, createLanes, gitRepo, laneStates, type Tether } from '@tether/tests';
 import { log, percentile } from './timing.ts';
 
 // How soon effects resume after an outage (issue 10): lanes are created, then tether is killed
@@ -90,7 +90,7 @@ async function resumeTimes(url: Tether, ids: string[], outage: number, back: num
   }
   const took: number[] = [];
   for (const id of ids) {
-    const body = (await (await fetch(`${url}/v1/entities/lane/${id}/events`)).json()) as unknown[];
+    const { body } = await api<unknown[]>(url, 'GET', `/v1/entities/lane/${id}/events`);
     const report = body.map((e) => EventRecord.parse(e)).find((e) => e.type.startsWith('lane.provision'))!;
     if (report.type === 'lane.provisionFailed') failed.push(`${id}: ${String(report.data.reason)}`);
     const at = Date.parse(report.at);
