@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { ShareCreated } from '@tether/contracts';
-import { NatsServer, gitRepo, launchChromium } from '@tether/tests';
+import { NatsServer, TcpLine, gitRepo, launchChromium } from '@tether/tests';
 import { mergeResults } from './results-file.ts';
 import { startTerminals } from './sharing.ts';
 import { startTether } from './tether-server.ts';
@@ -18,11 +18,15 @@ import { log, percentile } from './timing.ts';
 // - keystrokeEchoP95Ms: the keydown in a granted viewer's page → the echoed character is in the DOM.
 //   Baseline: a raw WebSocket round trip from the page to the relay (a read-only participant's input
 //   and the relay's `refused`), with no NATS, tmux or shell on the way.
+// - reconnectP95Ms: every connection through a TCP line between Chromium and tether reset at once (a
+//   blip) → output printed after the cut is in the page's DOM, the page having reconnected on its own.
+//   Baseline: a fresh WebSocket from the page to the relay, open → welcome.
 // - revokeBrowserP95Ms: POST …/revoke sent → every one of 7 viewer pages shows it is disconnected
 //   (`body[data-state=closed]`, stamped in each page with Date.now()). Baseline: the revoke request alone.
 
 export const BROWSER_GOALS_MS = {
   viewerFirstPaintP95Ms: 300,
+  reconnectP95Ms: 1_000,
   keystrokeEchoP95Ms: 30,
   revokeBrowserP95Ms: 250,
 } as const;
@@ -42,6 +46,16 @@ export interface BrowserResults {
   relayRoundTripP95Ms: number;
   keystrokeEchoRatio: number;
   keystrokeRuns: number;
+  reconnectP50Ms: number;
+  reconnectP95Ms: number;
+  /** The page's own wait before it reconnects (its backoff, 125-250 ms on the first try), p50. */
+  reconnectBackoffP50Ms: number;
+  /** From the new socket to the missed output in the DOM (connect, hello with the resume point, welcome, bytes), p50. */
+  reconnectRejoinP50Ms: number;
+  relayConnectP50Ms: number;
+  relayConnectP95Ms: number;
+  reconnectRatio: number;
+  reconnectRuns: number;
   revokeBrowserP50Ms: number;
   revokeBrowserP95Ms: number;
   revokeBrowserMaxMs: number;
@@ -64,7 +78,7 @@ const MARKER = 'bench-first-paint-42'; // the output only: the command line show
  * first binary frame the page's WebSocket receives after it.
  */
 const probeScript = (watch: string | null) => `(() => {
-  const probe = (window.__benchProbe = { watch: ${JSON.stringify(watch ? { text: watch, at: null } : null)}, closedAt: null, closedPerfAt: null, keyAt: null, bytesAt: null });
+  const probe = (window.__benchProbe = { watch: ${JSON.stringify(watch ? { text: watch, at: null, wall: null } : null)}, closedAt: null, closedPerfAt: null, keyAt: null, bytesAt: null, opened: [], closes: [] });
   const rows = () => document.querySelector('#terminal .xterm-rows')?.textContent ?? '';
   const check = () => {
     if (probe.closedAt === null && document.body?.dataset.state === 'closed') {
@@ -72,7 +86,10 @@ const probeScript = (watch: string | null) => `(() => {
       probe.closedPerfAt = performance.now();
     }
     const w = probe.watch;
-    if (w && w.at === null && rows().includes(w.text)) w.at = performance.now();
+    if (w && w.at === null && rows().includes(w.text)) {
+      w.at = performance.now();
+      w.wall = Date.now();
+    }
   };
   new MutationObserver(check).observe(document, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['data-state'] });
   addEventListener('keydown', (e) => { probe.keyAt = e.timeStamp; probe.bytesAt = null; }, true);
@@ -80,6 +97,8 @@ const probeScript = (watch: string | null) => `(() => {
   window.WebSocket = class extends Native {
     constructor(...args) {
       super(...args);
+      probe.opened.push(performance.now());
+      this.addEventListener('close', () => probe.closes.push(performance.now()));
       this.addEventListener('message', (e) => {
         if (typeof e.data !== 'string' && probe.keyAt !== null && probe.bytesAt === null) probe.bytesAt = performance.now();
       });
@@ -125,7 +144,10 @@ async function openViewerPage(browser: Browser, url: string): Promise<Page> {
   return page;
 }
 
-/** In the page: `n` WebSockets to the relay as a read-only participant; one input each, timed to its `refused`. */
+/**
+ * In the page: `n` WebSockets to the relay as a read-only participant, each timed from its creation to
+ * the relay's welcome; then one input each, timed to its `refused`.
+ */
 const relayRoundTrips = (wsUrl: string, token: string, n: number) => `(async () => {
   const open = () => new Promise((resolve, reject) => {
     const ws = new WebSocket(${JSON.stringify(wsUrl)});
@@ -134,7 +156,12 @@ const relayRoundTrips = (wsUrl: string, token: string, n: number) => `(async () 
     ws.onerror = () => reject(new Error('relay WebSocket failed'));
   });
   const sockets = [];
-  for (let i = 0; i < ${n}; i++) sockets.push(await open());
+  const connect = [];
+  for (let i = 0; i < ${n}; i++) {
+    const t0 = performance.now();
+    sockets.push(await open());
+    connect.push(performance.now() - t0);
+  }
   const ms = [];
   // The relay answers a read-only input with one refusal a second per connection: each socket is used once.
   for (const ws of sockets) {
@@ -146,12 +173,12 @@ const relayRoundTrips = (wsUrl: string, token: string, n: number) => `(async () 
     ms.push(performance.now() - t0);
   }
   for (const ws of sockets) ws.close();
-  return ms;
+  return { roundTrip: ms, connect };
 })()`;
 
 export async function measureBrowser(
   natsUrl: string,
-  counts = { firstPaints: 20, echoLines: 10, echoKeys: 10, relayTrips: 20, revokes: 20, viewers: 7 },
+  counts = { firstPaints: 20, echoLines: 10, echoKeys: 10, relayTrips: 20, reconnects: 20, revokes: 20, viewers: 7 },
 ): Promise<BrowserResults> {
   const policyDir = mkdtempSync(join(tmpdir(), 'tether-bench-policy-'));
   const policy = join(policyDir, 'policy.json');
@@ -218,7 +245,40 @@ export async function measureBrowser(
     }
     log(`browser: ${counts.relayTrips} raw WebSocket round trips from the page to the relay (input → refused)`);
     const wsUrl = `${tether.url.replace(/^http/, 'ws')}/v1/shares/${s.share_id}/ws`;
-    const relay = await writer.evaluate<number[]>(relayRoundTrips(wsUrl, reader.token, counts.relayTrips));
+    const relay = await writer.evaluate<{ roundTrip: number[]; connect: number[] }>(
+      relayRoundTrips(wsUrl, reader.token, counts.relayTrips),
+    );
+
+    log(`browser: ${counts.reconnects} blips (every connection through a TCP line reset) → new output on the page`);
+    const line = await TcpLine.open(Number(new URL(tether.url).port));
+    const reconnect: number[] = [];
+    const backoff: number[] = [];
+    const rejoin: number[] = [];
+    try {
+      const watcher = await openViewerPage(browser, line.via(reader.url));
+      for (let run = 0; run < counts.reconnects; run++) {
+        // Typed ahead: the one keystroke after the cut prints the marker within an echo's time.
+        await writer.keyboard.type(`echo rc-${run}-$((6*7))`);
+        await watcher.evaluate(
+          `(() => { const p = window.__benchProbe; p.watch = { text: 'rc-${run}-42', at: null, wall: null }; p.opened = []; p.closes = []; })()`,
+        );
+        const t0 = Date.now();
+        line.cut();
+        await writer.keyboard.press('Enter');
+        const r = await whenTrue<{ wall: number; at: number; closed: number; opened: number }>(
+          watcher,
+          `(() => { const p = window.__benchProbe; return p.watch.wall !== null && { wall: p.watch.wall, at: p.watch.at, closed: p.closes[0], opened: p.opened.at(-1) }; })()`,
+        );
+        if (r.opened === undefined || r.closed === undefined)
+          throw new Error(`blip ${run}: the page showed the output without reconnecting`);
+        reconnect.push(r.wall - t0);
+        backoff.push(r.opened - r.closed);
+        rejoin.push(r.at - r.opened);
+        await watcher.locator('body[data-state="open"]').waitFor();
+      }
+    } finally {
+      line.close();
+    }
     await writer.close();
     await revoke(s.share_id);
 
@@ -257,10 +317,18 @@ export async function measureBrowser(
       keystrokeEchoP50Ms: p50(echo),
       keystrokeEchoP95Ms: p95(echo),
       keystrokeWireP95Ms: p95(wire),
-      relayRoundTripP50Ms: p50(relay),
-      relayRoundTripP95Ms: p95(relay),
-      keystrokeEchoRatio: p95(echo) / p95(relay),
+      relayRoundTripP50Ms: p50(relay.roundTrip),
+      relayRoundTripP95Ms: p95(relay.roundTrip),
+      keystrokeEchoRatio: p95(echo) / p95(relay.roundTrip),
       keystrokeRuns: echo.length,
+      reconnectP50Ms: p50(reconnect),
+      reconnectP95Ms: p95(reconnect),
+      reconnectBackoffP50Ms: p50(backoff),
+      reconnectRejoinP50Ms: p50(rejoin),
+      relayConnectP50Ms: p50(relay.connect),
+      relayConnectP95Ms: p95(relay.connect),
+      reconnectRatio: p95(reconnect) / p95(relay.connect),
+      reconnectRuns: counts.reconnects,
       revokeBrowserP50Ms: p50(revokeMs),
       revokeBrowserP95Ms: p95(revokeMs),
       revokeBrowserMaxMs: Math.max(...revokeMs),
@@ -291,6 +359,7 @@ export function browserLines(r: Record<string, unknown>): string[] {
     'share viewer in Chromium:',
     `  open link → first output (${b.viewerFirstPaintRuns} cold opens): p50 ${ms(b.viewerFirstPaintP50Ms)}, p95 ${ms(b.viewerFirstPaintP95Ms)} (goal < ${g.viewerFirstPaintP95Ms} ms, ${met(b.viewerFirstPaintP95Ms, g.viewerFirstPaintP95Ms)}); the page without a token p95 ${ms(b.staticPageP95Ms)}, ratio ${b.viewerFirstPaintRatio.toFixed(2)}`,
     `  granted viewer's key → its echo on screen (${b.keystrokeRuns} keys): p50 ${ms(b.keystrokeEchoP50Ms)}, p95 ${ms(b.keystrokeEchoP95Ms)} (goal < ${g.keystrokeEchoP95Ms} ms, ${met(b.keystrokeEchoP95Ms, g.keystrokeEchoP95Ms)}); bytes back on the socket p95 ${ms(b.keystrokeWireP95Ms)}; raw WebSocket round trip to the relay p95 ${ms(b.relayRoundTripP95Ms)}, ratio ${b.keystrokeEchoRatio.toFixed(2)}`,
+    `  connection cut → new output on the page (${b.reconnectRuns} blips): p50 ${ms(b.reconnectP50Ms)}, p95 ${ms(b.reconnectP95Ms)} (goal < ${g.reconnectP95Ms} ms, ${met(b.reconnectP95Ms, g.reconnectP95Ms)}); of it the page's backoff p50 ${ms(b.reconnectBackoffP50Ms)}, new socket → output p50 ${ms(b.reconnectRejoinP50Ms)}; a fresh connection to the relay (open → welcome) p95 ${ms(b.relayConnectP95Ms)}, ratio ${b.reconnectRatio.toFixed(2)}`,
     `  revoke → all ${b.revokeBrowserViewers} viewer pages disconnected (${b.revokeBrowserRuns} runs): p50 ${ms(b.revokeBrowserP50Ms)}, p95 ${ms(b.revokeBrowserP95Ms)}, max ${ms(b.revokeBrowserMaxMs)} (goal < ${g.revokeBrowserP95Ms} ms, ${met(b.revokeBrowserP95Ms, g.revokeBrowserP95Ms)}); the revoke request alone p50 ${ms(b.revokeRequestP50Ms)}, p95 ${ms(b.revokeRequestP95Ms)}, max ${ms(b.revokeRequestMaxMs)}, ratio ${b.revokeBrowserRatio.toFixed(2)}`,
   ];
 }

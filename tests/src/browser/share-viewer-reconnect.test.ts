@@ -1,16 +1,23 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ShareCreated } from '@tether/contracts';
 import { termSubjects } from '@tether/workers';
-import { TetherProcess, eventually, gitRepo, killTmuxServers, launchChromium, useNats } from '../harness/index.ts';
+import {
+  TcpLine,
+  TetherProcess,
+  eventually,
+  gitRepo,
+  killTmuxServers,
+  launchChromium,
+  useNats,
+} from '../harness/index.ts';
 import { as, policyFile, runningTerminal } from '../sharing/helpers.ts';
 
 // The browser viewer comes back on its own after a network blip and after tether restarts, with the
-// output intact and nothing shown twice. Chromium reaches tether through a TCP relay of the test's, so
+// output intact and nothing shown twice. Chromium reaches tether through a TCP line of the test's (harness TcpLine), so
 // the test can cut the line (every socket at once) and point it at the next tether.
 const ctx = useNats();
 const home = mkdtempSync(join(tmpdir(), 'tether-reconnect-'));
@@ -18,42 +25,7 @@ const SHOTS = join(process.cwd(), '.test-results', 'screenshots');
 let env: Record<string, string>;
 let tether: TetherProcess;
 let browser: Browser;
-const line = new (class {
-  server?: Server;
-  upstream = 0;
-  sockets = new Set<Socket>();
-  port = 0;
-  /** While down, connections are dropped as they come (the page keeps retrying). */
-  down = false;
-  async start() {
-    this.server = createServer((client) => {
-      if (this.down) return void client.resetAndDestroy();
-      const up = connect(this.upstream, '127.0.0.1');
-      for (const s of [client, up]) {
-        this.sockets.add(s);
-        s.on('error', () => undefined);
-        s.on('close', () => {
-          this.sockets.delete(s);
-          client.destroy();
-          up.destroy();
-        });
-      }
-      client.pipe(up).pipe(client);
-    });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.port = (this.server.address() as { port: number }).port;
-  }
-  /** A blip: every connection through the line drops at once, without a close handshake. */
-  cut() {
-    for (const s of this.sockets) s.resetAndDestroy();
-  }
-  /** The page's address for a tether URL. */
-  via(url: string) {
-    const u = new URL(url);
-    u.host = `127.0.0.1:${this.port}`;
-    return u.toString();
-  }
-})();
+let line: TcpLine;
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -64,14 +36,12 @@ beforeAll(async () => {
     TETHER_SHARE_POLICY: policyFile(),
   };
   tether = await TetherProcess.start(env);
-  line.upstream = Number(new URL(tether.url).port);
-  await line.start();
+  line = await TcpLine.open(Number(new URL(tether.url).port));
   browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
-  line.server?.close();
-  line.cut();
+  line?.close();
   await tether?.kill();
   await killTmuxServers(home);
 });

@@ -7,3 +7,4 @@ export * from './share-viewer.ts';
 export * from './lanes-in-flight.ts';
 export * from './recovery-runs.ts';
 export * from './sse.ts';
+export * from './tcp-line.ts';
