@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { reconnectDelayMs, RelayClose, relayCloseIsFinal, ViewerMessage } from './sharing.ts';
 
-describe('share protocol (/work/protocol14.md)', () => {
+describe('share protocol (docs/share-protocol.md)', () => {
   it('hello and resize take sizes in bounds only, and a resume point', () => {
     const token = 'x'.repeat(16);
     expect(ViewerMessage.safeParse({ type: 'hello', token, cols: 120, rows: 40 }).success).toBe(true);

@@ -131,7 +131,7 @@ export const ApprovalView = z.object({
 });
 export type ApprovalView = z.infer<typeof ApprovalView>;
 
-/** A terminal's size in cells, as a viewer or the relay states it (/work/protocol14.md: cols 10..1000, rows 4..500). */
+/** A terminal's size in cells, as a viewer or the relay states it (docs/share-protocol.md: cols 10..1000, rows 4..500). */
 export const TerminalCols = z.number().int().min(10).max(1000);
 export const TerminalRows = z.number().int().min(4).max(500);
 
@@ -205,7 +205,7 @@ export const RelayClose = {
 } as const;
 
 /**
- * Whether a viewer stops after the relay closed its socket with `code` (/work/protocol14.md, Reconnect):
+ * Whether a viewer stops after the relay closed its socket with `code` (docs/share-protocol.md, Reconnect):
  * a refusal, a kick or an ended share is final, as is any close after an `ended` message except
  * tether shutting down (4503, a restart). 1000 is the client's own detach. Anything else is a blip: reconnect.
  */

@@ -1,7 +1,7 @@
 // tether share viewer: one participant's view of a shared terminal. The share WebSocket carries JSON
 // text frames for control (hello/input/resize up; welcome, size, access, warning… down) and binary frames
 // of raw terminal output. The link's token lives in the URL fragment and travels only in the hello.
-// The protocol (sizes, offsets, reconnects) is /work/protocol14.md, in contracts/src/api/sharing.ts.
+// The protocol (sizes, offsets, reconnects) is docs/share-protocol.md, in contracts/src/api/sharing.ts.
 /* global Terminal, FitAddon */
 
 /** The font this viewer's own size is measured at, and the smallest it is scaled down to before scrolling. */

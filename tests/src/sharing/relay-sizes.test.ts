@@ -7,7 +7,7 @@ import { termSubjects } from '@tether/workers';
 import { eventually, openViewer, useControlPlane, type Viewer } from '../harness/index.ts';
 import { as, createShare, policyFile, runningTerminal } from './helpers.ts';
 
-// The share protocol's sizes and resumes (/work/protocol14.md), through the real relay, NATS and tmux.
+// The share protocol's sizes and resumes (docs/share-protocol.md), through the real relay, NATS and tmux.
 const cp = useControlPlane({ TETHER_SHARE_POLICY: policyFile() });
 const tmux = (...args: string[]) => execa('tmux', ['-S', join(cp.home, 'terminals', 'tmux.sock'), ...args]);
 /** The window's size as tmux has it, e.g. "120x40". */
