@@ -15,6 +15,10 @@ export function output(json: boolean): Out {
   };
 }
 
+/** An id as people read it: its first 8 characters, like git's short hashes (JSON output keeps the whole id). */
+export const shortId = (id: string | null | undefined): string =>
+  id == null ? '-' : id.length > 8 ? id.slice(0, 8) : id;
+
 export function printError(err: unknown, json: boolean): number {
   const body =
     err instanceof TetherError ? err.toBody() : { code: 'INTERNAL', message: (err as Error)?.message ?? String(err) };

@@ -138,7 +138,7 @@ describe('tether share', () => {
     ]);
     expect(readOnly.stdout).toMatch(/bob\s+read/);
     expect(kicked.stdout).toMatch(/carol\s+read.*kicked/);
-    expect((await tether('share', 'list', '--terminal', term.terminal_id, '--live')).stdout).toContain(id);
+    expect((await tether('share', 'list', '--terminal', term.terminal_id, '--live')).stdout).toContain(id.slice(0, 8));
     viewer.close();
   });
 });
@@ -158,7 +158,7 @@ describe('tether approval', () => {
       async () => (await as<{ items: ApprovalView[] }>(up, 'human:alice', 'GET', '/v1/approvals')).body.items,
       (items) => items.some((a) => a.share_id === held.share.share_id),
     );
-    expect((await tether('approval', 'list')).stdout).toContain(held.share.share_id);
+    expect((await tether('approval', 'list')).stdout).toContain(`share ${held.share.share_id.slice(0, 8)} by ai:codex`);
     // alice is no operator: the rule says so; an operator's token decides.
     const refused = await tether('approval', 'approve', held.share.approval_id!, '--note', 'fine');
     expect(refused.stderr).toContain('FORBIDDEN');
