@@ -66,6 +66,8 @@ export async function attach(out: Out, link: string | undefined): Promise<number
     stdin.off('data', onInput);
     if (stdin.isTTY) stdin.setRawMode(false);
     stdin.pause();
+    // A pipe paused from inside its own data event still holds the process open: let it go.
+    (stdin as { unref?: () => void }).unref?.();
     done(code);
   };
 
