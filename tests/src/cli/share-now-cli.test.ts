@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { type LaneView, type ShareCreated, ShareView, type TerminalView } from '@tether/contracts';
-import { api, eventually, runCli, useControlPlane } from '../harness/index.ts';
+import { type LaneView, ShareCreated, ShareView, type TerminalView } from '@tether/contracts';
+import { TETHER_BIN, api, eventually, runCli, useControlPlane } from '../harness/index.ts';
 import { policyFile, runningTerminal } from '../sharing/helpers.ts';
 
 // One command to share: `tether share` in a tether terminal, `tether share --new`, and `tether attach` with only
@@ -36,6 +36,24 @@ describe('tether share (no subcommand)', () => {
     expect(r.stdout).toContain(
       `curl -fsS ${cp.url}/tether.mjs -o /tmp/tether.mjs && node /tmp/tether.mjs attach '${link}'`,
     );
+  });
+
+  it('typed into a tether terminal, it finds its tether and shares that very terminal', async () => {
+    const { term } = await runningTerminal(cp);
+    const dir = mkdtempSync(join(tmpdir(), 'tether-inside-'));
+    // The terminal's own environment says which terminal it is and where its tether is: nothing else is passed.
+    await execa('tmux', [
+      ...['-S', join(cp.home, 'terminals', 'tmux.sock'), 'send-keys', '-t', `=${term.terminal_id}:`],
+      `${process.execPath} ${TETHER_BIN} share --name inside --json > ${dir}/out.json 2>&1; echo done > ${dir}/done`,
+      'Enter',
+    ]);
+    await eventually(
+      () => existsSync(join(dir, 'done')),
+      (d) => d,
+    );
+    const made = ShareCreated.parse(JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')));
+    expect(made.share).toMatchObject({ terminal_id: term.terminal_id, access: 'read' });
+    expect(made.link).toMatchObject({ name: 'inside' });
   });
 
   it('outside a tether terminal is a clear error that says what to pass, and shares nothing', async () => {
