@@ -206,6 +206,35 @@ describe('tether attach in a real terminal', () => {
     expect(await bob.detach()).toBe(0);
   });
 
+  it('tether share --new in a real terminal attaches you to the terminal it made and shared', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tether-sharenew-'));
+    const inner = `stty cols 100 rows 30; exec ${process.execPath} ${TETHER_BIN} share --new --name guest`;
+    const sharing = execa('script', ['-qfec', inner, join(dir, 'typescript')], {
+      env: {
+        ...process.env,
+        ...env,
+        TETHER_URL: up.url,
+        TETHER_TOKEN: up.token,
+        TETHER_WORKSPACE: 'ws1',
+        TERM: 'xterm-256color',
+      },
+      reject: false,
+      stdin: 'pipe',
+    });
+    const clients = await eventually(
+      async () => (await tmux('list-clients', '-F', '#{session_name}').catch(() => ({ stdout: '' }))).stdout.trim(),
+      (c) => c.length > 0,
+      30_000,
+    );
+    const printed = readFileSync(join(dir, 'typescript'), 'utf8');
+    expect(printed).toMatch(/^terminal (\S{8}) {2}active \(new\)/m);
+    expect(clients.startsWith(/^terminal (\S{8})/m.exec(printed)![1]!)).toBe(true);
+    expect(printed).toContain('link for guest (participant ');
+    expect(printed).toContain('attaching you to terminal');
+    await tmux('detach-client', '-s', `=${clients}`);
+    expect((await sharing).exitCode).toBe(0);
+  });
+
   it('stops with the reason and exit 1 when the share is revoked', async () => {
     const { share, link } = await shared(false);
     const bob = await ptyAttach(link.url, 100, 30);
