@@ -99,9 +99,14 @@ describe('tether share --new', () => {
     expect(made.lane.display_name).toMatch(/^shared terminal \d{4}-\d\d-\d\d \d\d:\d\d$/);
     expect(made.share).toMatchObject({ terminal_id: made.terminal.terminal_id, access: 'read', status: 'active' });
     expect(made.link!.url).toContain(`/v/${made.share.share_id}#t=`);
-    // stdin is no terminal here: no attach, and the way to do it.
+    // JSON out: no attach, and the way to do it.
     expect(r.stderr).toContain(
-      `not attaching: this is not an interactive terminal; attach with: tether terminal attach ${made.terminal.terminal_id.slice(0, 8)}`,
+      `not attaching: the output is JSON; attach with: tether terminal attach ${made.terminal.terminal_id.slice(0, 8)}`,
+    );
+    // stdin is no terminal here either (a real one attaches: attach-pty.test.ts).
+    const piped = await tether(['share', '--new']);
+    expect(piped.stderr).toMatch(
+      /^not attaching: this is not an interactive terminal; attach with: tether terminal attach \S{8}$/,
     );
 
     const human = await tether(['share', '--new', '--qr', '--no-attach', '--name', 'dana']);

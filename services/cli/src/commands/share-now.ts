@@ -55,7 +55,8 @@ export async function shareNow(out: Out, f: ShareNowFlags, env = process.env): P
   if (!made || f.attach === false) return 0;
   const how = `tether terminal attach ${shortId(terminalId)}`;
   if (!process.stdin.isTTY || !process.stdout.isTTY || out.json) {
-    process.stderr.write(`not attaching: this is not an interactive terminal; attach with: ${how}\n`);
+    const why = out.json ? 'the output is JSON' : 'this is not an interactive terminal';
+    process.stderr.write(`not attaching: ${why}; attach with: ${how}\n`);
     return 0;
   }
   process.stderr.write(`attaching you to terminal ${shortId(terminalId)} (detach: Ctrl-b d; again: ${how})\n`);
