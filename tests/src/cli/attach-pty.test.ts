@@ -160,8 +160,9 @@ describe('tether attach in a real terminal', () => {
     await shows(bob, 'as bob (read-only)');
     await shows(bob, 'this terminal is 80x24, smaller than the shared 200x50');
     expect(await windowSize(term.terminal_id)).toBe('200x50');
-    // Made large enough, the notice is not repeated; made small again, it is.
+    // Made large enough, it says so; made small again, it tells again.
     await bob.resize(220, 60);
+    await shows(bob, 'this terminal (220x60) shows all of the shared 200x50 now');
     await bob.resize(90, 30);
     await shows(bob, 'this terminal is 90x30, smaller');
     expect(await bob.detach()).toBe(0);

@@ -71,7 +71,7 @@ export async function attach(out: Out, link: string | undefined): Promise<number
     done(code);
   };
 
-  /** "sized by alice, 120x40", and once whenever this terminal starts or stops being too small for it. */
+  /** "sized by alice, 120x40", and a line whenever this terminal starts or stops being too small for it. */
   const showSize = (size: RelaySize, changed: boolean) => {
     if (changed) say(`sized by ${size.by ?? 'nobody yet'}, ${size.cols}x${size.rows}`, { type: 'size', ...size });
     const local = localSize();
@@ -81,6 +81,13 @@ export async function attach(out: Out, link: string | undefined): Promise<number
         `this terminal is ${local.cols}x${local.rows}, smaller than the shared ${size.cols}x${size.rows}: some of it is cut off; make this window larger to see it all`,
         { type: 'letterbox', local, remote: size },
       );
+    else if (!small && letterboxed && local)
+      say(`this terminal (${local.cols}x${local.rows}) shows all of the shared ${size.cols}x${size.rows} now`, {
+        type: 'letterbox',
+        local,
+        remote: size,
+        fits: true,
+      });
     letterboxed = small;
   };
 
