@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ShareCreated } from '@tether/contracts';
 import { TETHER_BIN, TetherProcess, eventually, gitRepo, killTmuxServers, useNats } from '../harness/index.ts';
-import { as, createShare, policyFile, runningTerminal } from '../sharing/helpers.ts';
+import { as, policyFile, writeShareForBob } from '../sharing/helpers.ts';
 
 // `tether attach` in a real terminal (a pty from script(1), sized with stty): it sizes the shared terminal when
 // its participant may type, follows SIGWINCH, draws a full-screen program, says when it is letterboxed, and comes
@@ -46,22 +45,16 @@ const typeIn = (terminalId: string, text: string) => tmux('send-keys', '-t', `=$
 
 /** A write share of a new terminal with a link for bob, who may type (or not, `granted: false`). */
 async function shared(granted = true) {
-  const { term } = await runningTerminal(up);
-  const created = await createShare(up, 'human:alice', {
-    terminal_id: term.terminal_id,
-    access: 'write',
-    participant: 'bob',
-  });
-  const { share, link } = ShareCreated.parse(created.body);
+  const { term, share, link } = await writeShareForBob(up);
   if (granted)
     await as(
       up,
       'human:alice',
       'POST',
-      `/v1/shares/${share.share_id}/participants/${link!.participant_id}/grant-write`,
+      `/v1/shares/${share.share_id}/participants/${link.participant_id}/grant-write`,
       {},
     );
-  return { term, share, link: link! };
+  return { term, share, link };
 }
 
 interface PtyAttach {

@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { type ApprovalView, ShareCreated, ShareView, type ParticipantLink } from '@tether/contracts';
 import { termSubjects } from '@tether/workers';
 import { TETHER_BIN, TetherProcess, asActor, eventually, gitRepo, openViewer, useNats } from '../harness/index.ts';
-import { as, createShare, policyFile, runningTerminal } from '../sharing/helpers.ts';
+import { as, policyFile, runningTerminal, writeShareForBob } from '../sharing/helpers.ts';
 
 // One tether for the file; each test makes its own terminal and share through the API and drives
 // only what it is about through the CLI (every CLI call is a process start: a second or more on a busy machine).
@@ -36,14 +36,8 @@ const tether = async (...args: string[]) => {
 };
 /** A write share of a new running terminal, with a link for bob, made through the API as alice. */
 async function sharedTerminal() {
-  const { term, session } = await runningTerminal(up);
-  const created = await createShare(up, 'human:alice', {
-    terminal_id: term.terminal_id,
-    access: 'write',
-    participant: 'bob',
-  });
-  const { share, link } = ShareCreated.parse(created.body);
-  return { term, session, id: share.share_id, link: link!, bob: link!.participant_id };
+  const { term, session, share, link } = await writeShareForBob(up);
+  return { term, session, id: share.share_id, link, bob: link.participant_id };
 }
 const shareOf = async (id: string) => ShareView.parse((await as(up, 'human:alice', 'GET', `/v1/shares/${id}`)).body);
 
