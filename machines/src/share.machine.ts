@@ -73,6 +73,18 @@ function detailOf(e: ShareEvent): string | undefined {
   return undefined;
 }
 
+/**
+ * A participant's name unique within the share: a name taken before (kicked participants' too, so the audit
+ * trail never names two people alike) gets the first free suffix: bob, bob-2, bob-3, …
+ */
+export function uniqueParticipantName(participants: Record<string, Pick<Participant, 'name'>>, name: string): string {
+  const taken = new Set(Object.values(participants).map((p) => p.name));
+  if (!taken.has(name)) return name;
+  let n = 2;
+  while (taken.has(`${name}-${n}`)) n++;
+  return `${name}-${n}`;
+}
+
 /** The participant an event names, changed by `fn`. */
 const withParticipant = (ctx: ShareContext, e: ShareEvent, fn: (p: Participant) => Partial<Participant>) => {
   const id = (e.data as { participantId: string }).participantId;
@@ -146,7 +158,7 @@ export const shareMachine = setup({
             participants: {
               ...context.participants,
               [event.data.participantId]: {
-                name: event.data.name,
+                name: uniqueParticipantName(context.participants, event.data.name),
                 tokenHash: event.data.tokenHash,
                 access: 'read' as const,
                 connections: 0,

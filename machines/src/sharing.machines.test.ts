@@ -149,6 +149,21 @@ describe('share: participants', () => {
       .when(invite)
       .then({ context: { participants: { p1: { access: 'read', connections: 0 } } } }));
 
+  it('a name already in the share gets the first free suffix, kicked participants included', () => {
+    const bob = (id: string) => cmd('invite', { participantId: id, name: 'bob', tokenHash: 'b'.repeat(64) });
+    given(share, ...active)
+      .when(bob('p2'))
+      .then({ context: { participants: { p1: { name: 'bob' }, p2: { name: 'bob-2' } } } });
+    given(share, ...active, p1('kick'), bob('p2'))
+      .when(bob('p3'))
+      .then({
+        context: { participants: { p1: { name: 'bob', kicked: true }, p2: { name: 'bob-2' }, p3: { name: 'bob-3' } } },
+      });
+    given(share, ...active, cmd('invite', { participantId: 'p2', name: 'bob-2', tokenHash: 'c'.repeat(64) }))
+      .when(bob('p3'))
+      .then({ context: { participants: { p3: { name: 'bob-3' } } } });
+  });
+
   it('an id is invited once', () =>
     given(share, ...active)
       .when(invite)

@@ -50,10 +50,37 @@ export async function buildCli() {
     logLevel: 'warning',
     plugins: [dependenciesStayExternal, sourceFileUrls],
   });
+  const portable = await buildPortable();
   // Chunks of earlier builds have other hashes: remove them so dist/ holds one build.
-  const current = new Set(Object.keys(result.metafile.outputs).map((p) => resolve(p)));
+  const current = new Set(
+    [...Object.keys(result.metafile.outputs), ...Object.keys(portable.metafile.outputs)].map((p) => resolve(p)),
+  );
   for (const f of await readdir(outdir, { recursive: true, withFileTypes: true }))
     if (f.isFile() && !current.has(join(f.parentPath, f.name))) await rm(join(f.parentPath, f.name));
+}
+
+/**
+ * dist/tether.mjs: `tether attach` with everything it needs (ws included) in one file, for machines with only Node;
+ * the gateway serves it at /tether.mjs. ws's CommonJS calls require(), which an ES module lacks: the banner makes one.
+ */
+function buildPortable() {
+  return build({
+    entryPoints: [join(here, 'src/portable.ts')],
+    outfile: join(outdir, 'tether.mjs'),
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    minify: true,
+    legalComments: 'eof',
+    metafile: true,
+    logLevel: 'warning',
+    // ws's optional native speed-ups: it carries on without them.
+    external: ['bufferutil', 'utf-8-validate'],
+    banner: {
+      js: "import { createRequire as tetherRequire } from 'node:module'; const require = tetherRequire(import.meta.url);",
+    },
+  });
 }
 
 /** vitest globalSetup: tests spawn the bin, so they never run a bundle older than the sources. */

@@ -26,6 +26,8 @@ export interface Group {
   /** Flags every subcommand takes. */
   readonly flags?: readonly Flag[];
   readonly subcommands: Readonly<Record<string, Leaf>>;
+  /** What the group does with no subcommand (`tether share --new`); without it, it asks for one. */
+  readonly bare?: Leaf;
 }
 export type Entry = Leaf | Group;
 

@@ -195,6 +195,22 @@ export const COMMANDS: Readonly<Record<string, Entry>> = {
   },
   share: {
     summary: 'share a terminal: links, access, expiry',
+    bare: {
+      summary:
+        'share the tether terminal this runs in (or --terminal T) and print its link; --new makes a lane, session and terminal to share and attaches you',
+      flags: [
+        ['--new', 'make a terminal to share: a new lane (or --lane), its session and a terminal; then attach you'],
+        ['--lane <lane-id>', 'with --new: make it in this lane (its running terminal, if it has one)'],
+        ['--terminal <terminal-id>', 'share this terminal (default: this one, TETHER_TERMINAL_ID)'],
+        ['--name <viewer>', 'whose link it is (default "viewer"; tether share invite makes more)'],
+        ['--access <access>', 'read (default) | write'],
+        ['--ttl <duration>', 'how long, e.g. 30m'],
+        ['--qr', 'print a QR code of the link too'],
+        ['--no-attach', 'with --new: do not attach to the new terminal'],
+        WORKSPACE,
+      ],
+      run: async (out, _args, f) => (await import('./commands/share-now.ts')).shareNow(out, f),
+    },
     subcommands: {
       create: {
         summary: 'share a terminal',

@@ -38,6 +38,7 @@ function completionTable(commands: Commands) {
       Object.entries(e.subcommands).map(([sub, l]) => [sub, l.summary]),
     );
     for (const [sub, l] of Object.entries(e.subcommands)) leaf(`'${name} ${sub}'`, `${name} ${sub}`, l, e.flags);
+    if (e.bare) flags.set(`'${name}'`, [...flagWords([...(e.flags ?? []), ...(e.bare.flags ?? [])]), ...GLOBAL]);
   }
   return { next, flags };
 }

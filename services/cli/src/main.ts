@@ -48,9 +48,28 @@ function mistake({ reason, command }: ParseStop): string {
     const subs = command.commands.map((c) => c.name()).filter((n) => n !== 'help');
     return `\`${path}\` needs a subcommand: ${subs.join(', ')}; see \`${path} --help\``;
   }
+  // `tether share bogus`: a group that runs without a subcommand takes no argument, so a word is a wrong subcommand.
+  if (reason.code === 'commander.excessArguments' && command.commands.length) {
+    const subs = command.commands.map((c) => c.name()).filter((n) => n !== 'help');
+    const word = command.args[0] ?? '';
+    const near = subs.find((s) => editDistance(s, word) <= 2);
+    return `Unknown command '${word}' for '${path}' (${near ? `did you mean ${near}?` : `it takes ${subs.join(', ')}`}); see \`${path} --help\``;
+  }
   const what = reason.message
     .replace(/^error: /, '')
     .replace(/\.$/, '')
     .replace(/\n\(Did you mean (.*)\?\)/, ' (did you mean $1?)');
   return `${what.charAt(0).toUpperCase()}${what.slice(1)}; see \`${path} --help\``;
+}
+
+/** Levenshtein distance, for "did you mean": words of a few letters only. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
 }

@@ -15,6 +15,13 @@ export function output(json: boolean): Out {
   };
 }
 
+/** Ids tether makes: a UUID, or a kind and hex digits (sh-0f3a…, p-1c2d…). Names people chose stay whole. */
+const GENERATED_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-|[a-z]{1,4}-[0-9a-f][0-9a-f-]{7,}$)/;
+
+/** An id as people read it: its first 8 characters, like git's short hashes (JSON output keeps the whole id). */
+export const shortId = (id: string | null | undefined): string =>
+  id == null ? '-' : id.length > 8 && GENERATED_ID.test(id) ? id.slice(0, 8) : id;
+
 export function printError(err: unknown, json: boolean): number {
   const body =
     err instanceof TetherError ? err.toBody() : { code: 'INTERNAL', message: (err as Error)?.message ?? String(err) };

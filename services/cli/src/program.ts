@@ -34,12 +34,18 @@ export function buildProgram(version: string, run: RunLeaf): Command {
       .description(entry.summary)
       .summary(`${entry.summary} (${subs.join(', ')})`);
     for (const [sub, leaf] of Object.entries(entry.subcommands)) addLeaf(group, sub, leaf, entry.flags ?? [], run);
+    // The bare form's flags are the group's own: read before a subcommand only, so `share create --name` stays create's.
+    if (entry.bare) withLeaf(group.enablePositionalOptions(), entry.bare, entry.flags ?? [], run);
   }
   return program;
 }
 
 function addLeaf(parent: Command, name: string, leaf: Leaf, shared: readonly Flag[], run: RunLeaf) {
-  const cmd = configure(parent.command(name)).description(leaf.summary);
+  withLeaf(configure(parent.command(name)).description(leaf.summary), leaf, shared, run);
+}
+
+/** Gives `cmd` the leaf's arguments, flags and action. */
+function withLeaf(cmd: Command, leaf: Leaf, shared: readonly Flag[], run: RunLeaf) {
   for (const a of leaf.args ?? [])
     cmd.addArgument(typeof a === 'string' ? new Argument(a) : new Argument(a.spec).choices(a.choices));
   for (const [spec, help, whole] of [...shared, ...(leaf.flags ?? [])]) {
@@ -70,8 +76,15 @@ function configure(cmd: Command): Command {
       throw new ParseStop(reason, cmd);
     })
     .configureOutput({ writeErr: () => undefined })
-    .configureHelp({ showGlobalOptions: true })
+    .configureHelp({ showGlobalOptions: true, visibleGlobalOptions: programOptions })
     .showSuggestionAfterError(true);
+}
+
+/** A subcommand's help lists the program's options (--json, --version), not a group's own (`share --new`). */
+function programOptions(cmd: Command) {
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  return root === cmd ? [] : root.options.filter((o) => !o.hidden);
 }
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

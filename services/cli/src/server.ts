@@ -26,6 +26,7 @@ import { openApiDocument } from '@tether/contracts/openapi';
 import { parseConfig, TetherError, type TetherConfig } from '@tether/contracts';
 import { startControlPlane, startRecordings, startRecovery, startTaskRuns } from '@tether/workers';
 import type { ActorOf } from '@tether/projector';
+import { cliBundlePage } from './cli-bundle.page.ts';
 import { startHandoff, startLiveSessions, startSharing } from '@tether/sharing';
 
 type RecoveryRun = ActorOf<'recovery'>;
@@ -180,7 +181,7 @@ export async function startServer(opts: ServerOptions) {
       gauges: () => ({ tether_timers_armed: timers.pending }),
       openapi: lazyOpenApi, // built from the zod contracts when first asked for: a third of the start's CPU
       routes: capabilities.routes,
-      pages: capabilities.pages,
+      pages: [...capabilities.pages, cliBundlePage],
       everyRoute: true,
       authenticator,
       tls: tlsFiles(config),

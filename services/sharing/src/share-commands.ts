@@ -14,6 +14,7 @@ import { commandSteps, stepId, withSecretReply, type ActorHost, type Application
 import type { ShareGate } from './share-gate.ts';
 import { hashToken, type SecretBox } from './secrets.ts';
 import { readActor, shareView } from '@tether/projector';
+import { uniqueParticipantName } from '@tether/machines';
 import { liveShareVerdict } from './live/live-share.ts';
 
 export interface ShareCommandDeps {
@@ -78,9 +79,20 @@ export function shareSteps(deps: ShareCommandDeps) {
     const participantId = `p-${stepId(cmd.id, `participant.${shareId}`).slice(0, 12)}`;
     const token = secrets.token(`${cmd.id}:${shareId}:${participantId}`);
     // Invited before by this very command id (a resend, or a person's own live-session link): the same link again.
-    if (share.participants[participantId]?.tokenHash !== hashToken(token))
-      await step(cmd, 'share', 'invite', shareId, { participantId, name, tokenHash: hashToken(token) });
-    return { participant_id: participantId, name, token, url: `${deps.baseUrl()}/v/${shareId}#t=${token}` };
+    let invited = share.participants[participantId];
+    if (invited?.tokenHash !== hashToken(token)) {
+      // The name as it will be (bob-2 beside a bob) goes in the event; the machine makes it unique again should
+      // another invite land first.
+      const unique = uniqueParticipantName(share.participants, name);
+      await step(cmd, 'share', 'invite', shareId, { participantId, name: unique, tokenHash: hashToken(token) });
+      invited = (await readActor(host, 'share', shareId))?.context.participants[participantId];
+    }
+    return {
+      participant_id: participantId,
+      name: invited?.name ?? name,
+      token,
+      url: `${deps.baseUrl()}/v/${shareId}#t=${token}`,
+    };
   };
 
   /** A terminal slot, freeing slots whose share has ended or never got written (a crash between steps). */

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Capability, CapabilityDeps, TerminalAccess, WriteCheck } from '@tether/runtime';
 import { controlPlaneRoutes } from './control-plane.routes.ts';
 import { HarnessMonitor } from './harness/harness-monitor.ts';
@@ -32,6 +32,7 @@ export async function startControlPlane(deps: CapabilityDeps): Promise<ControlPl
     shell: config.TETHER_SHELL,
     maxBytesPerSec: config.TETHER_TERMINAL_MAX_BPS,
     taskSocket: taskTmuxSocket(home),
+    cliEnv: () => ({ ...(deps.baseUrl() ? { TETHER_URL: deps.baseUrl() } : {}), TETHER_HOME: resolve(home) }),
     mayWrite: async (terminalId, from) => {
       for (const check of writeChecks) if (await check(terminalId, from)) return true;
       return false;

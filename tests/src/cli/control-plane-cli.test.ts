@@ -41,12 +41,14 @@ describe('tether lane / session / terminal / harness', () => {
     expect(created.exitCode).toBe(0);
     const lane = LaneView.parse(created.json());
     expect(lane).toMatchObject({ status: 'ready', display_name: 'Refactor auth', workspace_id: 'ws1' });
-    expect((await tether('lane', 'list')).stdout).toMatch(new RegExp(`${lane.lane_id}\\s+ready\\s+Refactor auth`));
+    expect((await tether('lane', 'list')).stdout).toMatch(
+      new RegExp(`^${lane.lane_id.slice(0, 8)}\\s+ready\\s+Refactor auth`, 'm'),
+    );
     const attach = await tether('lane', 'attach', lane.lane_id); // after the list: it moves the lane to running
     expect(attach.stdout).toContain(`cd ${lane.worktree_path}`);
-    expect(attach.stdout).toMatch(new RegExp(`${lane.lane_id}\\s+running`));
+    expect(attach.stdout).toMatch(new RegExp(`^${lane.lane_id.slice(0, 8)}\\s+running`));
     const cleaned = await tether('lane', 'cleanup', lane.lane_id, '--reason', 'merged');
-    expect(cleaned.stdout).toMatch(new RegExp(`${lane.lane_id}\\s+closed`));
+    expect(cleaned.stdout).toMatch(new RegExp(`^${lane.lane_id.slice(0, 8)}\\s+closed`));
   });
 
   it('session ensure and list, terminal spawn and list', async () => {
@@ -57,11 +59,11 @@ describe('tether lane / session / terminal / harness', () => {
       tether('session', 'list', '--lane', lane.lane_id),
       tether('terminal', 'spawn', '--lane', lane.lane_id, '--session', s.session_id, '--title', 'build', '--json'),
     ]);
-    expect(sessions.stdout).toContain(s.session_id);
+    expect(sessions.stdout).toContain(`${s.session_id.slice(0, 8)}  `); // ids short, like git
     const t = TerminalView.parse(spawned.json());
     expect(t.state).toBe('active');
     expect((await tether('terminal', 'list', '--lane', lane.lane_id)).stdout).toMatch(
-      new RegExp(`${t.terminal_id}\\s+active\\s+build`),
+      new RegExp(`^${t.terminal_id.slice(0, 8)}\\s+active\\s+build`, 'm'),
     );
   });
 
@@ -79,7 +81,7 @@ describe('tether lane / session / terminal / harness', () => {
       '30',
       '-e',
       `TETHER_HOME=${env.TETHER_HOME}`,
-      `${process.execPath} ${TETHER_BIN} terminal attach ${term.terminal_id}`,
+      `${process.execPath} ${TETHER_BIN} terminal attach ${term.terminal_id.slice(0, 8)}`, // a prefix, as printed
     ]);
     // Attached once tether's tmux has a client on the terminal's session.
     await eventually(

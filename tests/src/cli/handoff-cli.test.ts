@@ -56,12 +56,15 @@ describe('tether handoff', () => {
       'your turn',
     );
     expect([asked.exitCode, asked.stderr]).toEqual([0, '']);
-    const id = /^(ho-[0-9a-f]+)\s/.exec(asked.stdout)![1]!;
+    const short = /^(ho-[0-9a-f]+)\s/.exec(asked.stdout)![1]!; // ids are printed short, like git
+    const listed = await tether('alice', 'handoff', 'list', '--terminal', term.terminal_id, '--json');
+    const id = HandoffView.array().parse(listed.json().items)[0]!.handoff_id;
+    expect([short.length, id.startsWith(short)]).toEqual([8, true]);
     expect(asked.stdout).toMatch(/offered\s+terminal .* human:alice → human:bob/);
     expect(asked.stdout).toMatch(/git .*; 0 staged, 0 unstaged, 0 untracked, 0 conflicted/);
 
     const inbox = await tether('bob', 'handoff', 'inbox');
-    expect(inbox.stdout).toContain(`accept: tether handoff accept ${id}`);
+    expect(inbox.stdout).toContain(`accept: tether handoff accept ${short}`);
     expect((await tether('carol', 'handoff', 'inbox')).stdout).toBe('nothing handed to you');
     const notCarols = await tether('carol', 'handoff', 'accept', id);
     expect(notCarols.exitCode).toBe(1);
@@ -95,7 +98,9 @@ describe('tether handoff', () => {
       /FORBIDDEN: human:alice \(member\) may not approval\.approve \(rule operators-decide-approvals\)/,
     );
     const ok = await tether('carol', 'handoff', 'approve', held[0]!.handoff_id, '--note', 'go');
-    expect(ok.stdout).toBe(`approval ${held[0]!.handoff_id} approved by human:carol (handoff ${held[0]!.handoff_id})`);
+    expect(ok.stdout).toBe(
+      `approval ${held[0]!.handoff_id.slice(0, 8)} approved by human:carol (handoff ${held[0]!.handoff_id.slice(0, 8)})`,
+    );
     const no = await tether('carol', 'handoff', 'deny', held[1]!.handoff_id, '--reason', 'not now');
     expect(no.exitCode).toBe(0);
     const [offered, denied] = await Promise.all(

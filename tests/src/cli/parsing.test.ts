@@ -88,9 +88,13 @@ describe('tether help, version and mistakes', () => {
     const none = await tether([]);
     expect(none.exitCode).toBe(2);
     expect(none.stdout).toMatch(/^Usage: tether \[options\] \[command\]/);
-    const bare = await tether(['share']);
+    const bare = await tether(['lane']);
     expect(bare.exitCode).toBe(2);
-    expect(bare.stderr).toMatch(/INVALID_COMMAND: `tether share` needs a subcommand: create, list, show/);
+    expect(bare.stderr).toMatch(/INVALID_COMMAND: `tether lane` needs a subcommand: create, list, show/);
+    // `tether share` alone shares (see share-now-cli.test.ts), so a word after it is a subcommand, maybe misspelt.
+    expect((await tether(['share', 'invte', 'sh-1'])).stderr).toBe(
+      "error INVALID_COMMAND: Unknown command 'invte' for 'tether share' (did you mean invite?); see `tether share --help`",
+    );
     expect((await tether(['completion', 'fish'])).stderr).toMatch(/INVALID_COMMAND: .*Allowed choices are bash, zsh/);
   });
 

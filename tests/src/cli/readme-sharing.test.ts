@@ -24,10 +24,10 @@ afterAll(async () => {
   if (up) await killTmuxServers(up.home);
 });
 
-/** The shell lines of the section's first code block. */
+/** The shell lines of the section's step-by-step code block. */
 function walkthrough(): string[] {
   const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
-  const section = readme.slice(readme.indexOf('## Sharing a terminal'));
+  const section = readme.slice(readme.indexOf('Step by step', readme.indexOf('## Sharing a terminal')));
   const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
   return block
     .split('\n')

@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { type ApprovalView, ShareCreated, ShareView, type ParticipantLink } from '@tether/contracts';
 import { termSubjects } from '@tether/workers';
 import { TETHER_BIN, TetherProcess, asActor, eventually, gitRepo, openViewer, useNats } from '../harness/index.ts';
-import { as, createShare, policyFile, runningTerminal } from '../sharing/helpers.ts';
+import { as, policyFile, runningTerminal, writeShareForBob } from '../sharing/helpers.ts';
 
 // One tether for the file; each test makes its own terminal and share through the API and drives
 // only what it is about through the CLI (every CLI call is a process start: a second or more on a busy machine).
@@ -36,14 +36,8 @@ const tether = async (...args: string[]) => {
 };
 /** A write share of a new running terminal, with a link for bob, made through the API as alice. */
 async function sharedTerminal() {
-  const { term, session } = await runningTerminal(up);
-  const created = await createShare(up, 'human:alice', {
-    terminal_id: term.terminal_id,
-    access: 'write',
-    participant: 'bob',
-  });
-  const { share, link } = ShareCreated.parse(created.body);
-  return { term, session, id: share.share_id, link: link!, bob: link!.participant_id };
+  const { term, session, share, link } = await writeShareForBob(up);
+  return { term, session, id: share.share_id, link, bob: link.participant_id };
 }
 const shareOf = async (id: string) => ShareView.parse((await as(up, 'human:alice', 'GET', `/v1/shares/${id}`)).body);
 
@@ -138,7 +132,7 @@ describe('tether share', () => {
     ]);
     expect(readOnly.stdout).toMatch(/bob\s+read/);
     expect(kicked.stdout).toMatch(/carol\s+read.*kicked/);
-    expect((await tether('share', 'list', '--terminal', term.terminal_id, '--live')).stdout).toContain(id);
+    expect((await tether('share', 'list', '--terminal', term.terminal_id, '--live')).stdout).toContain(id.slice(0, 8));
     viewer.close();
   });
 });
@@ -158,7 +152,7 @@ describe('tether approval', () => {
       async () => (await as<{ items: ApprovalView[] }>(up, 'human:alice', 'GET', '/v1/approvals')).body.items,
       (items) => items.some((a) => a.share_id === held.share.share_id),
     );
-    expect((await tether('approval', 'list')).stdout).toContain(held.share.share_id);
+    expect((await tether('approval', 'list')).stdout).toContain(`share ${held.share.share_id.slice(0, 8)} by ai:codex`);
     // alice is no operator: the rule says so; an operator's token decides.
     const refused = await tether('approval', 'approve', held.share.approval_id!, '--note', 'fine');
     expect(refused.stderr).toContain('FORBIDDEN');

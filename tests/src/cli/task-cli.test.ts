@@ -25,20 +25,26 @@ async function run(...extra: string[]) {
     '600',
   );
   expect([r.exitCode, r.stderr]).toEqual([0, '']);
-  const id = /^(\S+)\s+running\s/.exec(r.stdout)?.[1];
-  expect(id, r.stdout).toBeDefined();
-  return { id: id!, lane, out: r.stdout };
+  const short = /^(\S+)\s+running\s/.exec(r.stdout)?.[1]; // printed short, like git
+  expect(short, r.stdout).toHaveLength(8);
+  const listed = JSON.parse((await tether('task', 'list', '--lane', lane.lane_id, '--json')).stdout) as {
+    items: { task_run_id: string }[];
+  };
+  const id = listed.items.find((t) => t.task_run_id.startsWith(short!))!.task_run_id;
+  return { id, short: short!, lane, out: r.stdout };
 }
 
 describe('tether task', () => {
   it('run prints the run id, its status and the read-only link; list and show describe it', async () => {
-    const { id, lane, out } = await run('--name', 'cli agent');
+    const { id, short, lane, out } = await run('--name', 'cli agent');
     expect(out).toMatch(/live ready/);
     expect(out).toMatch(/read-only link \(shown once\):\n\s+http:\/\/\S+\/v\/\S+#t=\S+/);
-    expect(out).toContain(`watch: tether task watch ${id}`);
+    expect(out).toContain(`watch: tether task watch ${short}`);
 
     const list = await tether('task', 'list', '--lane', lane.lane_id);
-    expect(list.stdout).toMatch(new RegExp(`^${id}\\s+running\\s+lane ${lane.lane_id}\\s+cli agent\\s+live ready`));
+    expect(list.stdout).toMatch(
+      new RegExp(`^${short}\\s+running\\s+lane ${lane.lane_id.slice(0, 8)}\\s+cli agent\\s+live ready`, 'm'),
+    );
     const json = await tether('task', 'list', '--lane', lane.lane_id, '--json');
     expect(
       TaskRunView.array()
@@ -83,11 +89,11 @@ describe('tether task', () => {
     expect([paused.exitCode, paused.stderr]).toEqual([0, '']);
     expect(paused.stdout).toMatch(/paused .*\n\s+hard pause (honoured at|requested)/);
     await runUntil(cp, id, (r) => r.pause?.honoured_at != null);
-    expect((await tether('task', 'resume', id)).stdout).toMatch(new RegExp(`^${id}\\s+running`));
+    expect((await tether('task', 'resume', id)).stdout).toMatch(new RegExp(`^${id.slice(0, 8)}\\s+running`));
 
     const sent = await tether('task', 'message', id, 'please', 'rebase', 'first');
     expect([sent.exitCode, sent.stderr]).toEqual([0, '']);
-    expect(sent.stdout).toMatch(new RegExp(`^message 1 to ${id} at `));
+    expect(sent.stdout).toMatch(new RegExp(`^message 1 to ${id.slice(0, 8)} at `));
     const asJson = OperatorMessage.parse(
       JSON.parse((await tether('task', 'message', id, 'then test', '--json')).stdout),
     );

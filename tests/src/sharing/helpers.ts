@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
-import { LaneView, SessionView, TerminalView, type PolicyFile, type Role, type ShareCreated } from '@tether/contracts';
+import { LaneView, SessionView, ShareCreated, TerminalView, type PolicyFile, type Role } from '@tether/contracts';
 import { api, asActor, type Tether } from '../harness/index.ts';
 
 /**
@@ -83,6 +83,18 @@ export async function createShare(url: Tether, actor: string, body: Record<strin
     body,
   );
   return r;
+}
+
+/** A new running terminal that alice shares for writing, with bob's link (read-only until she grants it). */
+export async function writeShareForBob(t: Tether) {
+  const { term, session } = await runningTerminal(t);
+  const created = await createShare(t, 'human:alice', {
+    terminal_id: term.terminal_id,
+    access: 'write',
+    participant: 'bob',
+  });
+  const { share, link } = ShareCreated.parse(created.body);
+  return { term, session, share, link: link! };
 }
 
 /** tether configured for tmate with the NAMED FAKE tmate (tests/fakes/fake-tmate.mjs): no tmate relay can run here. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { HarnessStatusView, LaneView, SessionView, TerminalView } from '@tether/contracts';
 import { TetherError } from '@tether/contracts/tether-error';
 import { call } from '../http.ts';
-import type { Out } from '../output.ts';
+import { shortId, type Out } from '../output.ts';
 import { dataDir } from '../data-dir.ts';
 import { cliConfig } from '../cli-config.ts';
 
@@ -20,18 +20,18 @@ export interface CpFlags {
   'codex-session'?: string;
 }
 
-const lanesPath = (f: CpFlags) =>
+export const lanesPath = (f: CpFlags) =>
   `/v1/workspaces/${encodeURIComponent(f.workspace ?? cliConfig().TETHER_WORKSPACE)}/lanes`;
 const need = (v: string | undefined, what: string, usage: string): string => {
   if (!v) throw new TetherError('INVALID_COMMAND', `${what} is required; usage: ${usage}`);
   return v;
 };
 const laneLine = (l: LaneView) =>
-  `${l.lane_id}  ${l.status.padEnd(12)} ${l.display_name}  ${l.worktree_path ?? ''}${l.error ? `  (${l.error.reason}: ${l.error.message})` : ''}`;
+  `${shortId(l.lane_id)}  ${l.status.padEnd(12)} ${l.display_name}  ${l.worktree_path ?? ''}${l.error ? `  (${l.error.reason}: ${l.error.message})` : ''}`;
 const sessionLine = (s: SessionView) =>
-  `${s.session_id}  ${s.status.padEnd(10)} ${s.transport}  codex=${s.codex_session_id}${s.diagnostics.degrade_reason ? `  (${s.diagnostics.degrade_reason})` : ''}`;
+  `${shortId(s.session_id)}  ${s.status.padEnd(10)} ${s.transport}  codex=${s.codex_session_id}${s.diagnostics.degrade_reason ? `  (${s.diagnostics.degrade_reason})` : ''}`;
 const terminalLine = (t: TerminalView) =>
-  `${t.terminal_id}  ${t.state.padEnd(10)} ${t.title ?? ''}${t.close_reason ? `  (${t.close_reason})` : ''}`;
+  `${shortId(t.terminal_id)}  ${t.state.padEnd(10)} ${t.title ?? ''}${t.close_reason ? `  (${t.close_reason})` : ''}`;
 
 /** `tether lane create|list|show|attach|cleanup` */
 export async function lane(out: Out, sub: string | undefined, id: string | undefined, f: CpFlags): Promise<number> {
@@ -101,9 +101,8 @@ export async function terminal(out: Out, sub: string | undefined, id: string | u
         `no tether tmux socket at ${socket}; attach on the machine where tether runs (or set TETHER_HOME)`,
       );
     if (!process.stdin.isTTY) throw new TetherError('INVALID_COMMAND', 'terminal attach needs an interactive terminal');
-    return (
-      spawnSync('tmux', ['-S', socket, 'attach-session', '-t', `=${terminalId}`], { stdio: 'inherit' }).status ?? 1
-    );
+    const session = tmuxSessionOf(socket, terminalId);
+    return spawnSync('tmux', ['-S', socket, 'attach-session', '-t', `=${session}`], { stdio: 'inherit' }).status ?? 1;
   }
   const laneId = need(f.lane, '--lane', `tether terminal ${sub ?? 'spawn|list'} --lane LANE`);
   if (sub === 'spawn') {
@@ -111,7 +110,7 @@ export async function terminal(out: Out, sub: string | undefined, id: string | u
       session_id: need(f.session, '--session', 'tether terminal spawn --lane LANE --session SESSION [--title T]'),
       ...(f.title ? { title: f.title } : {}),
     });
-    out.print(`${terminalLine(t)}\n  attach: tether terminal attach ${t.terminal_id}`, t);
+    out.print(`${terminalLine(t)}\n  attach: tether terminal attach ${shortId(t.terminal_id)}`, t);
     return t.state === 'closed' ? 1 : 0;
   }
   if (sub === 'list') {
@@ -122,6 +121,21 @@ export async function terminal(out: Out, sub: string | undefined, id: string | u
   throw new TetherError(
     'INVALID_COMMAND',
     'usage: tether terminal spawn|list --lane LANE | tether terminal attach <id>',
+  );
+}
+
+/** The tmux session of a terminal named by its id or a unique prefix of it (ids are printed short). */
+function tmuxSessionOf(socket: string, id: string): string {
+  const listed = spawnSync('tmux', ['-S', socket, 'list-sessions', '-F', '#{session_name}'], { encoding: 'utf8' });
+  const names = (listed.stdout ?? '').split('\n').filter(Boolean);
+  if (names.includes(id)) return id;
+  const matches = names.filter((n) => n.startsWith(id));
+  if (matches.length === 1) return matches[0]!;
+  throw new TetherError(
+    matches.length ? 'INVALID_COMMAND' : 'NOT_FOUND',
+    matches.length
+      ? `"${id}" is the start of ${matches.length} terminals' ids (${matches.map((m) => m.slice(0, 12)).join(', ')}); give more of it`
+      : `no running terminal ${id} in this tether's tmux (${socket}); see \`tether terminal list --lane LANE\``,
   );
 }
 

@@ -1,7 +1,7 @@
 import type { ApprovalView, HandoffView } from '@tether/contracts';
 import { TetherError } from '@tether/contracts/tether-error';
 import { call } from '../http.ts';
-import type { Out } from '../output.ts';
+import { shortId, type Out } from '../output.ts';
 
 export interface HandoffFlags {
   terminal?: string;
@@ -24,7 +24,7 @@ const need = (v: string | undefined, what: string): string => {
 };
 
 const line = (h: HandoffView) =>
-  `${h.handoff_id}  ${h.status.padEnd(17)} terminal ${h.terminal_id}  ${h.from} → ${h.to}${h.ended?.reason ? `  (${h.ended.reason})` : ''}`;
+  `${shortId(h.handoff_id)}  ${h.status.padEnd(17)} terminal ${shortId(h.terminal_id)}  ${h.from} → ${h.to}${h.ended?.reason ? `  (${h.ended.reason})` : ''}`;
 
 function details(h: HandoffView): string {
   const c = h.context;
@@ -41,11 +41,12 @@ function details(h: HandoffView): string {
     );
   }
   if (h.status === 'offered')
-    out.push(`  offered until ${h.offer_expires_at}; accept: tether handoff accept ${h.handoff_id}`);
-  if (h.status === 'awaiting_approval') out.push(`  waiting for an operator: tether handoff approve ${h.handoff_id}`);
+    out.push(`  offered until ${h.offer_expires_at}; accept: tether handoff accept ${shortId(h.handoff_id)}`);
+  if (h.status === 'awaiting_approval')
+    out.push(`  waiting for an operator: tether handoff approve ${shortId(h.handoff_id)}`);
   if (h.status === 'completed')
     out.push(
-      `  the keyboard is ${h.to}'s: session ${h.to_session_id} types into terminal ${h.terminal_id} (tether terminal attach ${h.terminal_id} on the machine where tether runs); ${h.from_session_id} watches`,
+      `  the keyboard is ${h.to}'s: session ${shortId(h.to_session_id)} types into terminal ${shortId(h.terminal_id)} (tether terminal attach ${shortId(h.terminal_id)} on the machine where tether runs); ${shortId(h.from_session_id)} watches`,
     );
   return out.join('\n');
 }
@@ -78,7 +79,10 @@ export async function handoff(
         `/v1/approvals/${encodeURIComponent(need(id, 'a handoff id'))}/${sub}`,
         body,
       );
-      out.print(`approval ${a.approval_id} ${a.status} by ${a.decided_by} (handoff ${a.handoff_id ?? '-'})`, a);
+      out.print(
+        `approval ${shortId(a.approval_id)} ${a.status} by ${a.decided_by} (handoff ${shortId(a.handoff_id)})`,
+        a,
+      );
       return 0;
     }
     case 'accept': {

@@ -2,7 +2,7 @@ import type { ApprovalView, ParticipantLink, ParticipantView, ShareCreated, Shar
 import { TetherError } from '@tether/contracts/tether-error';
 import { parseDuration } from '../duration.ts';
 import { call } from '../http.ts';
-import type { Out } from '../output.ts';
+import { shortId, type Out } from '../output.ts';
 
 export interface ShareFlags {
   terminal?: string;
@@ -16,6 +16,7 @@ export interface ShareFlags {
 }
 
 const USAGE = `usage:
+  tether share [--terminal T] [--name VIEWER] | share --new [--lane L] [--qr] [--no-attach]
   tether share create --terminal T [--backend native|tmate|upterm] [--access read|write] [--ttl 30m] [--name VIEWER]
   tether share list [--terminal T] [--live] | show <share> | links <share>
   tether share extend <share> --ttl 15m | revoke <share> [--reason R] | switch <share> --backend B
@@ -36,13 +37,32 @@ export const left = (ms: number | null) =>
       ? `${Math.floor(ms / 60_000)}m${Math.floor((ms % 60_000) / 1_000)}s left`
       : `${Math.floor(ms / 1_000)}s left`;
 const shareLine = (s: ShareView) =>
-  `${s.share_id}  ${s.status.padEnd(17)} ${s.backend.padEnd(6)} ${s.access.padEnd(5)} terminal ${s.terminal_id}  ${s.status === 'ended' ? `${s.ended!.reason}${s.ended!.detail ? `: ${s.ended!.detail}` : ''}` : `${left(s.ms_left)}, ${s.participants.filter((p) => p.connected).length}/${s.participants.length} connected`}`;
+  `${shortId(s.share_id)}  ${s.status.padEnd(17)} ${s.backend.padEnd(6)} ${s.access.padEnd(5)} terminal ${shortId(s.terminal_id)}  ${s.status === 'ended' ? `${s.ended!.reason}${s.ended!.detail ? `: ${s.ended!.detail}` : ''}` : `${left(s.ms_left)}, ${s.participants.filter((p) => p.connected).length}/${s.participants.length} connected`}`;
 const participantLine = (p: ParticipantView) =>
-  `${p.participant_id}  ${p.name.padEnd(12)} ${p.access}${p.write_until ? ` until ${p.write_until}` : ''}  ${p.kicked ? 'kicked' : p.connected ? 'connected' : 'not connected'}`;
-const linkLines = (l: ParticipantLink) =>
-  `link for ${l.name} (read-only until granted; shown once):\n  ${l.url}\n  tether attach '${l.url}'`;
+  `${shortId(p.participant_id)}  ${p.name.padEnd(12)} ${p.access}${p.write_until ? ` until ${p.write_until}` : ''}  ${p.kicked ? 'kicked' : p.connected ? 'connected' : 'not connected'}`;
+/** A participant's link, how to attach with it (with tether, or with only Node: the tether serves its CLI), and how to kick them. */
+export const linkLines = (l: ParticipantLink) => {
+  const url = new URL(l.url);
+  const shareId = decodeURIComponent(url.pathname.replace(/^\/v\//, ''));
+  return [
+    `link for ${l.name} (participant ${shortId(l.participant_id)}; read-only until granted; shown once):`,
+    `  ${l.url}`,
+    `  tether attach '${l.url}'`,
+    `  with only Node: curl -fsS ${url.origin}/tether.mjs -o /tmp/tether.mjs && node /tmp/tether.mjs attach '${l.url}'`,
+    `  to disconnect them: tether share kick ${shortId(shareId)} ${shortId(l.participant_id)}`,
+  ].join('\n');
+};
 const approvalLine = (a: ApprovalView) =>
-  `${a.approval_id}  ${a.status.padEnd(8)} ${a.handoff_id ? `handoff ${a.handoff_id}` : `share ${a.share_id}`} by ${a.requested_by}  (${a.reason})${a.decided_by ? `  decided by ${a.decided_by}` : ''}`;
+  `${shortId(a.approval_id)}  ${a.status.padEnd(8)} ${a.handoff_id ? `handoff ${shortId(a.handoff_id)}` : `share ${shortId(a.share_id)}`} by ${a.requested_by}  (${a.reason})${a.decided_by ? `  decided by ${a.decided_by}` : ''}`;
+
+/** A share just made: its line, then its link (or where a backend's links are, or who must approve it). */
+export function createdText(r: ShareCreated): string {
+  const extra =
+    r.share.status === 'awaiting_approval'
+      ? `\nwaiting for an operator: tether approval approve ${shortId(r.share.approval_id)}`
+      : '';
+  return `${shareLine(r.share)}${r.link ? `\n${linkLines(r.link)}` : r.share.backend !== 'native' ? `\nlinks: tether share links ${shortId(r.share.share_id)}` : ''}${extra}`;
+}
 
 /** `tether share …` */
 export async function share(
@@ -62,14 +82,7 @@ export async function share(
         ...(f.ttl ? { ttl_ms: parseDuration(f.ttl) } : {}),
         ...(f.name ? { participant: f.name } : {}),
       });
-      const extra =
-        r.share.status === 'awaiting_approval'
-          ? `\nwaiting for an operator: tether approval approve ${r.share.approval_id}`
-          : '';
-      out.print(
-        `${shareLine(r.share)}${r.link ? `\n${linkLines(r.link)}` : r.share.backend !== 'native' ? `\nlinks: tether share links ${r.share.share_id}` : ''}${extra}`,
-        r,
-      );
+      out.print(createdText(r), r);
       return r.share.status === 'ended' ? 1 : 0;
     }
     case 'list': {
@@ -140,7 +153,7 @@ export async function share(
       const s = await call<ShareView>('POST', p, body);
       out.print(
         s.participants
-          .filter((x) => x.participant_id === participant)
+          .filter((x) => x.participant_id.startsWith(participant!)) // the id as given, or a prefix of it
           .map(participantLine)
           .join('\n'),
         s,

@@ -1,7 +1,7 @@
 import type { LiveLinkReply, LiveSessionView, OperatorMessage, TaskRunView } from '@tether/contracts';
 import { TetherError } from '@tether/contracts/tether-error';
 import { call } from '../http.ts';
-import type { Out } from '../output.ts';
+import { shortId, type Out } from '../output.ts';
 import { attach } from './attach.ts';
 import { left } from './share.ts';
 
@@ -33,14 +33,14 @@ const RUNS = '/v1/task-runs';
 const runPath = (id: string | undefined) => `${RUNS}/${encodeURIComponent(need(id, 'a task run id'))}`;
 
 const runLine = (r: TaskRunView) =>
-  `${r.task_run_id}  ${r.status.padEnd(10)} lane ${r.lane_id}  ${r.name}${r.live_session ? `  live ${r.live_session.status}` : ''}${r.ended?.reason ? `  (${r.ended.reason})` : ''}`;
+  `${shortId(r.task_run_id)}  ${r.status.padEnd(10)} lane ${shortId(r.lane_id)}  ${r.name}${r.live_session ? `  live ${r.live_session.status}` : ''}${r.ended?.reason ? `  (${r.ended.reason})` : ''}`;
 
 const ago = (iso: string | null) =>
   iso ? `${Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000))}s ago` : 'never';
 
 function liveLines(ls: LiveSessionView): string[] {
   const out = [
-    `  live session ${ls.live_session_id}: ${ls.status} (${ls.provider})${ls.ms_left !== null ? `, ${left(ls.ms_left)}` : ''}${ls.ended ? `: ${ls.ended.reason}` : ''}`,
+    `  live session ${shortId(ls.live_session_id)}: ${ls.status} (${ls.provider})${ls.ms_left !== null ? `, ${left(ls.ms_left)}` : ''}${ls.ended ? `: ${ls.ended.reason}` : ''}`,
     `    heartbeat: last ${ago(ls.last_heartbeat_at)}${ls.heartbeat_due_at ? `, due by ${ls.heartbeat_due_at}` : ''}`,
   ];
   for (const g of ls.grants) out.push(`    write grant: ${g.to} until ${g.expires_at} (${left(g.ms_left)})`);
@@ -53,7 +53,7 @@ function details(r: TaskRunView): string {
   const out = [
     runLine(r),
     `  command: ${r.command.join(' ')}`,
-    `  terminal ${r.terminal_id} (session ${r.session_id})`,
+    `  terminal ${shortId(r.terminal_id)} (session ${shortId(r.session_id)})`,
   ];
   out.push(
     `  started by ${r.started_by}${r.started_at ? ` at ${r.started_at}` : ', not started yet'}${r.agent_pid ? `; agent pid ${r.agent_pid}` : ''}`,
@@ -64,22 +64,22 @@ function details(r: TaskRunView): string {
     );
   if (r.takeover)
     out.push(
-      `  taken over by ${r.takeover.by} since ${r.takeover.at}${r.takeover.reason ? `: ${r.takeover.reason}` : ''} (release: tether task release ${r.task_run_id} --summary "…")`,
+      `  taken over by ${r.takeover.by} since ${r.takeover.at}${r.takeover.reason ? `: ${r.takeover.reason}` : ''} (release: tether task release ${shortId(r.task_run_id)} --summary "…")`,
     );
   out.push(...(r.live_session ? liveLines(r.live_session) : ['  live session: none (tether task watch starts one)']));
   out.push(`  messages: ${r.messages}`);
   if (r.exit) out.push(`  exit: ${r.exit.signal ? `signal ${r.exit.signal}` : `code ${r.exit.code}`}`);
   if (r.ended) out.push(`  ended ${r.ended.status} at ${r.ended.at}${r.ended.reason ? `: ${r.ended.reason}` : ''}`);
-  out.push(`  recording: tether play ${r.terminal_id}`);
+  out.push(`  recording: tether play ${shortId(r.terminal_id)}`);
   return out.join('\n');
 }
 
 /** Where to watch, when there is no native link to attach with (tmate, or a session in error). */
 function whereToWatch(r: LiveLinkReply): string {
   const ls = r.task_run.live_session;
-  if (!ls) return `task run ${r.task_run.task_run_id} has no live session`;
+  if (!ls) return `task run ${shortId(r.task_run.task_run_id)} has no live session`;
   if (ls.status === 'error' || ls.ended)
-    return `the live session of ${r.task_run.task_run_id} is ${ls.status}: ${ls.ended?.reason ?? 'no reason given'} (the run goes on headless; its recording: tether play ${r.task_run.terminal_id})`;
+    return `the live session of ${shortId(r.task_run.task_run_id)} is ${ls.status}: ${ls.ended?.reason ?? 'no reason given'} (the run goes on headless; its recording: tether play ${shortId(r.task_run.terminal_id)})`;
   const ro = Object.entries(ls.attach.read_only);
   return ro.length ? ro.map(([name, url]) => `read-only ${name}: ${url}`).join('\n') : ls.attach.how;
 }
@@ -112,7 +112,10 @@ export async function task(
         ...(f.live === false ? { live: false } : {}),
       });
       const watch = r.link ? linkLines(r, 'read-only link') : r.task_run.live_session ? [whereToWatch(r)] : [];
-      out.print([runLine(r.task_run), ...watch, `  watch: tether task watch ${r.task_run.task_run_id}`].join('\n'), r);
+      out.print(
+        [runLine(r.task_run), ...watch, `  watch: tether task watch ${shortId(r.task_run.task_run_id)}`].join('\n'),
+        r,
+      );
       return r.task_run.status === 'failed' ? 1 : 0;
     }
     case 'list': {
@@ -160,7 +163,7 @@ export async function task(
           ...linkLines(r, 'your read-write link'),
           ...endpoints,
           ...(grant ? [`  you may type until ${grant.expires_at} (${left(grant.ms_left)})`] : []),
-          `  give it back: tether task release ${r.task_run.task_run_id} --summary "what you did"`,
+          `  give it back: tether task release ${shortId(r.task_run.task_run_id)} --summary "what you did"`,
         ].join('\n'),
         r,
       );
@@ -176,7 +179,7 @@ export async function task(
       const m = await call<OperatorMessage>('POST', `${runPath(id)}/operator-messages`, {
         message: need(text, 'the message text'),
       });
-      out.print(`message ${m.seq} to ${m.task_run_id} at ${m.ts}`, m);
+      out.print(`message ${m.seq} to ${shortId(m.task_run_id)} at ${m.ts}`, m);
       return 0;
     }
     default:

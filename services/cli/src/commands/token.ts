@@ -2,7 +2,7 @@ import type { CredentialCreated, CredentialView, LoginLink } from '@tether/contr
 import { TetherError } from '@tether/contracts/tether-error';
 import { parseDuration } from '../duration.ts';
 import { call } from '../http.ts';
-import type { Out } from '../output.ts';
+import { shortId, type Out } from '../output.ts';
 
 export interface TokenFlags {
   actor?: string;
@@ -13,7 +13,7 @@ export interface TokenFlags {
 }
 
 const credentialLine = (c: CredentialView) =>
-  `${c.credential_id}  ${c.state.padEnd(7)} ${c.role.padEnd(8)} ${c.purpose.padEnd(7)} ${c.actor}${c.label ? `  "${c.label}"` : ''}  ${c.state === 'active' ? (c.expires_at ? `until ${c.expires_at}` : 'no expiry') : `${c.state} ${c.ended_at}${c.reason ? ` (${c.reason})` : ''}`}`;
+  `${shortId(c.credential_id)}  ${c.state.padEnd(7)} ${c.role.padEnd(8)} ${c.purpose.padEnd(7)} ${c.actor}${c.label ? `  "${c.label}"` : ''}  ${c.state === 'active' ? (c.expires_at ? `until ${c.expires_at}` : 'no expiry') : `${c.state} ${c.ended_at}${c.reason ? ` (${c.reason})` : ''}`}`;
 
 /** `tether token create|list|revoke`: credentials for people, agents and services. */
 export async function token(out: Out, sub: string | undefined, id: string | undefined, f: TokenFlags): Promise<number> {

@@ -38,6 +38,8 @@ export interface TerminalWorkerOptions {
   taskSocket?: string;
   /** Told when a relayed terminal prints (the checkpointer samples it then) and when it ends. */
   activity?: { printed(terminalId: string): void; ended(terminalId: string): void };
+  /** Where a `tether` command run in the terminal finds this tether (TETHER_URL, TETHER_HOME): `tether share` there. */
+  cliEnv?: () => Record<string, string>;
 }
 
 /** What a respawn restores: the checkpoint's cwd and environment, and its scrollback shown first. */
@@ -320,6 +322,7 @@ export class TerminalWorker {
   }
 
   private markers = (id: string, laneId: string) => ({
+    ...this.opts.cliEnv?.(),
     TETHER_OWNER: this.opts.ownerId,
     TETHER_TERMINAL_ID: id,
     TETHER_LANE_ID: laneId,
