@@ -30,7 +30,7 @@ describe('tether share (no subcommand)', () => {
     const bob = share.participants[0]!.participant_id;
     // Ids short, like git: the first 8 characters.
     expect(r.stdout).toContain(`${shareId.slice(0, 8)}  active`);
-    expect(r.stdout).not.toContain(shareId + ' ');
+    expect(r.stdout).not.toContain(`${shareId} `);
     expect(r.stdout).toContain(`link for bob (participant ${bob.slice(0, 8)};`);
     expect(r.stdout).toContain(`tether share kick ${shareId.slice(0, 8)} ${bob.slice(0, 8)}`);
     expect(r.stdout).toContain(
