@@ -82,7 +82,9 @@ describe('tether token', () => {
 
     const list = await tether(['token', 'list']);
     expect(list.exitCode).toBe(0);
-    expect(list.stdout).toMatch(new RegExp(`${bob.credential_id}\\s+active\\s+viewer\\s+token\\s+human:bob`));
+    expect(list.stdout).toMatch(
+      new RegExp(`${bob.credential_id.slice(0, 8)}\\s+active\\s+viewer\\s+token\\s+human:bob`),
+    );
     expect(list.stdout).toContain('ai:codex-1');
     expect(list.stdout).not.toContain('tth_');
     expect((await tether(['token', 'list', '--json'])).stdout).not.toContain(parsed.secret);
@@ -114,9 +116,9 @@ describe('tether token', () => {
   });
 
   it("tether token revoke <id>: the holder's very next command is UNAUTHENTICATED", async () => {
-    const revoked = await tether(['token', 'revoke', bob.credential_id, '--reason', 'left']);
+    const revoked = await tether(['token', 'revoke', bob.credential_id.slice(0, 8), '--reason', 'left']); // a prefix, as printed
     expect(revoked.exitCode, revoked.stderr).toBe(0);
-    expect(revoked.stdout).toMatch(new RegExp(`${bob.credential_id}\\s+revoked\\s+viewer`));
+    expect(revoked.stdout).toMatch(new RegExp(`${bob.credential_id.slice(0, 8)}\\s+revoked\\s+viewer`));
     expect(revoked.stdout).toContain('(left)');
     const asBob = { TETHER_TOKEN: bob.token! };
     const after = await tether(['lane', 'list', '--json'], asBob);
