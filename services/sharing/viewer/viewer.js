@@ -33,6 +33,8 @@ const early = [];
 let own = null;
 /** The size the relay last heard from this viewer (hello or resize). */
 let sent = null;
+/** Whether the terminal was laid out yet (by a welcome, a size or a window resize). */
+let laidOut = false;
 
 /** For tests and scripts: the terminal's text (wrapped lines joined), its screen, its size and font. */
 window.__tetherViewer = {
@@ -110,7 +112,6 @@ function startTerminal() {
   fit = new FitAddon.FitAddon();
   term.loadAddon(fit);
   term.open($('terminal'));
-  own = layout();
   // Keystrokes go up as they are; the relay decides (a read-only participant gets `refused`).
   term.onData((data) => {
     if (ws?.readyState !== WebSocket.OPEN || document.body.dataset.state !== 'open') return;
@@ -118,6 +119,8 @@ function startTerminal() {
       ws.send(JSON.stringify({ type: 'input', data: data.slice(i, i + 65_536) }));
   });
   for (const run of early.splice(0)) run();
+  // A welcome among them laid the terminal out at its remote size already (each font step redraws it all).
+  if (!laidOut) own = layout();
 }
 
 /** Runs `fn` now if the terminal exists, else as soon as it does (after what the socket brought before it). */
@@ -133,19 +136,22 @@ function connect() {
   ws = sock;
   sock.binaryType = 'arraybuffer';
   let endedReason = null;
-  sock.onopen = () => {
-    // Before xterm.js has run, the size is measured from the box and the font (a resize follows if xterm differs).
-    sent = term ? own : estimateOwn();
-    sock.send(
-      JSON.stringify({
-        type: 'hello',
-        token,
-        via: 'browser',
-        ...sent,
-        ...(stream ? { resume: { stream, offset } } : {}),
-      }),
-    );
-  };
+  // Before xterm.js has run, the size is measured from the box and the font once the page's styles are in
+  // (a resize follows if xterm's differs).
+  sock.onopen = () =>
+    whenStyled(() => {
+      if (ws !== sock || sock.readyState !== WebSocket.OPEN) return;
+      sent = term ? own : estimateOwn();
+      sock.send(
+        JSON.stringify({
+          type: 'hello',
+          token,
+          via: 'browser',
+          ...sent,
+          ...(stream ? { resume: { stream, offset } } : {}),
+        }),
+      );
+    });
   sock.onmessage = (e) => {
     if (typeof e.data !== 'string') {
       const bytes = new Uint8Array(e.data);
@@ -252,6 +258,14 @@ function sendOwnSize() {
   }
 }
 
+/** Runs `fn` once viewer.css is applied (at once if it is; also if it failed, when nothing better comes). */
+function whenStyled(fn) {
+  const css = $('viewer-css');
+  if (!css || css.sheet) return fn();
+  css.addEventListener('load', fn, { once: true });
+  css.addEventListener('error', fn, { once: true });
+}
+
 /**
  * This viewer's own size before xterm.js has run, measured as its fit addon does: the box's content size
  * less a scrollbar, over the size of a cell of the base font. Null while the page's styles are not in.
@@ -279,6 +293,7 @@ function estimateOwn() {
  * terminal scrolls inside its box (letterboxed), never the page.
  */
 function layout() {
+  laidOut = true;
   const box = $('terminal');
   box.style.overflow = 'hidden'; // measured without the scrollbars a larger terminal gave it
   term.options.fontSize = BASE_FONT;
