@@ -26,6 +26,7 @@ const SHARE_ID = /^[A-Za-z0-9_-]{1,128}$/;
  * which browsers never send; the page reads it and hands it to the share WebSocket in its hello.
  */
 export function viewerPages(app: WebPages, relays: NativeRelays) {
+  const assets = servePageFiles(app, '/viewer/:file', FILES);
   app.get('/v/:share', async (req, reply) => {
     const share = req.params.share!;
     if (!SHARE_ID.test(share))
@@ -39,9 +40,9 @@ export function viewerPages(app: WebPages, relays: NativeRelays) {
       reply,
       join(pageDir, 'index.html'),
       "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'",
+      assets,
     );
   });
-  servePageFiles(app, '/viewer/:file', FILES);
 
   // Viewers: the WebSocket of a share (token in the first message, never in the URL or a log).
   app.upgrade((req, socket, head) => {
