@@ -596,7 +596,7 @@ describe('live sessions across restarts of tether (durable heartbeat deadline)',
       home,
       ownerId: `test-live-${process.pid}`,
       owner: 'ops',
-      env: { TETHER_WORKSPACES: `ws1=${repo}`, TETHER_SHELL: TEST_SHELL, ...base, TETHER_LIVE_HEARTBEAT_MS: '1000' },
+      env: { TETHER_WORKSPACES: `ws1=${repo}`, TETHER_SHELL: TEST_SHELL, ...base, TETHER_LIVE_HEARTBEAT_MS: '3000' },
     });
     Object.assign(cp, { url: cp.server.url, token: cp.server.token, ctx });
   };
@@ -624,13 +624,13 @@ describe('live sessions across restarts of tether (durable heartbeat deadline)',
       15_000,
     );
     expect(adopted?.value).toBe('ready');
-    await new Promise((r) => setTimeout(r, 3_500)); // past the deadline the old process left behind
+    await new Promise((r) => setTimeout(r, 10_000)); // past the deadline the old process left behind (3 × 3 s)
     expect((await session(cp, a.liveId))?.value).toBe('ready');
 
     const b = await realRun(cp);
     resultOf(await command(cp, 'liveSession', 'enable', undefined, { task_run_id: b.runId }));
     await cp.server.stop();
-    await new Promise((r) => setTimeout(r, 4_000)); // more than three heartbeats (3 × 1 s) without a worker
+    await new Promise((r) => setTimeout(r, 10_000)); // more than three heartbeats (3 × 3 s) without a worker
     await start();
     for (const id of [a.liveId, b.liveId]) {
       const missed = await eventually(
