@@ -30,8 +30,10 @@ export function idPrefixes(store: EventStore) {
 
   /** The ids of `entity` starting with `value`, or [value] itself when it is one of them (exact wins). */
   const candidates = async (entity: string, value: string): Promise<string[]> => {
-    const ids = (await (await actors()).entries<Doc>(`${entity}.${value}`)).map((e) => e.key.slice(entity.length + 1));
-    return ids.includes(value) ? [value] : ids;
+    const kv = await actors();
+    // A whole id is one read; only a miss lists the kind's keys (every request with an id comes here).
+    if (await kv.get<Doc>(`${entity}.${value}`)) return [value];
+    return (await kv.entries<Doc>(`${entity}.${value}`)).map((e) => e.key.slice(entity.length + 1));
   };
 
   const participants = async (shareId: string, value: string): Promise<string[]> => {
